@@ -1,0 +1,173 @@
+/* jsync.h: the library API for apps that embed jsync.
+ *
+ * A JsyncConfig says where the logs, the cache and the plugins are; a
+ * JsyncCoordinator opened from it loads the appliers and the cache and
+ * runs sync and rebuild, each returning a JsyncResult.  The `jsync`
+ * program is a client of exactly this API.
+ *
+ *   g_autoptr(JsyncConfig) config = jsync_config_new ();
+ *   jsync_config_set_data_dir (config, "vault/.nexus");
+ *   g_autoptr(JsyncCoordinator) c = jsync_coordinator_open (config, &error);
+ *   g_autoptr(JsyncResult) r = jsync_coordinator_sync (c, &error);
+ */
+#ifndef JSYNC_H
+#define JSYNC_H
+
+#include <glib.h>
+#include <json-c/json.h>
+
+G_BEGIN_DECLS
+
+#define JSYNC_VERSION "0.1.0"
+
+/* Errors of the library as a whole.  Each maps to an exit status of the
+ * program (jsync_error_exit_status()).  Append only. */
+#define JSYNC_ERROR (jsync_error_quark ())
+typedef enum
+{
+  JSYNC_ERROR_FAILED,       /* anything else (exit 3) */
+  JSYNC_ERROR_USAGE,        /* bad option or argument (exit 2) */
+  JSYNC_ERROR_CONFIG,       /* bad keyfile, missing data folder, prefix
+                             * conflict (exit 2) */
+  JSYNC_ERROR_IO,           /* reading or writing failed (exit 3) */
+  JSYNC_ERROR_LOCKED,       /* another writer held the lock too long (exit 3) */
+  JSYNC_ERROR_CORRUPT,      /* the cache is damaged (exit 3) */
+  JSYNC_ERROR_EVENT,        /* --strict: an event failed (exit 1) */
+} JsyncError;
+
+GQuark jsync_error_quark (void);
+int jsync_error_exit_status (const GError *error);
+
+/* Exit statuses of the program. */
+enum
+{
+  JSYNC_EXIT_OK = 0,
+  JSYNC_EXIT_EVENTS_FAILED = 1,
+  JSYNC_EXIT_USAGE = 2,
+  JSYNC_EXIT_ENVIRONMENT = 3,
+  JSYNC_EXIT_DIFFERENT = 4,
+};
+
+/* --- Configuration ------------------------------------------------------ */
+
+typedef struct _JsyncConfig JsyncConfig;
+
+JsyncConfig *jsync_config_new (void);
+void jsync_config_free (JsyncConfig *config);
+/* Load a keyfile.  Unknown groups and keys are warnings (g_warning, domain
+ * "jsync"); malformed values are JSYNC_ERROR_CONFIG errors naming the file,
+ * group and key.  Values already set by a setter are not overridden. */
+gboolean jsync_config_load_file (JsyncConfig *config, const char *path,
+                                 GError **error);
+/* The setters override the keyfile (command-line options use them). */
+void jsync_config_set_data_dir (JsyncConfig *config, const char *dir);
+void jsync_config_set_database (JsyncConfig *config, const char *path);
+void jsync_config_set_plugins_dir (JsyncConfig *config, const char *dir);
+void jsync_config_set_batch_size (JsyncConfig *config, guint batch_size);
+void jsync_config_set_strict (JsyncConfig *config, gboolean strict);
+/* Getters: (transfer none); defaults resolved (the database path is derived
+ * from the data folder's real path when unset). */
+const char *jsync_config_get_data_dir (JsyncConfig *config);
+const char *jsync_config_get_database (JsyncConfig *config);
+const char *jsync_config_get_plugins_dir (JsyncConfig *config); /* nullable */
+guint jsync_config_get_batch_size (JsyncConfig *config);
+gboolean jsync_config_get_strict (JsyncConfig *config);
+gint64 jsync_config_get_max_line_bytes (JsyncConfig *config);
+/* The keyfile itself (never NULL; empty when none was loaded). */
+GKeyFile *jsync_config_get_keyfile (JsyncConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JsyncConfig, jsync_config_free)
+
+/* --- Results ------------------------------------------------------------ */
+
+/* One failed event, as recorded. */
+typedef struct
+{
+  char *file;               /* relative to the data folder */
+  guint64 line;             /* 1-based */
+  guint64 offset;           /* byte offset of the line */
+  char *id;                 /* the event id, nullable */
+  char *message;
+} JsyncEventError;
+
+/* A file read again from its start, and why. */
+typedef struct
+{
+  char *file;
+  char *reason;
+} JsyncReread;
+
+/* Events whose effects the cache keeps but no longer finds in `file`. */
+typedef struct
+{
+  char *file;
+  GPtrArray *ids;           /* of char*, owned */
+} JsyncLost;
+
+/* What a sync or rebuild did; the names follow the `--json` keys. */
+typedef struct
+{
+  gboolean success;
+  guint64 events_applied;
+  guint64 events_skipped;   /* duplicates of events already seen */
+  guint64 events_failed;    /* in this run */
+  guint64 events_pending;   /* now, in total */
+  guint64 conflicts;        /* ids seen with two different bodies */
+  GPtrArray *errors;        /* of JsyncEventError*, owned */
+  gint64 duration;          /* ms */
+  GPtrArray *files_processed; /* of char*, files that had new bytes */
+  GPtrArray *files_reread;  /* of JsyncReread* */
+  GPtrArray *lost_events;   /* of JsyncLost* */
+  gint64 last_sync_timestamp; /* ms, wall clock at the end */
+} JsyncResult;
+
+void jsync_result_free (JsyncResult *result);
+/* The `--json` object: {"version":1,"command":command, ...}. (transfer full) */
+json_object *jsync_result_to_json (const JsyncResult *result,
+                                   const char *command);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JsyncResult, jsync_result_free)
+
+/* --- The coordinator ---------------------------------------------------- */
+
+typedef struct _JsyncCoordinator JsyncCoordinator;
+
+/* Progress: phase is a short word ("scan", "read", "apply", "index",
+ * "swap"); done and total count bytes of the logs for "read", else items.
+ * total is 0 when unknown. */
+typedef void (*JsyncProgressFunc) (const char *phase, guint64 done,
+                                   guint64 total, gpointer user_data);
+
+/* Load the plugins and open (or create) the cache.  The config must outlive
+ * the coordinator.  Fails with JSYNC_ERROR_CONFIG for a missing data folder
+ * or a prefix conflict; a plugin that fails to load is a warning, listed by
+ * jsync_coordinator_plugins(). */
+JsyncCoordinator *jsync_coordinator_open (JsyncConfig *config, GError **error);
+void jsync_coordinator_free (JsyncCoordinator *coordinator);
+void jsync_coordinator_set_progress (JsyncCoordinator *coordinator,
+                                     JsyncProgressFunc func,
+                                     gpointer user_data);
+
+/* Bring the cache up to date with the logs.  NULL with error set only when
+ * the run could not go on (I/O, lock, corruption, or --strict); failed
+ * events alone are in the result. */
+JsyncResult *jsync_coordinator_sync (JsyncCoordinator *coordinator,
+                                     GError **error);
+/* Build a new cache from every log, beside the old one, and swap it in
+ * when complete; the old file is kept as "<db>.previous". */
+JsyncResult *jsync_coordinator_rebuild (JsyncCoordinator *coordinator,
+                                        GError **error);
+
+/* Reports, as JSON objects (transfer full), for the program's commands. */
+json_object *jsync_coordinator_status (JsyncCoordinator *coordinator,
+                                       GError **error);
+json_object *jsync_coordinator_plugins (JsyncCoordinator *coordinator);
+/* Every applier table, rows ordered canonically: {"table": [{...}, ...]}. */
+json_object *jsync_coordinator_dump (JsyncCoordinator *coordinator,
+                                     GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JsyncCoordinator, jsync_coordinator_free)
+
+G_END_DECLS
+
+#endif /* JSYNC_H */

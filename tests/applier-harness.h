@@ -1,0 +1,49 @@
+/* applier-harness.h: drive applier modules directly, without the core.
+ *
+ * Loads modules from $JSYNC_PLUGIN_PATH (meson sets it to the build's
+ * plugins folder) into one in-memory SQLite database, routes each event
+ * line by longest prefix, wraps each apply() in a savepoint as the core
+ * does, and offers small query helpers for assertions.
+ */
+#ifndef APPLIER_HARNESS_H
+#define APPLIER_HARNESS_H
+
+#include <jsync/jsync-plugin.h>
+
+typedef struct _Harness Harness;
+
+/* Load the named appliers (NULL-terminated), run their schema, init. */
+Harness *harness_new (const char *const *names);
+void harness_free (Harness *harness);
+sqlite3 *harness_get_db (Harness *harness);
+
+/* Parse one JSONL line, route it, apply it inside a savepoint.  The event
+ * is presented as coming from `file` line 1. */
+gboolean harness_apply (Harness *harness, const char *line, GError **error);
+/* Same, asserting success. */
+void harness_apply_ok (Harness *harness, const char *line);
+
+/* Apply every line of every *.jsonl file below dir, deduplicated by id and
+ * sorted by (timestamp, deviceId, id), as the sync contract defines. */
+void harness_replay_dir (Harness *harness, const char *dir);
+
+/* One value of the first row of a query (asserts there is a row). */
+gint64 harness_query_int (Harness *harness, const char *sql);
+/* Newly allocated text, or NULL for SQL NULL (asserts there is a row). */
+char *harness_query_text (Harness *harness, const char *sql);
+
+/* Every table of the loaded appliers as {"table": [rows ordered by every
+ * column]}, the canonical form of `jsync dump`. (transfer full) */
+json_object *harness_dump (Harness *harness);
+
+/* Assert every FTS table of the loaded appliers passes
+ * INSERT INTO t(t, rank) VALUES('integrity-check', 1). */
+void harness_assert_fts_ok (Harness *harness);
+
+/* Assert two JSON values are equal, with strings in *Json columns compared
+ * as JSON when both parse (see examples/README.md). */
+void harness_assert_dump_equal (json_object *actual, json_object *expected);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Harness, harness_free)
+
+#endif /* APPLIER_HARNESS_H */
