@@ -27,8 +27,9 @@ const char *jsync_config_get_device_id (JsyncConfig *config);
 guint jsync_config_get_lock_timeout (JsyncConfig *config);
 /* The file the keyfile was loaded from, or NULL. (transfer none) */
 const char *jsync_config_get_path (JsyncConfig *config);
-/* Whether [applier:NAME] says enabled=false. */
-gboolean jsync_config_applier_enabled (JsyncConfig *config, const char *name);
+/* The NAMEs of the [applier:NAME] groups that say enabled=false.
+ * (transfer full) */
+GStrv jsync_config_dup_disabled_appliers (JsyncConfig *config);
 
 G_END_DECLS
 
