@@ -1,0 +1,128 @@
+/* echo.c: the fixture applier that keeps every event it is given.
+ *
+ * Events: every type starting with ECHO_PREFIX, whatever its data.
+ * Rows: ECHO_NAME "_events" (id TEXT PRIMARY KEY, type TEXT, payload TEXT):
+ * the envelope id and type, and the event's "data" member as compact JSON
+ * text (NULL when absent).  One stream (no stream callback); clear deletes
+ * every row.  Applying the same event twice is an SQL error (the primary
+ * key), so a test sees a core that fails to deduplicate.
+ *
+ * Built from this one file as four modules (tests/plugins/meson.build sets
+ * ECHO_NAME, ECHO_PREFIX and ECHO_REJECT_BAD):
+ *   echo       prefix "echo_"       the plain working applier
+ *   echolong   prefix "echo_long_"  nests inside echo's: longest prefix wins
+ *   reject     prefix "reject_"     ECHO_REJECT_BAD: an event whose data has
+ *                                   "bad": true fails with
+ *                                   JSYNC_APPLIER_ERROR_INVALID "rejected: bad
+ *                                   is true" (a "bad" that is not a boolean
+ *                                   fails as malformed); the core must record
+ *                                   it as failed and keep the others
+ *   dupprefix  prefix "echo_"       in conflict/: claims echo's prefix
+ */
+#include <jsync/jsync-plugin.h>
+
+#ifndef ECHO_NAME
+#define ECHO_NAME "echo"
+#endif
+#ifndef ECHO_PREFIX
+#define ECHO_PREFIX "echo_"
+#endif
+
+#define ECHO_TABLE ECHO_NAME "_events"
+
+typedef struct
+{
+  sqlite3 *db;            /* borrowed */
+  sqlite3_stmt *insert;   /* owned */
+  sqlite3_stmt *clear;    /* owned */
+} EchoState;
+
+static void
+echo_free (gpointer data)
+{
+  EchoState *state = data;
+
+  sqlite3_finalize (state->insert);
+  sqlite3_finalize (state->clear);
+  g_free (state);
+}
+
+static gpointer
+echo_init (const JsyncApplierContext *context, GError **error)
+{
+  EchoState *state = g_new0 (EchoState, 1);
+
+  state->db = context->db;
+  state->insert = jsync_sql_prepare (state->db,
+                                     "INSERT INTO " ECHO_TABLE
+                                     " (id, type, payload) VALUES (?, ?, ?)",
+                                     error);
+  if (state->insert == NULL)
+    goto fail;
+  state->clear = jsync_sql_prepare (state->db, "DELETE FROM " ECHO_TABLE,
+                                    error);
+  if (state->clear == NULL)
+    goto fail;
+  return state;
+
+fail:
+  echo_free (state);
+  return NULL;
+}
+
+static gboolean
+echo_apply (gpointer data, const JsyncEvent *event, GError **error)
+{
+  EchoState *state = data;
+  JsyncField field;
+  const char *payload;
+
+#ifdef ECHO_REJECT_BAD
+  json_object *data_json;
+  gint64 bad;
+
+  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
+  if (!jsync_json_get_bool (data_json, "bad", &field, &bad, error))
+    return FALSE;
+  if (bad)
+    {
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+                   "rejected: bad is true");
+      return FALSE;
+    }
+#endif
+
+  jsync_json_get_text (jsync_event_get_json (event), "data", &field,
+                       &payload);
+  jsync_sql_bind_text (state->insert, 1, jsync_event_get_id (event));
+  jsync_sql_bind_text (state->insert, 2, jsync_event_get_type (event));
+  jsync_sql_bind_text (state->insert, 3, payload);
+  if (!jsync_sql_run (state->insert, error))
+    {
+      g_prefix_error (error, "insert: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+echo_clear (gpointer data, GError **error)
+{
+  EchoState *state = data;
+
+  return jsync_sql_run (state->clear, error);
+}
+
+JSYNC_APPLIER_DEFINE (
+  .name = ECHO_NAME,
+  .version = "1.0",
+  .description = "test fixture: stores " ECHO_PREFIX "* events",
+  .prefixes = (const char *const[]) { ECHO_PREFIX, NULL },
+  .schema_sql = "CREATE TABLE IF NOT EXISTS " ECHO_TABLE
+                " (id TEXT PRIMARY KEY, type TEXT, payload TEXT);",
+  .schema_version = 1,
+  .tables = (const char *const[]) { ECHO_TABLE, NULL },
+  .init = echo_init,
+  .apply = echo_apply,
+  .clear = echo_clear,
+  .free = echo_free);

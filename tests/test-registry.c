@@ -1,0 +1,735 @@
+/* test-registry.c: loading, checking and routing applier modules, against
+ * the fixture plugins of tests/plugins/ (each broken in one way; see their
+ * head comments). */
+#include <locale.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <jsync/jsync.h>
+
+#include "jsync-registry.h"
+
+typedef struct
+{
+  JsyncRegistry *registry;  /* owned */
+  char *fixtures;           /* owned: build/tests/plugins */
+  char *conflict;           /* owned: build/tests/plugins/conflict */
+  gboolean has_nullsymbol;  /* nullsymbol.so is built only on ELF */
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autofree char *nullsymbol = NULL;
+
+  f->registry = jsync_registry_new ();
+  f->fixtures = g_test_build_filename (G_TEST_BUILT, "plugins", NULL);
+  f->conflict = g_build_filename (f->fixtures, "conflict", NULL);
+  nullsymbol = g_build_filename (f->fixtures, "nullsymbol." G_MODULE_SUFFIX,
+                                 NULL);
+  f->has_nullsymbol = g_file_test (nullsymbol, G_FILE_TEST_EXISTS);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  jsync_registry_free (f->registry);
+  g_free (f->fixtures);
+  g_free (f->conflict);
+}
+
+/* Expect the one warning a failed module gives: "<dir>/<name>.so: <reason>"
+ * with the reason matching `reason` (a g_pattern). */
+static void
+expect_failure_warning (const char *dir, const char *name, const char *reason)
+{
+  g_autofree char *pattern = NULL;
+
+  pattern = g_strdup_printf ("%s/%s." G_MODULE_SUFFIX ": %s", dir, name,
+                             reason);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+}
+
+/* The warnings of the fixture folder, in file-name order, skipping the
+ * names in `disabled`. */
+static void
+expect_fixture_warnings (Fixture *f, const char *const *disabled)
+{
+  static const struct
+  {
+    const char *name;
+    const char *reason;
+  } broken[] = {
+    { "badabi", "built for ABI 99.0, * (major versions differ)" },
+    { "misnamed", "descriptor name \"other\" differs from the file name "
+                  "\"misnamed\"" },
+    { "newminor", "built for ABI 1.1, newer than *" },
+    { "noname", "descriptor lacks the required field name" },
+    { "nosymbol", "no descriptor: * does not export "
+                  JSYNC_APPLIER_SYMBOL },
+    { "notamodule", "cannot open module: *" },
+    { "nullsymbol", "no descriptor: " JSYNC_APPLIER_SYMBOL " is NULL" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (broken); i++)
+    {
+      if (disabled != NULL && g_strv_contains (disabled, broken[i].name))
+        continue;
+      if (strcmp (broken[i].name, "nullsymbol") == 0 && !f->has_nullsymbol)
+        continue;
+      expect_failure_warning (f->fixtures, broken[i].name, broken[i].reason);
+    }
+}
+
+static gboolean
+load_dirs (Fixture *f, const char *const *dirs, const char *const *disabled,
+           GError **error)
+{
+  return jsync_registry_load (f->registry, dirs, disabled, error);
+}
+
+/* Load the fixture folder alone, expecting its warnings. */
+static void
+load_fixtures (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  const char *dirs[] = { f->fixtures, NULL };
+
+  expect_fixture_warnings (f, NULL);
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+}
+
+static JsyncLoadFailure *
+find_failure (Fixture *f, const char *name)
+{
+  GPtrArray *failures = jsync_registry_get_failures (f->registry);
+  g_autofree char *file = g_strconcat (name, "." G_MODULE_SUFFIX, NULL);
+
+  for (guint i = 0; i < failures->len; i++)
+    {
+      JsyncLoadFailure *failure = g_ptr_array_index (failures, i);
+      g_autofree char *base = g_path_get_basename (failure->path);
+
+      if (strcmp (base, file) == 0)
+        return failure;
+    }
+  return NULL;
+}
+
+/* The failure of fixture `name`: at its path, its reason containing
+ * `cause`. */
+static void
+assert_fixture_failure (Fixture *f, const char *name, const char *cause)
+{
+  g_autofree char *path = NULL;
+  JsyncLoadFailure *failure;
+
+  path = g_strdup_printf ("%s/%s." G_MODULE_SUFFIX, f->fixtures, name);
+  failure = find_failure (f, name);
+  g_assert_nonnull (failure);
+  g_assert_cmpstr (failure->path, ==, path);
+  g_assert_nonnull (strstr (failure->reason, cause));
+  g_assert_null (jsync_registry_lookup (f->registry, name));
+}
+
+static const char *
+plugin_name (Fixture *f, guint i)
+{
+  GPtrArray *plugins = jsync_registry_get_plugins (f->registry);
+  JsyncPlugin *plugin = g_ptr_array_index (plugins, i);
+
+  return plugin->name;
+}
+
+/* A copy of build/tests/plugins/<name>.so as <dir>/<name>.so, mode 0644. */
+static char *
+copy_fixture (Fixture *f, const char *name, const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = g_strconcat (name, "." G_MODULE_SUFFIX, NULL);
+  g_autofree char *from = g_build_filename (f->fixtures, file, NULL);
+  g_autofree char *contents = NULL;
+  char *to = g_build_filename (dir, file, NULL);
+  gsize len;
+
+  g_assert_true (g_file_get_contents (from, &contents, &len, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents_full (to, contents, len,
+                                           G_FILE_SET_CONTENTS_NONE, 0644,
+                                           &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (to, 0644), ==, 0);
+  return to;
+}
+
+/* A fresh folder, mode 0755, inside the test's isolated data folder. */
+static char *
+make_dir (const char *name)
+{
+  char *dir = g_build_filename (g_get_user_data_dir (), name, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  return dir;
+}
+
+/* --- Loading ------------------------------------------------------------ */
+
+static void
+test_load_fixtures (Fixture *f, gconstpointer data)
+{
+  GPtrArray *plugins;
+  JsyncPlugin *echo;
+  g_autofree char *echo_path = NULL;
+
+  load_fixtures (f);
+
+  /* failinit loads: its init fails only when the cache calls it. */
+  plugins = jsync_registry_get_plugins (f->registry);
+  g_assert_cmpuint (plugins->len, ==, 4);
+  g_assert_cmpstr (plugin_name (f, 0), ==, "echo");
+  g_assert_cmpstr (plugin_name (f, 1), ==, "echolong");
+  g_assert_cmpstr (plugin_name (f, 2), ==, "failinit");
+  g_assert_cmpstr (plugin_name (f, 3), ==, "reject");
+  g_assert_cmpuint (jsync_registry_get_failures (f->registry)->len, ==,
+                    f->has_nullsymbol ? 7 : 6);
+  g_assert_cmpuint (jsync_registry_get_disabled (f->registry)->len, ==, 0);
+
+  echo = jsync_registry_lookup (f->registry, "echo");
+  g_assert_nonnull (echo);
+  echo_path = g_build_filename (f->fixtures, "echo." G_MODULE_SUFFIX, NULL);
+  g_assert_cmpstr (echo->path, ==, echo_path);
+  g_assert_nonnull (echo->module);
+  g_assert_cmpstr (echo->desc->name, ==, "echo");
+  g_assert_cmpstr (echo->desc->prefixes[0], ==, "echo_");
+  g_assert_null (jsync_registry_lookup (f->registry, "nope"));
+}
+
+static void
+test_load_empty (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (load_dirs (f, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 0);
+  g_assert_cmpuint (jsync_registry_get_failures (f->registry)->len, ==, 0);
+  g_assert_null (jsync_registry_route (f->registry, "echo_x"));
+}
+
+static void
+test_load_missing_folder (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *missing = NULL;
+  const char *dirs[] = { NULL, NULL, NULL };
+
+  missing = g_build_filename (g_get_user_data_dir (), "no-such-folder", NULL);
+  dirs[0] = missing;
+  dirs[1] = f->fixtures;
+  expect_fixture_warnings (f, NULL);
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  g_assert_null (find_failure (f, "no-such-folder"));
+  g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 4);
+}
+
+static void
+test_load_not_a_folder (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *pattern = NULL;
+  g_autofree char *dir = make_dir ("not-a-folder");
+  const char *dirs[] = { NULL, NULL };
+  GPtrArray *failures;
+
+  file = g_build_filename (dir, "plain-file", NULL);
+  g_assert_true (g_file_set_contents (file, "", 0, &error));
+  dirs[0] = file;
+  pattern = g_strdup_printf ("%s: not a folder", file);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  failures = jsync_registry_get_failures (f->registry);
+  g_assert_cmpuint (failures->len, ==, 1);
+  g_assert_cmpstr (((JsyncLoadFailure *) failures->pdata[0])->path, ==, file);
+}
+
+static void
+test_load_disabled (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *dirs[] = { f->fixtures, NULL };
+  const char *disabled[] = { "echo", "badabi", "absent", NULL };
+  GPtrArray *names;
+
+  expect_fixture_warnings (f, disabled);
+  g_assert_true (load_dirs (f, dirs, disabled, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+
+  g_assert_null (jsync_registry_lookup (f->registry, "echo"));
+  g_assert_nonnull (jsync_registry_lookup (f->registry, "echolong"));
+  g_assert_null (find_failure (f, "badabi"));
+  /* In file order, once each; "absent" has no module, so is not listed. */
+  names = jsync_registry_get_disabled (f->registry);
+  g_assert_cmpuint (names->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (names, 0), ==, "badabi");
+  g_assert_cmpstr (g_ptr_array_index (names, 1), ==, "echo");
+  /* echo's events now wait: echolong still takes its own. */
+  g_assert_null (jsync_registry_route (f->registry, "echo_x"));
+  g_assert_cmpstr (jsync_registry_route (f->registry, "echo_long_x")->name,
+                   ==, "echolong");
+}
+
+/* --- Refusals ----------------------------------------------------------- */
+
+static void
+test_reject_abi_mismatch (Fixture *f, gconstpointer data)
+{
+  load_fixtures (f);
+  assert_fixture_failure (f, "badabi", "ABI 99.0");
+}
+
+static void
+test_reject_newer_minor (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cause = g_strdup_printf ("ABI %d.%d, newer",
+                                            JSYNC_ABI_MAJOR,
+                                            JSYNC_ABI_MINOR + 1);
+
+  load_fixtures (f);
+  assert_fixture_failure (f, "newminor", cause);
+}
+
+static void
+test_reject_no_symbol (Fixture *f, gconstpointer data)
+{
+  load_fixtures (f);
+  assert_fixture_failure (f, "nosymbol", JSYNC_APPLIER_SYMBOL);
+}
+
+static void
+test_reject_null_symbol (Fixture *f, gconstpointer data)
+{
+  if (!f->has_nullsymbol)
+    {
+      g_test_skip ("nullsymbol is built only for ELF");
+      return;
+    }
+  load_fixtures (f);
+  assert_fixture_failure (f, "nullsymbol", "is NULL");
+}
+
+static void
+test_reject_missing_field (Fixture *f, gconstpointer data)
+{
+  load_fixtures (f);
+  assert_fixture_failure (f, "noname", "required field name");
+}
+
+static void
+test_reject_misnamed (Fixture *f, gconstpointer data)
+{
+  load_fixtures (f);
+  assert_fixture_failure (f, "misnamed", "\"other\"");
+  g_assert_null (jsync_registry_lookup (f->registry, "other"));
+}
+
+static void
+test_reject_not_a_module (Fixture *f, gconstpointer data)
+{
+  load_fixtures (f);
+  assert_fixture_failure (f, "notamodule", "cannot open module");
+}
+
+static void
+test_reject_symlink (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_dir ("links");
+  g_autofree char *target = NULL;
+  g_autofree char *link = NULL;
+  const char *dirs[] = { dir, NULL };
+  JsyncLoadFailure *failure;
+
+  target = g_build_filename (f->fixtures, "echo." G_MODULE_SUFFIX, NULL);
+  link = g_build_filename (dir, "echo." G_MODULE_SUFFIX, NULL);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+
+  expect_failure_warning (dir, "echo", "not a regular file");
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  failure = find_failure (f, "echo");
+  g_assert_nonnull (failure);
+  g_assert_cmpstr (failure->path, ==, link);
+  g_assert_null (jsync_registry_lookup (f->registry, "echo"));
+}
+
+static void
+test_reject_writable_file (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_dir ("writable-file");
+  g_autofree char *echo = copy_fixture (f, "echo", dir);
+  g_autofree char *reject = copy_fixture (f, "reject", dir);
+  g_autofree char *reason = NULL;
+  const char *dirs[] = { dir, NULL };
+
+  /* Group-writable alone is not refused: DESIGN.md says "by others". */
+  g_assert_cmpint (g_chmod (echo, 0646), ==, 0);
+  g_assert_cmpint (g_chmod (reject, 0664), ==, 0);
+  reason = g_strdup_printf ("refused: %s is writable by other users "
+                            "(chmod o-w)", echo);
+  expect_failure_warning (dir, "echo", reason);
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+
+  g_assert_cmpstr (find_failure (f, "echo")->reason, ==, reason);
+  g_assert_null (jsync_registry_lookup (f->registry, "echo"));
+  g_assert_nonnull (jsync_registry_lookup (f->registry, "reject"));
+}
+
+static void
+test_reject_writable_folder (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_dir ("writable-folder");
+  g_autofree char *echo = copy_fixture (f, "echo", dir);
+  g_autofree char *reason = NULL;
+  const char *dirs[] = { dir, NULL };
+
+  g_assert_cmpint (g_chmod (dir, 0757), ==, 0);
+  reason = g_strdup_printf ("refused: %s is writable by other users "
+                            "(chmod o-w)", dir);
+  expect_failure_warning (dir, "echo", reason);
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (find_failure (f, "echo")->reason, ==, reason);
+  g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 0);
+}
+
+static void
+test_reject_group_writable_loads (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_dir ("group-writable");
+  g_autofree char *echo = copy_fixture (f, "echo", dir);
+  const char *dirs[] = { dir, NULL };
+
+  /* DESIGN.md refuses "writable by others" only. */
+  g_assert_cmpint (g_chmod (dir, 0775), ==, 0);
+  g_assert_cmpint (g_chmod (echo, 0664), ==, 0);
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (jsync_registry_lookup (f->registry, "echo"));
+}
+
+/* --- Conflicts and shadowing -------------------------------------------- */
+
+static void
+test_conflict_prefix (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *echo = NULL;
+  g_autofree char *dupprefix = NULL;
+  const char *dirs[] = { f->fixtures, f->conflict, NULL };
+
+  expect_fixture_warnings (f, NULL);
+  g_assert_false (load_dirs (f, dirs, NULL, &error));
+  g_test_assert_expected_messages ();
+  g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_CONFIG);
+  g_assert_cmpint (jsync_error_exit_status (error), ==, JSYNC_EXIT_USAGE);
+
+  echo = g_build_filename (f->fixtures, "echo." G_MODULE_SUFFIX, NULL);
+  dupprefix = g_build_filename (f->conflict, "dupprefix." G_MODULE_SUFFIX,
+                                NULL);
+  g_assert_nonnull (strstr (error->message, "\"echo_\""));
+  g_assert_nonnull (strstr (error->message, echo));
+  g_assert_nonnull (strstr (error->message, dupprefix));
+}
+
+static void
+test_conflict_disabled (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *dirs[] = { f->fixtures, f->conflict, NULL };
+  const char *disabled[] = { "dupprefix", NULL };
+
+  /* [applier:dupprefix] enabled=false resolves it. */
+  expect_fixture_warnings (f, NULL);
+  g_assert_true (load_dirs (f, dirs, disabled, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (jsync_registry_route (f->registry, "echo_x")->name, ==,
+                   "echo");
+}
+
+static void
+test_shadow_same_folder_twice (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *dirs[] = { f->fixtures, f->fixtures, NULL };
+
+  /* Each failure is warned about once: the second listing is shadowed. */
+  expect_fixture_warnings (f, NULL);
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 4);
+  g_assert_cmpuint (jsync_registry_get_failures (f->registry)->len, ==,
+                    f->has_nullsymbol ? 7 : 6);
+}
+
+static void
+test_shadow_first_folder_wins (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_dir ("first");
+  g_autofree char *echo = copy_fixture (f, "echo", dir);
+  g_autofree char *badabi = NULL;
+  const char *dirs[] = { dir, f->fixtures, NULL };
+  const char *not_warned[] = { "badabi", NULL };
+
+  /* echo.so in the first folder hides the fixture one.  A failing file
+   * shadows too: echo's code renamed badabi.so fails there (misnamed), and
+   * the fixture badabi.so is then neither loaded nor warned about. */
+  badabi = g_build_filename (dir, "badabi." G_MODULE_SUFFIX, NULL);
+  g_assert_cmpint (g_rename (echo, badabi), ==, 0);
+  g_clear_pointer (&echo, g_free);
+  echo = copy_fixture (f, "echo", dir);
+
+  expect_failure_warning (dir, "badabi", "descriptor name \"echo\" *");
+  expect_fixture_warnings (f, not_warned);
+  g_assert_true (load_dirs (f, dirs, NULL, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (jsync_registry_lookup (f->registry, "echo")->path, ==,
+                   echo);
+  g_assert_cmpstr (find_failure (f, "badabi")->path, ==, badabi);
+  g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 4);
+}
+
+/* --- Routing ------------------------------------------------------------ */
+
+static void
+test_route_longest_prefix (Fixture *f, gconstpointer data)
+{
+  static const struct
+  {
+    const char *type;
+    const char *plugin;
+  } cases[] = {
+    { "echo_", "echo" },
+    { "echo_x", "echo" },
+    { "echo_long", "echo" },
+    { "echo_long_", "echolong" },
+    { "echo_long_x", "echolong" },
+    { "reject_it", "reject" },
+    { "failinit_x", "failinit" },
+  };
+
+  load_fixtures (f);
+  /* Twice: the second answer comes from the cache. */
+  for (int pass = 0; pass < 2; pass++)
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        JsyncPlugin *plugin = jsync_registry_route (f->registry,
+                                                    cases[i].type);
+
+        g_assert_nonnull (plugin);
+        g_assert_cmpstr (plugin->name, ==, cases[i].plugin);
+      }
+}
+
+static void
+test_route_no_match (Fixture *f, gconstpointer data)
+{
+  static const char *const types[] = {
+    "", "echo", "ech", "Echo_x", "xecho_", "workspace_created", "other_x",
+    "badabi_x", "misnamed_x",
+  };
+
+  load_fixtures (f);
+  for (int pass = 0; pass < 2; pass++)
+    for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
+      g_assert_null (jsync_registry_route (f->registry, types[i]));
+}
+
+static void
+test_route_many_types (Fixture *f, gconstpointer data)
+{
+  load_fixtures (f);
+  /* More distinct types than the cache holds: answers stay right. */
+  for (int i = 0; i < 10000; i++)
+    {
+      g_autofree char *echo = g_strdup_printf ("echo_%d", i);
+      g_autofree char *other = g_strdup_printf ("other_%d", i);
+
+      g_assert_cmpstr (jsync_registry_route (f->registry, echo)->name, ==,
+                       "echo");
+      g_assert_null (jsync_registry_route (f->registry, other));
+    }
+}
+
+/* --- The fixtures themselves (the core's end-to-end tests rely on them) */
+
+static void
+run_event (const JsyncApplierDesc *desc, gpointer state, const char *line,
+           GError **error, gboolean *ok)
+{
+  json_object *json = json_tokener_parse (line);
+  JsyncEvent event = {
+    .struct_size = sizeof (JsyncEvent),
+    .json = json,
+    .file = "test.jsonl",
+    .line = 1,
+  };
+
+  g_assert_nonnull (json);
+  event.id = json_object_get_string (json_object_object_get (json, "id"));
+  event.type = json_object_get_string (json_object_object_get (json, "type"));
+  event.device_id = "dev";
+  *ok = desc->apply (state, &event, error);
+  json_object_put (json);
+}
+
+static gint64
+count_rows (sqlite3 *db, const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 n;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return n;
+}
+
+static void
+test_fixture_appliers (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  JsyncPlugin *echo, *reject, *failinit;
+  JsyncApplierContext context = {
+    .struct_size = sizeof (JsyncApplierContext),
+    .keyfile = keyfile,
+  };
+  sqlite3 *db = NULL;
+  gpointer state;
+  gboolean ok;
+
+  load_fixtures (f);
+  echo = jsync_registry_lookup (f->registry, "echo");
+  reject = jsync_registry_lookup (f->registry, "reject");
+  failinit = jsync_registry_lookup (f->registry, "failinit");
+  g_assert_cmpint (sqlite3_open (":memory:", &db), ==, SQLITE_OK);
+  context.db = db;
+
+  /* echo keeps id, type and data. */
+  context.group = "applier:echo";
+  g_assert_true (jsync_sql_exec (db, echo->desc->schema_sql, &error));
+  g_assert_no_error (error);
+  state = echo->desc->init (&context, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (state);
+  run_event (echo->desc, state,
+             "{\"id\":\"e1\",\"type\":\"echo_a\",\"data\":{\"k\":[1,2]}}",
+             &error, &ok);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (count_rows (db, "SELECT count(*) FROM echo_events WHERE "
+                                   "id = 'e1' AND type = 'echo_a' AND "
+                                   "payload = '{\"k\":[1,2]}'"), ==, 1);
+  g_assert_true (echo->desc->clear (state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count_rows (db, "SELECT count(*) FROM echo_events"), ==, 0);
+  echo->desc->free (state);
+
+  /* reject refuses "bad": true as invalid and keeps the rest. */
+  context.group = "applier:reject";
+  g_assert_true (jsync_sql_exec (db, reject->desc->schema_sql, &error));
+  g_assert_no_error (error);
+  state = reject->desc->init (&context, &error);
+  g_assert_no_error (error);
+  run_event (reject->desc, state,
+             "{\"id\":\"r1\",\"type\":\"reject_a\",\"data\":{\"bad\":true}}",
+             &error, &ok);
+  g_assert_false (ok);
+  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, "rejected: bad is true");
+  g_clear_error (&error);
+  run_event (reject->desc, state,
+             "{\"id\":\"r2\",\"type\":\"reject_a\",\"data\":{\"bad\":false}}",
+             &error, &ok);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  run_event (reject->desc, state, "{\"id\":\"r3\",\"type\":\"reject_b\"}",
+             &error, &ok);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (count_rows (db, "SELECT count(*) FROM reject_events"), ==,
+                   2);
+  reject->desc->free (state);
+
+  /* failinit: loaded above, fails only now. */
+  context.group = "applier:failinit";
+  g_assert_null (failinit->desc->init (&context, &error));
+  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "init: cannot open the frobnicator");
+
+  sqlite3_close (db);
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("/registry/load/fixtures", test_load_fixtures);
+  ADD ("/registry/load/empty", test_load_empty);
+  ADD ("/registry/load/missing-folder", test_load_missing_folder);
+  ADD ("/registry/load/not-a-folder", test_load_not_a_folder);
+  ADD ("/registry/load/disabled", test_load_disabled);
+  ADD ("/registry/reject/abi-mismatch", test_reject_abi_mismatch);
+  ADD ("/registry/reject/newer-minor", test_reject_newer_minor);
+  ADD ("/registry/reject/no-symbol", test_reject_no_symbol);
+  ADD ("/registry/reject/null-symbol", test_reject_null_symbol);
+  ADD ("/registry/reject/missing-field", test_reject_missing_field);
+  ADD ("/registry/reject/misnamed", test_reject_misnamed);
+  ADD ("/registry/reject/not-a-module", test_reject_not_a_module);
+  ADD ("/registry/reject/symlink", test_reject_symlink);
+  ADD ("/registry/reject/writable-file", test_reject_writable_file);
+  ADD ("/registry/reject/writable-folder", test_reject_writable_folder);
+  ADD ("/registry/reject/group-writable-loads",
+       test_reject_group_writable_loads);
+  ADD ("/registry/conflict/prefix", test_conflict_prefix);
+  ADD ("/registry/conflict/disabled", test_conflict_disabled);
+  ADD ("/registry/shadow/same-folder-twice", test_shadow_same_folder_twice);
+  ADD ("/registry/shadow/first-folder-wins", test_shadow_first_folder_wins);
+  ADD ("/registry/route/longest-prefix", test_route_longest_prefix);
+  ADD ("/registry/route/no-match", test_route_no_match);
+  ADD ("/registry/route/many-types", test_route_many_types);
+  ADD ("/registry/fixtures/appliers", test_fixture_appliers);
+
+#undef ADD
+
+  return g_test_run ();
+}
