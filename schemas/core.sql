@@ -1,0 +1,80 @@
+-- jsync's own bookkeeping in the cache.  The applier tables live beside
+-- these; everything here can be rebuilt from the logs.
+-- Bump JSYNC_CORE_SCHEMA_VERSION (core/jsync-store.h) with any change: an
+-- older cache is then rebuilt automatically.
+
+CREATE TABLE IF NOT EXISTS jsync_meta (
+  key TEXT PRIMARY KEY,
+  value
+) WITHOUT ROWID;
+
+-- One row per log file ever read: its checkpoint and identity.
+CREATE TABLE IF NOT EXISTS jsync_sources (
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL UNIQUE,       -- relative to the data folder
+  dev INTEGER,                     -- identity when last read to its end;
+  ino INTEGER,                     -- NULL while a read is under way
+  size INTEGER,
+  mtime INTEGER,                   -- ns
+  offset INTEGER NOT NULL DEFAULT 0,  -- checkpoint: bytes consumed
+  line INTEGER NOT NULL DEFAULT 0,    -- lines before offset
+  tail_hash INTEGER,               -- hash of the last <= 4 KiB before offset
+  gen INTEGER NOT NULL DEFAULT 0,  -- bumped when the file is read again
+  rereading INTEGER NOT NULL DEFAULT 0,
+  missing INTEGER NOT NULL DEFAULT 0  -- the file is gone
+);
+
+-- Every distinct event id seen: where it was first found, who took it.
+-- status: 0 applied, 1 pending (no applier), 2 failed.
+CREATE TABLE IF NOT EXISTS jsync_events (
+  id TEXT PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  device TEXT NOT NULL,
+  type TEXT NOT NULL,
+  applier TEXT,
+  stream TEXT,
+  status INTEGER NOT NULL,
+  source INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  hash INTEGER NOT NULL,           -- of the line's bytes
+  gen INTEGER NOT NULL DEFAULT 0,  -- the source's gen when last seen there
+  raw BLOB                         -- the line, kept while it may be needed
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS jsync_events_by_stream
+  ON jsync_events (applier, stream, ts, device, id);
+CREATE INDEX IF NOT EXISTS jsync_events_by_source
+  ON jsync_events (source, gen);
+CREATE INDEX IF NOT EXISTS jsync_events_unapplied
+  ON jsync_events (status, ts, device, id) WHERE status <> 0;
+
+-- Lines that did not become events, and events that failed: kept whole
+-- (or their first 4 KiB when over max-line-bytes).
+CREATE TABLE IF NOT EXISTS jsync_failed (
+  id INTEGER PRIMARY KEY,
+  source INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  line INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  event_id TEXT,
+  message TEXT NOT NULL,
+  raw BLOB,
+  truncated INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jsync_failed_by_source ON jsync_failed (source, offset);
+
+-- Appliers that have tables in this cache.
+CREATE TABLE IF NOT EXISTS jsync_appliers (
+  name TEXT PRIMARY KEY,
+  schema_version INTEGER NOT NULL,
+  version TEXT
+) WITHOUT ROWID;
+
+-- Events whose effects the cache keeps but whose file no longer holds them.
+CREATE TABLE IF NOT EXISTS jsync_lost (
+  file TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (file, id)
+) WITHOUT ROWID;

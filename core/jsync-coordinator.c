@@ -1,0 +1,552 @@
+/* jsync-coordinator.c: the library API: open, sync, rebuild, reports. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include <jsync/jsync.h>
+
+#include "jsync-config.h"
+#include "jsync-coordinator-private.h"
+#include "jsync-dump.h"
+#include "jsync-result.h"
+
+/* Remove a SQLite file with its journal side files. */
+static void
+coordinator_remove_db_files (const char *path)
+{
+  static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+
+      g_unlink (file);
+    }
+}
+
+/* Move a damaged cache aside as "<db>.corrupt" so a new one is built. */
+static gboolean
+coordinator_move_aside (const char *path, GError **error)
+{
+  g_autofree char *aside = g_strconcat (path, ".corrupt", NULL);
+
+  coordinator_remove_db_files (aside);
+  if (g_rename (path, aside) != 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "%s: cannot move the damaged cache aside: %s", path,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *side = g_strconcat (path, i == 0 ? "-wal" : "-shm", NULL);
+
+      g_unlink (side);
+    }
+  return TRUE;
+}
+
+/* Open the live cache, moving a damaged one aside, and attach appliers. */
+static JsyncStore *
+coordinator_open_store (JsyncCoordinator *self, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  JsyncStore *store;
+  int lock;
+
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config), error);
+  if (lock < 0)
+    return NULL;
+  store = jsync_store_open (self->db_path, FALSE, &local_error);
+  if (store == NULL
+      && g_error_matches (local_error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT))
+    {
+      g_warning ("%s; it is moved aside to %s.corrupt and rebuilt from the logs",
+                 local_error->message, self->db_path);
+      g_clear_error (&local_error);
+      if (coordinator_move_aside (self->db_path, &local_error))
+        store = jsync_store_open (self->db_path, FALSE, &local_error);
+    }
+  if (store != NULL
+      && !jsync_store_attach (store, self->registry,
+                              jsync_config_get_keyfile (self->config), FALSE,
+                              &local_error))
+    g_clear_pointer (&store, jsync_store_free);
+  jsync_store_unlock (lock);
+  if (store == NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return store;
+}
+
+/**
+ * jsync_coordinator_open:
+ * Check the data folder, load the plugins, open the cache.
+ */
+JsyncCoordinator *
+jsync_coordinator_open (JsyncConfig *config, GError **error)
+{
+  g_autoptr(JsyncCoordinator) self = g_new0 (JsyncCoordinator, 1);
+  g_auto(GStrv) path = jsync_config_dup_plugin_path (config);
+  g_auto(GStrv) required = jsync_config_dup_required_plugin_dirs (config);
+  g_auto(GStrv) disabled = jsync_config_dup_disabled_appliers (config);
+  const char *data_dir = jsync_config_get_data_dir (config);
+  char *real;
+
+  self->config = config;
+  real = realpath (data_dir, NULL);
+  if (real == NULL || !g_file_test (real, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CONFIG,
+                   "data folder %s: %s", data_dir,
+                   real == NULL ? g_strerror (errno) : "not a folder");
+      free (real);
+      return NULL;
+    }
+  self->data_dir = g_strdup (real);
+  free (real);
+  if (access (self->data_dir, R_OK | X_OK) != 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CONFIG,
+                   "data folder %s: %s", data_dir, g_strerror (errno));
+      return NULL;
+    }
+  for (guint i = 0; required[i] != NULL; i++)
+    if (!g_file_test (required[i], G_FILE_TEST_IS_DIR))
+      {
+        g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CONFIG,
+                     "plugins folder %s: no such folder", required[i]);
+        return NULL;
+      }
+
+  self->registry = jsync_registry_new ();
+  if (!jsync_registry_load (self->registry, (const char *const *) path,
+                            (const char *const *) disabled, error))
+    return NULL;
+  self->db_path = g_strdup (jsync_config_get_database (config));
+  self->store = coordinator_open_store (self, error);
+  if (self->store == NULL)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+void
+jsync_coordinator_free (JsyncCoordinator *self)
+{
+  if (self == NULL)
+    return;
+  jsync_store_free (self->store);
+  if (self->registry != NULL)
+    jsync_registry_free (self->registry);
+  g_free (self->data_dir);
+  g_free (self->db_path);
+  g_free (self);
+}
+
+void
+jsync_coordinator_set_progress (JsyncCoordinator *self, JsyncProgressFunc func,
+                                gpointer user_data)
+{
+  self->progress = func;
+  self->progress_data = user_data;
+}
+
+static void
+coordinator_finish_result (JsyncResult *result, gint64 start)
+{
+  result->success = result->events_failed == 0;
+  result->last_sync_timestamp = g_get_real_time () / 1000;
+  result->duration = (g_get_monotonic_time () - start) / 1000;
+}
+
+/**
+ * jsync_coordinator_sync:
+ * Bring the cache up to date with the logs, under the writer lock.
+ */
+JsyncResult *
+jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
+{
+  g_autoptr(JsyncResult) result = jsync_result_new ();
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok;
+  int lock;
+
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config), error);
+  if (lock < 0)
+    return NULL;
+  ok = jsync_sync_run (self, self->store, FALSE, result, error);
+  jsync_store_unlock (lock);
+  if (!ok)
+    return NULL;
+  coordinator_finish_result (result, start);
+  return g_steal_pointer (&result);
+}
+
+static guint64
+coordinator_count (JsyncStore *store, const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  guint64 count = 0;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    count = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return count;
+}
+
+/* Build the new cache file completely; FALSE leaves the live one as is. */
+static gboolean
+coordinator_build (JsyncCoordinator *self, const char *path,
+                   JsyncResult *result, GError **error)
+{
+  JsyncStore *store;
+  gboolean ok;
+
+  coordinator_remove_db_files (path);
+  store = jsync_store_open (path, TRUE, error);
+  if (store == NULL)
+    return FALSE;
+  ok = jsync_store_attach (store, self->registry,
+                           jsync_config_get_keyfile (self->config), TRUE, error)
+       && jsync_sync_run (self, store, TRUE, result, error);
+  if (self->progress != NULL)
+    self->progress ("index", 0, 0, self->progress_data);
+  ok = ok && jsync_store_begin (store, error);
+  for (guint i = 0; ok && i < store->appliers->len; i++)
+    {
+      JsyncApplierInstance *applier = store->appliers->pdata[i];
+      const JsyncApplierDesc *desc = applier->plugin->desc;
+      g_autoptr(GError) local_error = NULL;
+
+      if (desc->finish_rebuild != NULL
+          && !desc->finish_rebuild (applier->state, &local_error))
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
+                       "%s: finish_rebuild: %s", applier->plugin->path,
+                       local_error != NULL ? local_error->message : "failed");
+          ok = FALSE;
+        }
+    }
+  ok = ok && jsync_store_commit (store, error);
+  jsync_store_free (store);
+  if (!ok)
+    coordinator_remove_db_files (path);
+  return ok;
+}
+
+/**
+ * jsync_coordinator_rebuild:
+ * Build a new cache from every log and swap it in (DESIGN.md §8).
+ */
+JsyncResult *
+jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
+{
+  g_autoptr(JsyncResult) result = jsync_result_new ();
+  g_autofree char *building = g_strconcat (self->db_path, ".rebuild", NULL);
+  g_autofree char *previous = g_strconcat (self->db_path, ".previous", NULL);
+  gint64 start = g_get_monotonic_time ();
+  guint64 lost = coordinator_count (self->store,
+                                    "SELECT count(*) FROM jsync_lost");
+  int lock;
+
+  if (lost > 0)
+    g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
+               " no log any more (see `jsync status`); the new cache will not"
+               " have them", lost);
+  if (!coordinator_build (self, building, result, error))
+    return NULL;
+
+  if (self->progress != NULL)
+    self->progress ("swap", 0, 0, self->progress_data);
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config), error);
+  if (lock < 0)
+    {
+      coordinator_remove_db_files (building);
+      return NULL;
+    }
+  g_clear_pointer (&self->store, jsync_store_free);
+  coordinator_remove_db_files (previous);
+  if (g_rename (self->db_path, previous) != 0 && errno != ENOENT)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", self->db_path,
+                   g_strerror (errno));
+      jsync_store_unlock (lock);
+      return NULL;
+    }
+  {
+    g_autofree char *wal = g_strconcat (self->db_path, "-wal", NULL);
+    g_autofree char *shm = g_strconcat (self->db_path, "-shm", NULL);
+
+    g_unlink (wal);
+    g_unlink (shm);
+  }
+  if (g_rename (building, self->db_path) != 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", building,
+                   g_strerror (errno));
+      jsync_store_unlock (lock);
+      return NULL;
+    }
+  jsync_store_unlock (lock);
+  self->store = coordinator_open_store (self, error);
+  if (self->store == NULL)
+    return NULL;
+  coordinator_finish_result (result, start);
+  return g_steal_pointer (&result);
+}
+
+/* Run a query and return its rows as objects. */
+static json_object *
+coordinator_rows (JsyncStore *store, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  json_object *rows;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, sql);
+      return NULL;
+    }
+  rows = json_object_new_array ();
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      json_object *row = json_object_new_object ();
+
+      for (int i = 0; i < sqlite3_column_count (stmt); i++)
+        {
+          json_object *value = NULL;
+
+          switch (sqlite3_column_type (stmt, i))
+            {
+            case SQLITE_INTEGER:
+              value = json_object_new_int64 (sqlite3_column_int64 (stmt, i));
+              break;
+            case SQLITE_NULL:
+              break;
+            default:
+              value = json_object_new_string ((const char *) sqlite3_column_text (stmt, i));
+              break;
+            }
+          json_object_object_add (row, sqlite3_column_name (stmt, i), value);
+        }
+      json_object_array_add (rows, row);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, sql);
+      json_object_put (rows);
+      return NULL;
+    }
+  return rows;
+}
+
+/**
+ * jsync_coordinator_status:
+ * Files and checkpoints, event counts, failed, pending and lost events,
+ * appliers with their row counts.
+ */
+json_object *
+jsync_coordinator_status (JsyncCoordinator *self, GError **error)
+{
+  json_object *status = json_object_new_object ();
+  json_object *files, *pending, *lost, *appliers;
+  JsyncStore *store = self->store;
+
+  files = coordinator_rows (store,
+                            "SELECT path AS file, offset, line, size,"
+                            " missing, rereading FROM jsync_sources"
+                            " ORDER BY path", error);
+  pending = files ? coordinator_rows (store,
+                                      "SELECT type, count(*) AS count"
+                                      " FROM jsync_events WHERE status = 1"
+                                      " GROUP BY type ORDER BY type", error)
+                  : NULL;
+  lost = pending ? coordinator_rows (store,
+                                     "SELECT file, id FROM jsync_lost"
+                                     " ORDER BY file, id", error)
+                 : NULL;
+  if (lost == NULL)
+    {
+      json_object_put (files);
+      json_object_put (pending);
+      json_object_put (status);
+      return NULL;
+    }
+  json_object_object_add (status, "version", json_object_new_int (1));
+  json_object_object_add (status, "command", json_object_new_string ("status"));
+  json_object_object_add (status, "database",
+                          json_object_new_string (self->db_path));
+  json_object_object_add (status, "dataDir",
+                          json_object_new_string (self->data_dir));
+  json_object_object_add (status, "files", files);
+  json_object_object_add (
+      status, "eventsApplied",
+      json_object_new_int64 (coordinator_count (
+          store, "SELECT count(*) FROM jsync_events WHERE status = 0")));
+  json_object_object_add (
+      status, "eventsPending",
+      json_object_new_int64 (coordinator_count (
+          store, "SELECT count(*) FROM jsync_events WHERE status = 1")));
+  json_object_object_add (
+      status, "eventsFailed",
+      json_object_new_int64 (coordinator_count (
+          store, "SELECT count(*) FROM jsync_failed")));
+  json_object_object_add (status, "pendingTypes", pending);
+  json_object_object_add (status, "lostEvents", lost);
+
+  appliers = json_object_new_array ();
+  for (guint i = 0; i < store->appliers->len; i++)
+    {
+      JsyncApplierInstance *applier = store->appliers->pdata[i];
+      const JsyncApplierDesc *desc = applier->plugin->desc;
+      json_object *item = json_object_new_object ();
+      json_object *tables = json_object_new_object ();
+
+      json_object_object_add (item, "name", json_object_new_string (desc->name));
+      json_object_object_add (item, "version",
+                              json_object_new_string (desc->version));
+      json_object_object_add (item, "schemaVersion",
+                              json_object_new_int (desc->schema_version));
+      for (guint t = 0; desc->tables[t] != NULL; t++)
+        {
+          g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM \"%s\"",
+                                                  desc->tables[t]);
+
+          json_object_object_add (tables, desc->tables[t],
+                                  json_object_new_int64 (
+                                      coordinator_count (store, sql)));
+        }
+      json_object_object_add (item, "rows", tables);
+      json_object_array_add (appliers, item);
+    }
+  json_object_object_add (status, "appliers", appliers);
+  return status;
+}
+
+static json_object *
+coordinator_strv_to_json (const char *const *strv)
+{
+  json_object *array = json_object_new_array ();
+
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_object_array_add (array, json_object_new_string (strv[i]));
+  return array;
+}
+
+/**
+ * jsync_coordinator_plugins:
+ * The routing table, every loaded applier, and every load failure.
+ */
+json_object *
+jsync_coordinator_plugins (JsyncCoordinator *self)
+{
+  json_object *json = json_object_new_object ();
+  json_object *plugins = json_object_new_array ();
+  json_object *failures = json_object_new_array ();
+  g_auto(GStrv) path = jsync_config_dup_plugin_path (self->config);
+  GPtrArray *loaded = jsync_registry_get_plugins (self->registry);
+  GPtrArray *failed = jsync_registry_get_failures (self->registry);
+  GPtrArray *disabled = jsync_registry_get_disabled (self->registry);
+  json_object *disabled_json = json_object_new_array ();
+
+  json_object_object_add (json, "version", json_object_new_int (1));
+  json_object_object_add (json, "command", json_object_new_string ("plugins"));
+  json_object_object_add (json, "searchPath",
+                          coordinator_strv_to_json ((const char *const *) path));
+  for (guint i = 0; i < loaded->len; i++)
+    {
+      JsyncPlugin *plugin = loaded->pdata[i];
+      const JsyncApplierDesc *desc = plugin->desc;
+      json_object *item = json_object_new_object ();
+      json_object *search = json_object_new_array ();
+
+      json_object_object_add (item, "name", json_object_new_string (desc->name));
+      json_object_object_add (item, "version",
+                              json_object_new_string (desc->version));
+      json_object_object_add (item, "description",
+                              desc->description
+                                ? json_object_new_string (desc->description)
+                                : NULL);
+      json_object_object_add (item, "path", json_object_new_string (plugin->path));
+      json_object_object_add (item, "prefixes",
+                              coordinator_strv_to_json (desc->prefixes));
+      json_object_object_add (item, "schemaVersion",
+                              json_object_new_int (desc->schema_version));
+      json_object_object_add (item, "tables",
+                              coordinator_strv_to_json (desc->tables));
+      for (guint s = 0; desc->search != NULL && desc->search[s].fts != NULL; s++)
+        json_object_array_add (search,
+                               json_object_new_string (desc->search[s].fts));
+      json_object_object_add (item, "search", search);
+      json_object_object_add (item, "active",
+                              json_object_new_boolean (
+                                  jsync_store_get_applier (self->store,
+                                                           desc->name) != NULL));
+      json_object_array_add (plugins, item);
+    }
+  json_object_object_add (json, "plugins", plugins);
+  for (guint i = 0; i < failed->len; i++)
+    {
+      JsyncLoadFailure *failure = failed->pdata[i];
+      json_object *item = json_object_new_object ();
+
+      json_object_object_add (item, "path", json_object_new_string (failure->path));
+      json_object_object_add (item, "reason",
+                              json_object_new_string (failure->reason));
+      json_object_array_add (failures, item);
+    }
+  for (guint i = 0; i < self->store->init_failures->len; i++)
+    {
+      json_object *item = json_object_new_object ();
+
+      json_object_object_add (item, "path", NULL);
+      json_object_object_add (item, "reason",
+                              json_object_new_string (
+                                  self->store->init_failures->pdata[i]));
+      json_object_array_add (failures, item);
+    }
+  json_object_object_add (json, "failures", failures);
+  for (guint i = 0; i < disabled->len; i++)
+    json_object_array_add (disabled_json,
+                           json_object_new_string (disabled->pdata[i]));
+  json_object_object_add (json, "disabled", disabled_json);
+  return json;
+}
+
+/**
+ * jsync_coordinator_dump:
+ * Every table of the attached appliers in canonical form.
+ */
+json_object *
+jsync_coordinator_dump (JsyncCoordinator *self, GError **error)
+{
+  json_object *dump = json_object_new_object ();
+
+  for (guint i = 0; i < self->store->appliers->len; i++)
+    {
+      JsyncApplierInstance *applier = self->store->appliers->pdata[i];
+      const JsyncApplierDesc *desc = applier->plugin->desc;
+
+      for (guint t = 0; desc->tables[t] != NULL; t++)
+        {
+          json_object *rows = jsync_dump_table (self->store->db, desc->tables[t],
+                                                error);
+
+          if (rows == NULL)
+            {
+              json_object_put (dump);
+              return NULL;
+            }
+          json_object_object_add (dump, desc->tables[t], rows);
+        }
+    }
+  return dump;
+}

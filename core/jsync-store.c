@@ -1,0 +1,520 @@
+/* jsync-store.c: the cache file: connection, bookkeeping, applier states. */
+#include "jsync-store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "core-schema.h"
+
+static const char *const store_sql[JSYNC_STMT_N] = {
+  [JSYNC_STMT_EVENT_LOOKUP] =
+    "SELECT hash, ts, device, status, source, offset, length, raw, applier,"
+    " stream, line FROM jsync_events WHERE id = ?1",
+  [JSYNC_STMT_EVENT_INSERT] =
+    "INSERT OR REPLACE INTO jsync_events (id, ts, device, type, applier,"
+    " stream, status, source, offset, length, line, hash, gen, raw)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+  [JSYNC_STMT_EVENT_RELOCATE] =
+    "UPDATE jsync_events SET offset = ?2, length = ?3, line = ?4, gen = ?5"
+    " WHERE id = ?1",
+  [JSYNC_STMT_EVENT_SET_STATUS] =
+    "UPDATE jsync_events SET status = ?2 WHERE id = ?1",
+  [JSYNC_STMT_STREAM_MAX] =
+    "SELECT ts, device, id FROM jsync_events"
+    " WHERE applier = ?1 AND stream = ?2 AND status = 0"
+    " ORDER BY ts DESC, device DESC, id DESC LIMIT 1",
+  [JSYNC_STMT_STREAM_EVENTS] =
+    "SELECT id, ts, device, source, offset, length, line, hash, raw"
+    " FROM jsync_events WHERE applier = ?1 AND stream = ?2 AND status = 0"
+    " ORDER BY ts, device, id",
+  [JSYNC_STMT_APPLIER_EVENTS] =
+    "SELECT id, ts, device, source, offset, length, line, hash, raw"
+    " FROM jsync_events WHERE applier = ?1 AND status = 0"
+    " ORDER BY ts, device, id",
+  [JSYNC_STMT_FAILED_INSERT] =
+    "INSERT INTO jsync_failed (source, file, line, offset, length, event_id,"
+    " message, raw, truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+  [JSYNC_STMT_SOURCE_INSERT] =
+    "INSERT INTO jsync_sources (path) VALUES (?1)",
+  [JSYNC_STMT_SOURCE_CHECKPOINT] =
+    "UPDATE jsync_sources SET dev = ?2, ino = ?3, size = ?4, mtime = ?5,"
+    " offset = ?6, line = ?7, tail_hash = ?8, gen = ?9, rereading = ?10,"
+    " missing = ?11 WHERE id = ?1",
+  [JSYNC_STMT_LOST_INSERT] =
+    "INSERT OR IGNORE INTO jsync_lost (file, id) VALUES (?1, ?2)",
+  [JSYNC_STMT_LOST_DELETE] =
+    "DELETE FROM jsync_lost WHERE id = ?1",
+};
+
+/**
+ * jsync_store_set_error:
+ * Translate the connection's last SQLite error into a JSYNC_ERROR.
+ */
+void
+jsync_store_set_error (JsyncStore *store, GError **error, const char *what)
+{
+  int code = sqlite3_errcode (store->db);
+  JsyncError kind = JSYNC_ERROR_FAILED;
+
+  switch (code)
+    {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      kind = JSYNC_ERROR_CORRUPT;
+      break;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      kind = JSYNC_ERROR_IO;
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      kind = JSYNC_ERROR_LOCKED;
+      break;
+    default:
+      break;
+    }
+  g_set_error (error, JSYNC_ERROR, kind, "%s: %s: %s (%d)", store->path, what,
+               sqlite3_errmsg (store->db), sqlite3_extended_errcode (store->db));
+}
+
+/**
+ * jsync_store_exec:
+ * Run SQL that returns no rows.
+ */
+gboolean
+jsync_store_exec (JsyncStore *store, const char *sql, GError **error)
+{
+  if (sqlite3_exec (store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, sql);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * jsync_store_stmt:
+ * A bookkeeping statement, prepared on first use.
+ */
+sqlite3_stmt *
+jsync_store_stmt (JsyncStore *store, JsyncStmt which)
+{
+  if (store->stmts[which] == NULL
+      && sqlite3_prepare_v3 (store->db, store_sql[which], -1,
+                             SQLITE_PREPARE_PERSISTENT, &store->stmts[which],
+                             NULL) != SQLITE_OK)
+    g_error ("jsync: bad bookkeeping SQL %s: %s", store_sql[which],
+             sqlite3_errmsg (store->db));
+  return store->stmts[which];
+}
+
+/**
+ * jsync_store_run:
+ * Step a statement to its end, then reset it and clear its bindings.
+ */
+gboolean
+jsync_store_run (JsyncStore *store, sqlite3_stmt *stmt, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+  gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+
+  if (!ok)
+    jsync_store_set_error (store, error, sqlite3_sql (stmt));
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return ok;
+}
+
+gboolean
+jsync_store_begin (JsyncStore *store, GError **error)
+{
+  if (store->in_transaction)
+    return TRUE;
+  if (!jsync_store_exec (store, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  store->in_transaction = TRUE;
+  return TRUE;
+}
+
+gboolean
+jsync_store_commit (JsyncStore *store, GError **error)
+{
+  if (!store->in_transaction)
+    return TRUE;
+  if (!jsync_store_exec (store, "COMMIT", error))
+    return FALSE;
+  store->in_transaction = FALSE;
+  return TRUE;
+}
+
+void
+jsync_store_rollback (JsyncStore *store)
+{
+  if (!store->in_transaction)
+    return;
+  sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+  store->in_transaction = FALSE;
+}
+
+static void
+store_instance_free (gpointer data)
+{
+  JsyncApplierInstance *instance = data;
+
+  if (instance->state != NULL)
+    instance->plugin->desc->free (instance->state);
+  g_free (instance);
+}
+
+/* Check the file is a jsync cache of our core schema version. */
+static gboolean
+store_check_version (JsyncStore *store, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean has_meta = FALSE;
+  int tables = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db,
+                          "SELECT name FROM sqlite_master WHERE type = 'table'",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read the schema");
+      return FALSE;
+    }
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      tables++;
+      if (g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0),
+                     "jsync_meta") == 0)
+        has_meta = TRUE;
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, "read the schema");
+      return FALSE;
+    }
+  if (tables == 0)
+    return TRUE;
+  if (!has_meta)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT,
+                   "%s: not a jsync cache (no jsync_meta table)", store->path);
+      return FALSE;
+    }
+  if (sqlite3_prepare_v2 (store->db,
+                          "SELECT value FROM jsync_meta"
+                          " WHERE key = 'core_schema_version'",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read jsync_meta");
+      return FALSE;
+    }
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW
+      || sqlite3_column_int (stmt, 0) != JSYNC_CORE_SCHEMA_VERSION)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT,
+                   "%s: core schema version %d, this jsync uses %d",
+                   store->path,
+                   rc == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : 0,
+                   JSYNC_CORE_SCHEMA_VERSION);
+      sqlite3_finalize (stmt);
+      return FALSE;
+    }
+  sqlite3_finalize (stmt);
+  return TRUE;
+}
+
+/**
+ * jsync_store_open:
+ * Open or create the cache and its bookkeeping tables.
+ */
+JsyncStore *
+jsync_store_open (const char *path, gboolean rebuilding, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *version_sql = NULL;
+  JsyncStore *store;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "%s: cannot create the folder: %s", dir, g_strerror (errno));
+      return NULL;
+    }
+  store = g_new0 (JsyncStore, 1);
+  store->path = g_strdup (path);
+  store->appliers = g_ptr_array_new_with_free_func (store_instance_free);
+  store->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  store->init_failures = g_ptr_array_new_with_free_func (g_free);
+
+  if (sqlite3_open_v2 (path, &store->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
+      != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "open");
+      jsync_store_free (store);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (store->db, 1);
+  sqlite3_busy_timeout (store->db, 10000);
+  version_sql = g_strdup_printf (
+      "BEGIN IMMEDIATE;"
+      "%s"
+      "INSERT OR REPLACE INTO jsync_meta (key, value)"
+      " VALUES ('core_schema_version', %d);"
+      "COMMIT;",
+      core_schema_sql, JSYNC_CORE_SCHEMA_VERSION);
+  if (!store_check_version (store, error)
+      || !jsync_store_exec (store,
+                            rebuilding ? "PRAGMA journal_mode = OFF;"
+                                         "PRAGMA synchronous = OFF;"
+                                       : "PRAGMA journal_mode = WAL;"
+                                         "PRAGMA synchronous = NORMAL;",
+                            error)
+      || !jsync_store_exec (store, "PRAGMA cache_size = -65536;", error)
+      || !jsync_store_exec (store, version_sql, &local_error))
+    {
+      if (local_error != NULL)
+        {
+          sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+          g_propagate_error (error, g_steal_pointer (&local_error));
+        }
+      jsync_store_free (store);
+      return NULL;
+    }
+  return store;
+}
+
+void
+jsync_store_free (JsyncStore *store)
+{
+  if (store == NULL)
+    return;
+  jsync_store_rollback (store);
+  g_ptr_array_unref (store->appliers);
+  g_hash_table_unref (store->by_name);
+  g_ptr_array_unref (store->init_failures);
+  for (int i = 0; i < JSYNC_STMT_N; i++)
+    sqlite3_finalize (store->stmts[i]);
+  if (store->db != NULL)
+    sqlite3_close (store->db);
+  g_free (store->path);
+  g_free (store);
+}
+
+/* Drop every table an applier declares, to recreate it from its schema. */
+static gboolean
+store_drop_applier_tables (JsyncStore *store, const JsyncApplierDesc *desc,
+                           GError **error)
+{
+  for (guint i = 0; desc->search != NULL && desc->search[i].fts != NULL; i++)
+    {
+      g_autofree char *sql = g_strdup_printf ("DROP TABLE IF EXISTS \"%s\"",
+                                              desc->search[i].fts);
+
+      if (!jsync_store_exec (store, sql, error))
+        return FALSE;
+    }
+  for (guint i = 0; desc->tables[i] != NULL; i++)
+    {
+      g_autofree char *sql = g_strdup_printf ("DROP TABLE IF EXISTS \"%s\"",
+                                              desc->tables[i]);
+
+      if (!jsync_store_exec (store, sql, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Bring one applier's tables to its schema version; TRUE with *replay set
+ * when they were recreated and hold nothing of the events it applied. */
+static gboolean
+store_prepare_tables (JsyncStore *store, JsyncPlugin *plugin,
+                      gboolean *replay, GError **error)
+{
+  const JsyncApplierDesc *desc = plugin->desc;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *record = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gboolean known = FALSE;
+  int version = 0;
+
+  *replay = FALSE;
+  if (sqlite3_prepare_v2 (store->db,
+                          "SELECT schema_version FROM jsync_appliers"
+                          " WHERE name = ?1", -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read jsync_appliers");
+      return FALSE;
+    }
+  sqlite3_bind_text (stmt, 1, desc->name, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      known = TRUE;
+      version = sqlite3_column_int (stmt, 0);
+    }
+  sqlite3_finalize (stmt);
+
+  if (known && version != desc->schema_version)
+    {
+      g_message ("%s: schema version %d → %d: rebuilding its tables",
+                 desc->name, version, desc->schema_version);
+      if (!store_drop_applier_tables (store, desc, error))
+        return FALSE;
+      *replay = TRUE;
+    }
+  if (!jsync_sql_exec (store->db, desc->schema_sql, &local_error))
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
+                   "%s: schema: %s", plugin->path, local_error->message);
+      return FALSE;
+    }
+  record = sqlite3_mprintf ("INSERT OR REPLACE INTO jsync_appliers"
+                            " (name, schema_version, version)"
+                            " VALUES (%Q, %d, %Q)",
+                            desc->name, desc->schema_version, desc->version);
+  if (!jsync_store_exec (store, record, error))
+    {
+      sqlite3_free (g_steal_pointer (&record));
+      return FALSE;
+    }
+  sqlite3_free (g_steal_pointer (&record));
+  return TRUE;
+}
+
+/**
+ * jsync_store_attach:
+ * Create or upgrade each applier's tables and call its init.
+ */
+gboolean
+jsync_store_attach (JsyncStore *store, JsyncRegistry *registry,
+                    GKeyFile *keyfile, gboolean rebuilding, GError **error)
+{
+  GPtrArray *plugins = jsync_registry_get_plugins (registry);
+
+  if (!jsync_store_begin (store, error))
+    return FALSE;
+  for (guint i = 0; i < plugins->len; i++)
+    {
+      JsyncPlugin *plugin = plugins->pdata[i];
+      const JsyncApplierDesc *desc = plugin->desc;
+      g_autoptr(GError) local_error = NULL;
+      g_autofree char *group = g_strconcat ("applier:", desc->name, NULL);
+      JsyncApplierContext context = {
+        .struct_size = sizeof (JsyncApplierContext),
+        .db = store->db,
+        .keyfile = keyfile,
+        .group = group,
+      };
+      JsyncApplierInstance *instance;
+      gboolean replay = FALSE;
+      gpointer state;
+
+      if (!store_prepare_tables (store, plugin, &replay, error))
+        {
+          jsync_store_rollback (store);
+          return FALSE;
+        }
+      state = desc->init (&context, &local_error);
+      if (state == NULL)
+        {
+          char *failure = g_strdup_printf (
+              "%s: init failed: %s", plugin->path,
+              local_error != NULL ? local_error->message : "no reason given");
+
+          g_warning ("%s (its events stay pending)", failure);
+          g_ptr_array_add (store->init_failures, failure);
+          continue;
+        }
+      instance = g_new0 (JsyncApplierInstance, 1);
+      instance->plugin = plugin;
+      instance->state = state;
+      instance->needs_replay = replay && !rebuilding;
+      g_ptr_array_add (store->appliers, instance);
+      g_hash_table_insert (store->by_name, (gpointer) desc->name, instance);
+      if (rebuilding && desc->begin_rebuild != NULL
+          && !desc->begin_rebuild (state, &local_error))
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
+                       "%s: begin_rebuild: %s", plugin->path,
+                       local_error->message);
+          jsync_store_rollback (store);
+          return FALSE;
+        }
+    }
+  return jsync_store_commit (store, error);
+}
+
+JsyncApplierInstance *
+jsync_store_get_applier (JsyncStore *store, const char *name)
+{
+  return g_hash_table_lookup (store->by_name, name);
+}
+
+/**
+ * jsync_store_lock:
+ * The single-writer lock (DESIGN.md "Concurrency").
+ */
+int
+jsync_store_lock (const char *db_path, guint timeout, GError **error)
+{
+  g_autofree char *path = g_strconcat (db_path, ".lock", NULL);
+  g_autofree char *dir = g_path_get_dirname (db_path);
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC;
+  int fd;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "%s: cannot create the folder: %s", dir, g_strerror (errno));
+      return -1;
+    }
+  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", path,
+                   g_strerror (errno));
+      return -1;
+    }
+  while (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: lock: %s",
+                       path, g_strerror (errno));
+          close (fd);
+          return -1;
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_LOCKED,
+                       "%s: another jsync has held the cache lock for more"
+                       " than %u s", path, timeout);
+          close (fd);
+          return -1;
+        }
+      g_usleep (20 * 1000);
+    }
+  return fd;
+}
+
+void
+jsync_store_unlock (int fd)
+{
+  if (fd >= 0)
+    {
+      flock (fd, LOCK_UN);
+      close (fd);
+    }
+}

@@ -1,0 +1,92 @@
+/* jsync-store.h: the cache file: connection, bookkeeping, applier states. */
+#ifndef JSYNC_STORE_H
+#define JSYNC_STORE_H
+
+#include <jsync/jsync.h>
+
+#include "jsync-registry.h"
+
+G_BEGIN_DECLS
+
+/* Bump with any change to schemas/core.sql. */
+#define JSYNC_CORE_SCHEMA_VERSION 1
+
+/* An applier attached to one connection. */
+typedef struct
+{
+  JsyncPlugin *plugin;      /* borrowed from the registry */
+  gpointer state;           /* owned: plugin->desc->free */
+  gboolean needs_replay;    /* its tables were (re)created with events to
+                             * re-apply: the next run replays them all */
+} JsyncApplierInstance;
+
+typedef enum
+{
+  JSYNC_STMT_EVENT_LOOKUP,
+  JSYNC_STMT_EVENT_INSERT,
+  JSYNC_STMT_EVENT_RELOCATE,
+  JSYNC_STMT_EVENT_SET_STATUS,
+  JSYNC_STMT_STREAM_MAX,
+  JSYNC_STMT_STREAM_EVENTS,
+  JSYNC_STMT_APPLIER_EVENTS,
+  JSYNC_STMT_FAILED_INSERT,
+  JSYNC_STMT_SOURCE_INSERT,
+  JSYNC_STMT_SOURCE_CHECKPOINT,
+  JSYNC_STMT_LOST_INSERT,
+  JSYNC_STMT_LOST_DELETE,
+  JSYNC_STMT_N
+} JsyncStmt;
+
+typedef struct
+{
+  sqlite3 *db;              /* owned */
+  char *path;               /* owned */
+  GPtrArray *appliers;      /* of JsyncApplierInstance*, owned */
+  GHashTable *by_name;      /* name → JsyncApplierInstance* (borrowed) */
+  GPtrArray *init_failures; /* of JsyncLoadFailure-like "path: reason" char* */
+  sqlite3_stmt *stmts[JSYNC_STMT_N];
+  gboolean in_transaction;
+} JsyncStore;
+
+/* Open (or create) the cache at path.  `rebuilding` tunes it for a file
+ * that is swapped in only when complete (no journal, no fsync).  A file
+ * that is not a SQLite database, is corrupt, or has another core schema
+ * version fails with JSYNC_ERROR_CORRUPT and the reason. */
+JsyncStore *jsync_store_open (const char *path, gboolean rebuilding,
+                              GError **error);
+void jsync_store_free (JsyncStore *store);
+
+/* Create, upgrade and init every plugin of the registry on this
+ * connection.  An init failure is recorded in init_failures and warned
+ * about (its events stay pending). */
+gboolean jsync_store_attach (JsyncStore *store, JsyncRegistry *registry,
+                             GKeyFile *keyfile, gboolean rebuilding,
+                             GError **error);
+JsyncApplierInstance *jsync_store_get_applier (JsyncStore *store,
+                                               const char *name);
+
+/* SQL with a JSYNC_ERROR_* error on failure (CORRUPT for SQLITE_CORRUPT
+ * and SQLITE_NOTADB, IO for I/O and full-disk errors, FAILED otherwise). */
+gboolean jsync_store_exec (JsyncStore *store, const char *sql,
+                           GError **error);
+void jsync_store_set_error (JsyncStore *store, GError **error,
+                            const char *what);
+/* A bookkeeping statement, reset and ready to bind. (transfer none) */
+sqlite3_stmt *jsync_store_stmt (JsyncStore *store, JsyncStmt which);
+/* Step a statement expecting no row; resets it. */
+gboolean jsync_store_run (JsyncStore *store, sqlite3_stmt *stmt,
+                          GError **error);
+
+gboolean jsync_store_begin (JsyncStore *store, GError **error);
+gboolean jsync_store_commit (JsyncStore *store, GError **error);
+void jsync_store_rollback (JsyncStore *store);
+
+/* Take the advisory writer lock on "<db>.lock", waiting up to timeout
+ * seconds; returns the fd to pass to jsync_store_unlock, or -1 with
+ * JSYNC_ERROR_LOCKED. */
+int jsync_store_lock (const char *db_path, guint timeout, GError **error);
+void jsync_store_unlock (int fd);
+
+G_END_DECLS
+
+#endif /* JSYNC_STORE_H */

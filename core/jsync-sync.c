@@ -1,0 +1,1571 @@
+/* jsync-sync.c: one sync run (DESIGN.md "Sync semantics").
+ *
+ * A run scans the data folder, checks each log's checkpoint, and reads the
+ * new complete lines of each.  Lines become events in batches; a batch is
+ * one transaction holding the appliers' writes, the event records and the
+ * checkpoints.  Within a batch events are grouped by (applier, stream):
+ * a group whose events all sort after what its stream already holds is
+ * applied in key order; otherwise the stream is cleared and re-applied in
+ * key order with the stored events (read back from the logs by location),
+ * so incremental sync always ends where a rebuild does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include <jsync/jsync.h>
+
+#include "jsync-config.h"
+#include "jsync-coordinator-private.h"
+#include "jsync-event.h"
+#include "jsync-reader.h"
+#include "jsync-registry.h"
+#include "jsync-result.h"
+#include "jsync-store.h"
+
+/* Most bytes of event text a batch holds before it is applied. */
+#define BATCH_MAX_BYTES (16 * 1024 * 1024)
+
+enum
+{
+  STATUS_APPLIED = 0,
+  STATUS_PENDING = 1,
+  STATUS_FAILED = 2,
+};
+
+/* One log file in a run. */
+typedef struct
+{
+  gint64 id;                /* jsync_sources.id, 0 until inserted */
+  char *path;               /* owned: relative to the data folder */
+  char *abs;                /* owned */
+  struct stat st;           /* at scan */
+  gboolean present;         /* found by this scan */
+  gboolean known;           /* has a row */
+  gboolean missing;         /* the row says it was gone */
+  gboolean has_identity;    /* the row holds an identity */
+  gint64 dev, ino, size, mtime;
+  guint64 offset;           /* checkpoint */
+  guint64 line;
+  gint64 tail_hash;
+  gint64 gen;
+  gboolean rereading;
+  gboolean reached_end;     /* read to its end in this run */
+  gboolean dirty;           /* checkpoint to write with the batch */
+  gboolean had_bytes;       /* listed in filesProcessed */
+  int fd;                   /* for reading stored events back, or -1 */
+} Source;
+
+/* One new event waiting in the batch. */
+typedef struct
+{
+  char *id;                 /* owned */
+  char *device;             /* owned */
+  char *type;               /* owned */
+  gint64 ts;
+  char *stream;             /* owned, "" for none */
+  JsyncApplierInstance *applier; /* borrowed */
+  json_object *json;        /* owned */
+  char *raw;                /* owned copy of the line */
+  gsize length;
+  Source *source;           /* borrowed */
+  guint64 offset;
+  guint64 line;
+  gint64 hash;
+  gboolean keep_raw;        /* its location may not hold it (pending, replaced) */
+  int status;               /* once applied: STATUS_APPLIED or _FAILED */
+} Item;
+
+/* Events of one stream of one applier in a batch. */
+typedef struct
+{
+  JsyncApplierInstance *applier;
+  char *stream;             /* owned, NULL for the whole applier */
+  GPtrArray *items;         /* of Item*, borrowed from the batch */
+  gboolean force;           /* replay even without new events */
+} Group;
+
+typedef struct
+{
+  JsyncCoordinator *self;
+  JsyncStore *store;        /* borrowed */
+  JsyncResult *result;      /* borrowed */
+  gboolean rebuilding;
+  GHashTable *sources;      /* path → Source*, owned */
+  GHashTable *sources_by_id; /* gint64* → Source*, borrowed */
+  GPtrArray *batch;         /* of Item*, owned */
+  GHashTable *batch_ids;    /* id → Item*, borrowed */
+  GHashTable *forced;       /* "applier\x1fstream" → Group*, owned */
+  gsize batch_bytes;
+  gboolean stop;            /* --strict met a failure */
+  guint64 lost_count;       /* rows in jsync_lost, to skip needless deletes */
+  guint64 bytes_done;
+  guint64 bytes_total;
+} Run;
+
+static void
+source_free (gpointer data)
+{
+  Source *source = data;
+
+  if (source->fd >= 0)
+    close (source->fd);
+  g_free (source->path);
+  g_free (source->abs);
+  g_free (source);
+}
+
+static void
+item_free (gpointer data)
+{
+  Item *item = data;
+
+  g_free (item->id);
+  g_free (item->device);
+  g_free (item->type);
+  g_free (item->stream);
+  json_object_put (item->json);
+  g_free (item->raw);
+  g_free (item);
+}
+
+static void
+group_free (gpointer data)
+{
+  Group *group = data;
+
+  g_free (group->stream);
+  g_ptr_array_unref (group->items);
+  g_free (group);
+}
+
+static void
+run_progress (Run *run, const char *phase, guint64 done, guint64 total)
+{
+  if (run->self->progress != NULL)
+    run->self->progress (phase, done, total, run->self->progress_data);
+}
+
+/* --- Recording failures ------------------------------------------------- */
+
+/* Record a line that did not become an applied event: in jsync_failed (the
+ * raw bytes kept), in the result, and as a warning naming file and line. */
+static gboolean
+run_record_failure (Run *run, Source *source, guint64 line, guint64 offset,
+                    guint64 length, const char *event_id, const char *raw,
+                    gsize raw_length, gboolean truncated, const char *message,
+                    GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_FAILED_INSERT);
+
+  sqlite3_bind_int64 (stmt, 1, source->id);
+  sqlite3_bind_text (stmt, 2, source->path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, line);
+  sqlite3_bind_int64 (stmt, 4, offset);
+  sqlite3_bind_int64 (stmt, 5, length);
+  jsync_sql_bind_text (stmt, 6, event_id);
+  sqlite3_bind_text (stmt, 7, message, -1, SQLITE_STATIC);
+  if (raw != NULL)
+    sqlite3_bind_blob (stmt, 8, raw, raw_length, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 9, truncated);
+  if (!jsync_store_run (run->store, stmt, error))
+    return FALSE;
+
+  g_warning ("%s:%" G_GUINT64_FORMAT ": %s", source->path, line, message);
+  run->result->events_failed++;
+  jsync_result_add_error (run->result, source->path, line, offset, event_id,
+                          message);
+  if (jsync_config_get_strict (run->self->config))
+    run->stop = TRUE;
+  return TRUE;
+}
+
+/* --- Event records ------------------------------------------------------ */
+
+static gboolean
+run_insert_event (Run *run, const char *id, gint64 ts, const char *device,
+                  const char *type, JsyncApplierInstance *applier,
+                  const char *stream, int status, Source *source,
+                  guint64 offset, guint64 length, guint64 line, gint64 hash,
+                  const char *raw, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_EVENT_INSERT);
+
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, ts);
+  sqlite3_bind_text (stmt, 3, device, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, type, -1, SQLITE_STATIC);
+  if (applier != NULL)
+    {
+      sqlite3_bind_text (stmt, 5, applier->plugin->desc->name, -1,
+                         SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 6, stream != NULL ? stream : "", -1,
+                         SQLITE_STATIC);
+    }
+  sqlite3_bind_int (stmt, 7, status);
+  sqlite3_bind_int64 (stmt, 8, source->id);
+  sqlite3_bind_int64 (stmt, 9, offset);
+  sqlite3_bind_int64 (stmt, 10, length);
+  sqlite3_bind_int64 (stmt, 11, line);
+  sqlite3_bind_int64 (stmt, 12, hash);
+  sqlite3_bind_int64 (stmt, 13, source->gen);
+  if (raw != NULL)
+    sqlite3_bind_blob (stmt, 14, raw, length, SQLITE_STATIC);
+  return jsync_store_run (run->store, stmt, error);
+}
+
+/* --- Applying ----------------------------------------------------------- */
+
+/* Apply one event inside a savepoint; a rejection rolls back alone and is
+ * returned in `rejection` (the run goes on); a failed savepoint is fatal. */
+static gboolean
+run_apply_event (Run *run, JsyncApplierInstance *applier,
+                 const JsyncEvent *event, char **rejection, GError **error)
+{
+  g_autoptr(GError) apply_error = NULL;
+
+  *rejection = NULL;
+  if (!jsync_store_exec (run->store, "SAVEPOINT jsync_event", error))
+    return FALSE;
+  if (!applier->plugin->desc->apply (applier->state, event, &apply_error))
+    {
+      *rejection = g_strdup_printf ("%s: %s", applier->plugin->desc->name,
+                                    apply_error != NULL ? apply_error->message
+                                                        : "rejected");
+      if (!jsync_store_exec (run->store, "ROLLBACK TO jsync_event", error))
+        return FALSE;
+    }
+  return jsync_store_exec (run->store, "RELEASE jsync_event", error);
+}
+
+static void
+run_item_to_event (Item *item, JsyncEvent *event)
+{
+  memset (event, 0, sizeof *event);
+  event->struct_size = sizeof (JsyncEvent);
+  event->id = item->id;
+  event->type = item->type;
+  event->device_id = item->device;
+  event->timestamp = item->ts;
+  event->json = item->json;
+  event->file = item->source->path;
+  event->line = item->line;
+  event->offset = item->offset;
+}
+
+static gboolean
+run_record_item (Run *run, Item *item, GError **error)
+{
+  return run_insert_event (run, item->id, item->ts, item->device, item->type,
+                           item->applier, item->stream, item->status,
+                           item->source, item->offset, item->length,
+                           item->line, item->hash,
+                           item->keep_raw ? item->raw : NULL, error);
+}
+
+/* Apply a new event and record it as applied or failed; with `defer`, the
+ * record is left for later (a replay reads jsync_events meanwhile). */
+static gboolean
+run_apply_item (Run *run, Item *item, GPtrArray *defer, GError **error)
+{
+  g_autofree char *rejection = NULL;
+  JsyncEvent event;
+  int status = STATUS_APPLIED;
+
+  run_item_to_event (item, &event);
+  if (!run_apply_event (run, item->applier, &event, &rejection, error))
+    return FALSE;
+  if (rejection != NULL)
+    {
+      status = STATUS_FAILED;
+      if (!run_record_failure (run, item->source, item->line, item->offset,
+                               item->length, item->id, item->raw,
+                               item->length, FALSE, rejection, error))
+        return FALSE;
+    }
+  else
+    run->result->events_applied++;
+  item->status = status;
+  if (defer != NULL)
+    {
+      g_ptr_array_add (defer, item);
+      return TRUE;
+    }
+  return run_record_item (run, item, error);
+}
+
+static Source *
+run_source_by_id (Run *run, gint64 id)
+{
+  return g_hash_table_lookup (run->sources_by_id, &id);
+}
+
+/* The bytes of a stored event: its kept raw copy, or read back from its
+ * log and checked against its hash.  (transfer full) */
+static char *
+run_load_stored (Run *run, sqlite3_stmt *row, int first_column,
+                 gsize *length, GError **error)
+{
+  gint64 source_id = sqlite3_column_int64 (row, first_column);
+  guint64 offset = sqlite3_column_int64 (row, first_column + 1);
+  gsize len = sqlite3_column_int64 (row, first_column + 2);
+  gint64 hash = sqlite3_column_int64 (row, first_column + 3);
+  const void *raw = sqlite3_column_blob (row, first_column + 4);
+  Source *source;
+  g_autofree char *buffer = NULL;
+
+  *length = len;
+  if (raw != NULL)
+    return g_memdup2 (raw, sqlite3_column_bytes (row, first_column + 4));
+  source = run_source_by_id (run, source_id);
+  if (source == NULL)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "no log file is known for source %" G_GINT64_FORMAT,
+                   source_id);
+      return NULL;
+    }
+  if (source->fd < 0)
+    {
+      source->fd = g_open (source->abs, O_RDONLY | O_CLOEXEC, 0);
+      if (source->fd < 0)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s",
+                       source->path, g_strerror (errno));
+          return NULL;
+        }
+    }
+  buffer = g_malloc (len + 1);
+  if (!jsync_pread_all (source->fd, buffer, len, offset, error))
+    {
+      g_prefix_error (error, "%s: ", source->path);
+      return NULL;
+    }
+  buffer[len] = '\0';
+  if (jsync_hash (buffer, len) != hash)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "%s: byte %" G_GUINT64_FORMAT " no longer holds the event"
+                   " read there before", source->path, offset);
+      return NULL;
+    }
+  return g_steal_pointer (&buffer);
+}
+
+/* Re-apply one stored event during a replay.  A stored event that can no
+ * longer be read is reported and left out; one its applier now rejects is
+ * marked failed (collected in `now_failed`). */
+static gboolean
+run_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
+                   GPtrArray *now_failed, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *rejection = NULL;
+  const char *id = (const char *) sqlite3_column_text (row, 0);
+  Source *source = run_source_by_id (run, sqlite3_column_int64 (row, 3));
+  JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
+  json_object *json;
+  gsize length;
+
+  text = run_load_stored (run, row, 3, &length, &local_error);
+  json = text != NULL ? jsync_event_parse_json (text, length, &local_error)
+                      : NULL;
+  if (json == NULL || !jsync_event_read_envelope (json, &event, &local_error))
+    {
+      g_warning ("cannot re-apply event %s: %s", id, local_error->message);
+      jsync_result_add_error (run->result,
+                              source != NULL ? source->path : NULL,
+                              sqlite3_column_int64 (row, 6),
+                              sqlite3_column_int64 (row, 4), id,
+                              local_error->message);
+      json_object_put (json);
+      return TRUE;
+    }
+  event.file = source != NULL ? source->path : NULL;
+  event.line = sqlite3_column_int64 (row, 6);
+  event.offset = sqlite3_column_int64 (row, 4);
+  if (!run_apply_event (run, applier, &event, &rejection, error))
+    {
+      json_object_put (json);
+      return FALSE;
+    }
+  if (rejection != NULL)
+    {
+      g_warning ("%s:%" G_GUINT64_FORMAT ": %s", event.file, event.line,
+                 rejection);
+      g_ptr_array_add (now_failed, g_strdup (id));
+    }
+  json_object_put (json);
+  return TRUE;
+}
+
+/* Clear a stream (or the whole applier) and apply its stored events merged
+ * with the group's new ones, all in key order. */
+static gboolean
+run_replay_group (Run *run, Group *group, GError **error)
+{
+  const JsyncApplierDesc *desc = group->applier->plugin->desc;
+  g_autoptr(GPtrArray) now_failed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) applied = g_ptr_array_new ();
+  g_autoptr(GError) clear_error = NULL;
+  sqlite3_stmt *stmt;
+  gboolean ok;
+  guint next = 0;
+  int rc;
+
+  if (group->stream != NULL && desc->stream != NULL)
+    ok = desc->clear_stream (group->applier->state, group->stream,
+                             &clear_error);
+  else
+    ok = desc->clear (group->applier->state, &clear_error);
+  if (!ok)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
+                   "%s: clearing stream \"%s\": %s", group->applier->plugin->path,
+                   group->stream != NULL ? group->stream : "*",
+                   clear_error != NULL ? clear_error->message : "failed");
+      return FALSE;
+    }
+
+  if (group->stream != NULL)
+    {
+      stmt = jsync_store_stmt (run->store, JSYNC_STMT_STREAM_EVENTS);
+      sqlite3_bind_text (stmt, 2, group->stream, -1, SQLITE_STATIC);
+    }
+  else
+    stmt = jsync_store_stmt (run->store, JSYNC_STMT_APPLIER_EVENTS);
+  sqlite3_bind_text (stmt, 1, desc->name, -1, SQLITE_STATIC);
+
+  ok = TRUE;
+  while (ok && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 ts = sqlite3_column_int64 (stmt, 1);
+      const char *device = (const char *) sqlite3_column_text (stmt, 2);
+      const char *id = (const char *) sqlite3_column_text (stmt, 0);
+
+      /* New events that sort before this stored one go first. */
+      while (next < group->items->len)
+        {
+          Item *item = group->items->pdata[next];
+
+          if (jsync_event_key_compare (item->ts, item->device, item->id, ts,
+                                       device, id) > 0)
+            break;
+          if (!(ok = run_apply_item (run, item, applied, error)))
+            break;
+          next++;
+        }
+      if (ok)
+        ok = run_replay_stored (run, group->applier, stmt, now_failed, error);
+    }
+  if (ok && rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (run->store, error, "read stored events");
+      ok = FALSE;
+    }
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  for (; ok && next < group->items->len; next++)
+    ok = run_apply_item (run, group->items->pdata[next], NULL, error);
+  for (guint i = 0; ok && i < applied->len; i++)
+    ok = run_record_item (run, applied->pdata[i], error);
+
+  for (guint i = 0; ok && i < now_failed->len; i++)
+    {
+      sqlite3_stmt *update = jsync_store_stmt (run->store,
+                                               JSYNC_STMT_EVENT_SET_STATUS);
+
+      sqlite3_bind_text (update, 1, now_failed->pdata[i], -1, SQLITE_STATIC);
+      sqlite3_bind_int (update, 2, STATUS_FAILED);
+      ok = jsync_store_run (run->store, update, error);
+    }
+  return ok;
+}
+
+static gint
+item_compare (gconstpointer a, gconstpointer b)
+{
+  const Item *x = *(Item *const *) a;
+  const Item *y = *(Item *const *) b;
+
+  return jsync_event_key_compare (x->ts, x->device, x->id, y->ts, y->device,
+                                  y->id);
+}
+
+/* Does the stream already hold an event that sorts after `first`? */
+static gboolean
+run_stream_is_ahead (Run *run, Group *group, Item *first, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_STREAM_MAX);
+  gboolean ahead = FALSE;
+  int rc;
+
+  sqlite3_bind_text (stmt, 1, group->applier->plugin->desc->name, -1,
+                     SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, group->stream, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    ahead = jsync_event_key_compare (
+                sqlite3_column_int64 (stmt, 0),
+                (const char *) sqlite3_column_text (stmt, 1),
+                (const char *) sqlite3_column_text (stmt, 2), first->ts,
+                first->device, first->id)
+            > 0;
+  else if (rc != SQLITE_DONE)
+    jsync_store_set_error (run->store, error, "read stream position");
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ahead : -1;
+}
+
+static char *
+group_key (JsyncApplierInstance *applier, const char *stream)
+{
+  return g_strdup_printf ("%s\x1f%s", applier->plugin->desc->name,
+                          stream != NULL ? stream : "\x1e*");
+}
+
+static Group *
+run_group_for (GHashTable *groups, JsyncApplierInstance *applier,
+               const char *stream)
+{
+  char *key = group_key (applier, stream);
+  Group *group = g_hash_table_lookup (groups, key);
+
+  if (group == NULL)
+    {
+      group = g_new0 (Group, 1);
+      group->applier = applier;
+      group->stream = g_strdup (stream);
+      group->items = g_ptr_array_new ();
+      g_hash_table_insert (groups, key, group);
+    }
+  else
+    g_free (key);
+  return group;
+}
+
+/* Ask for a replay of a stream in the next batch. */
+static void
+run_force_replay (Run *run, JsyncApplierInstance *applier, const char *stream)
+{
+  run_group_for (run->forced, applier, stream)->force = TRUE;
+}
+
+/* Apply the batch (see the head comment). */
+static gboolean
+run_apply_batch (Run *run, GError **error)
+{
+  g_autoptr(GHashTable) groups = NULL;
+  g_autoptr(GList) keys = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  /* Take over the forced replays, then add the batch's events. */
+  groups = g_steal_pointer (&run->forced);
+  run->forced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       group_free);
+  for (guint i = 0; i < run->batch->len; i++)
+    {
+      Item *item = run->batch->pdata[i];
+
+      g_ptr_array_add (run_group_for (groups, item->applier,
+                                      item->applier->plugin->desc->stream
+                                          ? item->stream
+                                          : "")->items,
+                       item);
+    }
+
+  /* A whole-applier replay covers its streams. */
+  g_hash_table_iter_init (&iter, groups);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Group *group = value;
+      g_autofree char *all = group_key (group->applier, NULL);
+      Group *whole;
+
+      if (group->stream == NULL)
+        continue;
+      whole = g_hash_table_lookup (groups, all);
+      if (whole != NULL)
+        {
+          g_ptr_array_extend (whole->items, group->items, NULL, NULL);
+          g_hash_table_iter_remove (&iter);
+        }
+    }
+
+  keys = g_list_sort (g_hash_table_get_keys (groups), (GCompareFunc) strcmp);
+  for (GList *l = keys; l != NULL; l = l->next)
+    {
+      Group *group = g_hash_table_lookup (groups, l->data);
+      gboolean replay = group->force || group->stream == NULL;
+
+      g_ptr_array_sort (group->items, item_compare);
+      if (!replay && group->items->len > 0)
+        {
+          int ahead = run_stream_is_ahead (run, group, group->items->pdata[0],
+                                           error);
+
+          if (ahead < 0)
+            return FALSE;
+          replay = ahead;
+        }
+      if (replay)
+        {
+          if (!run_replay_group (run, group, error))
+            return FALSE;
+          continue;
+        }
+      for (guint i = 0; i < group->items->len; i++)
+        if (!run_apply_item (run, group->items->pdata[i], NULL, error))
+          return FALSE;
+    }
+  g_ptr_array_set_size (run->batch, 0);
+  g_hash_table_remove_all (run->batch_ids);
+  run->batch_bytes = 0;
+  return TRUE;
+}
+
+/* --- Checkpoints --------------------------------------------------------- */
+
+static gboolean
+run_write_checkpoint (Run *run, Source *source, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (run->store,
+                                         JSYNC_STMT_SOURCE_CHECKPOINT);
+
+  sqlite3_bind_int64 (stmt, 1, source->id);
+  if (source->has_identity)
+    {
+      sqlite3_bind_int64 (stmt, 2, source->dev);
+      sqlite3_bind_int64 (stmt, 3, source->ino);
+      sqlite3_bind_int64 (stmt, 4, source->size);
+      sqlite3_bind_int64 (stmt, 5, source->mtime);
+    }
+  sqlite3_bind_int64 (stmt, 6, source->offset);
+  sqlite3_bind_int64 (stmt, 7, source->line);
+  sqlite3_bind_int64 (stmt, 8, source->tail_hash);
+  sqlite3_bind_int64 (stmt, 9, source->gen);
+  sqlite3_bind_int (stmt, 10, source->rereading);
+  sqlite3_bind_int (stmt, 11, source->missing);
+  source->dirty = FALSE;
+  return jsync_store_run (run->store, stmt, error);
+}
+
+/* Events last seen in a file being read again that its new content no
+ * longer holds: lost (DESIGN.md "Lost events"). */
+static gboolean
+run_find_lost (Run *run, Source *source, gboolean whole_file, GError **error)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (run->store->db,
+                          whole_file
+                            ? "SELECT id FROM jsync_events WHERE source = ?1"
+                              " ORDER BY id"
+                            : "SELECT id FROM jsync_events WHERE source = ?1"
+                              " AND gen < ?2 ORDER BY id",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (run->store, error, "find lost events");
+      return FALSE;
+    }
+  sqlite3_bind_int64 (stmt, 1, source->id);
+  sqlite3_bind_int64 (stmt, 2, source->gen);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (run->store, error, "find lost events");
+      return FALSE;
+    }
+  if (ids->len == 0)
+    return TRUE;
+  for (guint i = 0; i < ids->len; i++)
+    {
+      sqlite3_stmt *insert = jsync_store_stmt (run->store,
+                                               JSYNC_STMT_LOST_INSERT);
+
+      sqlite3_bind_text (insert, 1, source->path, -1, SQLITE_STATIC);
+      sqlite3_bind_text (insert, 2, ids->pdata[i], -1, SQLITE_STATIC);
+      if (!jsync_store_run (run->store, insert, error))
+        return FALSE;
+    }
+  run->lost_count += ids->len;
+  g_warning ("%s: %u event(s) applied from this file are no longer in it;"
+             " the cache keeps their effects (a rebuild would drop them)",
+             source->path, ids->len);
+  jsync_result_add_lost (run->result, source->path, g_steal_pointer (&ids));
+  return TRUE;
+}
+
+/* Apply the batch and commit it with the checkpoints it covers. */
+static gboolean
+run_flush (Run *run, GError **error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (!jsync_store_begin (run->store, error) || !run_apply_batch (run, error))
+    return FALSE;
+  g_hash_table_iter_init (&iter, run->sources);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Source *source = value;
+
+      if (!source->dirty)
+        continue;
+      if (source->reached_end && source->rereading)
+        {
+          if (!run_find_lost (run, source, FALSE, error))
+            return FALSE;
+          source->rereading = FALSE;
+        }
+      if (!run_write_checkpoint (run, source, error))
+        return FALSE;
+    }
+  return jsync_store_commit (run->store, error);
+}
+
+/* --- Reading lines ------------------------------------------------------- */
+
+/* Compare a new copy of an event with the stored one: TRUE when they are
+ * the same event as parsed JSON. */
+static gboolean
+run_same_json (const char *a, gsize a_length, const char *b, gsize b_length)
+{
+  json_object *x = jsync_event_parse_json (a, a_length, NULL);
+  json_object *y = jsync_event_parse_json (b, b_length, NULL);
+  gboolean same = x != NULL && y != NULL && json_object_equal (x, y);
+
+  json_object_put (x);
+  json_object_put (y);
+  return same;
+}
+
+/* Which copy is the event: the smaller (timestamp, deviceId, raw bytes). */
+static gboolean
+run_new_copy_wins (gint64 new_ts, const char *new_device, const char *new_raw,
+                   gsize new_length, gint64 old_ts, const char *old_device,
+                   const char *old_raw, gsize old_length)
+{
+  int c;
+
+  if (new_ts != old_ts)
+    return new_ts < old_ts;
+  if ((c = strcmp (new_device, old_device)) != 0)
+    return c < 0;
+  c = memcmp (new_raw, old_raw, MIN (new_length, old_length));
+  if (c != 0)
+    return c < 0;
+  return new_length < old_length;
+}
+
+static JsyncApplierInstance *
+run_route (Run *run, const char *type)
+{
+  JsyncPlugin *plugin = jsync_registry_route (run->self->registry, type);
+
+  if (plugin == NULL)
+    return NULL;
+  return jsync_store_get_applier (run->store, plugin->desc->name);
+}
+
+static Item *
+run_make_item (Run *run, Source *source, const JsyncLine *line,
+               JsyncEvent *event, json_object *json, gint64 hash)
+{
+  Item *item = g_new0 (Item, 1);
+
+  item->id = g_strdup (event->id);
+  item->device = g_strdup (event->device_id);
+  item->type = g_strdup (event->type);
+  item->ts = event->timestamp;
+  item->json = json;
+  item->raw = g_memdup2 (line->data, line->length + 1);
+  item->raw[line->length] = '\0';
+  item->length = line->length;
+  item->source = source;
+  item->offset = line->offset;
+  item->line = line->line;
+  item->hash = hash;
+  item->applier = run_route (run, event->type);
+  if (item->applier != NULL)
+    {
+      const JsyncApplierDesc *desc = item->applier->plugin->desc;
+      const char *stream = NULL;
+
+      event->file = source->path;
+      event->line = line->line;
+      event->offset = line->offset;
+      if (desc->stream != NULL)
+        stream = desc->stream (item->applier->state, event);
+      item->stream = g_strdup (stream != NULL ? stream : "");
+    }
+  return item;
+}
+
+/* A new event with no applier now: kept whole, as pending. */
+static gboolean
+run_keep_pending (Run *run, Item *item, GError **error)
+{
+  if (!run_insert_event (run, item->id, item->ts, item->device, item->type,
+                         NULL, NULL, STATUS_PENDING, item->source,
+                         item->offset, item->length, item->line, item->hash,
+                         item->raw, error))
+    return FALSE;
+  g_debug ("%s:%" G_GUINT64_FORMAT ": no applier takes \"%s\": pending",
+           item->source->path, item->line, item->type);
+  return TRUE;
+}
+
+static void
+run_add_to_batch (Run *run, Item *item)
+{
+  g_ptr_array_add (run->batch, item);
+  g_hash_table_insert (run->batch_ids, item->id, item);
+  run->batch_bytes += item->length;
+}
+
+/* A copy of an event id already in the batch. */
+static void
+run_duplicate_in_batch (Run *run, Item *existing, Item *item)
+{
+  if (existing->hash == item->hash
+      || run_same_json (existing->raw, existing->length, item->raw,
+                        item->length))
+    {
+      run->result->events_skipped++;
+      item_free (item);
+      return;
+    }
+  run->result->conflicts++;
+  g_warning ("%s:%" G_GUINT64_FORMAT ": event %s differs from its copy at"
+             " %s:%" G_GUINT64_FORMAT "; the one that sorts first is kept",
+             item->source->path, item->line, item->id,
+             existing->source->path, existing->line);
+  if (run_new_copy_wins (item->ts, item->device, item->raw, item->length,
+                         existing->ts, existing->device, existing->raw,
+                         existing->length))
+    {
+      guint index;
+
+      g_assert_true (g_ptr_array_find (run->batch, existing, &index));
+      run->batch->pdata[index] = item;
+      g_hash_table_insert (run->batch_ids, item->id, item);
+      item_free (existing);
+    }
+  else
+    item_free (item);
+}
+
+/* A copy of an event id already recorded in the cache. */
+static gboolean
+run_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
+                      GError **error)
+{
+  gint64 stored_hash = sqlite3_column_int64 (row, 0);
+  gint64 stored_ts = sqlite3_column_int64 (row, 1);
+  g_autofree char *stored_device = g_strdup ((const char *) sqlite3_column_text (row, 2));
+  int stored_status = sqlite3_column_int (row, 3);
+  gint64 stored_source = sqlite3_column_int64 (row, 4);
+  g_autofree char *stored_applier = g_strdup ((const char *) sqlite3_column_text (row, 8));
+  g_autofree char *stored_stream = g_strdup ((const char *) sqlite3_column_text (row, 9));
+  g_autofree char *stored_raw = NULL;
+  g_autoptr(GError) load_error = NULL;
+  gsize stored_length = 0;
+
+  if (stored_source == item->source->id && item->source->rereading)
+    {
+      /* Read again in its own file: note where it now is. */
+      sqlite3_stmt *relocate = jsync_store_stmt (run->store,
+                                                 JSYNC_STMT_EVENT_RELOCATE);
+
+      sqlite3_bind_text (relocate, 1, item->id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (relocate, 2, item->offset);
+      sqlite3_bind_int64 (relocate, 3, item->length);
+      sqlite3_bind_int64 (relocate, 4, item->line);
+      sqlite3_bind_int64 (relocate, 5, item->source->gen);
+      if (stored_hash == item->hash
+          && !jsync_store_run (run->store, relocate, error))
+        return FALSE;
+      sqlite3_reset (relocate);
+      sqlite3_clear_bindings (relocate);
+    }
+  if (run->lost_count > 0)
+    {
+      sqlite3_stmt *found = jsync_store_stmt (run->store,
+                                              JSYNC_STMT_LOST_DELETE);
+
+      sqlite3_bind_text (found, 1, item->id, -1, SQLITE_STATIC);
+      if (!jsync_store_run (run->store, found, error))
+        return FALSE;
+    }
+  if (stored_hash == item->hash)
+    {
+      run->result->events_skipped++;
+      return TRUE;
+    }
+
+  stored_raw = run_load_stored (run, row, 4, &stored_length, &load_error);
+  if (stored_raw != NULL
+      && run_same_json (stored_raw, stored_length, item->raw, item->length))
+    {
+      run->result->events_skipped++;
+      return TRUE;
+    }
+  run->result->conflicts++;
+  g_warning ("%s:%" G_GUINT64_FORMAT ": event %s differs from the copy read"
+             " before%s%s; the one that sorts first is kept",
+             item->source->path, item->line, item->id,
+             load_error != NULL ? " (" : "",
+             load_error != NULL ? load_error->message : "");
+  if (stored_raw == NULL
+      || !run_new_copy_wins (item->ts, item->device, item->raw, item->length,
+                             stored_ts, stored_device, stored_raw,
+                             stored_length))
+    return TRUE;
+
+  /* The new copy is the event: record it, and replay what changes. */
+  if (stored_status == STATUS_APPLIED && stored_applier != NULL)
+    {
+      JsyncApplierInstance *old = jsync_store_get_applier (run->store,
+                                                           stored_applier);
+
+      if (old != NULL)
+        run_force_replay (run, old, old->plugin->desc->stream != NULL
+                                        ? stored_stream : NULL);
+    }
+  if (item->applier != NULL)
+    run_force_replay (run, item->applier,
+                      item->applier->plugin->desc->stream != NULL
+                          ? item->stream : NULL);
+  return run_insert_event (run, item->id, item->ts, item->device, item->type,
+                           item->applier, item->stream,
+                           item->applier != NULL ? STATUS_APPLIED
+                                                 : STATUS_PENDING,
+                           item->source, item->offset, item->length,
+                           item->line, item->hash, item->raw, error);
+}
+
+/* One complete line of a log. */
+static gboolean
+run_handle_line (Run *run, Source *source, const JsyncLine *line,
+                 GError **error)
+{
+  g_autoptr(GError) bad = NULL;
+  JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
+  json_object *json;
+  sqlite3_stmt *lookup;
+  Item *item, *existing;
+  gint64 hash;
+  int rc;
+
+  if (line->too_long)
+    {
+      g_autofree char *message = g_strdup_printf (
+          "line of %" G_GUINT64_FORMAT " bytes exceeds max-line-bytes (%"
+          G_GINT64_FORMAT "); its first %zu bytes are kept",
+          line->full_length, jsync_config_get_max_line_bytes (run->self->config),
+          line->length);
+
+      return run_record_failure (run, source, line->line, line->offset,
+                                 line->full_length, NULL, line->data,
+                                 line->length, TRUE, message, error);
+    }
+  json = jsync_event_parse_json (line->data, line->length, &bad);
+  if (json == NULL || !jsync_event_read_envelope (json, &event, &bad))
+    {
+      gboolean ok = run_record_failure (run, source, line->line, line->offset,
+                                        line->length, event.id, line->data,
+                                        line->length, FALSE, bad->message,
+                                        error);
+
+      json_object_put (json);
+      return ok;
+    }
+
+  hash = jsync_hash (line->data, line->length);
+  item = run_make_item (run, source, line, &event, json, hash);
+  existing = g_hash_table_lookup (run->batch_ids, item->id);
+  if (existing != NULL)
+    {
+      run_duplicate_in_batch (run, existing, item);
+      return TRUE;
+    }
+
+  lookup = jsync_store_stmt (run->store, JSYNC_STMT_EVENT_LOOKUP);
+  sqlite3_bind_text (lookup, 1, item->id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (lookup);
+  if (rc == SQLITE_ROW)
+    {
+      gboolean ok = run_duplicate_stored (run, item, lookup, error);
+
+      sqlite3_reset (lookup);
+      sqlite3_clear_bindings (lookup);
+      item_free (item);
+      return ok;
+    }
+  sqlite3_reset (lookup);
+  sqlite3_clear_bindings (lookup);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (run->store, error, "look up an event");
+      item_free (item);
+      return FALSE;
+    }
+
+  if (item->applier == NULL)
+    {
+      gboolean ok = run_keep_pending (run, item, error);
+
+      item_free (item);
+      return ok;
+    }
+  run_add_to_batch (run, item);
+  return TRUE;
+}
+
+static gboolean
+run_batch_full (Run *run)
+{
+  return run->batch->len >= jsync_config_get_batch_size (run->self->config)
+         || run->batch_bytes >= BATCH_MAX_BYTES || run->stop;
+}
+
+/* Read a log's new complete lines, flushing batches as they fill. */
+static gboolean
+run_read_source (Run *run, Source *source, GError **error)
+{
+  g_autoptr(JsyncReader) reader = NULL;
+  guint64 start = source->offset;
+  JsyncLine line;
+
+  reader = jsync_reader_open (source->abs, source->offset, source->line,
+                              jsync_config_get_max_line_bytes (run->self->config),
+                              error);
+  if (reader == NULL)
+    return FALSE;
+  if (!jsync_store_begin (run->store, error))
+    return FALSE;
+  /* The identity is written only once the file was read to its end. */
+  source->has_identity = FALSE;
+  for (;;)
+    {
+      g_autoptr(GError) read_error = NULL;
+      gboolean more = jsync_reader_next (reader, &line, &read_error);
+
+      if (read_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&read_error));
+          return FALSE;
+        }
+      if (!more)
+        break;
+      if (!run_handle_line (run, source, &line, error))
+        return FALSE;
+      source->offset = jsync_reader_get_offset (reader);
+      source->line = jsync_reader_get_line (reader);
+      source->dirty = TRUE;
+      if (run_batch_full (run))
+        {
+          if (!jsync_tail_hash (jsync_reader_get_fd (reader), source->offset,
+                                &source->tail_hash, error))
+            return FALSE;
+          if (!run_flush (run, error))
+            return FALSE;
+          run_progress (run, "read", run->bytes_done + source->offset - start,
+                        run->bytes_total);
+          if (run->stop)
+            return TRUE;
+          if (!jsync_store_begin (run->store, error))
+            return FALSE;
+        }
+    }
+  /* Blank lines at the end move the checkpoint too. */
+  source->offset = jsync_reader_get_offset (reader);
+  source->line = jsync_reader_get_line (reader);
+  if (!jsync_tail_hash (jsync_reader_get_fd (reader), source->offset,
+                        &source->tail_hash, error))
+    return FALSE;
+  source->reached_end = TRUE;
+  source->has_identity = TRUE;
+  source->dev = source->st.st_dev;
+  source->ino = source->st.st_ino;
+  source->size = source->st.st_size;
+  source->mtime = (gint64) source->st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
+                  + source->st.st_mtim.tv_nsec;
+  source->dirty = TRUE;
+  if (source->offset > start)
+    {
+      source->had_bytes = TRUE;
+      g_ptr_array_add (run->result->files_processed, g_strdup (source->path));
+    }
+  run->bytes_done += source->st.st_size > (off_t) start
+                         ? (guint64) source->st.st_size - start : 0;
+  return TRUE;
+}
+
+/* --- Scanning the data folder ------------------------------------------- */
+
+static gboolean
+run_is_ignored (Run *run, const char *relative, const char *name)
+{
+  const char *const *globs = jsync_config_get_ignore (run->self->config);
+
+  for (guint i = 0; globs[i] != NULL; i++)
+    if (g_pattern_match_simple (globs[i], relative)
+        || g_pattern_match_simple (globs[i], name))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+run_scan_dir (Run *run, const char *dir, const char *relative_dir,
+              GPtrArray *found, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, &local_error);
+  const char *name;
+
+  if (handle == NULL)
+    {
+      if (relative_dir == NULL)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CONFIG,
+                       "data folder %s: %s", dir, local_error->message);
+          return FALSE;
+        }
+      g_warning ("%s: skipped: %s", relative_dir, local_error->message);
+      return TRUE;
+    }
+  while ((name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *relative = relative_dir != NULL
+                                    ? g_build_filename (relative_dir, name, NULL)
+                                    : g_strdup (name);
+      GStatBuf st;
+
+      if (name[0] == '.' || run_is_ignored (run, relative, name))
+        continue;
+      if (g_lstat (path, &st) != 0)
+        {
+          g_warning ("%s: skipped: %s", relative, g_strerror (errno));
+          continue;
+        }
+      if (S_ISDIR (st.st_mode))
+        {
+          if (!run_scan_dir (run, path, relative, found, error))
+            return FALSE;
+          continue;
+        }
+      if (!g_str_has_suffix (name, ".jsonl"))
+        continue;
+      if (!S_ISREG (st.st_mode))
+        {
+          g_warning ("%s: skipped: %s", relative,
+                     S_ISLNK (st.st_mode) ? "a symbolic link"
+                                          : "not a regular file");
+          continue;
+        }
+      {
+        Source *source = g_hash_table_lookup (run->sources, relative);
+
+        if (source == NULL)
+          {
+            source = g_new0 (Source, 1);
+            source->path = g_strdup (relative);
+            source->fd = -1;
+            g_hash_table_insert (run->sources, source->path, source);
+          }
+        source->abs = g_steal_pointer (&path);
+        source->st = st;
+        source->present = TRUE;
+        g_ptr_array_add (found, source);
+      }
+    }
+  return TRUE;
+}
+
+/* Load every known source (checkpoints) into the run. */
+static gboolean
+run_load_sources (Run *run, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (run->store->db,
+                          "SELECT id, path, dev, ino, size, mtime, offset, line,"
+                          " tail_hash, gen, rereading, missing FROM jsync_sources",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (run->store, error, "read jsync_sources");
+      return FALSE;
+    }
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      Source *source = g_new0 (Source, 1);
+
+      source->id = sqlite3_column_int64 (stmt, 0);
+      source->path = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      source->abs = g_build_filename (run->self->data_dir, source->path, NULL);
+      source->known = TRUE;
+      source->fd = -1;
+      source->has_identity = sqlite3_column_type (stmt, 2) != SQLITE_NULL;
+      source->dev = sqlite3_column_int64 (stmt, 2);
+      source->ino = sqlite3_column_int64 (stmt, 3);
+      source->size = sqlite3_column_int64 (stmt, 4);
+      source->mtime = sqlite3_column_int64 (stmt, 5);
+      source->offset = sqlite3_column_int64 (stmt, 6);
+      source->line = sqlite3_column_int64 (stmt, 7);
+      source->tail_hash = sqlite3_column_int64 (stmt, 8);
+      source->gen = sqlite3_column_int64 (stmt, 9);
+      source->rereading = sqlite3_column_int (stmt, 10);
+      source->missing = sqlite3_column_int (stmt, 11);
+      g_hash_table_insert (run->sources, source->path, source);
+      g_hash_table_insert (run->sources_by_id, &source->id, source);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (run->store, error, "read jsync_sources");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Decide how a present file is read: not at all, from its checkpoint, or
+ * again from its start (with the reason). */
+static gboolean
+run_check_source (Run *run, Source *source, gboolean *read, char **reason,
+                  GError **error)
+{
+  gint64 mtime = (gint64) source->st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
+                 + source->st.st_mtim.tv_nsec;
+  int fd;
+  gint64 tail = 0;
+  g_autoptr(GError) local_error = NULL;
+
+  *read = TRUE;
+  *reason = NULL;
+  if (!source->known)
+    return TRUE;
+  if (source->has_identity && !source->rereading
+      && source->dev == (gint64) source->st.st_dev
+      && source->ino == (gint64) source->st.st_ino
+      && source->size == source->st.st_size && source->mtime == mtime)
+    {
+      *read = FALSE;
+      return TRUE;
+    }
+  if ((guint64) source->st.st_size < source->offset)
+    {
+      *reason = g_strdup_printf ("it shrank to %" G_GINT64_FORMAT
+                                 " bytes, below its checkpoint at %"
+                                 G_GUINT64_FORMAT,
+                                 (gint64) source->st.st_size, source->offset);
+      return TRUE;
+    }
+  fd = g_open (source->abs, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", source->path,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  if (!jsync_tail_hash (fd, source->offset, &tail, &local_error))
+    {
+      close (fd);
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", source->path,
+                   local_error->message);
+      return FALSE;
+    }
+  close (fd);
+  if (tail != source->tail_hash)
+    *reason = g_strdup_printf ("its content before byte %" G_GUINT64_FORMAT
+                               " changed", source->offset);
+  return TRUE;
+}
+
+/* Give a new source its row. */
+static gboolean
+run_insert_source (Run *run, Source *source, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_SOURCE_INSERT);
+
+  sqlite3_bind_text (stmt, 1, source->path, -1, SQLITE_STATIC);
+  if (!jsync_store_run (run->store, stmt, error))
+    return FALSE;
+  source->id = sqlite3_last_insert_rowid (run->store->db);
+  source->known = TRUE;
+  g_hash_table_insert (run->sources_by_id, &source->id, source);
+  return TRUE;
+}
+
+static gint
+source_compare (gconstpointer a, gconstpointer b)
+{
+  const Source *x = *(Source *const *) a;
+  const Source *y = *(Source *const *) b;
+
+  if (x->rereading != y->rereading)
+    return x->rereading ? -1 : 1;
+  return strcmp (x->path, y->path);
+}
+
+/* Pending events that an applier now takes: apply them (catch-up). */
+static gboolean
+run_catch_up_pending (Run *run, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (item_free);
+  int rc;
+
+  if (sqlite3_prepare_v2 (run->store->db,
+                          "SELECT id, ts, device, type, source, offset, length,"
+                          " line, hash, raw FROM jsync_events WHERE status = 1"
+                          " ORDER BY ts, device, id",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (run->store, error, "read pending events");
+      return FALSE;
+    }
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *type = (const char *) sqlite3_column_text (stmt, 3);
+      JsyncApplierInstance *applier = run_route (run, type);
+      g_autoptr(GError) bad = NULL;
+      JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
+      Source *source = run_source_by_id (run, sqlite3_column_int64 (stmt, 4));
+      json_object *json;
+      JsyncLine line = { 0 };
+      Item *item;
+
+      if (applier == NULL || source == NULL
+          || sqlite3_column_type (stmt, 9) != SQLITE_BLOB)
+        continue;
+      line.data = sqlite3_column_blob (stmt, 9);
+      line.length = sqlite3_column_bytes (stmt, 9);
+      line.offset = sqlite3_column_int64 (stmt, 5);
+      line.line = sqlite3_column_int64 (stmt, 7);
+      json = jsync_event_parse_json (line.data, line.length, &bad);
+      if (json == NULL || !jsync_event_read_envelope (json, &event, &bad))
+        {
+          json_object_put (json);
+          continue;
+        }
+      item = run_make_item (run, source, &line, &event, json,
+                            sqlite3_column_int64 (stmt, 8));
+      item->keep_raw = TRUE;
+      g_ptr_array_add (items, item);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (run->store, error, "read pending events");
+      return FALSE;
+    }
+  if (items->len == 0)
+    return TRUE;
+  g_message ("applying %u pending event(s) that an applier now takes",
+             items->len);
+  if (!jsync_store_begin (run->store, error))
+    return FALSE;
+  while (items->len > 0)
+    {
+      Item *item = g_ptr_array_steal_index (items, 0);
+
+      run_add_to_batch (run, item);
+      if (run_batch_full (run))
+        {
+          if (!run_flush (run, error))
+            return FALSE;
+          if (!jsync_store_begin (run->store, error))
+            return FALSE;
+        }
+    }
+  return run_flush (run, error);
+}
+
+/* Appliers whose tables were recreated (schema version): replay them. */
+static gboolean
+run_replay_upgraded (Run *run, GError **error)
+{
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < run->store->appliers->len; i++)
+    {
+      JsyncApplierInstance *applier = run->store->appliers->pdata[i];
+
+      if (!applier->needs_replay)
+        continue;
+      run_force_replay (run, applier, NULL);
+      any = TRUE;
+    }
+  if (!any)
+    return TRUE;
+  if (!run_flush (run, error))
+    return FALSE;
+  for (guint i = 0; i < run->store->appliers->len; i++)
+    ((JsyncApplierInstance *) run->store->appliers->pdata[i])->needs_replay = FALSE;
+  return TRUE;
+}
+
+static guint64
+run_count (Run *run, const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  guint64 count = 0;
+
+  if (sqlite3_prepare_v2 (run->store->db, sql, -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    count = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return count;
+}
+
+/* Files gone since the last run: their events are lost (kept, reported). */
+static gboolean
+run_mark_missing (Run *run, GError **error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, run->sources);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Source *source = value;
+
+      if (source->present || !source->known || source->missing)
+        continue;
+      if (!jsync_store_begin (run->store, error)
+          || !run_find_lost (run, source, TRUE, error))
+        return FALSE;
+      source->missing = TRUE;
+      source->has_identity = FALSE;
+      if (!run_write_checkpoint (run, source, error))
+        return FALSE;
+    }
+  return jsync_store_commit (run->store, error);
+}
+
+/**
+ * jsync_sync_run:
+ * One sync over the store: pending catch-up, schema replays, then every
+ * log's new lines.
+ */
+gboolean
+jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
+                       gboolean rebuilding, JsyncResult *result,
+                       GError **error)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new ();
+  g_autoptr(GHashTable) sources = NULL;
+  g_autoptr(GHashTable) sources_by_id = NULL;
+  g_autoptr(GPtrArray) batch = NULL;
+  g_autoptr(GHashTable) batch_ids = NULL;
+  g_autoptr(GHashTable) forced = NULL;
+  Run run = { 0 };
+  gboolean ok = FALSE;
+
+  sources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, source_free);
+  sources_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  batch = g_ptr_array_new_with_free_func (item_free);
+  batch_ids = g_hash_table_new (g_str_hash, g_str_equal);
+  forced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, group_free);
+  run.self = self;
+  run.store = store;
+  run.result = result;
+  run.rebuilding = rebuilding;
+  run.sources = sources;
+  run.sources_by_id = sources_by_id;
+  run.batch = batch;
+  run.batch_ids = batch_ids;
+  run.forced = forced;
+
+  run_progress (&run, "scan", 0, 0);
+  if (!run_load_sources (&run, error)
+      || !run_scan_dir (&run, self->data_dir, NULL, found, error))
+    goto rollback;
+  run.lost_count = run_count (&run, "SELECT count(*) FROM jsync_lost");
+  if (!run_mark_missing (&run, error)
+      || !run_replay_upgraded (&run, error)
+      || !run_catch_up_pending (&run, error))
+    goto rollback;
+
+  /* Decide what to read; files read again go first. */
+  {
+    g_autoptr(GPtrArray) to_read = g_ptr_array_new ();
+
+    if (!jsync_store_begin (store, error))
+      goto rollback;
+    for (guint i = 0; i < found->len; i++)
+      {
+        Source *source = found->pdata[i];
+        g_autofree char *reason = NULL;
+        gboolean read;
+
+        if (!run_check_source (&run, source, &read, &reason, error))
+          goto rollback;
+        if (!read)
+          continue;
+        if (!source->known && !run_insert_source (&run, source, error))
+          goto rollback;
+        if (source->missing)
+          source->missing = FALSE;
+        if (reason != NULL)
+          {
+            g_warning ("%s: read again from the start: %s", source->path,
+                       reason);
+            jsync_result_add_reread (result, source->path, reason);
+            source->gen++;
+            source->rereading = TRUE;
+            source->offset = 0;
+            source->line = 0;
+            /* Earlier records of its bad lines are made again as it is read. */
+            {
+              g_autofree char *sql = g_strdup_printf (
+                  "DELETE FROM jsync_failed WHERE source = %" G_GINT64_FORMAT,
+                  source->id);
+
+              if (!jsync_store_exec (store, sql, error))
+                goto rollback;
+            }
+          }
+        run.bytes_total += (guint64) source->st.st_size > source->offset
+                               ? (guint64) source->st.st_size - source->offset
+                               : 0;
+        g_ptr_array_add (to_read, source);
+      }
+    g_ptr_array_sort (to_read, source_compare);
+    for (guint i = 0; i < to_read->len && !run.stop; i++)
+      if (!run_read_source (&run, to_read->pdata[i], error))
+        goto rollback;
+  }
+  if (!run_flush (&run, error))
+    goto rollback;
+  run_progress (&run, "read", run.bytes_total, run.bytes_total);
+  ok = TRUE;
+
+rollback:
+  if (!ok)
+    jsync_store_rollback (store);
+  result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
+                                            " WHERE status = 1");
+  if (ok && run.stop)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_EVENT,
+                   "--strict: stopped at the first failed event");
+      ok = FALSE;
+    }
+  return ok;
+}
