@@ -1,3 +1,1218 @@
-#include <glib.h>
-int main (int argc, char **argv);
-int main (int argc, char **argv) { g_test_init (&argc, &argv, NULL); return g_test_run (); }
+/* test-conversation.c: the `conversation` applier, event by event.
+ *
+ * Each case applies a few events through the harness (one savepoint per
+ * event, as the core does) and checks the rows a user would look at.  The
+ * callbacks the harness does not drive (stream, clear_stream, clear,
+ * finish_rebuild) are called on a second state opened on the harness's
+ * connection.  Event JSON is written with ' for " to stay readable.
+ */
+#include <locale.h>
+
+#include "applier-harness.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
+
+typedef struct
+{
+  Harness *harness;               /* owned */
+  GModule *module;                /* owned */
+  const JsyncApplierDesc *desc;   /* borrowed from module */
+  gpointer state;                 /* owned by desc->free */
+  guint serial;                   /* for event ids */
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) dirs = g_strsplit (g_getenv ("JSYNC_PLUGIN_PATH"),
+                                   G_SEARCHPATH_SEPARATOR_S, -1);
+  g_autofree char *path = g_build_filename (dirs[0], "conversation."
+                                            G_MODULE_SUFFIX, NULL);
+  gpointer symbol = NULL;
+  JsyncApplierContext context = { .struct_size = sizeof context };
+
+  f->harness = harness_new ((const char *[]) { "conversation", NULL });
+  f->module = g_module_open_full (path, G_MODULE_BIND_LOCAL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_module_symbol (f->module, JSYNC_APPLIER_SYMBOL, &symbol));
+  g_assert_nonnull (symbol);
+  f->desc = symbol;
+
+  context.db = harness_get_db (f->harness);
+  context.keyfile = g_key_file_new ();
+  context.group = "applier:conversation";
+  f->state = f->desc->init (&context, &error);
+  g_key_file_unref (context.keyfile);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->state);
+}
+
+static void
+fixture_tear_down (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  f->desc->free (f->state);
+  g_module_close (f->module);
+  harness_free (f->harness);
+}
+
+/* One event line: `routing` is a list of envelope members (or NULL),
+ * `data` the data value (or NULL for none); ' stands for ". */
+static char *
+fixture_line (Fixture *f, const char *type, gint64 ts, const char *routing,
+              const char *data)
+{
+  g_autoptr(GString) line = g_string_new (NULL);
+
+  g_string_append_printf (line, "{'type':'%s'", type);
+  if (routing != NULL)
+    g_string_append_printf (line, ",%s", routing);
+  if (data != NULL)
+    g_string_append_printf (line, ",'data':%s", data);
+  g_string_append_printf (line, ",'id':'event-%u','deviceId':'device-a',"
+                          "'timestamp':%" G_GINT64_FORMAT "}",
+                          ++f->serial, ts);
+  g_strdelimit (line->str, "'", '"');
+  return g_string_free (g_steal_pointer (&line), FALSE);
+}
+
+static gboolean
+fixture_apply (Fixture *f, const char *type, gint64 ts, const char *routing,
+               const char *data, GError **error)
+{
+  g_autofree char *line = fixture_line (f, type, ts, routing, data);
+
+  return harness_apply (f->harness, line, error);
+}
+
+static void
+fixture_apply_ok (Fixture *f, const char *type, gint64 ts,
+                  const char *routing, const char *data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (fixture_apply (f, type, ts, routing, data, &error));
+  g_assert_no_error (error);
+}
+
+/* An event lent to a callback, built from a line. */
+static void
+event_init (JsyncEvent *event, json_object *json)
+{
+  json_object *value = NULL;
+
+  *event = (JsyncEvent) { .struct_size = sizeof (JsyncEvent), .json = json,
+                          .file = "test.jsonl", .line = 1 };
+  g_assert_true (json_object_object_get_ex (json, "id", &value));
+  event->id = json_object_get_string (value);
+  g_assert_true (json_object_object_get_ex (json, "type", &value));
+  event->type = json_object_get_string (value);
+  g_assert_true (json_object_object_get_ex (json, "deviceId", &value));
+  event->device_id = json_object_get_string (value);
+  g_assert_true (json_object_object_get_ex (json, "timestamp", &value));
+  event->timestamp = json_object_get_int64 (value);
+}
+
+/* Assert the event fails as invalid with `message` and writes nothing.  It
+ * is applied directly, outside any savepoint, so a partial write would
+ * show. */
+static void
+fixture_apply_fails (Fixture *f, const char *type, gint64 ts,
+                     const char *routing, const char *data,
+                     const char *message)
+{
+  g_autofree char *line = fixture_line (f, type, ts, routing, data);
+  g_autoptr(json_object) json = json_tokener_parse (line);
+  g_autoptr(json_object) before = harness_dump (f->harness);
+  g_autoptr(json_object) after = NULL;
+  g_autoptr(GError) error = NULL;
+  JsyncEvent event;
+
+  g_assert_nonnull (json);
+  event_init (&event, json);
+  g_assert_false (f->desc->apply (f->state, &event, &error));
+  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, message);
+  after = harness_dump (f->harness);
+  harness_assert_dump_equal (after, before);
+}
+
+static gint64
+fixture_int (Fixture *f, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gint64
+fixture_int (Fixture *f, const char *format, ...)
+{
+  g_autofree char *sql = NULL;
+  va_list args;
+
+  va_start (args, format);
+  sql = g_strdup_vprintf (format, args);
+  va_end (args);
+  return harness_query_int (f->harness, sql);
+}
+
+static char *
+fixture_text (Fixture *f, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static char *
+fixture_text (Fixture *f, const char *format, ...)
+{
+  g_autofree char *sql = NULL;
+  va_list args;
+
+  va_start (args, format);
+  sql = g_strdup_vprintf (format, args);
+  va_end (args);
+  return harness_query_text (f->harness, sql);
+}
+
+/* Assert one column of one row: text, or NULL for SQL NULL. */
+static void
+assert_column (Fixture *f, const char *table, const char *id,
+               const char *column, const char *expected)
+{
+  g_autofree char *type = fixture_text (f, "SELECT typeof (%s) FROM %s"
+                                        " WHERE id = '%s'", column, table, id);
+  g_autofree char *value = fixture_text (f, "SELECT %s FROM %s"
+                                         " WHERE id = '%s'", column, table,
+                                         id);
+
+  if (expected == NULL)
+    g_assert_cmpstr (type, ==, "null");
+  else
+    g_assert_cmpstr (type, ==, "text");
+  g_assert_cmpstr (value, ==, expected);
+}
+
+static void
+assert_integer (Fixture *f, const char *table, const char *id,
+                const char *column, gint64 expected)
+{
+  g_autofree char *type = fixture_text (f, "SELECT typeof (%s) FROM %s"
+                                        " WHERE id = '%s'", column, table, id);
+
+  g_assert_cmpstr (type, ==, "integer");
+  g_assert_cmpint (fixture_int (f, "SELECT %s FROM %s WHERE id = '%s'",
+                                column, table, id), ==, expected);
+}
+
+static gint64
+count_rows (Fixture *f, const char *table, const char *where)
+{
+  return fixture_int (f, "SELECT count(*) FROM %s WHERE %s", table, where);
+}
+
+/* Upstream's message search: the ids it returns, newest first, joined by
+ * commas. */
+static char *
+search_messages (Fixture *f, const char *query)
+{
+  sqlite3 *db = harness_get_db (f->harness);
+  g_autoptr(GString) ids = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                                       "SELECT m.* FROM messages m"
+                                       " JOIN message_fts f ON m.id = f.id"
+                                       " WHERE message_fts MATCH ?"
+                                       " ORDER BY m.timestamp DESC",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, query, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_string_append_printf (ids, "%s%s", ids->len > 0 ? "," : "",
+                            (const char *) sqlite3_column_text (stmt, 0));
+  g_assert_cmpint (rc, ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  return g_string_free (g_steal_pointer (&ids), FALSE);
+}
+
+static char *
+search_conversations (Fixture *f, const char *query)
+{
+  sqlite3 *db = harness_get_db (f->harness);
+  g_autoptr(GString) ids = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                                       "SELECT c.id FROM conversations c"
+                                       " JOIN conversation_fts f"
+                                       " ON c.rowid = f.rowid"
+                                       " WHERE conversation_fts MATCH ?"
+                                       " ORDER BY c.id",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, query, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_string_append_printf (ids, "%s%s", ids->len > 0 ? "," : "",
+                            (const char *) sqlite3_column_text (stmt, 0));
+  g_assert_cmpint (rc, ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  return g_string_free (g_steal_pointer (&ids), FALSE);
+}
+
+static void
+assert_search (char *found, const char *expected)
+{
+  g_assert_cmpstr (found, ==, expected);
+  g_free (found);
+}
+
+#define C1 "'conversationId':'c1'"
+#define C2 "'conversationId':'c2'"
+
+/* --- The descriptor and the schema */
+
+static void
+test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  const char *const prefixes[] = { "metadata", "conversation_", "message",
+                                   NULL };
+  const char *const tables[] = { "conversations", "messages", NULL };
+
+  g_assert_cmpstr (f->desc->name, ==, "conversation");
+  g_assert_nonnull (f->desc->version);
+  g_assert_true (g_strv_equal ((const char *const *) f->desc->prefixes,
+                               prefixes));
+  g_assert_true (g_strv_equal ((const char *const *) f->desc->tables,
+                               tables));
+  g_assert_cmpint (f->desc->schema_version, ==, 1);
+  g_assert_cmpstr (f->desc->search[0].fts, ==, "message_fts");
+  g_assert_cmpstr (f->desc->search[0].table, ==, "messages");
+  g_assert_cmpstr (f->desc->search[0].columns, ==,
+                   "content,reasoningContent");
+  g_assert_cmpstr (f->desc->search[1].fts, ==, "conversation_fts");
+  g_assert_cmpstr (f->desc->search[1].table, ==, "conversations");
+  g_assert_cmpstr (f->desc->search[1].columns, ==, "title");
+  g_assert_null (f->desc->search[2].fts);
+  g_assert_nonnull (f->desc->stream);
+  g_assert_nonnull (f->desc->clear_stream);
+  g_assert_nonnull (f->desc->clear);
+  g_assert_nonnull (f->desc->finish_rebuild);
+}
+
+static void
+test_schema_idempotent (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1','title':'Kept'}");
+  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m1','content':'kept'}");
+  g_assert_true (jsync_sql_exec (harness_get_db (f->harness),
+                                 f->desc->schema_sql, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count_rows (f, "conversations", "1"), ==, 1);
+  g_assert_cmpint (count_rows (f, "messages", "1"), ==, 1);
+  harness_assert_fts_ok (f->harness);
+}
+
+/* The plan SQLite picks for `sql`, its details joined by commas. */
+static char *
+query_plan (Fixture *f, const char *sql)
+{
+  g_autofree char *explain = g_strconcat ("EXPLAIN QUERY PLAN ", sql, NULL);
+  g_autoptr(GString) plan = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (harness_get_db (f->harness), explain,
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_string_append_printf (plan, "%s,",
+                            (const char *) sqlite3_column_text (stmt, 3));
+  sqlite3_finalize (stmt);
+  return g_string_free (g_steal_pointer (&plan), FALSE);
+}
+
+/* Upstream's lookups use the indexes, without sorting. */
+static void
+test_schema_indexes (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autofree char *messages = query_plan (
+      f, "SELECT * FROM messages WHERE conversationId = 'c1'"
+      " ORDER BY sequenceNumber");
+  g_autofree char *conversations = query_plan (
+      f, "SELECT * FROM conversations ORDER BY updated DESC");
+
+  g_assert_nonnull (strstr (messages, "USING INDEX"));
+  g_assert_nonnull (strstr (messages, "(conversationId=?)"));
+  g_assert_null (strstr (messages, "TEMP B-TREE"));
+  g_assert_nonnull (strstr (conversations, "USING INDEX"));
+  g_assert_null (strstr (conversations, "TEMP B-TREE"));
+}
+
+/* --- metadata */
+
+static void
+test_metadata_defaults (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 1759103222598, NULL, "{'id':'c1'}");
+
+  assert_column (f, "conversations", "c1", "title", "Untitled");
+  assert_integer (f, "conversations", "c1", "created", 1759103222598);
+  assert_integer (f, "conversations", "c1", "updated", 1759103222598);
+  assert_column (f, "conversations", "c1", "vaultName", "");
+  assert_column (f, "conversations", "c1", "metadataJson", NULL);
+  assert_integer (f, "conversations", "c1", "messageCount", 0);
+
+  /* null is absent for columns with a default. */
+  fixture_apply_ok (f, "metadata", 2000, NULL,
+                    "{'id':'c2','title':null,'created':null,'vault':null,"
+                    "'settings':null}");
+  assert_column (f, "conversations", "c2", "title", "Untitled");
+  assert_integer (f, "conversations", "c2", "created", 2000);
+  assert_integer (f, "conversations", "c2", "updated", 2000);
+  assert_column (f, "conversations", "c2", "vaultName", "");
+  assert_column (f, "conversations", "c2", "metadataJson", NULL);
+}
+
+static void
+test_metadata_fields (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 1759103222598, NULL,
+                    "{'id':'c1','title':'New conversation',"
+                    "'created':1759103222594,'vault':'MyVault',"
+                    "'settings':{'provider':'ollama','model':'qwen3:14b',"
+                    "'temperature':0.7,'path':'a/b','tags':[]},"
+                    "'unknownKey':true}");
+
+  assert_column (f, "conversations", "c1", "title", "New conversation");
+  assert_integer (f, "conversations", "c1", "created", 1759103222594);
+  assert_integer (f, "conversations", "c1", "updated", 1759103222594);
+  assert_column (f, "conversations", "c1", "vaultName", "MyVault");
+  assert_column (f, "conversations", "c1", "metadataJson",
+                 "{\"provider\":\"ollama\",\"model\":\"qwen3:14b\","
+                 "\"temperature\":0.7,\"path\":\"a/b\",\"tags\":[]}");
+
+  /* settings may be any JSON value. */
+  fixture_apply_ok (f, "metadata", 2000, NULL,
+                    "{'id':'c2','settings':'plain'}");
+  assert_column (f, "conversations", "c2", "metadataJson", "\"plain\"");
+}
+
+static void
+test_metadata_recreate (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 1000, NULL,
+                    "{'id':'c1','title':'First','created':900,"
+                    "'vault':'V','settings':{'model':'m'}}");
+  fixture_apply_ok (f, "message", 2000, C1, "{'id':'m1'}");
+  fixture_apply_ok (f, "message", 3000, C1, "{'id':'m2'}");
+  assert_integer (f, "conversations", "c1", "updated", 3000);
+
+  /* Only the columns it carries; counters and updated stay. */
+  fixture_apply_ok (f, "metadata", 4000, NULL,
+                    "{'id':'c1','title':'Second'}");
+  assert_column (f, "conversations", "c1", "title", "Second");
+  assert_integer (f, "conversations", "c1", "created", 900);
+  assert_integer (f, "conversations", "c1", "updated", 3000);
+  assert_column (f, "conversations", "c1", "vaultName", "V");
+  assert_column (f, "conversations", "c1", "metadataJson", "{\"model\":\"m\"}");
+  assert_integer (f, "conversations", "c1", "messageCount", 2);
+
+  /* null: absent where a default exists, NULL elsewhere. */
+  fixture_apply_ok (f, "metadata", 5000, NULL,
+                    "{'id':'c1','title':null,'vault':null,'created':null,"
+                    "'settings':null}");
+  assert_column (f, "conversations", "c1", "title", "Second");
+  assert_column (f, "conversations", "c1", "vaultName", "V");
+  assert_integer (f, "conversations", "c1", "created", 900);
+  assert_column (f, "conversations", "c1", "metadataJson", NULL);
+  assert_integer (f, "conversations", "c1", "updated", 3000);
+  assert_integer (f, "conversations", "c1", "messageCount", 2);
+
+  fixture_apply_ok (f, "metadata", 6000, NULL,
+                    "{'id':'c1','created':950,'vault':'W'}");
+  assert_integer (f, "conversations", "c1", "created", 950);
+  assert_column (f, "conversations", "c1", "vaultName", "W");
+  assert_integer (f, "conversations", "c1", "updated", 3000);
+  g_assert_cmpint (count_rows (f, "conversations", "1"), ==, 1);
+  harness_assert_fts_ok (f->harness);
+}
+
+static void
+test_metadata_messages_first (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "message", 100, C1, "{'id':'m1'}");
+  fixture_apply_ok (f, "message", 200, C1, "{'id':'m2'}");
+  fixture_apply_ok (f, "message", 250, C2, "{'id':'m3'}");
+  fixture_apply_ok (f, "metadata", 300, NULL, "{'id':'c1','created':50}");
+
+  assert_integer (f, "conversations", "c1", "messageCount", 2);
+  /* Messages before the create do not raise updated. */
+  assert_integer (f, "conversations", "c1", "updated", 50);
+
+  fixture_apply_ok (f, "message", 400, C1, "{'id':'m4'}");
+  assert_integer (f, "conversations", "c1", "messageCount", 3);
+  assert_integer (f, "conversations", "c1", "updated", 400);
+}
+
+/* --- conversation_updated */
+
+static void
+test_conversation_updated_rises (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1'}");
+
+  fixture_apply_ok (f, "conversation_updated", 1100, C1,
+                    "{'updated':5000}");
+  assert_integer (f, "conversations", "c1", "updated", 5000);
+  fixture_apply_ok (f, "conversation_updated", 1200, C1,
+                    "{'updated':2000}");
+  assert_integer (f, "conversations", "c1", "updated", 5000);
+
+  /* A message event raises it to its timestamp, never lowers it. */
+  fixture_apply_ok (f, "message", 3000, C1, "{'id':'m1'}");
+  assert_integer (f, "conversations", "c1", "updated", 5000);
+  fixture_apply_ok (f, "message", 6000, C1, "{'id':'m2'}");
+  assert_integer (f, "conversations", "c1", "updated", 6000);
+
+  /* Only message events and conversation_updated move it. */
+  fixture_apply_ok (f, "message_updated", 9000,
+                    C1 ",'messageId':'m1'", "{'content':'x'}");
+  fixture_apply_ok (f, "message_deleted", 9500, C1 ",'messageId':'m2'",
+                    NULL);
+  fixture_apply_ok (f, "metadata", 9700, NULL, "{'id':'c1'}");
+  fixture_apply_ok (f, "conversation_updated", 9800, C1, "{'title':'T'}");
+  assert_integer (f, "conversations", "c1", "updated", 6000);
+}
+
+static void
+test_conversation_updated_fields (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 1000, NULL,
+                    "{'id':'c1','title':'Old','vault':'V'}");
+
+  fixture_apply_ok (f, "conversation_updated", 2000, C1,
+                    "{'title':'Prompts journal','settings':{'model':'x',"
+                    "'temperature':0}}");
+  assert_column (f, "conversations", "c1", "title", "Prompts journal");
+  assert_column (f, "conversations", "c1", "metadataJson",
+                 "{\"model\":\"x\",\"temperature\":0}");
+  assert_integer (f, "conversations", "c1", "updated", 1000);
+  assert_column (f, "conversations", "c1", "vaultName", "V");
+
+  /* null title and updated are absent; null settings is NULL. */
+  fixture_apply_ok (f, "conversation_updated", 3000, C1,
+                    "{'title':null,'updated':null,'settings':null}");
+  assert_column (f, "conversations", "c1", "title", "Prompts journal");
+  assert_integer (f, "conversations", "c1", "updated", 1000);
+  assert_column (f, "conversations", "c1", "metadataJson", NULL);
+
+  /* No data: nothing to set. */
+  fixture_apply_ok (f, "conversation_updated", 4000, C1, NULL);
+  fixture_apply_ok (f, "conversation_updated", 4100, C1, "null");
+  assert_column (f, "conversations", "c1", "title", "Prompts journal");
+  harness_assert_fts_ok (f->harness);
+}
+
+static void
+test_conversation_updated_missing (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "conversation_updated", 1000, C1,
+                    "{'title':'T','updated':5000}");
+  g_assert_cmpint (count_rows (f, "conversations", "1"), ==, 0);
+
+  /* A later create is not affected by the earlier update. */
+  fixture_apply_ok (f, "metadata", 2000, NULL, "{'id':'c1'}");
+  assert_column (f, "conversations", "c1", "title", "Untitled");
+  assert_integer (f, "conversations", "c1", "updated", 2000);
+}
+
+/* --- conversation_deleted */
+
+static void
+test_conversation_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1','title':'One'}");
+  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m1'}");
+  fixture_apply_ok (f, "message", 1200, C1, "{'id':'m2'}");
+  fixture_apply_ok (f, "metadata", 1300, NULL, "{'id':'c2','title':'Two'}");
+  fixture_apply_ok (f, "message", 1400, C2, "{'id':'m3'}");
+  /* Messages of a conversation not created (yet). */
+  fixture_apply_ok (f, "message", 1500, "'conversationId':'c3'",
+                    "{'id':'m4'}");
+
+  fixture_apply_ok (f, "conversation_deleted", 2000, C1, NULL);
+  g_assert_cmpint (count_rows (f, "conversations", "id = 'c1'"), ==, 0);
+  g_assert_cmpint (count_rows (f, "messages", "conversationId = 'c1'"), ==,
+                   0);
+  g_assert_cmpint (count_rows (f, "conversations", "id = 'c2'"), ==, 1);
+  g_assert_cmpint (count_rows (f, "messages", "conversationId = 'c2'"), ==,
+                   1);
+  assert_integer (f, "conversations", "c2", "messageCount", 1);
+
+  fixture_apply_ok (f, "conversation_deleted", 2100, "'conversationId':'c3'",
+                    NULL);
+  g_assert_cmpint (count_rows (f, "messages", "conversationId = 'c3'"), ==,
+                   0);
+  /* Deleting what is gone is not an error. */
+  fixture_apply_ok (f, "conversation_deleted", 2200, C1, NULL);
+
+  /* A create later in the order is a new entity. */
+  fixture_apply_ok (f, "metadata", 3000, NULL, "{'id':'c1'}");
+  assert_column (f, "conversations", "c1", "title", "Untitled");
+  assert_integer (f, "conversations", "c1", "messageCount", 0);
+  assert_integer (f, "conversations", "c1", "updated", 3000);
+  harness_assert_fts_ok (f->harness);
+}
+
+/* --- message */
+
+static void
+test_message_defaults (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1'}");
+  fixture_apply_ok (f, "message", 1759103222789, C1, "{'id':'m1'}");
+
+  assert_column (f, "messages", "m1", "conversationId", "c1");
+  assert_column (f, "messages", "m1", "role", "user");
+  assert_column (f, "messages", "m1", "content", "");
+  assert_integer (f, "messages", "m1", "timestamp", 1759103222789);
+  assert_column (f, "messages", "m1", "state", "complete");
+  assert_column (f, "messages", "m1", "toolCallsJson", NULL);
+  assert_column (f, "messages", "m1", "toolCallId", NULL);
+  assert_column (f, "messages", "m1", "reasoningContent", NULL);
+  assert_integer (f, "messages", "m1", "sequenceNumber", 0);
+  assert_column (f, "messages", "m1", "alternativesJson", NULL);
+  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 0);
+  assert_integer (f, "conversations", "c1", "messageCount", 1);
+  assert_integer (f, "conversations", "c1", "updated", 1759103222789);
+
+  /* null is absent for columns with a default. */
+  fixture_apply_ok (f, "message", 2000, C1,
+                    "{'id':'m2','role':null,'content':null,'state':null,"
+                    "'sequenceNumber':null,'activeAlternativeIndex':null,"
+                    "'reasoning':null,'tool_call_id':null,"
+                    "'tool_calls':null,'alternatives':null}");
+  assert_column (f, "messages", "m2", "role", "user");
+  assert_column (f, "messages", "m2", "content", "");
+  assert_column (f, "messages", "m2", "state", "complete");
+  assert_integer (f, "messages", "m2", "sequenceNumber", 0);
+  assert_integer (f, "messages", "m2", "activeAlternativeIndex", 0);
+  assert_column (f, "messages", "m2", "reasoningContent", NULL);
+  assert_column (f, "messages", "m2", "toolCallId", NULL);
+  assert_column (f, "messages", "m2", "toolCallsJson", NULL);
+  assert_column (f, "messages", "m2", "alternativesJson", NULL);
+  assert_integer (f, "conversations", "c1", "messageCount", 2);
+}
+
+static void
+test_message_fields (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "message", 1000, C1,
+                    "{'id':'m1','role':'assistant','content':'Hello ⚠️',"
+                    "'tool_calls':[{'id':'toolu_01','type':'function',"
+                    "'function':{'name':'contentManager_read',"
+                    "'arguments':'{\\'path\\':\\'Research/plan.md\\'}'},"
+                    "'name':'contentManager_read',"
+                    "'parameters':{'path':'Research/plan.md'},"
+                    "'result':{'success':true},'success':true}],"
+                    "'tool_call_id':'toolu_00','state':'streaming',"
+                    "'reasoning':'Because.','sequenceNumber':7,"
+                    "'alternatives':[{'id':'alt_1','content':'Other',"
+                    "'timestamp':1765292100000}],"
+                    "'activeAlternativeIndex':1}");
+
+  assert_column (f, "messages", "m1", "role", "assistant");
+  assert_column (f, "messages", "m1", "content", "Hello ⚠️");
+  assert_column (f, "messages", "m1", "toolCallsJson",
+                 "[{\"id\":\"toolu_01\",\"type\":\"function\","
+                 "\"function\":{\"name\":\"contentManager_read\","
+                 "\"arguments\":\"{\\\"path\\\":\\\"Research/plan.md\\\"}\"},"
+                 "\"name\":\"contentManager_read\","
+                 "\"parameters\":{\"path\":\"Research/plan.md\"},"
+                 "\"result\":{\"success\":true},\"success\":true}]");
+  assert_column (f, "messages", "m1", "toolCallId", "toolu_00");
+  assert_column (f, "messages", "m1", "state", "streaming");
+  assert_column (f, "messages", "m1", "reasoningContent", "Because.");
+  assert_integer (f, "messages", "m1", "sequenceNumber", 7);
+  assert_column (f, "messages", "m1", "alternativesJson",
+                 "[{\"id\":\"alt_1\",\"content\":\"Other\","
+                 "\"timestamp\":1765292100000}]");
+  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 1);
+  assert_integer (f, "messages", "m1", "timestamp", 1000);
+}
+
+static void
+test_message_tool_calls (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "message", 1000, C1,
+                    "{'id':'m1','tool_calls':false,'alternatives':false}");
+  assert_column (f, "messages", "m1", "toolCallsJson", NULL);
+  assert_column (f, "messages", "m1", "alternativesJson", NULL);
+
+  fixture_apply_ok (f, "message", 1100, C1,
+                    "{'id':'m2','tool_calls':[],'alternatives':[]}");
+  assert_column (f, "messages", "m2", "toolCallsJson", "[]");
+  assert_column (f, "messages", "m2", "alternativesJson", "[]");
+
+  /* Updates alike: an array, or null/false for NULL. */
+  fixture_apply_ok (f, "message_updated", 1200, C1 ",'messageId':'m2'",
+                    "{'tool_calls':[{'id':'t','extra':{'k':[1,2]}}],"
+                    "'alternatives':false}");
+  assert_column (f, "messages", "m2", "toolCallsJson",
+                 "[{\"id\":\"t\",\"extra\":{\"k\":[1,2]}}]");
+  assert_column (f, "messages", "m2", "alternativesJson", NULL);
+  fixture_apply_ok (f, "message_updated", 1300, C1 ",'messageId':'m2'",
+                    "{'tool_calls':false,'alternatives':[{'id':'a'}]}");
+  assert_column (f, "messages", "m2", "toolCallsJson", NULL);
+  assert_column (f, "messages", "m2", "alternativesJson", "[{\"id\":\"a\"}]");
+  fixture_apply_ok (f, "message_updated", 1400, C1 ",'messageId':'m2'",
+                    "{'tool_calls':[],'alternatives':null}");
+  assert_column (f, "messages", "m2", "toolCallsJson", "[]");
+  assert_column (f, "messages", "m2", "alternativesJson", NULL);
+}
+
+static void
+test_message_content_null (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "message", 1000, C1, "{'id':'m1','content':null}");
+  assert_column (f, "messages", "m1", "content", "");
+
+  fixture_apply_ok (f, "message_updated", 1100, C1 ",'messageId':'m1'",
+                    "{'content':'streamed text'}");
+  assert_column (f, "messages", "m1", "content", "streamed text");
+  /* A re-create's null is absent... */
+  fixture_apply_ok (f, "message", 1200, C1, "{'id':'m1','content':null}");
+  assert_column (f, "messages", "m1", "content", "streamed text");
+  /* ...an update's null empties it. */
+  fixture_apply_ok (f, "message_updated", 1300, C1 ",'messageId':'m1'",
+                    "{'content':null}");
+  assert_column (f, "messages", "m1", "content", "");
+  harness_assert_fts_ok (f->harness);
+}
+
+static void
+test_message_recreate (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1'}");
+  fixture_apply_ok (f, "message", 1000, C1,
+                    "{'id':'m1','role':'assistant','content':'Answer',"
+                    "'state':'streaming','reasoning':'Why',"
+                    "'tool_calls':[{'id':'t'}],'tool_call_id':'x',"
+                    "'sequenceNumber':3,'alternatives':[],"
+                    "'activeAlternativeIndex':1}");
+
+  fixture_apply_ok (f, "message", 2000, C1,
+                    "{'id':'m1','sequenceNumber':4,'role':null,"
+                    "'reasoning':null}");
+  assert_integer (f, "messages", "m1", "sequenceNumber", 4);
+  assert_column (f, "messages", "m1", "role", "assistant");
+  assert_column (f, "messages", "m1", "content", "Answer");
+  assert_column (f, "messages", "m1", "state", "streaming");
+  assert_column (f, "messages", "m1", "reasoningContent", NULL);
+  assert_column (f, "messages", "m1", "toolCallsJson", "[{\"id\":\"t\"}]");
+  assert_column (f, "messages", "m1", "toolCallId", "x");
+  assert_column (f, "messages", "m1", "alternativesJson", "[]");
+  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 1);
+  /* The message keeps its creation time; the conversation counts it once
+   * and takes the event's time as its updated. */
+  assert_integer (f, "messages", "m1", "timestamp", 1000);
+  assert_integer (f, "conversations", "c1", "messageCount", 1);
+  assert_integer (f, "conversations", "c1", "updated", 2000);
+}
+
+static void
+test_message_other_conversation (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1'}");
+  fixture_apply_ok (f, "metadata", 600, NULL, "{'id':'c2'}");
+  fixture_apply_ok (f, "message", 1000, C1, "{'id':'m1','content':'mine'}");
+
+  fixture_apply_fails (f, "message", 2000, C2,
+                       "{'id':'m1','content':'theirs'}",
+                       "message: data.id: message m1 belongs to another "
+                       "conversation");
+  assert_column (f, "messages", "m1", "conversationId", "c1");
+  assert_column (f, "messages", "m1", "content", "mine");
+  assert_integer (f, "conversations", "c2", "messageCount", 0);
+  assert_integer (f, "conversations", "c2", "updated", 600);
+}
+
+/* --- message_updated */
+
+static void
+test_message_updated_fields (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "message", 1000, C1,
+                    "{'id':'m1','role':'assistant','content':'',"
+                    "'state':'streaming','sequenceNumber':1,"
+                    "'tool_call_id':'t0'}");
+
+  fixture_apply_ok (f, "message_updated", 2000, C1 ",'messageId':'m1'",
+                    "{'content':'Done','state':'complete',"
+                    "'reasoning':'Thought','tool_call_id':'t1',"
+                    "'activeAlternativeIndex':2,"
+                    "'role':'user','sequenceNumber':9,'id':'other'}");
+  assert_column (f, "messages", "m1", "content", "Done");
+  assert_column (f, "messages", "m1", "state", "complete");
+  assert_column (f, "messages", "m1", "reasoningContent", "Thought");
+  assert_column (f, "messages", "m1", "toolCallId", "t1");
+  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 2);
+  /* Keys a message_updated does not carry are ignored. */
+  assert_column (f, "messages", "m1", "role", "assistant");
+  assert_integer (f, "messages", "m1", "sequenceNumber", 1);
+  assert_integer (f, "messages", "m1", "timestamp", 1000);
+
+  /* Only the keys present; null is absent where a default exists. */
+  fixture_apply_ok (f, "message_updated", 3000, C1 ",'messageId':'m1'",
+                    "{'state':null,'activeAlternativeIndex':null,"
+                    "'reasoning':null,'tool_call_id':null}");
+  assert_column (f, "messages", "m1", "content", "Done");
+  assert_column (f, "messages", "m1", "state", "complete");
+  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 2);
+  assert_column (f, "messages", "m1", "reasoningContent", NULL);
+  assert_column (f, "messages", "m1", "toolCallId", NULL);
+
+  fixture_apply_ok (f, "message_updated", 3100, C1 ",'messageId':'m1'",
+                    NULL);
+  assert_column (f, "messages", "m1", "content", "Done");
+}
+
+static void
+test_message_updated_missing (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autoptr(json_object) before = NULL;
+  g_autoptr(json_object) after = NULL;
+
+  fixture_apply_ok (f, "message_updated", 1000, C1 ",'messageId':'m1'",
+                    "{'content':'early'}");
+  g_assert_cmpint (count_rows (f, "messages", "1"), ==, 0);
+
+  fixture_apply_ok (f, "message", 2000, C1, "{'id':'m1','content':'a'}");
+  assert_column (f, "messages", "m1", "content", "a");
+
+  /* The same message id in another conversation is another message. */
+  before = harness_dump (f->harness);
+  fixture_apply_ok (f, "message_updated", 3000, C2 ",'messageId':'m1'",
+                    "{'content':'b'}");
+  after = harness_dump (f->harness);
+  harness_assert_dump_equal (after, before);
+}
+
+/* --- message_deleted */
+
+static void
+test_message_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1'}");
+  fixture_apply_ok (f, "message", 1000, C1, "{'id':'m1'}");
+  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m2'}");
+  fixture_apply_ok (f, "metadata", 1200, NULL, "{'id':'c2'}");
+  fixture_apply_ok (f, "message", 1300, C2, "{'id':'m3'}");
+
+  fixture_apply_ok (f, "message_deleted", 2000, C1 ",'messageId':'m1'",
+                    NULL);
+  g_assert_cmpint (count_rows (f, "messages", "id = 'm1'"), ==, 0);
+  g_assert_cmpint (count_rows (f, "messages", "id = 'm2'"), ==, 1);
+  assert_integer (f, "conversations", "c1", "messageCount", 1);
+  assert_integer (f, "conversations", "c1", "updated", 1100);
+  assert_integer (f, "conversations", "c2", "messageCount", 1);
+
+  /* Another conversation's message, or a missing one: nothing. */
+  fixture_apply_ok (f, "message_deleted", 2100, C1 ",'messageId':'m3'",
+                    NULL);
+  fixture_apply_ok (f, "message_deleted", 2200, C1 ",'messageId':'m1'",
+                    NULL);
+  g_assert_cmpint (count_rows (f, "messages", "id = 'm3'"), ==, 1);
+  assert_integer (f, "conversations", "c1", "messageCount", 1);
+  assert_integer (f, "conversations", "c2", "messageCount", 1);
+
+  /* A create later in the order is a new message. */
+  fixture_apply_ok (f, "message", 3000, C1, "{'id':'m1'}");
+  assert_integer (f, "messages", "m1", "timestamp", 3000);
+  assert_integer (f, "conversations", "c1", "messageCount", 2);
+  harness_assert_fts_ok (f->harness);
+}
+
+/* --- Failed events */
+
+static void
+test_invalid_types (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  static const struct
+  {
+    const char *type;
+    const char *routing;
+    const char *data;
+    const char *message;
+  } cases[] = {
+    { "metadata", NULL, "{'title':'x'}", "metadata: missing data.id" },
+    { "metadata", NULL, NULL, "metadata: missing data.id" },
+    { "metadata", NULL, "null", "metadata: missing data.id" },
+    { "metadata", NULL, "{'id':null}", "metadata: missing data.id" },
+    { "metadata", NULL, "'c9'", "metadata: data: expected an object" },
+    { "metadata", NULL, "[]", "metadata: data: expected an object" },
+    { "metadata", NULL, "{'id':5}", "metadata: data.id: expected a string" },
+    { "metadata", NULL, "{'id':'c9','title':7}",
+      "metadata: data.title: expected a string" },
+    { "metadata", NULL, "{'id':'c9','created':'yesterday'}",
+      "metadata: data.created: expected an integer" },
+    { "metadata", NULL, "{'id':'c9','created':1.5}",
+      "metadata: data.created: expected an integer" },
+    { "metadata", NULL, "{'id':'c1','vault':false}",
+      "metadata: data.vault: expected a string" },
+    { "conversation_updated", NULL, "{'title':'T'}",
+      "conversation_updated: missing conversationId" },
+    { "conversation_updated", "'conversationId':7", "{'title':'T'}",
+      "conversation_updated: conversationId: expected a string" },
+    { "conversation_updated", C1, "{'title':'T','updated':'soon'}",
+      "conversation_updated: data.updated: expected an integer" },
+    { "conversation_updated", C1, "{'title':['T']}",
+      "conversation_updated: data.title: expected a string" },
+    { "conversation_deleted", NULL, NULL,
+      "conversation_deleted: missing conversationId" },
+    { "conversation_deleted", "'conversationId':null", NULL,
+      "conversation_deleted: missing conversationId" },
+    { "message", NULL, "{'id':'m9'}", "message: missing conversationId" },
+    { "message", "'conversationId':5", "{'id':'m9'}",
+      "message: conversationId: expected a string" },
+    { "message", C1, "{}", "message: missing data.id" },
+    { "message", C1, "{'id':'m9','sequenceNumber':'3'}",
+      "message: data.sequenceNumber: expected an integer" },
+    { "message", C1, "{'id':'m9','sequenceNumber':1e30}",
+      "message: data.sequenceNumber: expected an integer" },
+    { "message", C1, "{'id':'m9','sequenceNumber':99999999999999999999}",
+      "message: data.sequenceNumber: expected an integer" },
+    { "message", C1, "{'id':'m9','content':5}",
+      "message: data.content: expected a string" },
+    { "message", C1, "{'id':'m9','role':{}}",
+      "message: data.role: expected a string" },
+    { "message", C1, "{'id':'m9','tool_calls':{'id':'t'}}",
+      "message: data.tool_calls: expected an array" },
+    { "message", C1, "{'id':'m9','tool_calls':true}",
+      "message: data.tool_calls: expected an array" },
+    { "message", C1, "{'id':'m9','alternatives':'none'}",
+      "message: data.alternatives: expected an array" },
+    { "message", C1, "{'id':'m9','tool_call_id':1}",
+      "message: data.tool_call_id: expected a string" },
+    { "message", C1, "{'id':'m9','reasoning':true}",
+      "message: data.reasoning: expected a string" },
+    { "message", C1, "{'id':'m9','activeAlternativeIndex':true}",
+      "message: data.activeAlternativeIndex: expected an integer" },
+    { "message", C1, "{'id':'m1','content':'new','state':0}",
+      "message: data.state: expected a string" },
+    { "message_updated", C1, "{'content':'x'}",
+      "message_updated: missing messageId" },
+    { "message_updated", "'messageId':'m1'", "{'content':'x'}",
+      "message_updated: missing conversationId" },
+    { "message_updated", C1 ",'messageId':'m1'", "{'content':['x']}",
+      "message_updated: data.content: expected a string" },
+    { "message_updated", C1 ",'messageId':'m1'",
+      "{'content':'x','reasoning':1}",
+      "message_updated: data.reasoning: expected a string" },
+    { "message_updated", C1 ",'messageId':'m1'",
+      "{'content':'x','tool_calls':0}",
+      "message_updated: data.tool_calls: expected an array" },
+    { "message_updated", C1 ",'messageId':'m1'",
+      "{'content':'x','activeAlternativeIndex':'1'}",
+      "message_updated: data.activeAlternativeIndex: expected an integer" },
+    { "message_updated", C1 ",'messageId':'m1'", "'x'",
+      "message_updated: data: expected an object" },
+    { "message_deleted", C1, NULL, "message_deleted: missing messageId" },
+    { "message_deleted", C1 ",'messageId':3", NULL,
+      "message_deleted: messageId: expected a string" },
+  };
+
+  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1','title':'T'}");
+  fixture_apply_ok (f, "message", 1000, C1, "{'id':'m1','content':'old'}");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("case %u: %s %s", i, cases[i].type,
+                      cases[i].data ? cases[i].data : "(no data)");
+      fixture_apply_fails (f, cases[i].type, 5000, cases[i].routing,
+                           cases[i].data, cases[i].message);
+    }
+  assert_integer (f, "conversations", "c1", "updated", 1000);
+  assert_integer (f, "conversations", "c1", "messageCount", 1);
+  g_assert_cmpint (count_rows (f, "conversations", "1"), ==, 1);
+  g_assert_cmpint (count_rows (f, "messages", "1"), ==, 1);
+}
+
+static void
+test_invalid_unknown_type (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  const char *const types[] = { "conversation_archived", "messages_x",
+                                "metadata_v2", "message_reaction",
+                                "conversation_", "messageupdated" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_autofree char *message = g_strdup_printf ("%s: unknown event type",
+                                                  types[i]);
+
+      fixture_apply_fails (f, types[i], 1000, C1, "{'id':'x'}", message);
+    }
+}
+
+/* --- Streams */
+
+static void
+assert_stream (Fixture *f, const char *type, const char *routing,
+               const char *data, const char *expected)
+{
+  g_autofree char *line = fixture_line (f, type, 1000, routing, data);
+  g_autoptr(json_object) json = json_tokener_parse (line);
+  JsyncEvent event;
+
+  event_init (&event, json);
+  g_assert_cmpstr (f->desc->stream (f->state, &event), ==, expected);
+}
+
+static void
+test_stream (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  assert_stream (f, "metadata", NULL, "{'id':'c1','title':'T'}", "c1");
+  assert_stream (f, "metadata", "'conversationId':'c2'", "{'id':'c1'}",
+                 "c1");
+  assert_stream (f, "metadata", NULL, NULL, NULL);
+  assert_stream (f, "metadata", NULL, "{'id':5}", NULL);
+  assert_stream (f, "metadata", NULL, "'c1'", NULL);
+  assert_stream (f, "conversation_updated", C1, "{'title':'T'}", "c1");
+  assert_stream (f, "conversation_deleted", C1, NULL, "c1");
+  assert_stream (f, "message", C1, "{'id':'c2'}", "c1");
+  assert_stream (f, "message_updated", C1 ",'messageId':'m1'", "{}", "c1");
+  assert_stream (f, "message_deleted", C1 ",'messageId':'m1'", NULL, "c1");
+  assert_stream (f, "conversation_archived", C1, NULL, "c1");
+  assert_stream (f, "message", NULL, "{'id':'m1'}", NULL);
+  assert_stream (f, "message", "'conversationId':7", "{'id':'m1'}", NULL);
+}
+
+/* The events of two conversations; only c2's when `c1` is FALSE. */
+static void
+apply_two_conversations (Fixture *f, gboolean c1)
+{
+  if (c1)
+    {
+      fixture_apply_ok (f, "message", 900, C1, "{'id':'m0','content':'a'}");
+      fixture_apply_ok (f, "metadata", 1000, NULL,
+                        "{'id':'c1','title':'Alpha'}");
+      fixture_apply_ok (f, "message", 1100, C1,
+                        "{'id':'m1','content':'alpha text'}");
+    }
+  fixture_apply_ok (f, "metadata", 1200, NULL, "{'id':'c2','title':'Beta'}");
+  fixture_apply_ok (f, "message", 1300, C2,
+                    "{'id':'m2','content':'beta text'}");
+  fixture_apply_ok (f, "message_updated", 1400, C2 ",'messageId':'m2'",
+                    "{'content':'beta final','reasoning':'r'}");
+  if (c1)
+    fixture_apply_ok (f, "conversation_updated", 1500, C1,
+                      "{'updated':1600}");
+}
+
+static void
+test_clear_stream (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autoptr(Harness) reference = harness_new ((const char *[]) {
+                                                "conversation", NULL });
+  Harness *own = f->harness;
+  g_autoptr(json_object) full = NULL;
+  g_autoptr(json_object) expected = NULL;
+  g_autoptr(json_object) actual = NULL;
+  g_autoptr(json_object) replayed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* What the cache holds with c2's events alone. */
+  f->harness = reference;
+  apply_two_conversations (f, FALSE);
+  expected = harness_dump (reference);
+  f->harness = own;
+
+  apply_two_conversations (f, TRUE);
+  full = harness_dump (f->harness);
+  g_assert_true (f->desc->clear_stream (f->state, "c1", &error));
+  g_assert_no_error (error);
+  actual = harness_dump (f->harness);
+  harness_assert_dump_equal (actual, expected);
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "alpha"), "");
+  assert_search (search_conversations (f, "alpha"), "");
+
+  /* A stream with no rows, and the empty stream. */
+  g_assert_true (f->desc->clear_stream (f->state, "c9", &error));
+  g_assert_no_error (error);
+  g_assert_true (f->desc->clear_stream (f->state, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&actual, json_object_put);
+  actual = harness_dump (f->harness);
+  harness_assert_dump_equal (actual, expected);
+
+  /* Re-applying the stream's events, as the core does, restores it. */
+  fixture_apply_ok (f, "message", 900, C1, "{'id':'m0','content':'a'}");
+  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1','title':'Alpha'}");
+  fixture_apply_ok (f, "message", 1100, C1,
+                    "{'id':'m1','content':'alpha text'}");
+  fixture_apply_ok (f, "conversation_updated", 1500, C1, "{'updated':1600}");
+  replayed = harness_dump (f->harness);
+  harness_assert_dump_equal (replayed, full);
+  harness_assert_fts_ok (f->harness);
+}
+
+static void
+test_clear (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  apply_two_conversations (f, TRUE);
+  g_assert_true (f->desc->clear (f->state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count_rows (f, "conversations", "1"), ==, 0);
+  g_assert_cmpint (count_rows (f, "messages", "1"), ==, 0);
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "text"), "");
+  assert_search (search_conversations (f, "beta"), "");
+
+  apply_two_conversations (f, TRUE);
+  g_assert_cmpint (count_rows (f, "messages", "1"), ==, 3);
+  harness_assert_fts_ok (f->harness);
+}
+
+/* --- Full-text search */
+
+static void
+test_fts_messages (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1'}");
+  fixture_apply_ok (f, "message", 1000, C1,
+                    "{'id':'m1','content':'alpha garden'}");
+  fixture_apply_ok (f, "message", 2000, C1,
+                    "{'id':'m2','content':'garden bravo'}");
+  assert_search (search_messages (f, "garden"), "m2,m1");
+  assert_search (search_messages (f, "alpha"), "m1");
+
+  /* Update: the new text is found, the old is not. */
+  fixture_apply_ok (f, "message_updated", 3000, C1 ",'messageId':'m1'",
+                    "{'content':'charlie','reasoning':'delta thinking'}");
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "alpha"), "");
+  assert_search (search_messages (f, "charlie"), "m1");
+  assert_search (search_messages (f, "delta"), "m1");
+  assert_search (search_messages (f, "garden"), "m2");
+
+  /* Updating other columns keeps the index exact. */
+  fixture_apply_ok (f, "message_updated", 3100, C1 ",'messageId':'m1'",
+                    "{'state':'complete','activeAlternativeIndex':1}");
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "charlie"), "m1");
+
+  /* A re-create that changes the text. */
+  fixture_apply_ok (f, "message", 3500, C1,
+                    "{'id':'m2','content':'echo','reasoning':'foxtrot'}");
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "garden"), "");
+  assert_search (search_messages (f, "echo"), "m2");
+  assert_search (search_messages (f, "foxtrot"), "m2");
+
+  fixture_apply_ok (f, "message_updated", 3600, C1 ",'messageId':'m2'",
+                    "{'reasoning':null,'content':null}");
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "echo OR foxtrot"), "");
+
+  /* Delete. */
+  fixture_apply_ok (f, "message_deleted", 4000, C1 ",'messageId':'m1'",
+                    NULL);
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "charlie OR delta"), "");
+
+  fixture_apply_ok (f, "message", 4100, C1, "{'id':'m3','content':'golf'}");
+  fixture_apply_ok (f, "conversation_deleted", 5000, C1, NULL);
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "golf"), "");
+}
+
+static void
+test_fts_conversations (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "metadata", 1000, NULL,
+                    "{'id':'c1','title':'Garden planning'}");
+  fixture_apply_ok (f, "metadata", 1100, NULL,
+                    "{'id':'c2','title':'Garden tools'}");
+  assert_search (search_conversations (f, "garden"), "c1,c2");
+
+  fixture_apply_ok (f, "conversation_updated", 2000, C1,
+                    "{'title':'Budget review','updated':2000}");
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_conversations (f, "planning"), "");
+  assert_search (search_conversations (f, "budget"), "c1");
+
+  /* messageCount and updated change without touching the title. */
+  fixture_apply_ok (f, "message", 2100, C1, "{'id':'m1'}");
+  harness_assert_fts_ok (f->harness);
+
+  fixture_apply_ok (f, "metadata", 3000, NULL,
+                    "{'id':'c2','title':'Recipe ideas'}");
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_conversations (f, "garden"), "");
+  assert_search (search_conversations (f, "recipe"), "c2");
+
+  fixture_apply_ok (f, "conversation_deleted", 4000, C1, NULL);
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_conversations (f, "budget"), "");
+}
+
+static void
+test_fts_rebuild (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  apply_two_conversations (f, TRUE);
+  /* Lose both indexes, as a bulk load without triggers would. */
+  g_assert_true (jsync_sql_exec (harness_get_db (f->harness),
+                                 "INSERT INTO message_fts (message_fts)"
+                                 " VALUES ('delete-all');"
+                                 "INSERT INTO conversation_fts"
+                                 " (conversation_fts) VALUES ('delete-all');",
+                                 &error));
+  g_assert_no_error (error);
+  assert_search (search_messages (f, "text"), "");
+
+  g_assert_true (f->desc->finish_rebuild (f->state, &error));
+  g_assert_no_error (error);
+  harness_assert_fts_ok (f->harness);
+  assert_search (search_messages (f, "text"), "m1");
+  assert_search (search_messages (f, "final"), "m2");
+  assert_search (search_conversations (f, "alpha OR beta"), "c1,c2");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add ("/conversation/" path, Fixture, NULL, fixture_set_up, func, \
+              fixture_tear_down)
+  ADD ("descriptor", test_descriptor);
+  ADD ("schema/idempotent", test_schema_idempotent);
+  ADD ("schema/indexes", test_schema_indexes);
+  ADD ("metadata/defaults", test_metadata_defaults);
+  ADD ("metadata/fields", test_metadata_fields);
+  ADD ("metadata/recreate", test_metadata_recreate);
+  ADD ("metadata/messages-first", test_metadata_messages_first);
+  ADD ("conversation-updated/rises", test_conversation_updated_rises);
+  ADD ("conversation-updated/fields", test_conversation_updated_fields);
+  ADD ("conversation-updated/missing", test_conversation_updated_missing);
+  ADD ("conversation-deleted/cascade", test_conversation_deleted);
+  ADD ("message/defaults", test_message_defaults);
+  ADD ("message/fields", test_message_fields);
+  ADD ("message/tool-calls", test_message_tool_calls);
+  ADD ("message/content-null", test_message_content_null);
+  ADD ("message/recreate", test_message_recreate);
+  ADD ("message/other-conversation", test_message_other_conversation);
+  ADD ("message-updated/fields", test_message_updated_fields);
+  ADD ("message-updated/missing", test_message_updated_missing);
+  ADD ("message-deleted/one", test_message_deleted);
+  ADD ("invalid/types", test_invalid_types);
+  ADD ("invalid/unknown-type", test_invalid_unknown_type);
+  ADD ("stream/values", test_stream);
+  ADD ("stream/clear", test_clear_stream);
+  ADD ("clear", test_clear);
+  ADD ("fts/messages", test_fts_messages);
+  ADD ("fts/conversations", test_fts_conversations);
+  ADD ("fts/rebuild", test_fts_rebuild);
+#undef ADD
+
+  return g_test_run ();
+}

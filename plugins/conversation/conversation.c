@@ -1,0 +1,660 @@
+/* conversation.c: the bundled `conversation` applier.
+ *
+ * Projects Nexus conversation logs (conversations/conv_<id>.jsonl) into the
+ * tables conversations and messages, with the FTS5 indexes conversation_fts
+ * and message_fts (schemas/conversation.sql).  FORMAT.md, "What each event
+ * does", is the specification; the events and their fields:
+ *
+ *   metadata              data: id, title?, created?, vault?, settings?
+ *                         (the conversation's create)
+ *   conversation_updated  conversationId; data: title?, updated?, settings?
+ *   conversation_deleted  conversationId
+ *   message               conversationId; data: id, role?, content?,
+ *                         tool_calls?, tool_call_id?, state?, reasoning?,
+ *                         sequenceNumber?, alternatives?,
+ *                         activeAlternativeIndex?
+ *   message_updated       conversationId, messageId; data: content?, state?,
+ *                         reasoning?, tool_calls?, tool_call_id?,
+ *                         alternatives?, activeAlternativeIndex?
+ *   message_deleted       conversationId, messageId
+ *
+ * Field types: ids and texts are strings, times and indexes integers;
+ * settings is any JSON value and tool_calls/alternatives an array (or
+ * null/false for NULL), stored as compact JSON text.  A field of another
+ * type fails the event before anything is written.  Any other type under
+ * this applier's prefixes fails as an unknown event type.
+ *
+ * A create inserts with FORMAT.md's defaults; for an id that exists it sets
+ * only the columns whose keys it carries (null counts as absent where the
+ * column has a default).  An update sets only the keys it carries and
+ * changes nothing when its entity does not exist.  messageCount is always
+ * recounted, never incremented; updated only rises.
+ *
+ * Streams: one per conversation (metadata: data.id; the others: the
+ * envelope's conversationId).  Statements touching messages always match
+ * the conversation too, so one stream never changes another's rows; a
+ * message create whose id already belongs to another conversation fails.
+ */
+#include <jsync/jsync-plugin.h>
+
+#include "conversation-schema.h"
+
+/* The applier's prepared statements, by name. */
+typedef enum
+{
+  CONVERSATION_SQL_UPSERT_CONVERSATION,
+  CONVERSATION_SQL_UPDATE_CONVERSATION,
+  CONVERSATION_SQL_RECOUNT,
+  CONVERSATION_SQL_UPSERT_MESSAGE,
+  CONVERSATION_SQL_UPDATE_MESSAGE,
+  CONVERSATION_SQL_DELETE_MESSAGE,
+  CONVERSATION_SQL_DELETE_MESSAGES,
+  CONVERSATION_SQL_DELETE_CONVERSATION,
+  CONVERSATION_SQL_CLEAR_MESSAGES,
+  CONVERSATION_SQL_CLEAR_CONVERSATIONS,
+  CONVERSATION_N_SQL
+} ConversationSql;
+
+/* Settable columns are bound in pairs: ?N is 1 when the event carries the
+ * column (an existing row takes the value), ?N+1 is the value (with the
+ * insert default already applied). */
+static const char *const conversation_sql[CONVERSATION_N_SQL] = {
+  /* ?1 id; title, created, vaultName, metadataJson from ?2.  updated starts
+   * at created; a re-create leaves it, and recounts messageCount (messages
+   * may precede their conversation). */
+  [CONVERSATION_SQL_UPSERT_CONVERSATION] =
+    "INSERT INTO conversations (id, title, created, updated, vaultName,"
+    "                           metadataJson, messageCount)"
+    " VALUES (?1, ?3, ?5, ?5, ?7, ?9,"
+    "         (SELECT count(*) FROM messages WHERE conversationId = ?1))"
+    " ON CONFLICT (id) DO UPDATE SET"
+    "  title = CASE WHEN ?2 THEN excluded.title ELSE title END,"
+    "  created = CASE WHEN ?4 THEN excluded.created ELSE created END,"
+    "  vaultName = CASE WHEN ?6 THEN excluded.vaultName ELSE vaultName END,"
+    "  metadataJson = CASE WHEN ?8 THEN excluded.metadataJson"
+    "                 ELSE metadataJson END,"
+    "  messageCount = excluded.messageCount",
+  /* ?1 id; title, updated, metadataJson from ?2. */
+  [CONVERSATION_SQL_UPDATE_CONVERSATION] =
+    "UPDATE conversations SET"
+    "  title = CASE WHEN ?2 THEN ?3 ELSE title END,"
+    "  updated = CASE WHEN ?4 THEN max (updated, ?5) ELSE updated END,"
+    "  metadataJson = CASE WHEN ?6 THEN ?7 ELSE metadataJson END"
+    " WHERE id = ?1",
+  /* ?1 conversation id, ?2 a time updated rises to (NULL: none). */
+  [CONVERSATION_SQL_RECOUNT] =
+    "UPDATE conversations SET"
+    "  updated = max (updated, coalesce (?2, updated)),"
+    "  messageCount = (SELECT count(*) FROM messages"
+    "                  WHERE conversationId = ?1)"
+    " WHERE id = ?1",
+  /* ?1 id, ?2 conversationId, ?3 timestamp; role, content, state,
+   * toolCallsJson, toolCallId, reasoningContent, sequenceNumber,
+   * alternativesJson, activeAlternativeIndex from ?4.  A message of
+   * another conversation is left alone (no change: the caller fails). */
+  [CONVERSATION_SQL_UPSERT_MESSAGE] =
+    "INSERT INTO messages (id, conversationId, timestamp, role, content,"
+    "                      state, toolCallsJson, toolCallId,"
+    "                      reasoningContent, sequenceNumber,"
+    "                      alternativesJson, activeAlternativeIndex)"
+    " VALUES (?1, ?2, ?3, ?5, ?7, ?9, ?11, ?13, ?15, ?17, ?19, ?21)"
+    " ON CONFLICT (id) DO UPDATE SET"
+    "  role = CASE WHEN ?4 THEN excluded.role ELSE role END,"
+    "  content = CASE WHEN ?6 THEN excluded.content ELSE content END,"
+    "  state = CASE WHEN ?8 THEN excluded.state ELSE state END,"
+    "  toolCallsJson = CASE WHEN ?10 THEN excluded.toolCallsJson"
+    "                  ELSE toolCallsJson END,"
+    "  toolCallId = CASE WHEN ?12 THEN excluded.toolCallId"
+    "               ELSE toolCallId END,"
+    "  reasoningContent = CASE WHEN ?14 THEN excluded.reasoningContent"
+    "                     ELSE reasoningContent END,"
+    "  sequenceNumber = CASE WHEN ?16 THEN excluded.sequenceNumber"
+    "                   ELSE sequenceNumber END,"
+    "  alternativesJson = CASE WHEN ?18 THEN excluded.alternativesJson"
+    "                     ELSE alternativesJson END,"
+    "  activeAlternativeIndex = CASE WHEN ?20"
+    "                           THEN excluded.activeAlternativeIndex"
+    "                           ELSE activeAlternativeIndex END"
+    " WHERE conversationId = excluded.conversationId",
+  /* ?1 id, ?2 conversationId; content, state, reasoningContent,
+   * toolCallsJson, toolCallId, alternativesJson, activeAlternativeIndex
+   * from ?3. */
+  [CONVERSATION_SQL_UPDATE_MESSAGE] =
+    "UPDATE messages SET"
+    "  content = CASE WHEN ?3 THEN ?4 ELSE content END,"
+    "  state = CASE WHEN ?5 THEN ?6 ELSE state END,"
+    "  reasoningContent = CASE WHEN ?7 THEN ?8 ELSE reasoningContent END,"
+    "  toolCallsJson = CASE WHEN ?9 THEN ?10 ELSE toolCallsJson END,"
+    "  toolCallId = CASE WHEN ?11 THEN ?12 ELSE toolCallId END,"
+    "  alternativesJson = CASE WHEN ?13 THEN ?14 ELSE alternativesJson END,"
+    "  activeAlternativeIndex = CASE WHEN ?15 THEN ?16"
+    "                           ELSE activeAlternativeIndex END"
+    " WHERE id = ?1 AND conversationId = ?2",
+  [CONVERSATION_SQL_DELETE_MESSAGE] =
+    "DELETE FROM messages WHERE id = ?1 AND conversationId = ?2",
+  [CONVERSATION_SQL_DELETE_MESSAGES] =
+    "DELETE FROM messages WHERE conversationId = ?1",
+  [CONVERSATION_SQL_DELETE_CONVERSATION] =
+    "DELETE FROM conversations WHERE id = ?1",
+  [CONVERSATION_SQL_CLEAR_MESSAGES] = "DELETE FROM messages",
+  [CONVERSATION_SQL_CLEAR_CONVERSATIONS] = "DELETE FROM conversations",
+};
+
+typedef struct
+{
+  sqlite3 *db;                                  /* borrowed */
+  sqlite3_stmt *stmts[CONVERSATION_N_SQL];      /* owned */
+} ConversationState;
+
+/* One settable column as an event gives it. */
+typedef struct
+{
+  JsyncField field;       /* how the key stood in data */
+  gboolean carried;       /* an existing row takes this value */
+  gboolean is_integer;
+  const char *text;       /* NULL: SQL NULL (borrowed from the event) */
+  gint64 integer;
+} ConversationValue;
+
+static void
+conversation_free (gpointer data)
+{
+  ConversationState *state = data;
+
+  for (guint i = 0; i < CONVERSATION_N_SQL; i++)
+    sqlite3_finalize (state->stmts[i]);
+  g_free (state);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConversationState, conversation_free)
+
+static gpointer
+conversation_init (const JsyncApplierContext *context, GError **error)
+{
+  g_autoptr(ConversationState) state = g_new0 (ConversationState, 1);
+
+  state->db = context->db;
+  for (guint i = 0; i < CONVERSATION_N_SQL; i++)
+    {
+      state->stmts[i] = jsync_sql_prepare (state->db, conversation_sql[i],
+                                           error);
+      if (state->stmts[i] == NULL)
+        return NULL;
+    }
+  return g_steal_pointer (&state);
+}
+
+/* --- Reading events */
+
+/* A routing id of the envelope (conversationId, messageId): required. */
+static gboolean
+conversation_get_routing_id (const JsyncEvent *event, const char *key,
+                             const char **out, GError **error)
+{
+  JsyncField field;
+
+  if (!jsync_json_get_string (jsync_event_get_json (event), key, &field, out,
+                              error))
+    return FALSE;
+  if (field != JSYNC_FIELD_SET)
+    {
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+                   "missing %s", key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The event's data object; NULL when absent or null. */
+static gboolean
+conversation_get_data (const JsyncEvent *event, json_object **data,
+                       GError **error)
+{
+  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
+      == JSYNC_FIELD_SET
+      && !json_object_is_type (*data, json_type_object))
+    {
+      *data = NULL;
+      jsync_json_type_error (error, "data", "an object");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* data.id of a create: required. */
+static gboolean
+conversation_get_data_id (json_object *data, const char **out, GError **error)
+{
+  JsyncField field;
+
+  if (!jsync_json_get_string (data, "id", &field, out, error))
+    {
+      g_prefix_error (error, "data.");
+      return FALSE;
+    }
+  if (field != JSYNC_FIELD_SET)
+    {
+      g_set_error_literal (error, JSYNC_APPLIER_ERROR,
+                           JSYNC_APPLIER_ERROR_INVALID, "missing data.id");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A text column.  `fallback` is its insert default: a column with one
+ * (non-NULL) takes null as absent; a column without one takes null as
+ * NULL. */
+static gboolean
+conversation_get_text (json_object *data, const char *key,
+                       const char *fallback, ConversationValue *value,
+                       GError **error)
+{
+  *value = (ConversationValue) { 0 };
+  if (!jsync_json_get_string (data, key, &value->field, &value->text, error))
+    {
+      g_prefix_error (error, "data.");
+      return FALSE;
+    }
+  value->carried = value->field == JSYNC_FIELD_SET
+                   || (value->field == JSYNC_FIELD_NULL && fallback == NULL);
+  if (value->field != JSYNC_FIELD_SET)
+    value->text = fallback;
+  return TRUE;
+}
+
+/* An integer column; every one has an insert default, so null is absent. */
+static gboolean
+conversation_get_integer (json_object *data, const char *key,
+                          gint64 fallback, ConversationValue *value,
+                          GError **error)
+{
+  *value = (ConversationValue) { .is_integer = TRUE };
+  if (!jsync_json_get_int64 (data, key, &value->field, &value->integer,
+                             error))
+    {
+      g_prefix_error (error, "data.");
+      return FALSE;
+    }
+  value->carried = value->field == JSYNC_FIELD_SET;
+  if (!value->carried)
+    value->integer = fallback;
+  return TRUE;
+}
+
+/* A JSON array column (tool_calls, alternatives): an array is stored as
+ * compact JSON text, null or false as NULL. */
+static gboolean
+conversation_get_array (json_object *data, const char *key,
+                        ConversationValue *value, GError **error)
+{
+  json_object *json;
+
+  *value = (ConversationValue) { 0 };
+  value->field = jsync_json_lookup (data, key, &json);
+  value->carried = value->field != JSYNC_FIELD_ABSENT;
+  if (value->field != JSYNC_FIELD_SET)
+    return TRUE;
+  if (json_object_is_type (json, json_type_array))
+    jsync_json_get_text (data, key, &value->field, &value->text);
+  else if (!json_object_is_type (json, json_type_boolean)
+           || json_object_get_boolean (json))
+    {
+      jsync_json_type_error (error, key, "an array");
+      g_prefix_error (error, "data.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A column holding any JSON value as compact text (settings); null is
+ * NULL. */
+static void
+conversation_get_json (json_object *data, const char *key,
+                       ConversationValue *value)
+{
+  *value = (ConversationValue) { 0 };
+  jsync_json_get_text (data, key, &value->field, &value->text);
+  value->carried = value->field != JSYNC_FIELD_ABSENT;
+}
+
+/* Bind values as (carried, value) pairs from parameter `first` on. */
+static void
+conversation_bind_values (sqlite3_stmt *stmt, int first,
+                          const ConversationValue *values, guint n_values)
+{
+  for (guint i = 0; i < n_values; i++)
+    {
+      int index = first + 2 * (int) i;
+
+      sqlite3_bind_int (stmt, index, values[i].carried ? 1 : 0);
+      if (values[i].is_integer)
+        sqlite3_bind_int64 (stmt, index + 1, values[i].integer);
+      else
+        jsync_sql_bind_text (stmt, index + 1, values[i].text);
+    }
+}
+
+/* --- Writing rows */
+
+/* Recount a conversation's messages; raise its updated to `updated` unless
+ * that is NULL. */
+static gboolean
+conversation_recount (ConversationState *state, const char *conversation_id,
+                      const gint64 *updated, GError **error)
+{
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_RECOUNT];
+
+  jsync_sql_bind_text (stmt, 1, conversation_id);
+  if (updated != NULL)
+    sqlite3_bind_int64 (stmt, 2, *updated);
+  else
+    sqlite3_bind_null (stmt, 2);
+  return jsync_sql_run (stmt, error);
+}
+
+/* Delete a conversation and every message of it. */
+static gboolean
+conversation_delete (ConversationState *state, const char *conversation_id,
+                     GError **error)
+{
+  sqlite3_stmt *messages = state->stmts[CONVERSATION_SQL_DELETE_MESSAGES];
+  sqlite3_stmt *conversation =
+    state->stmts[CONVERSATION_SQL_DELETE_CONVERSATION];
+
+  jsync_sql_bind_text (messages, 1, conversation_id);
+  if (!jsync_sql_run (messages, error))
+    return FALSE;
+  jsync_sql_bind_text (conversation, 1, conversation_id);
+  return jsync_sql_run (conversation, error);
+}
+
+/* --- The handlers */
+
+static gboolean
+conversation_apply_metadata (ConversationState *state,
+                             const JsyncEvent *event, GError **error)
+{
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_UPSERT_CONVERSATION];
+  gint64 ts = jsync_event_get_timestamp (event);
+  json_object *data;
+  const char *id;
+  ConversationValue values[4];  /* title, created, vaultName, metadataJson */
+
+  if (!conversation_get_data (event, &data, error)
+      || !conversation_get_data_id (data, &id, error)
+      || !conversation_get_text (data, "title", "Untitled", &values[0], error)
+      || !conversation_get_integer (data, "created", ts, &values[1], error)
+      || !conversation_get_text (data, "vault", "", &values[2], error))
+    return FALSE;
+  conversation_get_json (data, "settings", &values[3]);
+
+  jsync_sql_bind_text (stmt, 1, id);
+  conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
+  return jsync_sql_run (stmt, error);
+}
+
+static gboolean
+conversation_apply_conversation_updated (ConversationState *state,
+                                         const JsyncEvent *event,
+                                         GError **error)
+{
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_UPDATE_CONVERSATION];
+  const char *conversation_id;
+  json_object *data;
+  ConversationValue values[3];  /* title, updated, metadataJson */
+
+  if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
+                                    error)
+      || !conversation_get_data (event, &data, error)
+      || !conversation_get_text (data, "title", "Untitled", &values[0], error)
+      || !conversation_get_integer (data, "updated", 0, &values[1], error))
+    return FALSE;
+  conversation_get_json (data, "settings", &values[2]);
+
+  jsync_sql_bind_text (stmt, 1, conversation_id);
+  conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
+  if (!jsync_sql_run (stmt, error))
+    return FALSE;
+  if (sqlite3_changes (state->db) == 0)
+    g_debug ("%s: no conversation %s: nothing to update",
+             jsync_event_get_id (event), conversation_id);
+  return TRUE;
+}
+
+static gboolean
+conversation_apply_conversation_deleted (ConversationState *state,
+                                         const JsyncEvent *event,
+                                         GError **error)
+{
+  const char *conversation_id;
+
+  return conversation_get_routing_id (event, "conversationId",
+                                      &conversation_id, error)
+         && conversation_delete (state, conversation_id, error);
+}
+
+static gboolean
+conversation_apply_message (ConversationState *state, const JsyncEvent *event,
+                            GError **error)
+{
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_UPSERT_MESSAGE];
+  gint64 ts = jsync_event_get_timestamp (event);
+  const char *conversation_id;
+  json_object *data;
+  const char *id;
+  /* role, content, state, toolCallsJson, toolCallId, reasoningContent,
+   * sequenceNumber, alternativesJson, activeAlternativeIndex */
+  ConversationValue values[9];
+
+  if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
+                                    error)
+      || !conversation_get_data (event, &data, error)
+      || !conversation_get_data_id (data, &id, error)
+      || !conversation_get_text (data, "role", "user", &values[0], error)
+      || !conversation_get_text (data, "content", "", &values[1], error)
+      || !conversation_get_text (data, "state", "complete", &values[2], error)
+      || !conversation_get_array (data, "tool_calls", &values[3], error)
+      || !conversation_get_text (data, "tool_call_id", NULL, &values[4],
+                                 error)
+      || !conversation_get_text (data, "reasoning", NULL, &values[5], error)
+      || !conversation_get_integer (data, "sequenceNumber", 0, &values[6],
+                                    error)
+      || !conversation_get_array (data, "alternatives", &values[7], error)
+      || !conversation_get_integer (data, "activeAlternativeIndex", 0,
+                                    &values[8], error))
+    return FALSE;
+
+  jsync_sql_bind_text (stmt, 1, id);
+  jsync_sql_bind_text (stmt, 2, conversation_id);
+  sqlite3_bind_int64 (stmt, 3, ts);
+  conversation_bind_values (stmt, 4, values, G_N_ELEMENTS (values));
+  if (!jsync_sql_run (stmt, error))
+    return FALSE;
+  if (sqlite3_changes (state->db) == 0)
+    {
+      /* The id exists with another conversationId: taking it would move a
+       * row out of another stream. */
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+                   "data.id: message %s belongs to another conversation", id);
+      return FALSE;
+    }
+  return conversation_recount (state, conversation_id, &ts, error);
+}
+
+static gboolean
+conversation_apply_message_updated (ConversationState *state,
+                                    const JsyncEvent *event, GError **error)
+{
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_UPDATE_MESSAGE];
+  const char *conversation_id;
+  const char *message_id;
+  json_object *data;
+  /* content, state, reasoningContent, toolCallsJson, toolCallId,
+   * alternativesJson, activeAlternativeIndex */
+  ConversationValue values[7];
+
+  if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
+                                    error)
+      || !conversation_get_routing_id (event, "messageId", &message_id, error)
+      || !conversation_get_data (event, &data, error)
+      || !conversation_get_text (data, "content", "", &values[0], error)
+      || !conversation_get_text (data, "state", "complete", &values[1], error)
+      || !conversation_get_text (data, "reasoning", NULL, &values[2], error)
+      || !conversation_get_array (data, "tool_calls", &values[3], error)
+      || !conversation_get_text (data, "tool_call_id", NULL, &values[4],
+                                 error)
+      || !conversation_get_array (data, "alternatives", &values[5], error)
+      || !conversation_get_integer (data, "activeAlternativeIndex", 0,
+                                    &values[6], error))
+    return FALSE;
+  /* content: null empties the message (FORMAT.md). */
+  if (values[0].field == JSYNC_FIELD_NULL)
+    values[0].carried = TRUE;
+
+  jsync_sql_bind_text (stmt, 1, message_id);
+  jsync_sql_bind_text (stmt, 2, conversation_id);
+  conversation_bind_values (stmt, 3, values, G_N_ELEMENTS (values));
+  if (!jsync_sql_run (stmt, error))
+    return FALSE;
+  if (sqlite3_changes (state->db) == 0)
+    g_debug ("%s: no message %s in conversation %s: nothing to update",
+             jsync_event_get_id (event), message_id, conversation_id);
+  return TRUE;
+}
+
+static gboolean
+conversation_apply_message_deleted (ConversationState *state,
+                                    const JsyncEvent *event, GError **error)
+{
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_DELETE_MESSAGE];
+  const char *conversation_id;
+  const char *message_id;
+
+  if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
+                                    error)
+      || !conversation_get_routing_id (event, "messageId", &message_id, error))
+    return FALSE;
+
+  jsync_sql_bind_text (stmt, 1, message_id);
+  jsync_sql_bind_text (stmt, 2, conversation_id);
+  return jsync_sql_run (stmt, error)
+         && conversation_recount (state, conversation_id, NULL, error);
+}
+
+typedef gboolean (*ConversationHandler) (ConversationState *state,
+                                         const JsyncEvent *event,
+                                         GError **error);
+
+static const struct
+{
+  const char *type;
+  ConversationHandler apply;
+} conversation_handlers[] = {
+  { "metadata", conversation_apply_metadata },
+  { "conversation_updated", conversation_apply_conversation_updated },
+  { "conversation_deleted", conversation_apply_conversation_deleted },
+  { "message", conversation_apply_message },
+  { "message_updated", conversation_apply_message_updated },
+  { "message_deleted", conversation_apply_message_deleted },
+};
+
+/* --- The callbacks */
+
+static gboolean
+conversation_apply (gpointer data, const JsyncEvent *event, GError **error)
+{
+  const char *type = jsync_event_get_type (event);
+
+  for (guint i = 0; i < G_N_ELEMENTS (conversation_handlers); i++)
+    if (strcmp (type, conversation_handlers[i].type) == 0)
+      {
+        if (conversation_handlers[i].apply (data, event, error))
+          return TRUE;
+        g_prefix_error (error, "%s: ", type);
+        return FALSE;
+      }
+  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+               "%s: unknown event type", type);
+  return FALSE;
+}
+
+/* metadata: data.id; every other event: the envelope's conversationId. */
+static const char *
+conversation_stream (G_GNUC_UNUSED gpointer data, const JsyncEvent *event)
+{
+  json_object *parent = jsync_event_get_json (event);
+  const char *key = "conversationId";
+  json_object *value;
+
+  if (strcmp (jsync_event_get_type (event), "metadata") == 0)
+    {
+      if (jsync_json_lookup (parent, "data", &parent) != JSYNC_FIELD_SET)
+        return NULL;
+      key = "id";
+    }
+  if (jsync_json_lookup (parent, key, &value) != JSYNC_FIELD_SET
+      || !json_object_is_type (value, json_type_string))
+    return NULL;
+  return json_object_get_string (value);
+}
+
+static gboolean
+conversation_clear_stream (gpointer data, const char *stream, GError **error)
+{
+  return conversation_delete (data, stream, error);
+}
+
+static gboolean
+conversation_clear (gpointer data, GError **error)
+{
+  ConversationState *state = data;
+
+  return jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_MESSAGES], error)
+         && jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_CONVERSATIONS],
+                           error);
+}
+
+static gboolean
+conversation_finish_rebuild (gpointer data, GError **error)
+{
+  ConversationState *state = data;
+
+  return jsync_sql_exec (state->db,
+                         "INSERT INTO conversation_fts (conversation_fts)"
+                         " VALUES ('rebuild');"
+                         "INSERT INTO message_fts (message_fts)"
+                         " VALUES ('rebuild');",
+                         error);
+}
+
+static const char *const conversation_prefixes[] = {
+  "metadata", "conversation_", "message", NULL
+};
+
+static const char *const conversation_tables[] = {
+  "conversations", "messages", NULL
+};
+
+static const JsyncSearchTable conversation_search[] = {
+  { "message_fts", "messages", "content,reasoningContent" },
+  { "conversation_fts", "conversations", "title" },
+  { NULL, NULL, NULL },
+};
+
+JSYNC_APPLIER_DEFINE (
+  .name = "conversation",
+  .version = "0.1.0",
+  .description = "Nexus conversations and their messages",
+  .prefixes = conversation_prefixes,
+  .schema_sql = conversation_schema_sql,
+  .schema_version = 1,
+  .tables = conversation_tables,
+  .search = conversation_search,
+  .init = conversation_init,
+  .apply = conversation_apply,
+  .stream = conversation_stream,
+  .clear_stream = conversation_clear_stream,
+  .clear = conversation_clear,
+  .finish_rebuild = conversation_finish_rebuild,
+  .free = conversation_free,
+);
