@@ -1,3 +1,1185 @@
-#include <glib.h>
-int main (int argc, char **argv);
-int main (int argc, char **argv) { g_test_init (&argc, &argv, NULL); return g_test_run (); }
+/* test-workspace.c: the bundled `workspace` applier, driven directly.
+ *
+ * Event lines are written inline with single quotes for readability; they
+ * become JSON by turning every ' into " (so a quote inside a JSON string is
+ * written \\').  Rows are compared whole, table by table, as `jsync dump`
+ * gives them.
+ */
+#include <locale.h>
+
+#include "applier-harness.h"
+
+typedef struct
+{
+  Harness *harness;                 /* owned */
+  GModule *module;                  /* owned */
+  const JsyncApplierDesc *desc;     /* borrowed from module */
+  gpointer state;                   /* owned by desc->free: a second state on
+                                     * the harness's connection, for the
+                                     * callbacks the harness does not call */
+} Fixture;
+
+static char *
+test_json (const char *line)
+{
+  char *json = g_strdup (line);
+
+  g_strdelimit (json, "'", '"');
+  return json;
+}
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  const char *path = g_getenv ("JSYNC_PLUGIN_PATH");
+  g_auto(GStrv) dirs = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = NULL;
+  gpointer symbol = NULL;
+  JsyncApplierContext context = { .struct_size = sizeof context };
+
+  f->harness = harness_new ((const char *[]) { "workspace", NULL });
+
+  g_assert_nonnull (path);
+  dirs = g_strsplit (path, G_SEARCHPATH_SEPARATOR_S, -1);
+  for (guint i = 0; dirs[i] != NULL && file == NULL; i++)
+    {
+      g_autofree char *candidate = g_build_filename (dirs[i], "workspace."
+                                                     G_MODULE_SUFFIX, NULL);
+
+      if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
+        file = g_steal_pointer (&candidate);
+    }
+  g_assert_nonnull (file);
+  f->module = g_module_open_full (file, G_MODULE_BIND_LOCAL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_module_symbol (f->module, JSYNC_APPLIER_SYMBOL, &symbol));
+  g_assert_nonnull (symbol);
+  f->desc = symbol;
+
+  context.db = harness_get_db (f->harness);
+  context.keyfile = g_key_file_new ();
+  context.group = "applier:workspace";
+  f->state = f->desc->init (&context, &error);
+  g_key_file_unref (context.keyfile);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->state);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  f->desc->free (f->state);
+  g_module_close (f->module);
+  harness_free (f->harness);
+}
+
+/* Apply one event through the harness (in a savepoint, as the core does). */
+static void
+apply_ok (Fixture *f, const char *line)
+{
+  g_autofree char *json = test_json (line);
+
+  harness_apply_ok (f->harness, json);
+}
+
+/* Parse a line into an event that borrows from the returned JSON. */
+static json_object *
+test_event_parse (const char *line, JsyncEvent *event)
+{
+  g_autofree char *text = test_json (line);
+  json_object *json = json_tokener_parse (text);
+  json_object *value = NULL;
+
+  g_assert_nonnull (json);
+  *event = (JsyncEvent) { .struct_size = sizeof (JsyncEvent), .json = json };
+  g_assert_true (json_object_object_get_ex (json, "type", &value));
+  event->type = json_object_get_string (value);
+  g_assert_true (json_object_object_get_ex (json, "id", &value));
+  event->id = json_object_get_string (value);
+  g_assert_true (json_object_object_get_ex (json, "deviceId", &value));
+  event->device_id = json_object_get_string (value);
+  g_assert_true (json_object_object_get_ex (json, "timestamp", &value));
+  event->timestamp = json_object_get_int64 (value);
+  event->file = "test.jsonl";
+  event->line = 1;
+  return json;
+}
+
+/* Apply an event the applier must reject, with no savepoint around it, and
+ * check that it wrote nothing. */
+static void
+apply_invalid (Fixture *f, const char *line, const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  json_object *before = harness_dump (f->harness);
+  json_object *after;
+  JsyncEvent event;
+  json_object *json = test_event_parse (line, &event);
+
+  g_test_message ("%s", line);
+  g_assert_false (f->desc->apply (f->state, &event, &error));
+  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, message);
+  json_object_put (json);
+
+  after = harness_dump (f->harness);
+  harness_assert_dump_equal (after, before);
+  json_object_put (after);
+  json_object_put (before);
+}
+
+/* The stream of an event, copied (NULL for none). */
+static char *
+stream_dup (Fixture *f, const char *line)
+{
+  JsyncEvent event;
+  json_object *json = test_event_parse (line, &event);
+  char *stream = g_strdup (f->desc->stream (f->state, &event));
+
+  json_object_put (json);
+  return stream;
+}
+
+/* Assert the rows of one table, given in canonical (dump) order. */
+static void
+assert_table (Fixture *f, const char *table, const char *rows)
+{
+  g_autofree char *text = test_json (rows);
+  json_object *dump = harness_dump (f->harness);
+  json_object *actual = json_object_new_object ();
+  json_object *expected = json_object_new_object ();
+  json_object *value = NULL;
+
+  g_assert_true (json_object_object_get_ex (dump, table, &value));
+  json_object_object_add (actual, table, json_object_get (value));
+  value = json_tokener_parse (text);
+  g_assert_nonnull (value);
+  json_object_object_add (expected, table, value);
+  harness_assert_dump_equal (actual, expected);
+  json_object_put (expected);
+  json_object_put (actual);
+  json_object_put (dump);
+}
+
+#define assert_int(f, sql, expected) \
+  g_assert_cmpint (harness_query_int ((f)->harness, (sql)), ==, (expected))
+
+#define assert_text(f, sql, expected)                               \
+  G_STMT_START                                                      \
+  {                                                                 \
+    g_autofree char *text_ = harness_query_text ((f)->harness, (sql)); \
+    g_assert_cmpstr (text_, ==, (expected));                        \
+  }                                                                 \
+  G_STMT_END
+
+static gint64
+count_rows (Fixture *f)
+{
+  return harness_query_int (f->harness,
+                            "SELECT (SELECT count(*) FROM workspaces)"
+                            " + (SELECT count(*) FROM sessions)"
+                            " + (SELECT count(*) FROM states)"
+                            " + (SELECT count(*) FROM memory_traces)");
+}
+
+/* One workspace with a session, a state and a trace, all named after it. */
+static void
+apply_workspace_tree (Fixture *f, const char *ws, gint64 ts)
+{
+  g_autofree char *created = g_strdup_printf (
+      "{'type':'workspace_created','data':{'id':'%s','name':'Tree %s',"
+      "'description':'about %s','created':%" G_GINT64_FORMAT "},"
+      "'id':'%s-e1','deviceId':'d1','timestamp':%" G_GINT64_FORMAT "}",
+      ws, ws, ws, ts, ws, ts);
+  g_autofree char *session = g_strdup_printf (
+      "{'type':'session_created','workspaceId':'%s','data':{'id':'%s-s',"
+      "'name':'Session'},'id':'%s-e2','deviceId':'d1','timestamp':%"
+      G_GINT64_FORMAT "}", ws, ws, ws, ts + 1);
+  g_autofree char *state = g_strdup_printf (
+      "{'type':'state_saved','workspaceId':'%s','sessionId':'%s-s',"
+      "'data':{'id':'%s-st','name':'State','tags':['x']},'id':'%s-e3',"
+      "'deviceId':'d1','timestamp':%" G_GINT64_FORMAT "}",
+      ws, ws, ws, ws, ts + 2);
+  g_autofree char *trace = g_strdup_printf (
+      "{'type':'trace_added','workspaceId':'%s','sessionId':'%s-s',"
+      "'data':{'id':'%s-t','content':'did things','traceType':'search'},"
+      "'id':'%s-e4','deviceId':'d1','timestamp':%" G_GINT64_FORMAT "}",
+      ws, ws, ws, ws, ts + 3);
+
+  apply_ok (f, created);
+  apply_ok (f, session);
+  apply_ok (f, state);
+  apply_ok (f, trace);
+}
+
+/* The rows of the four tables for one workspace id. */
+static gint64
+count_workspace_rows (Fixture *f, const char *ws)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "SELECT (SELECT count(*) FROM workspaces WHERE id = '%s')"
+      " + (SELECT count(*) FROM sessions WHERE workspaceId = '%s')"
+      " + (SELECT count(*) FROM states WHERE workspaceId = '%s')"
+      " + (SELECT count(*) FROM memory_traces WHERE workspaceId = '%s')",
+      ws, ws, ws, ws);
+
+  return harness_query_int (f->harness, sql);
+}
+
+/* --- The descriptor and the schema */
+
+static void
+test_descriptor (Fixture *f, gconstpointer data)
+{
+  const JsyncApplierDesc *desc = f->desc;
+  const char *const prefixes[] = {
+    "workspace_", "session_", "state_", "trace_", NULL,
+  };
+  const char *const tables[] = {
+    "workspaces", "sessions", "states", "memory_traces", NULL,
+  };
+
+  g_assert_cmpint (desc->abi_major, ==, JSYNC_ABI_MAJOR);
+  g_assert_cmpint (desc->abi_minor, ==, JSYNC_ABI_MINOR);
+  g_assert_cmpint (desc->struct_size, ==, sizeof (JsyncApplierDesc));
+  g_assert_cmpstr (desc->name, ==, "workspace");
+  g_assert_nonnull (desc->version);
+  g_assert_nonnull (desc->description);
+  g_assert_true (g_strv_equal ((const char *const *) desc->prefixes,
+                               prefixes));
+  g_assert_true (g_strv_equal ((const char *const *) desc->tables, tables));
+  g_assert_cmpint (desc->schema_version, ==, 1);
+  g_assert_nonnull (desc->schema_sql);
+  g_assert_nonnull (desc->search);
+  g_assert_cmpstr (desc->search[0].fts, ==, "workspace_fts");
+  g_assert_cmpstr (desc->search[0].table, ==, "workspaces");
+  g_assert_cmpstr (desc->search[0].columns, ==, "name,description");
+  g_assert_null (desc->search[1].fts);
+  g_assert_nonnull (desc->init);
+  g_assert_nonnull (desc->apply);
+  g_assert_nonnull (desc->stream);
+  g_assert_nonnull (desc->clear_stream);
+  g_assert_nonnull (desc->clear);
+  g_assert_nonnull (desc->finish_rebuild);
+  g_assert_nonnull (desc->free);
+}
+
+static void
+test_schema_idempotent (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'One'},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  jsync_sql_exec (harness_get_db (f->harness), f->desc->schema_sql, &error);
+  g_assert_no_error (error);
+  assert_int (f, "SELECT count(*) FROM workspaces", 1);
+  /* Every statement of the schema is IF NOT EXISTS. */
+  assert_int (f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                 " AND sql IS NOT NULL", 5);
+  assert_int (f, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'",
+              3);
+  harness_assert_fts_ok (f->harness);
+}
+
+/* --- workspace_created */
+
+static void
+test_workspace_create_defaults (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'One'},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  /* lastAccessed defaults to created, not to the event's timestamp. */
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2','name':'Two',"
+               "'created':500},'id':'e2','deviceId':'d1','timestamp':2000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'One','description':null,"
+                "'rootFolder':'','created':1000,'lastAccessed':1000,"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null},"
+                "{'id':'w2','name':'Two','description':null,"
+                "'rootFolder':'','created':500,'lastAccessed':500,"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null}]");
+}
+
+static void
+test_workspace_create_full (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'One',"
+               "'description':'First','rootFolder':'Notes','created':10,"
+               "'lastAccessed':20,'isActive':false,'dedicatedAgentId':'a1',"
+               "'contextJson':'{ \\'purpose\\' : \\'x/y\\' }'},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2','name':'Two',"
+               "'isActive':0,'created':1757775354913},"
+               "'id':'e2','deviceId':'d1','timestamp':1000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'One','description':'First',"
+                "'rootFolder':'Notes','created':10,'lastAccessed':20,"
+                "'isActive':0,'contextJson':'{ \\'purpose\\' : \\'x/y\\' }',"
+                "'dedicatedAgentId':'a1'},"
+                "{'id':'w2','name':'Two','description':null,"
+                "'rootFolder':'','created':1757775354913,"
+                "'lastAccessed':1757775354913,'isActive':0,"
+                "'contextJson':null,'dedicatedAgentId':null}]");
+}
+
+static void
+test_workspace_create_again (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'One',"
+               "'description':'First','rootFolder':'Notes','created':10,"
+               "'dedicatedAgentId':'a1','contextJson':'{}'},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'isActive':false,'lastAccessed':5000},"
+               "'id':'e2','deviceId':'d1','timestamp':5000}");
+  /* A replayed create carries name, rootFolder and created only. */
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'Again',"
+               "'rootFolder':'/','created':3000},"
+               "'id':'e3','deviceId':'d2','timestamp':6000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'Again','description':'First',"
+                "'rootFolder':'/','created':3000,'lastAccessed':5000,"
+                "'isActive':0,'contextJson':'{}','dedicatedAgentId':'a1'}]");
+}
+
+static void
+test_workspace_create_null (Fixture *f, gconstpointer data)
+{
+  /* On insert: null is absent where there is a default, NULL elsewhere. */
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'One',"
+               "'description':null,'rootFolder':null,'created':null,"
+               "'lastAccessed':null,'isActive':null,'dedicatedAgentId':null,"
+               "'contextJson':null},'id':'e1','deviceId':'d1',"
+               "'timestamp':1000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'One','description':null,"
+                "'rootFolder':'','created':1000,'lastAccessed':1000,"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null}]");
+
+  /* On an existing id: unchanged where there is a default, NULL elsewhere. */
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2','name':'Two',"
+               "'description':'D','rootFolder':'R','created':10,"
+               "'lastAccessed':20,'isActive':false,'dedicatedAgentId':'a',"
+               "'contextJson':'{}'},'id':'e2','deviceId':'d1',"
+               "'timestamp':1000}");
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2','name':'Two!',"
+               "'description':null,'rootFolder':null,'created':null,"
+               "'lastAccessed':null,'isActive':null,'dedicatedAgentId':null,"
+               "'contextJson':null},'id':'e3','deviceId':'d1',"
+               "'timestamp':2000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'One','description':null,"
+                "'rootFolder':'','created':1000,'lastAccessed':1000,"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null},"
+                "{'id':'w2','name':'Two!','description':null,"
+                "'rootFolder':'R','created':10,'lastAccessed':20,"
+                "'isActive':0,'contextJson':null,'dedicatedAgentId':null}]");
+}
+
+/* --- workspace_updated */
+
+static void
+test_workspace_update (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'One',"
+               "'description':'First','rootFolder':'Notes','created':10,"
+               "'dedicatedAgentId':'a1','contextJson':'{}'},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'name':'New','isActive':false},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'New','description':'First',"
+                "'rootFolder':'Notes','created':10,'lastAccessed':10,"
+                "'isActive':0,'contextJson':'{}','dedicatedAgentId':'a1'}]");
+
+  /* null: NULL for description, agent and context; rootFolder, isActive
+   * and lastAccessed have defaults and stay; created is not an update key. */
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'description':null,'dedicatedAgentId':null,"
+               "'contextJson':null,'rootFolder':null,'isActive':null,"
+               "'lastAccessed':null,'created':1},"
+               "'id':'e3','deviceId':'d1','timestamp':3000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'New','description':null,"
+                "'rootFolder':'Notes','created':10,'lastAccessed':10,"
+                "'isActive':0,'contextJson':null,'dedicatedAgentId':null}]");
+
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'description':'Back','rootFolder':'/','isActive':1,"
+               "'lastAccessed':4000,'dedicatedAgentId':'a2',"
+               "'contextJson':'{\\'k\\':1}'},"
+               "'id':'e4','deviceId':'d1','timestamp':4000}");
+  /* No data at all: nothing to set. */
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'id':'e5','deviceId':'d1','timestamp':5000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'New','description':'Back',"
+                "'rootFolder':'/','created':10,'lastAccessed':4000,"
+                "'isActive':1,'contextJson':'{\\'k\\':1}',"
+                "'dedicatedAgentId':'a2'}]");
+}
+
+static void
+test_workspace_update_missing (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'name':'Ghost','lastAccessed':5},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  g_assert_cmpint (count_rows (f), ==, 0);
+
+  /* It left nothing behind for a later create to pick up. */
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'Real'},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'Real','description':null,"
+                "'rootFolder':'','created':2000,'lastAccessed':2000,"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null}]");
+}
+
+/* --- workspace_deleted */
+
+static void
+test_workspace_delete (Fixture *f, gconstpointer data)
+{
+  apply_workspace_tree (f, "w1", 1000);
+  apply_workspace_tree (f, "w2", 2000);
+  /* A child whose session never came still belongs to its workspace. */
+  apply_ok (f, "{'type':'trace_added','workspaceId':'w1','sessionId':'lost',"
+               "'data':{'id':'t-lost'},'id':'e1','deviceId':'d1',"
+               "'timestamp':2500}");
+  g_assert_cmpint (count_workspace_rows (f, "w1"), ==, 5);
+  g_assert_cmpint (count_workspace_rows (f, "w2"), ==, 4);
+
+  apply_ok (f, "{'type':'workspace_deleted','workspaceId':'w1',"
+               "'id':'e2','deviceId':'d1','timestamp':3000}");
+  g_assert_cmpint (count_workspace_rows (f, "w1"), ==, 0);
+  g_assert_cmpint (count_workspace_rows (f, "w2"), ==, 4);
+  g_assert_cmpint (count_rows (f), ==, 4);
+
+  /* Deleting what is not there is no error. */
+  apply_ok (f, "{'type':'workspace_deleted','workspaceId':'w1',"
+               "'id':'e3','deviceId':'d1','timestamp':3100}");
+  g_assert_cmpint (count_rows (f), ==, 4);
+
+  /* Created again later: a new entity, nothing of the old one. */
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'Anew'},"
+               "'id':'e4','deviceId':'d1','timestamp':4000}");
+  assert_table (f, "workspaces",
+                "[{'id':'w1','name':'Anew','description':null,"
+                "'rootFolder':'','created':4000,'lastAccessed':4000,"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null},"
+                "{'id':'w2','name':'Tree w2','description':'about w2',"
+                "'rootFolder':'','created':2000,'lastAccessed':2000,"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null}]");
+  g_assert_cmpint (count_workspace_rows (f, "w1"), ==, 1);
+  harness_assert_fts_ok (f->harness);
+}
+
+/* --- session_created, session_updated */
+
+static void
+test_session_create (Fixture *f, gconstpointer data)
+{
+  /* No workspace row is needed: children may precede their parents. */
+  apply_ok (f, "{'type':'session_created','workspaceId':'w1',"
+               "'data':{'id':'s1'},'id':'e1','deviceId':'d1',"
+               "'timestamp':1000}");
+  apply_ok (f, "{'type':'session_created','workspaceId':'w1',"
+               "'data':{'id':'s2','name':'Two','description':'Chat',"
+               "'startTime':5,'endTime':6,'isActive':false},"
+               "'id':'e2','deviceId':'d1','timestamp':1000}");
+  apply_ok (f, "{'type':'session_created','workspaceId':'w2',"
+               "'data':{'id':'s3','name':null,'description':null,"
+               "'startTime':null,'endTime':null,'isActive':null},"
+               "'id':'e3','deviceId':'d1','timestamp':3000}");
+  assert_table (f, "sessions",
+                "[{'id':'s1','workspaceId':'w1','name':'Unnamed Session',"
+                "'description':null,'startTime':1000,'endTime':null,"
+                "'isActive':1},"
+                "{'id':'s2','workspaceId':'w1','name':'Two',"
+                "'description':'Chat','startTime':5,'endTime':6,"
+                "'isActive':0},"
+                "{'id':'s3','workspaceId':'w2','name':'Unnamed Session',"
+                "'description':null,'startTime':3000,'endTime':null,"
+                "'isActive':1}]");
+  g_assert_cmpint (count_rows (f), ==, 3);
+}
+
+static void
+test_session_create_again (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'session_created','workspaceId':'w1',"
+               "'data':{'id':'s1','name':'One','description':'Chat',"
+               "'startTime':5},'id':'e1','deviceId':'d1','timestamp':1000}");
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'s1','data':{'endTime':7,'isActive':false},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  /* Carries only a name; startTime, endTime and isActive stay, and so
+   * do they for a null name (which has a default). */
+  apply_ok (f, "{'type':'session_created','workspaceId':'w1',"
+               "'data':{'id':'s1','name':'Again'},"
+               "'id':'e3','deviceId':'d1','timestamp':3000}");
+  apply_ok (f, "{'type':'session_created','workspaceId':'w1',"
+               "'data':{'id':'s1','name':null,'startTime':null,"
+               "'isActive':null},'id':'e4','deviceId':'d1',"
+               "'timestamp':4000}");
+  /* The same id in another workspace's stream cannot touch this row. */
+  apply_ok (f, "{'type':'session_created','workspaceId':'w2',"
+               "'data':{'id':'s1','name':'Intruder','isActive':true},"
+               "'id':'e5','deviceId':'d1','timestamp':5000}");
+  assert_table (f, "sessions",
+                "[{'id':'s1','workspaceId':'w1','name':'Again',"
+                "'description':'Chat','startTime':5,'endTime':7,"
+                "'isActive':0}]");
+}
+
+static void
+test_session_update (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'session_created','workspaceId':'w1',"
+               "'data':{'id':'s1','name':'One','description':'Chat',"
+               "'startTime':5},'id':'e1','deviceId':'d1','timestamp':1000}");
+
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'s1','data':{'endTime':9,'isActive':0},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  assert_table (f, "sessions",
+                "[{'id':'s1','workspaceId':'w1','name':'One',"
+                "'description':'Chat','startTime':5,'endTime':9,"
+                "'isActive':0}]");
+
+  /* name and isActive have defaults: null leaves them; description and
+   * endTime become NULL; startTime is not an update key. */
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'s1','data':{'name':null,'isActive':null,"
+               "'description':null,'endTime':null,'startTime':1},"
+               "'id':'e3','deviceId':'d1','timestamp':3000}");
+  assert_table (f, "sessions",
+                "[{'id':'s1','workspaceId':'w1','name':'One',"
+                "'description':null,'startTime':5,'endTime':null,"
+                "'isActive':0}]");
+
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'s1','data':{'name':'Renamed',"
+               "'description':'Back','isActive':true},"
+               "'id':'e4','deviceId':'d1','timestamp':4000}");
+  /* Another workspace's stream, a missing session: no-ops, no errors. */
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w2',"
+               "'sessionId':'s1','data':{'name':'Intruder'},"
+               "'id':'e5','deviceId':'d1','timestamp':5000}");
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'nope','data':{'name':'Ghost'},"
+               "'id':'e6','deviceId':'d1','timestamp':6000}");
+  assert_table (f, "sessions",
+                "[{'id':'s1','workspaceId':'w1','name':'Renamed',"
+                "'description':'Back','startTime':5,'endTime':null,"
+                "'isActive':1}]");
+}
+
+/* --- state_saved, state_deleted */
+
+static void
+test_state_save (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'s1',"
+               "'data':{'id':'st1'},'id':'e1','deviceId':'d1',"
+               "'timestamp':1000}");
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'s1',"
+               "'data':{'id':'st2','name':'Two','description':'Desc',"
+               "'created':5,'stateJson':'{ \\'a\\' : 1 }',"
+               "'tags':[ 'x', 'a/b' ]},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'s2',"
+               "'data':{'id':'st3','name':null,'created':null,"
+               "'stateJson':null,'tags':null,'description':null},"
+               "'id':'e3','deviceId':'d1','timestamp':3000}");
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'s2',"
+               "'data':{'id':'st4','tags':{ 'k' : [1, true] }},"
+               "'id':'e4','deviceId':'d1','timestamp':4000}");
+  assert_table (f, "states",
+                "[{'id':'st1','sessionId':'s1','workspaceId':'w1',"
+                "'name':'Unnamed State','description':null,'created':1000,"
+                "'stateJson':'{}','tagsJson':null},"
+                "{'id':'st2','sessionId':'s1','workspaceId':'w1',"
+                "'name':'Two','description':'Desc','created':5,"
+                "'stateJson':'{ \\'a\\' : 1 }',"
+                "'tagsJson':'[\\'x\\',\\'a/b\\']'},"
+                "{'id':'st3','sessionId':'s2','workspaceId':'w1',"
+                "'name':'Unnamed State','description':null,'created':3000,"
+                "'stateJson':'{}','tagsJson':null},"
+                "{'id':'st4','sessionId':'s2','workspaceId':'w1',"
+                "'name':'Unnamed State','description':null,'created':4000,"
+                "'stateJson':'{}','tagsJson':'{\\'k\\':[1,true]}'}]");
+  /* tags are stored as compact JSON text, slashes unescaped. */
+  assert_text (f, "SELECT tagsJson FROM states WHERE id = 'st2'",
+               "[\"x\",\"a/b\"]");
+  assert_text (f, "SELECT tagsJson FROM states WHERE id = 'st4'",
+               "{\"k\":[1,true]}");
+}
+
+static void
+test_state_save_again (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'s1',"
+               "'data':{'id':'st1','name':'One','description':'Desc',"
+               "'created':5,'stateJson':'{\\'a\\':1}','tags':['x']},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'s2',"
+               "'data':{'id':'st1','name':'Again','stateJson':null},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w2','sessionId':'s9',"
+               "'data':{'id':'st1','name':'Intruder'},"
+               "'id':'e3','deviceId':'d1','timestamp':3000}");
+  assert_table (f, "states",
+                "[{'id':'st1','sessionId':'s2','workspaceId':'w1',"
+                "'name':'Again','description':'Desc','created':5,"
+                "'stateJson':'{\\'a\\':1}','tagsJson':'[\\'x\\']'}]");
+}
+
+static void
+test_state_delete (Fixture *f, gconstpointer data)
+{
+  apply_workspace_tree (f, "w1", 1000);
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'w1-s',"
+               "'data':{'id':'st2'},'id':'e1','deviceId':'d1',"
+               "'timestamp':2000}");
+
+  apply_ok (f, "{'type':'state_deleted','workspaceId':'w1',"
+               "'sessionId':'w1-s','stateId':'w1-st',"
+               "'id':'e2','deviceId':'d1','timestamp':3000}");
+  /* Another workspace's stream, a missing state: no-ops, no errors. */
+  apply_ok (f, "{'type':'state_deleted','workspaceId':'w2',"
+               "'sessionId':'w1-s','stateId':'st2',"
+               "'id':'e3','deviceId':'d1','timestamp':3100}");
+  apply_ok (f, "{'type':'state_deleted','workspaceId':'w1','stateId':'nope',"
+               "'id':'e4','deviceId':'d1','timestamp':3200}");
+  assert_table (f, "states",
+                "[{'id':'st2','sessionId':'w1-s','workspaceId':'w1',"
+                "'name':'Unnamed State','description':null,'created':2000,"
+                "'stateJson':'{}','tagsJson':null}]");
+  assert_int (f, "SELECT count(*) FROM workspaces", 1);
+  assert_int (f, "SELECT count(*) FROM sessions", 1);
+  assert_int (f, "SELECT count(*) FROM memory_traces", 1);
+}
+
+/* --- trace_added */
+
+static void
+test_trace_add (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'trace_added','workspaceId':'w1','sessionId':'s1',"
+               "'data':{'id':'t1'},'id':'e1','deviceId':'d1',"
+               "'timestamp':1000}");
+  /* The timestamp is always the event's, whatever data says. */
+  apply_ok (f, "{'type':'trace_added','workspaceId':'w1','sessionId':'s1',"
+               "'data':{'id':'t2','content':'Edited','traceType':'file_edit',"
+               "'metadataJson':'{ \\'tool\\': \\'x\\' }','timestamp':5},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  apply_ok (f, "{'type':'trace_added','workspaceId':'w1','sessionId':'s2',"
+               "'data':{'id':'t3','content':null,'traceType':null,"
+               "'metadataJson':null},'id':'e3','deviceId':'d1',"
+               "'timestamp':3000}");
+  assert_table (f, "memory_traces",
+                "[{'id':'t1','sessionId':'s1','workspaceId':'w1',"
+                "'timestamp':1000,'type':null,'content':'',"
+                "'metadataJson':null},"
+                "{'id':'t2','sessionId':'s1','workspaceId':'w1',"
+                "'timestamp':2000,'type':'file_edit','content':'Edited',"
+                "'metadataJson':'{ \\'tool\\': \\'x\\' }'},"
+                "{'id':'t3','sessionId':'s2','workspaceId':'w1',"
+                "'timestamp':3000,'type':null,'content':'',"
+                "'metadataJson':null}]");
+}
+
+static void
+test_trace_add_again (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'trace_added','workspaceId':'w1','sessionId':'s1',"
+               "'data':{'id':'t1','content':'First','traceType':'search',"
+               "'metadataJson':'{}'},'id':'e1','deviceId':'d1',"
+               "'timestamp':1000}");
+  /* A duplicate carrying content only: its timestamp, type and metadata
+   * are not the trace's. */
+  apply_ok (f, "{'type':'trace_added','workspaceId':'w1','sessionId':'s1',"
+               "'data':{'id':'t1','content':'Second'},'id':'e2',"
+               "'deviceId':'d2','timestamp':2000}");
+  apply_ok (f, "{'type':'trace_added','workspaceId':'w2','sessionId':'s1',"
+               "'data':{'id':'t1','content':'Intruder'},'id':'e3',"
+               "'deviceId':'d2','timestamp':3000}");
+  assert_table (f, "memory_traces",
+                "[{'id':'t1','sessionId':'s1','workspaceId':'w1',"
+                "'timestamp':1000,'type':'search','content':'Second',"
+                "'metadataJson':'{}'}]");
+}
+
+/* --- Rejected events */
+
+static void
+test_invalid (Fixture *f, gconstpointer data)
+{
+  static const struct
+  {
+    const char *line;
+    const char *message;
+  } cases[] = {
+    { "{'type':'workspace_created','data':{'id':5,'name':'X'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: data.id: expected a string" },
+    { "{'type':'workspace_created','data':{'name':'X'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: missing data.id" },
+    { "{'type':'workspace_created','data':{'id':null,'name':'X'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: missing data.id" },
+    { "{'type':'workspace_created','id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: missing data.id" },
+    { "{'type':'workspace_created','data':'w9',"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: data: expected an object" },
+    { "{'type':'workspace_created','data':{'id':'w9'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: missing data.name" },
+    { "{'type':'workspace_created','data':{'id':'w9','name':null},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: missing data.name" },
+    { "{'type':'workspace_created','data':{'id':'w9','name':['X']},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: data.name: expected a string" },
+    { "{'type':'workspace_created','data':{'id':'w9','name':'X',"
+      "'created':'1000'},'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: data.created: expected an integer" },
+    { "{'type':'workspace_created','data':{'id':'w9','name':'X',"
+      "'created':1.5},'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: data.created: expected an integer" },
+    { "{'type':'workspace_created','data':{'id':'w9','name':'X',"
+      "'isActive':'yes'},'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: data.isActive: expected a boolean" },
+    { "{'type':'workspace_created','data':{'id':'w9','name':'X',"
+      "'isActive':2},'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_created: data.isActive: expected a boolean" },
+    { "{'type':'workspace_created','data':{'id':'w9','name':'X',"
+      "'contextJson':{'purpose':'p'}},'id':'x','deviceId':'d1',"
+      "'timestamp':1}",
+      "workspace_created: data.contextJson: expected a string" },
+    /* A create for an existing id is checked whole before any write. */
+    { "{'type':'workspace_created','data':{'id':'w1','name':'Changed',"
+      "'description':'Changed','lastAccessed':'late'},'id':'x',"
+      "'deviceId':'d1','timestamp':1}",
+      "workspace_created: data.lastAccessed: expected an integer" },
+    { "{'type':'workspace_updated','data':{'name':'X'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_updated: missing workspaceId" },
+    { "{'type':'workspace_updated','workspaceId':7,'data':{'name':'X'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_updated: workspaceId: expected a string" },
+    { "{'type':'workspace_updated','workspaceId':'w1','data':{'name':null},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_updated: data.name: expected a string" },
+    { "{'type':'workspace_updated','workspaceId':'w1',"
+      "'data':{'name':'Changed','lastAccessed':'late'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_updated: data.lastAccessed: expected an integer" },
+    { "{'type':'workspace_updated','workspaceId':'w1',"
+      "'data':{'dedicatedAgentId':3},'id':'x','deviceId':'d1',"
+      "'timestamp':1}",
+      "workspace_updated: data.dedicatedAgentId: expected a string" },
+    { "{'type':'workspace_updated','workspaceId':'w1','data':[1],"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_updated: data: expected an object" },
+    { "{'type':'workspace_deleted','id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_deleted: missing workspaceId" },
+    { "{'type':'workspace_deleted','workspaceId':null,"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_deleted: missing workspaceId" },
+    { "{'type':'session_created','data':{'id':'s9'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "session_created: missing workspaceId" },
+    { "{'type':'session_created','workspaceId':'w1','data':{'name':'S'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "session_created: missing data.id" },
+    { "{'type':'session_created','workspaceId':'w1',"
+      "'data':{'id':'s9','startTime':'now'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "session_created: data.startTime: expected an integer" },
+    { "{'type':'session_updated','sessionId':'w1-s','data':{'name':'S'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "session_updated: missing workspaceId" },
+    { "{'type':'session_updated','workspaceId':'w1','data':{'name':'S'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "session_updated: missing sessionId" },
+    { "{'type':'session_updated','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'name':'Changed','endTime':true},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "session_updated: data.endTime: expected an integer" },
+    { "{'type':'state_saved','workspaceId':'w1','data':{'id':'st9'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "state_saved: missing sessionId" },
+    { "{'type':'state_saved','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'id':'st9','stateJson':{'a':1}},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "state_saved: data.stateJson: expected a string" },
+    { "{'type':'state_saved','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'id':'st9','created':true},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "state_saved: data.created: expected an integer" },
+    { "{'type':'state_deleted','workspaceId':'w1','sessionId':'w1-s',"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "state_deleted: missing stateId" },
+    { "{'type':'state_deleted','workspaceId':'w1','stateId':1,"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "state_deleted: stateId: expected a string" },
+    { "{'type':'state_deleted','workspaceId':'w1','sessionId':1,"
+      "'stateId':'w1-st','id':'x','deviceId':'d1','timestamp':1}",
+      "state_deleted: sessionId: expected a string" },
+    { "{'type':'trace_added','workspaceId':'w1','data':{'id':'t9'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "trace_added: missing sessionId" },
+    { "{'type':'trace_added','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'id':'t9','content':5},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "trace_added: data.content: expected a string" },
+    { "{'type':'trace_added','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'id':'t9','traceType':false},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "trace_added: data.traceType: expected a string" },
+    { "{'type':'trace_added','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'id':'t9','metadataJson':{'tool':'x'}},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "trace_added: data.metadataJson: expected a string" },
+    { "{'type':'workspace_archived','workspaceId':'w1',"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_archived: unknown event type" },
+    { "{'type':'session_deleted','workspaceId':'w1','sessionId':'w1-s',"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "session_deleted: unknown event type" },
+    { "{'type':'state_updated','workspaceId':'w1','stateId':'w1-st',"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "state_updated: unknown event type" },
+    { "{'type':'trace_','workspaceId':'w1',"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "trace_: unknown event type" },
+  };
+
+  apply_workspace_tree (f, "w1", 1000);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    apply_invalid (f, cases[i].line, cases[i].message);
+  g_assert_cmpint (count_rows (f), ==, 4);
+}
+
+/* Through the harness: the savepoint is released and the next event goes
+ * on as usual. */
+static void
+test_invalid_then_valid (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bad = test_json (
+      "{'type':'session_created','workspaceId':'w1',"
+      "'data':{'id':'s1','isActive':'no'},"
+      "'id':'e1','deviceId':'d1','timestamp':1000}");
+
+  g_assert_false (harness_apply (f->harness, bad, &error));
+  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==,
+                   "session_created: data.isActive: expected a boolean");
+  g_assert_cmpint (count_rows (f), ==, 0);
+  apply_ok (f, "{'type':'session_created','workspaceId':'w1',"
+               "'data':{'id':'s1','isActive':0},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  assert_int (f, "SELECT isActive FROM sessions WHERE id = 's1'", 0);
+}
+
+/* --- Streams */
+
+static void
+test_stream (Fixture *f, gconstpointer data)
+{
+  static const struct
+  {
+    const char *line;
+    const char *stream;
+  } cases[] = {
+    /* A workspace_created belongs to the workspace it creates. */
+    { "{'type':'workspace_created','workspaceId':'other',"
+      "'data':{'id':'w1','name':'X'},'id':'x','deviceId':'d1',"
+      "'timestamp':1}", "w1" },
+    { "{'type':'workspace_created','id':'x','deviceId':'d1','timestamp':1}",
+      NULL },
+    { "{'type':'workspace_created','data':{'id':5},'id':'x',"
+      "'deviceId':'d1','timestamp':1}", NULL },
+    { "{'type':'workspace_created','data':'w1','id':'x',"
+      "'deviceId':'d1','timestamp':1}", NULL },
+    { "{'type':'workspace_updated','workspaceId':'w1','data':{},"
+      "'id':'x','deviceId':'d1','timestamp':1}", "w1" },
+    { "{'type':'workspace_deleted','workspaceId':'w2',"
+      "'id':'x','deviceId':'d1','timestamp':1}", "w2" },
+    { "{'type':'session_created','workspaceId':'w3','data':{'id':'s1'},"
+      "'id':'x','deviceId':'d1','timestamp':1}", "w3" },
+    { "{'type':'session_updated','workspaceId':'w4','sessionId':'s1',"
+      "'id':'x','deviceId':'d1','timestamp':1}", "w4" },
+    { "{'type':'state_saved','workspaceId':'w5','sessionId':'s1',"
+      "'data':{'id':'st1'},'id':'x','deviceId':'d1','timestamp':1}", "w5" },
+    { "{'type':'state_deleted','workspaceId':'w6','sessionId':'s1',"
+      "'stateId':'st1','id':'x','deviceId':'d1','timestamp':1}", "w6" },
+    { "{'type':'trace_added','workspaceId':'default','sessionId':'s1',"
+      "'data':{'id':'t1'},'id':'x','deviceId':'d1','timestamp':1}",
+      "default" },
+    { "{'type':'workspace_archived','workspaceId':'w7',"
+      "'id':'x','deviceId':'d1','timestamp':1}", "w7" },
+    { "{'type':'session_created','data':{'id':'s1'},"
+      "'id':'x','deviceId':'d1','timestamp':1}", NULL },
+    { "{'type':'session_created','workspaceId':3,'data':{'id':'s1'},"
+      "'id':'x','deviceId':'d1','timestamp':1}", NULL },
+    { "{'type':'session_created','workspaceId':null,'data':{'id':'s1'},"
+      "'id':'x','deviceId':'d1','timestamp':1}", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *stream = stream_dup (f, cases[i].line);
+
+      g_test_message ("%s", cases[i].line);
+      g_assert_cmpstr (stream, ==, cases[i].stream);
+    }
+}
+
+static void
+test_clear_stream (Fixture *f, gconstpointer data)
+{
+  g_autoptr(Harness) other = harness_new ((const char *[]) { "workspace",
+                                                             NULL });
+  g_autoptr(GError) error = NULL;
+  json_object *actual;
+  json_object *expected;
+
+  apply_workspace_tree (f, "w1", 1000);
+  apply_workspace_tree (f, "w2", 2000);
+  /* Rows of w1 whose parents never came are w1's too. */
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'lost',"
+               "'data':{'id':'st-lost'},'id':'e1','deviceId':'d1',"
+               "'timestamp':3000}");
+
+  g_assert_true (f->desc->clear_stream (f->state, "w1", &error));
+  g_assert_no_error (error);
+  g_assert_true (f->desc->clear_stream (f->state, "unknown", &error));
+  g_assert_no_error (error);
+
+  /* Exactly what w2's events alone give. */
+  {
+    Fixture alone = { .harness = other };
+
+    apply_workspace_tree (&alone, "w2", 2000);
+  }
+  actual = harness_dump (f->harness);
+  expected = harness_dump (other);
+  harness_assert_dump_equal (actual, expected);
+  json_object_put (actual);
+  json_object_put (expected);
+  harness_assert_fts_ok (f->harness);
+  assert_int (f, "SELECT count(*) FROM workspace_fts"
+                 " WHERE workspace_fts MATCH 'w1'", 0);
+}
+
+/* What the core does with a late event: clear the stream, re-apply it in
+ * key order.  The result is the rebuild's. */
+static void
+test_clear_stream_replay (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename (g_test_get_dir (G_TEST_DIST),
+                                           "data", "nexus", "workspaces",
+                                           NULL);
+  g_autofree char *one = g_build_filename (g_get_user_cache_dir (), "one",
+                                           NULL);
+  g_autofree char *source = g_build_filename (dir, "ws_default.jsonl", NULL);
+  g_autofree char *copy = g_build_filename (one, "ws_default.jsonl", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  json_object *before;
+  json_object *after;
+
+  harness_replay_dir (f->harness, dir);
+  before = harness_dump (f->harness);
+
+  g_assert_true (f->desc->clear_stream (f->state, "default", &error));
+  g_assert_no_error (error);
+  assert_int (f, "SELECT count(*) FROM workspaces WHERE id = 'default'", 0);
+  assert_int (f, "SELECT count(*) FROM sessions"
+                 " WHERE workspaceId = 'default'", 0);
+
+  g_assert_cmpint (g_mkdir_with_parents (one, 0700), ==, 0);
+  g_file_get_contents (source, &text, NULL, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (copy, text, -1, &error);
+  g_assert_no_error (error);
+  harness_replay_dir (f->harness, one);
+
+  after = harness_dump (f->harness);
+  harness_assert_dump_equal (after, before);
+  json_object_put (after);
+  json_object_put (before);
+  harness_assert_fts_ok (f->harness);
+}
+
+static void
+test_clear (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  apply_workspace_tree (f, "w1", 1000);
+  apply_workspace_tree (f, "w2", 2000);
+  g_assert_true (f->desc->clear (f->state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count_rows (f), ==, 0);
+  harness_assert_fts_ok (f->harness);
+  assert_int (f, "SELECT count(*) FROM workspace_fts"
+                 " WHERE workspace_fts MATCH 'tree'", 0);
+
+  /* Usable again afterwards. */
+  apply_workspace_tree (f, "w1", 3000);
+  g_assert_cmpint (count_rows (f), ==, 4);
+}
+
+/* --- Full-text search */
+
+#define FTS_IDS(match) \
+  "SELECT group_concat(id, ' ') FROM (SELECT w.id FROM workspaces w" \
+  " JOIN workspace_fts f ON w.rowid = f.rowid" \
+  " WHERE workspace_fts MATCH '" match "' ORDER BY w.id)"
+
+static void
+test_fts (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1',"
+               "'name':'Garden planning','description':'roses and tulips'},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2',"
+               "'name':'Reading notes','description':'garden books'},"
+               "'id':'e2','deviceId':'d1','timestamp':1000}");
+  assert_text (f, FTS_IDS ("garden"), "w1 w2");
+  assert_text (f, FTS_IDS ("name:garden"), "w1");
+
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'name':'Orchard plans'},"
+               "'id':'e3','deviceId':'d1','timestamp':2000}");
+  harness_assert_fts_ok (f->harness);
+  assert_text (f, FTS_IDS ("orchard"), "w1");
+  assert_text (f, FTS_IDS ("name:garden"), NULL);
+  assert_int (f, "SELECT count(*) FROM workspace_fts"
+                 " WHERE workspace_fts MATCH 'planning'", 0);
+
+  /* Updates that leave the text alone keep it exact too. */
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'lastAccessed':3000,'isActive':false},"
+               "'id':'e4','deviceId':'d1','timestamp':3000}");
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'description':null},"
+               "'id':'e5','deviceId':'d1','timestamp':3100}");
+  harness_assert_fts_ok (f->harness);
+  assert_int (f, "SELECT count(*) FROM workspace_fts"
+                 " WHERE workspace_fts MATCH 'roses'", 0);
+
+  /* A re-create changes the text through the same path. */
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2',"
+               "'name':'Library','description':'novels'},"
+               "'id':'e6','deviceId':'d1','timestamp':4000}");
+  harness_assert_fts_ok (f->harness);
+  assert_text (f, FTS_IDS ("novels OR library"), "w2");
+  assert_text (f, FTS_IDS ("reading OR books"), NULL);
+
+  apply_ok (f, "{'type':'workspace_deleted','workspaceId':'w2',"
+               "'id':'e7','deviceId':'d1','timestamp':5000}");
+  harness_assert_fts_ok (f->harness);
+  assert_text (f, FTS_IDS ("library"), NULL);
+  assert_text (f, FTS_IDS ("orchard"), "w1");
+
+  /* finish_rebuild rebuilds the index from the table, even an empty one. */
+  jsync_sql_exec (harness_get_db (f->harness),
+                  "INSERT INTO workspace_fts (workspace_fts)"
+                  " VALUES ('delete-all')", &error);
+  g_assert_no_error (error);
+  assert_text (f, FTS_IDS ("orchard"), NULL);
+  g_assert_true (f->desc->finish_rebuild (f->state, &error));
+  g_assert_no_error (error);
+  harness_assert_fts_ok (f->harness);
+  assert_text (f, FTS_IDS ("orchard"), "w1");
+  assert_int (f, "SELECT count(*) FROM workspace_fts", 1);
+}
+
+/* --- The example data folder */
+
+static void
+test_replay_nexus (Fixture *f, gconstpointer data)
+{
+  static const char *const tables[] = {
+    "workspaces", "sessions", "states", "memory_traces",
+  };
+  g_autofree char *dir = g_build_filename (g_test_get_dir (G_TEST_DIST),
+                                           "data", "nexus", "workspaces",
+                                           NULL);
+  g_autofree char *path = g_build_filename (g_test_get_dir (G_TEST_DIST),
+                                            "data", "nexus.expected.json",
+                                            NULL);
+  json_object *all = json_object_from_file (path);
+  json_object *expected = json_object_new_object ();
+  json_object *actual;
+
+  g_assert_nonnull (all);
+  for (guint i = 0; i < G_N_ELEMENTS (tables); i++)
+    {
+      json_object *rows = NULL;
+
+      g_assert_true (json_object_object_get_ex (all, tables[i], &rows));
+      json_object_object_add (expected, tables[i], json_object_get (rows));
+    }
+  harness_replay_dir (f->harness, dir);
+  actual = harness_dump (f->harness);
+  harness_assert_dump_equal (actual, expected);
+  harness_assert_fts_ok (f->harness);
+  json_object_put (actual);
+  json_object_put (expected);
+  json_object_put (all);
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+  ADD ("/workspace/descriptor", test_descriptor);
+  ADD ("/workspace/schema/idempotent", test_schema_idempotent);
+  ADD ("/workspace/create/defaults", test_workspace_create_defaults);
+  ADD ("/workspace/create/full", test_workspace_create_full);
+  ADD ("/workspace/create/again", test_workspace_create_again);
+  ADD ("/workspace/create/null", test_workspace_create_null);
+  ADD ("/workspace/update/present-keys", test_workspace_update);
+  ADD ("/workspace/update/missing", test_workspace_update_missing);
+  ADD ("/workspace/delete/cascade", test_workspace_delete);
+  ADD ("/workspace/session/create", test_session_create);
+  ADD ("/workspace/session/create-again", test_session_create_again);
+  ADD ("/workspace/session/update", test_session_update);
+  ADD ("/workspace/state/save", test_state_save);
+  ADD ("/workspace/state/save-again", test_state_save_again);
+  ADD ("/workspace/state/delete", test_state_delete);
+  ADD ("/workspace/trace/add", test_trace_add);
+  ADD ("/workspace/trace/add-again", test_trace_add_again);
+  ADD ("/workspace/invalid/fields", test_invalid);
+  ADD ("/workspace/invalid/then-valid", test_invalid_then_valid);
+  ADD ("/workspace/stream/values", test_stream);
+  ADD ("/workspace/stream/clear", test_clear_stream);
+  ADD ("/workspace/stream/clear-replay", test_clear_stream_replay);
+  ADD ("/workspace/clear", test_clear);
+  ADD ("/workspace/fts/exact", test_fts);
+  ADD ("/workspace/replay/nexus", test_replay_nexus);
+
+#undef ADD
+  return g_test_run ();
+}

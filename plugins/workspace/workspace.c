@@ -1,0 +1,913 @@
+/* workspace.c: the bundled `workspace` applier.
+ *
+ * Projects Nexus workspace logs (workspaces/ws_<id>.jsonl, FORMAT.md) into
+ * the tables of schemas/workspace.sql.  Events handled, with the fields read
+ * (`?` = optional; envelope keys first, then data.*):
+ *
+ *   workspace_created  data: id, name, description?, rootFolder?, created?,
+ *                      lastAccessed?, isActive?, dedicatedAgentId?,
+ *                      contextJson? (a JSON string, stored as given)
+ *   workspace_updated  workspaceId; data: any of name, description,
+ *                      rootFolder, lastAccessed, isActive, dedicatedAgentId,
+ *                      contextJson
+ *   workspace_deleted  workspaceId; deletes the workspace and every session,
+ *                      state and trace with that workspaceId
+ *   session_created    workspaceId; data: id, name?, description?,
+ *                      startTime?, endTime?, isActive?
+ *   session_updated    workspaceId, sessionId; data: any of name,
+ *                      description, endTime, isActive
+ *   state_saved        workspaceId, sessionId; data: id, name?,
+ *                      description?, created?, stateJson? (a JSON string),
+ *                      tags? (any JSON, stored as compact JSON text)
+ *   state_deleted      workspaceId, stateId, sessionId? (type-checked only)
+ *   trace_added        workspaceId, sessionId; data: id, content?,
+ *                      traceType? (→ type), metadataJson? (a JSON string);
+ *                      its timestamp is the event's
+ *
+ * Any other type under the prefixes is an unknown event type (an error).
+ *
+ * apply() implements the plain in-order meaning (FORMAT.md "What each event
+ * does"): a create inserts with defaults, or, for an id that exists, sets
+ * only the columns whose keys it carries; an update sets the keys present
+ * and is a no-op for a missing entity; null counts as absent for a column
+ * with a default and is NULL elsewhere.  The core keeps the order: each
+ * workspace is one stream (workspace_stream()), and a late event makes it
+ * clear that stream and re-apply it.  Streams stay apart because every
+ * statement on sessions, states and traces matches workspaceId as well as
+ * id (a re-create of a state or trace also moves it to the sessionId it
+ * carries).  Every field is checked before anything is written.
+ */
+#include <jsync/jsync-plugin.h>
+
+#include "workspace-schema.h"
+
+/* The most columns an entity takes from its events. */
+#define WORKSPACE_MAX_COLUMNS 12
+
+/* The JSON type a column is read as. */
+typedef enum
+{
+  WORKSPACE_KIND_STRING,    /* a string, stored as given */
+  WORKSPACE_KIND_INT,       /* an int64 */
+  WORKSPACE_KIND_BOOL,      /* true/false/0/1, stored as 0/1 */
+  WORKSPACE_KIND_JSON,      /* any value, stored as compact JSON text */
+} WorkspaceKind;
+
+/* What a column holds when an insert does not carry it. */
+typedef enum
+{
+  WORKSPACE_DEFAULT_NONE,       /* NULL; an explicit null is stored */
+  WORKSPACE_DEFAULT_REQUIRED,   /* a create must carry it; never null */
+  WORKSPACE_DEFAULT_TEXT,       /* .text */
+  WORKSPACE_DEFAULT_INT,        /* .integer */
+  WORKSPACE_DEFAULT_TIMESTAMP,  /* the event's timestamp */
+  WORKSPACE_DEFAULT_COPY,       /* the value of the earlier column .text */
+} WorkspaceDefault;
+
+/* Which events read a column from data. */
+#define WORKSPACE_ON_CREATE (1u << 0)
+#define WORKSPACE_ON_UPDATE (1u << 1)
+
+typedef struct
+{
+  /* The data key; the statements name its value :key, and the SET
+   * statement whether it is carried :has_key. */
+  const char *key;
+  WorkspaceKind kind;
+  guint events;                 /* WORKSPACE_ON_*; 0: never from data */
+  WorkspaceDefault fallback;    /* with a default, null counts as absent */
+  const char *text;
+  gint64 integer;
+} WorkspaceColumn;
+
+typedef enum
+{
+  WORKSPACE_ENTITY_WORKSPACE,
+  WORKSPACE_ENTITY_SESSION,
+  WORKSPACE_ENTITY_STATE,
+  WORKSPACE_ENTITY_TRACE,
+  WORKSPACE_N_ENTITIES,
+} WorkspaceEntityId;
+
+/* One table and how events reach it.  Both statements take :id, and
+ * :workspaceId and :sessionId when the entity has them; INSERT takes every
+ * column's :key (defaults resolved), SET every data column's :has_key and
+ * :key and changes the row only where :has_key is true. */
+typedef struct
+{
+  const char *table;
+  const char *id_key;           /* envelope key naming it in an update or
+                                 * delete; NULL if none has one */
+  gboolean in_workspace;        /* has workspaceId, from the envelope */
+  gboolean in_session;          /* has sessionId, from the envelope */
+  const WorkspaceColumn *columns;   /* terminated by a NULL key */
+  const char *insert_sql;
+  const char *set_sql;
+} WorkspaceEntity;
+
+static const WorkspaceColumn workspace_workspace_columns[] = {
+  { "name", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
+    WORKSPACE_DEFAULT_REQUIRED },
+  { "description", WORKSPACE_KIND_STRING,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_NONE },
+  { "rootFolder", WORKSPACE_KIND_STRING,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_TEXT, "" },
+  { "created", WORKSPACE_KIND_INT, WORKSPACE_ON_CREATE,
+    WORKSPACE_DEFAULT_TIMESTAMP },
+  { "lastAccessed", WORKSPACE_KIND_INT,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_COPY,
+    "created" },
+  { "isActive", WORKSPACE_KIND_BOOL, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
+    WORKSPACE_DEFAULT_INT, NULL, 1 },
+  { "dedicatedAgentId", WORKSPACE_KIND_STRING,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_NONE },
+  { "contextJson", WORKSPACE_KIND_STRING,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_NONE },
+  { NULL },
+};
+
+static const WorkspaceColumn workspace_session_columns[] = {
+  { "name", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
+    WORKSPACE_DEFAULT_TEXT, "Unnamed Session" },
+  { "description", WORKSPACE_KIND_STRING,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_NONE },
+  { "startTime", WORKSPACE_KIND_INT, WORKSPACE_ON_CREATE,
+    WORKSPACE_DEFAULT_TIMESTAMP },
+  { "endTime", WORKSPACE_KIND_INT, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
+    WORKSPACE_DEFAULT_NONE },
+  { "isActive", WORKSPACE_KIND_BOOL, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
+    WORKSPACE_DEFAULT_INT, NULL, 1 },
+  { NULL },
+};
+
+static const WorkspaceColumn workspace_state_columns[] = {
+  { "name", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE, WORKSPACE_DEFAULT_TEXT,
+    "Unnamed State" },
+  { "description", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE,
+    WORKSPACE_DEFAULT_NONE },
+  { "created", WORKSPACE_KIND_INT, WORKSPACE_ON_CREATE,
+    WORKSPACE_DEFAULT_TIMESTAMP },
+  { "stateJson", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE,
+    WORKSPACE_DEFAULT_TEXT, "{}" },
+  { "tags", WORKSPACE_KIND_JSON, WORKSPACE_ON_CREATE, WORKSPACE_DEFAULT_NONE },
+  { NULL },
+};
+
+static const WorkspaceColumn workspace_trace_columns[] = {
+  { "timestamp", WORKSPACE_KIND_INT, 0, WORKSPACE_DEFAULT_TIMESTAMP },
+  { "traceType", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE,
+    WORKSPACE_DEFAULT_NONE },
+  { "content", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE,
+    WORKSPACE_DEFAULT_TEXT, "" },
+  { "metadataJson", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE,
+    WORKSPACE_DEFAULT_NONE },
+  { NULL },
+};
+
+static const WorkspaceEntity workspace_entities[WORKSPACE_N_ENTITIES] = {
+  [WORKSPACE_ENTITY_WORKSPACE] = {
+    .table = "workspaces",
+    .id_key = "workspaceId",
+    .columns = workspace_workspace_columns,
+    .insert_sql =
+      "INSERT INTO workspaces (id, name, description, rootFolder, created,"
+      " lastAccessed, isActive, dedicatedAgentId, contextJson)"
+      " VALUES (:id, :name, :description, :rootFolder, :created,"
+      " :lastAccessed, :isActive, :dedicatedAgentId, :contextJson)"
+      " ON CONFLICT (id) DO NOTHING",
+    .set_sql =
+      "UPDATE workspaces SET"
+      " name = CASE WHEN :has_name THEN :name ELSE name END,"
+      " description = CASE WHEN :has_description THEN :description"
+      "   ELSE description END,"
+      " rootFolder = CASE WHEN :has_rootFolder THEN :rootFolder"
+      "   ELSE rootFolder END,"
+      " created = CASE WHEN :has_created THEN :created ELSE created END,"
+      " lastAccessed = CASE WHEN :has_lastAccessed THEN :lastAccessed"
+      "   ELSE lastAccessed END,"
+      " isActive = CASE WHEN :has_isActive THEN :isActive ELSE isActive END,"
+      " dedicatedAgentId = CASE WHEN :has_dedicatedAgentId"
+      "   THEN :dedicatedAgentId ELSE dedicatedAgentId END,"
+      " contextJson = CASE WHEN :has_contextJson THEN :contextJson"
+      "   ELSE contextJson END"
+      " WHERE id = :id",
+  },
+  [WORKSPACE_ENTITY_SESSION] = {
+    .table = "sessions",
+    .id_key = "sessionId",
+    .in_workspace = TRUE,
+    .columns = workspace_session_columns,
+    .insert_sql =
+      "INSERT INTO sessions (id, workspaceId, name, description, startTime,"
+      " endTime, isActive)"
+      " VALUES (:id, :workspaceId, :name, :description, :startTime,"
+      " :endTime, :isActive)"
+      " ON CONFLICT (id) DO NOTHING",
+    .set_sql =
+      "UPDATE sessions SET"
+      " name = CASE WHEN :has_name THEN :name ELSE name END,"
+      " description = CASE WHEN :has_description THEN :description"
+      "   ELSE description END,"
+      " startTime = CASE WHEN :has_startTime THEN :startTime"
+      "   ELSE startTime END,"
+      " endTime = CASE WHEN :has_endTime THEN :endTime ELSE endTime END,"
+      " isActive = CASE WHEN :has_isActive THEN :isActive ELSE isActive END"
+      " WHERE id = :id AND workspaceId = :workspaceId",
+  },
+  [WORKSPACE_ENTITY_STATE] = {
+    .table = "states",
+    .id_key = "stateId",
+    .in_workspace = TRUE,
+    .in_session = TRUE,
+    .columns = workspace_state_columns,
+    .insert_sql =
+      "INSERT INTO states (id, sessionId, workspaceId, name, description,"
+      " created, stateJson, tagsJson)"
+      " VALUES (:id, :sessionId, :workspaceId, :name, :description,"
+      " :created, :stateJson, :tags)"
+      " ON CONFLICT (id) DO NOTHING",
+    .set_sql =
+      "UPDATE states SET"
+      " sessionId = :sessionId,"
+      " name = CASE WHEN :has_name THEN :name ELSE name END,"
+      " description = CASE WHEN :has_description THEN :description"
+      "   ELSE description END,"
+      " created = CASE WHEN :has_created THEN :created ELSE created END,"
+      " stateJson = CASE WHEN :has_stateJson THEN :stateJson"
+      "   ELSE stateJson END,"
+      " tagsJson = CASE WHEN :has_tags THEN :tags ELSE tagsJson END"
+      " WHERE id = :id AND workspaceId = :workspaceId",
+  },
+  [WORKSPACE_ENTITY_TRACE] = {
+    .table = "memory_traces",
+    .id_key = NULL,
+    .in_workspace = TRUE,
+    .in_session = TRUE,
+    .columns = workspace_trace_columns,
+    .insert_sql =
+      "INSERT INTO memory_traces (id, sessionId, workspaceId, timestamp,"
+      " type, content, metadataJson)"
+      " VALUES (:id, :sessionId, :workspaceId, :timestamp,"
+      " :traceType, :content, :metadataJson)"
+      " ON CONFLICT (id) DO NOTHING",
+    .set_sql =
+      "UPDATE memory_traces SET"
+      " sessionId = :sessionId,"
+      " type = CASE WHEN :has_traceType THEN :traceType ELSE type END,"
+      " content = CASE WHEN :has_content THEN :content ELSE content END,"
+      " metadataJson = CASE WHEN :has_metadataJson THEN :metadataJson"
+      "   ELSE metadataJson END"
+      " WHERE id = :id AND workspaceId = :workspaceId",
+  },
+};
+
+/* The rows of one workspace (a stream), children first. */
+static const char *const workspace_delete_sql[] = {
+  "DELETE FROM memory_traces WHERE workspaceId = ?1",
+  "DELETE FROM states WHERE workspaceId = ?1",
+  "DELETE FROM sessions WHERE workspaceId = ?1",
+  "DELETE FROM workspaces WHERE id = ?1",
+};
+
+/* An entity's INSERT or SET statement and the indexes of its parameters,
+ * looked up once (0: the statement has no such parameter). */
+typedef struct
+{
+  sqlite3_stmt *stmt;                   /* owned */
+  int id;                               /* :id */
+  int workspace_id;                     /* :workspaceId */
+  int session_id;                       /* :sessionId */
+  int value[WORKSPACE_MAX_COLUMNS];     /* :key, per column */
+  int has[WORKSPACE_MAX_COLUMNS];       /* :has_key, per column (SET) */
+} WorkspaceStatement;
+
+typedef struct
+{
+  sqlite3 *db;                                          /* borrowed */
+  WorkspaceStatement insert[WORKSPACE_N_ENTITIES];
+  WorkspaceStatement set[WORKSPACE_N_ENTITIES];
+  sqlite3_stmt *delete_stream[G_N_ELEMENTS (workspace_delete_sql)]; /* owned */
+  sqlite3_stmt *delete_state;                           /* owned */
+} WorkspaceApplier;
+
+/* A value read from an event: field says whether it was there. */
+typedef struct
+{
+  JsyncField field;
+  const char *text;     /* STRING, JSON when SET (borrowed from the event) */
+  gint64 integer;       /* INT, BOOL when SET */
+} WorkspaceValue;
+
+static void
+workspace_free (gpointer state)
+{
+  WorkspaceApplier *self = state;
+
+  for (guint i = 0; i < WORKSPACE_N_ENTITIES; i++)
+    {
+      sqlite3_finalize (self->insert[i].stmt);
+      sqlite3_finalize (self->set[i].stmt);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
+    sqlite3_finalize (self->delete_stream[i]);
+  sqlite3_finalize (self->delete_state);
+  g_free (self);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WorkspaceApplier, workspace_free)
+
+/* --- Statements and parameters */
+
+/* Find parameter :<prefix><key> of a statement; it must be there, so that
+ * no value can be dropped silently. */
+static gboolean
+workspace_find_param (const WorkspaceEntity *entity, sqlite3_stmt *stmt,
+                      const char *prefix, const char *key, int *index,
+                      GError **error)
+{
+  g_autofree char *name = g_strconcat (":", prefix, key, NULL);
+
+  *index = sqlite3_bind_parameter_index (stmt, name);
+  if (*index > 0)
+    return TRUE;
+  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_FAILED,
+               "%s: a statement lacks %s", entity->table, name);
+  return FALSE;
+}
+
+/* Prepare an entity's INSERT (set FALSE) or SET statement and find the
+ * parameters it must take. */
+static gboolean
+workspace_statement_prepare (WorkspaceStatement *st, sqlite3 *db,
+                             const WorkspaceEntity *entity, gboolean set,
+                             GError **error)
+{
+  guint n = 0;
+
+  while (entity->columns[n].key != NULL)
+    n++;
+  if (n > WORKSPACE_MAX_COLUMNS)
+    {
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_FAILED,
+                   "%s: more than %d columns", entity->table,
+                   WORKSPACE_MAX_COLUMNS);
+      return FALSE;
+    }
+  st->stmt = jsync_sql_prepare (db, set ? entity->set_sql : entity->insert_sql,
+                                error);
+  if (st->stmt == NULL
+      || !workspace_find_param (entity, st->stmt, "", "id", &st->id, error)
+      || (entity->in_workspace
+          && !workspace_find_param (entity, st->stmt, "", "workspaceId",
+                                    &st->workspace_id, error))
+      || (entity->in_session
+          && !workspace_find_param (entity, st->stmt, "", "sessionId",
+                                    &st->session_id, error)))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      const char *key = entity->columns[i].key;
+
+      /* SET takes only what events can carry. */
+      if (set && entity->columns[i].events == 0)
+        continue;
+      if (!workspace_find_param (entity, st->stmt, "", key, &st->value[i],
+                                 error)
+          || (set && !workspace_find_param (entity, st->stmt, "has_", key,
+                                            &st->has[i], error)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+workspace_bind_value (sqlite3_stmt *stmt, int index,
+                      const WorkspaceColumn *column,
+                      const WorkspaceValue *value)
+{
+  if (value->field != JSYNC_FIELD_SET)
+    sqlite3_bind_null (stmt, index);
+  else if (column->kind == WORKSPACE_KIND_STRING
+           || column->kind == WORKSPACE_KIND_JSON)
+    jsync_sql_bind_text (stmt, index, value->text);
+  else
+    sqlite3_bind_int64 (stmt, index, value->integer);
+}
+
+/* Bind an INSERT: every column, with its default where the event did not
+ * carry it. */
+static void
+workspace_bind_insert (const WorkspaceStatement *st,
+                       const WorkspaceEntity *entity,
+                       const WorkspaceValue *values, gint64 timestamp)
+{
+  WorkspaceValue resolved[WORKSPACE_MAX_COLUMNS];
+
+  for (guint i = 0; entity->columns[i].key != NULL; i++)
+    {
+      const WorkspaceColumn *column = &entity->columns[i];
+      WorkspaceValue *value = &resolved[i];
+
+      *value = values[i];
+      if (value->field == JSYNC_FIELD_ABSENT)
+        {
+          value->field = JSYNC_FIELD_SET;
+          switch (column->fallback)
+            {
+            case WORKSPACE_DEFAULT_NONE:
+            case WORKSPACE_DEFAULT_REQUIRED:
+              value->field = JSYNC_FIELD_NULL;
+              break;
+            case WORKSPACE_DEFAULT_TEXT:
+              value->text = column->text;
+              break;
+            case WORKSPACE_DEFAULT_INT:
+              value->integer = column->integer;
+              break;
+            case WORKSPACE_DEFAULT_TIMESTAMP:
+              value->integer = timestamp;
+              break;
+            case WORKSPACE_DEFAULT_COPY:
+              for (guint j = 0; j < i; j++)
+                if (strcmp (entity->columns[j].key, column->text) == 0)
+                  *value = resolved[j];
+              break;
+            }
+        }
+      workspace_bind_value (st->stmt, st->value[i], column, value);
+    }
+}
+
+/* Bind a SET: each data column with whether the event carried it. */
+static void
+workspace_bind_set (const WorkspaceStatement *st,
+                    const WorkspaceEntity *entity,
+                    const WorkspaceValue *values)
+{
+  for (guint i = 0; entity->columns[i].key != NULL; i++)
+    {
+      const WorkspaceColumn *column = &entity->columns[i];
+
+      if (column->events == 0)
+        continue;
+      sqlite3_bind_int (st->stmt, st->has[i],
+                        values[i].field != JSYNC_FIELD_ABSENT);
+      workspace_bind_value (st->stmt, st->value[i], column, &values[i]);
+    }
+}
+
+/* Bind the ids the statement takes. */
+static void
+workspace_bind_ids (const WorkspaceStatement *st, const char *id,
+                    const char *workspace_id, const char *session_id)
+{
+  jsync_sql_bind_text (st->stmt, st->id, id);
+  if (st->workspace_id > 0)
+    jsync_sql_bind_text (st->stmt, st->workspace_id, workspace_id);
+  if (st->session_id > 0)
+    jsync_sql_bind_text (st->stmt, st->session_id, session_id);
+}
+
+static gboolean
+workspace_run (sqlite3_stmt *stmt, const JsyncEvent *event, GError **error)
+{
+  if (jsync_sql_run (stmt, error))
+    return TRUE;
+  g_prefix_error (error, "%s: ", jsync_event_get_type (event));
+  return FALSE;
+}
+
+/* --- Reading events */
+
+/* Set an INVALID error "<type>: <message>". */
+static void G_GNUC_PRINTF (3, 4)
+workspace_set_invalid (GError **error, const JsyncEvent *event,
+                       const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+               "%s: %s", jsync_event_get_type (event), message);
+}
+
+/* An envelope string (a routing id); required ones must be strings. */
+static gboolean
+workspace_get_routing (const JsyncEvent *event, const char *key,
+                       gboolean required, const char **out, GError **error)
+{
+  JsyncField field;
+
+  if (!jsync_json_get_string (jsync_event_get_json (event), key, &field, out,
+                              error))
+    {
+      g_prefix_error (error, "%s: ", jsync_event_get_type (event));
+      return FALSE;
+    }
+  if (required && field != JSYNC_FIELD_SET)
+    {
+      workspace_set_invalid (error, event, "missing %s", key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The data object, or NULL when it is absent or null. */
+static gboolean
+workspace_get_data (const JsyncEvent *event, json_object **data,
+                    GError **error)
+{
+  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
+      == JSYNC_FIELD_SET
+      && !json_object_is_type (*data, json_type_object))
+    {
+      workspace_set_invalid (error, event, "data: expected an object");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const char *
+workspace_kind_expected (WorkspaceKind kind)
+{
+  switch (kind)
+    {
+    case WORKSPACE_KIND_STRING:
+      return "a string";
+    case WORKSPACE_KIND_INT:
+      return "an integer";
+    case WORKSPACE_KIND_BOOL:
+      return "a boolean";
+    case WORKSPACE_KIND_JSON:
+    default:
+      return "a JSON value";
+    }
+}
+
+static gboolean
+workspace_read_value (json_object *data, const WorkspaceColumn *column,
+                      WorkspaceValue *value, GError **error)
+{
+  switch (column->kind)
+    {
+    case WORKSPACE_KIND_STRING:
+      return jsync_json_get_string (data, column->key, &value->field,
+                                    &value->text, error);
+    case WORKSPACE_KIND_INT:
+      return jsync_json_get_int64 (data, column->key, &value->field,
+                                   &value->integer, error);
+    case WORKSPACE_KIND_BOOL:
+      return jsync_json_get_bool (data, column->key, &value->field,
+                                  &value->integer, error);
+    case WORKSPACE_KIND_JSON:
+    default:
+      jsync_json_get_text (data, column->key, &value->field, &value->text);
+      return TRUE;
+    }
+}
+
+/* Read the data columns the event kind (WORKSPACE_ON_*) carries into
+ * values[], parallel to entity->columns; the others are ABSENT. */
+static gboolean
+workspace_read_columns (const JsyncEvent *event, json_object *data,
+                        const WorkspaceEntity *entity, guint on,
+                        WorkspaceValue *values, GError **error)
+{
+  for (guint i = 0; entity->columns[i].key != NULL; i++)
+    {
+      const WorkspaceColumn *column = &entity->columns[i];
+      WorkspaceValue *value = &values[i];
+
+      *value = (WorkspaceValue) { .field = JSYNC_FIELD_ABSENT };
+      if ((column->events & on) == 0)
+        continue;
+      if (!workspace_read_value (data, column, value, error))
+        {
+          g_prefix_error (error, "%s: data.", jsync_event_get_type (event));
+          return FALSE;
+        }
+      switch (column->fallback)
+        {
+        case WORKSPACE_DEFAULT_NONE:
+          break;
+        case WORKSPACE_DEFAULT_REQUIRED:
+          /* No default and NOT NULL: null is never a value. */
+          if (on == WORKSPACE_ON_CREATE && value->field != JSYNC_FIELD_SET)
+            {
+              workspace_set_invalid (error, event, "missing data.%s",
+                                     column->key);
+              return FALSE;
+            }
+          if (value->field == JSYNC_FIELD_NULL)
+            {
+              workspace_set_invalid (error, event, "data.%s: expected %s",
+                                     column->key,
+                                     workspace_kind_expected (column->kind));
+              return FALSE;
+            }
+          break;
+        case WORKSPACE_DEFAULT_TEXT:
+        case WORKSPACE_DEFAULT_INT:
+        case WORKSPACE_DEFAULT_TIMESTAMP:
+        case WORKSPACE_DEFAULT_COPY:
+          if (value->field == JSYNC_FIELD_NULL)
+            value->field = JSYNC_FIELD_ABSENT;
+          break;
+        }
+    }
+  return TRUE;
+}
+
+/* --- Handlers */
+
+typedef gboolean (*WorkspaceHandlerFunc) (WorkspaceApplier *self,
+                                          const JsyncEvent *event,
+                                          const WorkspaceEntity *entity,
+                                          GError **error);
+
+/* workspace_created, session_created, state_saved, trace_added. */
+static gboolean
+workspace_apply_create (WorkspaceApplier *self, const JsyncEvent *event,
+                        const WorkspaceEntity *entity, GError **error)
+{
+  const WorkspaceStatement *insert = &self->insert[entity - workspace_entities];
+  const WorkspaceStatement *set = &self->set[entity - workspace_entities];
+  WorkspaceValue values[WORKSPACE_MAX_COLUMNS];
+  json_object *data = NULL;
+  const char *id = NULL;
+  const char *workspace_id = NULL;
+  const char *session_id = NULL;
+  JsyncField field;
+
+  if (!workspace_get_data (event, &data, error)
+      || (entity->in_workspace
+          && !workspace_get_routing (event, "workspaceId", TRUE,
+                                     &workspace_id, error))
+      || (entity->in_session
+          && !workspace_get_routing (event, "sessionId", TRUE, &session_id,
+                                     error)))
+    return FALSE;
+  if (!jsync_json_get_string (data, "id", &field, &id, error))
+    {
+      g_prefix_error (error, "%s: data.", jsync_event_get_type (event));
+      return FALSE;
+    }
+  if (field != JSYNC_FIELD_SET)
+    {
+      workspace_set_invalid (error, event, "missing data.id");
+      return FALSE;
+    }
+  if (!workspace_read_columns (event, data, entity, WORKSPACE_ON_CREATE,
+                               values, error))
+    return FALSE;
+
+  workspace_bind_ids (insert, id, workspace_id, session_id);
+  workspace_bind_insert (insert, entity, values,
+                         jsync_event_get_timestamp (event));
+  if (!workspace_run (insert->stmt, event, error))
+    return FALSE;
+  if (sqlite3_changes (self->db) > 0)
+    return TRUE;
+
+  /* The id exists: a create sets only what it carries. */
+  workspace_bind_ids (set, id, workspace_id, session_id);
+  workspace_bind_set (set, entity, values);
+  return workspace_run (set->stmt, event, error);
+}
+
+/* workspace_updated, session_updated. */
+static gboolean
+workspace_apply_update (WorkspaceApplier *self, const JsyncEvent *event,
+                        const WorkspaceEntity *entity, GError **error)
+{
+  const WorkspaceStatement *set = &self->set[entity - workspace_entities];
+  WorkspaceValue values[WORKSPACE_MAX_COLUMNS];
+  json_object *data = NULL;
+  const char *id = NULL;
+  const char *workspace_id = NULL;
+
+  if (!workspace_get_data (event, &data, error)
+      || (entity->in_workspace
+          && !workspace_get_routing (event, "workspaceId", TRUE,
+                                     &workspace_id, error))
+      || !workspace_get_routing (event, entity->id_key, TRUE, &id, error)
+      || !workspace_read_columns (event, data, entity, WORKSPACE_ON_UPDATE,
+                                  values, error))
+    return FALSE;
+
+  workspace_bind_ids (set, id, workspace_id, NULL);
+  workspace_bind_set (set, entity, values);
+  return workspace_run (set->stmt, event, error);
+}
+
+/* Delete one workspace and every row with its workspaceId. */
+static gboolean
+workspace_delete_stream (WorkspaceApplier *self, const char *workspace_id,
+                         GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
+    {
+      jsync_sql_bind_text (self->delete_stream[i], 1, workspace_id);
+      if (!jsync_sql_run (self->delete_stream[i], error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* workspace_deleted. */
+static gboolean
+workspace_apply_workspace_deleted (WorkspaceApplier *self,
+                                   const JsyncEvent *event,
+                                   const WorkspaceEntity *entity,
+                                   GError **error)
+{
+  const char *workspace_id = NULL;
+
+  if (!workspace_get_routing (event, "workspaceId", TRUE, &workspace_id,
+                              error))
+    return FALSE;
+  if (!workspace_delete_stream (self, workspace_id, error))
+    {
+      g_prefix_error (error, "%s: ", jsync_event_get_type (event));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* state_deleted. */
+static gboolean
+workspace_apply_state_deleted (WorkspaceApplier *self,
+                               const JsyncEvent *event,
+                               const WorkspaceEntity *entity, GError **error)
+{
+  const char *workspace_id = NULL;
+  const char *session_id = NULL;
+  const char *id = NULL;
+
+  if (!workspace_get_routing (event, "workspaceId", TRUE, &workspace_id,
+                              error)
+      || !workspace_get_routing (event, "sessionId", FALSE, &session_id,
+                                 error)
+      || !workspace_get_routing (event, entity->id_key, TRUE, &id, error))
+    return FALSE;
+
+  jsync_sql_bind_text (self->delete_state, 1, id);
+  jsync_sql_bind_text (self->delete_state, 2, workspace_id);
+  return workspace_run (self->delete_state, event, error);
+}
+
+/* The handler table: one row per event type. */
+static const struct
+{
+  const char *type;
+  WorkspaceHandlerFunc handler;
+  WorkspaceEntityId entity;
+} workspace_handlers[] = {
+  { "workspace_created", workspace_apply_create, WORKSPACE_ENTITY_WORKSPACE },
+  { "workspace_updated", workspace_apply_update, WORKSPACE_ENTITY_WORKSPACE },
+  { "workspace_deleted", workspace_apply_workspace_deleted,
+    WORKSPACE_ENTITY_WORKSPACE },
+  { "session_created", workspace_apply_create, WORKSPACE_ENTITY_SESSION },
+  { "session_updated", workspace_apply_update, WORKSPACE_ENTITY_SESSION },
+  { "state_saved", workspace_apply_create, WORKSPACE_ENTITY_STATE },
+  { "state_deleted", workspace_apply_state_deleted, WORKSPACE_ENTITY_STATE },
+  { "trace_added", workspace_apply_create, WORKSPACE_ENTITY_TRACE },
+};
+
+/* --- The descriptor's callbacks */
+
+static gpointer
+workspace_init (const JsyncApplierContext *context, GError **error)
+{
+  g_autoptr(WorkspaceApplier) self = g_new0 (WorkspaceApplier, 1);
+
+  self->db = context->db;
+  for (guint i = 0; i < WORKSPACE_N_ENTITIES; i++)
+    {
+      const WorkspaceEntity *entity = &workspace_entities[i];
+
+      if (!workspace_statement_prepare (&self->insert[i], self->db, entity,
+                                        FALSE, error)
+          || !workspace_statement_prepare (&self->set[i], self->db, entity,
+                                           TRUE, error))
+        return NULL;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
+    {
+      self->delete_stream[i] = jsync_sql_prepare (self->db,
+                                                  workspace_delete_sql[i],
+                                                  error);
+      if (self->delete_stream[i] == NULL)
+        return NULL;
+    }
+  self->delete_state = jsync_sql_prepare (self->db,
+                                          "DELETE FROM states"
+                                          " WHERE id = ?1 AND workspaceId = ?2",
+                                          error);
+  if (self->delete_state == NULL)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+static gboolean
+workspace_apply (gpointer state, const JsyncEvent *event, GError **error)
+{
+  const char *type = jsync_event_get_type (event);
+
+  for (guint i = 0; i < G_N_ELEMENTS (workspace_handlers); i++)
+    if (strcmp (type, workspace_handlers[i].type) == 0)
+      return workspace_handlers[i].handler (
+          state, event, &workspace_entities[workspace_handlers[i].entity],
+          error);
+  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+               "%s: unknown event type", type);
+  return FALSE;
+}
+
+/* The workspace an event belongs to: data.id of a workspace_created, the
+ * envelope's workspaceId of any other event. */
+static const char *
+workspace_stream (gpointer state, const JsyncEvent *event)
+{
+  json_object *parent = jsync_event_get_json (event);
+  const char *key = "workspaceId";
+  json_object *value;
+
+  if (strcmp (jsync_event_get_type (event), "workspace_created") == 0)
+    {
+      if (jsync_json_lookup (parent, "data", &parent) != JSYNC_FIELD_SET)
+        return NULL;
+      key = "id";
+    }
+  if (jsync_json_lookup (parent, key, &value) != JSYNC_FIELD_SET
+      || !json_object_is_type (value, json_type_string))
+    return NULL;
+  return json_object_get_string (value);
+}
+
+static gboolean
+workspace_clear_stream (gpointer state, const char *stream, GError **error)
+{
+  if (workspace_delete_stream (state, stream, error))
+    return TRUE;
+  g_prefix_error (error, "clear workspace %s: ", stream);
+  return FALSE;
+}
+
+static gboolean
+workspace_clear (gpointer state, GError **error)
+{
+  WorkspaceApplier *self = state;
+
+  return jsync_sql_exec (self->db,
+                         "DELETE FROM memory_traces;"
+                         "DELETE FROM states;"
+                         "DELETE FROM sessions;"
+                         "DELETE FROM workspaces;",
+                         error);
+}
+
+static gboolean
+workspace_finish_rebuild (gpointer state, GError **error)
+{
+  WorkspaceApplier *self = state;
+
+  return jsync_sql_exec (self->db,
+                         "INSERT INTO workspace_fts (workspace_fts)"
+                         " VALUES ('rebuild')",
+                         error);
+}
+
+static const char *const workspace_prefixes[] = {
+  "workspace_", "session_", "state_", "trace_", NULL,
+};
+
+static const char *const workspace_tables[] = {
+  "workspaces", "sessions", "states", "memory_traces", NULL,
+};
+
+static const JsyncSearchTable workspace_search[] = {
+  { "workspace_fts", "workspaces", "name,description" },
+  { NULL },
+};
+
+JSYNC_APPLIER_DEFINE (
+  .name = "workspace",
+  .version = "1.0.0",
+  .description = "Nexus workspaces, sessions, states and memory traces",
+  .prefixes = workspace_prefixes,
+  .schema_sql = workspace_schema_sql,
+  .schema_version = 1,
+  .tables = workspace_tables,
+  .search = workspace_search,
+  .init = workspace_init,
+  .apply = workspace_apply,
+  .stream = workspace_stream,
+  .clear_stream = workspace_clear_stream,
+  .clear = workspace_clear,
+  .finish_rebuild = workspace_finish_rebuild,
+  .free = workspace_free,
+);
