@@ -12,8 +12,8 @@
 
 static const char *const store_sql[JSYNC_STMT_N] = {
   [JSYNC_STMT_EVENT_LOOKUP] =
-    "SELECT hash, ts, device, status, source, offset, length, raw, applier,"
-    " stream, line FROM jsync_events WHERE id = ?1",
+    "SELECT hash, ts, device, status, source, offset, length, hash, raw,"
+    " applier, stream, line FROM jsync_events WHERE id = ?1",
   [JSYNC_STMT_EVENT_INSERT] =
     "INSERT OR REPLACE INTO jsync_events (id, ts, device, type, applier,"
     " stream, status, source, offset, length, line, hash, gen, raw)"
@@ -28,11 +28,11 @@ static const char *const store_sql[JSYNC_STMT_N] = {
     " WHERE applier = ?1 AND stream = ?2 AND status = 0"
     " ORDER BY ts DESC, device DESC, id DESC LIMIT 1",
   [JSYNC_STMT_STREAM_EVENTS] =
-    "SELECT id, ts, device, source, offset, length, line, hash, raw"
+    "SELECT id, ts, device, source, offset, length, hash, raw, line"
     " FROM jsync_events WHERE applier = ?1 AND stream = ?2 AND status = 0"
     " ORDER BY ts, device, id",
   [JSYNC_STMT_APPLIER_EVENTS] =
-    "SELECT id, ts, device, source, offset, length, line, hash, raw"
+    "SELECT id, ts, device, source, offset, length, hash, raw, line"
     " FROM jsync_events WHERE applier = ?1 AND status = 0"
     " ORDER BY ts, device, id",
   [JSYNC_STMT_FAILED_INSERT] =

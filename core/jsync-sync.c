@@ -305,7 +305,8 @@ run_source_by_id (Run *run, gint64 id)
 }
 
 /* The bytes of a stored event: its kept raw copy, or read back from its
- * log and checked against its hash.  (transfer full) */
+ * log and checked against its hash.  The row holds source, offset, length,
+ * hash and raw in that order from first_column.  (transfer full) */
 static char *
 run_load_stored (Run *run, sqlite3_stmt *row, int first_column,
                  gsize *length, GError **error)
@@ -380,14 +381,14 @@ run_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
       g_warning ("cannot re-apply event %s: %s", id, local_error->message);
       jsync_result_add_error (run->result,
                               source != NULL ? source->path : NULL,
-                              sqlite3_column_int64 (row, 6),
+                              sqlite3_column_int64 (row, 8),
                               sqlite3_column_int64 (row, 4), id,
                               local_error->message);
       json_object_put (json);
       return TRUE;
     }
   event.file = source != NULL ? source->path : NULL;
-  event.line = sqlite3_column_int64 (row, 6);
+  event.line = sqlite3_column_int64 (row, 8);
   event.offset = sqlite3_column_int64 (row, 4);
   if (!run_apply_event (run, applier, &event, &rejection, error))
     {
@@ -877,8 +878,8 @@ run_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
   g_autofree char *stored_device = g_strdup ((const char *) sqlite3_column_text (row, 2));
   int stored_status = sqlite3_column_int (row, 3);
   gint64 stored_source = sqlite3_column_int64 (row, 4);
-  g_autofree char *stored_applier = g_strdup ((const char *) sqlite3_column_text (row, 8));
-  g_autofree char *stored_stream = g_strdup ((const char *) sqlite3_column_text (row, 9));
+  g_autofree char *stored_applier = g_strdup ((const char *) sqlite3_column_text (row, 9));
+  g_autofree char *stored_stream = g_strdup ((const char *) sqlite3_column_text (row, 10));
   g_autofree char *stored_raw = NULL;
   g_autoptr(GError) load_error = NULL;
   gsize stored_length = 0;
@@ -1473,7 +1474,6 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   g_autoptr(GHashTable) sources_by_id = NULL;
   g_autoptr(GPtrArray) batch = NULL;
   g_autoptr(GHashTable) batch_ids = NULL;
-  g_autoptr(GHashTable) forced = NULL;
   Run run = { 0 };
   gboolean ok = FALSE;
 
@@ -1481,7 +1481,6 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   sources_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   batch = g_ptr_array_new_with_free_func (item_free);
   batch_ids = g_hash_table_new (g_str_hash, g_str_equal);
-  forced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, group_free);
   run.self = self;
   run.store = store;
   run.result = result;
@@ -1490,7 +1489,8 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   run.sources_by_id = sources_by_id;
   run.batch = batch;
   run.batch_ids = batch_ids;
-  run.forced = forced;
+  run.forced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                     group_free);
 
   run_progress (&run, "scan", 0, 0);
   if (!run_load_sources (&run, error)
@@ -1561,6 +1561,7 @@ rollback:
     jsync_store_rollback (store);
   result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
                                             " WHERE status = 1");
+  g_hash_table_unref (run.forced);
   if (ok && run.stop)
     {
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_EVENT,

@@ -1,10 +1,889 @@
-#include <glib.h>
+/* test-sync.c: the sync contract (DESIGN.md "Sync semantics"), through the
+ * library API, with the bundled appliers and the fixture ones.
+ *
+ * The reference for "what the cache must hold" is a cache built in one
+ * batch from scratch: every distinct event applied in key order.  Every
+ * incremental path (late devices, conflict copies, torn lines, rewrites,
+ * crashes between batches) must end equal to it.
+ */
 #include <locale.h>
-int main (int argc, char **argv);
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <jsync/jsync.h>
+#include <sqlite3.h>
+
+typedef struct
+{
+  char *dir;                    /* owned: temp root */
+  char *data;                   /* owned: the data folder */
+  char *db;                     /* owned */
+  guint batch_size;
+  char *plugin_path;            /* owned, nullable: JSYNC_PLUGIN_PATH */
+} Fixture;
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        if (g_file_test (child, G_FILE_TEST_IS_DIR)
+            && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+          remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("jsync-sync-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+  f->data = g_build_filename (f->dir, "data", NULL);
+  f->db = g_build_filename (f->dir, "cache", "cache.db", NULL);
+  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  f->batch_size = 1000;
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->data);
+  g_free (f->db);
+  g_free (f->plugin_path);
+}
+
+static void
+write_file (Fixture *f, const char *relative, const char *text)
+{
+  g_autofree char *path = g_build_filename (f->data, relative, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+static void
+append_file (Fixture *f, const char *relative, const char *text)
+{
+  g_autofree char *path = g_build_filename (f->data, relative, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  FILE *file;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  file = fopen (path, "ab");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fputs (text, file), >=, 0);
+  g_assert_cmpint (fclose (file), ==, 0);
+}
+
+static JsyncConfig *
+fixture_config (Fixture *f, const char *db, guint batch_size)
+{
+  JsyncConfig *config = jsync_config_new ();
+
+  if (f->plugin_path != NULL)
+    g_setenv ("JSYNC_PLUGIN_PATH", f->plugin_path, TRUE);
+  jsync_config_set_data_dir (config, f->data);
+  jsync_config_set_database (config, db);
+  jsync_config_set_batch_size (config, batch_size);
+  return config;
+}
+
+/* One sync of the fixture's cache; asserts the run itself succeeded. */
+static JsyncResult *
+fixture_sync (Fixture *f)
+{
+  g_autoptr(JsyncConfig) config = fixture_config (f, f->db, f->batch_size);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
+                                                                    &error);
+  JsyncResult *result;
+
+  g_assert_no_error (error);
+  result = jsync_coordinator_sync (coordinator, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  return result;
+}
+
+static void
+fixture_sync_quiet (Fixture *f)
+{
+  JsyncResult *result = fixture_sync (f);
+
+  jsync_result_free (result);
+}
+
+static json_object *
+dump_db (Fixture *f, const char *db)
+{
+  g_autoptr(JsyncConfig) config = fixture_config (f, db, 1000);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
+                                                                    &error);
+  json_object *dump;
+
+  g_assert_no_error (error);
+  dump = jsync_coordinator_dump (coordinator, &error);
+  g_assert_no_error (error);
+  return dump;
+}
+
+/* The reference: a fresh cache built in one batch, in key order. */
+static json_object *
+reference_dump (Fixture *f)
+{
+  g_autofree char *db = g_build_filename (f->dir, "reference",
+                                          "reference.db", NULL);
+  g_autoptr(JsyncConfig) config = fixture_config (f, db, 1000000);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  json_object *dump;
+
+  g_unlink (db);
+  coordinator = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  result = jsync_coordinator_sync (coordinator, &error);
+  g_assert_no_error (error);
+  dump = jsync_coordinator_dump (coordinator, &error);
+  g_assert_no_error (error);
+  return dump;
+}
+
+static void
+assert_json_equal (json_object *actual, json_object *expected)
+{
+  if (!json_object_equal (actual, expected))
+    {
+      g_autofree char *a = g_strdup (json_object_to_json_string_ext (actual, JSON_C_TO_STRING_PRETTY));
+      g_autofree char *e = g_strdup (json_object_to_json_string_ext (expected, JSON_C_TO_STRING_PRETTY));
+
+      g_test_message ("actual:\n%s\nexpected:\n%s", a, e);
+      g_assert_cmpstr (a, ==, e);
+    }
+}
+
+/* The cache equals the reference, and every FTS index checks out. */
+static void
+assert_matches_reference (Fixture *f)
+{
+  json_object *actual = dump_db (f, f->db);
+  json_object *expected = reference_dump (f);
+  sqlite3 *db = NULL;
+
+  assert_json_equal (actual, expected);
+  json_object_put (actual);
+  json_object_put (expected);
+
+  g_assert_cmpint (sqlite3_open (f->db, &db), ==, SQLITE_OK);
+  for (guint i = 0; i < 3; i++)
+    {
+      static const char *const fts[] = { "workspace_fts", "conversation_fts",
+                                         "message_fts" };
+      g_autofree char *sql = g_strdup_printf (
+          "INSERT INTO %s(%s, rank) VALUES('integrity-check', 1)", fts[i],
+          fts[i]);
+      char *message = NULL;
+      int rc = sqlite3_exec (db, sql, NULL, NULL, &message);
+
+      if (rc != SQLITE_OK && message != NULL
+          && strstr (message, "no such table") != NULL)
+        rc = SQLITE_OK;
+      g_assert_cmpstr (message, ==, NULL);
+      g_assert_cmpint (rc, ==, SQLITE_OK);
+    }
+  sqlite3_close (db);
+}
+
+static gint64
+query_int (Fixture *f, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_open (f->db, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+static char *
+query_text (Fixture *f, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *value;
+
+  g_assert_cmpint (sqlite3_open (f->db, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+/* --- Event text ------------------------------------------------------- */
+
+static char *
+conversation_line (const char *id, const char *device, gint64 ts,
+                   const char *conversation, const char *title)
+{
+  return g_strdup_printf (
+      "{\"type\":\"metadata\",\"data\":{\"id\":\"%s\",\"title\":\"%s\","
+      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
+      "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      conversation, title, ts, id, device, ts);
+}
+
+static char *
+message_line (const char *id, const char *device, gint64 ts,
+              const char *conversation, const char *message, const char *text,
+              int seq)
+{
+  return g_strdup_printf (
+      "{\"type\":\"message\",\"conversationId\":\"%s\",\"data\":{\"id\":\"%s\","
+      "\"role\":\"user\",\"content\":\"%s\",\"sequenceNumber\":%d},"
+      "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      conversation, message, text, seq, id, device, ts);
+}
+
+static char *
+message_update_line (const char *id, const char *device, gint64 ts,
+                     const char *conversation, const char *message,
+                     const char *text)
+{
+  return g_strdup_printf (
+      "{\"type\":\"message_updated\",\"conversationId\":\"%s\","
+      "\"messageId\":\"%s\",\"data\":{\"content\":\"%s\"},\"id\":\"%s\","
+      "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      conversation, message, text, id, device, ts);
+}
+
+/* --- Tests ------------------------------------------------------------ */
+
+/* The example data gives exactly the expected rows; a second sync applies
+ * and reads nothing. */
+static void
+test_example (Fixture *f, gconstpointer data)
+{
+  const char *src = g_test_get_filename (G_TEST_DIST, "data", "nexus", NULL);
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) second = NULL;
+  g_autofree char *expected_path = NULL;
+  g_autofree char *command = NULL;
+
+  g_free (f->data);
+  f->data = g_strdup (src);
+  first = fixture_sync (f);
+  g_assert_cmpuint (first->events_applied, ==, 317);
+  g_assert_cmpuint (first->events_failed, ==, 0);
+  g_assert_cmpuint (first->files_processed->len, ==, 14);
+  second = fixture_sync (f);
+  g_assert_cmpuint (second->events_applied, ==, 0);
+  g_assert_cmpuint (second->events_skipped, ==, 0);
+  g_assert_cmpuint (second->files_processed->len, ==, 0);
+  assert_matches_reference (f);
+}
+
+/* The seed's watermark bug: an event from another device that arrives
+ * after a sync but carries an older timestamp is applied, in its place in
+ * the order. */
+static void
+test_late_device (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "devA", 1000, "c1", "First");
+  g_autofree char *msg = message_line ("e2", "devA", 2000, "c1", "m1", "hello", 0);
+  g_autofree char *late = message_update_line ("e3", "devB", 1500, "c1", "m1",
+                                               "too early");
+  g_autofree char *late_msg = message_line ("e4", "devB", 1200, "c1", "m0",
+                                            "older", 0);
+  g_autoptr(JsyncResult) result = NULL;
+  g_autofree char *content = NULL;
+
+  write_file (f, "conversations/conv_c1.jsonl", create);
+  append_file (f, "conversations/conv_c1.jsonl", msg);
+  fixture_sync_quiet (f);
+  /* Device B's file arrives late with older events. */
+  write_file (f, "conversations/conv_c1 (1).jsonl", late);
+  append_file (f, "conversations/conv_c1 (1).jsonl", late_msg);
+  result = fixture_sync (f);
+  g_assert_cmpuint (result->events_applied, ==, 2);
+  /* The update sorts before m1's create: it changes nothing. */
+  content = query_text (f, "SELECT content FROM messages WHERE id = 'm1'");
+  g_assert_cmpstr (content, ==, "hello");
+  g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 2);
+  g_assert_cmpint (query_int (f, "SELECT updated FROM conversations"), ==, 2000);
+  assert_matches_reference (f);
+}
+
+/* A partial last line waits; completed, it is applied once. */
+static void
+test_torn_line (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *msg = message_line ("e2", "d", 2000, "c1", "m1", "hi", 0);
+  gsize half = strlen (msg) / 2;
+  g_autofree char *head = g_strndup (msg, half);
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) second = NULL;
+
+  write_file (f, "c.jsonl", create);
+  append_file (f, "c.jsonl", head);
+  first = fixture_sync (f);
+  g_assert_cmpuint (first->events_applied, ==, 1);
+  g_assert_cmpuint (first->events_failed, ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM messages"), ==, 0);
+  append_file (f, "c.jsonl", msg + half);
+  second = fixture_sync (f);
+  g_assert_cmpuint (second->events_applied, ==, 1);
+  g_assert_cmpuint (second->events_failed, ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 1);
+  assert_matches_reference (f);
+}
+
+/* A conflict copy holds the same events plus its own: each id once. */
+static void
+test_conflict_copy (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
+  g_autofree char *m2 = message_line ("e3", "d2", 3000, "c1", "m2", "two", 1);
+  g_autofree char *base = g_strconcat (create, "\n", m1, NULL);
+  g_autofree char *copy = g_strconcat (create, m1, m2, NULL);
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) second = NULL;
+
+  write_file (f, "conv_c1.jsonl", base);
+  first = fixture_sync (f);
+  g_assert_cmpuint (first->events_applied, ==, 2);
+  write_file (f, "conv_c1.sync-conflict-20250101-120000-ABCDEFG.jsonl", copy);
+  second = fixture_sync (f);
+  g_assert_cmpuint (second->events_applied, ==, 1);
+  g_assert_cmpuint (second->events_skipped, ==, 2);
+  g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 2);
+  assert_matches_reference (f);
+}
+
+/* Two copies of one id that differ: the smaller (timestamp, deviceId,
+ * bytes) is the event, whichever arrives first. */
+static void
+test_conflict_differs (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *late_copy = message_line ("e2", "d", 2500, "c1", "m1", "later copy", 0);
+  g_autofree char *early_copy = message_line ("e2", "d", 2000, "c1", "m1", "earlier copy", 0);
+  g_autoptr(JsyncResult) second = NULL;
+  g_autofree char *content = NULL;
+
+  write_file (f, "a.jsonl", create);
+  append_file (f, "a.jsonl", late_copy);
+  fixture_sync_quiet (f);
+  write_file (f, "b.jsonl", early_copy);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*differs*");
+  second = fixture_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (second->conflicts, ==, 1);
+  content = query_text (f, "SELECT content FROM messages WHERE id = 'm1'");
+  g_assert_cmpstr (content, ==, "earlier copy");
+  g_assert_cmpint (query_int (f, "SELECT updated FROM conversations"), ==, 2000);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*differs*");
+  assert_matches_reference (f);
+  g_test_assert_expected_messages ();
+}
+
+/* A file rewritten under the same name is read again from its start, with
+ * the reason; what it still holds is not applied twice; what it lost is
+ * reported and kept. */
+static void
+test_rewritten (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
+  g_autofree char *m2 = message_line ("e3", "d", 3000, "c1", "m2", "two", 1);
+  g_autofree char *m3 = message_line ("e4", "d", 4000, "c1", "m3", "three", 2);
+  g_autofree char *before = g_strconcat (create, m1, m2, NULL);
+  g_autofree char *after = g_strconcat (create, m1, m3, "\n", NULL);
+  g_autoptr(JsyncResult) result = NULL;
+  JsyncLost *lost;
+
+  write_file (f, "c.jsonl", before);
+  fixture_sync_quiet (f);
+  write_file (f, "c.jsonl", after);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*read again*");
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
+  result = fixture_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (result->files_reread->len, ==, 1);
+  g_assert_cmpstr (((JsyncReread *) result->files_reread->pdata[0])->file, ==,
+                   "c.jsonl");
+  g_assert_cmpuint (result->events_applied, ==, 1);
+  g_assert_cmpuint (result->events_skipped, ==, 2);
+  g_assert_cmpuint (result->lost_events->len, ==, 1);
+  lost = result->lost_events->pdata[0];
+  g_assert_cmpstr (lost->file, ==, "c.jsonl");
+  g_assert_cmpuint (lost->ids->len, ==, 1);
+  g_assert_cmpstr (lost->ids->pdata[0], ==, "e3");
+  /* The lost event's effect stays. */
+  g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 3);
+}
+
+/* A truncated file is read again; its events are not applied twice. */
+static void
+test_truncated (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
+  g_autofree char *both = g_strconcat (create, m1, NULL);
+  g_autoptr(JsyncResult) result = NULL;
+
+  write_file (f, "c.jsonl", both);
+  fixture_sync_quiet (f);
+  write_file (f, "c.jsonl", create);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*shrank*");
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
+  result = fixture_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (result->files_reread->len, ==, 1);
+  g_assert_cmpuint (result->events_applied, ==, 0);
+  g_assert_cmpuint (result->events_skipped, ==, 1);
+}
+
+/* Bad lines are recorded with file, line, offset and reason; the good
+ * ones around them are applied; nothing is reported twice. */
+static void
+test_bad_lines (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *text = g_strconcat (
+      create, "{not json\n",
+      "{\"type\":\"message\",\"id\":\"e9\",\"deviceId\":\"d\",\"timestamp\":\"x\"}\n",
+      "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"role\":\"user\"},"
+      "\"id\":\"e10\",\"deviceId\":\"d\",\"timestamp\":5}\n",
+      NULL);
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) second = NULL;
+  JsyncEventError *e;
+
+  write_file (f, "c.jsonl", text);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "c.jsonl:2: not valid JSON*");
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "c.jsonl:3: timestamp*");
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "c.jsonl:4: conversation: *data.id*");
+  first = fixture_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (first->events_applied, ==, 1);
+  g_assert_cmpuint (first->events_failed, ==, 3);
+  g_assert_false (first->success);
+  e = first->errors->pdata[1];
+  g_assert_cmpstr (e->file, ==, "c.jsonl");
+  g_assert_cmpuint (e->line, ==, 3);
+  g_assert_cmpuint (e->offset, ==, strlen (create) + strlen ("{not json\n"));
+  g_assert_cmpstr (e->id, ==, "e9");
+  e = first->errors->pdata[2];
+  g_assert_cmpstr (e->id, ==, "e10");
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM jsync_failed WHERE raw IS NOT NULL"), ==, 3);
+  second = fixture_sync (f);
+  g_assert_cmpuint (second->events_failed, ==, 0);
+  g_assert_true (second->success);
+}
+
+/* A crash between batches leaves the last committed batch; the next run
+ * ends where a rebuild does, nothing applied twice. */
+static void
+crash_progress (const char *phase, guint64 done, guint64 total,
+                gpointer user_data)
+{
+  guint *batches = user_data;
+
+  if (strcmp (phase, "read") == 0 && done < total && ++*batches == 2)
+    _exit (0);
+}
+
+static void
+test_crash_between_batches (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (int c = 0; c < 3; c++)
+    {
+      g_autofree char *conv = g_strdup_printf ("c%d", c);
+      g_autofree char *create = conversation_line (conv, "d", 1000 + c, conv, "T");
+
+      g_string_append (text, create);
+      for (int m = 0; m < 10; m++)
+        {
+          g_autofree char *id = g_strdup_printf ("e%d-%d", c, m);
+          g_autofree char *mid = g_strdup_printf ("m%d-%d", c, m);
+          g_autofree char *line = message_line (id, m % 2 ? "a" : "b",
+                                                2000 + 10 * m - c, conv, mid,
+                                                "text", m);
+
+          g_string_append (text, line);
+        }
+    }
+  if (g_test_subprocess ())
+    {
+      /* The parent's folders, not this process's own fixture. */
+      const char *dir = g_getenv ("JSYNC_TEST_CRASH_DIR");
+      g_autoptr(JsyncConfig) config = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsyncCoordinator) coordinator = NULL;
+      guint batches = 0;
+
+      g_assert_nonnull (dir);
+      g_free (f->data);
+      g_free (f->db);
+      f->data = g_build_filename (dir, "data", NULL);
+      f->db = g_build_filename (dir, "cache", "cache.db", NULL);
+      config = fixture_config (f, f->db, 4);
+      coordinator = jsync_coordinator_open (config, &error);
+      g_assert_no_error (error);
+      jsync_coordinator_set_progress (coordinator, crash_progress, &batches);
+      jsync_result_free (jsync_coordinator_sync (coordinator, &error));
+      g_assert_not_reached ();
+    }
+  write_file (f, "all.jsonl", text->str);
+  g_setenv ("JSYNC_TEST_CRASH_DIR", f->dir, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  /* The child committed some batches, not all. */
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM jsync_events"), >, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM jsync_events"), <, 33);
+  f->batch_size = 4;
+  fixture_sync_quiet (f);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM jsync_events"), ==, 33);
+  g_assert_cmpint (query_int (f, "SELECT sum(messageCount) FROM conversations"), ==, 30);
+  assert_matches_reference (f);
+}
+
+/* Copy one fixture module from the build folder `from` into a folder of
+ * its own under the fixture; returns that folder. */
+static char *
+copy_module (Fixture *f, const char *from, const char *name)
+{
+  g_autofree char *file = g_strconcat (name, ".so", NULL);
+  g_autofree char *src = g_test_build_filename (G_TEST_BUILT, from, file, NULL);
+  g_autofree char *folder = g_build_filename (f->dir, "modules", from, NULL);
+  g_autofree char *dst = g_build_filename (folder, file, NULL);
+  g_autofree char *bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length;
+
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+  g_file_get_contents (src, &bytes, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents_full (dst, bytes, length, G_FILE_SET_CONTENTS_NONE,
+                            0755, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&folder);
+}
+
+/* Events nothing takes wait as pending and are applied once an applier
+ * for them appears; an applier's schema version change rebuilds its
+ * tables alone and re-applies its events. */
+static void
+test_pending_and_upgrade (Fixture *f, gconstpointer data)
+{
+  g_autofree char *fixtures = copy_module (f, "plugins", "echo");
+  g_autofree char *v2 = copy_module (f, "plugins/v2", "echo");
+  const char *bundled = g_getenv ("JSYNC_PLUGIN_PATH");
+  g_autofree char *bundled_copy = g_strdup (bundled);
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) second = NULL;
+  g_autoptr(JsyncResult) third = NULL;
+  g_autofree char *note = NULL;
+
+  write_file (f, "x.jsonl",
+              "{\"type\":\"echo_a\",\"id\":\"x1\",\"deviceId\":\"d\",\"timestamp\":1,\"data\":{\"n\":1}}\n"
+              "{\"type\":\"echo_b\",\"id\":\"x2\",\"deviceId\":\"d\",\"timestamp\":2}\n");
+  write_file (f, "c.jsonl", create);
+  f->plugin_path = g_strdup (bundled_copy);
+  first = fixture_sync (f);
+  g_assert_cmpuint (first->events_applied, ==, 1);
+  g_assert_cmpuint (first->events_pending, ==, 2);
+  g_assert_true (first->success);
+
+  /* echo appears: it catches up on history. */
+  g_free (f->plugin_path);
+  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, bundled_copy, fixtures, NULL);
+  second = fixture_sync (f);
+  g_assert_cmpuint (second->events_applied, ==, 2);
+  g_assert_cmpuint (second->events_pending, ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM echo_events"), ==, 2);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM conversations"), ==, 1);
+
+  /* echo's schema version 2: its table is rebuilt, its events re-applied. */
+  g_free (f->plugin_path);
+  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, bundled_copy, v2, NULL);
+  third = fixture_sync (f);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM echo_events"), ==, 2);
+  note = query_text (f, "SELECT note FROM echo_events LIMIT 1");
+  g_assert_cmpstr (note, ==, "v2");
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM conversations"), ==, 1);
+  g_setenv ("JSYNC_PLUGIN_PATH", bundled_copy, TRUE);
+}
+
+/* Rebuild builds a new file and swaps it in; the old one is kept. */
+static void
+test_rebuild (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
+  g_autofree char *both = g_strconcat (create, m1, NULL);
+  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autoptr(JsyncConfig) config = NULL;
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  write_file (f, "c.jsonl", both);
+  fixture_sync_quiet (f);
+  config = fixture_config (f, f->db, 1000);
+  coordinator = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  result = jsync_coordinator_rebuild (coordinator, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->events_applied, ==, 2);
+  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
+  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  assert_matches_reference (f);
+}
+
+/* --- Convergence: random multi-device histories ------------------------ */
+
+typedef struct
+{
+  char *line;                 /* owned */
+  char *file;                 /* owned */
+} Planned;
+
+static void
+planned_free (gpointer data)
+{
+  Planned *p = data;
+
+  g_free (p->line);
+  g_free (p->file);
+  g_free (p);
+}
+
+/* A random history of two conversations and a workspace written by three
+ * devices with skewed clocks. */
+static GPtrArray *
+random_history (GRand *rand)
+{
+  static const char *const devices[] = { "dev-a", "dev-b", "dev-c" };
+  static const gint64 skew[] = { 0, 700, -400 };
+  GPtrArray *events = g_ptr_array_new_with_free_func (planned_free);
+  int n = g_rand_int_range (rand, 15, 40);
+  int next_id = 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      int d = g_rand_int_range (rand, 0, 3);
+      gint64 ts = 10000 + i * 100 + skew[d] + g_rand_int_range (rand, 0, 300);
+      int c = g_rand_int_range (rand, 0, 3);
+      g_autofree char *id = g_strdup_printf ("ev%03d", next_id++);
+      g_autofree char *conv = g_strdup_printf ("c%d", c);
+      g_autofree char *msg = g_strdup_printf ("c%d-m%d", c, g_rand_int_range (rand, 0, 4));
+      Planned *p = g_new0 (Planned, 1);
+      int kind = g_rand_int_range (rand, 0, 100);
+
+      if (c == 2)
+        {
+          /* The workspace stream. */
+          g_autofree char *session = g_strdup_printf ("s%d", g_rand_int_range (rand, 0, 2));
+
+          if (kind < 20)
+            p->line = g_strdup_printf (
+                "{\"type\":\"workspace_created\",\"data\":{\"id\":\"w\",\"name\":\"W%d\","
+                "\"rootFolder\":\"r\",\"created\":%" G_GINT64_FORMAT "},\"id\":\"%s\","
+                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                i, ts, id, devices[d], ts);
+          else if (kind < 40)
+            p->line = g_strdup_printf (
+                "{\"type\":\"session_created\",\"workspaceId\":\"w\",\"data\":{\"id\":\"%s\","
+                "\"name\":\"S%d\"},\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%"
+                G_GINT64_FORMAT "}\n", session, i, id, devices[d], ts);
+          else if (kind < 60)
+            p->line = g_strdup_printf (
+                "{\"type\":\"session_updated\",\"workspaceId\":\"w\",\"sessionId\":\"%s\","
+                "\"data\":{\"name\":\"U%d\",\"isActive\":false},\"id\":\"%s\",\"deviceId\":\"%s\","
+                "\"timestamp\":%" G_GINT64_FORMAT "}\n", session, i, id, devices[d], ts);
+          else if (kind < 75)
+            p->line = g_strdup_printf (
+                "{\"type\":\"workspace_updated\",\"workspaceId\":\"w\",\"data\":{\"name\":\"N%d\","
+                "\"description\":\"desc %d\"},\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%"
+                G_GINT64_FORMAT "}\n", i, i, id, devices[d], ts);
+          else if (kind < 90)
+            p->line = g_strdup_printf (
+                "{\"type\":\"trace_added\",\"workspaceId\":\"w\",\"sessionId\":\"%s\","
+                "\"data\":{\"id\":\"t%d\",\"content\":\"trace %d\"},\"id\":\"%s\","
+                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                session, i, i, id, devices[d], ts);
+          else
+            p->line = g_strdup_printf (
+                "{\"type\":\"workspace_deleted\",\"workspaceId\":\"w\",\"id\":\"%s\","
+                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                id, devices[d], ts);
+          p->file = g_strdup ("workspaces/ws_w.jsonl");
+        }
+      else
+        {
+          if (kind < 20)
+            p->line = g_strdup_printf (
+                "{\"type\":\"metadata\",\"data\":{\"id\":\"%s\",\"title\":\"T%d\","
+                "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
+                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                conv, i, ts, id, devices[d], ts);
+          else if (kind < 55)
+            p->line = g_strdup_printf (
+                "{\"type\":\"message\",\"conversationId\":\"%s\",\"data\":{\"id\":\"%s\","
+                "\"role\":\"user\",\"content\":\"word%d text\",\"sequenceNumber\":%d},"
+                "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                conv, msg, i, i, id, devices[d], ts);
+          else if (kind < 75)
+            p->line = g_strdup_printf (
+                "{\"type\":\"message_updated\",\"conversationId\":\"%s\",\"messageId\":\"%s\","
+                "\"data\":{\"content\":\"edit%d\",\"state\":\"complete\"},\"id\":\"%s\","
+                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                conv, msg, i, id, devices[d], ts);
+          else if (kind < 85)
+            p->line = g_strdup_printf (
+                "{\"type\":\"conversation_updated\",\"conversationId\":\"%s\","
+                "\"data\":{\"title\":\"R%d\",\"updated\":%" G_GINT64_FORMAT "},"
+                "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                conv, i, ts + 5, id, devices[d], ts);
+          else if (kind < 93)
+            p->line = g_strdup_printf (
+                "{\"type\":\"message_deleted\",\"conversationId\":\"%s\",\"messageId\":\"%s\","
+                "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                conv, msg, id, devices[d], ts);
+          else
+            p->line = g_strdup_printf (
+                "{\"type\":\"conversation_deleted\",\"conversationId\":\"%s\","
+                "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+                conv, id, devices[d], ts);
+          /* Each device writes its own copy of the conversation file. */
+          p->file = g_strdup_printf ("conversations/conv_%s%s.jsonl", conv,
+                                     d == 0 ? "" : d == 1 ? " (1)"
+                                                          : ".sync-conflict-x");
+        }
+      g_ptr_array_add (events, p);
+    }
+  return events;
+}
+
+/* Deliver a random history in random chunks and orders, with syncs (in
+ * small batches) between, duplicates and torn lines; the cache must end
+ * equal to the reference every time. */
+static void
+test_convergence (Fixture *f, gconstpointer data)
+{
+  guint seeds = g_test_slow () ? 400 : 60;
+
+  for (guint seed = 1; seed <= seeds; seed++)
+    {
+      g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+      g_autoptr(GPtrArray) events = random_history (rand);
+      g_autofree char *torn_file = NULL;
+      g_autofree char *torn_rest = NULL;
+
+      g_test_message ("seed %u", seed);
+      fixture_teardown (f, NULL);
+      fixture_setup (f, NULL);
+      f->batch_size = g_rand_int_range (rand, 1, 6);
+      /* Shuffle the delivery order. */
+      for (guint i = events->len; i > 1; i--)
+        {
+          guint j = g_rand_int_range (rand, 0, i);
+          gpointer tmp = events->pdata[i - 1];
+
+          events->pdata[i - 1] = events->pdata[j];
+          events->pdata[j] = tmp;
+        }
+      for (guint i = 0; i < events->len;)
+        {
+          guint chunk = g_rand_int_range (rand, 1, 8);
+
+          for (; chunk > 0 && i < events->len; chunk--, i++)
+            {
+              Planned *p = events->pdata[i];
+
+              if (torn_file != NULL && strcmp (torn_file, p->file) == 0)
+                {
+                  append_file (f, torn_file, torn_rest);
+                  g_clear_pointer (&torn_file, g_free);
+                  g_clear_pointer (&torn_rest, g_free);
+                }
+              if (torn_file == NULL && g_rand_int_range (rand, 0, 10) == 0)
+                {
+                  gsize cut = g_rand_int_range (rand, 1, strlen (p->line) - 1);
+                  g_autofree char *head = g_strndup (p->line, cut);
+
+                  append_file (f, p->file, head);
+                  torn_file = g_strdup (p->file);
+                  torn_rest = g_strdup (p->line + cut);
+                }
+              else
+                append_file (f, p->file, p->line);
+              /* Sometimes a sync tool copies the event into another file. */
+              if (g_rand_int_range (rand, 0, 8) == 0)
+                append_file (f, "conversations/dup (conflicted copy).jsonl",
+                             p->line);
+            }
+          fixture_sync_quiet (f);
+        }
+      if (torn_file != NULL)
+        append_file (f, torn_file, torn_rest);
+      fixture_sync_quiet (f);
+      assert_matches_reference (f);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/sync/example/nexus", test_example);
+  ADD ("/sync/order/late-device", test_late_device);
+  ADD ("/sync/order/convergence", test_convergence);
+  ADD ("/sync/lines/torn", test_torn_line);
+  ADD ("/sync/lines/bad", test_bad_lines);
+  ADD ("/sync/files/conflict-copy", test_conflict_copy);
+  ADD ("/sync/files/conflict-differs", test_conflict_differs);
+  ADD ("/sync/files/rewritten", test_rewritten);
+  ADD ("/sync/files/truncated", test_truncated);
+  ADD ("/sync/crash/between-batches", test_crash_between_batches);
+  ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
+  ADD ("/sync/rebuild/swap", test_rebuild);
+#undef ADD
   return g_test_run ();
 }

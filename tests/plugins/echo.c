@@ -18,6 +18,10 @@
  *                                   fails as malformed); the core must record
  *                                   it as failed and keep the others
  *   dupprefix  prefix "echo_"       in conflict/: claims echo's prefix
+ *   echo (v2)  prefix "echo_"       in v2/: ECHO_SCHEMA_VERSION 2, whose
+ *                                   table has one more column, note, holding
+ *                                   'v2': the core must recreate the table
+ *                                   and re-apply every echo event
  */
 #include <jsync/jsync-plugin.h>
 
@@ -29,6 +33,16 @@
 #endif
 
 #define ECHO_TABLE ECHO_NAME "_events"
+
+#ifndef ECHO_SCHEMA_VERSION
+#define ECHO_SCHEMA_VERSION 1
+#endif
+#if ECHO_SCHEMA_VERSION == 1
+#define ECHO_COLUMNS "(id TEXT PRIMARY KEY, type TEXT, payload TEXT)"
+#else
+#define ECHO_COLUMNS "(id TEXT PRIMARY KEY, type TEXT, payload TEXT," \
+                     " note TEXT DEFAULT 'v2')"
+#endif
 
 typedef struct
 {
@@ -118,9 +132,8 @@ JSYNC_APPLIER_DEFINE (
   .version = "1.0",
   .description = "test fixture: stores " ECHO_PREFIX "* events",
   .prefixes = (const char *const[]) { ECHO_PREFIX, NULL },
-  .schema_sql = "CREATE TABLE IF NOT EXISTS " ECHO_TABLE
-                " (id TEXT PRIMARY KEY, type TEXT, payload TEXT);",
-  .schema_version = 1,
+  .schema_sql = "CREATE TABLE IF NOT EXISTS " ECHO_TABLE " " ECHO_COLUMNS ";",
+  .schema_version = ECHO_SCHEMA_VERSION,
   .tables = (const char *const[]) { ECHO_TABLE, NULL },
   .init = echo_init,
   .apply = echo_apply,
