@@ -6,19 +6,28 @@
 
 G_BEGIN_DECLS
 
-/* Deepest nesting accepted (DESIGN.md §6). */
+/* Deepest nesting accepted (DESIGN.md §6): objects and arrays, the line's
+ * own object being the first level. */
 #define JSYNC_EVENT_MAX_DEPTH 64
 
-/* Parse one line as a strict JSON object (valid UTF-8, no NaN, nothing
- * after the object, at most JSYNC_EVENT_MAX_DEPTH deep).  Returns the
- * object (transfer full) or NULL with an error saying what is wrong. */
+/* Parse one line as a strict JSON object: valid UTF-8 (no overlong forms or
+ * encoded surrogates), no NUL byte, RFC 8259 syntax (no NaN or Infinity,
+ * no single quotes, comments, trailing commas, leading zeros or raw
+ * control characters in strings; no unpaired \u surrogate; integers within
+ * int64, or uint64 when positive), only JSON whitespace (space, tab, CR, LF)
+ * around the object, at most JSYNC_EVENT_MAX_DEPTH deep, at most G_MAXINT32
+ * bytes.  Duplicate names: the last value wins.  `data` need not be
+ * NUL-terminated.  Returns the object (transfer full) or NULL with a
+ * JSYNC_APPLIER_ERROR_INVALID saying what is wrong and at which byte. */
 json_object *jsync_event_parse_json (const char *data, gsize length,
                                      GError **error);
 
 /* Fill the envelope fields of `event` (id, type, device_id, timestamp,
  * json) from a parsed line; the strings are borrowed from json.  FALSE
- * with an error naming the field when one is missing or mistyped; id is
- * still set when it was a string, so the failure can name the event. */
+ * with an error naming the field when one is missing (or null), mistyped,
+ * or a string holding an escaped NUL; id is still set when it was a valid
+ * string, so the failure can name the event.  Checked in the order id,
+ * type, deviceId, timestamp. */
 gboolean jsync_event_read_envelope (json_object *json, JsyncEvent *event,
                                     GError **error);
 

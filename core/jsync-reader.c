@@ -127,13 +127,16 @@ reader_is_blank (const char *data, gsize length)
 }
 
 /* Skip the rest of an over-long line whose first bytes are in reader->head.
- * TRUE once its '\n' was consumed; FALSE at end of file (nothing consumed:
- * the line is not complete yet) or on error. */
+ * TRUE once its '\n' was consumed, with *blank telling whether it held
+ * only blanks; FALSE at end of file (nothing consumed: the line is not
+ * complete yet) or on error. */
 static gboolean
 reader_skip_long_line (JsyncReader *reader, guint64 line_offset,
-                       JsyncLine *line, GError **error)
+                       JsyncLine *line, gboolean *blank, GError **error)
 {
   guint64 scan = line_offset;
+
+  *blank = TRUE;
 
   for (;;)
     {
@@ -155,6 +158,9 @@ reader_skip_long_line (JsyncReader *reader, guint64 line_offset,
           return FALSE;
         }
       nl = memchr (chunk, '\n', n);
+      if (*blank)
+        *blank = reader_is_blank (chunk, nl != NULL ? (gsize) (nl - chunk)
+                                                    : (gsize) n);
       if (nl != NULL)
         {
           guint64 end = scan + (nl - chunk);
@@ -191,11 +197,13 @@ jsync_reader_next (JsyncReader *reader, JsyncLine *line, GError **error)
           if (avail > reader->max_line_bytes)
             {
               guint64 line_offset = reader->buffer_offset + reader->start;
+              gboolean blank;
 
               g_free (reader->head);
               reader->head_length = MIN (avail, JSYNC_READER_HEAD_BYTES);
               reader->head = g_memdup2 (data, reader->head_length);
-              if (!reader_skip_long_line (reader, line_offset, line, error))
+              if (!reader_skip_long_line (reader, line_offset, line, &blank,
+                                          error))
                 {
                   /* Incomplete: leave it for a later run. */
                   reader->start = reader->end = 0;
@@ -204,6 +212,9 @@ jsync_reader_next (JsyncReader *reader, JsyncLine *line, GError **error)
                   return FALSE;
                 }
               reader->line++;
+              /* Blank however long, as below. */
+              if (blank)
+                continue;
               line->line = reader->line;
               return TRUE;
             }
