@@ -157,7 +157,7 @@ jsync_coordinator_set_progress (JsyncCoordinator *self, JsyncProgressFunc func,
 static void
 coordinator_finish_result (JsyncResult *result, gint64 start)
 {
-  result->success = result->events_failed == 0;
+  result->success = result->events_failed == 0 && result->files_failed == 0;
   result->last_sync_timestamp = g_get_real_time () / 1000;
   result->duration = (g_get_monotonic_time () - start) / 1000;
 }

@@ -147,6 +147,8 @@ jsync_result_to_json (const JsyncResult *result, const char *command)
                           json_object_new_int64 (result->events_pending));
   json_object_object_add (json, "conflicts",
                           json_object_new_int64 (result->conflicts));
+  json_object_object_add (json, "filesFailed",
+                          json_object_new_int64 (result->files_failed));
   for (guint i = 0; i < result->errors->len; i++)
     {
       JsyncEventError *e = result->errors->pdata[i];

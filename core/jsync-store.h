@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 /* Bump with any change to schemas/core.sql. */
-#define JSYNC_CORE_SCHEMA_VERSION 1
+#define JSYNC_CORE_SCHEMA_VERSION 2
 
 /* An applier attached to one connection. */
 typedef struct

@@ -57,7 +57,6 @@ typedef struct
   gboolean reached_end;     /* read to its end in this run */
   gboolean dirty;           /* checkpoint to write with the batch */
   gboolean had_bytes;       /* listed in filesProcessed */
-  int fd;                   /* for reading stored events back, or -1 */
 } Source;
 
 /* One new event waiting in the batch. */
@@ -76,7 +75,6 @@ typedef struct
   guint64 offset;
   guint64 line;
   gint64 hash;
-  gboolean keep_raw;        /* its location may not hold it (pending, replaced) */
   int status;               /* once applied: STATUS_APPLIED or _FAILED */
 } Item;
 
@@ -112,8 +110,6 @@ source_free (gpointer data)
 {
   Source *source = data;
 
-  if (source->fd >= 0)
-    close (source->fd);
   g_free (source->path);
   g_free (source->abs);
   g_free (source);
@@ -264,7 +260,7 @@ run_record_item (Run *run, Item *item, GError **error)
                            item->applier, item->stream, item->status,
                            item->source, item->offset, item->length,
                            item->line, item->hash,
-                           item->keep_raw ? item->raw : NULL, error);
+                           item->raw, error);
 }
 
 /* Apply a new event and record it as applied or failed; with `defer`, the
@@ -304,57 +300,19 @@ run_source_by_id (Run *run, gint64 id)
   return g_hash_table_lookup (run->sources_by_id, &id);
 }
 
-/* The bytes of a stored event: its kept raw copy, or read back from its
- * log and checked against its hash.  The row holds source, offset, length,
- * hash and raw in that order from first_column.  (transfer full) */
+/* The bytes of a stored event, as kept in the cache (every event keeps its
+ * line, so a replay never depends on a log still holding it).  The row holds
+ * raw at `column`.  (transfer full) */
 static char *
-run_load_stored (Run *run, sqlite3_stmt *row, int first_column,
-                 gsize *length, GError **error)
+run_load_stored (sqlite3_stmt *row, int column, gsize *length)
 {
-  gint64 source_id = sqlite3_column_int64 (row, first_column);
-  guint64 offset = sqlite3_column_int64 (row, first_column + 1);
-  gsize len = sqlite3_column_int64 (row, first_column + 2);
-  gint64 hash = sqlite3_column_int64 (row, first_column + 3);
-  const void *raw = sqlite3_column_blob (row, first_column + 4);
-  Source *source;
-  g_autofree char *buffer = NULL;
+  gsize len = sqlite3_column_bytes (row, column);
+  char *text = g_malloc (len + 1);
 
+  memcpy (text, sqlite3_column_blob (row, column), len);
+  text[len] = '\0';
   *length = len;
-  if (raw != NULL)
-    return g_memdup2 (raw, sqlite3_column_bytes (row, first_column + 4));
-  source = run_source_by_id (run, source_id);
-  if (source == NULL)
-    {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
-                   "no log file is known for source %" G_GINT64_FORMAT,
-                   source_id);
-      return NULL;
-    }
-  if (source->fd < 0)
-    {
-      source->fd = g_open (source->abs, O_RDONLY | O_CLOEXEC, 0);
-      if (source->fd < 0)
-        {
-          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s",
-                       source->path, g_strerror (errno));
-          return NULL;
-        }
-    }
-  buffer = g_malloc (len + 1);
-  if (!jsync_pread_all (source->fd, buffer, len, offset, error))
-    {
-      g_prefix_error (error, "%s: ", source->path);
-      return NULL;
-    }
-  buffer[len] = '\0';
-  if (jsync_hash (buffer, len) != hash)
-    {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
-                   "%s: byte %" G_GUINT64_FORMAT " no longer holds the event"
-                   " read there before", source->path, offset);
-      return NULL;
-    }
-  return g_steal_pointer (&buffer);
+  return text;
 }
 
 /* Re-apply one stored event during a replay.  A stored event that can no
@@ -373,9 +331,8 @@ run_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
   json_object *json;
   gsize length;
 
-  text = run_load_stored (run, row, 3, &length, &local_error);
-  json = text != NULL ? jsync_event_parse_json (text, length, &local_error)
-                      : NULL;
+  text = run_load_stored (row, 7, &length);
+  json = jsync_event_parse_json (text, length, &local_error);
   if (json == NULL || !jsync_event_read_envelope (json, &event, &local_error))
     {
       g_warning ("cannot re-apply event %s: %s", id, local_error->message);
@@ -881,7 +838,6 @@ run_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
   g_autofree char *stored_applier = g_strdup ((const char *) sqlite3_column_text (row, 9));
   g_autofree char *stored_stream = g_strdup ((const char *) sqlite3_column_text (row, 10));
   g_autofree char *stored_raw = NULL;
-  g_autoptr(GError) load_error = NULL;
   gsize stored_length = 0;
 
   if (stored_source == item->source->id && item->source->rereading)
@@ -916,23 +872,18 @@ run_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
       return TRUE;
     }
 
-  stored_raw = run_load_stored (run, row, 4, &stored_length, &load_error);
-  if (stored_raw != NULL
-      && run_same_json (stored_raw, stored_length, item->raw, item->length))
+  stored_raw = run_load_stored (row, 8, &stored_length);
+  if (run_same_json (stored_raw, stored_length, item->raw, item->length))
     {
       run->result->events_skipped++;
       return TRUE;
     }
   run->result->conflicts++;
   g_warning ("%s:%" G_GUINT64_FORMAT ": event %s differs from the copy read"
-             " before%s%s; the one that sorts first is kept",
-             item->source->path, item->line, item->id,
-             load_error != NULL ? " (" : "",
-             load_error != NULL ? load_error->message : "");
-  if (stored_raw == NULL
-      || !run_new_copy_wins (item->ts, item->device, item->raw, item->length,
-                             stored_ts, stored_device, stored_raw,
-                             stored_length))
+             " before; the one that sorts first is kept",
+             item->source->path, item->line, item->id);
+  if (!run_new_copy_wins (item->ts, item->device, item->raw, item->length,
+                          stored_ts, stored_device, stored_raw, stored_length))
     return TRUE;
 
   /* The new copy is the event: record it, and replay what changes. */
@@ -1035,6 +986,17 @@ run_handle_line (Run *run, Source *source, const JsyncLine *line,
   return TRUE;
 }
 
+/* A log that cannot be read now: reported, skipped this run, checkpoint
+ * unmoved past what was read; the run goes on with the others. */
+static void
+run_file_failed (Run *run, Source *source, const GError *why)
+{
+  g_warning ("%s: cannot be read: %s", source->path, why->message);
+  run->result->files_failed++;
+  jsync_result_add_error (run->result, source->path, 0, source->offset, NULL,
+                          why->message);
+}
+
 static gboolean
 run_batch_full (Run *run)
 {
@@ -1050,11 +1012,16 @@ run_read_source (Run *run, Source *source, GError **error)
   guint64 start = source->offset;
   JsyncLine line;
 
+  g_autoptr(GError) open_error = NULL;
+
   reader = jsync_reader_open (source->abs, source->offset, source->line,
                               jsync_config_get_max_line_bytes (run->self->config),
-                              error);
+                              &open_error);
   if (reader == NULL)
-    return FALSE;
+    {
+      run_file_failed (run, source, open_error);
+      return TRUE;
+    }
   if (!jsync_store_begin (run->store, error))
     return FALSE;
   /* The identity is written only once the file was read to its end. */
@@ -1066,8 +1033,8 @@ run_read_source (Run *run, Source *source, GError **error)
 
       if (read_error != NULL)
         {
-          g_propagate_error (error, g_steal_pointer (&read_error));
-          return FALSE;
+          run_file_failed (run, source, read_error);
+          return TRUE;
         }
       if (!more)
         break;
@@ -1185,9 +1152,9 @@ run_scan_dir (Run *run, const char *dir, const char *relative_dir,
           {
             source = g_new0 (Source, 1);
             source->path = g_strdup (relative);
-            source->fd = -1;
             g_hash_table_insert (run->sources, source->path, source);
           }
+        g_free (source->abs);
         source->abs = g_steal_pointer (&path);
         source->st = st;
         source->present = TRUE;
@@ -1220,7 +1187,6 @@ run_load_sources (Run *run, GError **error)
       source->path = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
       source->abs = g_build_filename (run->self->data_dir, source->path, NULL);
       source->known = TRUE;
-      source->fd = -1;
       source->has_identity = sqlite3_column_type (stmt, 2) != SQLITE_NULL;
       source->dev = sqlite3_column_int64 (stmt, 2);
       source->ino = sqlite3_column_int64 (stmt, 3);
@@ -1279,16 +1245,18 @@ run_check_source (Run *run, Source *source, gboolean *read, char **reason,
   fd = g_open (source->abs, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0)
     {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", source->path,
+      g_set_error (&local_error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s",
                    g_strerror (errno));
-      return FALSE;
+      run_file_failed (run, source, local_error);
+      *read = FALSE;
+      return TRUE;
     }
   if (!jsync_tail_hash (fd, source->offset, &tail, &local_error))
     {
       close (fd);
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", source->path,
-                   local_error->message);
-      return FALSE;
+      run_file_failed (run, source, local_error);
+      *read = FALSE;
+      return TRUE;
     }
   close (fd);
   if (tail != source->tail_hash)
@@ -1366,7 +1334,6 @@ run_catch_up_pending (Run *run, GError **error)
         }
       item = run_make_item (run, source, &line, &event, json,
                             sqlite3_column_int64 (stmt, 8));
-      item->keep_raw = TRUE;
       g_ptr_array_add (items, item);
     }
   sqlite3_finalize (stmt);

@@ -169,6 +169,8 @@ main_print_result (const JsyncResult *result, const char *command)
 static int
 main_result_status (const JsyncResult *result)
 {
+  if (result->files_failed > 0)
+    return JSYNC_EXIT_ENVIRONMENT;
   return result->events_failed > 0 ? JSYNC_EXIT_EVENTS_FAILED : JSYNC_EXIT_OK;
 }
 

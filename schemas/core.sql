@@ -24,10 +24,11 @@ CREATE TABLE IF NOT EXISTS jsync_sources (
   missing INTEGER NOT NULL DEFAULT 0  -- the file is gone
 );
 
--- Every distinct event id seen: where it was first found, who took it.
--- status: 0 applied, 1 pending (no applier), 2 failed.
+-- Every distinct event id seen: where it was first found, who took it, and
+-- its line, so a stream can be re-applied even after a sync tool rewrote
+-- the log without it.  status: 0 applied, 1 pending (no applier), 2 failed.
 CREATE TABLE IF NOT EXISTS jsync_events (
-  id TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   ts INTEGER NOT NULL,
   device TEXT NOT NULL,
   type TEXT NOT NULL,
@@ -40,8 +41,8 @@ CREATE TABLE IF NOT EXISTS jsync_events (
   line INTEGER NOT NULL,
   hash INTEGER NOT NULL,           -- of the line's bytes
   gen INTEGER NOT NULL DEFAULT 0,  -- the source's gen when last seen there
-  raw BLOB                         -- the line, kept while it may be needed
-) WITHOUT ROWID;
+  raw BLOB NOT NULL                -- the line
+);
 CREATE INDEX IF NOT EXISTS jsync_events_by_stream
   ON jsync_events (applier, stream, ts, device, id);
 CREATE INDEX IF NOT EXISTS jsync_events_by_source

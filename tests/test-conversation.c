@@ -910,6 +910,8 @@ test_invalid_types (Fixture *f, G_GNUC_UNUSED gconstpointer data)
       "message_updated: data.activeAlternativeIndex: expected an integer" },
     { "message_updated", C1 ",'messageId':'m1'", "'x'",
       "message_updated: data: expected an object" },
+    { "message_updated", C1 ",'messageId':'m1'", "{'content':'a\\u0000b'}",
+      "message_updated: data.content: contains a NUL character" },
     { "message_deleted", C1, NULL, "message_deleted: missing messageId" },
     { "message_deleted", C1 ",'messageId':3", NULL,
       "message_deleted: messageId: expected a string" },

@@ -509,6 +509,38 @@ test_bad_lines (Fixture *f, gconstpointer data)
   g_assert_true (second->success);
 }
 
+/* A log that cannot be read is reported and skipped; the others are
+ * applied; once readable, it is read from where it was. */
+static void
+test_unreadable (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *other = conversation_line ("e2", "d", 1000, "c2", "U");
+  g_autofree char *path = g_build_filename (f->data, "a.jsonl", NULL);
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) second = NULL;
+
+  if (geteuid () == 0)
+    {
+      g_test_skip ("root reads files whatever their mode");
+      return;
+    }
+  write_file (f, "a.jsonl", create);
+  write_file (f, "b.jsonl", other);
+  g_assert_cmpint (g_chmod (path, 0), ==, 0);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "a.jsonl: cannot be read*");
+  first = fixture_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (first->files_failed, ==, 1);
+  g_assert_false (first->success);
+  g_assert_cmpuint (first->events_applied, ==, 1);
+  g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+  second = fixture_sync (f);
+  g_assert_cmpuint (second->files_failed, ==, 0);
+  g_assert_cmpuint (second->events_applied, ==, 1);
+  assert_matches_reference (f);
+}
+
 /* A crash between batches leaves the last committed batch; the next run
  * ends where a rebuild does, nothing applied twice. */
 static void
@@ -881,6 +913,7 @@ main (int argc, char **argv)
   ADD ("/sync/files/conflict-differs", test_conflict_differs);
   ADD ("/sync/files/rewritten", test_rewritten);
   ADD ("/sync/files/truncated", test_truncated);
+  ADD ("/sync/files/unreadable", test_unreadable);
   ADD ("/sync/crash/between-batches", test_crash_between_batches);
   ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
   ADD ("/sync/rebuild/swap", test_rebuild);

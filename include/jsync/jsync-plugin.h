@@ -297,7 +297,8 @@ jsync_json_type_error (GError **error, const char *key, const char *expected)
 }
 
 /* A string field.  Sets *field and *out (borrowed, NULL unless SET);
- * a present value of another type is an error naming the key. */
+ * a present value of another type, or a string holding a NUL character, is
+ * an error naming the key. */
 static inline gboolean
 jsync_json_get_string (json_object *parent, const char *key,
                        JsyncField *field, const char **out, GError **error)
@@ -314,6 +315,14 @@ jsync_json_get_string (json_object *parent, const char *key,
       return FALSE;
     }
   *out = json_object_get_string (value);
+  /* An escaped NUL ("\u0000") would cut the text short in C and SQLite. */
+  if (strlen (*out) != (size_t) json_object_get_string_len (value))
+    {
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+                   "%s: contains a NUL character", key);
+      *out = NULL;
+      return FALSE;
+    }
   return TRUE;
 }
 

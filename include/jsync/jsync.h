@@ -113,6 +113,8 @@ typedef struct
   guint64 events_failed;    /* in this run */
   guint64 events_pending;   /* now, in total */
   guint64 conflicts;        /* ids seen with two different bodies */
+  guint64 files_failed;     /* logs that could not be read (exit 3); each
+                             * is also in errors, with line 0 */
   GPtrArray *errors;        /* of JsyncEventError*, owned */
   gint64 duration;          /* ms */
   GPtrArray *files_processed; /* of char*, files that had new bytes */
