@@ -107,6 +107,32 @@ harness_get_db (Harness *harness)
 }
 
 static HarnessApplier *
+harness_lookup (Harness *harness, const char *name)
+{
+  for (guint i = 0; i < harness->appliers->len; i++)
+    {
+      HarnessApplier *applier = harness->appliers->pdata[i];
+
+      if (strcmp (applier->desc->name, name) == 0)
+        return applier;
+    }
+  g_error ("applier %s is not loaded", name);
+  return NULL;
+}
+
+const JsyncApplierDesc *
+harness_get_desc (Harness *harness, const char *name)
+{
+  return harness_lookup (harness, name)->desc;
+}
+
+gpointer
+harness_get_state (Harness *harness, const char *name)
+{
+  return harness_lookup (harness, name)->state;
+}
+
+static HarnessApplier *
 harness_route (Harness *harness, const char *type)
 {
   HarnessApplier *best = NULL;

@@ -16,6 +16,11 @@ typedef struct _Harness Harness;
 Harness *harness_new (const char *const *names);
 void harness_free (Harness *harness);
 sqlite3 *harness_get_db (Harness *harness);
+/* A loaded applier's descriptor and its state on the harness's connection,
+ * for callbacks the harness does not drive (stream, clear_stream, clear,
+ * finish_rebuild). (transfer none) */
+const JsyncApplierDesc *harness_get_desc (Harness *harness, const char *name);
+gpointer harness_get_state (Harness *harness, const char *name);
 
 /* Parse one JSONL line, route it, apply it inside a savepoint.  The event
  * is presented as coming from `file` line 1. */

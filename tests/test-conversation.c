@@ -3,8 +3,7 @@
  * Each case applies a few events through the harness (one savepoint per
  * event, as the core does) and checks the rows a user would look at.  The
  * callbacks the harness does not drive (stream, clear_stream, clear,
- * finish_rebuild) are called on a second state opened on the harness's
- * connection.  Event JSON is written with ' for " to stay readable.
+ * finish_rebuild) are called on the harness's own state.  Event JSON is written with ' for " to stay readable.
  */
 #include <locale.h>
 
@@ -15,44 +14,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
 typedef struct
 {
   Harness *harness;               /* owned */
-  GModule *module;                /* owned */
-  const JsyncApplierDesc *desc;   /* borrowed from module */
-  gpointer state;                 /* owned by desc->free */
+  const JsyncApplierDesc *desc;   /* borrowed from the harness */
+  gpointer state;                 /* borrowed from the harness */
   guint serial;                   /* for event ids */
 } Fixture;
 
 static void
 fixture_set_up (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) dirs = g_strsplit (g_getenv ("JSYNC_PLUGIN_PATH"),
-                                   G_SEARCHPATH_SEPARATOR_S, -1);
-  g_autofree char *path = g_build_filename (dirs[0], "conversation."
-                                            G_MODULE_SUFFIX, NULL);
-  gpointer symbol = NULL;
-  JsyncApplierContext context = { .struct_size = sizeof context };
-
   f->harness = harness_new ((const char *[]) { "conversation", NULL });
-  f->module = g_module_open_full (path, G_MODULE_BIND_LOCAL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_module_symbol (f->module, JSYNC_APPLIER_SYMBOL, &symbol));
-  g_assert_nonnull (symbol);
-  f->desc = symbol;
-
-  context.db = harness_get_db (f->harness);
-  context.keyfile = g_key_file_new ();
-  context.group = "applier:conversation";
-  f->state = f->desc->init (&context, &error);
-  g_key_file_unref (context.keyfile);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->state);
+  f->desc = harness_get_desc (f->harness, "conversation");
+  f->state = harness_get_state (f->harness, "conversation");
 }
 
 static void
 fixture_tear_down (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  f->desc->free (f->state);
-  g_module_close (f->module);
   harness_free (f->harness);
 }
 

@@ -12,10 +12,8 @@
 typedef struct
 {
   Harness *harness;                 /* owned */
-  GModule *module;                  /* owned */
-  const JsyncApplierDesc *desc;     /* borrowed from module */
-  gpointer state;                   /* owned by desc->free: a second state on
-                                     * the harness's connection, for the
+  const JsyncApplierDesc *desc;     /* borrowed from the harness */
+  gpointer state;                   /* borrowed from the harness: for the
                                      * callbacks the harness does not call */
 } Fixture;
 
@@ -31,46 +29,14 @@ test_json (const char *line)
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
-  const char *path = g_getenv ("JSYNC_PLUGIN_PATH");
-  g_auto(GStrv) dirs = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *file = NULL;
-  gpointer symbol = NULL;
-  JsyncApplierContext context = { .struct_size = sizeof context };
-
   f->harness = harness_new ((const char *[]) { "workspace", NULL });
-
-  g_assert_nonnull (path);
-  dirs = g_strsplit (path, G_SEARCHPATH_SEPARATOR_S, -1);
-  for (guint i = 0; dirs[i] != NULL && file == NULL; i++)
-    {
-      g_autofree char *candidate = g_build_filename (dirs[i], "workspace."
-                                                     G_MODULE_SUFFIX, NULL);
-
-      if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
-        file = g_steal_pointer (&candidate);
-    }
-  g_assert_nonnull (file);
-  f->module = g_module_open_full (file, G_MODULE_BIND_LOCAL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_module_symbol (f->module, JSYNC_APPLIER_SYMBOL, &symbol));
-  g_assert_nonnull (symbol);
-  f->desc = symbol;
-
-  context.db = harness_get_db (f->harness);
-  context.keyfile = g_key_file_new ();
-  context.group = "applier:workspace";
-  f->state = f->desc->init (&context, &error);
-  g_key_file_unref (context.keyfile);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->state);
+  f->desc = harness_get_desc (f->harness, "workspace");
+  f->state = harness_get_state (f->harness, "workspace");
 }
 
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  f->desc->free (f->state);
-  g_module_close (f->module);
   harness_free (f->harness);
 }
 

@@ -289,6 +289,37 @@ jsync_json_lookup (json_object *parent, const char *key, json_object **out)
   return JSYNC_FIELD_SET;
 }
 
+/* The string at `key` of `parent`, or NULL when absent or not a string.
+ * (transfer none) */
+static inline const char *
+jsync_json_get_string_or_null (json_object *parent, const char *key)
+{
+  json_object *value;
+
+  if (jsync_json_lookup (parent, key, &value) != JSYNC_FIELD_SET
+      || !json_object_is_type (value, json_type_string))
+    return NULL;
+  return json_object_get_string (value);
+}
+
+/* The usual stream of an event: data.id for an event of type `create_type`
+ * (the entity's create), else the envelope's `key` (e.g. "workspaceId").
+ * NULL when absent. (transfer none) */
+static inline const char *
+jsync_event_get_entity_id (const JsyncEvent *event, const char *create_type,
+                           const char *key)
+{
+  json_object *json = jsync_event_get_json (event);
+  json_object *data;
+
+  if (strcmp (jsync_event_get_type (event), create_type) == 0)
+    {
+      jsync_json_lookup (json, "data", &data);
+      return jsync_json_get_string_or_null (data, "id");
+    }
+  return jsync_json_get_string_or_null (json, key);
+}
+
 static inline void
 jsync_json_type_error (GError **error, const char *key, const char *expected)
 {

@@ -582,20 +582,7 @@ conversation_apply (gpointer data, const JsyncEvent *event, GError **error)
 static const char *
 conversation_stream (G_GNUC_UNUSED gpointer data, const JsyncEvent *event)
 {
-  json_object *parent = jsync_event_get_json (event);
-  const char *key = "conversationId";
-  json_object *value;
-
-  if (strcmp (jsync_event_get_type (event), "metadata") == 0)
-    {
-      if (jsync_json_lookup (parent, "data", &parent) != JSYNC_FIELD_SET)
-        return NULL;
-      key = "id";
-    }
-  if (jsync_json_lookup (parent, key, &value) != JSYNC_FIELD_SET
-      || !json_object_is_type (value, json_type_string))
-    return NULL;
-  return json_object_get_string (value);
+  return jsync_event_get_entity_id (event, "metadata", "conversationId");
 }
 
 static gboolean

@@ -832,20 +832,7 @@ workspace_apply (gpointer state, const JsyncEvent *event, GError **error)
 static const char *
 workspace_stream (gpointer state, const JsyncEvent *event)
 {
-  json_object *parent = jsync_event_get_json (event);
-  const char *key = "workspaceId";
-  json_object *value;
-
-  if (strcmp (jsync_event_get_type (event), "workspace_created") == 0)
-    {
-      if (jsync_json_lookup (parent, "data", &parent) != JSYNC_FIELD_SET)
-        return NULL;
-      key = "id";
-    }
-  if (jsync_json_lookup (parent, key, &value) != JSYNC_FIELD_SET
-      || !json_object_is_type (value, json_type_string))
-    return NULL;
-  return json_object_get_string (value);
+  return jsync_event_get_entity_id (event, "workspace_created", "workspaceId");
 }
 
 static gboolean
