@@ -1,0 +1,73 @@
+/* jsync-cli.h: what the jsync program's command files share.
+ *
+ * The program is main.c (options, logging, dispatch) plus one file per
+ * group of commands (jsync-cmd-*.c), each a thin client of jsync.h.  A
+ * command is an entry of the table in main.c: its name, a one-line
+ * summary for --help, whether it needs an open coordinator, and the
+ * function that runs it and returns the exit status.
+ */
+#ifndef JSYNC_CLI_H
+#define JSYNC_CLI_H
+
+#include <jsync/jsync.h>
+
+G_BEGIN_DECLS
+
+/* Every option of every command (GOption accepts them anywhere on the
+ * command line; a command ignores the ones that are not its own). */
+typedef struct
+{
+  char *config;
+  char *data_dir;
+  char *db;
+  char *plugins_dir;
+  gint batch_size;          /* -1 when not given */
+  gboolean strict;
+  gboolean json;
+  gboolean quiet;
+  gint verbose;
+  gboolean version;
+  gboolean progress_shown;  /* a progress line is on the terminal */
+} JsyncCliOptions;
+
+extern JsyncCliOptions jsync_cli_options;
+
+/* A command: `args` are its positional arguments (after the command name),
+ * `coordinator` is NULL when the command does not need one. */
+typedef int (*JsyncCliFunc) (JsyncCoordinator *coordinator, JsyncConfig *config,
+                             int n_args, char **args);
+
+typedef struct
+{
+  const char *name;
+  const char *summary;      /* for --help */
+  gboolean needs_coordinator;
+  int min_args;
+  int max_args;             /* -1: any number */
+  JsyncCliFunc run;
+} JsyncCliCommand;
+
+/* Output helpers. */
+void jsync_cli_print_json (json_object *json);
+/* Print an error from a command and return its exit status. */
+int jsync_cli_fail (const GError *error);
+const char *jsync_cli_json_string (json_object *object, const char *key);
+gint64 jsync_cli_json_int (json_object *object, const char *key);
+/* Clear a progress line before writing more to stderr. */
+void jsync_cli_clear_progress (void);
+
+/* The commands (jsync-cmd-*.c). */
+int jsync_cmd_sync (JsyncCoordinator *coordinator, JsyncConfig *config,
+                    int n_args, char **args);
+int jsync_cmd_rebuild (JsyncCoordinator *coordinator, JsyncConfig *config,
+                       int n_args, char **args);
+int jsync_cmd_status (JsyncCoordinator *coordinator, JsyncConfig *config,
+                      int n_args, char **args);
+int jsync_cmd_plugins (JsyncCoordinator *coordinator, JsyncConfig *config,
+                       int n_args, char **args);
+int jsync_cmd_dump (JsyncCoordinator *coordinator, JsyncConfig *config,
+                    int n_args, char **args);
+
+G_END_DECLS
+
+#endif /* JSYNC_CLI_H */
