@@ -455,12 +455,13 @@ item_compare (gconstpointer a, gconstpointer b)
                                   y->id);
 }
 
-/* Does the stream already hold an event that sorts after `first`? */
-static gboolean
+/* Does the stream already hold an event that sorts after `first`?  1 yes,
+ * 0 no, -1 with error set when the cache could not say. */
+static int
 run_stream_is_ahead (Run *run, Group *group, Item *first, GError **error)
 {
   sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_STREAM_MAX);
-  gboolean ahead = FALSE;
+  int ahead = 0;
   int rc;
 
   sqlite3_bind_text (stmt, 1, group->applier->plugin->desc->name, -1,
