@@ -48,6 +48,9 @@ static const char *const store_sql[JSYNC_STMT_N] = {
     "INSERT OR IGNORE INTO jsync_lost (file, id) VALUES (?1, ?2)",
   [JSYNC_STMT_LOST_DELETE] =
     "DELETE FROM jsync_lost WHERE id = ?1",
+  [JSYNC_STMT_SAVEPOINT] = "SAVEPOINT jsync_event",
+  [JSYNC_STMT_ROLLBACK_TO] = "ROLLBACK TO jsync_event",
+  [JSYNC_STMT_RELEASE] = "RELEASE jsync_event",
 };
 
 /**

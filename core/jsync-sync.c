@@ -225,17 +225,24 @@ run_apply_event (Run *run, JsyncApplierInstance *applier,
   g_autoptr(GError) apply_error = NULL;
 
   *rejection = NULL;
-  if (!jsync_store_exec (run->store, "SAVEPOINT jsync_event", error))
+  if (!jsync_store_run (run->store,
+                        jsync_store_stmt (run->store, JSYNC_STMT_SAVEPOINT),
+                        error))
     return FALSE;
   if (!applier->plugin->desc->apply (applier->state, event, &apply_error))
     {
       *rejection = g_strdup_printf ("%s: %s", applier->plugin->desc->name,
                                     apply_error != NULL ? apply_error->message
                                                         : "rejected");
-      if (!jsync_store_exec (run->store, "ROLLBACK TO jsync_event", error))
+      if (!jsync_store_run (run->store,
+                            jsync_store_stmt (run->store,
+                                              JSYNC_STMT_ROLLBACK_TO),
+                            error))
         return FALSE;
     }
-  return jsync_store_exec (run->store, "RELEASE jsync_event", error);
+  return jsync_store_run (run->store,
+                          jsync_store_stmt (run->store, JSYNC_STMT_RELEASE),
+                          error);
 }
 
 static void
