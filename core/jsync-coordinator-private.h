@@ -20,6 +20,11 @@ struct _JsyncCoordinator
   gpointer progress_data;
 };
 
+/* Call the progress function, if any, with these figures. */
+void jsync_coordinator_report (JsyncCoordinator *self, const char *phase,
+                               guint64 bytes_done, guint64 bytes_total,
+                               guint64 events_done);
+
 /* One sync run over `store` (the live cache, or a rebuild's new file);
  * fills `result`.  FALSE when the run could not go on. */
 gboolean jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,

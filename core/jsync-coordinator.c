@@ -154,6 +154,26 @@ jsync_coordinator_set_progress (JsyncCoordinator *self, JsyncProgressFunc func,
   self->progress_data = user_data;
 }
 
+/**
+ * jsync_coordinator_report:
+ * Hand the progress function where a run is.
+ */
+void
+jsync_coordinator_report (JsyncCoordinator *self, const char *phase,
+                          guint64 bytes_done, guint64 bytes_total,
+                          guint64 events_done)
+{
+  JsyncProgress progress = {
+    .phase = phase,
+    .bytes_done = bytes_done,
+    .bytes_total = bytes_total,
+    .events_done = events_done,
+  };
+
+  if (self->progress != NULL)
+    self->progress (&progress, self->progress_data);
+}
+
 static void
 coordinator_finish_result (JsyncResult *result, gint64 start)
 {
@@ -214,8 +234,9 @@ coordinator_build (JsyncCoordinator *self, const char *path,
   ok = jsync_store_attach (store, self->registry,
                            jsync_config_get_keyfile (self->config), TRUE, error)
        && jsync_sync_run (self, store, TRUE, result, error);
-  if (self->progress != NULL)
-    self->progress ("index", 0, 0, self->progress_data);
+  jsync_coordinator_report (self, "index", 0, 0,
+                            result->events_applied + result->events_skipped
+                              + result->events_failed);
   ok = ok && jsync_store_begin (store, error);
   for (guint i = 0; ok && i < store->appliers->len; i++)
     {
@@ -261,8 +282,9 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   if (!coordinator_build (self, building, result, error))
     return NULL;
 
-  if (self->progress != NULL)
-    self->progress ("swap", 0, 0, self->progress_data);
+  jsync_coordinator_report (self, "swap", 0, 0,
+                            result->events_applied + result->events_skipped
+                              + result->events_failed);
   lock = jsync_store_lock (self->db_path,
                            jsync_config_get_lock_timeout (self->config), error);
   if (lock < 0)

@@ -142,8 +142,10 @@ group_free (gpointer data)
 static void
 run_progress (Run *run, const char *phase, guint64 done, guint64 total)
 {
-  if (run->self->progress != NULL)
-    run->self->progress (phase, done, total, run->self->progress_data);
+  jsync_coordinator_report (run->self, phase, done, total,
+                            run->result->events_applied
+                              + run->result->events_skipped
+                              + run->result->events_failed);
 }
 
 /* --- Recording failures ------------------------------------------------- */
@@ -1523,8 +1525,11 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
       }
     g_ptr_array_sort (to_read, source_compare);
     for (guint i = 0; i < to_read->len && !run.stop; i++)
-      if (!run_read_source (&run, to_read->pdata[i], error))
-        goto rollback;
+      {
+        if (!run_read_source (&run, to_read->pdata[i], error))
+          goto rollback;
+        run_progress (&run, "read", run.bytes_done, run.bytes_total);
+      }
   }
   if (!run_flush (&run, error))
     goto rollback;

@@ -3,6 +3,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "jsync-cli.h"
@@ -107,17 +108,104 @@ main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
   return G_LOG_WRITER_HANDLED;
 }
 
-/* Progress on a terminal: one line, redrawn. */
-static void
-main_progress (const char *phase, guint64 done, guint64 total,
-               gpointer user_data)
+/* Progress: on a terminal, one line redrawn at most ten times a second;
+ * elsewhere (with -v) a plain line at most once a second.  Both say the
+ * phase, bytes of the total, events, rate and time left. */
+typedef struct
 {
-  if (total > 0)
-    fprintf (stderr, "\r\033[K%s %3d%%  %.1f / %.1f MB", phase,
-             (int) (done * 100 / total), done / 1e6, total / 1e6);
+  gboolean terminal;        /* stderr is a terminal: redraw one line */
+  char *phase;              /* owned: the phase being shown */
+  gint64 phase_start;       /* µs, monotonic */
+  gint64 last_shown;        /* µs, monotonic; 0 before the first */
+} MainProgress;
+
+static MainProgress main_progress_state;
+
+static char *
+main_format_eta (guint64 seconds)
+{
+  if (seconds >= 3600)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT ":%02u:%02u", seconds / 3600,
+                            (guint) (seconds / 60 % 60), (guint) (seconds % 60));
+  return g_strdup_printf ("%u:%02u", (guint) (seconds / 60),
+                          (guint) (seconds % 60));
+}
+
+static void
+main_progress (const JsyncProgress *progress, gpointer user_data)
+{
+  MainProgress *state = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gboolean new_phase = g_strcmp0 (state->phase, progress->phase) != 0;
+  g_autoptr(GString) line = g_string_new (NULL);
+  double elapsed;
+
+  if (new_phase)
+    {
+      g_free (state->phase);
+      state->phase = g_strdup (progress->phase);
+      state->phase_start = now;
+    }
+  else if (now - state->last_shown < (state->terminal ? G_USEC_PER_SEC / 10
+                                                        : G_USEC_PER_SEC))
+    return;
+  state->last_shown = now;
+  elapsed = (now - state->phase_start) / (double) G_USEC_PER_SEC;
+
+  g_string_append_printf (line, state->terminal ? "%-6s" : "%s",
+                          progress->phase);
+  if (progress->bytes_total > 0)
+    {
+      guint64 done = MIN (progress->bytes_done, progress->bytes_total);
+      int percent = (int) (done * 100 / progress->bytes_total);
+      g_autofree char *done_text = g_format_size (done);
+      g_autofree char *total_text = g_format_size (progress->bytes_total);
+
+      if (state->terminal)
+        {
+          int filled = percent / 5;
+
+          g_string_append_c (line, '[');
+          for (int i = 0; i < 20; i++)
+            g_string_append_c (line, i < filled ? '#' : '.');
+          g_string_append_c (line, ']');
+        }
+      g_string_append_printf (line, " %3d%%  %s of %s", percent, done_text,
+                              total_text);
+      g_string_append_printf (line, "  %" G_GUINT64_FORMAT " events",
+                              progress->events_done);
+      if (elapsed >= 0.5 && done > 0)
+        {
+          double rate = done / elapsed;
+          g_autofree char *rate_text = g_format_size ((guint64) rate);
+          g_autofree char *eta = main_format_eta (
+              (guint64) ((progress->bytes_total - done) / rate + 0.5));
+
+          g_string_append_printf (line, "  %s/s  ETA %s", rate_text, eta);
+        }
+    }
+  else if (progress->events_done > 0)
+    g_string_append_printf (line, "  %" G_GUINT64_FORMAT " events",
+                            progress->events_done);
+
+  if (state->terminal)
+    {
+      struct winsize size = { 0 };
+      gsize width = 80;
+
+      if (ioctl (STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+        width = size.ws_col;
+      /* Never wrap: a wrapped line cannot be redrawn with \r. */
+      if (g_utf8_strlen (line->str, -1) > (glong) width - 1)
+        g_string_truncate (line, g_utf8_offset_to_pointer (line->str,
+                                                           width - 1)
+                                   - line->str);
+      fprintf (stderr, "\r\033[K%s", line->str);
+      jsync_cli_options.progress_shown = TRUE;
+    }
   else
-    fprintf (stderr, "\r\033[K%s…", phase);
-  jsync_cli_options.progress_shown = TRUE;
+    fprintf (stderr, "jsync: %s\n", line->str);
+  fflush (stderr);
 }
 
 void
@@ -208,8 +296,11 @@ main_run (const JsyncCliCommand *command, int n_args, char **args)
       coordinator = jsync_coordinator_open (config, &error);
       if (coordinator == NULL)
         return jsync_cli_fail (error);
-      if (!jsync_cli_options.quiet && isatty (STDERR_FILENO))
-        jsync_coordinator_set_progress (coordinator, main_progress, NULL);
+      main_progress_state.terminal = isatty (STDERR_FILENO);
+      if (!jsync_cli_options.quiet
+          && (main_progress_state.terminal || jsync_cli_options.verbose > 0))
+        jsync_coordinator_set_progress (coordinator, main_progress,
+                                        &main_progress_state);
     }
   return command->run (coordinator, config, n_args, args);
 }
@@ -287,5 +378,6 @@ main (int argc, char **argv)
   g_free (jsync_cli_options.data_dir);
   g_free (jsync_cli_options.db);
   g_free (jsync_cli_options.plugins_dir);
+  g_free (main_progress_state.phase);
   return status;
 }

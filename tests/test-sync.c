@@ -544,12 +544,12 @@ test_unreadable (Fixture *f, gconstpointer data)
 /* A crash between batches leaves the last committed batch; the next run
  * ends where a rebuild does, nothing applied twice. */
 static void
-crash_progress (const char *phase, guint64 done, guint64 total,
-                gpointer user_data)
+crash_progress (const JsyncProgress *progress, gpointer user_data)
 {
   guint *batches = user_data;
 
-  if (strcmp (phase, "read") == 0 && done < total && ++*batches == 2)
+  if (strcmp (progress->phase, "read") == 0
+      && progress->bytes_done < progress->bytes_total && ++*batches == 2)
     _exit (0);
 }
 

@@ -134,11 +134,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JsyncResult, jsync_result_free)
 
 typedef struct _JsyncCoordinator JsyncCoordinator;
 
-/* Progress: phase is a short word ("scan", "read", "apply", "index",
- * "swap"); done and total count bytes of the logs for "read", else items.
- * total is 0 when unknown. */
-typedef void (*JsyncProgressFunc) (const char *phase, guint64 done,
-                                   guint64 total, gpointer user_data);
+/* Where a long run is, handed to a JsyncProgressFunc (borrowed, for the
+ * call).  phase is a short word: "scan" (listing the logs), "read" (reading
+ * and applying them), "index" (finishing a rebuild), "swap" (putting a
+ * rebuilt cache in place), "verify" (comparing caches).  The byte counts
+ * measure the logs this run reads, so they move evenly whatever the events
+ * hold. */
+typedef struct
+{
+  const char *phase;
+  guint64 bytes_done;       /* bytes of the logs read so far in this run */
+  guint64 bytes_total;      /* bytes this run reads; 0 when unknown */
+  guint64 events_done;      /* events handled so far: applied, skipped (as
+                             * duplicates) or failed */
+} JsyncProgress;
+
+typedef void (*JsyncProgressFunc) (const JsyncProgress *progress,
+                                   gpointer user_data);
 
 /* Load the plugins and open (or create) the cache.  The config must outlive
  * the coordinator.  Fails with JSYNC_ERROR_CONFIG for a missing data folder
