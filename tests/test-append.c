@@ -1,0 +1,820 @@
+/* test-append.c: `jsync append`, the write path for apps (DESIGN.md §9),
+ * through the program (JSYNC_BIN) and the library.
+ *
+ * What a user checks: the line in the log (envelope filled: a UUID v4 id,
+ * this device's id, the time now; the body's members kept, first), that
+ * exactly one line was added (after a "\n" when the file lacked one), that
+ * the cache has the event as soon as the command returns, the device id
+ * kept across runs (state file, or the keyfile's), and every refusal (exit
+ * 2, a message, nothing written).  The applier is the echo fixture (and
+ * reject, to see a failed event), copied into a private folder.
+ */
+#include <locale.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <jsync/jsync.h>
+#include <sqlite3.h>
+
+typedef struct
+{
+  char *dir;                    /* owned: temp root */
+  char *data;                   /* owned: dir/data, the data folder */
+  char *db;                     /* owned: dir/cache.db */
+  char *plugins;                /* owned: dir/plugins: echo.so, reject.so */
+  char *state;                  /* owned: the child's XDG_STATE_HOME */
+  char **env;                   /* owned: the child's environment */
+} Fixture;
+
+typedef struct
+{
+  int status;
+  char *out;                    /* owned */
+  char *err;                    /* owned */
+  gint64 before;                /* ms, wall clock before the run */
+  gint64 after;                 /* ms, after it */
+} Run;
+
+static void
+run_free (Run *run)
+{
+  g_free (run->out);
+  g_free (run->err);
+  g_free (run);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
+
+/* --- Files ---------------------------------------------------------------- */
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
+      || !g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_unlink (path);
+      return;
+    }
+  dir = g_dir_open (path, 0, NULL);
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        remove_tree (child);
+      }
+  g_rmdir (path);
+}
+
+static void
+copy_file (const char *from, const char *to)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (from, &text, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (to, text, length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (to, 0755), ==, 0);
+}
+
+static char *
+data_path (Fixture *f, const char *relative)
+{
+  return g_build_filename (f->data, relative, NULL);
+}
+
+static void
+write_data (Fixture *f, const char *relative, const char *text)
+{
+  g_autofree char *path = data_path (f, relative);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* The file's text, or NULL when there is none. */
+static char *
+read_data (Fixture *f, const char *relative)
+{
+  g_autofree char *path = data_path (f, relative);
+  char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  return text;
+}
+
+/* --- Fixture -------------------------------------------------------------- */
+
+static void
+fixture_setup (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *fixtures = g_test_build_filename (G_TEST_BUILT, "plugins",
+                                                     NULL);
+  static const char *const names[] = { "echo.so", "reject.so" };
+
+  f->dir = g_dir_make_tmp ("jsync-append-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+  f->data = g_build_filename (f->dir, "data", NULL);
+  f->db = g_build_filename (f->dir, "cache.db", NULL);
+  f->plugins = g_build_filename (f->dir, "plugins", NULL);
+  f->state = g_strdup (g_get_user_state_dir ());
+  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *from = g_build_filename (fixtures, names[i], NULL);
+      g_autofree char *to = g_build_filename (f->plugins, names[i], NULL);
+
+      copy_file (from, to);
+    }
+  /* G_TEST_OPTION_ISOLATE_DIRS gives GLib's getters a folder per test but
+   * leaves /dev/null in the environment: hand the child the folders. */
+  f->env = g_get_environ ();
+  f->env = g_environ_setenv (f->env, "HOME", g_get_home_dir (), TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_CACHE_HOME", g_get_user_cache_dir (),
+                             TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME",
+                             g_get_user_config_dir (), TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", f->state, TRUE);
+  f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);
+  g_setenv ("JSYNC_PLUGIN_PATH", f->plugins, TRUE);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer user_data)
+{
+  remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->data);
+  g_free (f->db);
+  g_free (f->plugins);
+  g_free (f->state);
+  g_strfreev (f->env);
+}
+
+static char *
+write_keyfile (Fixture *f, const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (f->dir, "jsync.conf", NULL);
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static const char *
+jsync_bin (void)
+{
+  const char *bin = g_getenv ("JSYNC_BIN");
+
+  g_assert_nonnull (bin);
+  return bin;
+}
+
+/* Run jsync with --data-dir and --db of the fixture, the arguments, and
+ * `input` on its stdin (an empty stdin when NULL). */
+static Run *
+run_input_argv (Fixture *f, const char *input, const char *const *args)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GString) line = g_string_new (jsync_bin ());
+  g_autoptr(GError) error = NULL;
+  Run *run = g_new0 (Run, 1);
+
+  g_ptr_array_add (argv, (gpointer) jsync_bin ());
+  g_ptr_array_add (argv, (gpointer) "--data-dir");
+  g_ptr_array_add (argv, f->data);
+  g_ptr_array_add (argv, (gpointer) "--db");
+  g_ptr_array_add (argv, f->db);
+  for (guint i = 0; args[i] != NULL; i++)
+    {
+      g_ptr_array_add (argv, (gpointer) args[i]);
+      g_string_append_printf (line, " '%s'", args[i]);
+    }
+  g_ptr_array_add (argv, NULL);
+  g_test_message ("run: %s", line->str);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                        | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_environ (launcher, f->env);
+  g_subprocess_launcher_set_cwd (launcher, f->dir);
+  run->before = g_get_real_time () / 1000;
+  process = g_subprocess_launcher_spawnv (launcher,
+                                          (const char *const *) argv->pdata,
+                                          &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input != NULL ? input : "", NULL,
+                                 &run->out, &run->err, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+  run->after = g_get_real_time () / 1000;
+  if (*run->err != '\0')
+    g_test_message ("stderr:\n%s", run->err);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  run->status = g_subprocess_get_exit_status (process);
+  return run;
+}
+
+#define RUN(f, ...) \
+  run_input_argv ((f), NULL, (const char *const[]) { __VA_ARGS__, NULL })
+#define RUN_INPUT(f, input, ...) \
+  run_input_argv ((f), (input), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* --- Checks --------------------------------------------------------------- */
+
+static void
+assert_uuid_v4 (const char *id)
+{
+  g_assert_nonnull (id);
+  g_assert_true (g_uuid_string_is_valid (id));
+  g_assert_cmpint (id[14], ==, '4');
+  g_assert_nonnull (strchr ("89ab", id[19]));
+  for (const char *p = id; *p != '\0'; p++)
+    g_assert_false (g_ascii_isupper (*p));
+}
+
+static json_object *
+parse_line (const char *line)
+{
+  json_object *json = json_tokener_parse (line);
+
+  if (json == NULL)
+    g_test_message ("not JSON: %s", line);
+  g_assert_nonnull (json);
+  g_assert_cmpint (json_object_get_type (json), ==, json_type_object);
+  return json;
+}
+
+static const char *
+member_str (json_object *object, const char *key)
+{
+  json_object *value = NULL;
+
+  if (!json_object_object_get_ex (object, key, &value))
+    g_test_message ("no \"%s\" in %s", key, json_object_to_json_string (object));
+  g_assert_true (json_object_object_get_ex (object, key, NULL));
+  g_assert_cmpint (json_object_get_type (value), ==, json_type_string);
+  return json_object_get_string (value);
+}
+
+static gint64
+member_int (json_object *object, const char *key)
+{
+  json_object *value = NULL;
+
+  if (!json_object_object_get_ex (object, key, &value))
+    g_test_message ("no \"%s\" in %s", key, json_object_to_json_string (object));
+  g_assert_true (json_object_object_get_ex (object, key, NULL));
+  g_assert_cmpint (json_object_get_type (value), ==, json_type_int);
+  return json_object_get_int64 (value);
+}
+
+/* How many lines: "\n" characters. */
+static guint
+count_lines (const char *text)
+{
+  guint n = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    n += *p == '\n';
+  return n;
+}
+
+/* The id printed on stdout: one line, nothing else. */
+static char *
+printed_id (Run *run)
+{
+  g_assert_true (g_str_has_suffix (run->out, "\n"));
+  g_assert_cmpuint (count_lines (run->out), ==, 1);
+  return g_strndup (run->out, strlen (run->out) - 1);
+}
+
+static gint64
+cache_count (Fixture *f, const char *sql, const char *arg)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 count;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db, &db, SQLITE_OPEN_READONLY, NULL),
+                   ==, SQLITE_OK);
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    g_test_message ("%s: %s", sql, sqlite3_errmsg (db));
+  g_assert_nonnull (stmt);
+  if (arg != NULL)
+    sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  count = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return count;
+}
+
+/* The echo applier has the event, with this type. */
+static void
+assert_cached (Fixture *f, const char *id, const char *type)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "SELECT count(*) FROM echo_events WHERE id = ?1 AND type = '%s'", type);
+
+  g_assert_cmpint (cache_count (f, sql, id), ==, 1);
+}
+
+static char *
+state_device_id (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->state, "jsync", "device-id",
+                                            NULL);
+  char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  return g_strstrip (text);
+}
+
+/* --- The program ---------------------------------------------------------- */
+
+static void
+test_cli_envelope (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(Run) first = RUN (f, "append", "notes.jsonl",
+                              "{\"type\":\"echo_note\",\"data\":{\"text\":"
+                              "\"héllo / wörld\",\"n\":1.50}}");
+  g_autofree char *id1 = printed_id (first);
+  g_autofree char *text1 = read_data (f, "notes.jsonl");
+  g_autofree char *device = state_device_id (f);
+  g_autoptr(Run) second = NULL;
+  g_autofree char *id2 = NULL;
+  g_autofree char *text2 = NULL;
+  g_autofree char *expected_start = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(json_object) event1 = NULL;
+  g_autoptr(json_object) event2 = NULL;
+
+  g_assert_cmpint (first->status, ==, 0);
+  g_assert_cmpstr (first->err, ==, "");
+  assert_uuid_v4 (id1);
+
+  /* One line, the body's members first and as written, then the envelope. */
+  g_assert_nonnull (text1);
+  g_assert_true (g_str_has_suffix (text1, "\n"));
+  g_assert_cmpuint (count_lines (text1), ==, 1);
+  g_assert_true (g_str_has_prefix (text1,
+                                   "{\"type\":\"echo_note\",\"data\":{\"text\":"
+                                   "\"héllo / wörld\",\"n\":1.50},\"id\":\""));
+  event1 = parse_line (text1);
+  g_assert_cmpstr (member_str (event1, "id"), ==, id1);
+  g_assert_nonnull (device);
+  assert_uuid_v4 (device);
+  g_assert_cmpstr (member_str (event1, "deviceId"), ==, device);
+  g_assert_cmpint (member_int (event1, "timestamp"), >=, first->before);
+  g_assert_cmpint (member_int (event1, "timestamp"), <=, first->after);
+  assert_cached (f, id1, "echo_note");
+
+  /* A second run: a new id, the same device. */
+  second = RUN (f, "append", "notes.jsonl", "{\"type\":\"echo_other\"}");
+  g_assert_cmpint (second->status, ==, 0);
+  id2 = printed_id (second);
+  assert_uuid_v4 (id2);
+  g_assert_cmpstr (id2, !=, id1);
+  text2 = read_data (f, "notes.jsonl");
+  g_assert_true (g_str_has_prefix (text2, text1));
+  lines = g_strsplit (text2 + strlen (text1), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  g_assert_cmpstr (lines[1], ==, "");
+  event2 = parse_line (lines[0]);
+  expected_start = g_strdup_printf ("{\"type\":\"echo_other\",\"id\":\"%s\","
+                                    "\"deviceId\":\"%s\",\"timestamp\":",
+                                    id2, device);
+  g_assert_true (g_str_has_prefix (lines[0], expected_start));
+  g_assert_cmpint (member_int (event2, "timestamp"), >=, second->before);
+  g_assert_cmpint (member_int (event2, "timestamp"), <=, second->after);
+  assert_cached (f, id2, "echo_other");
+  assert_cached (f, id1, "echo_note");
+  g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events", NULL),
+                   ==, 2);
+}
+
+static void
+test_cli_keyfile_device (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *keyfile = write_keyfile (f, "[jsync]\ndevice-id = laptop-1\n");
+  g_autoptr(Run) run = RUN (f, "--config", keyfile, "append", "a.jsonl",
+                            "{\"type\":\"echo_x\"}");
+  g_autofree char *text = read_data (f, "a.jsonl");
+  g_autofree char *state = state_device_id (f);
+  g_autoptr(json_object) event = NULL;
+
+  g_assert_cmpint (run->status, ==, 0);
+  event = parse_line (text);
+  g_assert_cmpstr (member_str (event, "deviceId"), ==, "laptop-1");
+  /* Nothing made in the state folder when the keyfile says. */
+  g_assert_null (state);
+}
+
+static void
+test_cli_newline (Fixture *f, gconstpointer user_data)
+{
+  static const char *const torn =
+      "{\"id\":\"old-1\",\"type\":\"echo_old\",\"timestamp\":5,"
+      "\"deviceId\":\"dev-a\"}";
+  g_autoptr(Run) run = NULL;
+  g_autoptr(Run) again = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *text2 = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *id2 = NULL;
+  g_autofree char *expected = NULL;
+
+  /* A last line without its "\n": the append completes it first. */
+  write_data (f, "log.jsonl", torn);
+  run = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_new\"}");
+  g_assert_cmpint (run->status, ==, 0);
+  id = printed_id (run);
+  text = read_data (f, "log.jsonl");
+  g_assert_true (g_str_has_prefix (text, torn));
+  g_assert_true (g_str_has_prefix (text + strlen (torn),
+                                   "\n{\"type\":\"echo_new\",\"id\":\""));
+  g_assert_true (g_str_has_suffix (text, "}\n"));
+  g_assert_cmpuint (count_lines (text), ==, 2);
+  assert_cached (f, "old-1", "echo_old");
+  assert_cached (f, id, "echo_new");
+
+  /* The file ends with "\n" now: no blank line before the next one. */
+  again = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_newer\"}");
+  g_assert_cmpint (again->status, ==, 0);
+  id2 = printed_id (again);
+  text2 = read_data (f, "log.jsonl");
+  expected = g_strdup_printf ("%s{\"type\":\"echo_newer\",\"id\":\"%s\"",
+                              text, id2);
+  g_assert_true (g_str_has_prefix (text2, expected));
+  assert_cached (f, id2, "echo_newer");
+}
+
+/* A refused append: exit 2, a message with `word`, nothing written. */
+static void
+assert_refused (Fixture *f, const char *file, const char *body,
+                const char *word)
+{
+  g_autoptr(Run) run = RUN (f, "append", file, body);
+
+  g_assert_cmpint (run->status, ==, 2);
+  g_assert_cmpstr (run->out, ==, "");
+  if (strstr (run->err, word) == NULL)
+    g_test_message ("expected \"%s\" in: %s", word, run->err);
+  g_assert_nonnull (strstr (run->err, word));
+}
+
+static void
+test_cli_refused_body (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *text = NULL;
+
+  write_data (f, "log.jsonl", "");
+  assert_refused (f, "log.jsonl", "not json", "not a JSON object");
+  assert_refused (f, "log.jsonl", "[1,2]", "not a JSON object");
+  assert_refused (f, "log.jsonl", "{\"type\":\"echo_x\"} tail",
+                  "not a JSON object");
+  assert_refused (f, "log.jsonl", "{\"type\":\"echo_x\",}", "not a JSON object");
+  assert_refused (f, "log.jsonl", "", "not a JSON object");
+  assert_refused (f, "log.jsonl", "{\"data\":{}}", "\"type\"");
+  assert_refused (f, "log.jsonl", "{\"type\":5}", "\"type\"");
+  assert_refused (f, "log.jsonl", "{\"type\":\"\"}", "\"type\"");
+  assert_refused (f, "log.jsonl", "{\"type\":null}", "\"type\"");
+  assert_refused (f, "log.jsonl", "{\"type\":\"echo_x\",\"id\":\"mine\"}",
+                  "already has \"id\"");
+  assert_refused (f, "log.jsonl", "{\"type\":\"echo_x\",\"deviceId\":\"d\"}",
+                  "already has \"deviceId\"");
+  assert_refused (f, "log.jsonl", "{\"type\":\"echo_x\",\"timestamp\":1}",
+                  "already has \"timestamp\"");
+  assert_refused (f, "log.jsonl", "{\"type\":\"echo\\u0000x\"}", "type");
+  text = read_data (f, "log.jsonl");
+  g_assert_cmpstr (text, ==, "");
+  /* Nothing reached the cache either. */
+  g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events", NULL),
+                   ==, 0);
+}
+
+static void
+test_cli_refused_path (Fixture *f, gconstpointer user_data)
+{
+  static const char *const body = "{\"type\":\"echo_x\"}";
+  g_autofree char *outside = g_build_filename (f->dir, "outside.jsonl", NULL);
+  g_autofree char *link_dir = data_path (f, "out");
+  g_autofree char *link_file = data_path (f, "linked.jsonl");
+  g_autofree char *inner_link = data_path (f, "inner");
+  g_autofree char *keyfile = write_keyfile (f, "[jsync]\nignore = archive\n");
+  g_autofree char *folder = data_path (f, "folder.jsonl");
+  g_autofree char *escaped = g_build_filename (f->dir, "escaped.jsonl", NULL);
+  g_autoptr(Run) ignored = NULL;
+  g_autofree char *text = NULL;
+
+  write_data (f, "real/log.jsonl", "");
+  g_assert_cmpint (symlink (f->dir, link_dir), ==, 0);
+  g_assert_cmpint (symlink (outside, link_file), ==, 0);
+  g_assert_cmpint (symlink ("real", inner_link), ==, 0);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+
+  assert_refused (f, outside, body, "relative to the data folder");
+  assert_refused (f, "../escaped.jsonl", body, "\"..\"");
+  assert_refused (f, "real/../../escaped.jsonl", body, "\"..\"");
+  assert_refused (f, "out/escaped.jsonl", body, "symbolic link");
+  assert_refused (f, "linked.jsonl", body, "symbolic link");
+  assert_refused (f, "inner/log.jsonl", body, "symbolic link");
+  assert_refused (f, "notes.txt", body, "*.jsonl");
+  assert_refused (f, "real", body, "*.jsonl");
+  assert_refused (f, "", body, "*.jsonl");
+  assert_refused (f, ".hidden.jsonl", body, "hidden");
+  assert_refused (f, ".stversions/log.jsonl", body, "hidden");
+  assert_refused (f, "folder.jsonl", body, "not a regular file");
+
+  ignored = RUN (f, "--config", keyfile, "append", "archive/old.jsonl", body);
+  g_assert_cmpint (ignored->status, ==, 2);
+  g_assert_nonnull (strstr (ignored->err, "ignore"));
+
+  /* Nothing made anywhere. */
+  g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (escaped, G_FILE_TEST_EXISTS));
+  text = read_data (f, "real/log.jsonl");
+  g_assert_cmpstr (text, ==, "");
+  g_assert_true (g_file_test (folder, G_FILE_TEST_IS_DIR));
+  {
+    g_autofree char *archive = data_path (f, "archive");
+    g_autofree char *hidden = data_path (f, ".stversions");
+    g_autofree char *notes = data_path (f, "notes.txt");
+
+    g_assert_false (g_file_test (archive, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (hidden, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (notes, G_FILE_TEST_EXISTS));
+  }
+}
+
+static void
+test_cli_stdin (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(Run) run = RUN_INPUT (f,
+                                  "{\n  \"type\": \"echo_piped\",\n"
+                                  "  \"data\": {\"lines\": [1, 2]}\n}\n",
+                                  "append", "piped.jsonl");
+  g_autofree char *id = NULL;
+  g_autofree char *text = read_data (f, "piped.jsonl");
+  g_autofree char *expected = NULL;
+  g_autoptr(Run) empty = NULL;
+
+  g_assert_cmpint (run->status, ==, 0);
+  id = printed_id (run);
+  assert_uuid_v4 (id);
+  /* Pretty input, one compact line out. */
+  expected = g_strdup_printf ("{\"type\":\"echo_piped\",\"data\":{\"lines\":"
+                              "[1,2]},\"id\":\"%s\",", id);
+  g_assert_true (g_str_has_prefix (text, expected));
+  g_assert_cmpuint (count_lines (text), ==, 1);
+  assert_cached (f, id, "echo_piped");
+
+  empty = RUN_INPUT (f, "", "append", "piped.jsonl");
+  g_assert_cmpint (empty->status, ==, 2);
+  g_assert_nonnull (strstr (empty->err, "not a JSON object"));
+}
+
+static void
+test_cli_nested (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(Run) run = RUN (f, "append", "./a//b/c/deep.jsonl",
+                            "{\"type\":\"echo_deep\"}");
+  g_autofree char *id = NULL;
+  g_autofree char *text = read_data (f, "a/b/c/deep.jsonl");
+
+  g_assert_cmpint (run->status, ==, 0);
+  id = printed_id (run);
+  g_assert_nonnull (text);
+  g_assert_true (g_str_has_prefix (text, "{\"type\":\"echo_deep\""));
+  assert_cached (f, id, "echo_deep");
+  g_assert_cmpint (cache_count (f, "SELECT count(*) FROM jsync_sources"
+                                   " WHERE path = ?1", "a/b/c/deep.jsonl"),
+                   ==, 1);
+}
+
+static void
+test_cli_json (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(Run) run = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_j\"}",
+                            "--json", "--fsync");
+  g_autoptr(json_object) json = NULL;
+  g_autoptr(json_object) event = NULL;
+  g_autofree char *text = read_data (f, "log.jsonl");
+  json_object *value = NULL;
+  static const char *const keys[] = {
+    "version", "command", "id", "file", "success", "eventsApplied",
+    "eventsSkipped", "eventsFailed", "eventsPending", "errors", "duration",
+    "filesProcessed", "filesReread", "lostEvents", "lastSyncTimestamp",
+  };
+  guint i = 0;
+
+  g_assert_cmpint (run->status, ==, 0);
+  json = parse_line (run->out);
+  event = parse_line (text);
+  /* The documented keys, the first four in this order. */
+  json_object_object_foreach (json, key, member)
+    {
+      (void) member;
+      if (i < 4)
+        g_assert_cmpstr (key, ==, keys[i]);
+      i++;
+    }
+  for (i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      if (!json_object_object_get_ex (json, keys[i], NULL))
+        g_test_message ("no \"%s\"", keys[i]);
+      g_assert_true (json_object_object_get_ex (json, keys[i], NULL));
+    }
+  g_assert_cmpint (member_int (json, "version"), ==, 1);
+  g_assert_cmpstr (member_str (json, "command"), ==, "append");
+  g_assert_cmpstr (member_str (json, "id"), ==, member_str (event, "id"));
+  g_assert_cmpstr (member_str (json, "file"), ==, "log.jsonl");
+  g_assert_true (json_object_object_get_ex (json, "success", &value));
+  g_assert_true (json_object_get_boolean (value));
+  g_assert_cmpint (member_int (json, "eventsApplied"), ==, 1);
+  g_assert_cmpint (member_int (json, "eventsFailed"), ==, 0);
+  g_assert_true (json_object_object_get_ex (json, "filesProcessed", &value));
+  g_assert_cmpuint (json_object_array_length (value), ==, 1);
+  g_assert_cmpstr (json_object_get_string (json_object_array_get_idx (value, 0)),
+                   ==, "log.jsonl");
+  g_assert_cmpint (member_int (json, "lastSyncTimestamp"), >=,
+                   member_int (event, "timestamp"));
+  assert_cached (f, member_str (event, "id"), "echo_j");
+}
+
+static void
+test_cli_failed_event (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(Run) run = RUN (f, "append", "log.jsonl",
+                            "{\"type\":\"reject_x\",\"data\":{\"bad\":true}}");
+  g_autofree char *id = NULL;
+  g_autofree char *text = read_data (f, "log.jsonl");
+
+  /* Written, synced, rejected by its applier: exit 1, as sync says. */
+  g_assert_cmpint (run->status, ==, 1);
+  id = printed_id (run);
+  g_assert_nonnull (strstr (text, id));
+  g_assert_nonnull (strstr (run->err, "rejected"));
+  g_assert_cmpint (cache_count (f, "SELECT count(*) FROM jsync_failed"
+                                   " WHERE event_id = ?1", id), ==, 1);
+}
+
+static void
+test_cli_usage (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(Run) none = RUN (f, "append");
+  g_autoptr(Run) three = RUN (f, "append", "a.jsonl", "{\"type\":\"echo_x\"}",
+                              "extra");
+
+  g_assert_cmpint (none->status, ==, 2);
+  g_assert_cmpint (three->status, ==, 2);
+}
+
+/* --- The library ---------------------------------------------------------- */
+
+static JsyncCoordinator *
+open_coordinator (Fixture *f, JsyncConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+  JsyncCoordinator *coordinator;
+
+  jsync_config_set_data_dir (config, f->data);
+  jsync_config_set_database (config, f->db);
+  coordinator = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  return coordinator;
+}
+
+static void
+test_lib_device_id (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(JsyncConfig) configured = jsync_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (g_get_user_state_dir (), "jsync",
+                                            "device-id", NULL);
+  g_autofree char *keyfile = write_keyfile (f, "[jsync]\ndevice-id = box\n");
+  g_autofree char *first = jsync_config_dup_device_id (config, &error);
+  g_autofree char *second = NULL;
+  g_autofree char *stored = NULL;
+  g_autofree char *from_keyfile = NULL;
+  g_autofree char *bad = NULL;
+
+  g_assert_no_error (error);
+  assert_uuid_v4 (first);
+  g_file_get_contents (path, &stored, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_strstrip (stored), ==, first);
+  second = jsync_config_dup_device_id (config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (second, ==, first);
+
+  g_assert_true (jsync_config_load_file (configured, keyfile, &error));
+  g_assert_no_error (error);
+  from_keyfile = jsync_config_dup_device_id (configured, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (from_keyfile, ==, "box");
+
+  /* A damaged state file is an error, never silently replaced. */
+  g_file_set_contents (path, "\n\n", -1, &error);
+  g_assert_no_error (error);
+  bad = jsync_config_dup_device_id (config, &error);
+  g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_CONFIG);
+  g_assert_null (bad);
+}
+
+static void
+test_lib_append (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(JsyncCoordinator) c = open_coordinator (f, config);
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  /* Not NUL-terminated where it ends: length says. */
+  static const char body[] = "{\"type\":\"echo_lib\",\"data\":{\"k\":\"v\"}}TRAILING";
+  g_autofree char *id = jsync_coordinator_append (c, "lib/log.jsonl", body,
+                                                  strlen (body) - 8,
+                                                  JSYNC_APPEND_FSYNC, &result,
+                                                  &error);
+  g_autofree char *id2 = NULL;
+  g_autofree char *refused = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *device = NULL;
+  g_autoptr(json_object) event = NULL;
+
+  g_assert_no_error (error);
+  assert_uuid_v4 (id);
+  g_assert_nonnull (result);
+  g_assert_cmpuint (result->events_applied, ==, 1);
+  g_assert_true (result->success);
+  assert_cached (f, id, "echo_lib");
+  text = read_data (f, "lib/log.jsonl");
+  event = parse_line (text);
+  device = jsync_config_dup_device_id (config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (member_str (event, "deviceId"), ==, device);
+
+  /* No result wanted. */
+  id2 = jsync_coordinator_append (c, "lib/log.jsonl", "{\"type\":\"echo_two\"}",
+                                  -1, JSYNC_APPEND_NONE, NULL, &error);
+  g_assert_no_error (error);
+  assert_cached (f, id2, "echo_two");
+
+  /* A refusal: the usage error, nothing written. */
+  refused = jsync_coordinator_append (c, "lib/log.jsonl",
+                                      "{\"type\":\"echo_x\",\"id\":\"x\"}", -1,
+                                      JSYNC_APPEND_NONE, NULL, &error);
+  g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_USAGE);
+  g_assert_null (refused);
+  g_clear_pointer (&text, g_free);
+  text = read_data (f, "lib/log.jsonl");
+  g_assert_cmpuint (count_lines (text), ==, 2);
+  g_assert_null (strstr (text, "\"x\""));
+  g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events", NULL),
+                   ==, 2);
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("/append/cli/envelope", test_cli_envelope);
+  ADD ("/append/cli/keyfile-device", test_cli_keyfile_device);
+  ADD ("/append/cli/newline", test_cli_newline);
+  ADD ("/append/cli/refused-body", test_cli_refused_body);
+  ADD ("/append/cli/refused-path", test_cli_refused_path);
+  ADD ("/append/cli/stdin", test_cli_stdin);
+  ADD ("/append/cli/nested", test_cli_nested);
+  ADD ("/append/cli/json", test_cli_json);
+  ADD ("/append/cli/failed-event", test_cli_failed_event);
+  ADD ("/append/cli/usage", test_cli_usage);
+  ADD ("/append/lib/device-id", test_lib_device_id);
+  ADD ("/append/lib/append", test_lib_append);
+  return g_test_run ();
+}
