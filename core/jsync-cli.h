@@ -28,6 +28,10 @@ typedef struct
   gint verbose;
   gboolean version;
   gboolean progress_shown;  /* a progress line is on the terminal */
+  gint limit;               /* search --limit; -1 when not given */
+  char *table;              /* search --table */
+  gboolean raw;             /* search --raw */
+  gboolean retry;           /* failed --retry */
 } JsyncCliOptions;
 
 extern JsyncCliOptions jsync_cli_options;
@@ -67,6 +71,13 @@ int jsync_cmd_plugins (JsyncCoordinator *coordinator, JsyncConfig *config,
                        int n_args, char **args);
 int jsync_cmd_dump (JsyncCoordinator *coordinator, JsyncConfig *config,
                     int n_args, char **args);
+/* jsync-cmd-search.c */
+int jsync_cmd_search (JsyncCoordinator *coordinator, JsyncConfig *config,
+                      int n_args, char **args);
+int jsync_cmd_verify (JsyncCoordinator *coordinator, JsyncConfig *config,
+                      int n_args, char **args);
+int jsync_cmd_failed (JsyncCoordinator *coordinator, JsyncConfig *config,
+                      int n_args, char **args);
 
 G_END_DECLS
 

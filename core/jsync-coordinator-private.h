@@ -25,11 +25,33 @@ void jsync_coordinator_report (JsyncCoordinator *self, const char *phase,
                                guint64 bytes_done, guint64 bytes_total,
                                guint64 events_done);
 
+/* Run on a new cache file after its logs were read, before the appliers'
+ * finish_rebuild. */
+typedef gboolean (*JsyncBuildHook) (JsyncCoordinator *self, JsyncStore *store,
+                                    JsyncResult *result, GError **error);
+
+/* Build a new cache file at path from every log (what rebuild swaps in);
+ * before_finish is nullable.  On failure the file is removed. */
+gboolean jsync_coordinator_build (JsyncCoordinator *self, const char *path,
+                                  JsyncBuildHook before_finish,
+                                  JsyncResult *result, GError **error);
+/* Remove a SQLite file and its -wal, -shm and -journal files. */
+void jsync_coordinator_remove_db_files (const char *path);
+
 /* One sync run over `store` (the live cache, or a rebuild's new file);
  * fills `result`.  FALSE when the run could not go on. */
 gboolean jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
                          gboolean rebuilding, JsyncResult *result,
                          GError **error);
+/* Apply the stored pending events that an applier takes now, each in its
+ * place in the key order of its stream, without reading the logs. */
+gboolean jsync_sync_catch_up (JsyncCoordinator *self, JsyncStore *store,
+                              JsyncResult *result, GError **error);
+/* The same for the failed events (status 2) that an applier takes: those
+ * that apply are marked applied and their jsync_failed rows deleted; those
+ * that fail again are recorded anew (in result too). */
+gboolean jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
+                                  JsyncResult *result, GError **error);
 
 G_END_DECLS
 

@@ -12,9 +12,12 @@
 #include "jsync-dump.h"
 #include "jsync-result.h"
 
-/* Remove a SQLite file with its journal side files. */
-static void
-coordinator_remove_db_files (const char *path)
+/**
+ * jsync_coordinator_remove_db_files:
+ * Remove a SQLite file with its journal side files.
+ */
+void
+jsync_coordinator_remove_db_files (const char *path)
 {
   static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
 
@@ -32,7 +35,7 @@ coordinator_move_aside (const char *path, GError **error)
 {
   g_autofree char *aside = g_strconcat (path, ".corrupt", NULL);
 
-  coordinator_remove_db_files (aside);
+  jsync_coordinator_remove_db_files (aside);
   if (g_rename (path, aside) != 0)
     {
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
@@ -219,21 +222,27 @@ coordinator_count (JsyncStore *store, const char *sql)
   return count;
 }
 
-/* Build the new cache file completely; FALSE leaves the live one as is. */
-static gboolean
-coordinator_build (JsyncCoordinator *self, const char *path,
-                   JsyncResult *result, GError **error)
+/**
+ * jsync_coordinator_build:
+ * Build a new cache file completely from the logs; FALSE leaves the live
+ * one as is.
+ */
+gboolean
+jsync_coordinator_build (JsyncCoordinator *self, const char *path,
+                         JsyncBuildHook before_finish, JsyncResult *result,
+                         GError **error)
 {
   JsyncStore *store;
   gboolean ok;
 
-  coordinator_remove_db_files (path);
+  jsync_coordinator_remove_db_files (path);
   store = jsync_store_open (path, TRUE, error);
   if (store == NULL)
     return FALSE;
   ok = jsync_store_attach (store, self->registry,
                            jsync_config_get_keyfile (self->config), TRUE, error)
-       && jsync_sync_run (self, store, TRUE, result, error);
+       && jsync_sync_run (self, store, TRUE, result, error)
+       && (before_finish == NULL || before_finish (self, store, result, error));
   jsync_coordinator_report (self, "index", 0, 0,
                             result->events_applied + result->events_skipped
                               + result->events_failed);
@@ -256,7 +265,7 @@ coordinator_build (JsyncCoordinator *self, const char *path,
   ok = ok && jsync_store_commit (store, error);
   jsync_store_free (store);
   if (!ok)
-    coordinator_remove_db_files (path);
+    jsync_coordinator_remove_db_files (path);
   return ok;
 }
 
@@ -279,7 +288,7 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
     g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
                " no log any more (see `jsync status`); the new cache will not"
                " have them", lost);
-  if (!coordinator_build (self, building, result, error))
+  if (!jsync_coordinator_build (self, building, NULL, result, error))
     return NULL;
 
   jsync_coordinator_report (self, "swap", 0, 0,
@@ -289,11 +298,11 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
                            jsync_config_get_lock_timeout (self->config), error);
   if (lock < 0)
     {
-      coordinator_remove_db_files (building);
+      jsync_coordinator_remove_db_files (building);
       return NULL;
     }
   g_clear_pointer (&self->store, jsync_store_free);
-  coordinator_remove_db_files (previous);
+  jsync_coordinator_remove_db_files (previous);
   if (g_rename (self->db_path, previous) != 0 && errno != ENOENT)
     {
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", self->db_path,

@@ -8,7 +8,7 @@
 
 #include "jsync-cli.h"
 
-JsyncCliOptions jsync_cli_options = { .batch_size = -1 };
+JsyncCliOptions jsync_cli_options = { .batch_size = -1, .limit = -1 };
 
 /* The commands; the first is the default. */
 static const JsyncCliCommand main_commands[] = {
@@ -22,6 +22,12 @@ static const JsyncCliCommand main_commands[] = {
     0, 0, jsync_cmd_plugins },
   { "dump", "every applier table as canonical JSON", TRUE, 0, 0,
     jsync_cmd_dump },
+  { "search", "full-text search: every word of QUERY, best matches first",
+    TRUE, 1, -1, jsync_cmd_search },
+  { "verify", "rebuild into a temporary file and compare it with the cache",
+    TRUE, 0, 0, jsync_cmd_verify },
+  { "failed", "lines and events that failed; --retry applies them again",
+    TRUE, 0, 0, jsync_cmd_failed },
 };
 
 static gboolean
@@ -54,6 +60,14 @@ static const GOptionEntry main_entries[] = {
     (gpointer) main_verbose_cb, "More messages (twice: debug)", NULL },
   { "version", 0, 0, G_OPTION_ARG_NONE, &jsync_cli_options.version,
     "Print the version", NULL },
+  { "limit", 0, 0, G_OPTION_ARG_INT, &jsync_cli_options.limit,
+    "search: at most N results (default 20)", "N" },
+  { "table", 0, 0, G_OPTION_ARG_STRING, &jsync_cli_options.table,
+    "search: only this FTS table (or its content table)", "TABLE" },
+  { "raw", 0, 0, G_OPTION_ARG_NONE, &jsync_cli_options.raw,
+    "search: pass QUERY to FTS5 as it is (its syntax)", NULL },
+  { "retry", 0, 0, G_OPTION_ARG_NONE, &jsync_cli_options.retry,
+    "failed: apply the failed events again", NULL },
   G_OPTION_ENTRY_NULL
 };
 
@@ -379,5 +393,6 @@ main (int argc, char **argv)
   g_free (jsync_cli_options.db);
   g_free (jsync_cli_options.plugins_dir);
   g_free (main_progress_state.phase);
+  g_free (jsync_cli_options.table);
   return status;
 }

@@ -182,6 +182,68 @@ json_object *jsync_coordinator_dump (JsyncCoordinator *coordinator,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JsyncCoordinator, jsync_coordinator_free)
 
+/* --- Search, verify, failed events --------------------------------------
+ * (core/jsync-search.c, core/jsync-verify.c, core/jsync-failed.c) */
+
+/* How jsync_coordinator_search() runs a query.  Zero-filled means: 20
+ * results from every FTS table, the user's words, "[" and "]" marks. */
+typedef struct
+{
+  guint limit;              /* most results in all; 0 for 20 */
+  const char *table;        /* nullable: one FTS table, or its content table */
+  gboolean raw;             /* the query is FTS5 syntax, passed as it is */
+  const char *open_mark;    /* nullable: put before each match in a
+                             * snippet ("[" when NULL) */
+  const char *close_mark;   /* nullable: put after it ("]" when NULL) */
+} JsyncSearchOptions;
+
+/* The FTS5 query for a user's text: each whitespace-separated word quoted
+ * (double quotes doubled), all of them required, so no text is an FTS5
+ * syntax error; "" for a text without words.  (transfer full) */
+char *jsync_search_quote (const char *text);
+
+/* Full-text search over the FTS tables the appliers declare
+ * (JsyncApplierDesc.search), ranked by bm25 across them, best first:
+ * {"version":1, "command":"search", "query", "ftsQuery", "results":
+ * [{"table", "fts", "rowid", "id", "rank", "snippet", "columns": {...}}]}.
+ * An unknown table is JSYNC_ERROR_USAGE; so is an FTS5 syntax error in a
+ * raw query (with SQLite's message).  No match is an empty list.
+ * (transfer full) */
+json_object *jsync_coordinator_search (JsyncCoordinator *coordinator,
+                                       const char *query,
+                                       const JsyncSearchOptions *options,
+                                       GError **error);
+
+/* Sync the cache, rebuild from the logs into a temporary file beside it
+ * (removed before returning), and compare the two, table by table, with
+ * the events lost from the logs (DESIGN.md "Lost events") fed into the
+ * rebuild; check the cache's FTS indexes against their tables.  Holds the
+ * writer lock throughout.  {"version":1, "command":"verify", "identical",
+ * "tables": [{"table", "cacheRows", "rebuildRows", "onlyInCache",
+ * "onlyInRebuild", "keys": [{pk column: value}, ...]}], "fts": [{"table",
+ * "ok", "message"}], "onlyInCache": [{"file", "id"}] (the lost events),
+ * "synced" (events the sync applied first), "duration"}.  "identical" is
+ * false when any table or index differs; lost events alone leave it true.
+ * (transfer full) */
+json_object *jsync_coordinator_verify (JsyncCoordinator *coordinator,
+                                       GError **error);
+
+/* The recorded failed lines and events, in file and line order:
+ * {"version":1, "command":"failed", "failed": [{"file", "line", "offset",
+ * "length", "id", "message", "truncated", "retryable"}]}; retryable: a
+ * valid event its applier rejected (jsync_coordinator_retry_failed() takes
+ * it), not a line that is no event.  (transfer full) */
+json_object *jsync_coordinator_failed (JsyncCoordinator *coordinator,
+                                       GError **error);
+
+/* Apply every failed event again (after a fixed applier was installed),
+ * each in its place in the key order of its stream, under the writer
+ * lock.  Those that apply are marked applied and leave the failed list;
+ * those that fail again are recorded anew and counted in events_failed.
+ * Lines that are not valid events are not retried. */
+JsyncResult *jsync_coordinator_retry_failed (JsyncCoordinator *coordinator,
+                                             GError **error);
+
 G_END_DECLS
 
 #endif /* JSYNC_H */

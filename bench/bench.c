@@ -1,0 +1,1208 @@
+/* bench.c: the benchmark of issue 4 (BENCHMARKS.md).
+ *
+ *   build/bench/jsync-bench [--events N] [--seed S] [--repeat R] [--keep]
+ *
+ * One run, one corpus (written by jsync-gen-corpus into a new temp folder):
+ *   (a) the baseline: the plainest loop that reads the same files in path
+ *       order with getline() and json-c and applies every event with plain
+ *       SQL into the bundled appliers' tables (one prepared INSERT per
+ *       create, UPDATE per update, DELETE per delete; one transaction; no
+ *       dedupe, no checkpoints, no plugins, no FTS triggers), then rebuilds
+ *       the FTS indexes, in this process;
+ *   (b) `jsync rebuild`, the built program, spawned;
+ *   (c) `jsync sync` with nothing new, several times (the median counts);
+ *   (d) `jsync sync` after the generator appended 1% new events across many
+ *       files;
+ *   (e) the peak resident memory of (b) and (d) (wait4's ru_maxrss);
+ *   (f) `jsync sync` of one line of 100 MB in a folder of its own.
+ * It prints a table (events/s, MB/s, ratios against (a), targets) and writes
+ * the figures as JSON, then removes everything it wrote unless --keep.
+ *
+ * The baseline uses the PRAGMAs jsync's rebuild file uses (journal_mode OFF,
+ * synchronous OFF, a 64 MiB page cache), so the comparison is of the work
+ * done, not of durability settings.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "conversation-schema.h"
+#include "workspace-schema.h"
+
+/* --- Options -------------------------------------------------------------- */
+
+typedef struct
+{
+  gint64 events;
+  gint64 seed;
+  gint repeat;
+  gint syncs;
+  double append_percent;
+  gint big_line_mb;
+  gboolean keep;
+  char *parent;             /* owned: where the temp folder goes */
+  char *json_out;           /* owned */
+  char *jsync;              /* owned: the program */
+  char *plugins;            /* owned: its plugins folder */
+  char *gen;                /* owned: the corpus generator */
+} Options;
+
+/* --- Helpers -------------------------------------------------------------- */
+
+static void
+die (const char *format, ...) G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN;
+
+static void
+die (const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_printerr ("jsync-bench: ");
+  g_vfprintf (stderr, format, args);
+  g_printerr ("\n");
+  va_end (args);
+  exit (1);
+}
+
+static double
+now_seconds (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+static int
+compare_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (GArray *values)
+{
+  g_autoptr(GArray) sorted = g_array_copy (values);
+
+  if (sorted->len == 0)
+    return 0;
+  g_array_sort (sorted, compare_double);
+  if (sorted->len % 2 == 1)
+    return g_array_index (sorted, double, sorted->len / 2);
+  return (g_array_index (sorted, double, sorted->len / 2 - 1)
+          + g_array_index (sorted, double, sorted->len / 2)) / 2;
+}
+
+static void
+remove_tree (const char *path)
+{
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    return;
+  if (S_ISDIR (st.st_mode))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          remove_tree (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static guint64
+file_size (const char *path)
+{
+  GStatBuf st;
+
+  return g_stat (path, &st) == 0 ? (guint64) st.st_size : 0;
+}
+
+/* Every *.jsonl under `dir`, as paths relative to `root`, recursively. */
+static void
+list_logs (const char *root, const char *relative, GPtrArray *out)
+{
+  g_autofree char *dir_path = relative != NULL
+                                ? g_build_filename (root, relative, NULL)
+                                : g_strdup (root);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = relative != NULL
+                                 ? g_build_filename (relative, name, NULL)
+                                 : g_strdup (name);
+      g_autofree char *path = g_build_filename (root, child, NULL);
+
+      if (name[0] == '.')
+        continue;
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        list_logs (root, child, out);
+      else if (g_str_has_suffix (name, ".jsonl"))
+        g_ptr_array_add (out, g_steal_pointer (&child));
+    }
+}
+
+static int
+compare_path (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* --- Spawning the programs ------------------------------------------------ */
+
+typedef struct
+{
+  int status;               /* exit status, or -1 */
+  double seconds;           /* wall clock, spawn to reaped */
+  glong max_rss_kb;         /* the child's peak resident memory */
+  char *out;                /* owned: its stdout */
+  char *err;                /* owned: its stderr */
+} Child;
+
+static void
+child_clear (Child *child)
+{
+  g_clear_pointer (&child->out, g_free);
+  g_clear_pointer (&child->err, g_free);
+}
+
+/* Run argv with stdout and stderr in files of `dir`, timing it and taking
+ * its rusage from wait4(). */
+static void
+run_child (const char *dir, char **argv, char **envp, Child *child)
+{
+  g_autofree char *out_path = g_build_filename (dir, "child.out", NULL);
+  g_autofree char *err_path = g_build_filename (dir, "child.err", NULL);
+  struct rusage usage;
+  double start;
+  int status;
+  pid_t pid;
+
+  memset (child, 0, sizeof *child);
+  fflush (stdout);
+  fflush (stderr);
+  start = now_seconds ();
+  pid = fork ();
+  if (pid < 0)
+    die ("fork: %s", g_strerror (errno));
+  if (pid == 0)
+    {
+      int out = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      int err = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+      if (out < 0 || err < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
+        _exit (127);
+      execve (argv[0], argv, envp);
+      _exit (127);
+    }
+  while (wait4 (pid, &status, 0, &usage) < 0)
+    if (errno != EINTR)
+      die ("wait4: %s", g_strerror (errno));
+  child->seconds = now_seconds () - start;
+  child->status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+  child->max_rss_kb = usage.ru_maxrss;
+  g_file_get_contents (out_path, &child->out, NULL, NULL);
+  g_file_get_contents (err_path, &child->err, NULL, NULL);
+  g_unlink (out_path);
+  g_unlink (err_path);
+  if (child->status == 127)
+    die ("cannot run %s", argv[0]);
+}
+
+typedef struct
+{
+  const Options *options;
+  char *dir;                /* owned: the temp folder */
+  char *data;               /* owned: the corpus */
+  char *db;                 /* owned: jsync's cache */
+  char **envp;              /* owned: the children's environment */
+} Bench;
+
+/* `jsync --json COMMAND` over `data` and `db`; its JSON result in *result.
+ * `config`, when set, is a keyfile to read. */
+static void
+run_jsync (Bench *bench, const char *command, const char *data,
+           const char *db, const char *config, Child *child,
+           json_object **result)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, bench->options->jsync);
+  g_ptr_array_add (argv, "--data-dir");
+  g_ptr_array_add (argv, (char *) data);
+  g_ptr_array_add (argv, "--db");
+  g_ptr_array_add (argv, (char *) db);
+  g_ptr_array_add (argv, "--plugins-dir");
+  g_ptr_array_add (argv, bench->options->plugins);
+  if (config != NULL)
+    {
+      g_ptr_array_add (argv, "--config");
+      g_ptr_array_add (argv, (char *) config);
+    }
+  g_ptr_array_add (argv, "--json");
+  g_ptr_array_add (argv, "--quiet");
+  g_ptr_array_add (argv, (char *) command);
+  g_ptr_array_add (argv, NULL);
+  run_child (bench->dir, (char **) argv->pdata, bench->envp, child);
+  *result = child->out != NULL ? json_tokener_parse (child->out) : NULL;
+  if (child->status > 1 || *result == NULL)
+    die ("jsync %s exited with %d: %s", command, child->status,
+         child->err != NULL ? child->err : "");
+}
+
+static gint64
+json_int (json_object *object, const char *key)
+{
+  json_object *value;
+
+  return json_object_object_get_ex (object, key, &value)
+           ? json_object_get_int64 (value) : 0;
+}
+
+/* Run the generator with `extra` arguments; its summary in *summary. */
+static void
+run_gen (Bench *bench, const char *const *extra, json_object **summary)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  Child child;
+
+  g_ptr_array_add (argv, g_strdup (bench->options->gen));
+  g_ptr_array_add (argv, g_strdup ("--out"));
+  g_ptr_array_add (argv, g_strdup (bench->data));
+  g_ptr_array_add (argv, g_strdup ("--seed"));
+  g_ptr_array_add (argv, g_strdup_printf ("%" G_GINT64_FORMAT,
+                                          bench->options->seed));
+  for (guint i = 0; extra[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (extra[i]));
+  g_ptr_array_add (argv, NULL);
+  run_child (bench->dir, (char **) argv->pdata, bench->envp, &child);
+  *summary = child.out != NULL ? json_tokener_parse (child.out) : NULL;
+  if (child.status != 0 || *summary == NULL)
+    die ("jsync-gen-corpus exited with %d: %s", child.status,
+         child.err != NULL ? child.err : "");
+  child_clear (&child);
+}
+
+/* --- (a) The baseline ------------------------------------------------------ */
+
+typedef enum
+{
+  SQL_WORKSPACE_INSERT,
+  SQL_WORKSPACE_UPDATE,
+  SQL_WORKSPACE_DELETE,
+  SQL_WORKSPACE_DELETE_SESSIONS,
+  SQL_WORKSPACE_DELETE_STATES,
+  SQL_WORKSPACE_DELETE_TRACES,
+  SQL_SESSION_INSERT,
+  SQL_SESSION_UPDATE,
+  SQL_STATE_INSERT,
+  SQL_STATE_DELETE,
+  SQL_TRACE_INSERT,
+  SQL_CONVERSATION_INSERT,
+  SQL_CONVERSATION_UPDATE,
+  SQL_CONVERSATION_DELETE,
+  SQL_CONVERSATION_DELETE_MESSAGES,
+  SQL_MESSAGE_INSERT,
+  SQL_MESSAGE_COUNT,
+  SQL_MESSAGE_UPDATE,
+  SQL_MESSAGE_DELETE,
+  SQL_N
+} BaselineSql;
+
+/* Plain SQL: creates insert (a re-create replaces the row, as upstream
+ * did), updates set what the event carries (NULL = absent), deletes delete
+ * the entity and what hangs under it. */
+static const char *const baseline_sql[SQL_N] = {
+  [SQL_WORKSPACE_INSERT] =
+    "INSERT OR REPLACE INTO workspaces (id, name, description, rootFolder,"
+    " created, lastAccessed, isActive, contextJson, dedicatedAgentId)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+  [SQL_WORKSPACE_UPDATE] =
+    "UPDATE workspaces SET name = coalesce (?2, name),"
+    " description = coalesce (?3, description),"
+    " rootFolder = coalesce (?4, rootFolder),"
+    " lastAccessed = coalesce (?5, lastAccessed),"
+    " isActive = coalesce (?6, isActive),"
+    " dedicatedAgentId = coalesce (?7, dedicatedAgentId),"
+    " contextJson = coalesce (?8, contextJson) WHERE id = ?1",
+  [SQL_WORKSPACE_DELETE] = "DELETE FROM workspaces WHERE id = ?1",
+  [SQL_WORKSPACE_DELETE_SESSIONS] =
+    "DELETE FROM sessions WHERE workspaceId = ?1",
+  [SQL_WORKSPACE_DELETE_STATES] = "DELETE FROM states WHERE workspaceId = ?1",
+  [SQL_WORKSPACE_DELETE_TRACES] =
+    "DELETE FROM memory_traces WHERE workspaceId = ?1",
+  [SQL_SESSION_INSERT] =
+    "INSERT OR REPLACE INTO sessions (id, workspaceId, name, description,"
+    " startTime, endTime, isActive) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  [SQL_SESSION_UPDATE] =
+    "UPDATE sessions SET name = coalesce (?2, name),"
+    " description = coalesce (?3, description),"
+    " endTime = coalesce (?4, endTime), isActive = coalesce (?5, isActive)"
+    " WHERE id = ?1",
+  [SQL_STATE_INSERT] =
+    "INSERT OR REPLACE INTO states (id, sessionId, workspaceId, name,"
+    " description, created, stateJson, tagsJson)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  [SQL_STATE_DELETE] = "DELETE FROM states WHERE id = ?1",
+  [SQL_TRACE_INSERT] =
+    "INSERT OR REPLACE INTO memory_traces (id, sessionId, workspaceId,"
+    " timestamp, type, content, metadataJson)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  [SQL_CONVERSATION_INSERT] =
+    "INSERT OR REPLACE INTO conversations (id, title, created, updated,"
+    " vaultName, metadataJson, messageCount)"
+    " VALUES (?1, ?2, ?3, ?3, ?4, ?5, 0)",
+  [SQL_CONVERSATION_UPDATE] =
+    "UPDATE conversations SET title = coalesce (?2, title),"
+    " updated = max (updated, coalesce (?3, updated)),"
+    " metadataJson = coalesce (?4, metadataJson) WHERE id = ?1",
+  [SQL_CONVERSATION_DELETE] = "DELETE FROM conversations WHERE id = ?1",
+  [SQL_CONVERSATION_DELETE_MESSAGES] =
+    "DELETE FROM messages WHERE conversationId = ?1",
+  [SQL_MESSAGE_INSERT] =
+    "INSERT OR REPLACE INTO messages (id, conversationId, role, content,"
+    " timestamp, state, toolCallsJson, toolCallId, reasoningContent,"
+    " sequenceNumber, alternativesJson, activeAlternativeIndex)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+  [SQL_MESSAGE_COUNT] =
+    "UPDATE conversations SET messageCount = messageCount + 1,"
+    " updated = max (updated, ?2) WHERE id = ?1",
+  [SQL_MESSAGE_UPDATE] =
+    "UPDATE messages SET content = coalesce (?2, content),"
+    " state = coalesce (?3, state),"
+    " reasoningContent = coalesce (?4, reasoningContent),"
+    " toolCallsJson = coalesce (?5, toolCallsJson),"
+    " toolCallId = coalesce (?6, toolCallId),"
+    " alternativesJson = coalesce (?7, alternativesJson),"
+    " activeAlternativeIndex = coalesce (?8, activeAlternativeIndex)"
+    " WHERE id = ?1",
+  [SQL_MESSAGE_DELETE] = "DELETE FROM messages WHERE id = ?1",
+};
+
+typedef struct
+{
+  sqlite3 *db;
+  sqlite3_stmt *stmts[SQL_N];
+  guint64 events;           /* applied */
+  guint64 bad;              /* lines that were not events */
+} Baseline;
+
+static void
+baseline_exec (Baseline *b, const char *sql)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (b->db, sql, NULL, NULL, &message) != SQLITE_OK)
+    die ("baseline: %s: %s", sql, message);
+}
+
+/* A member of `object`, or NULL when absent. */
+static json_object *
+member (json_object *object, const char *key)
+{
+  json_object *value = NULL;
+
+  if (object != NULL)
+    json_object_object_get_ex (object, key, &value);
+  return value;
+}
+
+/* Bind a string member as text; absent or null as NULL. */
+static void
+bind_string (sqlite3_stmt *stmt, int index, json_object *object,
+             const char *key, const char *fallback)
+{
+  json_object *value = member (object, key);
+
+  if (value != NULL && json_object_is_type (value, json_type_string))
+    sqlite3_bind_text (stmt, index, json_object_get_string (value),
+                       json_object_get_string_len (value), SQLITE_STATIC);
+  else if (fallback != NULL)
+    sqlite3_bind_text (stmt, index, fallback, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, index);
+}
+
+/* Bind an integer (or boolean) member; absent or null as `fallback` when
+ * `has_fallback`, else NULL. */
+static void
+bind_int (sqlite3_stmt *stmt, int index, json_object *object, const char *key,
+          gboolean has_fallback, gint64 fallback)
+{
+  json_object *value = member (object, key);
+
+  if (value != NULL && (json_object_is_type (value, json_type_int)
+                        || json_object_is_type (value, json_type_boolean)))
+    sqlite3_bind_int64 (stmt, index, json_object_get_int64 (value));
+  else if (has_fallback)
+    sqlite3_bind_int64 (stmt, index, fallback);
+  else
+    sqlite3_bind_null (stmt, index);
+}
+
+/* Bind any JSON member as compact JSON text; absent or null as NULL. */
+static void
+bind_json (sqlite3_stmt *stmt, int index, json_object *object,
+           const char *key)
+{
+  json_object *value = member (object, key);
+
+  if (value != NULL)
+    sqlite3_bind_text (stmt, index,
+                       json_object_to_json_string_ext (
+                           value, JSON_C_TO_STRING_PLAIN
+                                    | JSON_C_TO_STRING_NOSLASHESCAPE),
+                       -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, index);
+}
+
+static void
+step (Baseline *b, BaselineSql which)
+{
+  sqlite3_stmt *stmt = b->stmts[which];
+
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    die ("baseline: %s: %s", baseline_sql[which], sqlite3_errmsg (b->db));
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
+/* Bind the routing id `key` of the envelope as ?1 of `which`, and step. */
+static void
+delete_by (Baseline *b, BaselineSql which, json_object *event,
+           const char *key)
+{
+  bind_string (b->stmts[which], 1, event, key, NULL);
+  step (b, which);
+}
+
+/* Apply one event with plain SQL. */
+static void
+baseline_apply (Baseline *b, json_object *event)
+{
+  json_object *type_value = member (event, "type");
+  json_object *data = member (event, "data");
+  const char *type;
+  gint64 ts;
+  sqlite3_stmt *s;
+
+  if (type_value == NULL || !json_object_is_type (type_value, json_type_string))
+    {
+      b->bad++;
+      return;
+    }
+  type = json_object_get_string (type_value);
+  ts = json_object_get_int64 (member (event, "timestamp"));
+  b->events++;
+  if (strcmp (type, "message_updated") == 0)
+    {
+      s = b->stmts[SQL_MESSAGE_UPDATE];
+      bind_string (s, 1, event, "messageId", NULL);
+      bind_string (s, 2, data, "content", NULL);
+      bind_string (s, 3, data, "state", NULL);
+      bind_string (s, 4, data, "reasoning", NULL);
+      bind_json (s, 5, data, "tool_calls");
+      bind_string (s, 6, data, "tool_call_id", NULL);
+      bind_json (s, 7, data, "alternatives");
+      bind_int (s, 8, data, "activeAlternativeIndex", FALSE, 0);
+      step (b, SQL_MESSAGE_UPDATE);
+    }
+  else if (strcmp (type, "message") == 0)
+    {
+      s = b->stmts[SQL_MESSAGE_INSERT];
+      bind_string (s, 1, data, "id", NULL);
+      bind_string (s, 2, event, "conversationId", NULL);
+      bind_string (s, 3, data, "role", "user");
+      bind_string (s, 4, data, "content", "");
+      sqlite3_bind_int64 (s, 5, ts);
+      bind_string (s, 6, data, "state", "complete");
+      bind_json (s, 7, data, "tool_calls");
+      bind_string (s, 8, data, "tool_call_id", NULL);
+      bind_string (s, 9, data, "reasoning", NULL);
+      bind_int (s, 10, data, "sequenceNumber", TRUE, 0);
+      bind_json (s, 11, data, "alternatives");
+      bind_int (s, 12, data, "activeAlternativeIndex", TRUE, 0);
+      step (b, SQL_MESSAGE_INSERT);
+      s = b->stmts[SQL_MESSAGE_COUNT];
+      bind_string (s, 1, event, "conversationId", NULL);
+      sqlite3_bind_int64 (s, 2, ts);
+      step (b, SQL_MESSAGE_COUNT);
+    }
+  else if (strcmp (type, "message_deleted") == 0)
+    delete_by (b, SQL_MESSAGE_DELETE, event, "messageId");
+  else if (strcmp (type, "metadata") == 0)
+    {
+      s = b->stmts[SQL_CONVERSATION_INSERT];
+      bind_string (s, 1, data, "id", NULL);
+      bind_string (s, 2, data, "title", "Untitled");
+      bind_int (s, 3, data, "created", TRUE, ts);
+      bind_string (s, 4, data, "vault", "");
+      bind_json (s, 5, data, "settings");
+      step (b, SQL_CONVERSATION_INSERT);
+    }
+  else if (strcmp (type, "conversation_updated") == 0)
+    {
+      s = b->stmts[SQL_CONVERSATION_UPDATE];
+      bind_string (s, 1, event, "conversationId", NULL);
+      bind_string (s, 2, data, "title", NULL);
+      bind_int (s, 3, data, "updated", FALSE, 0);
+      bind_json (s, 4, data, "settings");
+      step (b, SQL_CONVERSATION_UPDATE);
+    }
+  else if (strcmp (type, "conversation_deleted") == 0)
+    {
+      delete_by (b, SQL_CONVERSATION_DELETE, event, "conversationId");
+      delete_by (b, SQL_CONVERSATION_DELETE_MESSAGES, event, "conversationId");
+    }
+  else if (strcmp (type, "trace_added") == 0)
+    {
+      s = b->stmts[SQL_TRACE_INSERT];
+      bind_string (s, 1, data, "id", NULL);
+      bind_string (s, 2, event, "sessionId", NULL);
+      bind_string (s, 3, event, "workspaceId", NULL);
+      sqlite3_bind_int64 (s, 4, ts);
+      bind_string (s, 5, data, "traceType", NULL);
+      bind_string (s, 6, data, "content", "");
+      bind_string (s, 7, data, "metadataJson", NULL);
+      step (b, SQL_TRACE_INSERT);
+    }
+  else if (strcmp (type, "workspace_updated") == 0)
+    {
+      s = b->stmts[SQL_WORKSPACE_UPDATE];
+      bind_string (s, 1, event, "workspaceId", NULL);
+      bind_string (s, 2, data, "name", NULL);
+      bind_string (s, 3, data, "description", NULL);
+      bind_string (s, 4, data, "rootFolder", NULL);
+      bind_int (s, 5, data, "lastAccessed", FALSE, 0);
+      bind_int (s, 6, data, "isActive", FALSE, 0);
+      bind_string (s, 7, data, "dedicatedAgentId", NULL);
+      bind_string (s, 8, data, "contextJson", NULL);
+      step (b, SQL_WORKSPACE_UPDATE);
+    }
+  else if (strcmp (type, "session_created") == 0)
+    {
+      s = b->stmts[SQL_SESSION_INSERT];
+      bind_string (s, 1, data, "id", NULL);
+      bind_string (s, 2, event, "workspaceId", NULL);
+      bind_string (s, 3, data, "name", "Unnamed Session");
+      bind_string (s, 4, data, "description", NULL);
+      bind_int (s, 5, data, "startTime", TRUE, ts);
+      bind_int (s, 6, data, "endTime", FALSE, 0);
+      bind_int (s, 7, data, "isActive", TRUE, 1);
+      step (b, SQL_SESSION_INSERT);
+    }
+  else if (strcmp (type, "session_updated") == 0)
+    {
+      s = b->stmts[SQL_SESSION_UPDATE];
+      bind_string (s, 1, event, "sessionId", NULL);
+      bind_string (s, 2, data, "name", NULL);
+      bind_string (s, 3, data, "description", NULL);
+      bind_int (s, 4, data, "endTime", FALSE, 0);
+      bind_int (s, 5, data, "isActive", FALSE, 0);
+      step (b, SQL_SESSION_UPDATE);
+    }
+  else if (strcmp (type, "state_saved") == 0)
+    {
+      s = b->stmts[SQL_STATE_INSERT];
+      bind_string (s, 1, data, "id", NULL);
+      bind_string (s, 2, event, "sessionId", NULL);
+      bind_string (s, 3, event, "workspaceId", NULL);
+      bind_string (s, 4, data, "name", "Unnamed State");
+      bind_string (s, 5, data, "description", NULL);
+      bind_int (s, 6, data, "created", TRUE, ts);
+      bind_string (s, 7, data, "stateJson", "{}");
+      bind_json (s, 8, data, "tags");
+      step (b, SQL_STATE_INSERT);
+    }
+  else if (strcmp (type, "state_deleted") == 0)
+    delete_by (b, SQL_STATE_DELETE, event, "stateId");
+  else if (strcmp (type, "workspace_created") == 0)
+    {
+      json_object *created = member (data, "created");
+      gint64 when = created != NULL ? json_object_get_int64 (created) : ts;
+
+      s = b->stmts[SQL_WORKSPACE_INSERT];
+      bind_string (s, 1, data, "id", NULL);
+      bind_string (s, 2, data, "name", "");
+      bind_string (s, 3, data, "description", NULL);
+      bind_string (s, 4, data, "rootFolder", "");
+      sqlite3_bind_int64 (s, 5, when);
+      bind_int (s, 6, data, "lastAccessed", TRUE, when);
+      bind_int (s, 7, data, "isActive", TRUE, 1);
+      bind_string (s, 8, data, "contextJson", NULL);
+      bind_string (s, 9, data, "dedicatedAgentId", NULL);
+      step (b, SQL_WORKSPACE_INSERT);
+    }
+  else if (strcmp (type, "workspace_deleted") == 0)
+    {
+      delete_by (b, SQL_WORKSPACE_DELETE, event, "workspaceId");
+      delete_by (b, SQL_WORKSPACE_DELETE_SESSIONS, event, "workspaceId");
+      delete_by (b, SQL_WORKSPACE_DELETE_STATES, event, "workspaceId");
+      delete_by (b, SQL_WORKSPACE_DELETE_TRACES, event, "workspaceId");
+    }
+  else
+    {
+      b->events--;
+      b->bad++;
+    }
+}
+
+/* The whole baseline: a new database at `path` from the logs of `data`. */
+static void
+baseline_run (const char *data, const char *path, guint64 *events,
+              guint64 *bad)
+{
+  g_autoptr(GPtrArray) logs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) triggers = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt;
+  Baseline b = { 0 };
+  char *line = NULL;
+  size_t capacity = 0;
+
+  g_unlink (path);
+  if (sqlite3_open (path, &b.db) != SQLITE_OK)
+    die ("baseline: %s: %s", path, sqlite3_errmsg (b.db));
+  baseline_exec (&b, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+                     " PRAGMA cache_size = -65536;");
+  baseline_exec (&b, workspace_schema_sql);
+  baseline_exec (&b, conversation_schema_sql);
+  /* No triggers: the FTS indexes are rebuilt once at the end. */
+  if (sqlite3_prepare_v2 (b.db, "SELECT name FROM sqlite_master"
+                                " WHERE type = 'trigger'", -1, &stmt, NULL)
+      != SQLITE_OK)
+    die ("baseline: %s", sqlite3_errmsg (b.db));
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (triggers,
+                     g_strdup_printf ("DROP TRIGGER \"%s\"",
+                                      sqlite3_column_text (stmt, 0)));
+  sqlite3_finalize (stmt);
+  for (guint i = 0; i < triggers->len; i++)
+    baseline_exec (&b, triggers->pdata[i]);
+  for (guint i = 0; i < SQL_N; i++)
+    if (sqlite3_prepare_v2 (b.db, baseline_sql[i], -1, &b.stmts[i], NULL)
+        != SQLITE_OK)
+      die ("baseline: %s: %s", baseline_sql[i], sqlite3_errmsg (b.db));
+
+  baseline_exec (&b, "BEGIN");
+  list_logs (data, NULL, logs);
+  g_ptr_array_sort (logs, compare_path);
+  for (guint i = 0; i < logs->len; i++)
+    {
+      g_autofree char *file_path = g_build_filename (data, logs->pdata[i],
+                                                     NULL);
+      FILE *file = fopen (file_path, "r");
+      ssize_t n;
+
+      if (file == NULL)
+        die ("baseline: %s: %s", file_path, g_strerror (errno));
+      while ((n = getline (&line, &capacity, file)) > 0)
+        {
+          json_object *event;
+
+          if (line[n - 1] == '\n')
+            line[--n] = '\0';
+          if (n == 0)
+            continue;
+          event = json_tokener_parse (line);
+          if (event == NULL)
+            {
+              b.bad++;
+              continue;
+            }
+          baseline_apply (&b, event);
+          json_object_put (event);
+        }
+      fclose (file);
+    }
+  free (line);
+  baseline_exec (&b, "INSERT INTO workspace_fts (workspace_fts)"
+                     " VALUES ('rebuild');"
+                     "INSERT INTO conversation_fts (conversation_fts)"
+                     " VALUES ('rebuild');"
+                     "INSERT INTO message_fts (message_fts)"
+                     " VALUES ('rebuild');");
+  baseline_exec (&b, "COMMIT");
+  for (guint i = 0; i < SQL_N; i++)
+    sqlite3_finalize (b.stmts[i]);
+  if (sqlite3_close (b.db) != SQLITE_OK)
+    die ("baseline: close: %s", sqlite3_errmsg (b.db));
+  *events = b.events;
+  *bad = b.bad;
+}
+
+static gint64
+count_rows (const char *db_path, const char *table)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM \"%s\"",
+                                          table);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 count = -1;
+
+  if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+      && sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    count = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return count;
+}
+
+/* --- Reporting ------------------------------------------------------------ */
+
+static json_object *
+measure_json (double seconds, guint64 events, guint64 bytes, glong rss_kb)
+{
+  json_object *m = json_object_new_object ();
+
+  json_object_object_add (m, "seconds", json_object_new_double (seconds));
+  json_object_object_add (m, "eventsPerSecond",
+                          json_object_new_double (seconds > 0 ? events / seconds
+                                                              : 0));
+  json_object_object_add (m, "mbPerSecond",
+                          json_object_new_double (seconds > 0
+                                                    ? bytes / 1e6 / seconds
+                                                    : 0));
+  json_object_object_add (m, "peakRssKb", json_object_new_int64 (rss_kb));
+  return m;
+}
+
+static json_object *
+array_json (GArray *values)
+{
+  json_object *array = json_object_new_array ();
+
+  for (guint i = 0; i < values->len; i++)
+    json_object_array_add (array,
+                           json_object_new_double (g_array_index (values,
+                                                                  double, i)));
+  return array;
+}
+
+static char *
+machine_cpu (void)
+{
+  g_autofree char *cpuinfo = NULL;
+  char **lines;
+  char *model = NULL;
+
+  if (!g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    return g_strdup ("unknown");
+  lines = g_strsplit (cpuinfo, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && model == NULL; i++)
+    if (g_str_has_prefix (lines[i], "model name"))
+      {
+        const char *colon = strchr (lines[i], ':');
+
+        if (colon != NULL)
+          model = g_strstrip (g_strdup (colon + 1));
+      }
+  g_strfreev (lines);
+  return model != NULL ? model : g_strdup ("unknown");
+}
+
+static json_object *
+machine_json (void)
+{
+  json_object *m = json_object_new_object ();
+  g_autofree char *cpu = machine_cpu ();
+  struct utsname uts;
+  long pages = sysconf (_SC_PHYS_PAGES);
+  long page = sysconf (_SC_PAGE_SIZE);
+
+  json_object_object_add (m, "cpu", json_object_new_string (cpu));
+  json_object_object_add (m, "cpus",
+                          json_object_new_int (g_get_num_processors ()));
+  json_object_object_add (m, "ramMb",
+                          json_object_new_int64 ((gint64) pages * page
+                                                 / (1024 * 1024)));
+  if (uname (&uts) == 0)
+    {
+      g_autofree char *kernel = g_strdup_printf ("%s %s", uts.sysname,
+                                                 uts.release);
+
+      json_object_object_add (m, "kernel", json_object_new_string (kernel));
+    }
+  json_object_object_add (m, "sqlite",
+                          json_object_new_string (sqlite3_libversion ()));
+  return m;
+}
+
+static const char *
+verdict (gboolean ok)
+{
+  return ok ? "met" : "MISSED";
+}
+
+/* --- The run ---------------------------------------------------------------- */
+
+/* (f): one message of `mb` MB in a folder of its own, synced with a keyfile
+ * that allows such lines. */
+static void
+big_line (Bench *bench, gint mb, json_object *report)
+{
+  g_autofree char *data = g_build_filename (bench->dir, "big", NULL);
+  g_autofree char *conv_dir = g_build_filename (data, "conversations", NULL);
+  g_autofree char *log = g_build_filename (conv_dir, "conv_big.jsonl", NULL);
+  g_autofree char *db = g_build_filename (bench->dir, "big.db", NULL);
+  g_autofree char *config = g_build_filename (bench->dir, "big.conf", NULL);
+  g_autofree char *keyfile = NULL;
+  gsize content = (gsize) mb * 1000 * 1000;
+  json_object *result, *f;
+  Child child;
+  FILE *file;
+
+  g_mkdir_with_parents (conv_dir, 0755);
+  file = fopen (log, "w");
+  if (file == NULL)
+    die ("%s: %s", log, g_strerror (errno));
+  fputs ("{\"type\":\"metadata\",\"data\":{\"id\":\"big\",\"title\":\"Big\","
+         "\"created\":1717200000000,\"vault\":\"MyVault\"},\"id\":"
+         "\"00000000-0000-4000-8000-000000000001\",\"deviceId\":\"d\","
+         "\"timestamp\":1717200000000}\n\n", file);
+  fputs ("{\"type\":\"message\",\"conversationId\":\"big\",\"data\":{\"id\":"
+         "\"m\",\"role\":\"user\",\"content\":\"", file);
+  for (gsize i = 0; i < content; i += 10)
+    fputs (i % 1000 == 990 ? "pasted \\n " : "log line. ", file);
+  fputs ("\",\"state\":\"complete\",\"sequenceNumber\":0},\"id\":"
+         "\"00000000-0000-4000-8000-000000000002\",\"deviceId\":\"d\","
+         "\"timestamp\":1717200000001}\n", file);
+  if (fclose (file) != 0)
+    die ("%s: %s", log, g_strerror (errno));
+  keyfile = g_strdup_printf ("[jsync]\nmax-line-bytes = %" G_GSIZE_FORMAT "\n",
+                             content * 4);
+  g_file_set_contents (config, keyfile, -1, NULL);
+
+  run_jsync (bench, "sync", data, db, config, &child, &result);
+  f = json_object_new_object ();
+  json_object_object_add (f, "lineBytes",
+                          json_object_new_int64 (file_size (log)));
+  json_object_object_add (f, "seconds", json_object_new_double (child.seconds));
+  json_object_object_add (f, "peakRssKb",
+                          json_object_new_int64 (child.max_rss_kb));
+  json_object_object_add (f, "eventsApplied",
+                          json_object_new_int64 (json_int (result,
+                                                           "eventsApplied")));
+  json_object_object_add (report, "bigLine", f);
+  g_print ("(f) one %d MB line    sync %.2f s, %" G_GINT64_FORMAT
+           " event(s) applied, peak RSS %ld MB = %.1f× the line\n", mb,
+           child.seconds, json_int (result, "eventsApplied"),
+           child.max_rss_kb / 1024,
+           child.max_rss_kb * 1024.0 / MAX (file_size (log), 1));
+  json_object_put (result);
+  child_clear (&child);
+  remove_tree (data);
+}
+
+int
+main (int argc, char **argv)
+{
+  Options options = {
+    .events = 100000,
+    .seed = 1,
+    .repeat = 1,
+    .syncs = 5,
+    .append_percent = 1.0,
+    .big_line_mb = 100,
+  };
+  GOptionEntry entries[] = {
+    { "events", 'n', 0, G_OPTION_ARG_INT64, &options.events,
+      "Events in the corpus (default 100000)", "N" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &options.seed,
+      "Seed of the corpus (default 1)", "S" },
+    { "repeat", 'r', 0, G_OPTION_ARG_INT, &options.repeat,
+      "Run (a) and (b) R times, alternating; medians count (default 1)", "R" },
+    { "syncs", 0, 0, G_OPTION_ARG_INT, &options.syncs,
+      "Runs of (c), sync with nothing new (default 5)", "K" },
+    { "append-percent", 0, 0, G_OPTION_ARG_DOUBLE, &options.append_percent,
+      "New events for (d), percent of the corpus (default 1)", "P" },
+    { "big-line-mb", 0, 0, G_OPTION_ARG_INT, &options.big_line_mb,
+      "Size of the one line of (f), MB; 0 skips it (default 100)", "MB" },
+    { "keep", 'k', 0, G_OPTION_ARG_NONE, &options.keep,
+      "Keep the temp folder (corpus and caches)", NULL },
+    { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &options.parent,
+      "Where the temp folder goes (default $TMPDIR or /tmp)", "DIR" },
+    { "json", 'j', 0, G_OPTION_ARG_FILENAME, &options.json_out,
+      "The results as JSON (default bench-results.json)", "FILE" },
+    { "jsync", 0, 0, G_OPTION_ARG_FILENAME, &options.jsync,
+      "The jsync program (default: the one built beside)", "PATH" },
+    { "plugins-dir", 0, 0, G_OPTION_ARG_FILENAME, &options.plugins,
+      "Its plugins folder (default: the built one)", "DIR" },
+    { "gen", 0, 0, G_OPTION_ARG_FILENAME, &options.gen,
+      "The corpus generator (default: the one built beside)", "PATH" },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) base_times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) rebuild_times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) sync_times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *base_db = NULL;
+  g_autofree char *template = NULL;
+  g_autofree char *events_arg = NULL;
+  Bench bench = { .options = &options };
+  json_object *report, *summary, *append_summary, *result, *m;
+  guint64 events, bytes, files, base_events = 0, base_bad = 0;
+  glong base_rss = 0, rebuild_rss = 0, sync_rss = 0, idle_rss = 0;
+  double base_s, rebuild_s, idle_ms, append_s, ratio, append_pct;
+  guint64 base_db_bytes, jsync_db_bytes;
+  gint64 rebuild_applied = 0, rebuild_skipped = 0, rebuild_failed = 0;
+  gint64 append_applied, append_files;
+  struct rusage self_usage;
+  Child child;
+
+  setlocale (LC_ALL, "");
+  context = g_option_context_new ("- the jsync benchmark (BENCHMARKS.md)");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("jsync-bench: %s\n", error->message);
+      return 2;
+    }
+  if (options.events < 1 || options.repeat < 1 || options.syncs < 1
+      || options.append_percent <= 0 || options.big_line_mb < 0)
+    {
+      g_printerr ("jsync-bench: --events, --repeat, --syncs and"
+                  " --append-percent take positive numbers\n");
+      return 2;
+    }
+  if (options.jsync == NULL)
+    options.jsync = g_strdup (JSYNC_BENCH_JSYNC);
+  if (options.plugins == NULL)
+    options.plugins = g_strdup (JSYNC_BENCH_PLUGINS);
+  if (options.gen == NULL)
+    options.gen = g_strdup (JSYNC_BENCH_GEN);
+  if (options.json_out == NULL)
+    options.json_out = g_strdup ("bench-results.json");
+  if (options.parent == NULL)
+    options.parent = g_strdup (g_get_tmp_dir ());
+
+  template = g_build_filename (options.parent, "jsync-bench-XXXXXX", NULL);
+  if (g_mkdtemp (template) == NULL)
+    die ("%s: %s", template, g_strerror (errno));
+  bench.dir = g_steal_pointer (&template);
+  bench.data = g_build_filename (bench.dir, "data", NULL);
+  bench.db = g_build_filename (bench.dir, "jsync.db", NULL);
+  base_db = g_build_filename (bench.dir, "baseline.db", NULL);
+  /* No keyfile, device id or cache of the user's. */
+  bench.envp = g_get_environ ();
+  {
+    const char *vars[] = { "XDG_CONFIG_HOME", "XDG_STATE_HOME",
+                           "XDG_CACHE_HOME" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (vars); i++)
+      {
+        g_autofree char *path = g_build_filename (bench.dir, "xdg", vars[i],
+                                                  NULL);
+
+        g_mkdir_with_parents (path, 0700);
+        bench.envp = g_environ_setenv (bench.envp, vars[i], path, TRUE);
+      }
+    bench.envp = g_environ_unsetenv (bench.envp, "JSYNC_PLUGIN_PATH");
+  }
+
+  /* The corpus. */
+  g_print ("jsync benchmark: writing %" G_GINT64_FORMAT " events (seed %"
+           G_GINT64_FORMAT ") into %s\n", options.events, options.seed,
+           bench.dir);
+  events_arg = g_strdup_printf ("%" G_GINT64_FORMAT, options.events);
+  {
+    const char *extra[] = { "--events", events_arg, NULL };
+
+    run_gen (&bench, extra, &summary);
+  }
+  events = json_int (summary, "events");
+  bytes = json_int (summary, "bytes");
+  files = json_int (summary, "files");
+  g_print ("corpus: %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT
+           " files, %.1f MB\n\n", events, files, bytes / 1e6);
+
+  /* (a) and (b), alternating when repeated. */
+  for (gint r = 0; r < options.repeat; r++)
+    {
+      double start = now_seconds (), t;
+
+      baseline_run (bench.data, base_db, &base_events, &base_bad);
+      t = now_seconds () - start;
+      g_array_append_val (base_times, t);
+      run_jsync (&bench, "rebuild", bench.data, bench.db, NULL, &child,
+                 &result);
+      g_array_append_val (rebuild_times, child.seconds);
+      rebuild_rss = MAX (rebuild_rss, child.max_rss_kb);
+      rebuild_applied = json_int (result, "eventsApplied");
+      rebuild_skipped = json_int (result, "eventsSkipped");
+      rebuild_failed = json_int (result, "eventsFailed");
+      g_print ("  run %d: baseline %.2f s, jsync rebuild %.2f s (%.2f×)\n",
+               r + 1, t, child.seconds, child.seconds / t);
+      json_object_put (result);
+      child_clear (&child);
+    }
+  getrusage (RUSAGE_SELF, &self_usage);
+  base_rss = self_usage.ru_maxrss;
+  base_s = median (base_times);
+  rebuild_s = median (rebuild_times);
+  ratio = rebuild_s / base_s;
+  base_db_bytes = file_size (base_db);
+  jsync_db_bytes = file_size (bench.db);
+
+  /* (c) nothing new. */
+  for (gint i = 0; i < options.syncs; i++)
+    {
+      double ms;
+
+      run_jsync (&bench, "sync", bench.data, bench.db, NULL, &child, &result);
+      ms = child.seconds * 1000;
+      g_array_append_val (sync_times, ms);
+      idle_rss = MAX (idle_rss, child.max_rss_kb);
+      if (json_int (result, "eventsApplied") != 0)
+        die ("sync with nothing new applied %" G_GINT64_FORMAT " events",
+             json_int (result, "eventsApplied"));
+      json_object_put (result);
+      child_clear (&child);
+    }
+  idle_ms = median (sync_times);
+
+  /* (d) 1% new. */
+  {
+    g_autofree char *percent = g_strdup_printf ("%g", options.append_percent);
+    const char *extra[] = { "--append-percent", percent, NULL };
+
+    run_gen (&bench, extra, &append_summary);
+  }
+  run_jsync (&bench, "sync", bench.data, bench.db, NULL, &child, &result);
+  append_s = child.seconds;
+  sync_rss = child.max_rss_kb;
+  append_applied = json_int (result, "eventsApplied");
+  append_files = json_object_array_length (
+      json_object_object_get (result, "filesProcessed"));
+  append_pct = 100 * append_s / rebuild_s;
+  json_object_put (result);
+  child_clear (&child);
+
+  /* The table. */
+  g_print ("\n%-24s %10s %12s %9s %12s %10s\n", "", "time", "events/s",
+           "MB/s", "vs baseline", "peak RSS");
+  g_print ("%-24s %8.2f s %12.0f %9.1f %11.2f× %7ld MB\n",
+           "(a) baseline loop", base_s, events / base_s, bytes / 1e6 / base_s,
+           1.0, base_rss / 1024);
+  g_print ("%-24s %8.2f s %12.0f %9.1f %11.2f× %7ld MB   target ≤ 1.00×: %s\n",
+           "(b) jsync rebuild", rebuild_s, events / rebuild_s,
+           bytes / 1e6 / rebuild_s, ratio, rebuild_rss / 1024,
+           verdict (ratio <= 1.0));
+  g_print ("%-24s %7.1f ms %34s %7ld MB   target ≤ 50 ms: %s\n",
+           "(c) sync, nothing new", idle_ms, "(median)", idle_rss / 1024,
+           verdict (idle_ms <= 50));
+  g_print ("%-24s %8.3f s %12.0f %9s %10.2f%% %7ld MB   target ≤ 2%% of (b):"
+           " %s\n", "(d) sync, +new events", append_s,
+           append_applied / append_s, "", append_pct, sync_rss / 1024,
+           verdict (append_pct <= 2.0));
+  g_print ("    (d) applied %" G_GINT64_FORMAT " new events from %"
+           G_GINT64_FORMAT " files\n", append_applied, append_files);
+  g_print ("(e) peak RSS: rebuild %ld MB, sync +new %ld MB (target ≤ 64 MB +"
+           " SQLite's page cache)\n", rebuild_rss / 1024, sync_rss / 1024);
+  g_print ("    rebuild: %" G_GINT64_FORMAT " applied, %" G_GINT64_FORMAT
+           " duplicates skipped, %" G_GINT64_FORMAT " failed; baseline: %"
+           G_GUINT64_FORMAT " applied, %" G_GUINT64_FORMAT " not events\n",
+           rebuild_applied, rebuild_skipped, rebuild_failed, base_events,
+           base_bad);
+  g_print ("    files: corpus %.1f MB, baseline db %.1f MB, jsync cache %.1f"
+           " MB; messages: baseline %" G_GINT64_FORMAT ", jsync %"
+           G_GINT64_FORMAT "\n", bytes / 1e6, base_db_bytes / 1e6,
+           jsync_db_bytes / 1e6, count_rows (base_db, "messages"),
+           count_rows (bench.db, "messages"));
+
+  /* The JSON. */
+  report = json_object_new_object ();
+  json_object_object_add (report, "version", json_object_new_int (1));
+  json_object_object_add (report, "machine", machine_json ());
+  json_object_object_add (report, "seed", json_object_new_int64 (options.seed));
+  json_object_object_add (report, "corpus", summary);
+  json_object_object_add (report, "repeat", json_object_new_int (options.repeat));
+  m = measure_json (base_s, events, bytes, base_rss);
+  json_object_object_add (m, "runs", array_json (base_times));
+  json_object_object_add (m, "dbBytes", json_object_new_int64 (base_db_bytes));
+  json_object_object_add (m, "eventsApplied",
+                          json_object_new_int64 (base_events));
+  json_object_object_add (report, "baseline", m);
+  m = measure_json (rebuild_s, events, bytes, rebuild_rss);
+  json_object_object_add (m, "runs", array_json (rebuild_times));
+  json_object_object_add (m, "ratio", json_object_new_double (ratio));
+  json_object_object_add (m, "dbBytes", json_object_new_int64 (jsync_db_bytes));
+  json_object_object_add (m, "eventsApplied",
+                          json_object_new_int64 (rebuild_applied));
+  json_object_object_add (m, "eventsSkipped",
+                          json_object_new_int64 (rebuild_skipped));
+  json_object_object_add (m, "eventsFailed",
+                          json_object_new_int64 (rebuild_failed));
+  json_object_object_add (report, "rebuild", m);
+  m = json_object_new_object ();
+  json_object_object_add (m, "medianMs", json_object_new_double (idle_ms));
+  json_object_object_add (m, "runsMs", array_json (sync_times));
+  json_object_object_add (m, "peakRssKb", json_object_new_int64 (idle_rss));
+  json_object_object_add (report, "syncNothingNew", m);
+  m = measure_json (append_s, append_applied, json_int (append_summary,
+                                                        "bytes"), sync_rss);
+  json_object_object_add (m, "percent",
+                          json_object_new_double (options.append_percent));
+  json_object_object_add (m, "eventsApplied",
+                          json_object_new_int64 (append_applied));
+  json_object_object_add (m, "filesProcessed",
+                          json_object_new_int64 (append_files));
+  json_object_object_add (m, "percentOfRebuild",
+                          json_object_new_double (append_pct));
+  json_object_object_add (m, "appended", append_summary);
+  json_object_object_add (report, "syncAppend", m);
+  if (options.big_line_mb > 0)
+    big_line (&bench, options.big_line_mb, report);
+  m = json_object_new_object ();
+  json_object_object_add (m, "rebuildVsBaseline",
+                          json_object_new_boolean (ratio <= 1.0));
+  json_object_object_add (m, "syncNothingNew50ms",
+                          json_object_new_boolean (idle_ms <= 50));
+  json_object_object_add (m, "syncAppend2PercentOfRebuild",
+                          json_object_new_boolean (append_pct <= 2.0));
+  json_object_object_add (report, "targets", m);
+  if (json_object_to_file_ext (options.json_out, report,
+                               JSON_C_TO_STRING_PRETTY) != 0)
+    die ("%s: cannot write", options.json_out);
+  g_print ("\nfigures written to %s\n", options.json_out);
+  json_object_put (report);
+
+  if (options.keep)
+    g_print ("kept %s\n", bench.dir);
+  else
+    remove_tree (bench.dir);
+
+  g_strfreev (bench.envp);
+  g_free (bench.dir);
+  g_free (bench.data);
+  g_free (bench.db);
+  g_free (options.parent);
+  g_free (options.json_out);
+  g_free (options.jsync);
+  g_free (options.plugins);
+  g_free (options.gen);
+  return 0;
+}
