@@ -828,7 +828,9 @@ run_duplicate_in_batch (Run *run, Item *existing, Item *item)
 
       g_assert_true (g_ptr_array_find (run->batch, existing, &index));
       run->batch->pdata[index] = item;
-      g_hash_table_insert (run->batch_ids, item->id, item);
+      /* replace, not insert: the key must be the new item's id, as the
+       * old one's is freed just below. */
+      g_hash_table_replace (run->batch_ids, item->id, item);
       item_free (existing);
     }
   else
@@ -1301,23 +1303,24 @@ source_compare (gconstpointer a, gconstpointer b)
   return strcmp (x->path, y->path);
 }
 
-/* Pending events that an applier now takes: apply them (catch-up). */
+/* Stored events of one status that an applier takes now, as batch items
+ * in key order. */
 static gboolean
-run_catch_up_pending (Run *run, GError **error)
+run_load_stored_items (Run *run, int status, GPtrArray *items, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (item_free);
   int rc;
 
   if (sqlite3_prepare_v2 (run->store->db,
                           "SELECT id, ts, device, type, source, offset, length,"
-                          " line, hash, raw FROM jsync_events WHERE status = 1"
+                          " line, hash, raw FROM jsync_events WHERE status = ?1"
                           " ORDER BY ts, device, id",
                           -1, &stmt, NULL) != SQLITE_OK)
     {
-      jsync_store_set_error (run->store, error, "read pending events");
+      jsync_store_set_error (run->store, error, "read stored events");
       return FALSE;
     }
+  sqlite3_bind_int (stmt, 1, status);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       const char *type = (const char *) sqlite3_column_text (stmt, 3);
@@ -1349,13 +1352,42 @@ run_catch_up_pending (Run *run, GError **error)
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     {
-      jsync_store_set_error (run->store, error, "read pending events");
+      jsync_store_set_error (run->store, error, "read stored events");
       return FALSE;
     }
-  if (items->len == 0)
-    return TRUE;
-  g_message ("applying %u pending event(s) that an applier now takes",
-             items->len);
+  return TRUE;
+}
+
+/* Forget the failure records of a failed event about to be applied again
+ * (in the same transaction: a new failure is recorded anew). */
+static gboolean
+run_forget_failure (Run *run, Item *item, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  if (sqlite3_prepare_v2 (run->store->db,
+                          "DELETE FROM jsync_failed WHERE event_id = ?1"
+                          " AND raw = ?2",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (run->store, error, "forget a failure");
+      return FALSE;
+    }
+  sqlite3_bind_text (stmt, 1, item->id, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 2, item->raw, item->length, SQLITE_STATIC);
+  ok = jsync_store_run (run->store, stmt, error);
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+/* Apply stored events (taken from `items`) through batches, each in its
+ * place in the key order of its stream; with forget_failures, their
+ * failure records go in the batch that applies them. */
+static gboolean
+run_apply_items (Run *run, GPtrArray *items, gboolean forget_failures,
+                 GError **error)
+{
   if (!jsync_store_begin (run->store, error))
     return FALSE;
   while (items->len > 0)
@@ -1363,6 +1395,8 @@ run_catch_up_pending (Run *run, GError **error)
       Item *item = g_ptr_array_steal_index (items, 0);
 
       run_add_to_batch (run, item);
+      if (forget_failures && !run_forget_failure (run, item, error))
+        return FALSE;
       if (run_batch_full (run))
         {
           if (!run_flush (run, error))
@@ -1372,6 +1406,21 @@ run_catch_up_pending (Run *run, GError **error)
         }
     }
   return run_flush (run, error);
+}
+
+/* Pending events that an applier now takes: apply them (catch-up). */
+static gboolean
+run_catch_up_pending (Run *run, GError **error)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (item_free);
+
+  if (!run_load_stored_items (run, STATUS_PENDING, items, error))
+    return FALSE;
+  if (items->len == 0)
+    return TRUE;
+  g_message ("applying %u pending event(s) that an applier now takes",
+             items->len);
+  return run_apply_items (run, items, FALSE, error);
 }
 
 /* Appliers whose tables were recreated (schema version): replay them. */
@@ -1436,6 +1485,86 @@ run_mark_missing (Run *run, GError **error)
   return jsync_store_commit (run->store, error);
 }
 
+/* Give a run its tables; run_teardown() frees them. */
+static void
+run_setup (Run *run, JsyncCoordinator *self, JsyncStore *store,
+           JsyncResult *result)
+{
+  run->self = self;
+  run->store = store;
+  run->result = result;
+  run->sources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        source_free);
+  run->sources_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  run->batch = g_ptr_array_new_with_free_func (item_free);
+  run->batch_ids = g_hash_table_new (g_str_hash, g_str_equal);
+  run->forced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       group_free);
+}
+
+static void
+run_teardown (Run *run)
+{
+  g_hash_table_unref (run->forced);
+  g_hash_table_unref (run->batch_ids);
+  g_ptr_array_unref (run->batch);
+  g_hash_table_unref (run->sources_by_id);
+  g_hash_table_unref (run->sources);
+}
+
+/* Apply the stored events of one status that an applier takes now. */
+static gboolean
+run_apply_stored (JsyncCoordinator *self, JsyncStore *store, int status,
+                  JsyncResult *result, GError **error)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (item_free);
+  Run run = { 0 };
+  gboolean ok;
+
+  run_setup (&run, self, store, result);
+  ok = run_load_sources (&run, error)
+       && run_load_stored_items (&run, status, items, error)
+       && run_apply_items (&run, items, status == STATUS_FAILED, error);
+  if (!ok)
+    jsync_store_rollback (store);
+  result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
+                                            " WHERE status = 1");
+  /* Items not yet in a batch refer to the run's sources. */
+  g_ptr_array_set_size (items, 0);
+  run_teardown (&run);
+  if (ok && run.stop)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_EVENT,
+                   "--strict: stopped at the first failed event");
+      ok = FALSE;
+    }
+  return ok;
+}
+
+/**
+ * jsync_sync_catch_up:
+ * Apply the stored pending events that an applier takes now, without
+ * reading the logs.
+ */
+gboolean
+jsync_sync_catch_up (JsyncCoordinator *self, JsyncStore *store,
+                     JsyncResult *result, GError **error)
+{
+  return run_apply_stored (self, store, STATUS_PENDING, result, error);
+}
+
+/**
+ * jsync_sync_retry_failed:
+ * Apply every failed event again, in its place in its stream; the ones
+ * that apply leave jsync_failed, the others are recorded anew.
+ */
+gboolean
+jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
+                         JsyncResult *result, GError **error)
+{
+  return run_apply_stored (self, store, STATUS_FAILED, result, error);
+}
+
 /**
  * jsync_sync_run:
  * One sync over the store: pending catch-up, schema replays, then every
@@ -1447,27 +1576,11 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
                        GError **error)
 {
   g_autoptr(GPtrArray) found = g_ptr_array_new ();
-  g_autoptr(GHashTable) sources = NULL;
-  g_autoptr(GHashTable) sources_by_id = NULL;
-  g_autoptr(GPtrArray) batch = NULL;
-  g_autoptr(GHashTable) batch_ids = NULL;
   Run run = { 0 };
   gboolean ok = FALSE;
 
-  sources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, source_free);
-  sources_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
-  batch = g_ptr_array_new_with_free_func (item_free);
-  batch_ids = g_hash_table_new (g_str_hash, g_str_equal);
-  run.self = self;
-  run.store = store;
-  run.result = result;
+  run_setup (&run, self, store, result);
   run.rebuilding = rebuilding;
-  run.sources = sources;
-  run.sources_by_id = sources_by_id;
-  run.batch = batch;
-  run.batch_ids = batch_ids;
-  run.forced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                     group_free);
 
   run_progress (&run, "scan", 0, 0);
   if (!run_load_sources (&run, error)
@@ -1541,7 +1654,7 @@ rollback:
     jsync_store_rollback (store);
   result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
                                             " WHERE status = 1");
-  g_hash_table_unref (run.forced);
+  run_teardown (&run);
   if (ok && run.stop)
     {
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_EVENT,

@@ -1,0 +1,102 @@
+/* jsync-failed.c: the failed lines and events (table jsync_failed), and
+ * applying the failed events again.
+ *
+ * A line that is no valid event (bad JSON, a missing envelope field, too
+ * long) is only listed: there is nothing to apply.  A valid event that its
+ * applier rejected is kept in jsync_events with status 2 (failed), its line
+ * whole, so once the applier is fixed it can be applied in its place in
+ * its stream (jsync_sync_retry_failed).
+ */
+#include <jsync/jsync.h>
+
+#include "jsync-config.h"
+#include "jsync-coordinator-private.h"
+#include "jsync-result.h"
+
+/**
+ * jsync_coordinator_failed:
+ * Every recorded failure, in file and line order.
+ */
+json_object *
+jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
+{
+  static const char sql[] =
+    "SELECT f.file, f.line, f.offset, f.length, f.event_id, f.message,"
+    " f.truncated, EXISTS (SELECT 1 FROM jsync_events e"
+    "   WHERE e.id = f.event_id AND e.status = 2)"
+    " FROM jsync_failed f ORDER BY f.file, f.offset, f.id";
+  JsyncStore *store = self->store;
+  sqlite3_stmt *stmt = NULL;
+  json_object *json, *list;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read jsync_failed");
+      return NULL;
+    }
+  list = json_object_new_array ();
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      json_object *item = json_object_new_object ();
+      const char *id = (const char *) sqlite3_column_text (stmt, 4);
+
+      json_object_object_add (item, "file",
+                              json_object_new_string (
+                                  (const char *) sqlite3_column_text (stmt, 0)));
+      json_object_object_add (item, "line",
+                              json_object_new_int64 (sqlite3_column_int64 (stmt, 1)));
+      json_object_object_add (item, "offset",
+                              json_object_new_int64 (sqlite3_column_int64 (stmt, 2)));
+      json_object_object_add (item, "length",
+                              json_object_new_int64 (sqlite3_column_int64 (stmt, 3)));
+      json_object_object_add (item, "id",
+                              id != NULL ? json_object_new_string (id) : NULL);
+      json_object_object_add (item, "message",
+                              json_object_new_string (
+                                  (const char *) sqlite3_column_text (stmt, 5)));
+      json_object_object_add (item, "truncated",
+                              json_object_new_boolean (sqlite3_column_int (stmt, 6)));
+      json_object_object_add (item, "retryable",
+                              json_object_new_boolean (sqlite3_column_int (stmt, 7)));
+      json_object_array_add (list, item);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, "read jsync_failed");
+      json_object_put (list);
+      return NULL;
+    }
+  json = json_object_new_object ();
+  json_object_object_add (json, "version", json_object_new_int (1));
+  json_object_object_add (json, "command", json_object_new_string ("failed"));
+  json_object_object_add (json, "failed", list);
+  return json;
+}
+
+/**
+ * jsync_coordinator_retry_failed:
+ * Apply the failed events again, under the writer lock.
+ */
+JsyncResult *
+jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
+{
+  g_autoptr(JsyncResult) result = jsync_result_new ();
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok;
+  int lock;
+
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config), error);
+  if (lock < 0)
+    return NULL;
+  ok = jsync_sync_retry_failed (self, self->store, result, error);
+  jsync_store_unlock (lock);
+  if (!ok)
+    return NULL;
+  result->success = result->events_failed == 0;
+  result->last_sync_timestamp = g_get_real_time () / 1000;
+  result->duration = (g_get_monotonic_time () - start) / 1000;
+  return g_steal_pointer (&result);
+}

@@ -1,0 +1,452 @@
+/* jsync-verify.c: compare the cache with a rebuild from the logs.
+ *
+ * Under the writer lock: sync the cache (so both sides read the same
+ * logs), build a new cache into "<db>.verify" as a rebuild would, ATTACH
+ * it to the cache's connection and compare every table of the attached
+ * appliers with EXCEPT both ways; then run FTS5's integrity-check on the
+ * cache's full-text indexes.  The file is removed whatever happens.
+ *
+ * Lost events (DESIGN.md "Lost events") are in no log, yet the cache keeps
+ * their effects: their lines (jsync_events.raw) are fed into the build as
+ * pending events of a source named "(lost events)" and applied in their
+ * place in the key order, so they are no difference; they are reported
+ * apart, as only in the cache.
+ */
+#include <string.h>
+
+#include <jsync/jsync.h>
+
+#include "jsync-config.h"
+#include "jsync-coordinator-private.h"
+#include "jsync-result.h"
+
+/* Differing keys listed per table. */
+#define VERIFY_KEYS 5
+/* The schema name of the rebuilt file on the cache's connection. */
+#define VERIFY_SCHEMA "jsync_verify"
+
+/* The build hook: the cache's lost events become pending events of the new
+ * file, then applied as a sync's catch-up would. */
+static gboolean
+verify_feed_lost (JsyncCoordinator *self, JsyncStore *build,
+                  JsyncResult *result, GError **error)
+{
+  JsyncStore *live = self->store;
+  sqlite3_stmt *read = NULL;
+  sqlite3_stmt *insert = NULL;
+  gboolean ok = TRUE;
+  gint64 source = 0;
+  int rc = SQLITE_DONE;
+
+  if (sqlite3_prepare_v2 (live->db,
+                          "SELECT id, ts, device, type, offset, length, line,"
+                          " hash, raw FROM jsync_events WHERE status = 0"
+                          " AND id IN (SELECT id FROM jsync_lost)",
+                          -1, &read, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (live, error, "read lost events");
+      return FALSE;
+    }
+  while (ok && (rc = sqlite3_step (read)) == SQLITE_ROW)
+    {
+      if (insert == NULL)
+        {
+          /* status 1: pending (schemas/core.sql); source: a row of its own,
+           * marked missing so that no scan looks for it. */
+          ok = jsync_store_begin (build, error)
+               && jsync_store_exec (build,
+                                    "INSERT INTO jsync_sources (path, missing)"
+                                    " VALUES ('(lost events)', 1)",
+                                    error);
+          if (!ok)
+            break;
+          source = sqlite3_last_insert_rowid (build->db);
+          if (sqlite3_prepare_v2 (build->db,
+                                  "INSERT OR IGNORE INTO jsync_events (id, ts,"
+                                  " device, type, status, source, offset,"
+                                  " length, line, hash, raw) VALUES (?1, ?2,"
+                                  " ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                  -1, &insert, NULL) != SQLITE_OK)
+            {
+              jsync_store_set_error (build, error, "keep lost events");
+              ok = FALSE;
+              break;
+            }
+        }
+      for (int i = 0; i < 4; i++)
+        sqlite3_bind_value (insert, i + 1, sqlite3_column_value (read, i));
+      sqlite3_bind_int64 (insert, 5, source);
+      for (int i = 4; i < 9; i++)
+        sqlite3_bind_value (insert, i + 2, sqlite3_column_value (read, i));
+      ok = jsync_store_run (build, insert, error);
+    }
+  if (ok && rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (live, error, "read lost events");
+      ok = FALSE;
+    }
+  sqlite3_finalize (read);
+  sqlite3_finalize (insert);
+  if (!ok)
+    {
+      jsync_store_rollback (build);
+      return FALSE;
+    }
+  if (source == 0)
+    return TRUE;
+  return jsync_store_commit (build, error)
+         && jsync_sync_catch_up (self, build, result, error);
+}
+
+static gboolean
+verify_count (JsyncStore *store, const char *sql, gint64 *count,
+              GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, sql);
+      return FALSE;
+    }
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *count = sqlite3_column_int64 (stmt, 0);
+  else
+    jsync_store_set_error (store, error, sql);
+  sqlite3_finalize (stmt);
+  return rc == SQLITE_ROW;
+}
+
+static json_object *
+verify_value (sqlite3_stmt *stmt, int column)
+{
+  switch (sqlite3_column_type (stmt, column))
+    {
+    case SQLITE_INTEGER:
+      return json_object_new_int64 (sqlite3_column_int64 (stmt, column));
+    case SQLITE_FLOAT:
+      return json_object_new_double (sqlite3_column_double (stmt, column));
+    case SQLITE_NULL:
+      return NULL;
+    default:
+      return json_object_new_string_len (
+          (const char *) sqlite3_column_text (stmt, column),
+          sqlite3_column_bytes (stmt, column));
+    }
+}
+
+/* The cache's columns of a table as a quoted list, and its primary key's
+ * (every column when it has none). */
+static gboolean
+verify_columns (JsyncStore *store, const char *table, GString *columns,
+                GPtrArray *keys, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db,
+                          "SELECT name FROM pragma_table_info (?1, 'main')"
+                          " ORDER BY pk = 0, pk, cid",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read table columns");
+      return FALSE;
+    }
+  sqlite3_bind_text (stmt, 1, table, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (all, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, "read table columns");
+      return FALSE;
+    }
+  if (sqlite3_prepare_v2 (store->db,
+                          "SELECT name FROM pragma_table_info (?1, 'main')"
+                          " WHERE pk > 0 ORDER BY pk",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read table columns");
+      return FALSE;
+    }
+  sqlite3_bind_text (stmt, 1, table, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (keys, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, "read table columns");
+      return FALSE;
+    }
+  if (all->len == 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT,
+                   "%s: table %s is missing", store->path, table);
+      return FALSE;
+    }
+  if (keys->len == 0)
+    for (guint i = 0; i < all->len; i++)
+      g_ptr_array_add (keys, g_strdup (all->pdata[i]));
+  for (guint i = 0; i < all->len; i++)
+    {
+      char *quoted = sqlite3_mprintf ("%s\"%w\"", i > 0 ? ", " : "",
+                                      (const char *) all->pdata[i]);
+
+      g_string_append (columns, quoted);
+      sqlite3_free (quoted);
+    }
+  return TRUE;
+}
+
+/* Compare one table of the cache with the rebuilt one. */
+static gboolean
+verify_table (JsyncStore *store, const char *table, json_object *tables,
+              gboolean *identical, GError **error)
+{
+  g_autoptr(GString) columns = g_string_new (NULL);
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) key_list = g_string_new (NULL);
+  g_autofree char *cache_only = NULL;
+  g_autofree char *rebuild_only = NULL;
+  g_autofree char *sql = NULL;
+  gint64 cache_rows = 0, rebuild_rows = 0, in_cache = 0, in_rebuild = 0;
+  sqlite3_stmt *stmt = NULL;
+  json_object *item, *key_array;
+  char *name;
+  int rc;
+
+  if (!verify_columns (store, table, columns, keys, error))
+    return FALSE;
+  for (guint i = 0; i < keys->len; i++)
+    {
+      char *quoted = sqlite3_mprintf ("%s\"%w\"", i > 0 ? ", " : "",
+                                      (const char *) keys->pdata[i]);
+
+      g_string_append (key_list, quoted);
+      sqlite3_free (quoted);
+    }
+  name = sqlite3_mprintf ("\"%w\"", table);
+  cache_only = g_strdup_printf ("SELECT %s FROM main.%s EXCEPT SELECT %s"
+                                " FROM " VERIFY_SCHEMA ".%s",
+                                columns->str, name, columns->str, name);
+  rebuild_only = g_strdup_printf ("SELECT %s FROM " VERIFY_SCHEMA ".%s"
+                                  " EXCEPT SELECT %s FROM main.%s",
+                                  columns->str, name, columns->str, name);
+  {
+    g_autofree char *count_cache = g_strdup_printf ("SELECT count(*) FROM main.%s",
+                                                    name);
+    g_autofree char *count_rebuild = g_strdup_printf (
+        "SELECT count(*) FROM " VERIFY_SCHEMA ".%s", name);
+    g_autofree char *count_in_cache = g_strdup_printf (
+        "SELECT count(*) FROM (%s)", cache_only);
+    g_autofree char *count_in_rebuild = g_strdup_printf (
+        "SELECT count(*) FROM (%s)", rebuild_only);
+
+    sqlite3_free (name);
+    if (!verify_count (store, count_cache, &cache_rows, error)
+        || !verify_count (store, count_rebuild, &rebuild_rows, error)
+        || !verify_count (store, count_in_cache, &in_cache, error)
+        || !verify_count (store, count_in_rebuild, &in_rebuild, error))
+      return FALSE;
+  }
+
+  key_array = json_object_new_array ();
+  if (in_cache > 0 || in_rebuild > 0)
+    {
+      sql = g_strdup_printf ("SELECT %s FROM (%s) UNION SELECT %s FROM (%s)"
+                             " ORDER BY %s LIMIT %d",
+                             key_list->str, cache_only, key_list->str,
+                             rebuild_only, key_list->str, VERIFY_KEYS);
+      if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        {
+          jsync_store_set_error (store, error, sql);
+          json_object_put (key_array);
+          return FALSE;
+        }
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          json_object *key = json_object_new_object ();
+
+          for (guint i = 0; i < keys->len; i++)
+            json_object_object_add (key, keys->pdata[i],
+                                    verify_value (stmt, i));
+          json_object_array_add (key_array, key);
+        }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          jsync_store_set_error (store, error, sql);
+          json_object_put (key_array);
+          return FALSE;
+        }
+      *identical = FALSE;
+    }
+
+  item = json_object_new_object ();
+  json_object_object_add (item, "table", json_object_new_string (table));
+  json_object_object_add (item, "cacheRows", json_object_new_int64 (cache_rows));
+  json_object_object_add (item, "rebuildRows",
+                          json_object_new_int64 (rebuild_rows));
+  json_object_object_add (item, "onlyInCache", json_object_new_int64 (in_cache));
+  json_object_object_add (item, "onlyInRebuild",
+                          json_object_new_int64 (in_rebuild));
+  json_object_object_add (item, "keys", key_array);
+  json_object_array_add (tables, item);
+  return TRUE;
+}
+
+/* FTS5's own check of an external-content index against its table (rank 1:
+ * without it SQLite 3.40 does not compare them). */
+static void
+verify_fts (JsyncStore *store, const char *fts, json_object *list,
+            gboolean *identical)
+{
+  char *sql = sqlite3_mprintf ("INSERT INTO main.\"%w\" (\"%w\", rank)"
+                               " VALUES ('integrity-check', 1)",
+                               fts, fts);
+  json_object *item = json_object_new_object ();
+  gboolean ok = sqlite3_exec (store->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+
+  json_object_object_add (item, "table", json_object_new_string (fts));
+  json_object_object_add (item, "ok", json_object_new_boolean (ok));
+  json_object_object_add (item, "message",
+                          ok ? NULL
+                             : json_object_new_string (sqlite3_errmsg (store->db)));
+  json_object_array_add (list, item);
+  if (!ok)
+    *identical = FALSE;
+  sqlite3_free (sql);
+}
+
+/* The lost events, as {file, id}. */
+static json_object *
+verify_lost (JsyncStore *store, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  json_object *list;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db,
+                          "SELECT file, id FROM jsync_lost ORDER BY file, id",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read jsync_lost");
+      return NULL;
+    }
+  list = json_object_new_array ();
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      json_object *item = json_object_new_object ();
+
+      json_object_object_add (item, "file", verify_value (stmt, 0));
+      json_object_object_add (item, "id", verify_value (stmt, 1));
+      json_object_array_add (list, item);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, "read jsync_lost");
+      json_object_put (list);
+      return NULL;
+    }
+  return list;
+}
+
+/* Compare the attached rebuild with the cache; fills the report. */
+static gboolean
+verify_compare (JsyncCoordinator *self, json_object *report, GError **error)
+{
+  JsyncStore *store = self->store;
+  json_object *tables = json_object_new_array ();
+  json_object *fts = json_object_new_array ();
+  json_object *lost;
+  gboolean identical = TRUE;
+  gboolean ok = TRUE;
+
+  json_object_object_add (report, "tables", tables);
+  json_object_object_add (report, "fts", fts);
+  for (guint i = 0; ok && i < store->appliers->len; i++)
+    {
+      JsyncApplierInstance *applier = store->appliers->pdata[i];
+      const JsyncApplierDesc *desc = applier->plugin->desc;
+
+      for (guint t = 0; ok && desc->tables[t] != NULL; t++)
+        ok = verify_table (store, desc->tables[t], tables, &identical, error);
+      for (guint s = 0; ok && desc->search != NULL && desc->search[s].fts != NULL;
+           s++)
+        verify_fts (store, desc->search[s].fts, fts, &identical);
+    }
+  lost = ok ? verify_lost (store, error) : NULL;
+  if (lost == NULL)
+    return FALSE;
+  json_object_object_add (report, "onlyInCache", lost);
+  json_object_object_add (report, "identical", json_object_new_boolean (identical));
+  return TRUE;
+}
+
+/**
+ * jsync_coordinator_verify:
+ * Sync, rebuild into a temporary file, compare, remove the file.
+ */
+json_object *
+jsync_coordinator_verify (JsyncCoordinator *self, GError **error)
+{
+  g_autoptr(JsyncResult) synced = jsync_result_new ();
+  g_autoptr(JsyncResult) built = jsync_result_new ();
+  g_autofree char *path = g_strconcat (self->db_path, ".verify", NULL);
+  JsyncStore *store = self->store;
+  gint64 start = g_get_monotonic_time ();
+  json_object *report = json_object_new_object ();
+  gboolean ok;
+  int lock;
+
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config), error);
+  if (lock < 0)
+    {
+      json_object_put (report);
+      return NULL;
+    }
+  json_object_object_add (report, "version", json_object_new_int (1));
+  json_object_object_add (report, "command", json_object_new_string ("verify"));
+  ok = jsync_sync_run (self, store, FALSE, synced, error)
+       && jsync_coordinator_build (self, path, verify_feed_lost, built, error);
+  if (ok)
+    {
+      sqlite3_stmt *attach = NULL;
+
+      jsync_coordinator_report (self, "verify", 0, 0,
+                                built->events_applied + built->events_skipped
+                                  + built->events_failed);
+      if (sqlite3_prepare_v2 (store->db, "ATTACH ?1 AS " VERIFY_SCHEMA, -1,
+                              &attach, NULL) != SQLITE_OK)
+        {
+          jsync_store_set_error (store, error, "attach the rebuilt cache");
+          ok = FALSE;
+        }
+      else
+        {
+          sqlite3_bind_text (attach, 1, path, -1, SQLITE_STATIC);
+          ok = jsync_store_run (store, attach, error);
+          sqlite3_finalize (attach);
+          ok = ok && verify_compare (self, report, error);
+          sqlite3_exec (store->db, "DETACH " VERIFY_SCHEMA, NULL, NULL, NULL);
+        }
+    }
+  jsync_store_unlock (lock);
+  jsync_coordinator_remove_db_files (path);
+  if (!ok)
+    {
+      json_object_put (report);
+      return NULL;
+    }
+  json_object_object_add (report, "synced",
+                          json_object_new_int64 (synced->events_applied));
+  json_object_object_add (report, "duration",
+                          json_object_new_int64 ((g_get_monotonic_time () - start)
+                                                 / 1000));
+  return report;
+}
