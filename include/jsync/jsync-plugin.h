@@ -6,7 +6,7 @@
  * it never links against libjsync.  Build one out of tree with
  *
  *   cc -shared -fPIC $(pkg-config --cflags jsync-plugin) my.c -o my.so \
- *      $(pkg-config --libs glib-2.0 json-c sqlite3)
+ *      $(pkg-config --libs jsync-plugin)
  *
  * Life of an applier, as the core drives it:
  *   1. The core opens the module (G_MODULE_BIND_LOCAL), reads the descriptor

@@ -1,0 +1,645 @@
+/* test-plugin-kit.c: the plugin kit as a user meets it.
+ *
+ * examples/tasks/tasks.c is built exactly as its README says, through
+ * `sh -c` with cc and `pkg-config jsync-plugin` (tests/meson.build points
+ * PKG_CONFIG_PATH at meson's uninstalled .pc files), once per run.  Each
+ * case then drops the module into a private plugins folder beside copies of
+ * the bundled appliers and runs the jsync binary (JSYNC_BIN) with
+ * --plugins-dir naming that folder and JSYNC_PLUGIN_PATH unset, over a data
+ * folder holding task_ events beside Nexus ones, and checks what a user
+ * would: `jsync plugins`, the sync results, and the rows of the cache.
+ * Without cc or pkg-config every case is skipped.
+ */
+#include <locale.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+/* The Nexus events of the data folder: three for the bundled appliers and
+ * one (project_created) that no applier takes. */
+#define NEXUS_APPLIED 3
+#define NEXUS_PENDING 1
+
+static const char nexus_conversation[] =
+  "{\"type\":\"metadata\",\"data\":{\"id\":\"c1\",\"title\":\"Seeds\","
+  "\"created\":900,\"vault\":\"garden\"},\"id\":\"e-c1\","
+  "\"deviceId\":\"dev-a\",\"timestamp\":900}\n"
+  "\n"
+  "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":\"m1\","
+  "\"role\":\"user\",\"content\":\"Which seeds?\",\"sequenceNumber\":0},"
+  "\"id\":\"e-c2\",\"deviceId\":\"dev-a\",\"timestamp\":950}\n";
+
+static const char nexus_workspace[] =
+  "{\"type\":\"workspace_created\",\"data\":{\"id\":\"default\","
+  "\"name\":\"Default\",\"rootFolder\":\"/\",\"created\":800},"
+  "\"id\":\"e-w1\",\"deviceId\":\"dev-a\",\"timestamp\":800}\n";
+
+static const char nexus_project[] =
+  "{\"type\":\"project_created\",\"data\":{\"id\":\"p1\",\"name\":\"Garden\"},"
+  "\"id\":\"e-p1\",\"deviceId\":\"dev-a\",\"timestamp\":700}\n";
+
+/* Five task events of one device: t3 is created and deleted, t2 takes the
+ * keyfile's default status when there is one. */
+#define TASK_EVENTS 5
+
+static const char task_log[] =
+  "{\"type\":\"task_created\",\"data\":{\"id\":\"t1\","
+  "\"title\":\"Water the garden\",\"projectId\":\"p1\",\"status\":\"todo\","
+  "\"due\":5000},\"id\":\"e-t1\",\"deviceId\":\"dev-a\",\"timestamp\":1000}\n"
+  "{\"type\":\"task_created\",\"data\":{\"id\":\"t2\",\"title\":\"Buy seeds\","
+  "\"projectId\":\"p1\"},\"id\":\"e-t2\",\"deviceId\":\"dev-a\","
+  "\"timestamp\":1100}\n"
+  "{\"type\":\"task_created\",\"data\":{\"id\":\"t3\","
+  "\"title\":\"Call the plumber\"},\"id\":\"e-t3\",\"deviceId\":\"dev-a\","
+  "\"timestamp\":1200}\n"
+  "{\"type\":\"task_deleted\",\"taskId\":\"t3\",\"id\":\"e-t4\","
+  "\"deviceId\":\"dev-a\",\"timestamp\":1300}\n"
+  "{\"type\":\"task_updated\",\"taskId\":\"t1\",\"data\":{\"status\":\"doing\","
+  "\"due\":null},\"id\":\"e-t5\",\"deviceId\":\"dev-a\",\"timestamp\":3000}\n";
+
+/* The tasks table after task_log: id|projectId|title|status|due|created|updated. */
+static const char task_rows[] =
+  "t1|p1|Water the garden|doing|NULL|1000|3000\n"
+  "t2|p1|Buy seeds|todo|NULL|1100|1100\n";
+
+/* --- The module, built once --------------------------------------------- */
+
+static char *kit_dir;           /* owned: temp folder of the build */
+static char *kit_module;        /* owned: kit_dir/tasks.so, once built */
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
+      || !g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_unlink (path);
+      return;
+    }
+  dir = g_dir_open (path, 0, NULL);
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        remove_tree (child);
+      }
+  g_rmdir (path);
+}
+
+/* Build examples/tasks/tasks.c the user's way, the first time only.
+ * Returns FALSE, with the test skipped, when cc or pkg-config is missing. */
+static gboolean
+kit_build (void)
+{
+  g_autofree char *cc = g_find_program_in_path ("cc");
+  g_autofree char *pkg_config = g_find_program_in_path ("pkg-config");
+  g_autofree char *source = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *module = NULL;
+  g_autoptr(GError) error = NULL;
+  int wait_status = 0;
+
+  if (kit_module != NULL)
+    return TRUE;
+  if (cc == NULL || pkg_config == NULL)
+    {
+      g_test_skip (cc == NULL ? "no cc in PATH" : "no pkg-config in PATH");
+      return FALSE;
+    }
+
+  source = g_test_build_filename (G_TEST_DIST, "..", "examples", "tasks",
+                                  "tasks.c", NULL);
+  kit_dir = g_dir_make_tmp ("jsync-kit-XXXXXX", &error);
+  g_assert_no_error (error);
+  module = g_build_filename (kit_dir, "tasks.so", NULL);
+  {
+    /* The command of examples/tasks/README.md, the paths as $1 and $2. */
+    const char *const argv[] = {
+      "sh", "-c",
+      "cc -shared -fPIC $(pkg-config --cflags jsync-plugin) \"$1\" -o \"$2\" "
+      "$(pkg-config --libs jsync-plugin)",
+      "sh", source, module, NULL
+    };
+
+    g_test_message ("build: PKG_CONFIG_PATH=%s %s",
+                    g_getenv ("PKG_CONFIG_PATH"), argv[2]);
+    g_spawn_sync (kit_dir, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+                  NULL, &out, &err, &wait_status, &error);
+  }
+  g_assert_no_error (error);
+  if (*err != '\0')
+    g_test_message ("build stderr:\n%s", err);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 0);
+  /* The example builds without a warning at the compiler's defaults. */
+  g_assert_cmpstr (err, ==, "");
+  g_assert_true (g_file_test (module, G_FILE_TEST_IS_REGULAR));
+  kit_module = g_steal_pointer (&module);
+  return TRUE;
+}
+
+/* --- Fixture -------------------------------------------------------------- */
+
+typedef struct
+{
+  char *dir;                    /* owned: temp root */
+  char *data;                   /* owned: dir/data */
+  char *plugins;                /* owned: dir/plugins, mode 0700 */
+  char *db;                     /* owned: dir/cache.db */
+  char *config;                 /* owned, nullable: a keyfile */
+  char **env;                   /* owned: the child's environment */
+} Fixture;
+
+static void
+copy_file (const char *from, const char *to)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bytes = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (from, &bytes, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (to, bytes, (gssize) length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (to, 0755), ==, 0);
+}
+
+/* Write (or extend) a log of the data folder. */
+static void
+write_log (Fixture *f, const char *relative, const char *text, gboolean append)
+{
+  g_autofree char *path = g_build_filename (f->data, relative, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  FILE *file;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  file = g_fopen (path, append ? "a" : "w");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fputs (text, file), >=, 0);
+  g_assert_cmpint (fclose (file), ==, 0);
+}
+
+/* Drop the built module into the plugins folder, as a user does. */
+static void
+fixture_drop_in (Fixture *f)
+{
+  g_autofree char *to = g_build_filename (f->plugins, "tasks.so", NULL);
+
+  copy_file (kit_module, to);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *bundled = g_test_build_filename (G_TEST_BUILT, "..",
+                                                    "plugins", NULL);
+  static const char *const names[] = { "conversation.so", "workspace.so" };
+
+  (void) user_data;
+  if (!kit_build ())
+    return;
+  f->dir = g_dir_make_tmp ("jsync-kit-run-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+  f->data = g_build_filename (f->dir, "data", NULL);
+  f->plugins = g_build_filename (f->dir, "plugins", NULL);
+  f->db = g_build_filename (f->dir, "cache.db", NULL);
+  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (f->plugins, 0700), ==, 0);
+  /* The bundled appliers travel with it, so that the installed folder
+   * (searched after --plugins-dir) cannot lend its own. */
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *from = g_build_filename (bundled, names[i], NULL);
+      g_autofree char *to = g_build_filename (f->plugins, names[i], NULL);
+
+      copy_file (from, to);
+    }
+
+  write_log (f, "conversations/conv_c1.jsonl", nexus_conversation, FALSE);
+  write_log (f, "workspaces/ws_default.jsonl", nexus_workspace, FALSE);
+  write_log (f, "projects/project_p1.jsonl", nexus_project, FALSE);
+  write_log (f, "tasks/tasks_p1.jsonl", task_log, FALSE);
+
+  /* --plugins-dir, not JSYNC_PLUGIN_PATH, which would replace it.
+   * G_TEST_OPTION_ISOLATE_DIRS leaves /dev/null in the environment: hand
+   * the child GLib's per-test folders. */
+  f->env = g_get_environ ();
+  f->env = g_environ_unsetenv (f->env, "JSYNC_PLUGIN_PATH");
+  f->env = g_environ_setenv (f->env, "HOME", g_get_home_dir (), TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_CACHE_HOME", g_get_user_cache_dir (),
+                             TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME",
+                             g_get_user_config_dir (), TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", g_get_user_state_dir (),
+                             TRUE);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer user_data)
+{
+  (void) user_data;
+  if (f->dir != NULL)
+    remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->data);
+  g_free (f->plugins);
+  g_free (f->db);
+  g_free (f->config);
+  g_strfreev (f->env);
+}
+
+/* --- Running jsync -------------------------------------------------------- */
+
+static const char *
+jsync_bin (void)
+{
+  static char *bin = NULL;
+
+  if (bin == NULL)
+    {
+      const char *env = g_getenv ("JSYNC_BIN");
+
+      bin = env != NULL ? g_strdup (env)
+                        : g_test_build_filename (G_TEST_BUILT, "..", "jsync",
+                                                 NULL);
+    }
+  return bin;
+}
+
+/* Run `jsync --data-dir D --db F --plugins-dir P [--config K] COMMAND
+ * --json`; check the exit status and return stdout parsed.  (transfer
+ * full) */
+static json_object *
+run_jsync (Fixture *f, const char *command, int expected_status)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int wait_status = 0;
+  json_object *json;
+
+  g_ptr_array_add (argv, (gpointer) jsync_bin ());
+  g_ptr_array_add (argv, (gpointer) "--data-dir");
+  g_ptr_array_add (argv, f->data);
+  g_ptr_array_add (argv, (gpointer) "--db");
+  g_ptr_array_add (argv, f->db);
+  g_ptr_array_add (argv, (gpointer) "--plugins-dir");
+  g_ptr_array_add (argv, f->plugins);
+  if (f->config != NULL)
+    {
+      g_ptr_array_add (argv, (gpointer) "--config");
+      g_ptr_array_add (argv, f->config);
+    }
+  g_ptr_array_add (argv, (gpointer) command);
+  g_ptr_array_add (argv, (gpointer) "--json");
+  g_ptr_array_add (argv, NULL);
+
+  g_test_message ("run: jsync --plugins-dir %s %s --json", f->plugins,
+                  command);
+  g_spawn_sync (f->dir, (char **) argv->pdata, f->env, G_SPAWN_DEFAULT, NULL,
+                NULL, &out, &err, &wait_status, &error);
+  g_assert_no_error (error);
+  if (*err != '\0')
+    g_test_message ("stderr:\n%s", err);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, expected_status);
+  json = json_tokener_parse (out);
+  if (json == NULL)
+    g_test_message ("stdout:\n%s", out);
+  g_assert_nonnull (json);
+  return json;
+}
+
+static json_object *
+member (json_object *object, const char *key)
+{
+  json_object *value = NULL;
+
+  if (!json_object_object_get_ex (object, key, &value))
+    g_test_message ("no \"%s\" in %s", key, json_object_to_json_string (object));
+  g_assert_true (json_object_object_get_ex (object, key, NULL));
+  return value;
+}
+
+static gint64
+member_int (json_object *object, const char *key)
+{
+  return json_object_get_int64 (member (object, key));
+}
+
+/* --- The cache ------------------------------------------------------------ */
+
+/* Rows of a query, "a|b|c\n" each, NULL as "NULL".  (transfer full) */
+static char *
+query (Fixture *f, const char *sql)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->db, &db, SQLITE_OPEN_READONLY, NULL),
+                   ==, SQLITE_OK);
+  rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    g_test_message ("%s: %s", sql, sqlite3_errmsg (db));
+  g_assert_cmpint (rc, ==, SQLITE_OK);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      for (int i = 0; i < sqlite3_column_count (stmt); i++)
+        {
+          const char *value = (const char *) sqlite3_column_text (stmt, i);
+
+          g_string_append_printf (text, "%s%s", i > 0 ? "|" : "",
+                                  value != NULL ? value : "NULL");
+        }
+      g_string_append_c (text, '\n');
+    }
+  g_assert_cmpint (rc, ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static char *
+task_table (Fixture *f)
+{
+  return query (f, "SELECT id, projectId, title, status, due, created,"
+                   " updated FROM tasks ORDER BY id");
+}
+
+/* The task ids whose title matches an FTS5 query, through task_fts. */
+static char *
+task_search (Fixture *f, const char *match)
+{
+  char *sql = sqlite3_mprintf ("SELECT t.id FROM tasks t JOIN task_fts f"
+                               " ON t.id = f.id WHERE task_fts MATCH %Q"
+                               " ORDER BY t.id", match);
+  char *rows = query (f, sql);
+
+  sqlite3_free (sql);
+  return rows;
+}
+
+/* The dump after a rebuild equals the dump before it: the incremental
+ * runs reached what one pass over every event gives. */
+static void
+assert_rebuild_agrees (Fixture *f)
+{
+  json_object *before = run_jsync (f, "dump", 0);
+  json_object *after;
+
+  json_object_put (run_jsync (f, "rebuild", 0));
+  after = run_jsync (f, "dump", 0);
+  g_assert_cmpstr (json_object_to_json_string (member (before, "tables")), ==,
+                   json_object_to_json_string (member (after, "tables")));
+  json_object_put (before);
+  json_object_put (after);
+}
+
+/* --- Tests ---------------------------------------------------------------- */
+
+/* `jsync plugins` finds the module in --plugins-dir with its prefix. */
+static void
+test_plugins_listed (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *path = NULL;
+  json_object *json, *plugins, *tasks = NULL, *failures;
+
+  if (f->dir == NULL)
+    return;
+  fixture_drop_in (f);
+  json = run_jsync (f, "plugins", 0);
+  g_assert_cmpstr (json_object_get_string (
+                     json_object_array_get_idx (member (json, "searchPath"),
+                                                0)), ==, f->plugins);
+  plugins = member (json, "plugins");
+  for (size_t i = 0; i < json_object_array_length (plugins); i++)
+    {
+      json_object *plugin = json_object_array_get_idx (plugins, i);
+
+      if (g_strcmp0 (json_object_get_string (member (plugin, "name")),
+                     "tasks") == 0)
+        tasks = plugin;
+    }
+  g_assert_nonnull (tasks);
+  path = g_build_filename (f->plugins, "tasks.so", NULL);
+  g_assert_cmpstr (json_object_get_string (member (tasks, "path")), ==, path);
+  g_assert_cmpstr (json_object_get_string (member (tasks, "version")), ==,
+                   "1.0.0");
+  g_assert_cmpstr (json_object_to_json_string (member (tasks, "prefixes")),
+                   ==, "[ \"task_\" ]");
+  g_assert_cmpstr (json_object_to_json_string (member (tasks, "tables")), ==,
+                   "[ \"tasks\" ]");
+  g_assert_cmpstr (json_object_to_json_string (member (tasks, "search")), ==,
+                   "[ \"task_fts\" ]");
+  g_assert_true (json_object_get_boolean (member (tasks, "active")));
+  failures = member (json, "failures");
+  for (size_t i = 0; i < json_object_array_length (failures); i++)
+    g_test_message ("load failure: %s", json_object_to_json_string (
+                                          json_object_array_get_idx (failures,
+                                                                     i)));
+  g_assert_cmpint (json_object_array_length (failures), ==, 0);
+  json_object_put (json);
+}
+
+/* sync applies the task events beside the Nexus ones; the keyfile's
+ * [applier:tasks] group reaches init; FTS finds titles. */
+static void
+test_sync_rows (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *rows = NULL;
+  g_autofree char *found = NULL;
+  g_autofree char *conversations = NULL;
+  json_object *result;
+
+  if (f->dir == NULL)
+    return;
+  fixture_drop_in (f);
+  f->config = g_build_filename (f->dir, "jsync.conf", NULL);
+  g_file_set_contents (f->config, "[applier:tasks]\ndefault-status = inbox\n",
+                       -1, &error);
+  g_assert_no_error (error);
+
+  result = run_jsync (f, "sync", 0);
+  g_assert_true (json_object_get_boolean (member (result, "success")));
+  g_assert_cmpint (member_int (result, "eventsApplied"), ==,
+                   NEXUS_APPLIED + TASK_EVENTS);
+  g_assert_cmpint (member_int (result, "eventsFailed"), ==, 0);
+  g_assert_cmpint (member_int (result, "eventsPending"), ==, NEXUS_PENDING);
+  json_object_put (result);
+
+  rows = task_table (f);
+  g_assert_cmpstr (rows, ==,
+                   "t1|p1|Water the garden|doing|NULL|1000|3000\n"
+                   "t2|p1|Buy seeds|inbox|NULL|1100|1100\n");
+  found = task_search (f, "garden");
+  g_assert_cmpstr (found, ==, "t1\n");
+  g_clear_pointer (&found, g_free);
+  found = task_search (f, "plumber");
+  g_assert_cmpstr (found, ==, "");
+  conversations = query (f, "SELECT id, title, messageCount"
+                            " FROM conversations");
+  g_assert_cmpstr (conversations, ==, "c1|Seeds|1\n");
+
+  assert_rebuild_agrees (f);
+}
+
+/* Another device's event with an older timestamp arrives after newer ones
+ * were applied: it takes its place in the order. */
+static void
+test_sync_late (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *rows = NULL;
+  g_autofree char *found = NULL;
+  json_object *result;
+
+  if (f->dir == NULL)
+    return;
+  fixture_drop_in (f);
+  json_object_put (run_jsync (f, "sync", 0));
+  rows = task_table (f);
+  g_assert_cmpstr (rows, ==, task_rows);
+  g_clear_pointer (&rows, g_free);
+
+  /* At 2000, before t1's update at 3000: the status it sets is overwritten
+   * by that update, the title it sets is not. */
+  write_log (f, "tasks/tasks_p1.sync-conflict-20260101-120000-DEVB.jsonl",
+             "{\"type\":\"task_updated\",\"taskId\":\"t1\","
+             "\"data\":{\"status\":\"done\",\"title\":\"Water the roses\"},"
+             "\"id\":\"e-late\",\"deviceId\":\"dev-b\",\"timestamp\":2000}\n",
+             FALSE);
+  result = run_jsync (f, "sync", 0);
+  g_assert_cmpint (member_int (result, "eventsFailed"), ==, 0);
+  g_assert_cmpint (member_int (result, "eventsPending"), ==, NEXUS_PENDING);
+  json_object_put (result);
+
+  rows = task_table (f);
+  g_assert_cmpstr (rows, ==,
+                   "t1|p1|Water the roses|doing|NULL|1000|3000\n"
+                   "t2|p1|Buy seeds|todo|NULL|1100|1100\n");
+  found = task_search (f, "roses");
+  g_assert_cmpstr (found, ==, "t1\n");
+  g_clear_pointer (&found, g_free);
+  found = task_search (f, "garden");
+  g_assert_cmpstr (found, ==, "");
+
+  assert_rebuild_agrees (f);
+}
+
+/* Task events that arrived before the applier existed wait as pending and
+ * are applied once it is dropped in. */
+static void
+test_sync_pending (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *tables = NULL;
+  g_autofree char *rows = NULL;
+  json_object *result, *types;
+
+  if (f->dir == NULL)
+    return;
+  result = run_jsync (f, "sync", 0);
+  g_assert_cmpint (member_int (result, "eventsApplied"), ==, NEXUS_APPLIED);
+  g_assert_cmpint (member_int (result, "eventsPending"), ==,
+                   NEXUS_PENDING + TASK_EVENTS);
+  json_object_put (result);
+  tables = query (f, "SELECT count(*) FROM sqlite_master"
+                     " WHERE name = 'tasks'");
+  g_assert_cmpstr (tables, ==, "0\n");
+
+  result = run_jsync (f, "status", 0);
+  types = member (result, "pendingTypes");
+  g_assert_cmpstr (json_object_to_json_string_ext (types,
+                                                   JSON_C_TO_STRING_PLAIN),
+                   ==,
+                   "[{\"type\":\"project_created\",\"count\":1},"
+                   "{\"type\":\"task_created\",\"count\":3},"
+                   "{\"type\":\"task_deleted\",\"count\":1},"
+                   "{\"type\":\"task_updated\",\"count\":1}]");
+  json_object_put (result);
+
+  fixture_drop_in (f);
+  result = run_jsync (f, "sync", 0);
+  g_assert_cmpint (member_int (result, "eventsApplied"), ==, TASK_EVENTS);
+  g_assert_cmpint (member_int (result, "eventsFailed"), ==, 0);
+  g_assert_cmpint (member_int (result, "eventsPending"), ==, NEXUS_PENDING);
+  json_object_put (result);
+  rows = task_table (f);
+  g_assert_cmpstr (rows, ==, task_rows);
+
+  assert_rebuild_agrees (f);
+}
+
+/* A malformed task event fails alone, with a message naming the file, the
+ * line, the applier, the event type and the key. */
+static void
+test_sync_failed (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *rows = NULL;
+  json_object *result, *errors, *first;
+
+  if (f->dir == NULL)
+    return;
+  fixture_drop_in (f);
+  write_log (f, "tasks/tasks_p1.jsonl",
+             "{\"type\":\"task_updated\",\"taskId\":\"t2\","
+             "\"data\":{\"due\":\"tomorrow\",\"status\":\"done\"},"
+             "\"id\":\"e-bad\",\"deviceId\":\"dev-a\",\"timestamp\":4000}\n",
+             TRUE);
+  result = run_jsync (f, "sync", 1);
+  g_assert_cmpint (member_int (result, "eventsApplied"), ==,
+                   NEXUS_APPLIED + TASK_EVENTS);
+  g_assert_cmpint (member_int (result, "eventsFailed"), ==, 1);
+  errors = member (result, "errors");
+  g_assert_cmpint (json_object_array_length (errors), ==, 1);
+  first = json_object_array_get_idx (errors, 0);
+  g_assert_cmpstr (json_object_get_string (member (first, "file")), ==,
+                   "tasks/tasks_p1.jsonl");
+  g_assert_cmpint (member_int (first, "line"), ==, TASK_EVENTS + 1);
+  g_assert_cmpstr (json_object_get_string (member (first, "id")), ==, "e-bad");
+  g_assert_nonnull (strstr (json_object_get_string (member (first, "message")),
+                            "task_updated: data.due: expected an integer"));
+  json_object_put (result);
+
+  /* Nothing of the failed event was written. */
+  rows = task_table (f);
+  g_assert_cmpstr (rows, ==, task_rows);
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add ("/plugin-kit/plugins/listed", Fixture, NULL, fixture_setup,
+              test_plugins_listed, fixture_teardown);
+  g_test_add ("/plugin-kit/sync/rows", Fixture, NULL, fixture_setup,
+              test_sync_rows, fixture_teardown);
+  g_test_add ("/plugin-kit/sync/late", Fixture, NULL, fixture_setup,
+              test_sync_late, fixture_teardown);
+  g_test_add ("/plugin-kit/sync/pending", Fixture, NULL, fixture_setup,
+              test_sync_pending, fixture_teardown);
+  g_test_add ("/plugin-kit/sync/failed", Fixture, NULL, fixture_setup,
+              test_sync_failed, fixture_teardown);
+
+  status = g_test_run ();
+  if (kit_dir != NULL)
+    remove_tree (kit_dir);
+  g_free (kit_dir);
+  g_free (kit_module);
+  return status;
+}
