@@ -32,6 +32,7 @@ typedef struct
   char *table;              /* search --table */
   gboolean raw;             /* search --raw */
   gboolean retry;           /* failed --retry */
+  gboolean fsync;           /* append --fsync */
 } JsyncCliOptions;
 
 extern JsyncCliOptions jsync_cli_options;
@@ -78,6 +79,11 @@ int jsync_cmd_verify (JsyncCoordinator *coordinator, JsyncConfig *config,
                       int n_args, char **args);
 int jsync_cmd_failed (JsyncCoordinator *coordinator, JsyncConfig *config,
                       int n_args, char **args);
+/* jsync-cmd-watch.c */
+int jsync_cmd_append (JsyncCoordinator *coordinator, JsyncConfig *config,
+                      int n_args, char **args);
+int jsync_cmd_watch (JsyncCoordinator *coordinator, JsyncConfig *config,
+                     int n_args, char **args);
 
 G_END_DECLS
 

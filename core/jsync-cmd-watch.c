@@ -102,7 +102,7 @@ jsync_cmd_append (JsyncCoordinator *coordinator, JsyncConfig *config,
 
 typedef struct
 {
-  const char *data_dir;     /* borrowed */
+  const char *data_dir;     /* borrowed: absolute, for the messages */
   guint syncs;
 } CmdWatch;
 
@@ -161,7 +161,9 @@ jsync_cmd_watch (JsyncCoordinator *coordinator, JsyncConfig *config,
                  int n_args, char **args)
 {
   g_autoptr(GError) error = NULL;
-  CmdWatch watch = { .data_dir = jsync_config_get_data_dir (config) };
+  g_autofree char *data_dir = g_canonicalize_filename (
+      jsync_config_get_data_dir (config), NULL);
+  CmdWatch watch = { .data_dir = data_dir };
   guint sigint = g_unix_signal_add (SIGINT, cmd_watch_signal, coordinator);
   guint sigterm = g_unix_signal_add (SIGTERM, cmd_watch_signal, coordinator);
   gboolean ok;

@@ -18,6 +18,9 @@ struct _JsyncCoordinator
   JsyncStore *store;            /* owned: the live cache */
   JsyncProgressFunc progress;
   gpointer progress_data;
+  guint64 db_dev;               /* identity of the cache file open, to */
+  guint64 db_ino;               /* notice a rebuild elsewhere swapping */
+  gpointer watch;               /* the running jsync_coordinator_watch() */
 };
 
 /* Call the progress function, if any, with these figures. */
@@ -52,6 +55,13 @@ gboolean jsync_sync_catch_up (JsyncCoordinator *self, JsyncStore *store,
  * that fail again are recorded anew (in result too). */
 gboolean jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
                                   JsyncResult *result, GError **error);
+
+/* Reopen the cache when its file is no longer the one open (a rebuild in
+ * another process swapped a new file in, or it was removed); *reopened
+ * says whether it did.  On failure the old connection stays. */
+gboolean jsync_coordinator_reopen_if_replaced (JsyncCoordinator *self,
+                                               gboolean *reopened,
+                                               GError **error);
 
 G_END_DECLS
 

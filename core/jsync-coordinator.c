@@ -79,10 +79,45 @@ coordinator_open_store (JsyncCoordinator *self, GError **error)
                               jsync_config_get_keyfile (self->config), FALSE,
                               &local_error))
     g_clear_pointer (&store, jsync_store_free);
+  if (store != NULL)
+    {
+      GStatBuf st;
+
+      /* Under the lock, so this is the file just opened. */
+      if (g_stat (self->db_path, &st) == 0)
+        {
+          self->db_dev = st.st_dev;
+          self->db_ino = st.st_ino;
+        }
+    }
   jsync_store_unlock (lock);
   if (store == NULL)
     g_propagate_error (error, g_steal_pointer (&local_error));
   return store;
+}
+
+/**
+ * jsync_coordinator_reopen_if_replaced:
+ * Reopen the cache if its path now names another file than the one open.
+ */
+gboolean
+jsync_coordinator_reopen_if_replaced (JsyncCoordinator *self,
+                                      gboolean *reopened, GError **error)
+{
+  JsyncStore *store;
+  GStatBuf st;
+
+  *reopened = FALSE;
+  if (g_stat (self->db_path, &st) == 0 && (guint64) st.st_dev == self->db_dev
+      && (guint64) st.st_ino == self->db_ino)
+    return TRUE;
+  store = coordinator_open_store (self, error);
+  if (store == NULL)
+    return FALSE;
+  jsync_store_free (self->store);
+  self->store = store;
+  *reopened = TRUE;
+  return TRUE;
 }
 
 /**

@@ -28,6 +28,10 @@ static const JsyncCliCommand main_commands[] = {
     TRUE, 0, 0, jsync_cmd_verify },
   { "failed", "lines and events that failed; --retry applies them again",
     TRUE, 0, 0, jsync_cmd_failed },
+  { "append", "FILE [JSON]: add an event (JSON or stdin) to a log, then sync",
+    TRUE, 1, 2, jsync_cmd_append },
+  { "watch", "sync after each change to the logs until stopped (--json: one"
+    " result object a line per sync)", TRUE, 0, 0, jsync_cmd_watch },
 };
 
 static gboolean
@@ -68,6 +72,8 @@ static const GOptionEntry main_entries[] = {
     "search: pass QUERY to FTS5 as it is (its syntax)", NULL },
   { "retry", 0, 0, G_OPTION_ARG_NONE, &jsync_cli_options.retry,
     "failed: apply the failed events again", NULL },
+  { "fsync", 0, 0, G_OPTION_ARG_NONE, &jsync_cli_options.fsync,
+    "append: make the event durable (fsync) before the sync", NULL },
   G_OPTION_ENTRY_NULL
 };
 

@@ -244,6 +244,64 @@ json_object *jsync_coordinator_failed (JsyncCoordinator *coordinator,
 JsyncResult *jsync_coordinator_retry_failed (JsyncCoordinator *coordinator,
                                              GError **error);
 
+/* --- Appending events, watching the data folder ---------------------------
+ * (core/jsync-append.c, core/jsync-watch.c) */
+
+/* This device's id (DESIGN.md "The program"): the keyfile's `device-id`,
+ * else the one kept in $XDG_STATE_HOME/jsync/device-id, made (a random
+ * UUID) the first time.  (transfer full) */
+char *jsync_config_dup_device_id (JsyncConfig *config, GError **error);
+
+typedef enum
+{
+  JSYNC_APPEND_NONE = 0,
+  JSYNC_APPEND_FSYNC = 1 << 0,  /* fsync the log (and any folder made)
+                                 * before the sync */
+} JsyncAppendFlags;
+
+/* Append one event to `file` and sync, the write path for apps (DESIGN.md
+ * §9).  `file` is relative to the data folder; missing folders are made;
+ * it must be a file sync reads: *.jsonl, no "..", nothing hidden or
+ * ignored, no symbolic link on the way, a regular file if it exists.
+ * `body` (length bytes, or NUL-terminated when length is -1) is a JSON
+ * object with a non-empty string `type` and no `id`, `deviceId` or
+ * `timestamp`: jsync adds a new UUID v4 id, this device's id and the time
+ * now (ms), after the body's members.  The line goes in one write() in
+ * append mode, after a "\n" when the file does not end with one.  Returns
+ * the event id (transfer full), and the sync's result in *result when
+ * result is not NULL.  A refused file or body is JSYNC_ERROR_USAGE, with
+ * nothing written; a failed sync after the write says the event was
+ * appended. */
+char *jsync_coordinator_append (JsyncCoordinator *coordinator,
+                                const char *file, const char *body,
+                                gssize length, JsyncAppendFlags flags,
+                                JsyncResult **result, GError **error);
+
+/* Called after each sync of jsync_coordinator_watch() with its result, or
+ * with the error that stopped it (the other is NULL; both lent for the
+ * call).  Return FALSE to stop watching. */
+typedef gboolean (*JsyncWatchFunc) (const JsyncResult *result,
+                                    const GError *error, gpointer user_data);
+
+/* Follow the data folder: sync now, then after each burst of changes to
+ * its logs (200 ms after the last change, at least every second while
+ * changes go on), reopening the cache first when another process's
+ * rebuild replaced its file.  Folders that appear are followed, hidden
+ * and ignored ones skipped, as sync does.  Iterates the thread-default
+ * main context meanwhile, so its other sources (g_unix_signal_add(), say)
+ * run between syncs.  A failed sync is passed to func; if func goes on, it
+ * is retried after 1 s, then 2, 4, ... up to 30.  func may be NULL: then
+ * watching stops at the first failed sync.  Returns TRUE once stopped by
+ * jsync_coordinator_stop_watch() or by func; FALSE with an error when the
+ * data folder cannot be watched, or with the error of the failed sync on
+ * which it stopped. */
+gboolean jsync_coordinator_watch (JsyncCoordinator *coordinator,
+                                  JsyncWatchFunc func, gpointer user_data,
+                                  GError **error);
+/* Make a running jsync_coordinator_watch() return once the sync in hand is
+ * done.  From any thread; nothing happens when no watch runs. */
+void jsync_coordinator_stop_watch (JsyncCoordinator *coordinator);
+
 G_END_DECLS
 
 #endif /* JSYNC_H */

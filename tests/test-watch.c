@@ -1,0 +1,682 @@
+/* test-watch.c: `jsync watch` follows the data folder (DESIGN.md
+ * "Concurrency"; the program and jsync_coordinator_watch()).
+ *
+ * The program is started over a data folder (the echo fixture applier in
+ * a private plugins folder), its stderr and stdout going to files; once
+ * stderr says "watching", the test changes the folder the way apps and
+ * sync tools do (append, create, new nested folders, replace by rename,
+ * delete) and polls the cache with sqlite3 until the rows are there,
+ * within FUNCTIONAL_DEADLINE seconds (generous for valgrind; a pass takes
+ * a fraction of a second per step).  Then SIGTERM: exit 0, and the cache
+ * must be complete (a sync after it finds nothing) and equal to one built
+ * by plain syncs of the same states.  A `jsync rebuild` run meanwhile must
+ * not lose the watch (it reopens the new file).
+ */
+#include <locale.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <jsync/jsync.h>
+#include <sqlite3.h>
+
+#define FUNCTIONAL_DEADLINE 10  /* seconds */
+
+typedef struct
+{
+  char *dir;                    /* owned: temp root */
+  char *data;                   /* owned: dir/data */
+  char *db;                     /* owned: dir/cache.db, the watch's cache */
+  char *reference;              /* owned: dir/reference.db */
+  char *plugins;                /* owned: dir/plugins: echo.so */
+  char *out;                    /* owned: dir/watch.out, the child's stdout */
+  char *err;                    /* owned: dir/watch.err, its stderr */
+  char **env;                   /* owned: the child's environment */
+  GSubprocess *watch;           /* owned, nullable: the running watch */
+} Fixture;
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
+
+/* --- Files ---------------------------------------------------------------- */
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
+      || !g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_unlink (path);
+      return;
+    }
+  dir = g_dir_open (path, 0, NULL);
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        remove_tree (child);
+      }
+  g_rmdir (path);
+}
+
+static char *
+data_path (Fixture *f, const char *relative)
+{
+  return g_build_filename (f->data, relative, NULL);
+}
+
+/* One event line for the echo applier, with its "\n". */
+static char *
+event_line (const char *id, gint64 timestamp)
+{
+  return g_strdup_printf ("{\"id\":\"%s\",\"type\":\"echo_note\",\"timestamp\":%"
+                          G_GINT64_FORMAT ",\"deviceId\":\"dev-a\"}\n", id,
+                          timestamp);
+}
+
+/* Append events (as an app does: open, write, close). */
+static void
+append_events (Fixture *f, const char *relative, const char *const *ids)
+{
+  g_autofree char *path = data_path (f, relative);
+  FILE *file = g_fopen (path, "a");
+
+  g_assert_nonnull (file);
+  for (guint i = 0; ids[i] != NULL; i++)
+    {
+      g_autofree char *line = event_line (ids[i], 1000 + i);
+
+      g_assert_cmpint (fputs (line, file), >=, 0);
+    }
+  g_assert_cmpint (fclose (file), ==, 0);
+}
+
+#define APPEND(f, file, ...) \
+  append_events ((f), (file), (const char *const[]) { __VA_ARGS__, NULL })
+
+static char *
+read_text (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return text;
+}
+
+/* --- Fixture -------------------------------------------------------------- */
+
+static void
+fixture_setup (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *fixtures = g_test_build_filename (G_TEST_BUILT, "plugins",
+                                                     NULL);
+  g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
+  g_autofree char *to = NULL;
+  g_autofree char *module = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+
+  f->dir = g_dir_make_tmp ("jsync-watch-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+  f->data = g_build_filename (f->dir, "data", NULL);
+  f->db = g_build_filename (f->dir, "cache.db", NULL);
+  f->reference = g_build_filename (f->dir, "reference.db", NULL);
+  f->plugins = g_build_filename (f->dir, "plugins", NULL);
+  f->out = g_build_filename (f->dir, "watch.out", NULL);
+  f->err = g_build_filename (f->dir, "watch.err", NULL);
+  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
+  to = g_build_filename (f->plugins, "echo.so", NULL);
+  g_file_get_contents (from, &module, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (to, module, length, &error);
+  g_assert_no_error (error);
+
+  /* G_TEST_OPTION_ISOLATE_DIRS leaves /dev/null in the environment: hand
+   * the child GLib's per-test folders. */
+  f->env = g_get_environ ();
+  f->env = g_environ_setenv (f->env, "HOME", g_get_home_dir (), TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_CACHE_HOME", g_get_user_cache_dir (),
+                             TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME",
+                             g_get_user_config_dir (), TRUE);
+  f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", g_get_user_state_dir (),
+                             TRUE);
+  f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);
+  g_setenv ("JSYNC_PLUGIN_PATH", f->plugins, TRUE);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer user_data)
+{
+  if (f->watch != NULL)
+    {
+      g_subprocess_force_exit (f->watch);
+      g_subprocess_wait (f->watch, NULL, NULL);
+      g_object_unref (f->watch);
+    }
+  remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->data);
+  g_free (f->db);
+  g_free (f->reference);
+  g_free (f->plugins);
+  g_free (f->out);
+  g_free (f->err);
+  g_strfreev (f->env);
+}
+
+static const char *
+jsync_bin (void)
+{
+  const char *bin = g_getenv ("JSYNC_BIN");
+
+  g_assert_nonnull (bin);
+  return bin;
+}
+
+/* argv for jsync over the fixture's data folder and `db`. */
+static GPtrArray *
+jsync_argv (Fixture *f, const char *db, const char *const *args)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, (gpointer) jsync_bin ());
+  g_ptr_array_add (argv, (gpointer) "--data-dir");
+  g_ptr_array_add (argv, f->data);
+  g_ptr_array_add (argv, (gpointer) "--db");
+  g_ptr_array_add (argv, (gpointer) db);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  return argv;
+}
+
+/* Run jsync to its end; returns its exit status, stdout in *out. */
+static int
+run_jsync (Fixture *f, const char *db, char **out, const char *const *args)
+{
+  g_autoptr(GPtrArray) argv = jsync_argv (f, db, args);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int wait_status = 0;
+
+  g_spawn_sync (f->dir, (char **) argv->pdata, f->env, G_SPAWN_DEFAULT, NULL,
+                NULL, out, &err, &wait_status, &error);
+  g_assert_no_error (error);
+  if (err != NULL && *err != '\0')
+    g_test_message ("jsync %s: stderr:\n%s", args[0], err);
+  g_assert_true (WIFEXITED (wait_status));
+  return WEXITSTATUS (wait_status);
+}
+
+#define RUN(f, db, out, ...) \
+  run_jsync ((f), (db), (out), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* Wait until the watch's stderr holds `word`. */
+static void
+wait_for_stderr (Fixture *f, const char *word)
+{
+  gint64 deadline = g_get_monotonic_time () + FUNCTIONAL_DEADLINE * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *text = NULL;
+
+      if (g_file_get_contents (f->err, &text, NULL, NULL)
+          && strstr (text, word) != NULL)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        {
+          g_test_message ("watch stderr:\n%s", text ? text : "");
+          g_assert_cmpstr (word, ==, "(in the watch's stderr in time)");
+        }
+      /* Still running (the identifier goes once it has exited). */
+      if (g_subprocess_get_identifier (f->watch) == NULL)
+        g_test_message ("watch stderr:\n%s", text ? text : "");
+      g_assert_nonnull (g_subprocess_get_identifier (f->watch));
+      g_usleep (20000);
+    }
+}
+
+/* Start `jsync watch` (with more arguments) and wait until it watches. */
+static void
+start_watch_argv (Fixture *f, const char *const *args)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+  g_autoptr(GPtrArray) argv = jsync_argv (f, f->db, args);
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_launcher_set_environ (launcher, f->env);
+  g_subprocess_launcher_set_cwd (launcher, f->dir);
+  g_subprocess_launcher_set_stdout_file_path (launcher, f->out);
+  g_subprocess_launcher_set_stderr_file_path (launcher, f->err);
+  f->watch = g_subprocess_launcher_spawnv (launcher,
+                                           (const char *const *) argv->pdata,
+                                           &error);
+  g_assert_no_error (error);
+  wait_for_stderr (f, "watching");
+}
+
+#define START_WATCH(f, ...) \
+  start_watch_argv ((f), (const char *const[]) { "watch", __VA_ARGS__, NULL })
+
+/* Stop the watch with `signal`: it must exit 0.  Returns its stderr. */
+static char *
+stop_watch (Fixture *f, int signal)
+{
+  g_autoptr(GError) error = NULL;
+  char *err;
+
+  g_subprocess_send_signal (f->watch, signal);
+  g_subprocess_wait (f->watch, NULL, &error);
+  g_assert_no_error (error);
+  err = read_text (f->err);
+  g_test_message ("watch stderr:\n%s", err);
+  g_assert_true (g_subprocess_get_if_exited (f->watch));
+  g_assert_cmpint (g_subprocess_get_exit_status (f->watch), ==, 0);
+  g_clear_object (&f->watch);
+  return err;
+}
+
+/* --- The cache ------------------------------------------------------------ */
+
+/* One number from the cache at `db`; -1 when it cannot be read yet. */
+static gint64
+query_int (const char *db, const char *sql)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  if (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (handle, 2000);
+      if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) == SQLITE_OK
+          && sqlite3_step (stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64 (stmt, 0);
+      sqlite3_finalize (stmt);
+    }
+  sqlite3_close (handle);
+  return value;
+}
+
+/* Poll the watch's cache until `sql` gives `expected`. */
+static void
+wait_for_cache (Fixture *f, const char *sql, gint64 expected)
+{
+  gint64 deadline = g_get_monotonic_time () + FUNCTIONAL_DEADLINE * G_USEC_PER_SEC;
+  gint64 value;
+
+  while ((value = query_int (f->db, sql)) != expected)
+    {
+      if (g_get_monotonic_time () > deadline)
+        {
+          g_autofree char *err = read_text (f->err);
+
+          g_test_message ("%s gave %" G_GINT64_FORMAT "; watch stderr:\n%s", sql,
+                          value, err);
+          g_assert_cmpint (value, ==, expected);
+        }
+      g_usleep (20000);
+    }
+}
+
+static void
+wait_for_event (Fixture *f, const char *id)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "SELECT count(*) FROM echo_events WHERE id = '%s'", id);
+
+  wait_for_cache (f, sql, 1);
+}
+
+static void
+wait_for_count (Fixture *f, gint64 expected)
+{
+  wait_for_cache (f, "SELECT count(*) FROM echo_events", expected);
+}
+
+static json_object *
+dump_db (const char *db, Fixture *f)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsyncCoordinator) c = NULL;
+  json_object *dump;
+
+  jsync_config_set_data_dir (config, f->data);
+  jsync_config_set_database (config, db);
+  c = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  dump = jsync_coordinator_dump (c, &error);
+  g_assert_no_error (error);
+  return dump;
+}
+
+/* The reference cache follows the same states by plain syncs. */
+static void
+sync_reference (Fixture *f)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (RUN (f, f->reference, &out, "sync", "--quiet"), ==, 0);
+}
+
+/* After the watch: a sync of its cache finds nothing left to do, and the
+ * cache equals the reference. */
+static void
+assert_watch_complete (Fixture *f)
+{
+  g_autofree char *out = NULL;
+  g_autoptr(json_object) result = NULL;
+  g_autoptr(json_object) mine = NULL;
+  g_autoptr(json_object) reference = NULL;
+  json_object *value = NULL;
+
+  g_assert_cmpint (RUN (f, f->db, &out, "sync", "--json"), ==, 0);
+  result = json_tokener_parse (out);
+  g_assert_nonnull (result);
+  g_assert_true (json_object_object_get_ex (result, "eventsApplied", &value));
+  g_assert_cmpint (json_object_get_int64 (value), ==, 0);
+  g_assert_true (json_object_object_get_ex (result, "filesProcessed", &value));
+  g_assert_cmpuint (json_object_array_length (value), ==, 0);
+  mine = dump_db (f->db, f);
+  reference = dump_db (f->reference, f);
+  if (!json_object_equal (mine, reference))
+    g_assert_cmpstr (json_object_to_json_string (mine), ==,
+                     json_object_to_json_string (reference));
+}
+
+/* --- Tests ---------------------------------------------------------------- */
+
+static void
+test_follow (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *a = data_path (f, "a.jsonl");
+  g_autofree char *b = data_path (f, "b.jsonl");
+  g_autofree char *sub = data_path (f, "sub");
+  g_autofree char *deeper = data_path (f, "sub/deeper");
+  g_autofree char *hidden = data_path (f, ".hidden");
+  g_autofree char *replacement = data_path (f, "a.jsonl.part");
+  g_autofree char *err = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *extra = NULL;
+
+  APPEND (f, "a.jsonl", "a1", "a2");
+  START_WATCH (f, NULL);
+  /* The first sync happened before "watching". */
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM echo_events"), ==, 2);
+  sync_reference (f);
+
+  /* An app appends to a log. */
+  APPEND (f, "a.jsonl", "a3");
+  wait_for_event (f, "a3");
+  sync_reference (f);
+
+  /* A new log. */
+  APPEND (f, "b.jsonl", "b1");
+  wait_for_event (f, "b1");
+  sync_reference (f);
+
+  /* New nested folders with a log written at once, then more in it (the
+   * new folder is watched). */
+  g_assert_cmpint (g_mkdir_with_parents (deeper, 0755), ==, 0);
+  APPEND (f, "sub/deeper/c.jsonl", "c1");
+  wait_for_event (f, "c1");
+  APPEND (f, "sub/deeper/c.jsonl", "c2");
+  wait_for_event (f, "c2");
+  sync_reference (f);
+
+  /* A hidden folder is not followed: its log is never read. */
+  g_assert_cmpint (g_mkdir (hidden, 0755), ==, 0);
+  APPEND (f, ".hidden/h.jsonl", "h1");
+
+  /* A sync tool replaces a log by rename: the same events and one more. */
+  text = read_text (a);
+  extra = event_line ("a4", 2000);
+  {
+    g_autofree char *replaced = g_strconcat (text, extra, NULL);
+    g_autoptr(GError) error = NULL;
+
+    g_file_set_contents (replacement, replaced, -1, &error);
+    g_assert_no_error (error);
+  }
+  g_assert_cmpint (g_rename (replacement, a), ==, 0);
+  wait_for_event (f, "a4");
+  wait_for_count (f, 7);
+  sync_reference (f);
+
+  /* A log deleted: its event stays (DESIGN.md "Lost events"), recorded. */
+  g_assert_cmpint (g_unlink (b), ==, 0);
+  wait_for_cache (f, "SELECT count(*) FROM jsync_lost WHERE file = 'b.jsonl'",
+                  1);
+  sync_reference (f);
+
+  /* A whole folder deleted, then made again: followed anew. */
+  remove_tree (sub);
+  wait_for_cache (f, "SELECT count(*) FROM jsync_lost"
+                     " WHERE file = 'sub/deeper/c.jsonl'", 2);
+  sync_reference (f);
+  g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
+  APPEND (f, "sub/again.jsonl", "s1");
+  wait_for_event (f, "s1");
+  APPEND (f, "sub/again.jsonl", "s2");
+  wait_for_event (f, "s2");
+  sync_reference (f);
+
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM echo_events"
+                                     " WHERE id = 'h1'"), ==, 0);
+  err = stop_watch (f, SIGTERM);
+  g_assert_nonnull (strstr (err, "stopped"));
+  assert_watch_complete (f);
+}
+
+static void
+test_rebuild (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  APPEND (f, "log.jsonl", "r1", "r2");
+  START_WATCH (f, NULL);
+  /* Another process swaps a new cache file in. */
+  g_assert_cmpint (RUN (f, f->db, &out, "rebuild", "--quiet"), ==, 0);
+  APPEND (f, "log.jsonl", "r3");
+  /* The new file (what every other reader opens) gets it. */
+  wait_for_event (f, "r3");
+  APPEND (f, "log.jsonl", "r4");
+  wait_for_event (f, "r4");
+  err = stop_watch (f, SIGTERM);
+  g_assert_nonnull (strstr (err, "reopened"));
+  sync_reference (f);
+  assert_watch_complete (f);
+}
+
+static void
+test_json (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *err = NULL;
+  g_auto(GStrv) lines = NULL;
+  gint64 applied = 0;
+  guint n = 0;
+
+  APPEND (f, "log.jsonl", "j1");
+  START_WATCH (f, "--json");
+  APPEND (f, "log.jsonl", "j2", "j3");
+  wait_for_count (f, 3);
+  err = stop_watch (f, SIGINT);
+
+  /* One result object a line, one line a sync; logs on stderr only. */
+  text = read_text (f->out);
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(json_object) json = NULL;
+      json_object *value = NULL;
+
+      if (lines[i + 1] == NULL)
+        {
+          g_assert_cmpstr (lines[i], ==, "");
+          break;
+        }
+      json = json_tokener_parse (lines[i]);
+      if (json == NULL)
+        g_test_message ("stdout line: %s", lines[i]);
+      g_assert_nonnull (json);
+      g_assert_true (json_object_object_get_ex (json, "version", &value));
+      g_assert_cmpint (json_object_get_int (value), ==, 1);
+      g_assert_true (json_object_object_get_ex (json, "command", &value));
+      g_assert_cmpstr (json_object_get_string (value), ==, "watch");
+      g_assert_true (json_object_object_get_ex (json, "eventsApplied", &value));
+      applied += json_object_get_int64 (value);
+      n++;
+    }
+  g_assert_cmpuint (n, >=, 2);
+  g_assert_cmpint (applied, ==, 3);
+  g_assert_nonnull (strstr (err, "watching"));
+}
+
+/* A constant stream of changes (one every 50 ms, never a quiet 200 ms):
+ * syncs still come, about every second, not only once it ends. */
+static void
+test_stream (Fixture *f, gconstpointer user_data)
+{
+  gint64 end;
+  gint64 during;
+  guint n = 0;
+  g_autofree char *err = NULL;
+
+  APPEND (f, "stream.jsonl", "s0");
+  START_WATCH (f, NULL);
+  end = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end)
+    {
+      g_autofree char *id = g_strdup_printf ("s%u", ++n);
+
+      APPEND (f, "stream.jsonl", id);
+      g_usleep (50000);
+    }
+  during = query_int (f->db, "SELECT count(*) FROM echo_events");
+  g_test_message ("%" G_GINT64_FORMAT " of %u events in the cache while they"
+                  " kept coming", during, n + 1);
+  g_assert_cmpint (during, >, 1);
+  wait_for_count (f, n + 1);
+  err = stop_watch (f, SIGTERM);
+}
+
+/* --- The library ---------------------------------------------------------- */
+
+typedef struct
+{
+  Fixture *f;
+  guint calls;
+  guint64 applied;
+} LibWatch;
+
+/* First sync: write an event; the next syncs: stop once it is applied. */
+static gboolean
+lib_synced (const JsyncResult *result, const GError *error, gpointer data)
+{
+  LibWatch *watch = data;
+
+  g_assert_no_error ((GError *) error);
+  g_assert_nonnull (result);
+  watch->applied += result->events_applied;
+  if (watch->calls++ == 0)
+    APPEND (watch->f, "lib/new.jsonl", "l2");
+  return watch->applied < 2;
+}
+
+static void
+test_lib_func (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(JsyncCoordinator) c = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *lib = data_path (f, "lib");
+  LibWatch watch = { .f = f };
+
+  g_assert_cmpint (g_mkdir (lib, 0755), ==, 0);
+  APPEND (f, "lib/old.jsonl", "l1");
+  jsync_config_set_data_dir (config, f->data);
+  jsync_config_set_database (config, f->db);
+  c = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  g_assert_true (jsync_coordinator_watch (c, lib_synced, &watch, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (watch.calls, >=, 2);
+  g_assert_cmpuint (watch.applied, ==, 2);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM echo_events"), ==, 2);
+  /* Watching again works (the first one cleaned up). */
+  watch.applied = 1;
+  watch.calls = 1;
+  APPEND (f, "lib/new.jsonl", "l3");
+  g_assert_true (jsync_coordinator_watch (c, lib_synced, &watch, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM echo_events"), ==, 3);
+}
+
+static gpointer
+lib_watch_thread (gpointer data)
+{
+  JsyncCoordinator *c = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  g_main_context_push_thread_default (context);
+  ok = jsync_coordinator_watch (c, NULL, NULL, &error);
+  g_main_context_pop_thread_default (context);
+  g_assert_no_error (error);
+  return GINT_TO_POINTER (ok);
+}
+
+static void
+test_lib_stop (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(JsyncCoordinator) c = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+
+  jsync_config_set_data_dir (config, f->data);
+  jsync_config_set_database (config, f->db);
+  c = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  /* Stopping when nothing watches does nothing. */
+  jsync_coordinator_stop_watch (c);
+
+  thread = g_thread_new ("watch", lib_watch_thread, c);
+  APPEND (f, "t.jsonl", "t1");
+  wait_for_event (f, "t1");
+  jsync_coordinator_stop_watch (c);
+  g_assert_true (GPOINTER_TO_INT (g_thread_join (thread)));
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("/watch/cli/follow", test_follow);
+  ADD ("/watch/cli/rebuild", test_rebuild);
+  ADD ("/watch/cli/json", test_json);
+  ADD ("/watch/cli/stream", test_stream);
+  ADD ("/watch/lib/func", test_lib_func);
+  ADD ("/watch/lib/stop", test_lib_stop);
+  return g_test_run ();
+}
