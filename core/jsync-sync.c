@@ -101,6 +101,8 @@ typedef struct
   gsize batch_bytes;
   gboolean stop;            /* --strict met a failure */
   guint64 lost_count;       /* rows in jsync_lost, to skip needless deletes */
+  GHashTable *lost_found;   /* path → GPtrArray of ids found lost in this
+                             * run, owned: reported at its end */
   guint64 bytes_done;
   guint64 bytes_total;
 } Run;
@@ -668,11 +670,65 @@ run_find_lost (Run *run, Source *source, gboolean whole_file, GError **error)
         return FALSE;
     }
   run->lost_count += ids->len;
-  g_warning ("%s: %u event(s) applied from this file are no longer in it;"
-             " the cache keeps their effects (a rebuild would drop them)",
-             source->path, ids->len);
-  jsync_result_add_lost (run->result, source->path, g_steal_pointer (&ids));
+  /* Reported at the end of the run (run_report_lost): a copy read later in
+   * the run (a conflict copy merged into another log, say) is not lost. */
+  {
+    GPtrArray *found = g_hash_table_lookup (run->lost_found, source->path);
+
+    if (found == NULL)
+      {
+        found = g_ptr_array_new_with_free_func (g_free);
+        g_hash_table_insert (run->lost_found, g_strdup (source->path), found);
+      }
+    g_ptr_array_extend_and_steal (found, g_steal_pointer (&ids));
+  }
   return TRUE;
+}
+
+/* Report the events found lost in this run that no log gave back since. */
+static void
+run_report_lost (Run *run)
+{
+  g_autoptr(GList) paths = g_list_sort (g_hash_table_get_keys (run->lost_found),
+                                        (GCompareFunc) strcmp);
+  sqlite3_stmt *stmt = NULL;
+
+  if (paths != NULL
+      && sqlite3_prepare_v2 (run->store->db,
+                             "SELECT 1 FROM jsync_lost WHERE file = ?1"
+                             " AND id = ?2", -1, &stmt, NULL) != SQLITE_OK)
+    stmt = NULL;
+  for (GList *l = paths; l != NULL; l = l->next)
+    {
+      GPtrArray *found = g_hash_table_lookup (run->lost_found, l->data);
+      GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+
+      for (guint i = 0; i < found->len; i++)
+        {
+          gboolean still = TRUE;
+
+          if (stmt != NULL)
+            {
+              sqlite3_bind_text (stmt, 1, l->data, -1, SQLITE_STATIC);
+              sqlite3_bind_text (stmt, 2, found->pdata[i], -1, SQLITE_STATIC);
+              still = sqlite3_step (stmt) == SQLITE_ROW;
+              sqlite3_reset (stmt);
+              sqlite3_clear_bindings (stmt);
+            }
+          if (still)
+            g_ptr_array_add (ids, g_strdup (found->pdata[i]));
+        }
+      if (ids->len == 0)
+        {
+          g_ptr_array_unref (ids);
+          continue;
+        }
+      g_warning ("%s: %u event(s) applied from this file are no longer in it;"
+                 " the cache keeps their effects (a rebuild would drop them)",
+                 (const char *) l->data, ids->len);
+      jsync_result_add_lost (run->result, l->data, ids);
+    }
+  sqlite3_finalize (stmt);
 }
 
 /* Apply the batch and commit it with the checkpoints it covers. */
@@ -807,22 +863,26 @@ run_add_to_batch (Run *run, Item *item)
 static void
 run_duplicate_in_batch (Run *run, Item *existing, Item *item)
 {
-  if (existing->hash == item->hash
-      || run_same_json (existing->raw, existing->length, item->raw,
-                        item->length))
+  gboolean same = existing->hash == item->hash
+                  || run_same_json (existing->raw, existing->length,
+                                    item->raw, item->length);
+
+  if (same)
+    run->result->events_skipped++;
+  else
     {
-      run->result->events_skipped++;
-      item_free (item);
-      return;
+      run->result->conflicts++;
+      g_warning ("%s:%" G_GUINT64_FORMAT ": event %s differs from its copy at"
+                 " %s:%" G_GUINT64_FORMAT "; the one that sorts first is kept",
+                 item->source->path, item->line, item->id,
+                 existing->source->path, existing->line);
     }
-  run->result->conflicts++;
-  g_warning ("%s:%" G_GUINT64_FORMAT ": event %s differs from its copy at"
-             " %s:%" G_GUINT64_FORMAT "; the one that sorts first is kept",
-             item->source->path, item->line, item->id,
-             existing->source->path, existing->line);
-  if (run_new_copy_wins (item->ts, item->device, item->raw, item->length,
-                         existing->ts, existing->device, existing->raw,
-                         existing->length))
+  /* The smallest copy is kept even among copies with the same JSON: its
+   * bytes take part in the rule against a copy that differs. */
+  if (existing->hash != item->hash
+      && run_new_copy_wins (item->ts, item->device, item->raw, item->length,
+                            existing->ts, existing->device, existing->raw,
+                            existing->length))
     {
       guint index;
 
@@ -835,6 +895,36 @@ run_duplicate_in_batch (Run *run, Item *existing, Item *item)
     }
   else
     item_free (item);
+}
+
+/* A copy with the same JSON as the stored event but smaller bytes: it
+ * becomes the stored copy (same effect, nothing to re-apply). */
+static gboolean
+run_keep_smaller_copy (Run *run, Item *item, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  if (sqlite3_prepare_v2 (run->store->db,
+                          "UPDATE jsync_events SET source = ?2, offset = ?3,"
+                          " length = ?4, line = ?5, hash = ?6, gen = ?7,"
+                          " raw = ?8 WHERE id = ?1", -1, &stmt, NULL)
+      != SQLITE_OK)
+    {
+      jsync_store_set_error (run->store, error, "update an event's copy");
+      return FALSE;
+    }
+  sqlite3_bind_text (stmt, 1, item->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, item->source->id);
+  sqlite3_bind_int64 (stmt, 3, item->offset);
+  sqlite3_bind_int64 (stmt, 4, item->length);
+  sqlite3_bind_int64 (stmt, 5, item->line);
+  sqlite3_bind_int64 (stmt, 6, item->hash);
+  sqlite3_bind_int64 (stmt, 7, item->source->gen);
+  sqlite3_bind_blob (stmt, 8, item->raw, item->length, SQLITE_STATIC);
+  ok = jsync_store_run (run->store, stmt, error);
+  sqlite3_finalize (stmt);
+  return ok;
 }
 
 /* A copy of an event id already recorded in the cache. */
@@ -888,6 +978,10 @@ run_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
   if (run_same_json (stored_raw, stored_length, item->raw, item->length))
     {
       run->result->events_skipped++;
+      if (run_new_copy_wins (item->ts, item->device, item->raw, item->length,
+                             stored_ts, stored_device, stored_raw,
+                             stored_length))
+        return run_keep_smaller_copy (run, item, error);
       return TRUE;
     }
   run->result->conflicts++;
@@ -1500,11 +1594,14 @@ run_setup (Run *run, JsyncCoordinator *self, JsyncStore *store,
   run->batch_ids = g_hash_table_new (g_str_hash, g_str_equal);
   run->forced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        group_free);
+  run->lost_found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify) g_ptr_array_unref);
 }
 
 static void
 run_teardown (Run *run)
 {
+  g_hash_table_unref (run->lost_found);
   g_hash_table_unref (run->forced);
   g_hash_table_unref (run->batch_ids);
   g_ptr_array_unref (run->batch);
@@ -1652,6 +1749,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
 rollback:
   if (!ok)
     jsync_store_rollback (store);
+  run_report_lost (&run);
   result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
                                             " WHERE status = 1");
   run_teardown (&run);
