@@ -30,8 +30,8 @@ static const JsyncCliCommand main_commands[] = {
     TRUE, 0, 0, jsync_cmd_failed },
   { "append", "FILE [JSON]: add an event (JSON or stdin) to a log, then sync",
     TRUE, 1, 2, jsync_cmd_append },
-  { "watch", "sync after each change to the logs until stopped (--json: one"
-    " result object a line per sync)", TRUE, 0, 0, jsync_cmd_watch },
+  { "watch", "follow the logs, sync after each change (--json: a line a sync)",
+    TRUE, 0, 0, jsync_cmd_watch },
 };
 
 static gboolean
