@@ -31,11 +31,28 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 
 -- Upstream's lookups: a conversation's messages in order (also serves the
--- cascading delete and the messageCount recount), recent conversations.
+-- cascading delete and the count when a conversation is created), recent
+-- conversations.
 CREATE INDEX IF NOT EXISTS idx_messages_conversation
   ON messages (conversationId, sequenceNumber);
 CREATE INDEX IF NOT EXISTS idx_conversations_updated
   ON conversations (updated);
+
+-- messageCount: a conversation's create counts its messages (they may come
+-- first); from then on each message row inserted or deleted moves it by
+-- one.  A message never changes conversation, and rows are only ever
+-- updated in place, so the count stays exact without a recount per message.
+CREATE TRIGGER IF NOT EXISTS messages_count_insert AFTER INSERT ON messages
+BEGIN
+  UPDATE conversations SET messageCount = messageCount + 1
+    WHERE id = new.conversationId;
+END;
+
+CREATE TRIGGER IF NOT EXISTS messages_count_delete AFTER DELETE ON messages
+BEGIN
+  UPDATE conversations SET messageCount = messageCount - 1
+    WHERE id = old.conversationId;
+END;
 
 -- Full-text search over external content, keyed by the tables' rowids.
 -- Rows are only ever updated in place (never INSERT OR REPLACE), so a row

@@ -27,8 +27,12 @@
  * A create inserts with FORMAT.md's defaults; for an id that exists it sets
  * only the columns whose keys it carries (null counts as absent where the
  * column has a default).  An update sets only the keys it carries and
- * changes nothing when its entity does not exist.  messageCount is always
- * recounted, never incremented; updated only rises.
+ * changes nothing when its entity does not exist.  messageCount is kept by
+ * the schema's triggers (+1 per message row inserted, -1 per row deleted)
+ * and counted afresh when a conversation is created; updated only rises.
+ *
+ * A rebuild drops the FTS triggers (begin_rebuild) and rebuilds both indexes
+ * once at the end (finish_rebuild), which puts the triggers back.
  *
  * Streams: one per conversation (metadata: data.id; the others: the
  * envelope's conversationId).  Statements touching messages always match
@@ -44,7 +48,7 @@ typedef enum
 {
   CONVERSATION_SQL_UPSERT_CONVERSATION,
   CONVERSATION_SQL_UPDATE_CONVERSATION,
-  CONVERSATION_SQL_RECOUNT,
+  CONVERSATION_SQL_TOUCH,
   CONVERSATION_SQL_UPSERT_MESSAGE,
   CONVERSATION_SQL_UPDATE_MESSAGE,
   CONVERSATION_SQL_DELETE_MESSAGE,
@@ -81,13 +85,10 @@ static const char *const conversation_sql[CONVERSATION_N_SQL] = {
     "  updated = CASE WHEN ?4 THEN max (updated, ?5) ELSE updated END,"
     "  metadataJson = CASE WHEN ?6 THEN ?7 ELSE metadataJson END"
     " WHERE id = ?1",
-  /* ?1 conversation id, ?2 a time updated rises to (NULL: none). */
-  [CONVERSATION_SQL_RECOUNT] =
-    "UPDATE conversations SET"
-    "  updated = max (updated, coalesce (?2, updated)),"
-    "  messageCount = (SELECT count(*) FROM messages"
-    "                  WHERE conversationId = ?1)"
-    " WHERE id = ?1",
+  /* ?1 conversation id, ?2 a time updated rises to.  (messageCount is the
+   * triggers' business.) */
+  [CONVERSATION_SQL_TOUCH] =
+    "UPDATE conversations SET updated = max (updated, ?2) WHERE id = ?1",
   /* ?1 id, ?2 conversationId, ?3 timestamp; role, content, state,
    * toolCallsJson, toolCallId, reasoningContent, sequenceNumber,
    * alternativesJson, activeAlternativeIndex from ?4.  A message of
@@ -336,19 +337,15 @@ conversation_bind_values (sqlite3_stmt *stmt, int first,
 
 /* --- Writing rows */
 
-/* Recount a conversation's messages; raise its updated to `updated` unless
- * that is NULL. */
+/* Raise a conversation's updated to `updated`. */
 static gboolean
-conversation_recount (ConversationState *state, const char *conversation_id,
-                      const gint64 *updated, GError **error)
+conversation_touch (ConversationState *state, const char *conversation_id,
+                    gint64 updated, GError **error)
 {
-  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_RECOUNT];
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_TOUCH];
 
   jsync_sql_bind_text (stmt, 1, conversation_id);
-  if (updated != NULL)
-    sqlite3_bind_int64 (stmt, 2, *updated);
-  else
-    sqlite3_bind_null (stmt, 2);
+  sqlite3_bind_int64 (stmt, 2, updated);
   return jsync_sql_run (stmt, error);
 }
 
@@ -478,7 +475,7 @@ conversation_apply_message (ConversationState *state, const JsyncEvent *event,
                    "data.id: message %s belongs to another conversation", id);
       return FALSE;
     }
-  return conversation_recount (state, conversation_id, &ts, error);
+  return conversation_touch (state, conversation_id, ts, error);
 }
 
 static gboolean
@@ -537,8 +534,7 @@ conversation_apply_message_deleted (ConversationState *state,
 
   jsync_sql_bind_text (stmt, 1, message_id);
   jsync_sql_bind_text (stmt, 2, conversation_id);
-  return jsync_sql_run (stmt, error)
-         && conversation_recount (state, conversation_id, NULL, error);
+  return jsync_sql_run (stmt, error);
 }
 
 typedef gboolean (*ConversationHandler) (ConversationState *state,
@@ -601,6 +597,27 @@ conversation_clear (gpointer data, GError **error)
                            error);
 }
 
+/* A rebuild fills the tables without the FTS triggers and indexes once at
+ * the end: kept up to date on every write, the indexes would tokenize a
+ * streamed message once per update, and FTS5 writes its pending terms to
+ * disk at every savepoint, that is at every event.  The names are those of
+ * conversation.sql. */
+static gboolean
+conversation_begin_rebuild (gpointer data, GError **error)
+{
+  ConversationState *state = data;
+
+  return jsync_sql_exec (state->db,
+                         "DROP TRIGGER IF EXISTS conversations_fts_insert;"
+                         "DROP TRIGGER IF EXISTS conversations_fts_delete;"
+                         "DROP TRIGGER IF EXISTS conversations_fts_update;"
+                         "DROP TRIGGER IF EXISTS messages_fts_insert;"
+                         "DROP TRIGGER IF EXISTS messages_fts_delete;"
+                         "DROP TRIGGER IF EXISTS messages_fts_update;",
+                         error);
+}
+
+/* Index everything, then put the triggers back (the schema is idempotent). */
 static gboolean
 conversation_finish_rebuild (gpointer data, GError **error)
 {
@@ -611,7 +628,8 @@ conversation_finish_rebuild (gpointer data, GError **error)
                          " VALUES ('rebuild');"
                          "INSERT INTO message_fts (message_fts)"
                          " VALUES ('rebuild');",
-                         error);
+                         error)
+         && jsync_sql_exec (state->db, conversation_schema_sql, error);
 }
 
 static const char *const conversation_prefixes[] = {
@@ -642,6 +660,7 @@ JSYNC_APPLIER_DEFINE (
   .stream = conversation_stream,
   .clear_stream = conversation_clear_stream,
   .clear = conversation_clear,
+  .begin_rebuild = conversation_begin_rebuild,
   .finish_rebuild = conversation_finish_rebuild,
   .free = conversation_free,
 );
