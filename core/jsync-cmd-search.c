@@ -8,6 +8,9 @@
 /* Longest column value shown in a search result, in characters. */
 #define CMD_SHOWN_CHARS 72
 
+/* Lost events listed by verify without -v. */
+#define CMD_LOST_SHOWN 10
+
 /* ANSI bold, for matches in snippets on a terminal. */
 #define CMD_BOLD "\033[1m"
 #define CMD_PLAIN "\033[0m"
@@ -188,6 +191,12 @@ cmd_print_verify (json_object *report)
     {
       json_object *event = json_object_array_get_idx (lost, i);
 
+      if (i == CMD_LOST_SHOWN && !jsync_cli_options.verbose)
+        {
+          printf ("    and %zu more (-v or `jsync status` lists them)\n",
+                  json_object_array_length (lost) - i);
+          break;
+        }
       printf ("    %s in %s\n", jsync_cli_json_string (event, "id"),
               jsync_cli_json_string (event, "file"));
     }

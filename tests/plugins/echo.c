@@ -22,6 +22,10 @@
  *                                   table has one more column, note, holding
  *                                   'v2': the core must recreate the table
  *                                   and re-apply every echo event
+ *   reject (fixed) prefix "reject_" in fixed/: without ECHO_REJECT_BAD, it
+ *                                   accepts every event: swapped in for
+ *                                   reject, `jsync failed --retry` applies
+ *                                   what reject refused
  */
 #include <jsync/jsync-plugin.h>
 
