@@ -22,7 +22,7 @@ static const JsyncCliCommand main_commands[] = {
     0, 0, jsync_cmd_plugins },
   { "dump", "every applier table as canonical JSON", TRUE, 0, 0,
     jsync_cmd_dump },
-  { "search", "full-text search: every word of QUERY, best matches first",
+  { "search", "QUERY: full-text search, every word required, best first",
     TRUE, 1, -1, jsync_cmd_search },
   { "verify", "rebuild into a temporary file and compare it with the cache",
     TRUE, 0, 0, jsync_cmd_verify },
