@@ -678,6 +678,60 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
   g_setenv ("JSYNC_PLUGIN_PATH", bundled_copy, TRUE);
 }
 
+/* A failed event stays recorded (and listed by status) when its file is
+ * read again, and an event its applier rejects only when a stream is
+ * re-applied is recorded too. */
+static gint64
+failed_rows (Fixture *f, const char *id)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "SELECT count(*) FROM jsync_failed WHERE event_id = '%s'", id);
+
+  return query_int (f, sql);
+}
+
+static void
+test_failed_kept (Fixture *f, gconstpointer data)
+{
+  g_autofree char *lenient = copy_module (f, "plugins/fixed", "reject");
+  g_autofree char *strict = NULL;
+  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
+  static const char bad[] =
+      "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{\"bad\":true}}\n";
+  static const char good[] =
+      "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"d\",\"timestamp\":30,\"data\":{}}\n";
+  static const char late[] =
+      "{\"type\":\"reject_x\",\"id\":\"r0\",\"deviceId\":\"d\",\"timestamp\":20,\"data\":{}}\n";
+  g_autofree char *both = g_strconcat (bad, good, NULL);
+  g_autofree char *rewritten = g_strconcat (good, bad, NULL);
+
+  /* The lenient variant takes r1; the strict one, swapped in, rejects it
+   * when r0's arrival makes the applier's events re-applied. */
+  f->plugin_path = g_strdup (lenient);
+  write_file (f, "r.jsonl", both);
+  fixture_sync_quiet (f);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
+  strict = copy_module (f, "plugins", "reject");
+  g_free (f->plugin_path);
+  f->plugin_path = g_strdup (strict);
+  write_file (f, "late.jsonl", late);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:1: reject: rejected*");
+  fixture_sync_quiet (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
+  g_assert_cmpint (query_int (f, "SELECT status FROM jsync_events WHERE id = 'r1'"), ==, 2);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
+
+  /* The file rewritten (same events, other order): read again, the failed
+   * event is still recorded once. */
+  write_file (f, "r.jsonl", rewritten);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*read again*");
+  fixture_sync_quiet (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
+  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
+}
+
 /* Rebuild builds a new file and swaps it in; the old one is kept. */
 static void
 test_rebuild (Fixture *f, gconstpointer data)
@@ -916,6 +970,7 @@ main (int argc, char **argv)
   ADD ("/sync/files/unreadable", test_unreadable);
   ADD ("/sync/crash/between-batches", test_crash_between_batches);
   ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
+  ADD ("/sync/appliers/failed-kept", test_failed_kept);
   ADD ("/sync/rebuild/swap", test_rebuild);
 #undef ADD
   return g_test_run ();
