@@ -1,7 +1,11 @@
 /* nexus-history.c: random multi-device Nexus histories (nexus-history.h). */
 #include "nexus-history.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 /* Device ids, in the UUID form Nexus writes; their clocks are skewed. */
 static const char *const history_devices[] = {
@@ -555,4 +559,629 @@ history_type_is_applied (const char *type)
     if (g_str_has_prefix (type, prefixes[i]))
       return TRUE;
   return FALSE;
+}
+
+/* --- Delivery: a simulated file-sync tool -------------------------------- */
+
+/* A file as the simulated sync tool sees it. */
+typedef struct
+{
+  char *name;               /* owned */
+  GQueue queue;             /* of char* lines (no newline) not yet delivered */
+  GPtrArray *delivered;     /* of char*, complete lines now in the file */
+  char *torn;               /* owned: the full line whose head is in the file */
+  gsize torn_cut;           /* bytes of it already written */
+  gboolean late;            /* delivered only in the second half */
+  gboolean blank_lines;     /* written as "\n" line "\n" (Nexus's writer) */
+  gboolean crlf;            /* lines end with "\r\n" */
+} HistoryFile;
+
+/**
+ * history_op_free:
+ * Free a HistoryOp.
+ */
+void
+history_op_free (gpointer data)
+{
+  HistoryOp *op = data;
+
+  g_free (op->file);
+  g_free (op->text);
+  g_free (op->from);
+  g_free (op);
+}
+
+static void
+history_file_free (gpointer data)
+{
+  HistoryFile *file = data;
+
+  g_free (file->name);
+  g_queue_clear_full (&file->queue, g_free);
+  g_ptr_array_unref (file->delivered);
+  g_free (file->torn);
+  g_free (file);
+}
+
+/**
+ * history_test_scale:
+ * JSYNC_TEST_SCALE, in (0, 1]; 1 when unset or out of range.
+ */
+double
+history_test_scale (void)
+{
+  const char *text = g_getenv ("JSYNC_TEST_SCALE");
+  double scale = text != NULL ? g_ascii_strtod (text, NULL) : 1.0;
+
+  return scale > 0 && scale <= 1 ? scale : 1.0;
+}
+
+/**
+ * history_remove_tree:
+ * Remove a folder and everything below it.
+ */
+void
+history_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
+      || !g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_unlink (path);
+      return;
+    }
+  dir = g_dir_open (path, 0, NULL);
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        history_remove_tree (child);
+      }
+  g_rmdir (path);
+}
+
+static HistoryFile *
+history_file_get (GPtrArray *files, GRand *rand, const char *name)
+{
+  HistoryFile *file;
+
+  for (guint i = 0; i < files->len; i++)
+    if (strcmp (((HistoryFile *) files->pdata[i])->name, name) == 0)
+      return files->pdata[i];
+  file = g_new0 (HistoryFile, 1);
+  file->name = g_strdup (name);
+  g_queue_init (&file->queue);
+  file->delivered = g_ptr_array_new_with_free_func (g_free);
+  file->late = g_rand_int_range (rand, 0, 4) == 0;
+  file->blank_lines = g_rand_boolean (rand);
+  file->crlf = g_rand_int_range (rand, 0, 12) == 0;
+  g_ptr_array_add (files, file);
+  return file;
+}
+
+/* Another file of the same stream (a copy the sync tool made), or the
+ * shared log. */
+static const char *
+history_other_file (GRand *rand, GPtrArray *files, HistoryEvent *event)
+{
+  for (guint tries = 0; tries < 8; tries++)
+    {
+      HistoryFile *file = files->pdata[g_rand_int_range (rand, 0, files->len)];
+
+      if (strcmp (file->name, event->file) != 0)
+        return file->name;
+    }
+  return event->shared;
+}
+
+/**
+ * history_add_op:
+ * Add a step.
+ */
+void
+history_add_op (GPtrArray *ops, HistoryOpKind kind, const char *file,
+                char *text, guint batch)
+{
+  HistoryOp *op = g_new0 (HistoryOp, 1);
+
+  op->kind = kind;
+  op->file = g_strdup (file);
+  op->text = text;
+  op->batch = batch;
+  g_ptr_array_add (ops, op);
+}
+
+static void
+history_line_text (HistoryFile *file, GString *out, const char *line, gsize from,
+               gsize to)
+{
+  if (from == 0 && file->blank_lines)
+    g_string_append_c (out, '\n');
+  g_string_append_len (out, line + from, to - from);
+  if (to == strlen (line))
+    g_string_append (out, file->crlf ? "\r\n" : "\n");
+}
+
+/* Deliver up to `n` queued lines of a file (completing a torn one first);
+ * the last may be torn. */
+static void
+history_file_deliver (GRand *rand, GPtrArray *ops, HistoryFile *file, guint n,
+                      gboolean may_tear, HistoryFigures *figures)
+{
+  GString *text = g_string_new (NULL);
+
+  if (file->torn != NULL)
+    {
+      history_line_text (file, text, file->torn, file->torn_cut,
+                     strlen (file->torn));
+      g_ptr_array_add (file->delivered, g_steal_pointer (&file->torn));
+    }
+  for (guint i = 0; i < n && !g_queue_is_empty (&file->queue); i++)
+    {
+      char *line = g_queue_pop_head (&file->queue);
+      gsize length = strlen (line);
+
+      if (may_tear && i + 1 == n && length > 2
+          && g_rand_int_range (rand, 0, 8) == 0)
+        {
+          file->torn = line;
+          file->torn_cut = g_rand_int_range (rand, 1, length);
+          history_line_text (file, text, line, 0, file->torn_cut);
+          figures->torn++;
+          break;
+        }
+      history_line_text (file, text, line, 0, length);
+      g_ptr_array_add (file->delivered, line);
+    }
+  if (text->len > 0)
+    history_add_op (ops, HISTORY_APPEND, file->name, g_string_free (text, FALSE), 0);
+  else
+    g_string_free (text, TRUE);
+}
+
+/* Whole-file replacement: every line the file holds (a torn one whole) in
+ * another order, plus some not yet delivered. */
+static void
+history_file_replace (GRand *rand, GPtrArray *ops, HistoryFile *file,
+                      HistoryFigures *figures)
+{
+  GString *text = g_string_new (NULL);
+  guint more = g_rand_int_range (rand, 0, 4);
+
+  if (file->torn != NULL)
+    g_ptr_array_add (file->delivered, g_steal_pointer (&file->torn));
+  for (guint i = 0; i < more && !g_queue_is_empty (&file->queue); i++)
+    g_ptr_array_add (file->delivered, g_queue_pop_head (&file->queue));
+  for (guint i = file->delivered->len; i > 1; i--)
+    {
+      guint j = g_rand_int_range (rand, 0, i);
+      gpointer tmp = file->delivered->pdata[i - 1];
+
+      file->delivered->pdata[i - 1] = file->delivered->pdata[j];
+      file->delivered->pdata[j] = tmp;
+    }
+  for (guint i = 0; i < file->delivered->len; i++)
+    {
+      const char *line = file->delivered->pdata[i];
+
+      history_line_text (file, text, line, 0, strlen (line));
+    }
+  history_add_op (ops, HISTORY_REPLACE, file->name, g_string_free (text, FALSE), 0);
+  figures->replacements++;
+}
+
+/* A conflict resolved by hand: a copy whose lines were all delivered is
+ * merged into another file, then deleted.  Its events stay in the logs, so
+ * nothing is lost. */
+static void
+history_file_merge (GRand *rand, GPtrArray *ops, GPtrArray *files,
+                    HistoryFigures *figures)
+{
+  HistoryFile *from = files->pdata[g_rand_int_range (rand, 0, files->len)];
+  HistoryFile *into;
+  GString *text;
+
+  if (!g_queue_is_empty (&from->queue) || from->torn != NULL
+      || from->delivered->len == 0)
+    return;
+  do
+    into = files->pdata[g_rand_int_range (rand, 0, files->len)];
+  while (into == from);
+  text = g_string_new (NULL);
+  if (into->torn != NULL)
+    {
+      history_line_text (into, text, into->torn, into->torn_cut,
+                     strlen (into->torn));
+      g_ptr_array_add (into->delivered, g_steal_pointer (&into->torn));
+    }
+  for (guint i = 0; i < from->delivered->len; i++)
+    {
+      const char *line = from->delivered->pdata[i];
+
+      history_line_text (into, text, line, 0, strlen (line));
+      g_ptr_array_add (into->delivered, g_strdup (line));
+    }
+  /* One step, so that shrinking never keeps the delete alone. */
+  history_add_op (ops, HISTORY_MERGE, into->name, g_string_free (text, FALSE), 0);
+  ((HistoryOp *) ops->pdata[ops->len - 1])->from = g_strdup (from->name);
+  g_ptr_array_remove (files, from);
+  figures->merged++;
+}
+
+static guint
+history_random_batch (GRand *rand)
+{
+  static const guint sizes[] = { 1, 1, 2, 3, 4, 5, 7, 1000 };
+
+  return sizes[g_rand_int_range (rand, 0, G_N_ELEMENTS (sizes))];
+}
+
+/**
+ * history_deliver:
+ * The steps of a simulated file-sync tool delivering a history.
+ */
+GPtrArray *
+history_deliver (GRand *rand, GPtrArray *events, HistoryFigures *figures)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (history_file_free);
+  GPtrArray *ops = g_ptr_array_new_with_free_func (history_op_free);
+  guint total = 0, delivered = 0;
+
+  figures->events += events->len;
+
+  /* Queue each line in its file; some get copies elsewhere. */
+  for (guint i = 0; i < events->len; i++)
+    history_file_get (files, rand, ((HistoryEvent *) events->pdata[i])->file);
+  for (guint i = 0; i < events->len; i++)
+    {
+      HistoryEvent *event = events->pdata[i];
+      HistoryFile *home = history_file_get (files, rand, event->file);
+      int kind = g_rand_int_range (rand, 0, 100);
+
+      g_queue_push_tail (&home->queue, g_strdup (event->line));
+      total++;
+      if (kind < 15)
+        {
+          /* A copy in another file: a conflict copy holds the same events. */
+          HistoryFile *copy = history_file_get (files, rand,
+                                        history_other_file (rand, files, event));
+
+          g_queue_push_tail (&copy->queue, g_strdup (event->line));
+          figures->copies++;
+          total++;
+        }
+      if (kind >= 10 && kind < 20)
+        {
+          /* Two devices' copies of one id differ; sometimes a third copy
+           * has the same JSON in other bytes. */
+          HistoryFile *copy = history_file_get (files, rand,
+                                        g_rand_int_range (rand, 0, 5) == 0
+                                          ? event->file
+                                          : history_other_file (rand, files, event));
+          char *variant = history_variant (rand, event);
+
+          if (g_rand_int_range (rand, 0, 3) == 0)
+            {
+              HistoryFile *third = history_file_get (files, rand,
+                                             history_other_file (rand, files, event));
+
+              g_queue_push_tail (&third->queue, history_respaced (
+                  g_rand_boolean (rand) ? variant : event->line));
+              total++;
+            }
+          g_queue_push_tail (&copy->queue, variant);
+          figures->conflicts++;
+          total++;
+        }
+      else if (kind >= 20 && kind < 25)
+        {
+          /* The same JSON in other bytes. */
+          HistoryFile *copy = history_file_get (files, rand,
+                                        history_other_file (rand, files, event));
+
+          g_queue_push_tail (&copy->queue, history_respaced (event->line));
+          figures->copies++;
+          total++;
+        }
+    }
+  for (guint i = 0; i < files->len; i++)
+    if (((HistoryFile *) files->pdata[i])->late)
+      figures->late_files++;
+
+  /* Deliver, with syncs between. */
+  for (;;)
+    {
+      g_autoptr(GPtrArray) ready = g_ptr_array_new ();
+      g_autoptr(GPtrArray) present = g_ptr_array_new ();
+      gboolean second_half = delivered * 2 >= total;
+      int action = g_rand_int_range (rand, 0, 100);
+
+      for (guint i = 0; i < files->len; i++)
+        {
+          HistoryFile *file = files->pdata[i];
+
+          if (!g_queue_is_empty (&file->queue)
+              && (second_half || !file->late))
+            g_ptr_array_add (ready, file);
+          if (file->delivered->len > 0 || file->torn != NULL)
+            g_ptr_array_add (present, file);
+        }
+      if (ready->len == 0 && !second_half)
+        {
+          /* Only late files are left: their time has come. */
+          delivered = total;
+          continue;
+        }
+      if (ready->len == 0)
+        break;
+      if (action < 60)
+        {
+          HistoryFile *file = ready->pdata[g_rand_int_range (rand, 0, ready->len)];
+          guint before = g_queue_get_length (&file->queue);
+
+          history_file_deliver (rand, ops, file, g_rand_int_range (rand, 1, 5), TRUE,
+                                figures);
+          delivered += before - g_queue_get_length (&file->queue);
+        }
+      else if (action < 68 && present->len > 0)
+        {
+          HistoryFile *file = present->pdata[g_rand_int_range (rand, 0,
+                                                           present->len)];
+          guint before = g_queue_get_length (&file->queue);
+
+          history_file_replace (rand, ops, file, figures);
+          delivered += before - g_queue_get_length (&file->queue);
+        }
+      else if (action < 71 && files->len > 1)
+        history_file_merge (rand, ops, files, figures);
+      else if (action < 74)
+        history_add_op (ops, HISTORY_REOPEN, NULL, NULL, 0);
+      else
+        history_add_op (ops, HISTORY_SYNC, NULL, NULL, history_random_batch (rand));
+    }
+  /* Everything whole, then a last sync. */
+  for (guint i = 0; i < files->len; i++)
+    history_file_deliver (rand, ops, files->pdata[i], 0, FALSE, figures);
+  history_add_op (ops, HISTORY_SYNC, NULL, NULL, history_random_batch (rand));
+  return ops;
+}
+
+/**
+ * history_write_text:
+ * Write (or append) text to a file, making its folder.
+ */
+void
+history_write_text (const char *path, const char *text, gboolean append)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  FILE *file;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  file = g_fopen (path, append ? "ab" : "wb");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fputs (text, file), >=, 0);
+  g_assert_cmpint (fclose (file), ==, 0);
+}
+
+/**
+ * history_winner_free:
+ * Free a HistoryWinner.
+ */
+void
+history_winner_free (gpointer data)
+{
+  HistoryWinner *winner = data;
+
+  g_free (winner->line);
+  json_object_put (winner->json);
+  g_free (winner);
+}
+
+/**
+ * history_winner_compare:
+ * Order winners by key.
+ */
+gint
+history_winner_compare (gconstpointer a, gconstpointer b)
+{
+  const HistoryWinner *x = *(HistoryWinner *const *) a;
+  const HistoryWinner *y = *(HistoryWinner *const *) b;
+  int c;
+
+  if (x->ts != y->ts)
+    return x->ts < y->ts ? -1 : 1;
+  if ((c = strcmp (x->device, y->device)) != 0)
+    return c;
+  return strcmp (x->id, y->id);
+}
+
+static const char *
+history_json_string (json_object *json, const char *key)
+{
+  json_object *value = NULL;
+
+  if (!json_object_object_get_ex (json, key, &value)
+      || !json_object_is_type (value, json_type_string))
+    return NULL;
+  return json_object_get_string (value);
+}
+
+/**
+ * history_collect_winners:
+ * The event of each id in the logs below a folder.
+ */
+void
+history_collect_winners (const char *dir, GHashTable *winners)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (handle == NULL)
+    return;
+  while ((name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *text = NULL;
+      g_auto(GStrv) lines = NULL;
+
+      if (name[0] == '.')
+        continue;
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          history_collect_winners (path, winners);
+          continue;
+        }
+      if (!g_str_has_suffix (name, ".jsonl")
+          || !g_file_get_contents (path, &text, NULL, NULL))
+        continue;
+      lines = g_strsplit (text, "\n", -1);
+      /* The last piece has no newline: not a line yet. */
+      for (guint i = 0; lines[i] != NULL && lines[i + 1] != NULL; i++)
+        {
+          json_object *json = json_tokener_parse (lines[i]);
+          json_object *ts = NULL;
+          HistoryWinner *old, *winner;
+
+          if (json == NULL || !json_object_is_type (json, json_type_object)
+              || history_json_string (json, "id") == NULL
+              || history_json_string (json, "deviceId") == NULL
+              || history_json_string (json, "type") == NULL
+              || !json_object_object_get_ex (json, "timestamp", &ts)
+              || !json_object_is_type (ts, json_type_int))
+            {
+              json_object_put (json);
+              continue;
+            }
+          /* The smallest copy of all, even among copies with the same
+           * JSON: their bytes take part in the rule too. */
+          old = g_hash_table_lookup (winners, history_json_string (json, "id"));
+          if (old != NULL && history_copy_compare (old->line, lines[i]) <= 0)
+            {
+              json_object_put (json);
+              continue;
+            }
+          winner = g_new0 (HistoryWinner, 1);
+          winner->line = g_strdup (lines[i]);
+          winner->json = json;
+          winner->id = history_json_string (json, "id");
+          winner->device = history_json_string (json, "deviceId");
+          winner->type = history_json_string (json, "type");
+          winner->ts = json_object_get_int64 (ts);
+          g_hash_table_replace (winners, (gpointer) winner->id, winner);
+        }
+    }
+}
+
+/**
+ * history_ops_script:
+ * The steps as a shell script for the jsync program.
+ */
+char *
+history_ops_script (GPtrArray *ops)
+{
+  GString *script = g_string_new (
+      "mkdir -p data/conversations data/workspaces && cd data\n");
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      HistoryOp *op = ops->pdata[i];
+      g_autofree char *file = op->file != NULL ? g_shell_quote (op->file) : NULL;
+      g_autofree char *text = op->text != NULL ? g_shell_quote (op->text) : NULL;
+
+      switch (op->kind)
+        {
+        case HISTORY_APPEND:
+          g_string_append_printf (script, "printf %%s %s >> %s\n", text, file);
+          break;
+        case HISTORY_REPLACE:
+          g_string_append_printf (script,
+                                  "printf %%s %s > .tmp && mv .tmp %s\n",
+                                  text, file);
+          break;
+        case HISTORY_SYNC:
+          g_string_append_printf (script,
+                                  "jsync --db ../cache.db --batch-size %u"
+                                  " sync\n", op->batch);
+          break;
+        case HISTORY_REOPEN:
+          g_string_append (script, "# (the coordinator is reopened)\n");
+          break;
+        case HISTORY_MERGE:
+          {
+            g_autofree char *from = g_shell_quote (op->from);
+
+            g_string_append_printf (script, "printf %%s %s >> %s && rm %s\n",
+                                    text, file, from);
+          }
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+  g_string_append (script,
+                   "jsync --db ../reference.db --batch-size 1000000 sync\n"
+                   "diff <(jsync --db ../cache.db dump)"
+                   " <(jsync --db ../reference.db dump)\n");
+  return g_string_free (script, FALSE);
+}
+
+/**
+ * history_scratch_dir:
+ * Where tests make their scratch folders.
+ */
+const char *
+history_scratch_dir (void)
+{
+  if (g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR)
+      && access ("/dev/shm", W_OK | X_OK) == 0)
+    return "/dev/shm";
+  return g_get_tmp_dir ();
+}
+
+/**
+ * history_apply:
+ * Carry out a step that changes files (append, replace, merge) in the data
+ * folder `data`; FALSE for the other steps, which are the caller's.
+ */
+gboolean
+history_apply (const HistoryOp *op, const char *data)
+{
+  g_autofree char *path = NULL;
+
+  if (op->kind != HISTORY_APPEND && op->kind != HISTORY_REPLACE
+      && op->kind != HISTORY_MERGE)
+    return FALSE;
+  path = g_build_filename (data, op->file, NULL);
+  switch (op->kind)
+    {
+    case HISTORY_APPEND:
+      history_write_text (path, op->text, TRUE);
+      break;
+    case HISTORY_REPLACE:
+      {
+        /* As sync tools do: a temp file (a dot name, not read) renamed
+         * over the log. */
+        g_autofree char *dir = g_path_get_dirname (path);
+        g_autofree char *tmp = g_build_filename (dir, ".sync-tmp", NULL);
+
+        history_write_text (tmp, op->text, FALSE);
+        g_assert_cmpint (g_rename (tmp, path), ==, 0);
+      }
+      break;
+    case HISTORY_MERGE:
+      {
+        g_autofree char *from = g_build_filename (data, op->from, NULL);
+
+        history_write_text (path, op->text, TRUE);
+        /* A shrunk scenario may have dropped the file's writes. */
+        g_unlink (from);
+      }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return TRUE;
 }

@@ -60,6 +60,99 @@ int history_copy_compare (const char *a, const char *b);
 /* Does a bundled applier take this event type? */
 gboolean history_type_is_applied (const char *type);
 
+/* --- Delivery: a simulated file-sync tool --------------------------------
+ *
+ * history_deliver() turns a history into steps: the lines of each file
+ * arrive in random chunks, some files late, last lines torn and completed
+ * later, copies of events in other files (conflict copies), copies of one
+ * id that differ, the same JSON in other bytes, whole-file replacement by
+ * rename (the file's lines in another order plus new ones), conflict copies
+ * merged into another log and deleted; with syncs between.  No step ever
+ * drops an event from the logs: a cache must end equal to a rebuild, with
+ * nothing lost. */
+
+typedef enum
+{
+  HISTORY_APPEND,           /* append text to file */
+  HISTORY_REPLACE,          /* write text to a temp file, rename it over file */
+  HISTORY_SYNC,             /* a sync with --batch-size batch */
+  HISTORY_REOPEN,           /* the library: reopen the coordinator */
+  HISTORY_MERGE,            /* append text to file, then delete from */
+} HistoryOpKind;
+
+typedef struct
+{
+  HistoryOpKind kind;
+  char *file;               /* owned, nullable */
+  char *text;               /* owned, nullable */
+  guint batch;
+  char *from;               /* owned, nullable: HISTORY_MERGE's deleted file */
+} HistoryOp;
+
+void history_op_free (gpointer op);
+/* Add a step to `ops` (takes `text`). */
+void history_add_op (GPtrArray *ops, HistoryOpKind kind, const char *file,
+                     char *text, guint batch);
+
+/* What was delivered, for the TAP log. */
+typedef struct
+{
+  guint scenarios;
+  guint64 events;
+  guint64 copies;           /* extra copies of events */
+  guint64 conflicts;        /* copies of an id that differ */
+  guint64 syncs;
+  guint64 replacements;     /* whole-file replacements */
+  guint64 torn;             /* torn last lines */
+  guint64 late_files;
+  guint64 merged;           /* conflict copies merged and deleted */
+} HistoryFigures;
+
+/* The steps (of HistoryOp*) delivering `events`; ends with every line whole
+ * and a sync.  (transfer full) */
+GPtrArray *history_deliver (GRand *rand, GPtrArray *events,
+                            HistoryFigures *figures);
+/* Carry out a step that changes files in the data folder `data`; FALSE for
+ * the other steps (sync, reopen), which are the caller's. */
+gboolean history_apply (const HistoryOp *op, const char *data);
+/* The steps as a shell script for the jsync program, run in an empty
+ * folder.  (transfer full) */
+char *history_ops_script (GPtrArray *ops);
+
+/* --- Checking ------------------------------------------------------------ */
+
+/* The event of one id: its smallest copy in the logs (DESIGN.md §1). */
+typedef struct
+{
+  char *line;               /* owned: the winning copy */
+  json_object *json;        /* owned */
+  const char *id;           /* borrowed from json */
+  const char *device;       /* borrowed from json */
+  const char *type;         /* borrowed from json */
+  gint64 ts;
+  int status;               /* for the caller: 0 applied, 1 pending, 2 failed */
+} HistoryWinner;
+
+void history_winner_free (gpointer winner);
+/* Key order (timestamp, deviceId, id), for g_ptr_array_sort. */
+gint history_winner_compare (gconstpointer a, gconstpointer b);
+/* Every complete line of every *.jsonl below `dir` (dot names skipped) that
+ * has an envelope: the winning copy of each id, into `winners` (id →
+ * HistoryWinner*, the id borrowed from the value). */
+void history_collect_winners (const char *dir, GHashTable *winners);
+
+/* --- Test plumbing ------------------------------------------------------- */
+
+/* JSYNC_TEST_SCALE: 0 < scale <= 1 scales a test's work down (the
+ * sanitizer and valgrind passes of .ci/run); 1 when unset. */
+double history_test_scale (void);
+/* /dev/shm when there is one (SQLite's fsyncs cost nothing there), else
+ * the temp folder. */
+const char *history_scratch_dir (void);
+void history_remove_tree (const char *path);
+/* Write, or append, text to a file, making its folder. */
+void history_write_text (const char *path, const char *text, gboolean append);
+
 G_END_DECLS
 
 #endif /* NEXUS_HISTORY_H */
