@@ -63,6 +63,12 @@ gboolean jsync_coordinator_reopen_if_replaced (JsyncCoordinator *self,
                                                gboolean *reopened,
                                                GError **error);
 
+/* The live cache, opened again if a failed rebuild left none (an I/O error
+ * after the swap); NULL with error set when it cannot be opened.  Every
+ * entry point that uses self->store starts with it. (transfer none) */
+JsyncStore *jsync_coordinator_get_store (JsyncCoordinator *self,
+                                         GError **error);
+
 G_END_DECLS
 
 #endif /* JSYNC_COORDINATOR_PRIVATE_H */

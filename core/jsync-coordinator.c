@@ -64,7 +64,9 @@ coordinator_open_store (JsyncCoordinator *self, GError **error)
                            jsync_config_get_lock_timeout (self->config), error);
   if (lock < 0)
     return NULL;
-  store = jsync_store_open (self->db_path, FALSE, &local_error);
+  store = jsync_store_open_full (self->db_path, FALSE,
+                                 jsync_config_get_lock_timeout (self->config),
+                                 &local_error);
   if (store == NULL
       && g_error_matches (local_error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT))
     {
@@ -72,7 +74,9 @@ coordinator_open_store (JsyncCoordinator *self, GError **error)
                  local_error->message, self->db_path);
       g_clear_error (&local_error);
       if (coordinator_move_aside (self->db_path, &local_error))
-        store = jsync_store_open (self->db_path, FALSE, &local_error);
+        store = jsync_store_open_full (
+            self->db_path, FALSE, jsync_config_get_lock_timeout (self->config),
+            &local_error);
     }
   if (store != NULL
       && !jsync_store_attach (store, self->registry,
@@ -118,6 +122,19 @@ jsync_coordinator_reopen_if_replaced (JsyncCoordinator *self,
   self->store = store;
   *reopened = TRUE;
   return TRUE;
+}
+
+/**
+ * jsync_coordinator_get_store:
+ * The live cache, opened again when a rebuild swapped in the new file but
+ * could not open it (an I/O error): each run starts from a usable cache.
+ */
+JsyncStore *
+jsync_coordinator_get_store (JsyncCoordinator *self, GError **error)
+{
+  if (self->store == NULL)
+    self->store = coordinator_open_store (self, error);
+  return self->store;
 }
 
 /**
@@ -232,6 +249,8 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
+  if (jsync_coordinator_get_store (self, error) == NULL)
+    return NULL;
   lock = jsync_store_lock (self->db_path,
                            jsync_config_get_lock_timeout (self->config), error);
   if (lock < 0)
@@ -315,10 +334,12 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   g_autofree char *building = g_strconcat (self->db_path, ".rebuild", NULL);
   g_autofree char *previous = g_strconcat (self->db_path, ".previous", NULL);
   gint64 start = g_get_monotonic_time ();
-  guint64 lost = coordinator_count (self->store,
-                                    "SELECT count(*) FROM jsync_lost");
+  guint64 lost;
   int lock;
 
+  if (jsync_coordinator_get_store (self, error) == NULL)
+    return NULL;
+  lost = coordinator_count (self->store, "SELECT count(*) FROM jsync_lost");
   if (lost > 0)
     g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
                " no log any more (see `jsync status`); the new cache will not"
@@ -346,10 +367,14 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
       return NULL;
     }
   {
+    /* A WAL that closing could not checkpoint holds committed writes of
+     * the old cache: it goes with it. */
     g_autofree char *wal = g_strconcat (self->db_path, "-wal", NULL);
+    g_autofree char *previous_wal = g_strconcat (previous, "-wal", NULL);
     g_autofree char *shm = g_strconcat (self->db_path, "-shm", NULL);
 
-    g_unlink (wal);
+    if (g_rename (wal, previous_wal) != 0)
+      g_unlink (wal);
     g_unlink (shm);
   }
   if (g_rename (building, self->db_path) != 0)
@@ -424,9 +449,9 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
 {
   json_object *status = json_object_new_object ();
   json_object *files, *pending, *lost, *appliers;
-  JsyncStore *store = self->store;
+  JsyncStore *store = jsync_coordinator_get_store (self, error);
 
-  files = coordinator_rows (store,
+  files = store == NULL ? NULL : coordinator_rows (store,
                             "SELECT path AS file, offset, line, size,"
                             " missing, rereading FROM jsync_sources"
                             " ORDER BY path", error);
@@ -554,7 +579,8 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
       json_object_object_add (item, "search", search);
       json_object_object_add (item, "active",
                               json_object_new_boolean (
-                                  jsync_store_get_applier (self->store,
+                                  self->store != NULL
+                                  && jsync_store_get_applier (self->store,
                                                            desc->name) != NULL));
       json_object_array_add (plugins, item);
     }
@@ -569,7 +595,8 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
                               json_object_new_string (failure->reason));
       json_object_array_add (failures, item);
     }
-  for (guint i = 0; i < self->store->init_failures->len; i++)
+  for (guint i = 0; self->store != NULL && i < self->store->init_failures->len;
+       i++)
     {
       json_object *item = json_object_new_object ();
 
@@ -596,6 +623,11 @@ jsync_coordinator_dump (JsyncCoordinator *self, GError **error)
 {
   json_object *dump = json_object_new_object ();
 
+  if (jsync_coordinator_get_store (self, error) == NULL)
+    {
+      json_object_put (dump);
+      return NULL;
+    }
   for (guint i = 0; i < self->store->appliers->len; i++)
     {
       JsyncApplierInstance *applier = self->store->appliers->pdata[i];

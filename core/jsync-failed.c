@@ -25,11 +25,13 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
     " f.truncated, EXISTS (SELECT 1 FROM jsync_events e"
     "   WHERE e.id = f.event_id AND e.status = 2)"
     " FROM jsync_failed f ORDER BY f.file, f.offset, f.id";
-  JsyncStore *store = self->store;
+  JsyncStore *store = jsync_coordinator_get_store (self, error);
   sqlite3_stmt *stmt = NULL;
   json_object *json, *list;
   int rc;
 
+  if (store == NULL)
+    return NULL;
   if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
     {
       jsync_store_set_error (store, error, "read jsync_failed");
@@ -87,6 +89,8 @@ jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
+  if (jsync_coordinator_get_store (self, error) == NULL)
+    return NULL;
   lock = jsync_store_lock (self->db_path,
                            jsync_config_get_lock_timeout (self->config), error);
   if (lock < 0)

@@ -292,6 +292,8 @@ jsync_coordinator_search (JsyncCoordinator *self, const char *query,
                    "search: the query is not valid UTF-8");
       return NULL;
     }
+  if (jsync_coordinator_get_store (self, error) == NULL)
+    return NULL;
   tables = search_tables (self, options->table, error);
   if (tables == NULL)
     return NULL;

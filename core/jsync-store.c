@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -53,6 +54,32 @@ static const char *const store_sql[JSYNC_STMT_N] = {
   [JSYNC_STMT_RELEASE] = "RELEASE jsync_event",
 };
 
+/* The JSYNC_ERROR of a SQLite result code; FAILED for the codes that are
+ * not the cache's environment. */
+static JsyncError
+store_error_kind (int code)
+{
+  /* Extended result codes are on: the primary code is the low byte. */
+  switch (code & 0xff)
+    {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return JSYNC_ERROR_CORRUPT;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_NOMEM:
+      return JSYNC_ERROR_IO;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return JSYNC_ERROR_LOCKED;
+    default:
+      return JSYNC_ERROR_FAILED;
+    }
+}
+
 /**
  * jsync_store_set_error:
  * Translate the connection's last SQLite error into a JSYNC_ERROR.
@@ -60,31 +87,52 @@ static const char *const store_sql[JSYNC_STMT_N] = {
 void
 jsync_store_set_error (JsyncStore *store, GError **error, const char *what)
 {
-  int code = sqlite3_errcode (store->db);
-  JsyncError kind = JSYNC_ERROR_FAILED;
-
-  switch (code)
-    {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      kind = JSYNC_ERROR_CORRUPT;
-      break;
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-      kind = JSYNC_ERROR_IO;
-      break;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      kind = JSYNC_ERROR_LOCKED;
-      break;
-    default:
-      break;
-    }
-  g_set_error (error, JSYNC_ERROR, kind, "%s: %s: %s (%d)", store->path, what,
+  g_set_error (error, JSYNC_ERROR,
+               store_error_kind (sqlite3_errcode (store->db)),
+               "%s: %s: %s (%d)", store->path, what,
                sqlite3_errmsg (store->db), sqlite3_extended_errcode (store->db));
+}
+
+/**
+ * jsync_store_check_callback:
+ * After an applier callback failed with `cause`: FALSE with error set when
+ * the cache itself failed (SQLite's last error is an I/O, full-disk,
+ * read-only, lock or corruption error, or SQLite rolled the open
+ * transaction back), so the run must stop rather than blame the event or
+ * the applier.  TRUE when the failure is the callback's own.
+ */
+gboolean
+jsync_store_check_callback (JsyncStore *store, const char *what,
+                            const GError *cause, GError **error)
+{
+  int code = sqlite3_extended_errcode (store->db);
+  JsyncError kind = store_error_kind (code);
+  gboolean rolled_back = store->in_transaction
+                         && sqlite3_get_autocommit (store->db);
+  const char *message = cause != NULL ? cause->message : "failed";
+  const char *reason = sqlite3_errstr (code);
+
+  if (kind == JSYNC_ERROR_FAILED && !rolled_back)
+    return TRUE;
+  g_set_error (error, JSYNC_ERROR, kind, "%s: %s: %s%s%s%s", store->path,
+               what, message,
+               strstr (message, reason) == NULL ? ": " : "",
+               strstr (message, reason) == NULL ? reason : "",
+               rolled_back ? " (the transaction was rolled back)" : "");
+  return FALSE;
+}
+
+/* Run SQL that returns no rows; a failure says `what` failed. */
+static gboolean
+store_exec_what (JsyncStore *store, const char *sql, const char *what,
+                 GError **error)
+{
+  if (sqlite3_exec (store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, what);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -94,12 +142,7 @@ jsync_store_set_error (JsyncStore *store, GError **error, const char *what)
 gboolean
 jsync_store_exec (JsyncStore *store, const char *sql, GError **error)
 {
-  if (sqlite3_exec (store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, sql);
-      return FALSE;
-    }
-  return TRUE;
+  return store_exec_what (store, sql, sql, error);
 }
 
 /**
@@ -222,6 +265,13 @@ store_check_version (JsyncStore *store, GError **error)
       return FALSE;
     }
   rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      /* A read that failed says nothing of the version. */
+      jsync_store_set_error (store, error, "read jsync_meta");
+      sqlite3_finalize (stmt);
+      return FALSE;
+    }
   if (rc != SQLITE_ROW
       || sqlite3_column_int (stmt, 0) != JSYNC_CORE_SCHEMA_VERSION)
     {
@@ -239,10 +289,24 @@ store_check_version (JsyncStore *store, GError **error)
 
 /**
  * jsync_store_open:
- * Open or create the cache and its bookkeeping tables.
+ * Open or create the cache and its bookkeeping tables, waiting up to
+ * JSYNC_STORE_LOCK_TIMEOUT seconds for SQLite's locks.
  */
 JsyncStore *
 jsync_store_open (const char *path, gboolean rebuilding, GError **error)
+{
+  return jsync_store_open_full (path, rebuilding, JSYNC_STORE_LOCK_TIMEOUT,
+                                error);
+}
+
+/**
+ * jsync_store_open_full:
+ * Open or create the cache and its bookkeeping tables; SQLite waits up to
+ * lock_timeout seconds for a lock another connection holds (busy_timeout).
+ */
+JsyncStore *
+jsync_store_open_full (const char *path, gboolean rebuilding,
+                       guint lock_timeout, GError **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *dir = g_path_get_dirname (path);
@@ -270,7 +334,8 @@ jsync_store_open (const char *path, gboolean rebuilding, GError **error)
       return NULL;
     }
   sqlite3_extended_result_codes (store->db, 1);
-  sqlite3_busy_timeout (store->db, 10000);
+  sqlite3_busy_timeout (store->db, (int) MIN ((guint64) lock_timeout * 1000,
+                                              G_MAXINT));
   version_sql = g_strdup_printf (
       "BEGIN IMMEDIATE;"
       "%s"
@@ -286,7 +351,8 @@ jsync_store_open (const char *path, gboolean rebuilding, GError **error)
                                          "PRAGMA synchronous = NORMAL;",
                             error)
       || !jsync_store_exec (store, "PRAGMA cache_size = -65536;", error)
-      || !jsync_store_exec (store, version_sql, &local_error))
+      || !store_exec_what (store, version_sql, "write the bookkeeping tables",
+                           &local_error))
     {
       if (local_error != NULL)
         {
@@ -352,6 +418,7 @@ store_prepare_tables (JsyncStore *store, JsyncPlugin *plugin,
   sqlite3_stmt *stmt = NULL;
   gboolean known = FALSE;
   int version = 0;
+  int rc;
 
   *replay = FALSE;
   if (sqlite3_prepare_v2 (store->db,
@@ -362,12 +429,18 @@ store_prepare_tables (JsyncStore *store, JsyncPlugin *plugin,
       return FALSE;
     }
   sqlite3_bind_text (stmt, 1, desc->name, -1, SQLITE_STATIC);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
     {
       known = TRUE;
       version = sqlite3_column_int (stmt, 0);
     }
   sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, "read jsync_appliers");
+      return FALSE;
+    }
 
   if (known && version != desc->schema_version)
     {
@@ -430,6 +503,13 @@ jsync_store_attach (JsyncStore *store, JsyncRegistry *registry,
           return FALSE;
         }
       state = desc->init (&context, &local_error);
+      if (state == NULL
+          && !jsync_store_check_callback (store, plugin->path, local_error,
+                                          error))
+        {
+          jsync_store_rollback (store);
+          return FALSE;
+        }
       if (state == NULL)
         {
           char *failure = g_strdup_printf (

@@ -57,6 +57,13 @@ typedef struct
  * version fails with JSYNC_ERROR_CORRUPT and the reason. */
 JsyncStore *jsync_store_open (const char *path, gboolean rebuilding,
                               GError **error);
+/* Seconds jsync_store_open waits for a lock held by another connection. */
+#define JSYNC_STORE_LOCK_TIMEOUT 30
+/* The same, waiting up to lock_timeout seconds (the keyfile's
+ * lock-timeout) for a lock held by another connection, then failing with
+ * JSYNC_ERROR_LOCKED. */
+JsyncStore *jsync_store_open_full (const char *path, gboolean rebuilding,
+                                   guint lock_timeout, GError **error);
 void jsync_store_free (JsyncStore *store);
 
 /* Create, upgrade and init every plugin of the registry on this
@@ -74,6 +81,12 @@ gboolean jsync_store_exec (JsyncStore *store, const char *sql,
                            GError **error);
 void jsync_store_set_error (JsyncStore *store, GError **error,
                             const char *what);
+/* After an applier callback failed with `cause`: FALSE with a JSYNC_ERROR
+ * when the cache itself failed (I/O, full disk, read-only, lock,
+ * corruption, or the transaction rolled back by SQLite), TRUE when the
+ * failure is the callback's own (a rejected event, a failed init). */
+gboolean jsync_store_check_callback (JsyncStore *store, const char *what,
+                                     const GError *cause, GError **error);
 /* A bookkeeping statement, reset and ready to bind. (transfer none) */
 sqlite3_stmt *jsync_store_stmt (JsyncStore *store, JsyncStmt which);
 /* Step a statement expecting no row; resets it. */

@@ -235,6 +235,10 @@ run_apply_event (Run *run, JsyncApplierInstance *applier,
     return FALSE;
   if (!applier->plugin->desc->apply (applier->state, event, &apply_error))
     {
+      if (!jsync_store_check_callback (run->store,
+                                       applier->plugin->desc->name,
+                                       apply_error, error))
+        return FALSE;
       *rejection = g_strdup_printf ("%s: %s", applier->plugin->desc->name,
                                     apply_error != NULL ? apply_error->message
                                                         : "rejected");
@@ -1110,6 +1114,46 @@ run_batch_full (Run *run)
          || run->batch_bytes >= BATCH_MAX_BYTES || run->stop;
 }
 
+/* The file opened is the one the scan checked, or one changed or put in
+ * its place since (an append, a sync tool's replace) that still holds the
+ * checkpoint's bytes; else it is skipped as failed, to be checked again at
+ * the next run. */
+static gboolean
+run_check_opened (Run *run, Source *source, JsyncReader *reader)
+{
+  int fd = jsync_reader_get_fd (reader);
+  g_autoptr(GError) why = NULL;
+  struct stat st;
+  gint64 tail = 0;
+
+  if (fstat (fd, &st) != 0)
+    {
+      g_set_error (&why, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", source->abs,
+                   g_strerror (errno));
+      run_file_failed (run, source, why);
+      return FALSE;
+    }
+  if (st.st_dev == source->st.st_dev && st.st_ino == source->st.st_ino
+      && st.st_size == source->st.st_size
+      && st.st_mtim.tv_sec == source->st.st_mtim.tv_sec
+      && st.st_mtim.tv_nsec == source->st.st_mtim.tv_nsec)
+    return TRUE;
+  if (source->offset > 0
+      && (!jsync_tail_hash (fd, source->offset, &tail, &why)
+          || tail != source->tail_hash))
+    {
+      g_clear_error (&why);
+      g_set_error (&why, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "%s: replaced during this run by a file that differs"
+                   " before its checkpoint; it is checked again at the next"
+                   " run", source->abs);
+      run_file_failed (run, source, why);
+      return FALSE;
+    }
+  source->st = st;
+  return TRUE;
+}
+
 /* Read a log's new complete lines, flushing batches as they fill. */
 static gboolean
 run_read_source (Run *run, Source *source, GError **error)
@@ -1128,6 +1172,8 @@ run_read_source (Run *run, Source *source, GError **error)
       run_file_failed (run, source, open_error);
       return TRUE;
     }
+  if (!run_check_opened (run, source, reader))
+    return TRUE;
   if (!jsync_store_begin (run->store, error))
     return FALSE;
   /* The identity is written only once the file was read to its end. */

@@ -397,12 +397,17 @@ jsync_coordinator_verify (JsyncCoordinator *self, GError **error)
   g_autoptr(JsyncResult) synced = jsync_result_new ();
   g_autoptr(JsyncResult) built = jsync_result_new ();
   g_autofree char *path = g_strconcat (self->db_path, ".verify", NULL);
-  JsyncStore *store = self->store;
+  JsyncStore *store = jsync_coordinator_get_store (self, error);
   gint64 start = g_get_monotonic_time ();
   json_object *report = json_object_new_object ();
   gboolean ok;
   int lock;
 
+  if (store == NULL)
+    {
+      json_object_put (report);
+      return NULL;
+    }
   lock = jsync_store_lock (self->db_path,
                            jsync_config_get_lock_timeout (self->config), error);
   if (lock < 0)
