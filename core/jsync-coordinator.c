@@ -177,6 +177,10 @@ jsync_coordinator_open (JsyncConfig *config, GError **error)
         return NULL;
       }
 
+  /* Intern the appliers' error domain from the core's copy of its name
+   * before any module does from its own: GLib keeps the first pointer it
+   * is given, and a module's is gone once the module is unloaded. */
+  (void) JSYNC_APPLIER_ERROR;
   self->registry = jsync_registry_new ();
   if (!jsync_registry_load (self->registry, (const char *const *) path,
                             (const char *const *) disabled, error))
