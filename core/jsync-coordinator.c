@@ -241,6 +241,39 @@ coordinator_finish_result (JsyncResult *result, gint64 start)
   result->duration = (g_get_monotonic_time () - start) / 1000;
 }
 
+/* A corruption that SQLite reported mid-run in the live cache: the file is
+ * moved aside now, under the writer lock, so that the next run (or the next
+ * call: the store is reopened) rebuilds it from the logs; the error says
+ * so.  Nothing to do for other errors. */
+static void
+coordinator_set_aside_if_corrupt (JsyncCoordinator *self, GError **error)
+{
+  g_autoptr(GError) move_error = NULL;
+  char *message;
+  int lock;
+
+  if (error == NULL || !g_error_matches (*error, JSYNC_ERROR,
+                                         JSYNC_ERROR_CORRUPT)
+      || self->store == NULL)
+    return;
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config),
+                           &move_error);
+  if (lock < 0)
+    return;
+  g_clear_pointer (&self->store, jsync_store_free);
+  if (coordinator_move_aside (self->db_path, &move_error))
+    message = g_strdup_printf ("%s; the cache is moved aside to %s.corrupt"
+                               " and the next run rebuilds it from the logs",
+                               (*error)->message, self->db_path);
+  else
+    message = g_strdup_printf ("%s; %s", (*error)->message,
+                               move_error->message);
+  jsync_store_unlock (lock);
+  g_free ((*error)->message);
+  (*error)->message = message;
+}
+
 /**
  * jsync_coordinator_sync:
  * Bring the cache up to date with the logs, under the writer lock.
@@ -262,7 +295,10 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   ok = jsync_sync_run (self, self->store, FALSE, result, error);
   jsync_store_unlock (lock);
   if (!ok)
-    return NULL;
+    {
+      coordinator_set_aside_if_corrupt (self, error);
+      return NULL;
+    }
   coordinator_finish_result (result, start);
   return g_steal_pointer (&result);
 }
@@ -473,6 +509,7 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
       json_object_put (files);
       json_object_put (pending);
       json_object_put (status);
+      coordinator_set_aside_if_corrupt (self, error);
       return NULL;
     }
   json_object_object_add (status, "version", json_object_new_int (1));

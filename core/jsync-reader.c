@@ -96,6 +96,11 @@ reader_fill (JsyncReader *reader, GError **error)
   if (reader->size - reader->end < READER_CHUNK / 2)
     {
       reader->size = MAX (reader->size * 2, reader->end + READER_CHUNK);
+      /* No more than the longest line allowed and a chunk: one read into a
+       * larger buffer could take in a whole over-long line. */
+      reader->size = MIN (reader->size,
+                          MAX (reader->max_line_bytes, reader->end)
+                            + READER_CHUNK);
       reader->buffer = g_realloc (reader->buffer, reader->size);
     }
   do

@@ -1,0 +1,935 @@
+/* test-hostile.c: what the outside world does to jsync (issue 3, items 5
+ * and 6), through the program (JSYNC_BIN) as a user runs it.
+ *
+ * Hostile input: a line of 100 MB (memory stays bounded: the child's peak
+ * RSS from wait4), NUL bytes, invalid UTF-8, 100k-deep nesting, numbers
+ * out of range, envelope fields of the wrong type, symbolic-link loops and a
+ * FIFO in the data folder, a cache that is truncated, not SQLite, or has a
+ * page overwritten, plugins writable by other users.  Each case checks what
+ * a user sees: the exit status, a message naming the file and line, the
+ * good events around the bad ones applied, nothing lost.
+ *
+ * Silent overwrite: a sync tool replaces a log with another device's version
+ * that lacks appends this cache applied: the cache keeps their effects (also
+ * through a later re-application of the stream), the result and `status`
+ * name the file and the ids, and what the new version still holds is not
+ * applied twice.
+ */
+#include <locale.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "program-harness.h"
+
+#define MIB (1024 * 1024)
+#define CONV "conversations/conv_c1.jsonl"
+
+typedef struct
+{
+  Program *program;         /* owned */
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer user_data)
+{
+  f->program = program_new (g_get_tmp_dir ());
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer user_data)
+{
+  program_free (f->program);
+}
+
+/* --- Data ----------------------------------------------------------------- */
+
+static char *
+data_path (Fixture *f, const char *relative)
+{
+  return g_build_filename (f->program->data, relative, NULL);
+}
+
+/* Append bytes (NULs allowed) to a log, making its folder. */
+static void
+append_bytes (Fixture *f, const char *relative, const char *bytes,
+              gssize length)
+{
+  g_autofree char *path = data_path (f, relative);
+  g_autofree char *dir = g_path_get_dirname (path);
+  FILE *file;
+
+  if (length < 0)
+    length = strlen (bytes);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  file = g_fopen (path, "ab");
+  g_assert_nonnull (file);
+  g_assert_cmpuint (fwrite (bytes, 1, length, file), ==, (gsize) length);
+  g_assert_cmpint (fclose (file), ==, 0);
+}
+
+static void
+append_text (Fixture *f, const char *relative, const char *text)
+{
+  append_bytes (f, relative, text, -1);
+}
+
+static char *
+metadata_line (const char *id, gint64 ts)
+{
+  return g_strdup_printf (
+      "{\"type\":\"metadata\",\"data\":{\"id\":\"c1\",\"title\":\"Chat\","
+      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
+      "\"deviceId\":\"dev-a\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      ts, id, ts);
+}
+
+static char *
+message_line (const char *id, const char *device, gint64 ts,
+              const char *message, const char *content)
+{
+  return g_strdup_printf (
+      "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":\"%s\","
+      "\"role\":\"user\",\"content\":\"%s\",\"sequenceNumber\":%" G_GINT64_FORMAT
+      "},\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      message, content, ts, id, device, ts);
+}
+
+static char *
+update_line (const char *id, const char *device, gint64 ts,
+             const char *message, const char *content)
+{
+  return g_strdup_printf (
+      "{\"type\":\"message_updated\",\"conversationId\":\"c1\","
+      "\"messageId\":\"%s\",\"data\":{\"content\":\"%s\"},\"id\":\"%s\","
+      "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      message, content, id, device, ts);
+}
+
+static gint64
+cache_int (Fixture *f, const char *sql)
+{
+  return program_query_int (f->program->db, sql);
+}
+
+static json_object *
+first_error (ProgramRun *run)
+{
+  json_object *errors = program_member (run->json, "errors");
+
+  g_assert_cmpuint (json_object_array_length (errors), >=, 1);
+  return json_object_array_get_idx (errors, 0);
+}
+
+static const char *
+member_string (json_object *object, const char *key)
+{
+  json_object *value = program_member (object, key);
+
+  g_assert_cmpint (json_object_get_type (value), ==, json_type_string);
+  return json_object_get_string (value);
+}
+
+/* --- Bad lines between good ones ------------------------------------------ */
+
+/* Two good events, the bad line (third), a good one: the bad line is a
+ * failed event named by file and line (exit 1); the three good events are
+ * applied; the line's bytes are kept in jsync_failed; a second run says
+ * nothing new. */
+static ProgramRun *
+run_bad_line (Fixture *f, const char *bad, gsize length, const char *reason)
+{
+  g_autofree char *create = metadata_line ("e1", 1000);
+  g_autofree char *m1 = message_line ("e2", "dev-a", 2000, "m1", "before");
+  g_autofree char *m2 = message_line ("e4", "dev-a", 4000, "m2", "after");
+  g_autofree char *where = g_strdup_printf ("%s:3", CONV);
+  g_autoptr(ProgramRun) again = NULL;
+  ProgramRun *run;
+  json_object *error;
+
+  append_text (f, CONV, create);
+  append_text (f, CONV, m1);
+  append_bytes (f, CONV, bad, length);
+  append_text (f, CONV, m2);
+  run = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (run->status, ==, 1);
+  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==, 3);
+  g_assert_cmpint (program_member_int (run->json, "eventsFailed"), ==, 1);
+  error = first_error (run);
+  g_assert_cmpstr (member_string (error, "file"), ==, CONV);
+  g_assert_cmpint (program_member_int (error, "line"), ==, 3);
+  g_assert_cmpint (program_member_int (error, "offset"), ==,
+                   strlen (create) + strlen (m1));
+  if (strstr (member_string (error, "message"), reason) == NULL)
+    g_test_message ("message: %s", member_string (error, "message"));
+  g_assert_nonnull (strstr (member_string (error, "message"), reason));
+  g_assert_nonnull (strstr (run->err, where));
+  g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
+                   ==, 2);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM jsync_failed"
+                                 " WHERE raw IS NOT NULL AND line = 3"), ==, 1);
+
+  again = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (again->status, ==, 0);
+  g_assert_cmpint (program_member_int (again->json, "eventsApplied"), ==, 0);
+  g_assert_cmpint (program_member_int (again->json, "eventsFailed"), ==, 0);
+  return run;
+}
+
+static void
+test_nul (Fixture *f, gconstpointer user_data)
+{
+  static const char line[] = "{\"type\":\"message\",\"conversationId\":\"c1\","
+                             "\"data\":{\"id\":\"m9\",\"content\":\"a\0b\"},"
+                             "\"id\":\"e3\",\"deviceId\":\"d\",\"timestamp\":3}\n";
+  g_autoptr(ProgramRun) run = run_bad_line (f, line, sizeof line - 1, "NUL");
+
+  /* The raw line is kept whole, NUL included. */
+  g_assert_cmpint (cache_int (f, "SELECT length(raw) FROM jsync_failed"), ==,
+                   sizeof line - 2);
+}
+
+static void
+test_nul_escaped (Fixture *f, gconstpointer user_data)
+{
+  /* An escaped NUL in an id would cut it short in C and SQLite. */
+  static const char line[] = "{\"type\":\"message\",\"conversationId\":\"c1\","
+                             "\"data\":{\"id\":\"m9\"},\"id\":\"e\\u00003\","
+                             "\"deviceId\":\"d\",\"timestamp\":3}\n";
+  g_autoptr(ProgramRun) run = run_bad_line (f, line, sizeof line - 1, "NUL");
+}
+
+static void
+test_invalid_utf8 (Fixture *f, gconstpointer user_data)
+{
+  static const char *const bad[] = {
+    "\xc3\x28",                 /* a lead byte without its continuation */
+    "\xc0\xaf",                 /* overlong '/' */
+    "\x80",                     /* a lone continuation byte */
+    "\xed\xa0\x80",             /* a UTF-16 surrogate, encoded */
+    "\xf4\x90\x80\x80",         /* beyond U+10FFFF */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *line = g_strdup_printf (
+          "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
+          "\"m9\",\"content\":\"%s\"},\"id\":\"e3\",\"deviceId\":\"d\","
+          "\"timestamp\":3}\n", bad[i]);
+      g_autoptr(ProgramRun) run = NULL;
+
+      if (i > 0)
+        {
+          fixture_teardown (f, NULL);
+          fixture_setup (f, NULL);
+        }
+      run = run_bad_line (f, line, strlen (line), "UTF-8");
+    }
+}
+
+/* 100k levels of arrays, then of objects: refused without recursion (the
+ * process does not run out of stack). */
+static void
+test_deep_nesting (Fixture *f, gconstpointer user_data)
+{
+  const guint depth = 100000;
+
+  for (guint objects = 0; objects < 2; objects++)
+    {
+      g_autoptr(GString) line = g_string_new (
+          "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":"
+          "{\"id\":\"m9\",\"deep\":");
+      g_autoptr(ProgramRun) run = NULL;
+
+      for (guint i = 0; i < depth; i++)
+        g_string_append (line, objects ? "{\"a\":" : "[");
+      g_string_append_c (line, '1');
+      for (guint i = 0; i < depth; i++)
+        g_string_append_c (line, objects ? '}' : ']');
+      g_string_append (line, "},\"id\":\"e3\",\"deviceId\":\"d\","
+                             "\"timestamp\":3}\n");
+      if (objects)
+        {
+          fixture_teardown (f, NULL);
+          fixture_setup (f, NULL);
+        }
+      run = run_bad_line (f, line->str, line->len, "nested deeper");
+    }
+}
+
+static void
+test_numbers (Fixture *f, gconstpointer user_data)
+{
+  static const struct
+  {
+    const char *timestamp;
+    const char *reason;
+  } cases[] = {
+    { "99999999999999999999999", "64-bit" },
+    { "-9223372036854775809", "64-bit" },
+    { "18446744073709551616", "64-bit" },
+    { "1e400", "timestamp" },
+    { "1.5", "timestamp" },
+    { "NaN", "not valid JSON" },
+    { "-", "not valid JSON" },
+    { "0x10", "not valid JSON" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *line = g_strdup_printf (
+          "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
+          "\"m9\"},\"id\":\"e3\",\"deviceId\":\"d\",\"timestamp\":%s}\n",
+          cases[i].timestamp);
+      g_autoptr(ProgramRun) run = NULL;
+
+      if (i > 0)
+        {
+          fixture_teardown (f, NULL);
+          fixture_setup (f, NULL);
+        }
+      g_test_message ("timestamp %s", cases[i].timestamp);
+      run = run_bad_line (f, line, strlen (line), cases[i].reason);
+    }
+}
+
+static void
+test_field_types (Fixture *f, gconstpointer user_data)
+{
+  static const struct
+  {
+    const char *envelope;
+    const char *reason;
+  } cases[] = {
+    { "\"id\":3,\"type\":\"message\",\"deviceId\":\"d\",\"timestamp\":3", "id" },
+    { "\"id\":{\"a\":1},\"type\":\"message\",\"deviceId\":\"d\",\"timestamp\":3",
+      "id" },
+    { "\"id\":null,\"type\":\"message\",\"deviceId\":\"d\",\"timestamp\":3",
+      "id" },
+    { "\"id\":[\"e3\"],\"type\":\"message\",\"deviceId\":\"d\",\"timestamp\":3",
+      "id" },
+    { "\"id\":\"e3\",\"type\":7,\"deviceId\":\"d\",\"timestamp\":3", "type" },
+    { "\"id\":\"e3\",\"type\":\"message\",\"deviceId\":true,\"timestamp\":3",
+      "deviceId" },
+    { "\"id\":\"e3\",\"type\":\"message\",\"deviceId\":\"d\",\"timestamp\":\"3\"",
+      "timestamp" },
+    { "\"id\":\"e3\",\"type\":\"message\",\"deviceId\":\"d\"", "timestamp" },
+    /* The applier's own fields: a data.id of the wrong type. */
+    { "\"id\":\"e3\",\"type\":\"message\",\"deviceId\":\"d\",\"timestamp\":3,"
+      "\"conversationId\":\"c1\",\"data\":{\"id\":42}", "data.id" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *line = g_strdup_printf ("{%s}\n", cases[i].envelope);
+      g_autoptr(ProgramRun) run = NULL;
+
+      if (i > 0)
+        {
+          fixture_teardown (f, NULL);
+          fixture_setup (f, NULL);
+        }
+      g_test_message ("envelope %s", cases[i].envelope);
+      run = run_bad_line (f, line, strlen (line), cases[i].reason);
+    }
+}
+
+/* --- A line of 100 MB ----------------------------------------------------- */
+
+/* Append a line of `length` bytes (newline included) that is a valid event
+ * but for its size, written in pieces. */
+static void
+append_huge_line (Fixture *f, gsize length)
+{
+  static const char head[] = "{\"type\":\"message\",\"conversationId\":\"c1\","
+                             "\"data\":{\"id\":\"big\",\"content\":\"";
+  static const char tail[] = "\"},\"id\":\"e3\",\"deviceId\":\"d\","
+                             "\"timestamp\":3}\n";
+  g_autofree char *chunk = g_malloc (MIB);
+  gsize left = length - strlen (head) - strlen (tail);
+
+  memset (chunk, 'x', MIB);
+  append_text (f, CONV, head);
+  while (left > 0)
+    {
+      gsize n = MIN (left, (gsize) MIB);
+
+      append_bytes (f, CONV, chunk, n);
+      left -= n;
+    }
+  append_text (f, CONV, tail);
+}
+
+/* The peak memory of a sync over the same logs without the big line. */
+static gint64
+baseline_rss (Fixture *f, const char *keyfile)
+{
+  g_autoptr(Program) other = program_new (g_get_tmp_dir ());
+  g_autofree char *create = metadata_line ("e1", 1000);
+  g_autofree char *m1 = message_line ("e2", "dev-a", 2000, "m1", "before");
+  g_autofree char *m2 = message_line ("e4", "dev-a", 4000, "m2", "after");
+  g_autofree char *all = g_strconcat (create, m1, m2, NULL);
+  g_autofree char *path = g_build_filename (other->data, CONV, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+  const char *const args[] = { "--config", keyfile, "sync", NULL };
+  g_autoptr(ProgramRun) run = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_file_set_contents (path, all, -1, &error);
+  g_assert_no_error (error);
+  run = program_spawn (other, NULL, args, -1, 60 * G_USEC_PER_SEC);
+  g_assert_cmpint (run->status, ==, 0);
+  return run->peak_rss;
+}
+
+static void
+run_huge_line (Fixture *f, gint64 max_line_bytes, gint64 bound)
+{
+  const gsize length = 100 * 1000 * 1000;
+  g_autofree char *create = metadata_line ("e1", 1000);
+  g_autofree char *m1 = message_line ("e2", "dev-a", 2000, "m1", "before");
+  g_autofree char *m2 = message_line ("e4", "dev-a", 4000, "m2", "after");
+  g_autofree char *keyfile = g_build_filename (f->program->dir, "jsync.conf",
+                                               NULL);
+  g_autofree char *settings = g_strdup_printf ("[jsync]\nmax-line-bytes=%"
+                                               G_GINT64_FORMAT "\n",
+                                               max_line_bytes);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ProgramRun) run = NULL;
+  json_object *e;
+  gint64 base;
+
+  g_file_set_contents (keyfile, settings, -1, &error);
+  g_assert_no_error (error);
+  append_text (f, CONV, create);
+  append_text (f, CONV, m1);
+  append_huge_line (f, length);
+  append_text (f, CONV, m2);
+  base = baseline_rss (f, keyfile);
+
+  run = PROGRAM_RUN (f->program, "--config", keyfile, "sync", "--json");
+  g_test_message ("peak RSS: %" G_GINT64_FORMAT " KiB with a line of %zu"
+                  " bytes (max-line-bytes %" G_GINT64_FORMAT "), %"
+                  G_GINT64_FORMAT " KiB without it", run->peak_rss, length,
+                  max_line_bytes, base);
+  g_assert_cmpint (run->status, ==, 1);
+  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==, 3);
+  g_assert_cmpint (program_member_int (run->json, "eventsFailed"), ==, 1);
+  e = first_error (run);
+  g_assert_cmpstr (member_string (e, "file"), ==, CONV);
+  g_assert_cmpint (program_member_int (e, "line"), ==, 3);
+  g_assert_nonnull (strstr (member_string (e, "message"), "max-line-bytes"));
+  /* Recorded by offset, length and its first 4 KiB. */
+  g_assert_cmpint (cache_int (f, "SELECT length FROM jsync_failed"), ==,
+                   length - 1);
+  g_assert_cmpint (cache_int (f, "SELECT offset FROM jsync_failed"), ==,
+                   strlen (create) + strlen (m1));
+  g_assert_cmpint (cache_int (f, "SELECT truncated FROM jsync_failed"), ==, 1);
+  g_assert_cmpint (cache_int (f, "SELECT length(raw) FROM jsync_failed"), <=,
+                   4096);
+  /* Never held whole: the run's memory grows by less than the line.
+   * (Not measurable under AddressSanitizer, whose quarantine keeps freed
+   * memory: .ci/run sets ASAN_OPTIONS for that pass.) */
+  if (g_getenv ("ASAN_OPTIONS") != NULL)
+    g_test_message ("AddressSanitizer: the memory bound is not checked");
+  else
+    g_assert_cmpint ((run->peak_rss - base) * 1024, <, bound);
+}
+
+static void
+test_huge_line (Fixture *f, gconstpointer user_data)
+{
+  /* The default limit, 64 MiB: at most that much of the line is held. */
+  run_huge_line (f, 64 * MIB, 80 * MIB);
+}
+
+static void
+test_huge_line_small_limit (Fixture *f, gconstpointer user_data)
+{
+  run_huge_line (f, MIB, 16 * MIB);
+}
+
+/* --- The data folder ------------------------------------------------------ */
+
+static void
+write_good_log (Fixture *f)
+{
+  g_autofree char *create = metadata_line ("e1", 1000);
+  g_autofree char *m1 = message_line ("e2", "dev-a", 2000, "m1", "hello");
+
+  append_text (f, CONV, create);
+  append_text (f, CONV, m1);
+}
+
+static void
+test_symlink_loop (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *loop = data_path (f, "conversations/loop");
+  g_autofree char *up = data_path (f, "conversations/up.jsonl");
+  g_autofree char *a = data_path (f, "a.jsonl");
+  g_autofree char *b = data_path (f, "b.jsonl");
+  g_autoptr(ProgramRun) run = NULL;
+
+  write_good_log (f);
+  g_assert_cmpint (symlink ("..", loop), ==, 0);
+  g_assert_cmpint (symlink ("..", up), ==, 0);
+  g_assert_cmpint (symlink ("b.jsonl", a), ==, 0);
+  g_assert_cmpint (symlink ("a.jsonl", b), ==, 0);
+  run = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (run->status, ==, 0);
+  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (json_object_array_length (
+                       program_member (run->json, "filesProcessed")), ==, 1);
+  g_assert_nonnull (strstr (run->err, "a.jsonl: skipped: a symbolic link"));
+  g_assert_nonnull (strstr (run->err, "b.jsonl: skipped: a symbolic link"));
+  g_assert_nonnull (strstr (run->err, "up.jsonl: skipped: a symbolic link"));
+}
+
+static void
+test_fifo (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *fifo = data_path (f, "conversations/x.jsonl");
+  const char *const args[] = { "sync", "--json", NULL };
+  g_autoptr(ProgramRun) run = NULL;
+  json_object *json;
+
+  write_good_log (f);
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  /* Nobody writes to it: a reader that opened it would wait forever. */
+  run = program_spawn (f->program, NULL, args, -1, 20 * G_USEC_PER_SEC);
+  g_test_message ("stderr: %s", run->err);
+  g_assert_false (run->timed_out);
+  g_assert_cmpint (run->status, ==, 0);
+  json = json_tokener_parse (run->out);
+  g_assert_nonnull (json);
+  g_assert_cmpint (program_member_int (json, "eventsApplied"), ==, 2);
+  json_object_put (json);
+  g_assert_nonnull (strstr (run->err,
+                            "x.jsonl: skipped: not a regular file"));
+}
+
+/* --- The cache file ------------------------------------------------------- */
+
+/* The example data synced into the cache: 2 events. */
+static void
+make_cache (Fixture *f)
+{
+  g_autoptr(ProgramRun) run = NULL;
+
+  write_good_log (f);
+  run = PROGRAM_RUN (f->program, "sync");
+  g_assert_cmpint (run->status, ==, 0);
+}
+
+/* The page number of a table's root, from the cache's schema. */
+static gint64
+root_page (Fixture *f, const char *table)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "SELECT rootpage FROM sqlite_master WHERE name = '%s'", table);
+
+  return cache_int (f, sql);
+}
+
+static void
+overwrite_page (Fixture *f, gint64 page)
+{
+  gint64 size = cache_int (f, "PRAGMA page_size");
+  FILE *file = g_fopen (f->program->db, "r+b");
+  g_autofree char *garbage = g_malloc (size);
+
+  for (gint64 i = 0; i < size; i++)
+    garbage[i] = (char) (0xA5 ^ i);
+  g_assert_nonnull (file);
+  g_assert_cmpint (fseek (file, (page - 1) * size, SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (garbage, 1, size, file), ==, (gsize) size);
+  g_assert_cmpint (fclose (file), ==, 0);
+}
+
+/* The cache rebuilt from the logs after it was moved aside: the next run
+ * applies everything, and the damaged file is kept beside it. */
+static void
+assert_rebuilt (Fixture *f, ProgramRun *run, gint64 applied)
+{
+  g_autofree char *aside = g_strconcat (f->program->db, ".corrupt", NULL);
+
+  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==,
+                   applied);
+  g_assert_true (g_file_test (aside, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
+                   ==, 1);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM jsync_events"), ==,
+                   applied);
+}
+
+static void
+test_cache_truncated (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(ProgramRun) run = NULL;
+  GStatBuf st;
+
+  make_cache (f);
+  g_assert_cmpint (g_stat (f->program->db, &st), ==, 0);
+  g_assert_cmpint (truncate (f->program->db, st.st_size / 2), ==, 0);
+  /* Found when opened: moved aside and rebuilt in the same run. */
+  run = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (run->status, ==, 0);
+  g_assert_nonnull (strstr (run->err, "malformed"));
+  g_assert_nonnull (strstr (run->err, "moved aside"));
+  assert_rebuilt (f, run, 2);
+}
+
+static void
+test_cache_header (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(ProgramRun) run = NULL;
+  FILE *file;
+
+  make_cache (f);
+  file = g_fopen (f->program->db, "r+b");
+  g_assert_nonnull (file);
+  g_assert_cmpuint (fwrite ("not a database, really", 1, 22, file), ==, 22);
+  g_assert_cmpint (fclose (file), ==, 0);
+  run = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (run->status, ==, 0);
+  g_assert_nonnull (strstr (run->err, "not a database"));
+  g_assert_nonnull (strstr (run->err, "moved aside"));
+  assert_rebuilt (f, run, 2);
+}
+
+/* A page of a table every sync reads, overwritten: the corruption is found
+ * mid-run (exit 3, said), and the next run recovers. */
+static void
+test_cache_page (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(ProgramRun) first = NULL;
+  g_autoptr(ProgramRun) second = NULL;
+
+  make_cache (f);
+  overwrite_page (f, root_page (f, "jsync_sources"));
+  first = PROGRAM_RUN (f->program, "sync");
+  g_assert_cmpint (first->status, ==, 3);
+  g_assert_cmpstr (first->out, ==, "");
+  g_assert_nonnull (strstr (first->err, f->program->db));
+  g_assert_nonnull (strstr (first->err, "malformed"));
+  g_assert_nonnull (strstr (first->err, "the next run rebuilds it"));
+  second = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (second->status, ==, 0);
+  assert_rebuilt (f, second, 2);
+}
+
+/* Same, with the page of an applier's table, met when a new event is
+ * applied: an environment failure (exit 3), not a failed event. */
+static void
+test_cache_page_applier (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *m2 = message_line ("e3", "dev-a", 3000, "m2", "more");
+  g_autoptr(ProgramRun) first = NULL;
+  g_autoptr(ProgramRun) second = NULL;
+
+  make_cache (f);
+  overwrite_page (f, root_page (f, "messages"));
+  append_text (f, CONV, m2);
+  first = PROGRAM_RUN (f->program, "sync");
+  g_assert_cmpint (first->status, ==, 3);
+  g_assert_nonnull (strstr (first->err, "malformed"));
+  g_assert_nonnull (strstr (first->err, "the next run rebuilds it"));
+  second = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (second->status, ==, 0);
+  g_assert_cmpint (program_member_int (second->json, "eventsApplied"), ==, 3);
+  g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
+                   ==, 2);
+}
+
+/* `status` on a damaged cache says so (exit 3); the next sync recovers. */
+static void
+test_cache_page_status (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(ProgramRun) status = NULL;
+  g_autoptr(ProgramRun) sync = NULL;
+
+  make_cache (f);
+  overwrite_page (f, root_page (f, "jsync_sources"));
+  status = PROGRAM_RUN (f->program, "status");
+  g_assert_cmpint (status->status, ==, 3);
+  g_assert_nonnull (strstr (status->err, "malformed"));
+  sync = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (sync->status, ==, 0);
+  assert_rebuilt (f, sync, 2);
+}
+
+/* --- Plugins writable by other users -------------------------------------- */
+
+/* A private plugins folder holding copies of the bundled appliers. */
+static char *
+copy_bundled_plugins (Fixture *f)
+{
+  const char *bundled = g_environ_getenv (f->program->env, "JSYNC_PLUGIN_PATH");
+  g_autofree char *dir = g_build_filename (f->program->dir, "plugins", NULL);
+  static const char *const names[] = { "conversation.so", "workspace.so" };
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *from = g_build_filename (bundled, names[i], NULL);
+      g_autofree char *to = g_build_filename (dir, names[i], NULL);
+      g_autofree char *bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      gsize length;
+
+      g_file_get_contents (from, &bytes, &length, &error);
+      g_assert_no_error (error);
+      g_file_set_contents_full (to, bytes, length, G_FILE_SET_CONTENTS_NONE,
+                                0755, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_chmod (to, 0755), ==, 0);
+    }
+  f->program->env = g_environ_setenv (f->program->env, "JSYNC_PLUGIN_PATH",
+                                      dir, TRUE);
+  return g_steal_pointer (&dir);
+}
+
+/* Refused with the reason naming `path`; the events wait as pending and
+ * are applied once the permissions are fixed. */
+static void
+assert_refused_then_fixed (Fixture *f, const char *path, const char *fix,
+                           int mode)
+{
+  g_autoptr(ProgramRun) sync = NULL;
+  g_autoptr(ProgramRun) plugins = NULL;
+  g_autoptr(ProgramRun) fixed = NULL;
+  g_autofree char *reason = g_strdup_printf ("%s is writable by other users",
+                                             path);
+
+  write_good_log (f);
+  sync = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (sync->status, ==, 0);
+  g_assert_cmpint (program_member_int (sync->json, "eventsApplied"), ==, 0);
+  g_assert_cmpint (program_member_int (sync->json, "eventsPending"), ==, 2);
+  g_assert_nonnull (strstr (sync->err, reason));
+  plugins = PROGRAM_RUN (f->program, "plugins");
+  g_assert_cmpint (plugins->status, ==, 0);
+  g_assert_nonnull (strstr (plugins->out, reason));
+  g_assert_cmpint (g_chmod (fix, mode), ==, 0);
+  fixed = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (fixed->status, ==, 0);
+  g_assert_cmpint (program_member_int (fixed->json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (program_member_int (fixed->json, "eventsPending"), ==, 0);
+}
+
+static void
+test_plugins_folder_writable (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *dir = copy_bundled_plugins (f);
+
+  g_assert_cmpint (g_chmod (dir, 0777), ==, 0);
+  assert_refused_then_fixed (f, dir, dir, 0755);
+}
+
+static void
+test_plugins_file_writable (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *dir = copy_bundled_plugins (f);
+  g_autofree char *module = g_build_filename (dir, "conversation.so", NULL);
+
+  g_assert_cmpint (g_chmod (module, 0666), ==, 0);
+  assert_refused_then_fixed (f, module, module, 0755);
+}
+
+/* --- Silent overwrite (issue 3, item 5) ------------------------------------ */
+
+static gboolean
+array_has (json_object *array, const char *text)
+{
+  for (gsize i = 0; i < json_object_array_length (array); i++)
+    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (array, i)),
+                   text) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Device A wrote e1 (the conversation), e2..e4 (messages m2..m4) and e5 (an
+ * edit of m2) and this cache applied them.  The sync tool then replaces the
+ * log (by rename, as sync tools do) with device B's version: e1, e2, e3 (e3
+ * in other bytes: B's serializer) and B's own e6, e7 (m6, m7), without e4
+ * and e5. */
+static void
+overwrite_scenario (Fixture *f)
+{
+  g_autofree char *e1 = metadata_line ("e1", 1000);
+  g_autofree char *e2 = message_line ("e2", "dev-a", 2000, "m2", "two");
+  g_autofree char *e3 = message_line ("e3", "dev-a", 3000, "m3", "three");
+  g_autofree char *e4 = message_line ("e4", "dev-a", 4000, "m4", "four");
+  g_autofree char *e5 = update_line ("e5", "dev-a", 5000, "m2", "two, edited");
+  g_autofree char *e6 = message_line ("e6", "dev-b", 6000, "m6", "six");
+  g_autofree char *e7 = message_line ("e7", "dev-b", 7000, "m7", "seven");
+  g_autofree char *e3_spaced = NULL;
+  g_autofree char *replacement = NULL;
+  g_autofree char *path = data_path (f, CONV);
+  g_autofree char *tmp = data_path (f, "conversations/.syncthing.tmp");
+  g_autoptr(ProgramRun) first = NULL;
+  g_autoptr(GError) error = NULL;
+  json_object *json = json_tokener_parse (e3);
+
+  e3_spaced = g_strconcat (json_object_to_json_string_ext (
+                               json, JSON_C_TO_STRING_SPACED),
+                           "\n", NULL);
+  json_object_put (json);
+  append_text (f, CONV, e1);
+  append_text (f, CONV, e2);
+  append_text (f, CONV, e3);
+  append_text (f, CONV, e4);
+  append_text (f, CONV, e5);
+  first = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (first->status, ==, 0);
+  g_assert_cmpint (program_member_int (first->json, "eventsApplied"), ==, 5);
+
+  replacement = g_strconcat (e1, e2, e3_spaced, e6, e7, NULL);
+  g_file_set_contents (tmp, replacement, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+}
+
+/* The effects of e1..e7 are all there: m2 (edited), m3, m4, m6, m7. */
+static void
+assert_all_effects (Fixture *f, gint64 messages)
+{
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM messages"), ==,
+                   messages);
+  g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
+                   ==, messages);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM messages WHERE"
+                                 " id = 'm2' AND content = 'two, edited'"), ==,
+                   1);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM messages WHERE"
+                                 " id = 'm4'"), ==, 1);
+  g_assert_cmpint (cache_int (f, "SELECT updated FROM conversations"), ==,
+                   7000);
+}
+
+static void
+assert_status_lists_lost (Fixture *f)
+{
+  g_autoptr(ProgramRun) status = PROGRAM_RUN (f->program, "status", "--json");
+  json_object *lost = program_member (status->json, "lostEvents");
+
+  g_assert_cmpint (status->status, ==, 0);
+  g_assert_cmpuint (json_object_array_length (lost), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      json_object *event = json_object_array_get_idx (lost, i);
+
+      g_assert_cmpstr (member_string (event, "file"), ==, CONV);
+      g_assert_cmpstr (member_string (event, "id"), ==, i == 0 ? "e4" : "e5");
+    }
+}
+
+static void
+test_overwrite_detected (Fixture *f, gconstpointer user_data)
+{
+  g_autoptr(ProgramRun) second = NULL;
+  g_autoptr(ProgramRun) text = NULL;
+  json_object *lost, *entry, *reread;
+
+  overwrite_scenario (f);
+  second = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (second->status, ==, 0);
+  /* What B's version still holds is not applied again; B's own are. */
+  g_assert_cmpint (program_member_int (second->json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (program_member_int (second->json, "eventsSkipped"), ==, 3);
+  g_assert_cmpint (program_member_int (second->json, "eventsFailed"), ==, 0);
+  reread = program_member (second->json, "filesReread");
+  g_assert_cmpuint (json_object_array_length (reread), ==, 1);
+  lost = program_member (second->json, "lostEvents");
+  g_assert_cmpuint (json_object_array_length (lost), ==, 1);
+  entry = json_object_array_get_idx (lost, 0);
+  g_assert_cmpstr (member_string (entry, "file"), ==, CONV);
+  g_assert_cmpuint (json_object_array_length (program_member (entry, "ids")),
+                    ==, 2);
+  g_assert_true (array_has (program_member (entry, "ids"), "e4"));
+  g_assert_true (array_has (program_member (entry, "ids"), "e5"));
+  g_assert_nonnull (strstr (second->err, CONV));
+  g_assert_nonnull (strstr (second->err, "no longer in it"));
+  /* The cache keeps the effects of e4 and e5. */
+  assert_all_effects (f, 5);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM jsync_events"), ==, 7);
+  assert_status_lists_lost (f);
+
+  /* The text form says it too. */
+  text = PROGRAM_RUN (f->program, "status");
+  g_assert_nonnull (strstr (text->out, "2 lost"));
+  g_assert_nonnull (strstr (text->out, "e4"));
+}
+
+/* A late event in the same stream (device C's, older than everything after
+ * the conversation's create) makes jsync re-apply the stream: e4's and e5's
+ * effects survive it, from the lines the cache keeps; nothing is reported
+ * lost again, and `status` still lists them. */
+static void
+test_overwrite_then_late_event (Fixture *f, gconstpointer user_data)
+{
+  g_autofree char *late = message_line ("e0", "dev-c", 1500, "m0", "early");
+  g_autoptr(ProgramRun) second = NULL;
+  g_autoptr(ProgramRun) third = NULL;
+  g_autoptr(ProgramRun) rebuild = NULL;
+
+  overwrite_scenario (f);
+  second = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (second->status, ==, 0);
+  append_text (f, "conversations/conv_c1 (1).jsonl", late);
+  third = PROGRAM_RUN (f->program, "sync", "--json");
+  g_assert_cmpint (third->status, ==, 0);
+  g_assert_cmpint (program_member_int (third->json, "eventsApplied"), ==, 1);
+  g_assert_cmpuint (json_object_array_length (
+                        program_member (third->json, "lostEvents")), ==, 0);
+  g_assert_cmpuint (json_object_array_length (
+                        program_member (third->json, "errors")), ==, 0);
+  assert_all_effects (f, 6);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM jsync_events"), ==, 8);
+  assert_status_lists_lost (f);
+
+  /* A rebuild would drop them, and says so first. */
+  rebuild = PROGRAM_RUN (f->program, "rebuild", "--json");
+  g_assert_cmpint (rebuild->status, ==, 0);
+  g_assert_nonnull (strstr (rebuild->err, "2 event(s)"));
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM messages"), ==, 5);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM messages WHERE"
+                                 " id = 'm4' OR content = 'two, edited'"), ==,
+                   0);
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/hostile/line/nul", test_nul);
+  ADD ("/hostile/line/nul-escaped", test_nul_escaped);
+  ADD ("/hostile/line/invalid-utf8", test_invalid_utf8);
+  ADD ("/hostile/line/deep-nesting", test_deep_nesting);
+  ADD ("/hostile/line/numbers", test_numbers);
+  ADD ("/hostile/line/field-types", test_field_types);
+  ADD ("/hostile/line/100-mb", test_huge_line);
+  ADD ("/hostile/line/100-mb-small-limit", test_huge_line_small_limit);
+  ADD ("/hostile/files/symlink-loop", test_symlink_loop);
+  ADD ("/hostile/files/fifo", test_fifo);
+  ADD ("/hostile/cache/truncated", test_cache_truncated);
+  ADD ("/hostile/cache/not-sqlite", test_cache_header);
+  ADD ("/hostile/cache/page", test_cache_page);
+  ADD ("/hostile/cache/page-applier", test_cache_page_applier);
+  ADD ("/hostile/cache/page-status", test_cache_page_status);
+  ADD ("/hostile/plugins/folder-writable", test_plugins_folder_writable);
+  ADD ("/hostile/plugins/file-writable", test_plugins_file_writable);
+  ADD ("/hostile/overwrite/detected", test_overwrite_detected);
+  ADD ("/hostile/overwrite/late-event", test_overwrite_then_late_event);
+#undef ADD
+  return g_test_run ();
+}
