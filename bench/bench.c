@@ -47,6 +47,7 @@ typedef struct
 {
   gint64 events;
   gint64 seed;
+  gint64 skew;
   gint repeat;
   gint syncs;
   double append_percent;
@@ -293,6 +294,9 @@ run_gen (Bench *bench, const char *const *extra, json_object **summary)
   g_ptr_array_add (argv, g_strdup ("--seed"));
   g_ptr_array_add (argv, g_strdup_printf ("%" G_GINT64_FORMAT,
                                           bench->options->seed));
+  g_ptr_array_add (argv, g_strdup ("--clock-skew"));
+  g_ptr_array_add (argv, g_strdup_printf ("%" G_GINT64_FORMAT,
+                                          bench->options->skew));
   for (guint i = 0; extra[i] != NULL; i++)
     g_ptr_array_add (argv, g_strdup (extra[i]));
   g_ptr_array_add (argv, NULL);
@@ -922,6 +926,7 @@ main (int argc, char **argv)
   Options options = {
     .events = 100000,
     .seed = 1,
+    .skew = 8000,
     .repeat = 1,
     .syncs = 5,
     .append_percent = 1.0,
@@ -932,6 +937,8 @@ main (int argc, char **argv)
       "Events in the corpus (default 100000)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &options.seed,
       "Seed of the corpus (default 1)", "S" },
+    { "clock-skew", 0, 0, G_OPTION_ARG_INT64, &options.skew,
+      "How far the corpus's device clocks disagree, ms (default 8000)", "MS" },
     { "repeat", 'r', 0, G_OPTION_ARG_INT, &options.repeat,
       "Run (a) and (b) R times, alternating; medians count (default 1)", "R" },
     { "syncs", 0, 0, G_OPTION_ARG_INT, &options.syncs,
@@ -982,7 +989,8 @@ main (int argc, char **argv)
       return 2;
     }
   if (options.events < 1 || options.repeat < 1 || options.syncs < 1
-      || options.append_percent <= 0 || options.big_line_mb < 0)
+      || options.append_percent <= 0 || options.big_line_mb < 0
+      || options.skew < 0)
     {
       g_printerr ("jsync-bench: --events, --repeat, --syncs and"
                   " --append-percent take positive numbers\n");
@@ -1138,6 +1146,8 @@ main (int argc, char **argv)
   json_object_object_add (report, "version", json_object_new_int (1));
   json_object_object_add (report, "machine", machine_json ());
   json_object_object_add (report, "seed", json_object_new_int64 (options.seed));
+  json_object_object_add (report, "clockSkewMs",
+                          json_object_new_int64 (options.skew));
   json_object_object_add (report, "corpus", summary);
   json_object_object_add (report, "repeat", json_object_new_int (options.repeat));
   m = measure_json (base_s, events, bytes, base_rss);

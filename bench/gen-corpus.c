@@ -11,8 +11,9 @@
  *
  * What the folder holds, as a user's years of chat would:
  *   - one global clock; conversations one after another, sometimes resumed
- *     later (from another device); 3 devices with skewed clocks (0, +37 s,
- *     -82 s), so a device that writes right after another can sort before it;
+ *     later (from another device); 3 devices with skewed clocks (0, +0.45 S
+ *     and -S, with S = --clock-skew, 8 s by default), so a device that writes
+ *     right after another, within the skew, sorts before it;
  *   - conversation lengths with a heavy tail (most a few turns, a few
  *     thousands), so thousands of files from a few hundred bytes to ~20 MB;
  *   - turns: a user message, an assistant message streamed by 1 to 12
@@ -570,11 +571,23 @@ gen_workspace_new (Gen *gen, const char *id)
   return ws;
 }
 
+/* Events written one after another are 0 to 3 ms apart: a quarter of them
+ * share their millisecond (ties in the order are broken by event id, not
+ * by file position). */
+static gint64
+gen_step (Gen *gen, gint64 t)
+{
+  if (t != gen->now)
+    return t;
+  gen->now += rng_below (&gen->rng, 4);
+  return gen->now;
+}
+
 static void
 gen_ws_write (Gen *gen, Workspace *ws, json_object *event, guint device,
               gint64 t)
 {
-  gint64 ts = gen_ts (gen, device, t);
+  gint64 ts = gen_ts (gen, device, gen_step (gen, t));
 
   if (gen_full (gen))
     {
@@ -840,7 +853,7 @@ static void
 gen_conv_write (Gen *gen, Conv *conv, FILE *file, json_object *event,
                 guint device, gint64 t)
 {
-  gint64 ts = gen_ts (gen, device, t);
+  gint64 ts = gen_ts (gen, device, gen_step (gen, t));
 
   if (gen_full (gen))
     {
@@ -1548,6 +1561,7 @@ main (int argc, char **argv)
   gint64 events = 100000;
   gint64 seed = 1;
   double append_percent = 0;
+  gint64 skew = 8000;
   g_autofree char *out = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
@@ -1561,6 +1575,8 @@ main (int argc, char **argv)
       "DIR" },
     { "append-percent", 'a', 0, G_OPTION_ARG_DOUBLE, &append_percent,
       "Append P% new events to the existing folder", "P" },
+    { "clock-skew", 0, 0, G_OPTION_ARG_INT64, &skew,
+      "How far the devices' clocks disagree, ms (default 8000)", "MS" },
     G_OPTION_ENTRY_NULL
   };
   Gen gen = { 0 };
@@ -1578,10 +1594,11 @@ main (int argc, char **argv)
       g_printerr ("jsync-gen-corpus: %s\n", error->message);
       return 2;
     }
-  if (out == NULL || events < 0 || append_percent < 0)
+  if (out == NULL || events < 0 || append_percent < 0 || skew < 0)
     {
-      g_printerr ("jsync-gen-corpus: --out DIR is required; --events and"
-                  " --append-percent take positive numbers\n");
+      g_printerr ("jsync-gen-corpus: --out DIR is required; --events,"
+                  " --append-percent and --clock-skew take positive"
+                  " numbers\n");
       return 2;
     }
 
@@ -1591,8 +1608,8 @@ main (int argc, char **argv)
   for (guint d = 0; d < GEN_N_DEVICES; d++)
     gen.devices[d] = rng_uuid (&device_rng);
   gen.skew[0] = 0;
-  gen.skew[1] = 37000;
-  gen.skew[2] = -82000;
+  gen.skew[1] = skew * 45 / 100;
+  gen.skew[2] = -skew;
   gen.out = g_steal_pointer (&out);
   gen.types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gen.convs = g_ptr_array_new_with_free_func (conv_free);
