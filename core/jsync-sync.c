@@ -631,6 +631,187 @@ run_write_checkpoint (Run *run, Source *source, GError **error)
   return jsync_store_run (run->store, stmt, error);
 }
 
+static Source *run_source_by_id (Run *run, gint64 id);
+static gboolean run_same_json (const char *a, gsize a_length, const char *b,
+                               gsize b_length);
+
+/* Is the line a copy of the stored event `id`, with the same JSON? */
+static gboolean
+run_same_as_stored (Run *run, const char *id, const JsyncLine *line,
+                    gint64 hash, gboolean *same, GError **error)
+{
+  sqlite3_stmt *row = jsync_store_stmt (run->store, JSYNC_STMT_EVENT_LOOKUP);
+  int rc;
+
+  *same = FALSE;
+  sqlite3_bind_text (row, 1, id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (row);
+  if (rc == SQLITE_ROW)
+    {
+      gsize length;
+      g_autofree char *stored = run_load_stored (row, 8, &length);
+
+      *same = sqlite3_column_int64 (row, 0) == hash
+              || run_same_json (stored, length, line->data, line->length);
+    }
+  sqlite3_reset (row);
+  sqlite3_clear_bindings (row);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (run->store, error, "look up an event");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Is `other` a log that sync tools name like `path` (its conflict copies,
+ * or the log they copy): the same folder and the same name up to the first
+ * " (", " [" or ".sync-conflict-"? */
+static gboolean
+run_is_sibling (const char *path, const char *other)
+{
+  static const char *const marks[] = { " (", " [", ".sync-conflict-",
+                                       ".jsonl" };
+  const char *name = strrchr (path, '/');
+  gsize stem = strlen (path);
+
+  name = name != NULL ? name + 1 : path;
+  for (guint i = 0; i < G_N_ELEMENTS (marks); i++)
+    {
+      const char *mark = strstr (name, marks[i]);
+
+      if (mark != NULL)
+        stem = MIN (stem, (gsize) (mark - path));
+    }
+  return strcmp (path, other) != 0 && strncmp (path, other, stem) == 0
+         && strchr (other + stem, '/') == NULL;
+}
+
+/* Lost candidates (`ids`, last seen in `from`) that another present log
+ * still holds, with the same JSON, are not lost: their record moves to
+ * that log (which then holds their first occurrence) and they leave `ids`.
+ * The logs looked in: those that sync tools name like `from` (a conflict
+ * copy read before the log it copies, then deleted, loses nothing), and
+ * those that hold events of the same streams.  Costs a read of those logs,
+ * as a late event costs its stream. */
+static gboolean
+run_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
+{
+  g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GArray) others = g_array_new (FALSE, FALSE, sizeof (gint64));
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (run->store->db,
+                          "SELECT DISTINCT source FROM jsync_events"
+                          " WHERE source <> ?1 AND (applier, stream) IN"
+                          " (SELECT applier, stream FROM jsync_events"
+                          "  WHERE source = ?1 AND applier IS NOT NULL)"
+                          " ORDER BY source",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (run->store, error, "find copies of lost events");
+      return FALSE;
+    }
+  sqlite3_bind_int64 (stmt, 1, from->id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 other = sqlite3_column_int64 (stmt, 0);
+
+      g_array_append_val (others, other);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (run->store, error, "find copies of lost events");
+      return FALSE;
+    }
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, run->sources);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      {
+        Source *sibling = value;
+
+        if (sibling->known && run_is_sibling (from->path, sibling->path))
+          g_array_append_val (others, sibling->id);
+      }
+  }
+  for (guint i = 0; i < ids->len; i++)
+    g_hash_table_add (wanted, ids->pdata[i]);
+
+  for (guint i = 0; i < others->len && g_hash_table_size (wanted) > 0; i++)
+    {
+      Source *source = run_source_by_id (run, g_array_index (others, gint64, i));
+      g_autoptr(JsyncReader) reader = NULL;
+      JsyncLine line;
+
+      if (source == NULL || !source->present)
+        continue;
+      /* One that cannot be read now holds nothing we can see. */
+      reader = jsync_reader_open (source->abs, 0, 0,
+                                  jsync_config_get_max_line_bytes (
+                                      run->self->config), NULL);
+      while (reader != NULL && jsync_reader_next (reader, &line, NULL))
+        {
+          JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
+          json_object *json;
+          gint64 hash;
+          gboolean same = FALSE;
+          char *id;
+
+          if (line.too_long
+              || (json = jsync_event_parse_json (line.data, line.length,
+                                                 NULL)) == NULL)
+            continue;
+          id = jsync_event_read_envelope (json, &event, NULL)
+                 ? g_hash_table_lookup (wanted, event.id) : NULL;
+          json_object_put (json);
+          if (id == NULL)
+            continue;
+          hash = jsync_hash (line.data, line.length);
+          if (!run_same_as_stored (run, id, &line, hash, &same, error))
+            return FALSE;
+          if (!same)
+            continue;
+          stmt = NULL;
+          if (sqlite3_prepare_v2 (run->store->db,
+                                  "UPDATE jsync_events SET source = ?2,"
+                                  " offset = ?3, length = ?4, line = ?5,"
+                                  " hash = ?6, gen = ?7, raw = ?8"
+                                  " WHERE id = ?1", -1, &stmt, NULL)
+              != SQLITE_OK)
+            {
+              jsync_store_set_error (run->store, error, "move an event");
+              return FALSE;
+            }
+          sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+          sqlite3_bind_int64 (stmt, 2, source->id);
+          sqlite3_bind_int64 (stmt, 3, line.offset);
+          sqlite3_bind_int64 (stmt, 4, line.length);
+          sqlite3_bind_int64 (stmt, 5, line.line);
+          sqlite3_bind_int64 (stmt, 6, hash);
+          sqlite3_bind_int64 (stmt, 7, source->gen);
+          sqlite3_bind_blob (stmt, 8, line.data, line.length, SQLITE_STATIC);
+          rc = sqlite3_step (stmt);
+          sqlite3_finalize (stmt);
+          if (rc != SQLITE_DONE)
+            {
+              jsync_store_set_error (run->store, error, "move an event");
+              return FALSE;
+            }
+          g_hash_table_remove (wanted, id);
+        }
+    }
+  /* Keep the ids still wanted, in their order. */
+  for (guint i = ids->len; i > 0; i--)
+    if (!g_hash_table_contains (wanted, ids->pdata[i - 1]))
+      g_ptr_array_remove_index (ids, i - 1);
+  return TRUE;
+}
+
 /* Events last seen in a file being read again that its new content no
  * longer holds: lost (DESIGN.md "Lost events"). */
 static gboolean
@@ -661,6 +842,8 @@ run_find_lost (Run *run, Source *source, gboolean whole_file, GError **error)
       jsync_store_set_error (run->store, error, "find lost events");
       return FALSE;
     }
+  if (ids->len > 0 && !run_find_elsewhere (run, source, ids, error))
+    return FALSE;
   if (ids->len == 0)
     return TRUE;
   for (guint i = 0; i < ids->len; i++)

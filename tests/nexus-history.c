@@ -773,6 +773,82 @@ history_file_replace (GRand *rand, GPtrArray *ops, HistoryFile *file,
   figures->replacements++;
 }
 
+/* The name of a log up to its conflict-copy suffix: copies of one log and
+ * the log itself share it. */
+static gsize
+history_stem (const char *name)
+{
+  static const char *const marks[] = { " (", ".sync-conflict-", ".jsonl" };
+  gsize stem = strlen (name);
+
+  for (guint i = 0; i < G_N_ELEMENTS (marks); i++)
+    {
+      const char *mark = strstr (name, marks[i]);
+
+      if (mark != NULL)
+        stem = MIN (stem, (gsize) (mark - name));
+    }
+  return stem;
+}
+
+static gboolean
+history_same_stem (const char *a, const char *b)
+{
+  gsize stem = history_stem (a);
+
+  return stem == history_stem (b) && strncmp (a, b, stem) == 0;
+}
+
+/* Is every line of `file` in another log of the same stem? */
+static gboolean
+history_file_held_beside (GPtrArray *files, HistoryFile *file)
+{
+  g_autoptr(GHashTable) beside = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      HistoryFile *other = files->pdata[i];
+
+      if (other == file || !history_same_stem (file->name, other->name))
+        continue;
+      for (guint j = 0; j < other->delivered->len; j++)
+        g_hash_table_add (beside, other->delivered->pdata[j]);
+    }
+  for (guint i = 0; i < file->delivered->len; i++)
+    if (!g_hash_table_contains (beside, file->delivered->pdata[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* A sync tool's conflicted copy of a whole log: a new file beside it with
+ * every line it holds. */
+static void
+history_file_copy (GRand *rand, GPtrArray *ops, GPtrArray *files,
+                   HistoryFile *file, HistoryFigures *figures)
+{
+  gsize stem = history_stem (file->name);
+  g_autofree char *name = NULL;
+  HistoryFile *copy;
+  GString *text;
+
+  if (file->torn != NULL || file->delivered->len == 0)
+    return;
+  name = g_strdup_printf ("%.*s (copy %" G_GUINT64_FORMAT ").jsonl",
+                          (int) stem, file->name, ++figures->copied);
+  copy = history_file_get (files, rand, name);
+  copy->blank_lines = file->blank_lines;
+  copy->crlf = file->crlf;
+  text = g_string_new (NULL);
+  for (guint i = 0; i < file->delivered->len; i++)
+    {
+      const char *line = file->delivered->pdata[i];
+
+      history_line_text (copy, text, line, 0, strlen (line));
+      g_ptr_array_add (copy->delivered, g_strdup (line));
+    }
+  history_add_op (ops, HISTORY_REPLACE, name, g_string_free (text, FALSE), 0);
+}
+
 /* A conflict resolved by hand: a copy whose lines were all delivered is
  * merged into another file, then deleted.  Its events stay in the logs, so
  * nothing is lost. */
@@ -787,6 +863,25 @@ history_file_merge (GRand *rand, GPtrArray *ops, GPtrArray *files,
   if (!g_queue_is_empty (&from->queue) || from->torn != NULL
       || from->delivered->len == 0)
     return;
+  /* Sometimes every line is in a copy beside it already (the sync tool
+   * made them): it is deleted alone. */
+  if (g_rand_boolean (rand) && history_file_held_beside (files, from))
+    {
+      for (guint i = 0; i < files->len; i++)
+        if (files->pdata[i] != from
+            && history_same_stem (from->name,
+                                  ((HistoryFile *) files->pdata[i])->name))
+          {
+            history_add_op (ops, HISTORY_MERGE,
+                            ((HistoryFile *) files->pdata[i])->name,
+                            g_strdup (""), 0);
+            break;
+          }
+      ((HistoryOp *) ops->pdata[ops->len - 1])->from = g_strdup (from->name);
+      g_ptr_array_remove (files, from);
+      figures->deleted++;
+      return;
+    }
   do
     into = files->pdata[g_rand_int_range (rand, 0, files->len)];
   while (into == from);
@@ -937,7 +1032,12 @@ history_deliver (GRand *rand, GPtrArray *events, HistoryFigures *figures)
         }
       else if (action < 71 && files->len > 1)
         history_file_merge (rand, ops, files, figures);
-      else if (action < 74)
+      else if (action < 74 && present->len > 0)
+        history_file_copy (rand, ops, files,
+                           present->pdata[g_rand_int_range (rand, 0,
+                                                            present->len)],
+                           figures);
+      else if (action < 77)
         history_add_op (ops, HISTORY_REOPEN, NULL, NULL, 0);
       else
         history_add_op (ops, HISTORY_SYNC, NULL, NULL, history_random_batch (rand));

@@ -106,6 +106,8 @@ typedef struct
   guint64 torn;             /* torn last lines */
   guint64 late_files;
   guint64 merged;           /* conflict copies merged and deleted */
+  guint64 copied;           /* whole logs copied beside them */
+  guint64 deleted;          /* copies deleted, their lines all beside them */
 } HistoryFigures;
 
 /* The steps (of HistoryOp*) delivering `events`; ends with every line whole
