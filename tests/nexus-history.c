@@ -769,7 +769,10 @@ history_file_replace (GRand *rand, GPtrArray *ops, HistoryFile *file,
 
       history_line_text (file, text, line, 0, strlen (line));
     }
-  history_add_op (ops, HISTORY_REPLACE, file->name, g_string_free (text, FALSE), 0);
+  /* By rename, as most sync tools do, or in place (rsync --inplace). */
+  history_add_op (ops, g_rand_boolean (rand) ? HISTORY_REPLACE
+                                             : HISTORY_REWRITE,
+                  file->name, g_string_free (text, FALSE), 0);
   figures->replacements++;
 }
 
@@ -1201,6 +1204,9 @@ history_ops_script (GPtrArray *ops)
                                   "printf %%s %s > .tmp && mv .tmp %s\n",
                                   text, file);
           break;
+        case HISTORY_REWRITE:
+          g_string_append_printf (script, "printf %%s %s > %s\n", text, file);
+          break;
         case HISTORY_SYNC:
           g_string_append_printf (script,
                                   "jsync --db ../cache.db --batch-size %u"
@@ -1252,7 +1258,7 @@ history_apply (const HistoryOp *op, const char *data)
   g_autofree char *path = NULL;
 
   if (op->kind != HISTORY_APPEND && op->kind != HISTORY_REPLACE
-      && op->kind != HISTORY_MERGE)
+      && op->kind != HISTORY_REWRITE && op->kind != HISTORY_MERGE)
     return FALSE;
   path = g_build_filename (data, op->file, NULL);
   switch (op->kind)
@@ -1270,6 +1276,9 @@ history_apply (const HistoryOp *op, const char *data)
         history_write_text (tmp, op->text, FALSE);
         g_assert_cmpint (g_rename (tmp, path), ==, 0);
       }
+      break;
+    case HISTORY_REWRITE:
+      history_write_text (path, op->text, FALSE);
       break;
     case HISTORY_MERGE:
       {

@@ -66,8 +66,10 @@ gboolean history_type_is_applied (const char *type);
  * arrive in random chunks, some files late, last lines torn and completed
  * later, copies of events in other files (conflict copies), copies of one
  * id that differ, the same JSON in other bytes, whole-file replacement by
- * rename (the file's lines in another order plus new ones), conflict copies
- * merged into another log and deleted; with syncs between.  No step ever
+ * rename or in place (the file's lines in another order plus new ones),
+ * whole logs copied beside them, conflict copies merged into another log
+ * and deleted, copies deleted whose lines are all beside them; with syncs
+ * between.  No step ever
  * drops an event from the logs: a cache must end equal to a rebuild, with
  * nothing lost. */
 
@@ -78,6 +80,7 @@ typedef enum
   HISTORY_SYNC,             /* a sync with --batch-size batch */
   HISTORY_REOPEN,           /* the library: reopen the coordinator */
   HISTORY_MERGE,            /* append text to file, then delete from */
+  HISTORY_REWRITE,          /* write text over file, in place */
 } HistoryOpKind;
 
 typedef struct
