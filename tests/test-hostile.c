@@ -454,6 +454,51 @@ test_huge_line_small_limit (Fixture *f, gconstpointer user_data)
   run_huge_line (f, MIB, 16 * MIB);
 }
 
+/* A log of 200 MB (200 messages of 1 MB): read in pieces and applied in
+ * bounded batches, never whole; the run's memory stays well below the
+ * file's size. */
+static void
+test_huge_log (Fixture *f, gconstpointer user_data)
+{
+  const guint messages = 200;
+  g_autofree char *create = metadata_line ("e1", 1000);
+  g_autofree char *content = g_malloc (MIB + 1);
+  g_autoptr(ProgramRun) run = NULL;
+  gint64 size = strlen (create);
+  const char *scale = g_getenv ("JSYNC_TEST_SCALE");
+
+  if (scale != NULL && g_ascii_strtod (scale, NULL) < 1)
+    {
+      g_test_skip ("a 200 MB log: only at JSYNC_TEST_SCALE=1");
+      return;
+    }
+  memset (content, 'x', MIB);
+  content[MIB] = '\0';
+  append_text (f, CONV, create);
+  for (guint i = 0; i < messages; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("e-%u", i);
+      g_autofree char *message = g_strdup_printf ("m%u", i);
+      g_autofree char *line = message_line (id, "dev-a", 2000 + i, message,
+                                            content);
+
+      append_text (f, CONV, line);
+      size += strlen (line);
+    }
+  run = PROGRAM_RUN (f->program, "sync", "--json");
+  g_test_message ("peak RSS: %" G_GINT64_FORMAT " KiB for a log of %"
+                  G_GINT64_FORMAT " bytes", run->peak_rss, size);
+  g_assert_cmpint (run->status, ==, 0);
+  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==,
+                   messages + 1);
+  g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
+                   ==, messages);
+  if (g_getenv ("ASAN_OPTIONS") != NULL)
+    g_test_message ("AddressSanitizer: the memory bound is not checked");
+  else
+    g_assert_cmpint (run->peak_rss * 1024, <, size * 3 / 4);
+}
+
 /* --- The data folder ------------------------------------------------------ */
 
 static void
@@ -919,6 +964,7 @@ main (int argc, char **argv)
   ADD ("/hostile/line/field-types", test_field_types);
   ADD ("/hostile/line/100-mb", test_huge_line);
   ADD ("/hostile/line/100-mb-small-limit", test_huge_line_small_limit);
+  ADD ("/hostile/files/200-mb", test_huge_log);
   ADD ("/hostile/files/symlink-loop", test_symlink_loop);
   ADD ("/hostile/files/fifo", test_fifo);
   ADD ("/hostile/cache/truncated", test_cache_truncated);
