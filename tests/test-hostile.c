@@ -295,6 +295,24 @@ test_numbers (Fixture *f, gconstpointer user_data)
       g_test_message ("timestamp %s", cases[i].timestamp);
       run = run_bad_line (f, line, strlen (line), cases[i].reason);
     }
+  /* In an applier's fields: beyond int64 (json-c would keep a uint64),
+   * beyond a double. */
+  for (guint i = 0; i < 3; i++)
+    {
+      static const char *const numbers[] = {
+        "18446744073709551615", "9223372036854775808", "1e400",
+      };
+      g_autofree char *line = g_strdup_printf (
+          "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
+          "\"m9\",\"sequenceNumber\":%s},\"id\":\"e3\",\"deviceId\":\"d\","
+          "\"timestamp\":3}\n", numbers[i]);
+      g_autoptr(ProgramRun) run = NULL;
+
+      fixture_teardown (f, NULL);
+      fixture_setup (f, NULL);
+      g_test_message ("sequenceNumber %s", numbers[i]);
+      run = run_bad_line (f, line, strlen (line), "sequenceNumber");
+    }
 }
 
 static void
