@@ -84,6 +84,22 @@ now_seconds (void)
   return g_get_monotonic_time () / 1e6;
 }
 
+static double
+tv_seconds (const struct timeval *tv)
+{
+  return tv->tv_sec + tv->tv_usec / 1e6;
+}
+
+/* User + system time of this process so far. */
+static double
+self_cpu_seconds (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return tv_seconds (&usage.ru_utime) + tv_seconds (&usage.ru_stime);
+}
+
 static int
 compare_double (gconstpointer a, gconstpointer b)
 {
@@ -176,6 +192,7 @@ typedef struct
 {
   int status;               /* exit status, or -1 */
   double seconds;           /* wall clock, spawn to reaped */
+  double cpu_seconds;       /* user + system time of the child */
   glong max_rss_kb;         /* the child's peak resident memory */
   char *out;                /* owned: its stdout */
   char *err;                /* owned: its stderr */
@@ -223,6 +240,8 @@ run_child (const char *dir, char **argv, char **envp, Child *child)
   child->seconds = now_seconds () - start;
   child->status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
   child->max_rss_kb = usage.ru_maxrss;
+  child->cpu_seconds = tv_seconds (&usage.ru_utime)
+                       + tv_seconds (&usage.ru_stime);
   g_file_get_contents (out_path, &child->out, NULL, NULL);
   g_file_get_contents (err_path, &child->err, NULL, NULL);
   g_unlink (out_path);
@@ -965,6 +984,8 @@ main (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) base_times = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) rebuild_times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) base_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) rebuild_cpu = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) sync_times = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree char *base_db = NULL;
   g_autofree char *template = NULL;
@@ -974,6 +995,7 @@ main (int argc, char **argv)
   guint64 events, bytes, files, base_events = 0, base_bad = 0;
   glong base_rss = 0, rebuild_rss = 0, sync_rss = 0, idle_rss = 0;
   double base_s, rebuild_s, idle_ms, append_s, ratio, append_pct;
+  double base_cpu_s, rebuild_cpu_s, cpu_ratio, append_cpu_s;
   guint64 base_db_bytes, jsync_db_bytes;
   gint64 rebuild_applied = 0, rebuild_skipped = 0, rebuild_failed = 0;
   gint64 append_applied, append_files;
@@ -1050,20 +1072,25 @@ main (int argc, char **argv)
   /* (a) and (b), alternating when repeated. */
   for (gint r = 0; r < options.repeat; r++)
     {
-      double start = now_seconds (), t;
+      double start = now_seconds (), cpu_start = self_cpu_seconds (), t, c;
 
       baseline_run (bench.data, base_db, &base_events, &base_bad);
       t = now_seconds () - start;
+      c = self_cpu_seconds () - cpu_start;
       g_array_append_val (base_times, t);
+      g_array_append_val (base_cpu, c);
       run_jsync (&bench, "rebuild", bench.data, bench.db, NULL, &child,
                  &result);
       g_array_append_val (rebuild_times, child.seconds);
+      g_array_append_val (rebuild_cpu, child.cpu_seconds);
       rebuild_rss = MAX (rebuild_rss, child.max_rss_kb);
       rebuild_applied = json_int (result, "eventsApplied");
       rebuild_skipped = json_int (result, "eventsSkipped");
       rebuild_failed = json_int (result, "eventsFailed");
-      g_print ("  run %d: baseline %.2f s, jsync rebuild %.2f s (%.2f×)\n",
-               r + 1, t, child.seconds, child.seconds / t);
+      g_print ("  run %d: baseline %.2f s (CPU %.2f s), jsync rebuild %.2f s"
+               " (CPU %.2f s): %.2f× (CPU %.2f×)\n", r + 1, t, c,
+               child.seconds, child.cpu_seconds, child.seconds / t,
+               child.cpu_seconds / c);
       json_object_put (result);
       child_clear (&child);
     }
@@ -1072,6 +1099,9 @@ main (int argc, char **argv)
   base_s = median (base_times);
   rebuild_s = median (rebuild_times);
   ratio = rebuild_s / base_s;
+  base_cpu_s = median (base_cpu);
+  rebuild_cpu_s = median (rebuild_cpu);
+  cpu_ratio = rebuild_cpu_s / base_cpu_s;
   base_db_bytes = file_size (base_db);
   jsync_db_bytes = file_size (bench.db);
 
@@ -1101,6 +1131,7 @@ main (int argc, char **argv)
   }
   run_jsync (&bench, "sync", bench.data, bench.db, NULL, &child, &result);
   append_s = child.seconds;
+  append_cpu_s = child.cpu_seconds;
   sync_rss = child.max_rss_kb;
   append_applied = json_int (result, "eventsApplied");
   append_files = json_object_array_length (
@@ -1110,22 +1141,23 @@ main (int argc, char **argv)
   child_clear (&child);
 
   /* The table. */
-  g_print ("\n%-24s %10s %12s %9s %12s %10s\n", "", "time", "events/s",
-           "MB/s", "vs baseline", "peak RSS");
-  g_print ("%-24s %8.2f s %12.0f %9.1f %11.2f× %7ld MB\n",
+  g_print ("\n%-24s %10s %12s %9s %12s %10s %10s\n", "", "time", "events/s",
+           "MB/s", "vs baseline", "CPU time", "peak RSS");
+  g_print ("%-24s %8.2f s %12.0f %9.1f %11.2f× %8.2f s %7ld MB\n",
            "(a) baseline loop", base_s, events / base_s, bytes / 1e6 / base_s,
-           1.0, base_rss / 1024);
-  g_print ("%-24s %8.2f s %12.0f %9.1f %11.2f× %7ld MB   target ≤ 1.00×: %s\n",
+           1.0, base_cpu_s, base_rss / 1024);
+  g_print ("%-24s %8.2f s %12.0f %9.1f %11.2f× %8.2f s %7ld MB"
+           "   target ≤ 1.00×: %s (CPU time %.2f×)\n",
            "(b) jsync rebuild", rebuild_s, events / rebuild_s,
-           bytes / 1e6 / rebuild_s, ratio, rebuild_rss / 1024,
-           verdict (ratio <= 1.0));
-  g_print ("%-24s %7.1f ms %34s %7ld MB   target ≤ 50 ms: %s\n",
-           "(c) sync, nothing new", idle_ms, "(median)", idle_rss / 1024,
-           verdict (idle_ms <= 50));
-  g_print ("%-24s %8.3f s %12.0f %9s %10.2f%% %7ld MB   target ≤ 2%% of (b):"
-           " %s\n", "(d) sync, +new events", append_s,
-           append_applied / append_s, "", append_pct, sync_rss / 1024,
-           verdict (append_pct <= 2.0));
+           bytes / 1e6 / rebuild_s, ratio, rebuild_cpu_s, rebuild_rss / 1024,
+           verdict (ratio <= 1.0), cpu_ratio);
+  g_print ("%-24s %7.1f ms %34s %10s %7ld MB   target ≤ 50 ms: %s\n",
+           "(c) sync, nothing new", idle_ms, "(median)", "",
+           idle_rss / 1024, verdict (idle_ms <= 50));
+  g_print ("%-24s %8.3f s %12.0f %9s %10.2f%% %8.2f s %7ld MB"
+           "   target ≤ 2%% of (b): %s\n", "(d) sync, +new events", append_s,
+           append_applied / append_s, "", append_pct, append_cpu_s,
+           sync_rss / 1024, verdict (append_pct <= 2.0));
   g_print ("    (d) applied %" G_GINT64_FORMAT " new events from %"
            G_GINT64_FORMAT " files\n", append_applied, append_files);
   g_print ("(e) peak RSS: rebuild %ld MB, sync +new %ld MB (target ≤ 64 MB +"
@@ -1152,6 +1184,8 @@ main (int argc, char **argv)
   json_object_object_add (report, "repeat", json_object_new_int (options.repeat));
   m = measure_json (base_s, events, bytes, base_rss);
   json_object_object_add (m, "runs", array_json (base_times));
+  json_object_object_add (m, "cpuSeconds", json_object_new_double (base_cpu_s));
+  json_object_object_add (m, "cpuRuns", array_json (base_cpu));
   json_object_object_add (m, "dbBytes", json_object_new_int64 (base_db_bytes));
   json_object_object_add (m, "eventsApplied",
                           json_object_new_int64 (base_events));
@@ -1159,6 +1193,10 @@ main (int argc, char **argv)
   m = measure_json (rebuild_s, events, bytes, rebuild_rss);
   json_object_object_add (m, "runs", array_json (rebuild_times));
   json_object_object_add (m, "ratio", json_object_new_double (ratio));
+  json_object_object_add (m, "cpuSeconds",
+                          json_object_new_double (rebuild_cpu_s));
+  json_object_object_add (m, "cpuRuns", array_json (rebuild_cpu));
+  json_object_object_add (m, "cpuRatio", json_object_new_double (cpu_ratio));
   json_object_object_add (m, "dbBytes", json_object_new_int64 (jsync_db_bytes));
   json_object_object_add (m, "eventsApplied",
                           json_object_new_int64 (rebuild_applied));
@@ -1182,6 +1220,7 @@ main (int argc, char **argv)
                           json_object_new_int64 (append_files));
   json_object_object_add (m, "percentOfRebuild",
                           json_object_new_double (append_pct));
+  json_object_object_add (m, "cpuSeconds", json_object_new_double (append_cpu_s));
   json_object_object_add (m, "appended", append_summary);
   json_object_object_add (report, "syncAppend", m);
   if (options.big_line_mb > 0)
