@@ -1,0 +1,115 @@
+/* fuzz-keyfile.c: libFuzzer target for the keyfile loader
+ * (jsync_config_load_file).
+ *
+ * Input: the bytes of a keyfile.  It is loaded; a failure must come with
+ * a JSYNC_ERROR (or GKeyFile's) error and a message; a success must leave
+ * every getter answering (the resolved data folder, database, plugin path,
+ * limits, ignore globs, disabled appliers) with values in their ranges.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "jsync-config.h"
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
+
+static char *scratch_dir;
+static char *conf_path;
+
+#define CHECK(condition)                                                  \
+  G_STMT_START                                                            \
+  {                                                                       \
+    if (!(condition))                                                     \
+      {                                                                   \
+        fprintf (stderr, "fuzz-keyfile: %s:%d: check failed: %s\n",       \
+                 __FILE__, __LINE__, #condition);                         \
+        abort ();                                                         \
+      }                                                                   \
+  }                                                                       \
+  G_STMT_END
+
+static void
+fuzz_cleanup (void)
+{
+  g_unlink (conf_path);
+  g_rmdir (scratch_dir);
+}
+
+static void
+fuzz_discard_log (const char *domain, GLogLevelFlags level,
+                  const char *message, gpointer user_data)
+{
+}
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  const char *base = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR)
+                       ? "/dev/shm" : g_get_tmp_dir ();
+  g_autofree char *template = g_build_filename (base, "jsync-fuzz-XXXXXX",
+                                                NULL);
+
+  scratch_dir = g_mkdtemp (g_steal_pointer (&template));
+  CHECK (scratch_dir != NULL);
+  conf_path = g_build_filename (scratch_dir, "jsync.conf", NULL);
+  atexit (fuzz_cleanup);
+  /* Unknown keys are warnings: not findings, and not worth printing; a
+   * critical is a finding. */
+  g_log_set_default_handler (fuzz_discard_log, NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) path = NULL;
+  g_auto(GStrv) required = NULL;
+  g_auto(GStrv) disabled = NULL;
+  const char *const *ignore;
+  int fd;
+
+  fd = g_open (conf_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  CHECK (fd >= 0);
+  CHECK (size == 0 || write (fd, data, size) == (gssize) size);
+  close (fd);
+
+  if (!jsync_config_load_file (config, conf_path, &error))
+    {
+      CHECK (error != NULL && error->message != NULL);
+      CHECK (error->domain == JSYNC_ERROR
+             || error->domain == G_KEY_FILE_ERROR
+             || error->domain == G_FILE_ERROR);
+      CHECK (jsync_error_exit_status (error) == JSYNC_EXIT_USAGE
+             || jsync_error_exit_status (error) == JSYNC_EXIT_ENVIRONMENT);
+      return 0;
+    }
+  CHECK (error == NULL);
+  CHECK (jsync_config_get_data_dir (config) != NULL);
+  CHECK (jsync_config_get_database (config) != NULL);
+  CHECK (jsync_config_get_batch_size (config) > 0);
+  CHECK (jsync_config_get_max_line_bytes (config) > 0);
+  (void) jsync_config_get_strict (config);
+  (void) jsync_config_get_lock_timeout (config);
+  (void) jsync_config_get_plugins_dir (config);
+  (void) jsync_config_get_device_id (config);
+  CHECK (g_strcmp0 (jsync_config_get_path (config), conf_path) == 0);
+  CHECK (jsync_config_get_keyfile (config) != NULL);
+  ignore = jsync_config_get_ignore (config);
+  CHECK (ignore != NULL);
+  for (guint i = 0; ignore[i] != NULL; i++)
+    (void) g_pattern_match_simple (ignore[i], "conversations/x.jsonl");
+  path = jsync_config_dup_plugin_path (config);
+  required = jsync_config_dup_required_plugin_dirs (config);
+  disabled = jsync_config_dup_disabled_appliers (config);
+  CHECK (path != NULL && required != NULL && disabled != NULL);
+  return 0;
+}

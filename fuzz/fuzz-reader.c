@@ -1,0 +1,249 @@
+/* fuzz-reader.c: libFuzzer target for the line reader (core/jsync-reader.h)
+ * and the event envelope (core/jsync-event.h).
+ *
+ * Input: one byte choosing max-line-bytes (1 + 64 × byte: 1 to 16321, so
+ * over-long lines come often), then the bytes of a log file.  The file is
+ * read as a sync reads it, every line is parsed and its envelope checked,
+ * and the reader's contract is asserted (a finding aborts):
+ *   - a line is complete (a '\n' follows it), holds no '\n', is not blank,
+ *     is too long exactly when it exceeds max-line-bytes, and its data are
+ *     the file's bytes (the first JSYNC_READER_HEAD_BYTES when too long);
+ *   - line numbers count every '\n' before the line, blank lines included;
+ *   - at the end the checkpoint is just past the last '\n';
+ *   - resuming from the checkpoint after any line returns the same lines;
+ *   - the tail hash at the checkpoint is the hash of the bytes before it;
+ *   - a line the strict parser accepts is a JSON object that json-c writes
+ *     back as text the strict parser accepts again, as an equal object;
+ *   - an envelope that checks out has string fields without NUL bytes.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "jsync-event.h"
+#include "jsync-reader.h"
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
+
+/* Lines kept from the first pass, to compare a resumed read with. */
+typedef struct
+{
+  guint64 offset;
+  guint64 line;
+  guint64 full_length;
+  gsize length;
+  gboolean too_long;
+  gint64 hash;
+} Seen;
+
+static char *scratch_dir;
+static char *log_path;
+
+#define CHECK(condition)                                                  \
+  G_STMT_START                                                            \
+  {                                                                       \
+    if (!(condition))                                                     \
+      {                                                                   \
+        fprintf (stderr, "fuzz-reader: %s:%d: check failed: %s\n",        \
+                 __FILE__, __LINE__, #condition);                         \
+        abort ();                                                         \
+      }                                                                   \
+  }                                                                       \
+  G_STMT_END
+
+static void
+fuzz_cleanup (void)
+{
+  g_unlink (log_path);
+  g_rmdir (scratch_dir);
+}
+
+static void
+fuzz_discard_log (const char *domain, GLogLevelFlags level,
+                  const char *message, gpointer user_data)
+{
+}
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  const char *base = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR)
+                       ? "/dev/shm" : g_get_tmp_dir ();
+  g_autofree char *template = g_build_filename (base, "jsync-fuzz-XXXXXX",
+                                                NULL);
+
+  scratch_dir = g_mkdtemp (g_steal_pointer (&template));
+  CHECK (scratch_dir != NULL);
+  log_path = g_build_filename (scratch_dir, "log.jsonl", NULL);
+  atexit (fuzz_cleanup);
+  /* Warnings are expected from hostile input; a critical is a finding. */
+  g_log_set_default_handler (fuzz_discard_log, NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  return 0;
+}
+
+static gboolean
+fuzz_is_blank (const char *data, gsize length)
+{
+  for (gsize i = 0; i < length; i++)
+    if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r')
+      return FALSE;
+  return TRUE;
+}
+
+/* The parser and the envelope on one line. */
+static void
+fuzz_parse (const char *data, gsize length)
+{
+  g_autoptr(GError) error = NULL;
+  JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
+  json_object *json = jsync_event_parse_json (data, length, &error);
+  json_object *again;
+  const char *text;
+
+  if (json == NULL)
+    {
+      CHECK (error != NULL);
+      return;
+    }
+  CHECK (error == NULL);
+  CHECK (json_object_is_type (json, json_type_object));
+
+  /* What json-c writes is strict JSON that means the same. */
+  text = json_object_to_json_string_ext (json, JSON_C_TO_STRING_PLAIN);
+  again = jsync_event_parse_json (text, strlen (text), &error);
+  if (again == NULL)
+    fprintf (stderr, "fuzz-reader: json-c wrote %s: %s\n", text,
+             error->message);
+  CHECK (again != NULL);
+  CHECK (json_object_equal (json, again));
+  json_object_put (again);
+
+  if (jsync_event_read_envelope (json, &event, &error))
+    {
+      CHECK (event.id != NULL && event.type != NULL
+             && event.device_id != NULL);
+      CHECK (strlen (event.id) == (gsize) json_object_get_string_len (
+                                      json_object_object_get (json, "id")));
+      CHECK (strlen (event.device_id)
+             == (gsize) json_object_get_string_len (
+                 json_object_object_get (json, "deviceId")));
+      CHECK (jsync_event_key_compare (event.timestamp, event.device_id,
+                                      event.id, event.timestamp,
+                                      event.device_id, event.id) == 0);
+    }
+  else
+    CHECK (error != NULL);
+  json_object_put (json);
+}
+
+int
+LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
+{
+  g_autoptr(JsyncReader) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) seen = g_array_new (FALSE, FALSE, sizeof (Seen));
+  const char *file;
+  gsize n;
+  guint64 max, newlines = 0, last_newline_end = 0;
+  JsyncLine line;
+  gint64 tail;
+  int fd;
+
+  if (size < 1)
+    return 0;
+  max = 1 + (guint64) data[0] * 64;
+  file = (const char *) data + 1;
+  n = size - 1;
+  for (gsize i = 0; i < n; i++)
+    if (file[i] == '\n')
+      {
+        newlines++;
+        last_newline_end = i + 1;
+      }
+  fd = g_open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  CHECK (fd >= 0);
+  CHECK (n == 0 || write (fd, file, n) == (gssize) n);
+  close (fd);
+
+  /* First pass, from the start. */
+  reader = jsync_reader_open (log_path, 0, 0, max, &error);
+  CHECK (reader != NULL);
+  while (jsync_reader_next (reader, &line, &error))
+    {
+      Seen s = {
+        .offset = line.offset,
+        .line = line.line,
+        .full_length = line.full_length,
+        .length = line.length,
+        .too_long = line.too_long,
+        .hash = jsync_hash (line.data, line.length),
+      };
+      guint64 before = 0;
+
+      CHECK (line.offset + line.full_length < n);
+      CHECK (file[line.offset + line.full_length] == '\n');
+      CHECK (memchr (file + line.offset, '\n', line.full_length) == NULL);
+      CHECK (!fuzz_is_blank (file + line.offset, line.full_length));
+      CHECK (line.too_long == (line.full_length > max));
+      CHECK (line.length == (line.too_long
+                               ? MIN (line.full_length, JSYNC_READER_HEAD_BYTES)
+                               : line.full_length));
+      CHECK (memcmp (line.data, file + line.offset, line.length) == 0);
+      for (gsize i = 0; i < line.offset; i++)
+        before += file[i] == '\n';
+      CHECK (line.line == before + 1);
+      CHECK (seen->len == 0
+             || line.offset > g_array_index (seen, Seen, seen->len - 1).offset);
+      CHECK (jsync_reader_get_offset (reader)
+             <= line.offset + line.full_length + 1);
+      if (!line.too_long)
+        fuzz_parse (line.data, line.length);
+      g_array_append_val (seen, s);
+    }
+  CHECK (error == NULL);
+  CHECK (jsync_reader_get_offset (reader) == last_newline_end);
+  CHECK (jsync_reader_get_line (reader) == newlines);
+  CHECK (jsync_tail_hash (jsync_reader_get_fd (reader), last_newline_end,
+                          &tail, &error));
+  CHECK (tail == jsync_hash (file + last_newline_end
+                               - MIN (last_newline_end, 4096),
+                             MIN (last_newline_end, 4096)));
+  g_clear_pointer (&reader, jsync_reader_free);
+
+  /* Resume after a line, as the next run does from its checkpoint. */
+  if (seen->len > 0)
+    {
+      guint k = (guint) (tail & G_MAXINT32) % seen->len;
+      Seen *after = &g_array_index (seen, Seen, k);
+      guint next = k + 1;
+
+      reader = jsync_reader_open (log_path,
+                                  after->offset + after->full_length + 1,
+                                  after->line, max, &error);
+      CHECK (reader != NULL);
+      while (jsync_reader_next (reader, &line, &error))
+        {
+          Seen *s;
+
+          CHECK (next < seen->len);
+          s = &g_array_index (seen, Seen, next);
+          CHECK (line.offset == s->offset && line.line == s->line
+                 && line.full_length == s->full_length
+                 && line.length == s->length && line.too_long == s->too_long
+                 && jsync_hash (line.data, line.length) == s->hash);
+          next++;
+        }
+      CHECK (error == NULL);
+      CHECK (next == seen->len);
+      CHECK (jsync_reader_get_offset (reader) == last_newline_end);
+      CHECK (jsync_reader_get_line (reader) == newlines);
+    }
+  return 0;
+}
