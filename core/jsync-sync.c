@@ -634,6 +634,10 @@ run_write_checkpoint (Run *run, Source *source, GError **error)
 static Source *run_source_by_id (Run *run, gint64 id);
 static gboolean run_same_json (const char *a, gsize a_length, const char *b,
                                gsize b_length);
+static gboolean run_new_copy_wins (gint64 new_ts, const char *new_device,
+                                   const char *new_raw, gsize new_length,
+                                   gint64 old_ts, const char *old_device,
+                                   const char *old_raw, gsize old_length);
 
 /* Is the line a copy of the stored event `id`, with the same JSON? */
 static gboolean
@@ -687,9 +691,40 @@ run_is_sibling (const char *path, const char *other)
          && strchr (other + stem, '/') == NULL;
 }
 
+static gint
+run_compare_ids (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* A copy of a lost candidate found in another log. */
+typedef struct
+{
+  Source *source;           /* borrowed */
+  guint64 offset;
+  guint64 line;
+  gint64 hash;
+  char *raw;                /* owned */
+  gsize length;
+} Found;
+
+static void
+found_free (gpointer data)
+{
+  Found *found = data;
+
+  if (found == NULL)
+    return;
+  g_free (found->raw);
+  g_free (found);
+}
+
 /* Lost candidates (`ids`, last seen in `from`) that another present log
  * still holds, with the same JSON, are not lost: their record moves to
- * that log (which then holds their first occurrence) and they leave `ids`.
+ * the smallest such copy (the rule's choice among what is left) and they
+ * leave `ids`.
  * The logs looked in: those that sync tools name like `from` (a conflict
  * copy read before the log it copies, then deleted, loses nothing), and
  * those that hold events of the same streams.  Costs a read of those logs,
@@ -697,8 +732,13 @@ run_is_sibling (const char *path, const char *other)
 static gboolean
 run_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
 {
-  g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  /* id → Found* (NULL until a copy is found) */
+  g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash,
+                                                        g_str_equal, NULL,
+                                                        found_free);
   g_autoptr(GArray) others = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GHashTableIter iter;
+  gpointer key, value;
   sqlite3_stmt *stmt = NULL;
   int rc;
 
@@ -726,29 +766,27 @@ run_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
       jsync_store_set_error (run->store, error, "find copies of lost events");
       return FALSE;
     }
-  {
-    GHashTableIter iter;
-    gpointer value;
+  g_hash_table_iter_init (&iter, run->sources);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Source *sibling = value;
 
-    g_hash_table_iter_init (&iter, run->sources);
-    while (g_hash_table_iter_next (&iter, NULL, &value))
-      {
-        Source *sibling = value;
-
-        if (sibling->known && run_is_sibling (from->path, sibling->path))
-          g_array_append_val (others, sibling->id);
-      }
-  }
+      if (sibling->known && run_is_sibling (from->path, sibling->path))
+        g_array_append_val (others, sibling->id);
+    }
   for (guint i = 0; i < ids->len; i++)
-    g_hash_table_add (wanted, ids->pdata[i]);
+    g_hash_table_insert (wanted, ids->pdata[i], NULL);
 
-  for (guint i = 0; i < others->len && g_hash_table_size (wanted) > 0; i++)
+  g_array_sort (others, run_compare_ids);
+  for (guint i = 0; i < others->len; i++)
     {
       Source *source = run_source_by_id (run, g_array_index (others, gint64, i));
       g_autoptr(JsyncReader) reader = NULL;
       JsyncLine line;
 
-      if (source == NULL || !source->present)
+      /* Each log once (a sibling may hold events of the stream too). */
+      if (source == NULL || !source->present
+          || (i > 0 && g_array_index (others, gint64, i - 1) == source->id))
         continue;
       /* One that cannot be read now holds nothing we can see. */
       reader = jsync_reader_open (source->abs, 0, 0,
@@ -760,54 +798,77 @@ run_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
           json_object *json;
           gint64 hash;
           gboolean same = FALSE;
-          char *id;
+          gpointer id = NULL;
+          Found *found = NULL;
 
           if (line.too_long
               || (json = jsync_event_parse_json (line.data, line.length,
                                                  NULL)) == NULL)
             continue;
-          id = jsync_event_read_envelope (json, &event, NULL)
-                 ? g_hash_table_lookup (wanted, event.id) : NULL;
+          if (jsync_event_read_envelope (json, &event, NULL))
+            g_hash_table_lookup_extended (wanted, event.id, &id,
+                                          (gpointer *) &found);
           json_object_put (json);
           if (id == NULL)
             continue;
           hash = jsync_hash (line.data, line.length);
+          if (found != NULL
+              && (found->hash == hash
+                  || !run_new_copy_wins (0, "", line.data, line.length, 0, "",
+                                         found->raw, found->length)))
+            continue;
           if (!run_same_as_stored (run, id, &line, hash, &same, error))
             return FALSE;
           if (!same)
             continue;
-          stmt = NULL;
-          if (sqlite3_prepare_v2 (run->store->db,
-                                  "UPDATE jsync_events SET source = ?2,"
-                                  " offset = ?3, length = ?4, line = ?5,"
-                                  " hash = ?6, gen = ?7, raw = ?8"
-                                  " WHERE id = ?1", -1, &stmt, NULL)
-              != SQLITE_OK)
-            {
-              jsync_store_set_error (run->store, error, "move an event");
-              return FALSE;
-            }
-          sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-          sqlite3_bind_int64 (stmt, 2, source->id);
-          sqlite3_bind_int64 (stmt, 3, line.offset);
-          sqlite3_bind_int64 (stmt, 4, line.length);
-          sqlite3_bind_int64 (stmt, 5, line.line);
-          sqlite3_bind_int64 (stmt, 6, hash);
-          sqlite3_bind_int64 (stmt, 7, source->gen);
-          sqlite3_bind_blob (stmt, 8, line.data, line.length, SQLITE_STATIC);
-          rc = sqlite3_step (stmt);
-          sqlite3_finalize (stmt);
-          if (rc != SQLITE_DONE)
-            {
-              jsync_store_set_error (run->store, error, "move an event");
-              return FALSE;
-            }
-          g_hash_table_remove (wanted, id);
+          found = g_new0 (Found, 1);
+          found->source = source;
+          found->offset = line.offset;
+          found->line = line.line;
+          found->hash = hash;
+          found->raw = g_memdup2 (line.data, line.length);
+          found->length = line.length;
+          g_hash_table_insert (wanted, id, found);
         }
     }
-  /* Keep the ids still wanted, in their order. */
+
+  /* Move each record to its smallest copy left. */
+  g_hash_table_iter_init (&iter, wanted);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Found *found = value;
+
+      if (found == NULL)
+        continue;
+      stmt = NULL;
+      if (sqlite3_prepare_v2 (run->store->db,
+                              "UPDATE jsync_events SET source = ?2,"
+                              " offset = ?3, length = ?4, line = ?5,"
+                              " hash = ?6, gen = ?7, raw = ?8 WHERE id = ?1",
+                              -1, &stmt, NULL) != SQLITE_OK)
+        {
+          jsync_store_set_error (run->store, error, "move an event");
+          return FALSE;
+        }
+      sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, found->source->id);
+      sqlite3_bind_int64 (stmt, 3, found->offset);
+      sqlite3_bind_int64 (stmt, 4, found->length);
+      sqlite3_bind_int64 (stmt, 5, found->line);
+      sqlite3_bind_int64 (stmt, 6, found->hash);
+      sqlite3_bind_int64 (stmt, 7, found->source->gen);
+      sqlite3_bind_blob (stmt, 8, found->raw, found->length, SQLITE_STATIC);
+      rc = sqlite3_step (stmt);
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          jsync_store_set_error (run->store, error, "move an event");
+          return FALSE;
+        }
+    }
+  /* Keep the ids still lost, in their order. */
   for (guint i = ids->len; i > 0; i--)
-    if (!g_hash_table_contains (wanted, ids->pdata[i - 1]))
+    if (g_hash_table_lookup (wanted, ids->pdata[i - 1]) != NULL)
       g_ptr_array_remove_index (ids, i - 1);
   return TRUE;
 }

@@ -456,7 +456,7 @@ report_divergence (const char *root, guint seed, GPtrArray *ops,
   g_autofree char *script = history_ops_script (small);
 
   g_printerr ("\nseed %u diverges: %s\n"
-              "history_ops_script (%u of %u steps; JSYNC_TEST_SEED=%u reruns it):\n"
+              "reproduction (%u of %u steps; JSYNC_TEST_SEED=%u reruns it):\n"
               "%s\n(shrunk: %s)\n",
               seed, failure, small->len, ops->len, seed, script,
               small_failure != NULL ? small_failure : "no longer fails");
@@ -655,6 +655,29 @@ test_copy_deleted_later (void)
   assert_steps_converge (steps, G_N_ELEMENTS (steps));
 }
 
+/* The file holding the stored copy of an event (O', the smallest bytes)
+ * is deleted while another copy of O' and a copy in larger bytes (O) stay:
+ * the record moves to O', the smallest left, so a differing copy V (bytes
+ * between) still loses to it.  (It moved to the first copy found.) */
+static void
+test_copy_deleted_smallest_left (void)
+{
+  const Step steps[] = {
+    { HISTORY_APPEND, "c.jsonl", CONV MESSAGE ("b"), 0 },
+    { HISTORY_SYNC, NULL, NULL, 1000 },
+    { HISTORY_APPEND, "c.sync-conflict-1.jsonl", MESSAGE_SPACED ("b"), 0 },
+    { HISTORY_SYNC, NULL, NULL, 1000 },
+    { HISTORY_APPEND, "c.sync-conflict-2.jsonl", MESSAGE_SPACED ("b"), 0 },
+    { HISTORY_SYNC, NULL, NULL, 1000 },
+    { HISTORY_MERGE, "c.jsonl", "", 0, "c.sync-conflict-1.jsonl" },
+    { HISTORY_SYNC, NULL, NULL, 1000 },
+    { HISTORY_APPEND, "d.jsonl", MESSAGE ("a"), 0 },
+    { HISTORY_SYNC, NULL, NULL, 1000 },
+  };
+
+  assert_steps_converge (steps, G_N_ELEMENTS (steps));
+}
+
 #define MESSAGE_IN(conversation, event, ts) "{\"type\":\"message\"," \
   "\"conversationId\":\"" conversation "\",\"data\":{\"id\":\"m1\"}," \
   "\"id\":\"" event "\",\"deviceId\":\"d\",\"timestamp\":" ts "}\n"
@@ -702,6 +725,8 @@ main (int argc, char **argv)
   g_test_add_func ("/convergence/regression/merged-copy", test_merged_copy);
   g_test_add_func ("/convergence/regression/copy-deleted-later",
                    test_copy_deleted_later);
+  g_test_add_func ("/convergence/regression/copy-deleted-smallest-left",
+                   test_copy_deleted_smallest_left);
   g_test_add_func ("/convergence/regression/cross-stream", test_cross_stream);
   g_test_add_func ("/convergence/devices/random", test_convergence);
   return g_test_run ();
