@@ -24,7 +24,8 @@
  * still diverge, as a shell script for the jsync program.  HistoryFigures go to
  * the TAP log.  JSYNC_TEST_SCALE (0 < scale ≤ 1, default 1) scales the
  * number of scenarios down for the sanitizer and valgrind passes;
- * JSYNC_TEST_SEED runs one seed and prints its steps.
+ * JSYNC_TEST_SEED runs one seed and prints its steps; JSYNC_TEST_FIRST_SEED
+ * starts the seeds elsewhere (to explore: -m slow runs 20,000).
  */
 #include <locale.h>
 #include <stdio.h>
@@ -468,6 +469,7 @@ test_convergence (void)
   g_autofree char *root = g_build_filename (history_scratch_dir (), "jsync-conv-XXXXXX",
                                             NULL);
   const char *only = g_getenv ("JSYNC_TEST_SEED");
+  const char *from = g_getenv ("JSYNC_TEST_FIRST_SEED");
   guint n = g_test_slow () ? CONVERGENCE_SCENARIOS_SLOW : CONVERGENCE_SCENARIOS;
   guint first = 1;
   guint failures = 0;
@@ -475,6 +477,8 @@ test_convergence (void)
 
   g_assert_nonnull (g_mkdtemp (root));
   n = MAX ((guint) (n * history_test_scale ()), 20);
+  if (from != NULL)
+    first = (guint) g_ascii_strtoull (from, NULL, 10);
   if (only != NULL)
     {
       first = (guint) g_ascii_strtoull (only, NULL, 10);
