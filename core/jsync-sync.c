@@ -369,9 +369,16 @@ run_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
     }
   if (rejection != NULL)
     {
-      g_warning ("%s:%" G_GUINT64_FORMAT ": %s", event.file, event.line,
-                 rejection);
       g_ptr_array_add (now_failed, g_strdup (id));
+      if (source == NULL)
+        g_warning ("event %s: %s", id, rejection);
+      else if (!run_record_failure (run, source, event.line, event.offset,
+                                    length, id, text, length, FALSE,
+                                    rejection, error))
+        {
+          json_object_put (json);
+          return FALSE;
+        }
     }
   json_object_put (json);
   return TRUE;
@@ -2008,10 +2015,14 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
             source->rereading = TRUE;
             source->offset = 0;
             source->line = 0;
-            /* Earlier records of its bad lines are made again as it is read. */
+            /* Earlier records of its bad lines are made again as it is
+             * read; failed events (known by id, so skipped as duplicates
+             * when read again) keep theirs. */
             {
               g_autofree char *sql = g_strdup_printf (
-                  "DELETE FROM jsync_failed WHERE source = %" G_GINT64_FORMAT,
+                  "DELETE FROM jsync_failed WHERE source = %" G_GINT64_FORMAT
+                  " AND (event_id IS NULL OR event_id NOT IN"
+                  " (SELECT id FROM jsync_events WHERE status = 2))",
                   source->id);
 
               if (!jsync_store_exec (store, sql, error))
