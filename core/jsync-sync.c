@@ -787,7 +787,8 @@ run_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
   g_array_sort (others, run_compare_ids);
   for (guint i = 0; i < others->len; i++)
     {
-      Source *source = run_source_by_id (run, g_array_index (others, gint64, i));
+      Source *source = run_source_by_id (run,
+                                         g_array_index (others, gint64, i));
       g_autoptr(JsyncReader) reader = NULL;
       JsyncLine line;
 
