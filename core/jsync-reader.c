@@ -131,10 +131,10 @@ reader_is_blank (const char *data, gsize length)
   return TRUE;
 }
 
-/* Skip the rest of an over-long line whose first bytes are in reader->head.
- * TRUE once its '\n' was consumed, with *blank telling whether it held
- * only blanks; FALSE at end of file (nothing consumed: the line is not
- * complete yet) or on error. */
+/* Skip an over-long line from its start, keeping its first bytes in
+ * reader->head.  TRUE once its '\n' was consumed, with *blank telling
+ * whether it held only blanks; FALSE at end of file (nothing consumed: the
+ * line is not complete yet) or on error. */
 static gboolean
 reader_skip_long_line (JsyncReader *reader, guint64 line_offset,
                        JsyncLine *line, gboolean *blank, GError **error)
@@ -163,6 +163,16 @@ reader_skip_long_line (JsyncReader *reader, guint64 line_offset,
           return FALSE;
         }
       nl = memchr (chunk, '\n', n);
+      if (scan == line_offset)
+        {
+          /* From the file, not the buffer: the buffer may end anywhere in
+           * the line's first JSYNC_READER_HEAD_BYTES. */
+          g_free (reader->head);
+          reader->head_length = MIN (nl != NULL ? (gsize) (nl - chunk)
+                                                : (gsize) n,
+                                     JSYNC_READER_HEAD_BYTES);
+          reader->head = g_memdup2 (chunk, reader->head_length);
+        }
       if (*blank)
         *blank = reader_is_blank (chunk, nl != NULL ? (gsize) (nl - chunk)
                                                     : (gsize) n);
@@ -204,9 +214,6 @@ jsync_reader_next (JsyncReader *reader, JsyncLine *line, GError **error)
               guint64 line_offset = reader->buffer_offset + reader->start;
               gboolean blank;
 
-              g_free (reader->head);
-              reader->head_length = MIN (avail, JSYNC_READER_HEAD_BYTES);
-              reader->head = g_memdup2 (data, reader->head_length);
               if (!reader_skip_long_line (reader, line_offset, line, &blank,
                                           error))
                 {
