@@ -318,6 +318,20 @@ conversation_get_json (json_object *data, const char *key,
   value->carried = value->field != JSYNC_FIELD_ABSENT;
 }
 
+/* Bind text (NULL: SQL NULL) without a copy: every text bound here is
+ * borrowed from the event or the caller for the whole call, and every
+ * statement is stepped, reset and cleared (jsync_sql_run) right after its
+ * binds, so SQLite never reads it later.  A long message is then not
+ * copied once more per statement. */
+static void
+conversation_bind_text (sqlite3_stmt *stmt, int index, const char *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null (stmt, index);
+  else
+    sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
+}
+
 /* Bind values as (carried, value) pairs from parameter `first` on. */
 static void
 conversation_bind_values (sqlite3_stmt *stmt, int first,
@@ -331,7 +345,7 @@ conversation_bind_values (sqlite3_stmt *stmt, int first,
       if (values[i].is_integer)
         sqlite3_bind_int64 (stmt, index + 1, values[i].integer);
       else
-        jsync_sql_bind_text (stmt, index + 1, values[i].text);
+        conversation_bind_text (stmt, index + 1, values[i].text);
     }
 }
 
@@ -344,7 +358,7 @@ conversation_touch (ConversationState *state, const char *conversation_id,
 {
   sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_TOUCH];
 
-  jsync_sql_bind_text (stmt, 1, conversation_id);
+  conversation_bind_text (stmt, 1, conversation_id);
   sqlite3_bind_int64 (stmt, 2, updated);
   return jsync_sql_run (stmt, error);
 }
@@ -358,10 +372,10 @@ conversation_delete (ConversationState *state, const char *conversation_id,
   sqlite3_stmt *conversation =
     state->stmts[CONVERSATION_SQL_DELETE_CONVERSATION];
 
-  jsync_sql_bind_text (messages, 1, conversation_id);
+  conversation_bind_text (messages, 1, conversation_id);
   if (!jsync_sql_run (messages, error))
     return FALSE;
-  jsync_sql_bind_text (conversation, 1, conversation_id);
+  conversation_bind_text (conversation, 1, conversation_id);
   return jsync_sql_run (conversation, error);
 }
 
@@ -385,7 +399,7 @@ conversation_apply_metadata (ConversationState *state,
     return FALSE;
   conversation_get_json (data, "settings", &values[3]);
 
-  jsync_sql_bind_text (stmt, 1, id);
+  conversation_bind_text (stmt, 1, id);
   conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
   return jsync_sql_run (stmt, error);
 }
@@ -408,7 +422,7 @@ conversation_apply_conversation_updated (ConversationState *state,
     return FALSE;
   conversation_get_json (data, "settings", &values[2]);
 
-  jsync_sql_bind_text (stmt, 1, conversation_id);
+  conversation_bind_text (stmt, 1, conversation_id);
   conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
   if (!jsync_sql_run (stmt, error))
     return FALSE;
@@ -461,8 +475,8 @@ conversation_apply_message (ConversationState *state, const JsyncEvent *event,
                                     &values[8], error))
     return FALSE;
 
-  jsync_sql_bind_text (stmt, 1, id);
-  jsync_sql_bind_text (stmt, 2, conversation_id);
+  conversation_bind_text (stmt, 1, id);
+  conversation_bind_text (stmt, 2, conversation_id);
   sqlite3_bind_int64 (stmt, 3, ts);
   conversation_bind_values (stmt, 4, values, G_N_ELEMENTS (values));
   if (!jsync_sql_run (stmt, error))
@@ -508,8 +522,8 @@ conversation_apply_message_updated (ConversationState *state,
   if (values[0].field == JSYNC_FIELD_NULL)
     values[0].carried = TRUE;
 
-  jsync_sql_bind_text (stmt, 1, message_id);
-  jsync_sql_bind_text (stmt, 2, conversation_id);
+  conversation_bind_text (stmt, 1, message_id);
+  conversation_bind_text (stmt, 2, conversation_id);
   conversation_bind_values (stmt, 3, values, G_N_ELEMENTS (values));
   if (!jsync_sql_run (stmt, error))
     return FALSE;
@@ -532,8 +546,8 @@ conversation_apply_message_deleted (ConversationState *state,
       || !conversation_get_routing_id (event, "messageId", &message_id, error))
     return FALSE;
 
-  jsync_sql_bind_text (stmt, 1, message_id);
-  jsync_sql_bind_text (stmt, 2, conversation_id);
+  conversation_bind_text (stmt, 1, message_id);
+  conversation_bind_text (stmt, 2, conversation_id);
   return jsync_sql_run (stmt, error);
 }
 
