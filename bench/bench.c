@@ -8,12 +8,14 @@
  *       SQL into the bundled appliers' tables (one prepared INSERT per
  *       create, UPDATE per update, DELETE per delete; one transaction; no
  *       dedupe, no checkpoints, no plugins, no FTS triggers), then rebuilds
- *       the FTS indexes, in this process;
+ *       the FTS indexes, in a process of its own;
  *   (b) `jsync rebuild`, the built program, spawned;
  *   (c) `jsync sync` with nothing new, several times (the median counts);
  *   (d) `jsync sync` after the generator appended 1% new events across many
  *       files;
- *   (e) the peak resident memory of (b) and (d) (wait4's ru_maxrss);
+ *   (e) the peak resident memory of (b) and (d) (wait4's ru_maxrss; every
+ *       measured process, the baseline too, is forked by a small spawner
+ *       process, since Linux carries the peak across fork and exec);
  *   (f) `jsync sync` of one line of 100 MB in a folder of its own.
  * It prints a table (events/s, MB/s, ratios against (a), targets) and writes
  * the figures as JSON, then removes everything it wrote unless --keep.
@@ -88,16 +90,6 @@ static double
 tv_seconds (const struct timeval *tv)
 {
   return tv->tv_sec + tv->tv_usec / 1e6;
-}
-
-/* User + system time of this process so far. */
-static double
-self_cpu_seconds (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-  return tv_seconds (&usage.ru_utime) + tv_seconds (&usage.ru_stime);
 }
 
 static int
@@ -188,6 +180,220 @@ compare_path (gconstpointer a, gconstpointer b)
 
 /* --- Spawning the programs ------------------------------------------------ */
 
+/* Linux carries a process's peak resident memory across fork() and exec():
+ * a child forked by a process of 80 MB reports ru_maxrss >= 80 MB whatever
+ * it does.  So every measured process (the baseline too) is forked by a
+ * small spawner process, forked first, before this one grows; it reports
+ * each child's wall time and wait4() rusage back through a pipe. */
+
+typedef enum
+{
+  SPAWN_EXEC = 1,           /* strings: dir for child.out/err, argv... */
+  SPAWN_BASELINE = 2,       /* strings: data folder, database */
+} SpawnKind;
+
+typedef struct
+{
+  gint32 status;            /* exit status, or -1 */
+  double seconds;           /* wall clock, fork to reaped */
+  double cpu_seconds;       /* user + system time */
+  glong max_rss_kb;         /* peak resident memory */
+  guint64 events;           /* the baseline's events applied */
+  guint64 bad;              /* the baseline's lines that were not events */
+} SpawnResult;
+
+typedef struct
+{
+  pid_t pid;
+  int requests;             /* write end */
+  int results;              /* read end */
+} Spawner;
+
+static void baseline_run (const char *data, const char *path,
+                          guint64 *events, guint64 *bad);
+
+static gboolean
+write_all (int fd, const void *data, gsize length)
+{
+  const char *p = data;
+
+  while (length > 0)
+    {
+      gssize n = write (fd, p, length);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      p += n;
+      length -= n;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_all (int fd, void *data, gsize length)
+{
+  char *p = data;
+
+  while (length > 0)
+    {
+      gssize n = read (fd, p, length);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      p += n;
+      length -= n;
+    }
+  return TRUE;
+}
+
+/* Run one request in a forked child; fill `result`. */
+static void
+spawner_run (SpawnKind kind, char **strings, char **envp, SpawnResult *result)
+{
+  struct rusage usage;
+  guint64 counts[2] = { 0, 0 };
+  int counts_pipe[2] = { -1, -1 };
+  double start;
+  int status;
+  pid_t pid;
+
+  memset (result, 0, sizeof *result);
+  if (kind == SPAWN_BASELINE && pipe2 (counts_pipe, O_CLOEXEC) != 0)
+    _exit (3);
+  start = now_seconds ();
+  pid = fork ();
+  if (pid < 0)
+    _exit (3);
+  if (pid == 0)
+    {
+      if (kind == SPAWN_BASELINE)
+        {
+          baseline_run (strings[0], strings[1], &counts[0], &counts[1]);
+          _exit (write_all (counts_pipe[1], counts, sizeof counts) ? 0 : 3);
+        }
+      else
+        {
+          g_autofree char *out_path = g_build_filename (strings[0], "child.out",
+                                                        NULL);
+          g_autofree char *err_path = g_build_filename (strings[0], "child.err",
+                                                        NULL);
+          int out = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                          0644);
+          int err = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                          0644);
+
+          if (out < 0 || err < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
+            _exit (127);
+          execve (strings[1], strings + 1, envp);
+          _exit (127);
+        }
+    }
+  while (wait4 (pid, &status, 0, &usage) < 0)
+    if (errno != EINTR)
+      _exit (3);
+  result->seconds = now_seconds () - start;
+  result->status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+  result->max_rss_kb = usage.ru_maxrss;
+  result->cpu_seconds = tv_seconds (&usage.ru_utime)
+                        + tv_seconds (&usage.ru_stime);
+  if (kind == SPAWN_BASELINE)
+    {
+      close (counts_pipe[1]);
+      if (result->status == 0 && read_all (counts_pipe[0], counts,
+                                           sizeof counts))
+        {
+          result->events = counts[0];
+          result->bad = counts[1];
+        }
+      close (counts_pipe[0]);
+    }
+}
+
+/* The spawner's loop: a request is its kind, the length of its strings and
+ * the strings, each ending in NUL; the answer a SpawnResult. */
+static void G_GNUC_NORETURN
+spawner_main (int requests, int results, char **envp)
+{
+  for (;;)
+    {
+      guint32 header[2];
+      g_autofree char *buffer = NULL;
+      g_autoptr(GPtrArray) strings = g_ptr_array_new ();
+      SpawnResult result;
+
+      if (!read_all (requests, header, sizeof header))
+        _exit (0);
+      buffer = g_malloc (header[1] + 1);
+      if (!read_all (requests, buffer, header[1]))
+        _exit (3);
+      buffer[header[1]] = '\0';
+      for (gsize i = 0; i < header[1]; i += strlen (buffer + i) + 1)
+        g_ptr_array_add (strings, buffer + i);
+      g_ptr_array_add (strings, NULL);
+      spawner_run ((SpawnKind) header[0], (char **) strings->pdata, envp,
+                   &result);
+      if (!write_all (results, &result, sizeof result))
+        _exit (3);
+    }
+}
+
+static void
+spawner_start (Spawner *spawner, char **envp)
+{
+  int requests[2], results[2];
+
+  if (pipe2 (requests, O_CLOEXEC) != 0 || pipe2 (results, O_CLOEXEC) != 0)
+    die ("pipe: %s", g_strerror (errno));
+  fflush (stdout);
+  fflush (stderr);
+  spawner->pid = fork ();
+  if (spawner->pid < 0)
+    die ("fork: %s", g_strerror (errno));
+  if (spawner->pid == 0)
+    {
+      close (requests[1]);
+      close (results[0]);
+      spawner_main (requests[0], results[1], envp);
+    }
+  close (requests[0]);
+  close (results[1]);
+  spawner->requests = requests[1];
+  spawner->results = results[0];
+}
+
+static void
+spawner_stop (Spawner *spawner)
+{
+  int status;
+
+  close (spawner->requests);
+  close (spawner->results);
+  while (waitpid (spawner->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+}
+
+static void
+spawner_request (Spawner *spawner, SpawnKind kind, char **strings,
+                 SpawnResult *result)
+{
+  g_autoptr(GByteArray) bytes = g_byte_array_new ();
+  guint32 header[2];
+
+  for (guint i = 0; strings[i] != NULL; i++)
+    g_byte_array_append (bytes, (const guint8 *) strings[i],
+                         strlen (strings[i]) + 1);
+  header[0] = kind;
+  header[1] = bytes->len;
+  if (!write_all (spawner->requests, header, sizeof header)
+      || !write_all (spawner->requests, bytes->data, bytes->len)
+      || !read_all (spawner->results, result, sizeof *result))
+    die ("the spawner process died");
+}
+
 typedef struct
 {
   int status;               /* exit status, or -1 */
@@ -205,43 +411,26 @@ child_clear (Child *child)
   g_clear_pointer (&child->err, g_free);
 }
 
-/* Run argv with stdout and stderr in files of `dir`, timing it and taking
- * its rusage from wait4(). */
+/* Run argv (through the spawner) with stdout and stderr in files of
+ * `dir`, timing it and taking its rusage. */
 static void
-run_child (const char *dir, char **argv, char **envp, Child *child)
+run_child (Spawner *spawner, const char *dir, char **argv, Child *child)
 {
   g_autofree char *out_path = g_build_filename (dir, "child.out", NULL);
   g_autofree char *err_path = g_build_filename (dir, "child.err", NULL);
-  struct rusage usage;
-  double start;
-  int status;
-  pid_t pid;
+  g_autoptr(GPtrArray) strings = g_ptr_array_new ();
+  SpawnResult result;
 
   memset (child, 0, sizeof *child);
-  fflush (stdout);
-  fflush (stderr);
-  start = now_seconds ();
-  pid = fork ();
-  if (pid < 0)
-    die ("fork: %s", g_strerror (errno));
-  if (pid == 0)
-    {
-      int out = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      int err = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-      if (out < 0 || err < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
-        _exit (127);
-      execve (argv[0], argv, envp);
-      _exit (127);
-    }
-  while (wait4 (pid, &status, 0, &usage) < 0)
-    if (errno != EINTR)
-      die ("wait4: %s", g_strerror (errno));
-  child->seconds = now_seconds () - start;
-  child->status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
-  child->max_rss_kb = usage.ru_maxrss;
-  child->cpu_seconds = tv_seconds (&usage.ru_utime)
-                       + tv_seconds (&usage.ru_stime);
+  g_ptr_array_add (strings, (char *) dir);
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add (strings, argv[i]);
+  g_ptr_array_add (strings, NULL);
+  spawner_request (spawner, SPAWN_EXEC, (char **) strings->pdata, &result);
+  child->status = result.status;
+  child->seconds = result.seconds;
+  child->cpu_seconds = result.cpu_seconds;
+  child->max_rss_kb = result.max_rss_kb;
   g_file_get_contents (out_path, &child->out, NULL, NULL);
   g_file_get_contents (err_path, &child->err, NULL, NULL);
   g_unlink (out_path);
@@ -257,6 +446,7 @@ typedef struct
   char *data;               /* owned: the corpus */
   char *db;                 /* owned: jsync's cache */
   char **envp;              /* owned: the children's environment */
+  Spawner spawner;
 } Bench;
 
 /* `jsync --json COMMAND` over `data` and `db`; its JSON result in *result.
@@ -284,7 +474,7 @@ run_jsync (Bench *bench, const char *command, const char *data,
   g_ptr_array_add (argv, "--quiet");
   g_ptr_array_add (argv, (char *) command);
   g_ptr_array_add (argv, NULL);
-  run_child (bench->dir, (char **) argv->pdata, bench->envp, child);
+  run_child (&bench->spawner, bench->dir, (char **) argv->pdata, child);
   *result = child->out != NULL ? json_tokener_parse (child->out) : NULL;
   if (child->status > 1 || *result == NULL)
     die ("jsync %s exited with %d: %s", command, child->status,
@@ -319,7 +509,7 @@ run_gen (Bench *bench, const char *const *extra, json_object **summary)
   for (guint i = 0; extra[i] != NULL; i++)
     g_ptr_array_add (argv, g_strdup (extra[i]));
   g_ptr_array_add (argv, NULL);
-  run_child (bench->dir, (char **) argv->pdata, bench->envp, &child);
+  run_child (&bench->spawner, bench->dir, (char **) argv->pdata, &child);
   *summary = child.out != NULL ? json_tokener_parse (child.out) : NULL;
   if (child.status != 0 || *summary == NULL)
     die ("jsync-gen-corpus exited with %d: %s", child.status,
@@ -999,7 +1189,6 @@ main (int argc, char **argv)
   guint64 base_db_bytes, jsync_db_bytes;
   gint64 rebuild_applied = 0, rebuild_skipped = 0, rebuild_failed = 0;
   gint64 append_applied, append_files;
-  struct rusage self_usage;
   Child child;
 
   setlocale (LC_ALL, "");
@@ -1052,6 +1241,7 @@ main (int argc, char **argv)
       }
     bench.envp = g_environ_unsetenv (bench.envp, "JSYNC_PLUGIN_PATH");
   }
+  spawner_start (&bench.spawner, bench.envp);
 
   /* The corpus. */
   g_print ("jsync benchmark: writing %" G_GINT64_FORMAT " events (seed %"
@@ -1072,11 +1262,18 @@ main (int argc, char **argv)
   /* (a) and (b), alternating when repeated. */
   for (gint r = 0; r < options.repeat; r++)
     {
-      double start = now_seconds (), cpu_start = self_cpu_seconds (), t, c;
+      char *strings[] = { bench.data, base_db, NULL };
+      SpawnResult base;
+      double t, c;
 
-      baseline_run (bench.data, base_db, &base_events, &base_bad);
-      t = now_seconds () - start;
-      c = self_cpu_seconds () - cpu_start;
+      spawner_request (&bench.spawner, SPAWN_BASELINE, strings, &base);
+      if (base.status != 0)
+        die ("the baseline failed (exit status %d)", base.status);
+      base_events = base.events;
+      base_bad = base.bad;
+      t = base.seconds;
+      c = base.cpu_seconds;
+      base_rss = MAX (base_rss, base.max_rss_kb);
       g_array_append_val (base_times, t);
       g_array_append_val (base_cpu, c);
       run_jsync (&bench, "rebuild", bench.data, bench.db, NULL, &child,
@@ -1094,8 +1291,6 @@ main (int argc, char **argv)
       json_object_put (result);
       child_clear (&child);
     }
-  getrusage (RUSAGE_SELF, &self_usage);
-  base_rss = self_usage.ru_maxrss;
   base_s = median (base_times);
   rebuild_s = median (rebuild_times);
   ratio = rebuild_s / base_s;
@@ -1239,6 +1434,7 @@ main (int argc, char **argv)
   g_print ("\nfigures written to %s\n", options.json_out);
   json_object_put (report);
 
+  spawner_stop (&bench.spawner);
   if (options.keep)
     g_print ("kept %s\n", bench.dir);
   else
