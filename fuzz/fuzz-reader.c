@@ -171,8 +171,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   repeat = data[1] < 240 ? 1 : MIN (512, 1 + 280000 / MAX (size - 2, 1));
   for (guint64 r = 0; r < repeat; r++)
     g_byte_array_append (bytes, data + 2, size - 2);
-  file = (const char *) bytes->data;
   n = bytes->len;
+  file = n > 0 ? (const char *) bytes->data : "";
   /* Where the '\n' are (memchr: the harness's own loops are not what is
    * fuzzed, and would cost most of the time). */
   for (const char *p = file; (p = memchr (p, '\n', file + n - p)) != NULL; p++)
