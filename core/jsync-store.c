@@ -221,7 +221,7 @@ store_instance_free (gpointer data)
 
 /* Check the file is a jsync cache of our core schema version. */
 static gboolean
-store_check_version (JsyncStore *store, GError **error)
+store_check_version (JsyncStore *store, gboolean *current, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
   gboolean has_meta = FALSE;
@@ -284,6 +284,7 @@ store_check_version (JsyncStore *store, GError **error)
       return FALSE;
     }
   sqlite3_finalize (stmt);
+  *current = TRUE;
   return TRUE;
 }
 
@@ -311,6 +312,7 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *version_sql = NULL;
+  gboolean current = FALSE;
   JsyncStore *store;
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -343,7 +345,9 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
       " VALUES ('core_schema_version', %d);"
       "COMMIT;",
       core_schema_sql, JSYNC_CORE_SCHEMA_VERSION);
-  if (!store_check_version (store, error)
+  /* A cache of this version needs no schema writes: opening it for a
+   * sync with nothing new writes nothing. */
+  if (!store_check_version (store, &current, error)
       || !jsync_store_exec (store,
                             rebuilding ? "PRAGMA journal_mode = OFF;"
                                          "PRAGMA synchronous = OFF;"
@@ -351,8 +355,9 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
                                          "PRAGMA synchronous = NORMAL;",
                             error)
       || !jsync_store_exec (store, "PRAGMA cache_size = -65536;", error)
-      || !store_exec_what (store, version_sql, "write the bookkeeping tables",
-                           &local_error))
+      || (!current
+          && !store_exec_what (store, version_sql,
+                               "write the bookkeeping tables", &local_error)))
     {
       if (local_error != NULL)
         {
@@ -417,12 +422,13 @@ store_prepare_tables (JsyncStore *store, JsyncPlugin *plugin,
   g_autofree char *record = NULL;
   sqlite3_stmt *stmt = NULL;
   gboolean known = FALSE;
+  gboolean same_version = FALSE;
   int version = 0;
   int rc;
 
   *replay = FALSE;
   if (sqlite3_prepare_v2 (store->db,
-                          "SELECT schema_version FROM jsync_appliers"
+                          "SELECT schema_version, version FROM jsync_appliers"
                           " WHERE name = ?1", -1, &stmt, NULL) != SQLITE_OK)
     {
       jsync_store_set_error (store, error, "read jsync_appliers");
@@ -434,6 +440,8 @@ store_prepare_tables (JsyncStore *store, JsyncPlugin *plugin,
     {
       known = TRUE;
       version = sqlite3_column_int (stmt, 0);
+      same_version = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 1),
+                                desc->version) == 0;
     }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -442,6 +450,9 @@ store_prepare_tables (JsyncStore *store, JsyncPlugin *plugin,
       return FALSE;
     }
 
+  /* Its tables are as this module made them: nothing to write. */
+  if (known && version == desc->schema_version && same_version)
+    return TRUE;
   if (known && version != desc->schema_version)
     {
       g_message ("%s: schema version %d → %d: rebuilding its tables",
