@@ -322,11 +322,12 @@ spawner_main (int requests, int results, char **envp)
     {
       guint32 header[2];
       g_autofree char *buffer = NULL;
-      g_autoptr(GPtrArray) strings = g_ptr_array_new ();
+      g_autoptr(GPtrArray) strings = NULL;
       SpawnResult result;
 
       if (!read_all (requests, header, sizeof header))
         _exit (0);
+      strings = g_ptr_array_new ();
       buffer = g_malloc (header[1] + 1);
       if (!read_all (requests, buffer, header[1]))
         _exit (3);
