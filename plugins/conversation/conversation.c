@@ -662,7 +662,10 @@ static const JsyncSearchTable conversation_search[] = {
 
 JSYNC_APPLIER_DEFINE (
   .name = "conversation",
-  .version = "0.1.0",
+  /* 0.2.0: messageCount triggers; a new version makes the core run the
+   * schema on caches made by 0.1.0, which adds them (their counts are
+   * exact: 0.1.0 recounted). */
+  .version = "0.2.0",
   .description = "Nexus conversations and their messages",
   .prefixes = conversation_prefixes,
   .schema_sql = conversation_schema_sql,
