@@ -497,7 +497,7 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
                             " ORDER BY path", error);
   pending = files ? coordinator_rows (store,
                                       "SELECT type, count(*) AS count"
-                                      " FROM jsync_events WHERE status = 1"
+                                      " FROM jsync_events WHERE status = 1 AND status <> 0"
                                       " GROUP BY type ORDER BY type", error)
                   : NULL;
   lost = pending ? coordinator_rows (store,
@@ -526,7 +526,8 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   json_object_object_add (
       status, "eventsPending",
       json_object_new_int64 (coordinator_count (
-          store, "SELECT count(*) FROM jsync_events WHERE status = 1")));
+          store, "SELECT count(*) FROM jsync_events WHERE status = 1"
+          " AND status <> 0")));
   json_object_object_add (
       status, "eventsFailed",
       json_object_new_int64 (coordinator_count (

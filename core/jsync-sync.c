@@ -1706,6 +1706,7 @@ run_load_stored_items (Run *run, int status, GPtrArray *items, GError **error)
   if (sqlite3_prepare_v2 (run->store->db,
                           "SELECT id, ts, device, type, source, offset, length,"
                           " line, hash, raw FROM jsync_events WHERE status = ?1"
+                          " AND status <> 0"
                           " ORDER BY ts, device, id",
                           -1, &stmt, NULL) != SQLITE_OK)
     {
@@ -1923,7 +1924,7 @@ run_apply_stored (JsyncCoordinator *self, JsyncStore *store, int status,
   if (!ok)
     jsync_store_rollback (store);
   result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
-                                            " WHERE status = 1");
+                                            " WHERE status = 1 AND status <> 0");
   /* Items not yet in a batch refer to the run's sources. */
   g_ptr_array_set_size (items, 0);
   run_teardown (&run);
@@ -2023,7 +2024,8 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
               g_autofree char *sql = g_strdup_printf (
                   "DELETE FROM jsync_failed WHERE source = %" G_GINT64_FORMAT
                   " AND (event_id IS NULL OR event_id NOT IN"
-                  " (SELECT id FROM jsync_events WHERE status = 2))",
+                  " (SELECT id FROM jsync_events WHERE status = 2"
+                  " AND status <> 0))",
                   source->id);
 
               if (!jsync_store_exec (store, sql, error))
@@ -2053,7 +2055,7 @@ rollback:
     jsync_store_rollback (store);
   run_report_lost (&run);
   result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
-                                            " WHERE status = 1");
+                                            " WHERE status = 1 AND status <> 0");
   run_teardown (&run);
   if (ok && run.stop)
     {

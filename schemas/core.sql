@@ -47,6 +47,9 @@ CREATE INDEX IF NOT EXISTS jsync_events_by_stream
   ON jsync_events (applier, stream, ts, device, id);
 CREATE INDEX IF NOT EXISTS jsync_events_by_source
   ON jsync_events (source, gen);
+-- Queries for unapplied events must say "status <> 0" literally (beside
+-- "status = 1"): SQLite uses a partial index only when the WHERE clause
+-- implies the index's own; without it an idle sync scans every event.
 CREATE INDEX IF NOT EXISTS jsync_events_unapplied
   ON jsync_events (status, ts, device, id) WHERE status <> 0;
 
