@@ -362,7 +362,36 @@ event_check_syntax (const char *data, gsize length, GError **error)
 json_object *
 jsync_event_parse_json (const char *data, gsize length, GError **error)
 {
-  struct json_tokener *tok;
+  struct json_tokener *tok = jsync_event_tokener_new ();
+  json_object *json = jsync_event_parse_json_with (tok, data, length, error);
+
+  json_tokener_free (tok);
+  return json;
+}
+
+/**
+ * jsync_event_tokener_new:
+ * A json-c tokener set up as jsync_event_parse_json_with() wants it.
+ */
+struct json_tokener *
+jsync_event_tokener_new (void)
+{
+  /* json-c counts a scalar as a level too. */
+  struct json_tokener *tok = json_tokener_new_ex (JSYNC_EVENT_MAX_DEPTH + 1);
+
+  json_tokener_set_flags (tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+  return tok;
+}
+
+/**
+ * jsync_event_parse_json_with:
+ * jsync_event_parse_json() with a tokener made by jsync_event_tokener_new()
+ * and used again for every line (one per thread).
+ */
+json_object *
+jsync_event_parse_json_with (struct json_tokener *tok, const char *data,
+                             gsize length, GError **error)
+{
   json_object *json;
   enum json_tokener_error jerr;
   const char *nul = memchr (data, '\0', length);
@@ -398,12 +427,10 @@ jsync_event_parse_json (const char *data, gsize length, GError **error)
       return NULL;
     }
 
-  /* The syntax is known good; json-c counts a scalar as a level too. */
-  tok = json_tokener_new_ex (JSYNC_EVENT_MAX_DEPTH + 1);
-  json_tokener_set_flags (tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+  /* The syntax is known good. */
+  json_tokener_reset (tok);
   json = json_tokener_parse_ex (tok, data, (int) length);
   jerr = json_tokener_get_error (tok);
-  json_tokener_free (tok);
   if (json == NULL || jerr != json_tokener_success
       || !json_object_is_type (json, json_type_object))
     {

@@ -21,6 +21,12 @@ G_BEGIN_DECLS
  * JSYNC_APPLIER_ERROR_INVALID saying what is wrong and at which byte. */
 json_object *jsync_event_parse_json (const char *data, gsize length,
                                      GError **error);
+/* The same with a tokener kept for many lines (json-c's is costly to
+ * make); one tokener per thread. */
+struct json_tokener *jsync_event_tokener_new (void);
+json_object *jsync_event_parse_json_with (struct json_tokener *tok,
+                                          const char *data, gsize length,
+                                          GError **error);
 
 /* Fill the envelope fields of `event` (id, type, device_id, timestamp,
  * json) from a parsed line; the strings are borrowed from json.  FALSE

@@ -171,6 +171,9 @@ registry_check_desc (const JsyncApplierDesc *desc, const char *stem)
                             "(major versions differ)",
                             desc->abi_major, desc->abi_minor,
                             JSYNC_ABI_MAJOR, JSYNC_ABI_MINOR);
+  /* Any older minor is fine: the fields a newer minor added were reserved
+   * (zero) in its descriptor, and the core reads them only from the minors
+   * that know them (end_batch: minor 1). */
   if (desc->abi_minor > JSYNC_ABI_MINOR)
     return g_strdup_printf ("built for ABI %u.%u, newer than this jsync's "
                             "ABI %d.%d",

@@ -52,6 +52,9 @@ static const char *const store_sql[JSYNC_STMT_N] = {
   [JSYNC_STMT_SAVEPOINT] = "SAVEPOINT jsync_event",
   [JSYNC_STMT_ROLLBACK_TO] = "ROLLBACK TO jsync_event",
   [JSYNC_STMT_RELEASE] = "RELEASE jsync_event",
+  [JSYNC_STMT_BATCH_SAVEPOINT] = "SAVEPOINT jsync_batch",
+  [JSYNC_STMT_BATCH_ROLLBACK_TO] = "ROLLBACK TO jsync_batch",
+  [JSYNC_STMT_BATCH_RELEASE] = "RELEASE jsync_batch",
 };
 
 /* The JSYNC_ERROR of a SQLite result code; FAILED for the codes that are
@@ -197,6 +200,35 @@ jsync_store_commit (JsyncStore *store, GError **error)
   if (!jsync_store_exec (store, "COMMIT", error))
     return FALSE;
   store->in_transaction = FALSE;
+  return TRUE;
+}
+
+/**
+ * jsync_store_end_batch:
+ * The end of a batch, before its commit: every attached applier's
+ * end_batch, read only from descriptors of ABI minor 1 or later (minor 0
+ * knew the slot as reserved).
+ */
+gboolean
+jsync_store_end_batch (JsyncStore *store, GError **error)
+{
+  for (guint i = 0; i < store->appliers->len; i++)
+    {
+      JsyncApplierInstance *applier = store->appliers->pdata[i];
+      const JsyncApplierDesc *desc = applier->plugin->desc;
+      g_autoptr(GError) local_error = NULL;
+      g_autofree char *what = NULL;
+
+      if (desc->abi_minor < 1 || desc->end_batch == NULL
+          || desc->end_batch (applier->state, &local_error))
+        continue;
+      what = g_strconcat (applier->plugin->path, ": end_batch", NULL);
+      if (!jsync_store_check_callback (store, what, local_error, error))
+        return FALSE;
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED, "%s: %s", what,
+                   local_error != NULL ? local_error->message : "failed");
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -349,7 +381,10 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
    * sync with nothing new writes nothing. */
   if (!store_check_version (store, &current, error)
       || !jsync_store_exec (store,
-                            rebuilding ? "PRAGMA journal_mode = OFF;"
+                            /* A rebuild's file is thrown away if it
+                             * crashes, but a rejected event still needs
+                             * a journal to be rolled back. */
+                            rebuilding ? "PRAGMA journal_mode = MEMORY;"
                                          "PRAGMA synchronous = OFF;"
                                        : "PRAGMA journal_mode = WAL;"
                                          "PRAGMA synchronous = NORMAL;",

@@ -37,6 +37,9 @@ typedef enum
   JSYNC_STMT_SAVEPOINT,
   JSYNC_STMT_ROLLBACK_TO,
   JSYNC_STMT_RELEASE,
+  JSYNC_STMT_BATCH_SAVEPOINT,
+  JSYNC_STMT_BATCH_ROLLBACK_TO,
+  JSYNC_STMT_BATCH_RELEASE,
   JSYNC_STMT_N
 } JsyncStmt;
 
@@ -94,6 +97,11 @@ gboolean jsync_store_run (JsyncStore *store, sqlite3_stmt *stmt,
                           GError **error);
 
 gboolean jsync_store_begin (JsyncStore *store, GError **error);
+/* Call every attached applier's end_batch (ABI 1.1), in load order, before
+ * a batch's commit.  A failure names the plugin: a JSYNC_ERROR of the
+ * cache's kind when the cache itself failed (jsync_store_check_callback),
+ * JSYNC_ERROR_FAILED otherwise; the caller rolls the batch back. */
+gboolean jsync_store_end_batch (JsyncStore *store, GError **error);
 gboolean jsync_store_commit (JsyncStore *store, GError **error);
 void jsync_store_rollback (JsyncStore *store);
 

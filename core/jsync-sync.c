@@ -9,8 +9,10 @@
  * key order with the stored events (read back from the logs by location),
  * so incremental sync always ends where a rebuild does.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-event.h"
+#include "jsync-prefetch.h"
 #include "jsync-reader.h"
 #include "jsync-registry.h"
 #include "jsync-result.h"
@@ -37,12 +40,24 @@ enum
   STATUS_FAILED = 2,
 };
 
-/* One log file in a run. */
+/* Sources are cut out of blocks, each freed with its last Source: a sync
+ * makes and drops one Source per log, tens of thousands each time. */
+#define SOURCE_BLOCK_SIZE (256 * 1024)
+
+typedef struct
+{
+  guint refs;               /* its Sources, and its maker while it fills */
+  gsize used;
+  gsize size;
+  max_align_t data[];
+} SourceBlock;
+
+/* One log file in a run, made by source_new() with its strings. */
 typedef struct
 {
   gint64 id;                /* jsync_sources.id, 0 until inserted */
-  char *path;               /* owned: relative to the data folder */
-  char *abs;                /* owned */
+  char *path;               /* relative to the data folder: the end of abs */
+  char *abs;                /* points to strings */
   struct stat st;           /* at scan */
   gboolean present;         /* found by this scan */
   gboolean known;           /* has a row */
@@ -57,14 +72,16 @@ typedef struct
   gboolean reached_end;     /* read to its end in this run */
   gboolean dirty;           /* checkpoint to write with the batch */
   gboolean had_bytes;       /* listed in filesProcessed */
+  SourceBlock *block;       /* holds this Source */
+  char strings[];           /* abs, ending in path */
 } Source;
 
 /* One new event waiting in the batch. */
 typedef struct
 {
-  char *id;                 /* owned */
-  char *device;             /* owned */
-  char *type;               /* owned */
+  const char *id;           /* borrowed from json */
+  const char *device;       /* borrowed from json */
+  const char *type;         /* borrowed from json */
   gint64 ts;
   char *stream;             /* owned, "" for none */
   JsyncApplierInstance *applier; /* borrowed */
@@ -85,6 +102,7 @@ typedef struct
   char *stream;             /* owned, NULL for the whole applier */
   GPtrArray *items;         /* of Item*, borrowed from the batch */
   gboolean force;           /* replay even without new events */
+  gboolean replay;          /* clear and re-apply the stream */
 } Group;
 
 typedef struct
@@ -105,16 +123,65 @@ typedef struct
                              * run, owned: reported at its end */
   guint64 bytes_done;
   guint64 bytes_total;
+  gboolean careful;         /* a savepoint per event: the batch being
+                             * applied again after a rejection */
+  JsyncPrefetch *prefetch;  /* borrowed: the reading thread, if any */
+  guint64 *seen;            /* owned, NULL unless the run began with no
+                             * event stored: a Bloom filter of the ids
+                             * stored since, to skip most lookups */
 } Run;
+
+static void
+source_block_unref (SourceBlock *block)
+{
+  if (--block->refs == 0)
+    g_free (block);
+}
+
+/* A source for @path (@length bytes), relative to @data_dir, cut out of
+ * *@block (a new one when it is NULL or full; the caller unrefs the last
+ * one once it made its sources). */
+static Source *
+source_new (SourceBlock **block, const char *data_dir, const char *path,
+            gsize length)
+{
+  gsize dir_length = strlen (data_dir);
+  gsize slash = dir_length > 0 && data_dir[dir_length - 1] != G_DIR_SEPARATOR;
+  gsize size = sizeof (Source) + dir_length + slash + length + 1;
+  Source *source;
+
+  size = (size + sizeof (max_align_t) - 1) / sizeof (max_align_t)
+         * sizeof (max_align_t);
+  if (*block == NULL || (*block)->size - (*block)->used < size)
+    {
+      gsize block_size = MAX (SOURCE_BLOCK_SIZE, size);
+
+      if (*block != NULL)
+        source_block_unref (*block);
+      *block = g_malloc0 (sizeof (SourceBlock) + block_size);
+      (*block)->refs = 1;
+      (*block)->size = block_size;
+    }
+  source = (Source *) ((char *) (*block)->data + (*block)->used);
+  (*block)->used += size;
+  (*block)->refs++;
+  source->block = *block;
+  source->abs = source->strings;
+  memcpy (source->abs, data_dir, dir_length);
+  if (slash)
+    source->abs[dir_length] = G_DIR_SEPARATOR;
+  source->path = source->abs + dir_length + slash;
+  memcpy (source->path, path, length);
+  source->path[length] = '\0';
+  return source;
+}
 
 static void
 source_free (gpointer data)
 {
   Source *source = data;
 
-  g_free (source->path);
-  g_free (source->abs);
-  g_free (source);
+  source_block_unref (source->block);
 }
 
 static void
@@ -122,9 +189,6 @@ item_free (gpointer data)
 {
   Item *item = data;
 
-  g_free (item->id);
-  g_free (item->device);
-  g_free (item->type);
   g_free (item->stream);
   json_object_put (item->json);
   g_free (item->raw);
@@ -186,6 +250,34 @@ run_record_failure (Run *run, Source *source, guint64 line, guint64 offset,
 
 /* --- Event records ------------------------------------------------------ */
 
+/* Bits of the Bloom filter (2 MiB): a rebuild of ten million events still
+ * skips most lookups. */
+#define SEEN_BITS (G_GUINT64_CONSTANT (1) << 24)
+#define SEEN_PROBES 7
+
+/* Record `id` as stored; TRUE when it may have been stored before (a
+ * lookup tells), FALSE when it certainly was not. */
+static gboolean
+run_seen_add (Run *run, const char *id)
+{
+  guint64 h1 = (guint64) jsync_hash (id, strlen (id));
+  guint64 h2 = (h1 >> 32) | (h1 << 32) | 1;
+  gboolean all = TRUE;
+
+  for (guint i = 0; i < SEEN_PROBES; i++)
+    {
+      guint64 bit = (h1 + i * h2) & (SEEN_BITS - 1);
+      guint64 mask = G_GUINT64_CONSTANT (1) << (bit & 63);
+
+      if ((run->seen[bit >> 6] & mask) == 0)
+        {
+          all = FALSE;
+          run->seen[bit >> 6] |= mask;
+        }
+    }
+  return all;
+}
+
 static gboolean
 run_insert_event (Run *run, const char *id, gint64 ts, const char *device,
                   const char *type, JsyncApplierInstance *applier,
@@ -195,6 +287,8 @@ run_insert_event (Run *run, const char *id, gint64 ts, const char *device,
 {
   sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_EVENT_INSERT);
 
+  if (run->seen != NULL)
+    run_seen_add (run, id);
   sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 2, ts);
   sqlite3_bind_text (stmt, 3, device, -1, SQLITE_STATIC);
@@ -220,8 +314,20 @@ run_insert_event (Run *run, const char *id, gint64 ts, const char *device,
 
 /* --- Applying ----------------------------------------------------------- */
 
-/* Apply one event inside a savepoint; a rejection rolls back alone and is
- * returned in `rejection` (the run goes on); a failed savepoint is fatal. */
+/* A batch is first applied under one savepoint; the first rejection rolls
+ * the whole batch back (this error, internal to the run) and the batch is
+ * applied again, carefully, with a savepoint per event.  Savepoints are not
+ * free: FTS5 writes its pending terms out at each one. */
+static GQuark
+run_redo_quark (void)
+{
+  return g_quark_from_static_string ("jsync-sync-redo-quark");
+}
+
+/* Apply one event.  When careful, inside its own savepoint: a rejection
+ * rolls back alone and is returned in `rejection` (the run goes on);
+ * otherwise a rejection fails with run_redo_quark().  A failed savepoint is
+ * fatal. */
 static gboolean
 run_apply_event (Run *run, JsyncApplierInstance *applier,
                  const JsyncEvent *event, char **rejection, GError **error)
@@ -229,6 +335,17 @@ run_apply_event (Run *run, JsyncApplierInstance *applier,
   g_autoptr(GError) apply_error = NULL;
 
   *rejection = NULL;
+  if (!run->careful)
+    {
+      if (applier->plugin->desc->apply (applier->state, event, &apply_error))
+        return TRUE;
+      if (!jsync_store_check_callback (run->store,
+                                       applier->plugin->desc->name,
+                                       apply_error, error))
+        return FALSE;
+      g_set_error_literal (error, run_redo_quark (), 0, "rejected");
+      return FALSE;
+    }
   if (!jsync_store_run (run->store,
                         jsync_store_stmt (run->store, JSYNC_STMT_SAVEPOINT),
                         error))
@@ -348,7 +465,15 @@ run_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
 
   text = run_load_stored (row, 7, &length);
   json = jsync_event_parse_json (text, length, &local_error);
-  if (json == NULL || !jsync_event_read_envelope (json, &event, &local_error))
+  if ((json == NULL || !jsync_event_read_envelope (json, &event, &local_error))
+      && !run->careful)
+    {
+      /* Reported once, when the batch is applied again. */
+      json_object_put (json);
+      g_set_error_literal (error, run_redo_quark (), 0, "unreadable");
+      return FALSE;
+    }
+  if (local_error != NULL)
     {
       g_warning ("cannot re-apply event %s: %s", id, local_error->message);
       jsync_result_add_error (run->result,
@@ -538,6 +663,67 @@ run_force_replay (Run *run, JsyncApplierInstance *applier, const char *stream)
   run_group_for (run->forced, applier, stream)->force = TRUE;
 }
 
+/* Apply the groups in key order. */
+static gboolean
+run_apply_groups_once (Run *run, GHashTable *groups, GList *keys,
+                       GError **error)
+{
+  for (GList *l = keys; l != NULL; l = l->next)
+    {
+      Group *group = g_hash_table_lookup (groups, l->data);
+
+      if (group->replay)
+        {
+          if (!run_replay_group (run, group, error))
+            return FALSE;
+          continue;
+        }
+      for (guint i = 0; i < group->items->len; i++)
+        if (!run_apply_item (run, group->items->pdata[i], NULL, error))
+          return FALSE;
+    }
+  return TRUE;
+}
+
+/* Apply the groups under one savepoint; on a rejection, roll them back and
+ * apply them again with a savepoint per event (see run_redo_quark()). */
+static gboolean
+run_apply_groups (Run *run, GHashTable *groups, GList *keys, GError **error)
+{
+  g_autoptr(GError) fast_error = NULL;
+  guint64 applied = run->result->events_applied;
+
+  if (!jsync_store_run (run->store,
+                        jsync_store_stmt (run->store,
+                                          JSYNC_STMT_BATCH_SAVEPOINT),
+                        error))
+    return FALSE;
+  run->careful = FALSE;
+  if (!run_apply_groups_once (run, groups, keys, &fast_error))
+    {
+      run->careful = TRUE;
+      if (!g_error_matches (fast_error, run_redo_quark (), 0))
+        {
+          g_propagate_error (error, g_steal_pointer (&fast_error));
+          return FALSE;
+        }
+      if (!jsync_store_run (run->store,
+                            jsync_store_stmt (run->store,
+                                              JSYNC_STMT_BATCH_ROLLBACK_TO),
+                            error))
+        return FALSE;
+      run->result->events_applied = applied;
+      run->careful = TRUE;
+      if (!run_apply_groups_once (run, groups, keys, error))
+        return FALSE;
+    }
+  run->careful = TRUE;
+  return jsync_store_run (run->store,
+                          jsync_store_stmt (run->store,
+                                            JSYNC_STMT_BATCH_RELEASE),
+                          error);
+}
+
 /* Apply the batch (see the head comment). */
 static gboolean
 run_apply_batch (Run *run, GError **error)
@@ -584,27 +770,25 @@ run_apply_batch (Run *run, GError **error)
   for (GList *l = keys; l != NULL; l = l->next)
     {
       Group *group = g_hash_table_lookup (groups, l->data);
-      gboolean replay = group->force || group->stream == NULL;
 
       g_ptr_array_sort (group->items, item_compare);
-      if (!replay && group->items->len > 0)
+      group->replay = group->force || group->stream == NULL;
+      if (!group->replay && group->items->len > 0)
         {
           int ahead = run_stream_is_ahead (run, group, group->items->pdata[0],
                                            error);
 
           if (ahead < 0)
             return FALSE;
-          replay = ahead;
+          group->replay = ahead;
         }
-      if (replay)
-        {
-          if (!run_replay_group (run, group, error))
-            return FALSE;
-          continue;
-        }
-      for (guint i = 0; i < group->items->len; i++)
-        if (!run_apply_item (run, group->items->pdata[i], NULL, error))
-          return FALSE;
+    }
+  if (!run_apply_groups (run, groups, keys, error))
+    return FALSE;
+  if (run->prefetch != NULL && run->batch->len > 0)
+    {
+      jsync_prefetch_dispose (run->prefetch, run->batch);
+      run->batch = g_ptr_array_new_with_free_func (item_free);
     }
   g_ptr_array_set_size (run->batch, 0);
   g_hash_table_remove_all (run->batch_ids);
@@ -1012,7 +1196,8 @@ run_flush (Run *run, GError **error)
       if (!run_write_checkpoint (run, source, error))
         return FALSE;
     }
-  return jsync_store_commit (run->store, error);
+  return jsync_store_end_batch (run->store, error)
+         && jsync_store_commit (run->store, error);
 }
 
 /* --- Reading lines ------------------------------------------------------- */
@@ -1059,19 +1244,27 @@ run_route (Run *run, const char *type)
   return jsync_store_get_applier (run->store, plugin->desc->name);
 }
 
+/* An event of the batch.  It takes `json` (the envelope's strings are
+ * borrowed from it) and `raw`, the line's bytes NUL-terminated, or copies
+ * the line when raw is NULL. */
 static Item *
 run_make_item (Run *run, Source *source, const JsyncLine *line,
-               JsyncEvent *event, json_object *json, gint64 hash)
+               JsyncEvent *event, json_object *json, gint64 hash, char *raw)
 {
   Item *item = g_new0 (Item, 1);
 
-  item->id = g_strdup (event->id);
-  item->device = g_strdup (event->device_id);
-  item->type = g_strdup (event->type);
+  item->id = event->id;
+  item->device = event->device_id;
+  item->type = event->type;
   item->ts = event->timestamp;
   item->json = json;
-  item->raw = g_memdup2 (line->data, line->length + 1);
-  item->raw[line->length] = '\0';
+  if (raw == NULL)
+    {
+      raw = g_malloc (line->length + 1);
+      memcpy (raw, line->data, line->length);
+      raw[line->length] = '\0';
+    }
+  item->raw = raw;
   item->length = line->length;
   item->source = source;
   item->offset = line->offset;
@@ -1111,7 +1304,7 @@ static void
 run_add_to_batch (Run *run, Item *item)
 {
   g_ptr_array_add (run->batch, item);
-  g_hash_table_insert (run->batch_ids, item->id, item);
+  g_hash_table_insert (run->batch_ids, (gpointer) item->id, item);
   run->batch_bytes += item->length;
 }
 
@@ -1146,7 +1339,7 @@ run_duplicate_in_batch (Run *run, Item *existing, Item *item)
       run->batch->pdata[index] = item;
       /* replace, not insert: the key must be the new item's id, as the
        * old one's is freed just below. */
-      g_hash_table_replace (run->batch_ids, item->id, item);
+      g_hash_table_replace (run->batch_ids, (gpointer) item->id, item);
       item_free (existing);
     }
   else
@@ -1270,17 +1463,14 @@ run_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
                            item->line, item->hash, item->raw, error);
 }
 
-/* One complete line of a log. */
+/* One complete line of a log, read and parsed by the prefetch thread. */
 static gboolean
-run_handle_line (Run *run, Source *source, const JsyncLine *line,
+run_handle_line (Run *run, Source *source, JsyncPrefetchRecord *record,
                  GError **error)
 {
-  g_autoptr(GError) bad = NULL;
-  JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
-  json_object *json;
+  const JsyncLine *line = &record->line;
   sqlite3_stmt *lookup;
   Item *item, *existing;
-  gint64 hash;
   int rc;
 
   if (line->too_long)
@@ -1295,20 +1485,16 @@ run_handle_line (Run *run, Source *source, const JsyncLine *line,
                                  line->full_length, NULL, line->data,
                                  line->length, TRUE, message, error);
     }
-  json = jsync_event_parse_json (line->data, line->length, &bad);
-  if (json == NULL || !jsync_event_read_envelope (json, &event, &bad))
-    {
-      gboolean ok = run_record_failure (run, source, line->line, line->offset,
-                                        line->length, event.id, line->data,
-                                        line->length, FALSE, bad->message,
-                                        error);
+  if (record->error != NULL)
+    return run_record_failure (run, source, line->line, line->offset,
+                               line->length, record->event.id, line->data,
+                               line->length, FALSE, record->error->message,
+                               error);
 
-      json_object_put (json);
-      return ok;
-    }
-
-  hash = jsync_hash (line->data, line->length);
-  item = run_make_item (run, source, line, &event, json, hash);
+  item = run_make_item (run, source, line, &record->event,
+                        jsync_prefetch_record_steal_json (record),
+                        record->hash,
+                        jsync_prefetch_record_steal_data (record));
   existing = g_hash_table_lookup (run->batch_ids, item->id);
   if (existing != NULL)
     {
@@ -1316,6 +1502,10 @@ run_handle_line (Run *run, Source *source, const JsyncLine *line,
       return TRUE;
     }
 
+  /* The batch's events are recorded when applied: adding their ids now
+   * keeps the filter a superset of what is stored. */
+  if (run->seen != NULL && !run_seen_add (run, item->id))
+    goto new_event;
   lookup = jsync_store_stmt (run->store, JSYNC_STMT_EVENT_LOOKUP);
   sqlite3_bind_text (lookup, 1, item->id, -1, SQLITE_STATIC);
   rc = sqlite3_step (lookup);
@@ -1337,6 +1527,7 @@ run_handle_line (Run *run, Source *source, const JsyncLine *line,
       return FALSE;
     }
 
+new_event:
   if (item->applier == NULL)
     {
       gboolean ok = run_keep_pending (run, item, error);
@@ -1371,9 +1562,8 @@ run_batch_full (Run *run)
  * checkpoint's bytes; else it is skipped as failed, to be checked again at
  * the next run. */
 static gboolean
-run_check_opened (Run *run, Source *source, JsyncReader *reader)
+run_check_opened (Run *run, Source *source, int fd)
 {
-  int fd = jsync_reader_get_fd (reader);
   g_autoptr(GError) why = NULL;
   struct stat st;
   gint64 tail = 0;
@@ -1406,67 +1596,71 @@ run_check_opened (Run *run, Source *source, JsyncReader *reader)
   return TRUE;
 }
 
-/* Read a log's new complete lines, flushing batches as they fill. */
+/* Read a log's new complete lines (file number `file` of the prefetch),
+ * flushing batches as they fill. */
 static gboolean
-run_read_source (Run *run, Source *source, GError **error)
+run_read_source (Run *run, Source *source, JsyncPrefetch *prefetch,
+                 guint file, GError **error)
 {
-  g_autoptr(JsyncReader) reader = NULL;
+  g_autoptr(JsyncPrefetchRecord) opened = jsync_prefetch_next (prefetch);
   guint64 start = source->offset;
-  JsyncLine line;
+  int fd;
 
-  g_autoptr(GError) open_error = NULL;
-
-  reader = jsync_reader_open (source->abs, source->offset, source->line,
-                              jsync_config_get_max_line_bytes (run->self->config),
-                              &open_error);
-  if (reader == NULL)
+  if (opened->kind == JSYNC_PREFETCH_OPEN_FAILED)
     {
-      run_file_failed (run, source, open_error);
+      run_file_failed (run, source, opened->error);
       return TRUE;
     }
-  if (!run_check_opened (run, source, reader))
-    return TRUE;
+  fd = opened->fd;
+  if (!run_check_opened (run, source, fd))
+    {
+      jsync_prefetch_skip_file (prefetch, file);
+      return TRUE;
+    }
   if (!jsync_store_begin (run->store, error))
     return FALSE;
   /* The identity is written only once the file was read to its end. */
   source->has_identity = FALSE;
   for (;;)
     {
-      g_autoptr(GError) read_error = NULL;
-      gboolean more = jsync_reader_next (reader, &line, &read_error);
+      g_autoptr(JsyncPrefetchRecord) record = jsync_prefetch_next (prefetch);
 
-      if (read_error != NULL)
+      if (record->kind == JSYNC_PREFETCH_READ_FAILED)
         {
-          run_file_failed (run, source, read_error);
+          run_file_failed (run, source, record->error);
           return TRUE;
         }
-      if (!more)
-        break;
-      if (!run_handle_line (run, source, &line, error))
+      if (record->kind == JSYNC_PREFETCH_END)
+        {
+          /* Blank lines at the end move the checkpoint too. */
+          source->offset = record->offset;
+          source->line = record->lines;
+          break;
+        }
+      if (!run_handle_line (run, source, record, error))
         return FALSE;
-      source->offset = jsync_reader_get_offset (reader);
-      source->line = jsync_reader_get_line (reader);
+      source->offset = record->offset;
+      source->line = record->lines;
       source->dirty = TRUE;
       if (run_batch_full (run))
         {
-          if (!jsync_tail_hash (jsync_reader_get_fd (reader), source->offset,
-                                &source->tail_hash, error))
+          if (!jsync_tail_hash (fd, source->offset, &source->tail_hash,
+                                error))
             return FALSE;
           if (!run_flush (run, error))
             return FALSE;
           run_progress (run, "read", run->bytes_done + source->offset - start,
                         run->bytes_total);
           if (run->stop)
-            return TRUE;
+            {
+              jsync_prefetch_skip_file (prefetch, file);
+              return TRUE;
+            }
           if (!jsync_store_begin (run->store, error))
             return FALSE;
         }
     }
-  /* Blank lines at the end move the checkpoint too. */
-  source->offset = jsync_reader_get_offset (reader);
-  source->line = jsync_reader_get_line (reader);
-  if (!jsync_tail_hash (jsync_reader_get_fd (reader), source->offset,
-                        &source->tail_hash, error))
+  if (!jsync_tail_hash (fd, source->offset, &source->tail_hash, error))
     return FALSE;
   source->reached_end = TRUE;
   source->has_identity = TRUE;
@@ -1488,84 +1682,194 @@ run_read_source (Run *run, Source *source, GError **error)
 
 /* --- Scanning the data folder ------------------------------------------- */
 
-static gboolean
-run_is_ignored (Run *run, const char *relative, const char *name)
-{
-  const char *const *globs = jsync_config_get_ignore (run->self->config);
+/* A scan of the data folder.  It touches neither the cache nor the Run, so
+ * that it runs in a thread while run_load_sources() reads the cache; the
+ * logs it finds go to the Run's thread in blocks, merged as they come. */
+#define SCAN_BLOCK 256
 
-  for (guint i = 0; globs[i] != NULL; i++)
-    if (g_pattern_match_simple (globs[i], relative)
-        || g_pattern_match_simple (globs[i], name))
+typedef struct
+{
+  struct stat st;
+  gsize path;                 /* offset in ScanBlock.paths */
+} ScanFound;
+
+typedef struct
+{
+  guint length;
+  gboolean last;              /* the scan is over */
+  GString *paths;             /* owned: relative paths, each ending in NUL */
+  ScanFound found[SCAN_BLOCK];
+} ScanBlock;
+
+typedef struct
+{
+  const char *data_dir;       /* borrowed */
+  const char *const *ignore;  /* borrowed: the keyfile's globs */
+  GString *relative;          /* owned: the entry being looked at */
+  ScanBlock *block;           /* owned: being filled */
+  GAsyncQueue *blocks;        /* owned: of ScanBlock*, full ones */
+  GAsyncQueue *spare;         /* owned: of ScanBlock*, merged ones, to be
+                               * filled again (fresh memory costs a page
+                               * fault per 4 KiB) */
+  GPtrArray *warnings;        /* owned: of char*, entries skipped, in the
+                               * order met */
+  GError *error;              /* owned: the data folder cannot be read */
+} Scan;
+
+static ScanBlock *
+scan_block_new (Scan *scan)
+{
+  ScanBlock *block = g_async_queue_try_pop (scan->spare);
+
+  if (block == NULL)
+    {
+      block = g_new (ScanBlock, 1);
+      block->paths = g_string_sized_new (SCAN_BLOCK * 64);
+    }
+  block->length = 0;
+  block->last = FALSE;
+  g_string_truncate (block->paths, 0);
+  return block;
+}
+
+static void
+scan_block_free (ScanBlock *block)
+{
+  g_string_free (block->paths, TRUE);
+  g_free (block);
+}
+
+static gboolean
+scan_is_ignored (Scan *scan, const char *relative, const char *name)
+{
+  for (guint i = 0; scan->ignore[i] != NULL; i++)
+    if (g_pattern_match_simple (scan->ignore[i], relative)
+        || g_pattern_match_simple (scan->ignore[i], name))
       return TRUE;
   return FALSE;
 }
 
-static gboolean
-run_scan_dir (Run *run, const char *dir, const char *relative_dir,
-              GPtrArray *found, GError **error)
+/* Keep a warning about the entry being looked at (the data folder itself
+ * when it is ""), to be given in the run's thread. */
+static void
+scan_warn (Scan *scan, const char *what, int saved_errno)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, &local_error);
-  const char *name;
+  g_ptr_array_add (scan->warnings,
+                   g_strdup_printf ("%s: %s: %s",
+                                    scan->relative->len > 0
+                                      ? scan->relative->str : scan->data_dir,
+                                    what, g_strerror (saved_errno)));
+}
 
-  if (handle == NULL)
+/* Scan the folder open on @fd (taken) whose path relative to the data folder
+ * is scan->relative ("" for the data folder).  Entries are looked at
+ * relative to the folder: no walk of their whole path. */
+static void
+scan_dir (Scan *scan, int fd)
+{
+  DIR *dir = fdopendir (fd);
+  gsize base = scan->relative->len;
+  struct dirent *entry;
+
+  if (dir == NULL)
     {
-      if (relative_dir == NULL)
-        {
-          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CONFIG,
-                       "data folder %s: %s", dir, local_error->message);
-          return FALSE;
-        }
-      g_warning ("%s: skipped: %s", relative_dir, local_error->message);
-      return TRUE;
+      scan_warn (scan, "skipped", errno);
+      close (fd);
+      return;
     }
-  while ((name = g_dir_read_name (handle)) != NULL)
+  for (;;)
     {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *relative = relative_dir != NULL
-                                    ? g_build_filename (relative_dir, name, NULL)
-                                    : g_strdup (name);
-      GStatBuf st;
+      const char *name;
+      gboolean log;
+      ScanFound *found;
 
-      if (name[0] == '.' || run_is_ignored (run, relative, name))
+      errno = 0;
+      entry = readdir (dir);
+      if (entry == NULL)
+        break;
+      name = entry->d_name;
+      if (name[0] == '.')
         continue;
-      if (g_lstat (path, &st) != 0)
-        {
-          g_warning ("%s: skipped: %s", relative, g_strerror (errno));
-          continue;
-        }
-      if (S_ISDIR (st.st_mode))
-        {
-          if (!run_scan_dir (run, path, relative, found, error))
-            return FALSE;
-          continue;
-        }
-      if (!g_str_has_suffix (name, ".jsonl"))
+      log = g_str_has_suffix (name, ".jsonl");
+      /* Neither a log nor a folder: nothing to look at. */
+      if (!log && entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN)
         continue;
-      if (!S_ISREG (st.st_mode))
+      g_string_truncate (scan->relative, base);
+      if (base > 0)
+        g_string_append_c (scan->relative, G_DIR_SEPARATOR);
+      g_string_append (scan->relative, name);
+      if (scan_is_ignored (scan, scan->relative->str, name))
+        continue;
+      found = &scan->block->found[scan->block->length];
+      if (fstatat (dirfd (dir), name, &found->st, AT_SYMLINK_NOFOLLOW) != 0)
         {
-          g_warning ("%s: skipped: %s", relative,
-                     S_ISLNK (st.st_mode) ? "a symbolic link"
-                                          : "not a regular file");
+          scan_warn (scan, "skipped", errno);
           continue;
         }
-      {
-        Source *source = g_hash_table_lookup (run->sources, relative);
+      if (S_ISDIR (found->st.st_mode))
+        {
+          int sub = openat (dirfd (dir), name,
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK
+                              | O_CLOEXEC);
 
-        if (source == NULL)
-          {
-            source = g_new0 (Source, 1);
-            source->path = g_strdup (relative);
-            g_hash_table_insert (run->sources, source->path, source);
-          }
-        g_free (source->abs);
-        source->abs = g_steal_pointer (&path);
-        source->st = st;
-        source->present = TRUE;
-        g_ptr_array_add (found, source);
-      }
+          if (sub < 0)
+            scan_warn (scan, "skipped", errno);
+          else
+            scan_dir (scan, sub);
+          continue;
+        }
+      if (!log)
+        continue;
+      if (!S_ISREG (found->st.st_mode))
+        {
+          g_ptr_array_add (scan->warnings,
+                           g_strdup_printf ("%s: skipped: %s",
+                                            scan->relative->str,
+                                            S_ISLNK (found->st.st_mode)
+                                              ? "a symbolic link"
+                                              : "not a regular file"));
+          continue;
+        }
+      found->path = scan->block->paths->len;
+      g_string_append_len (scan->block->paths, scan->relative->str,
+                           scan->relative->len + 1);
+      if (++scan->block->length == SCAN_BLOCK)
+        {
+          g_async_queue_push (scan->blocks, scan->block);
+          scan->block = scan_block_new (scan);
+        }
     }
-  return TRUE;
+  if (errno != 0)
+    {
+      /* The entries after the one that failed are not seen by this run. */
+      g_string_truncate (scan->relative, base);
+      scan_warn (scan, "not read to its end", errno);
+    }
+  g_string_truncate (scan->relative, base);
+  closedir (dir);
+}
+
+/* The scan's thread: the whole data folder, then the last block. */
+static gpointer
+scan_run (gpointer data)
+{
+  Scan *scan = data;
+  int fd = open (scan->data_dir,
+                 O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (&scan->error, JSYNC_ERROR, JSYNC_ERROR_CONFIG,
+                   "data folder %s: %s", scan->data_dir,
+                   g_strerror (saved_errno));
+    }
+  else
+    scan_dir (scan, fd);
+  scan->block->last = TRUE;
+  g_async_queue_push (scan->blocks, g_steal_pointer (&scan->block));
+  return NULL;
 }
 
 /* Load every known source (checkpoints) into the run. */
@@ -1573,6 +1877,7 @@ static gboolean
 run_load_sources (Run *run, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
+  SourceBlock *block = NULL;
   int rc;
 
   if (sqlite3_prepare_v2 (run->store->db,
@@ -1585,11 +1890,12 @@ run_load_sources (Run *run, GError **error)
     }
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      Source *source = g_new0 (Source, 1);
+      const char *path = (const char *) sqlite3_column_text (stmt, 1);
+      Source *source = source_new (&block, run->self->data_dir,
+                                   path != NULL ? path : "",
+                                   sqlite3_column_bytes (stmt, 1));
 
       source->id = sqlite3_column_int64 (stmt, 0);
-      source->path = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
-      source->abs = g_build_filename (run->self->data_dir, source->path, NULL);
       source->known = TRUE;
       source->has_identity = sqlite3_column_type (stmt, 2) != SQLITE_NULL;
       source->dev = sqlite3_column_int64 (stmt, 2);
@@ -1606,12 +1912,82 @@ run_load_sources (Run *run, GError **error)
       g_hash_table_insert (run->sources_by_id, &source->id, source);
     }
   sqlite3_finalize (stmt);
+  if (block != NULL)
+    source_block_unref (block);
   if (rc != SQLITE_DONE)
     {
       jsync_store_set_error (run->store, error, "read jsync_sources");
       return FALSE;
     }
   return TRUE;
+}
+
+/* Load the known sources and scan the data folder, both at once (the scan
+ * in a thread of its own); the logs found are marked present, in @found. */
+static gboolean
+run_scan (Run *run, GPtrArray *found, GError **error)
+{
+  Scan scan = {
+    .data_dir = run->self->data_dir,
+    .ignore = jsync_config_get_ignore (run->self->config),
+    .relative = g_string_new (NULL),
+    .blocks = g_async_queue_new (),
+    .spare = g_async_queue_new_full ((GDestroyNotify) scan_block_free),
+    .warnings = g_ptr_array_new_with_free_func (g_free),
+  };
+  GThread *thread;
+  SourceBlock *block = NULL;
+  gboolean ok;
+  gboolean last = FALSE;
+
+  scan.block = scan_block_new (&scan);
+  thread = g_thread_try_new ("jsync-scan", scan_run, &scan, NULL);
+  if (thread == NULL)
+    scan_run (&scan);
+  ok = run_load_sources (run, error);
+  while (!last)
+    {
+      ScanBlock *scanned = g_async_queue_pop (scan.blocks);
+
+      for (guint i = 0; ok && i < scanned->length; i++)
+        {
+          ScanFound *entry = &scanned->found[i];
+          const char *path = scanned->paths->str + entry->path;
+          Source *source = g_hash_table_lookup (run->sources, path);
+
+          if (source == NULL)
+            {
+              source = source_new (&block, run->self->data_dir, path,
+                                   strlen (path));
+              g_hash_table_insert (run->sources, source->path, source);
+            }
+          source->st = entry->st;
+          source->present = TRUE;
+          g_ptr_array_add (found, source);
+        }
+      last = scanned->last;
+      g_async_queue_push (scan.spare, scanned);
+    }
+  if (block != NULL)
+    source_block_unref (block);
+  if (thread != NULL)
+    g_thread_join (thread);
+  if (ok)
+    {
+      for (guint i = 0; i < scan.warnings->len; i++)
+        g_warning ("%s", (const char *) scan.warnings->pdata[i]);
+      if (scan.error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&scan.error));
+          ok = FALSE;
+        }
+    }
+  g_clear_error (&scan.error);
+  g_ptr_array_unref (scan.warnings);
+  g_async_queue_unref (scan.spare);
+  g_async_queue_unref (scan.blocks);
+  g_string_free (scan.relative, TRUE);
+  return ok;
 }
 
 /* Decide how a present file is read: not at all, from its checkpoint, or
@@ -1646,6 +2022,10 @@ run_check_source (Run *run, Source *source, gboolean *read, char **reason,
                                  (gint64) source->st.st_size, source->offset);
       return TRUE;
     }
+  /* No bytes before the checkpoint to compare (a file that could not be
+   * read yet has no hash of them either). */
+  if (source->offset == 0)
+    return TRUE;
   fd = g_open (source->abs, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0)
     {
@@ -1739,7 +2119,7 @@ run_load_stored_items (Run *run, int status, GPtrArray *items, GError **error)
           continue;
         }
       item = run_make_item (run, source, &line, &event, json,
-                            sqlite3_column_int64 (stmt, 8));
+                            sqlite3_column_int64 (stmt, 8), NULL);
       g_ptr_array_add (items, item);
     }
   sqlite3_finalize (stmt);
@@ -1886,6 +2266,7 @@ run_setup (Run *run, JsyncCoordinator *self, JsyncStore *store,
   run->self = self;
   run->store = store;
   run->result = result;
+  run->careful = TRUE;
   run->sources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         source_free);
   run->sources_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -1906,6 +2287,7 @@ run_teardown (Run *run)
   g_ptr_array_unref (run->batch);
   g_hash_table_unref (run->sources_by_id);
   g_hash_table_unref (run->sources);
+  g_free (run->seen);
 }
 
 /* Apply the stored events of one status that an applier takes now. */
@@ -1972,15 +2354,19 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
                        GError **error)
 {
   g_autoptr(GPtrArray) found = g_ptr_array_new ();
+  g_autoptr(JsyncPrefetch) prefetch = NULL;
   Run run = { 0 };
   gboolean ok = FALSE;
 
   run_setup (&run, self, store, result);
   run.rebuilding = rebuilding;
+  if (rebuilding
+      && run_count (&run, "SELECT count(*) FROM (SELECT 1 FROM jsync_events"
+                          " LIMIT 1)") == 0)
+    run.seen = g_new0 (guint64, SEEN_BITS / 64);
 
   run_progress (&run, "scan", 0, 0);
-  if (!run_load_sources (&run, error)
-      || !run_scan_dir (&run, self->data_dir, NULL, found, error))
+  if (!run_scan (&run, found, error))
     goto rollback;
   run.lost_count = run_count (&run, "SELECT count(*) FROM jsync_lost");
   if (!run_mark_missing (&run, error)
@@ -2038,9 +2424,30 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
         g_ptr_array_add (to_read, source);
       }
     g_ptr_array_sort (to_read, source_compare);
+    /* The scan is over: how much there is to read is known. */
+    run_progress (&run, "scan", 0, run.bytes_total);
+    if (to_read->len > 0)
+      {
+        g_autofree const char **paths = g_new (const char *, to_read->len);
+        g_autofree guint64 *offsets = g_new (guint64, to_read->len);
+        g_autofree guint64 *lines = g_new (guint64, to_read->len);
+
+        for (guint i = 0; i < to_read->len; i++)
+          {
+            Source *source = to_read->pdata[i];
+
+            paths[i] = source->abs;
+            offsets[i] = source->offset;
+            lines[i] = source->line;
+          }
+        prefetch = jsync_prefetch_start (
+            paths, offsets, lines, to_read->len,
+            jsync_config_get_max_line_bytes (self->config));
+        run.prefetch = prefetch;
+      }
     for (guint i = 0; i < to_read->len && !run.stop; i++)
       {
-        if (!run_read_source (&run, to_read->pdata[i], error))
+        if (!run_read_source (&run, to_read->pdata[i], prefetch, i, error))
           goto rollback;
         run_progress (&run, "read", run.bytes_done, run.bytes_total);
       }

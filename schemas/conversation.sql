@@ -1,7 +1,9 @@
 -- conversation.sql: the tables of the `conversation` applier (FORMAT.md,
--- "The cache tables the bundled appliers own").  Idempotent: it runs on
--- every connection.  The DEFAULTs are upstream's; the applier always writes
--- every column itself (FORMAT.md: "the schema's DEFAULTs are irrelevant").
+-- "The cache tables the bundled appliers own").  Idempotent: the core runs
+-- it on a new cache and again whenever the applier's version changes, so it
+-- also replaces what older versions made (the FTS triggers below).  The
+-- DEFAULTs are upstream's; the applier always writes every column itself
+-- (FORMAT.md: "the schema's DEFAULTs are irrelevant").
 -- No foreign keys: messages may precede their conversation in the order,
 -- and deletes cascade through explicit DELETE statements.
 
@@ -56,9 +58,7 @@ END;
 
 -- Full-text search over external content, keyed by the tables' rowids.
 -- Rows are only ever updated in place (never INSERT OR REPLACE), so a row
--- keeps its rowid.  The triggers keep both indexes exact; the UPDATE
--- triggers fire only when an indexed column is assigned, so bumping
--- conversations.updated or messageCount does not re-index the title.
+-- keeps its rowid.
 CREATE VIRTUAL TABLE IF NOT EXISTS conversation_fts USING fts5 (
   id, title,
   content = 'conversations', content_rowid = 'rowid'
@@ -69,56 +69,108 @@ CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5 (
   content = 'messages', content_rowid = 'rowid'
 );
 
-CREATE TRIGGER IF NOT EXISTS conversations_fts_insert
-  AFTER INSERT ON conversations
+-- The indexes are brought up to date once per batch, not once per row:
+-- FTS5 writes its pending terms out as a new segment at every savepoint,
+-- and the core runs every event, as SQLite runs every statement that fires
+-- a trigger, inside one.  So the triggers below only note the rows a batch
+-- touches, and end_batch (conversation.c) updates the indexes from these
+-- notes, a few statements per index, then empties them: they are empty
+-- between batches.  One row per content rowid, from the batch's first
+-- touch of it: indexed = 1 when the index held the row as the batch began,
+-- with the values it holds (which end_batch deletes from the index); 0
+-- when the batch inserted the row.  The rows still in the content table at
+-- the end of the batch are indexed afresh.
+CREATE TABLE IF NOT EXISTS conversation_fts_pending (
+  contentRowid INTEGER PRIMARY KEY,
+  indexed INTEGER NOT NULL,
+  id TEXT,
+  title TEXT
+);
+
+CREATE TABLE IF NOT EXISTS message_fts_pending (
+  contentRowid INTEGER PRIMARY KEY,
+  indexed INTEGER NOT NULL,
+  id TEXT,
+  conversationId TEXT,
+  content TEXT,
+  reasoningContent TEXT
+);
+
+-- Before 0.3.0 these triggers wrote to the indexes: replace them.  The
+-- UPDATE triggers fire only when an indexed column changes, so bumping
+-- conversations.updated or messageCount, or re-setting a message's text to
+-- what it was, re-indexes nothing.  The names are begin_rebuild's.
+DROP TRIGGER IF EXISTS conversations_fts_insert;
+DROP TRIGGER IF EXISTS conversations_fts_delete;
+DROP TRIGGER IF EXISTS conversations_fts_update;
+DROP TRIGGER IF EXISTS messages_fts_insert;
+DROP TRIGGER IF EXISTS messages_fts_delete;
+DROP TRIGGER IF EXISTS messages_fts_update;
+
+CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations
 BEGIN
-  INSERT INTO conversation_fts (rowid, id, title)
-    VALUES (new.rowid, new.id, new.title);
+  INSERT INTO conversation_fts_pending (contentRowid, indexed)
+    SELECT new.rowid, 0
+    WHERE NOT EXISTS (SELECT 1 FROM conversation_fts_pending
+                      WHERE contentRowid = new.rowid);
 END;
 
-CREATE TRIGGER IF NOT EXISTS conversations_fts_delete
-  AFTER DELETE ON conversations
+CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations
 BEGIN
-  INSERT INTO conversation_fts (conversation_fts, rowid, id, title)
-    VALUES ('delete', old.rowid, old.id, old.title);
+  INSERT INTO conversation_fts_pending (contentRowid, indexed, id, title)
+    SELECT old.rowid, 1, old.id, old.title
+    WHERE NOT EXISTS (SELECT 1 FROM conversation_fts_pending
+                      WHERE contentRowid = old.rowid);
 END;
 
-CREATE TRIGGER IF NOT EXISTS conversations_fts_update
+CREATE TRIGGER conversations_fts_update
   AFTER UPDATE OF id, title ON conversations
+  WHEN old.rowid IS NOT new.rowid OR old.id IS NOT new.id
+    OR old.title IS NOT new.title
 BEGIN
-  INSERT INTO conversation_fts (conversation_fts, rowid, id, title)
-    VALUES ('delete', old.rowid, old.id, old.title);
-  INSERT INTO conversation_fts (rowid, id, title)
-    VALUES (new.rowid, new.id, new.title);
+  INSERT INTO conversation_fts_pending (contentRowid, indexed, id, title)
+    SELECT old.rowid, 1, old.id, old.title
+    WHERE NOT EXISTS (SELECT 1 FROM conversation_fts_pending
+                      WHERE contentRowid = old.rowid);
+  INSERT INTO conversation_fts_pending (contentRowid, indexed)
+    SELECT new.rowid, 0
+    WHERE NOT EXISTS (SELECT 1 FROM conversation_fts_pending
+                      WHERE contentRowid = new.rowid);
 END;
 
-CREATE TRIGGER IF NOT EXISTS messages_fts_insert
-  AFTER INSERT ON messages
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
 BEGIN
-  INSERT INTO message_fts (rowid, id, conversationId, content,
-                           reasoningContent)
-    VALUES (new.rowid, new.id, new.conversationId, new.content,
-            new.reasoningContent);
+  INSERT INTO message_fts_pending (contentRowid, indexed)
+    SELECT new.rowid, 0
+    WHERE NOT EXISTS (SELECT 1 FROM message_fts_pending
+                      WHERE contentRowid = new.rowid);
 END;
 
-CREATE TRIGGER IF NOT EXISTS messages_fts_delete
-  AFTER DELETE ON messages
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
 BEGIN
-  INSERT INTO message_fts (message_fts, rowid, id, conversationId, content,
-                           reasoningContent)
-    VALUES ('delete', old.rowid, old.id, old.conversationId, old.content,
-            old.reasoningContent);
+  INSERT INTO message_fts_pending (contentRowid, indexed, id, conversationId,
+                                   content, reasoningContent)
+    SELECT old.rowid, 1, old.id, old.conversationId, old.content,
+           old.reasoningContent
+    WHERE NOT EXISTS (SELECT 1 FROM message_fts_pending
+                      WHERE contentRowid = old.rowid);
 END;
 
-CREATE TRIGGER IF NOT EXISTS messages_fts_update
+CREATE TRIGGER messages_fts_update
   AFTER UPDATE OF id, conversationId, content, reasoningContent ON messages
+  WHEN old.rowid IS NOT new.rowid OR old.id IS NOT new.id
+    OR old.conversationId IS NOT new.conversationId
+    OR old.content IS NOT new.content
+    OR old.reasoningContent IS NOT new.reasoningContent
 BEGIN
-  INSERT INTO message_fts (message_fts, rowid, id, conversationId, content,
-                           reasoningContent)
-    VALUES ('delete', old.rowid, old.id, old.conversationId, old.content,
-            old.reasoningContent);
-  INSERT INTO message_fts (rowid, id, conversationId, content,
-                           reasoningContent)
-    VALUES (new.rowid, new.id, new.conversationId, new.content,
-            new.reasoningContent);
+  INSERT INTO message_fts_pending (contentRowid, indexed, id, conversationId,
+                                   content, reasoningContent)
+    SELECT old.rowid, 1, old.id, old.conversationId, old.content,
+           old.reasoningContent
+    WHERE NOT EXISTS (SELECT 1 FROM message_fts_pending
+                      WHERE contentRowid = old.rowid);
+  INSERT INTO message_fts_pending (contentRowid, indexed)
+    SELECT new.rowid, 0
+    WHERE NOT EXISTS (SELECT 1 FROM message_fts_pending
+                      WHERE contentRowid = new.rowid);
 END;

@@ -5,7 +5,9 @@
 -- foreign keys (children may precede their parents in the event order): the
 -- applier deletes children itself.  No UNIQUE(name): two workspaces may
 -- share a name.  Every table keeps its implicit rowid, which workspace_fts
--- uses as content_rowid.  Idempotent: run on every connection.
+-- uses as content_rowid.  Idempotent: the core runs it on a new cache and
+-- again whenever the applier's version changes, so it also replaces what
+-- older versions made (the FTS triggers below).
 
 CREATE TABLE IF NOT EXISTS workspaces (
   id TEXT PRIMARY KEY NOT NULL,
@@ -60,32 +62,65 @@ CREATE INDEX IF NOT EXISTS memory_traces_workspace
 CREATE INDEX IF NOT EXISTS memory_traces_session
   ON memory_traces (sessionId, timestamp);
 
--- Full-text search over workspaces, external content, kept exact by the
--- triggers below.  The id is shown, not searched.
+-- Full-text search over workspaces, external content.  The id is shown, not
+-- searched.
 CREATE VIRTUAL TABLE IF NOT EXISTS workspace_fts USING fts5 (
   id UNINDEXED, name, description,
   content = 'workspaces', content_rowid = 'rowid'
 );
 
-CREATE TRIGGER IF NOT EXISTS workspace_fts_insert AFTER INSERT ON workspaces
+-- The index is brought up to date once per batch, not once per row (FTS5
+-- writes a new segment at every savepoint, and every event runs in one):
+-- the triggers below only note the rows a batch touches, and end_batch
+-- (workspace.c) updates the index from these notes, then empties them.
+-- One row per workspaces rowid, from the batch's first touch of it:
+-- indexed = 1 when the index held the row as the batch began, with the
+-- values it holds (which end_batch deletes from the index); 0 when the
+-- batch inserted the row.  The rows still in workspaces at the end of the
+-- batch are indexed afresh.  Empty between batches.
+CREATE TABLE IF NOT EXISTS workspace_fts_pending (
+  contentRowid INTEGER PRIMARY KEY,
+  indexed INTEGER NOT NULL,
+  id TEXT,
+  name TEXT,
+  description TEXT
+);
+
+-- Before 1.1.0 these triggers wrote to the index: replace them.  The names
+-- are begin_rebuild's.
+DROP TRIGGER IF EXISTS workspace_fts_insert;
+DROP TRIGGER IF EXISTS workspace_fts_delete;
+DROP TRIGGER IF EXISTS workspace_fts_update;
+
+CREATE TRIGGER workspace_fts_insert AFTER INSERT ON workspaces
 BEGIN
-  INSERT INTO workspace_fts (rowid, id, name, description)
-    VALUES (new.rowid, new.id, new.name, new.description);
+  INSERT INTO workspace_fts_pending (contentRowid, indexed)
+    SELECT new.rowid, 0
+    WHERE NOT EXISTS (SELECT 1 FROM workspace_fts_pending
+                      WHERE contentRowid = new.rowid);
 END;
 
-CREATE TRIGGER IF NOT EXISTS workspace_fts_delete AFTER DELETE ON workspaces
+CREATE TRIGGER workspace_fts_delete AFTER DELETE ON workspaces
 BEGIN
-  INSERT INTO workspace_fts (workspace_fts, rowid, id, name, description)
-    VALUES ('delete', old.rowid, old.id, old.name, old.description);
+  INSERT INTO workspace_fts_pending (contentRowid, indexed, id, name,
+                                     description)
+    SELECT old.rowid, 1, old.id, old.name, old.description
+    WHERE NOT EXISTS (SELECT 1 FROM workspace_fts_pending
+                      WHERE contentRowid = old.rowid);
 END;
 
 -- Most updates only move lastAccessed: those leave the index alone.
-CREATE TRIGGER IF NOT EXISTS workspace_fts_update AFTER UPDATE ON workspaces
+CREATE TRIGGER workspace_fts_update AFTER UPDATE ON workspaces
   WHEN old.rowid IS NOT new.rowid OR old.id IS NOT new.id
     OR old.name IS NOT new.name OR old.description IS NOT new.description
 BEGIN
-  INSERT INTO workspace_fts (workspace_fts, rowid, id, name, description)
-    VALUES ('delete', old.rowid, old.id, old.name, old.description);
-  INSERT INTO workspace_fts (rowid, id, name, description)
-    VALUES (new.rowid, new.id, new.name, new.description);
+  INSERT INTO workspace_fts_pending (contentRowid, indexed, id, name,
+                                     description)
+    SELECT old.rowid, 1, old.id, old.name, old.description
+    WHERE NOT EXISTS (SELECT 1 FROM workspace_fts_pending
+                      WHERE contentRowid = old.rowid);
+  INSERT INTO workspace_fts_pending (contentRowid, indexed)
+    SELECT new.rowid, 0
+    WHERE NOT EXISTS (SELECT 1 FROM workspace_fts_pending
+                      WHERE contentRowid = new.rowid);
 END;

@@ -168,6 +168,22 @@ harness_get_string (json_object *object, const char *key)
   return json_object_get_string (value);
 }
 
+void
+harness_end_batch (Harness *harness)
+{
+  for (guint i = 0; i < harness->appliers->len; i++)
+    {
+      HarnessApplier *applier = harness->appliers->pdata[i];
+      g_autoptr(GError) error = NULL;
+
+      if (applier->desc->end_batch != NULL)
+        {
+          applier->desc->end_batch (applier->state, &error);
+          g_assert_no_error (error);
+        }
+    }
+}
+
 gboolean
 harness_apply (Harness *harness, const char *line, GError **error)
 {
@@ -198,6 +214,7 @@ harness_apply (Harness *harness, const char *line, GError **error)
     g_assert_true (jsync_sql_exec (harness->db, "ROLLBACK TO ev", NULL));
   g_assert_true (jsync_sql_exec (harness->db, "RELEASE ev", NULL));
   json_object_put (json);
+  harness_end_batch (harness);
   return ok;
 }
 

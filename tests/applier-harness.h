@@ -22,11 +22,15 @@ sqlite3 *harness_get_db (Harness *harness);
 const JsyncApplierDesc *harness_get_desc (Harness *harness, const char *name);
 gpointer harness_get_state (Harness *harness, const char *name);
 
-/* Parse one JSONL line, route it, apply it inside a savepoint.  The event
- * is presented as coming from `file` line 1. */
+/* Parse one JSONL line, route it, apply it inside a savepoint, then end
+ * the batch (each event is a batch of its own).  The event is presented
+ * as coming from `file` line 1. */
 gboolean harness_apply (Harness *harness, const char *line, GError **error);
 /* Same, asserting success. */
 void harness_apply_ok (Harness *harness, const char *line);
+/* Call every loaded applier's end_batch (ABI 1.1), as the core does before
+ * each commit, asserting success. */
+void harness_end_batch (Harness *harness);
 
 /* Apply every line of every *.jsonl file below dir, deduplicated by id and
  * sorted by (timestamp, deviceId, id), as the sync contract defines. */

@@ -1002,6 +1002,7 @@ test_clear_stream (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   full = harness_dump (f->harness);
   g_assert_true (f->desc->clear_stream (f->state, "c1", &error));
   g_assert_no_error (error);
+  harness_end_batch (f->harness);
   actual = harness_dump (f->harness);
   harness_assert_dump_equal (actual, expected);
   harness_assert_fts_ok (f->harness);
@@ -1036,6 +1037,7 @@ test_clear (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   apply_two_conversations (f, TRUE);
   g_assert_true (f->desc->clear (f->state, &error));
   g_assert_no_error (error);
+  harness_end_batch (f->harness);
   g_assert_cmpint (count_rows (f, "conversations", "1"), ==, 0);
   g_assert_cmpint (count_rows (f, "messages", "1"), ==, 0);
   harness_assert_fts_ok (f->harness);

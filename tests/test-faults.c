@@ -1305,7 +1305,9 @@ log_fault_progress (const JsyncProgress *progress, gpointer user_data)
   LogFault *lf = user_data;
   g_autofree char *path = NULL;
 
-  if (strcmp (progress->phase, "read") != 0 || lf->calls++ > 0)
+  /* Once the scan has decided what to read, before any log is opened. */
+  if (strcmp (progress->phase, "scan") != 0 || progress->bytes_total == 0
+      || lf->calls++ > 0)
     return;
   path = g_build_filename (lf->w->data, lf->victim, NULL);
   g_file_get_contents (path, &lf->saved, &lf->saved_length, NULL);

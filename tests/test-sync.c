@@ -732,6 +732,55 @@ test_failed_kept (Fixture *f, gconstpointer data)
   g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
 
+/* A rejected event's writes are undone in a rebuild as in a sync, whatever
+ * else shares its batch (regression: the rebuild's file had no journal, so
+ * a rejection left the rows its applier had written). */
+static void
+test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
+{
+  g_autofree char *strict = copy_module (f, "plugins", "reject");
+  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
+  static const char lines[] =
+      "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{}}\n"
+      "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"d\",\"timestamp\":20,\"data\":{\"bad\":true}}\n"
+      "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"d\",\"timestamp\":30,\"data\":{}}\n";
+  g_autoptr(JsyncConfig) config = NULL;
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->plugin_path = g_strdup (strict);
+  write_file (f, "r.jsonl", lines);
+  config = fixture_config (f, f->db, 1000);
+  coordinator = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:2: reject: rejected*");
+  result = jsync_coordinator_rebuild (coordinator, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->events_applied, ==, 2);
+  g_assert_cmpuint (result->events_failed, ==, 1);
+  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events WHERE id = 'r2'"), ==, 0);
+  g_assert_cmpint (failed_rows (f, "r2"), ==, 1);
+
+  /* And in an incremental sync of the same lines, into a new cache. */
+  for (guint i = 0; i < 3; i++)
+    {
+      static const char *const suffixes[] = { "", "-wal", "-shm" };
+      g_autofree char *path = g_strconcat (f->db, suffixes[i], NULL);
+
+      g_remove (path);
+    }
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:2: reject: rejected*");
+  fixture_sync_quiet (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
+  g_assert_cmpint (failed_rows (f, "r2"), ==, 1);
+  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
+}
+
 /* Rebuild builds a new file and swaps it in; the old one is kept. */
 static void
 test_rebuild (Fixture *f, gconstpointer data)
@@ -978,6 +1027,7 @@ main (int argc, char **argv)
   ADD ("/sync/crash/between-batches", test_crash_between_batches);
   ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
   ADD ("/sync/appliers/failed-kept", test_failed_kept);
+  ADD ("/sync/appliers/rejected-rolled-back", test_rebuild_rejected_rolled_back);
   ADD ("/sync/rebuild/swap", test_rebuild);
 #undef ADD
   return g_test_run ();

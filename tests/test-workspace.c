@@ -932,6 +932,7 @@ test_clear_stream (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (f->desc->clear_stream (f->state, "unknown", &error));
   g_assert_no_error (error);
+  harness_end_batch (f->harness);
 
   /* Exactly what w2's events alone give. */
   {
@@ -971,6 +972,7 @@ test_clear_stream_replay (Fixture *f, gconstpointer data)
 
   g_assert_true (f->desc->clear_stream (f->state, "default", &error));
   g_assert_no_error (error);
+  harness_end_batch (f->harness);
   assert_int (f, "SELECT count(*) FROM workspaces WHERE id = 'default'", 0);
   assert_int (f, "SELECT count(*) FROM sessions"
                  " WHERE workspaceId = 'default'", 0);
@@ -998,6 +1000,7 @@ test_clear (Fixture *f, gconstpointer data)
   apply_workspace_tree (f, "w2", 2000);
   g_assert_true (f->desc->clear (f->state, &error));
   g_assert_no_error (error);
+  harness_end_batch (f->harness);
   g_assert_cmpint (count_rows (f), ==, 0);
   harness_assert_fts_ok (f->harness);
   assert_int (f, "SELECT count(*) FROM workspace_fts"

@@ -13,9 +13,12 @@
  *      and checks abi_major == JSYNC_ABI_MAJOR, abi_minor <= JSYNC_ABI_MINOR,
  *      struct_size, the required fields, and that name equals the file stem.
  *      Nothing is called before these checks pass.
- *   2. On each cache connection: schema_sql is executed (it must be
- *      idempotent: CREATE ... IF NOT EXISTS), then init() returns the
- *      applier's state (prepared statements live there).
+ *   2. On each cache connection: schema_sql is executed when the cache
+ *      does not yet record this applier at this schema_version and version
+ *      string (so a new version of an applier can change its triggers; the
+ *      SQL must be idempotent: CREATE ... IF NOT EXISTS, DROP ... IF
+ *      EXISTS), then init() returns the applier's state (prepared
+ *      statements live there).
  *   3. apply() is called once per distinct event routed to the applier, in
  *      the order of the event key (timestamp, deviceId, id).  When an event
  *      arrives late (its key sorts before events already applied to its
@@ -24,7 +27,17 @@
  *      plain in-order meaning of each event.
  *   4. A rebuild calls begin_rebuild(), applies every event, then
  *      finish_rebuild() (rebuild FTS indexes there).
- *   5. free() releases the state (finalize statements there).
+ *   5. end_batch() (ABI 1.1), when set, is called once at the end of
+ *      every batch, in a sync and in a rebuild alike: after all the
+ *      batch's apply(), clear_stream() and clear() calls, inside the
+ *      batch's transaction, just before the core commits it (its writes
+ *      commit with the batch; its failure fails the batch).  Every attached
+ *      applier gets it, whether the batch had events for it or not.  Fold
+ *      per-batch work there, such as moving the changes that triggers
+ *      queued up into the full-text indexes with one statement per index:
+ *      FTS5 writes its pending terms out at every savepoint, so an index
+ *      kept row by row gains a segment per event.
+ *   6. free() releases the state (finalize statements there).
  *
  * The core owns the connection and every transaction.  An applier never
  * issues BEGIN, COMMIT, ROLLBACK, ATTACH or PRAGMA; each apply() runs inside
@@ -45,9 +58,9 @@ G_BEGIN_DECLS
 
 /* ABI version.  Major changes break plugins; minor changes only add fields
  * in the reserved space, and a plugin built against a newer minor than the
- * core's is refused. */
+ * core's is refused.  Minor 1 added end_batch. */
 #define JSYNC_ABI_MAJOR 1
-#define JSYNC_ABI_MINOR 0
+#define JSYNC_ABI_MINOR 1
 
 /* The name of the one symbol every applier exports. */
 #define JSYNC_APPLIER_SYMBOL "jsync_applier_descriptor"
@@ -192,8 +205,11 @@ typedef struct
   JsyncApplierStateFunc begin_rebuild;      /* nullable */
   JsyncApplierStateFunc finish_rebuild;     /* nullable */
   JsyncApplierFreeFunc free;                /* required */
+  /* Nullable (ABI 1.1; read only from a descriptor of minor >= 1): at the
+   * end of every batch, before the commit (lifecycle step 5). */
+  JsyncApplierStateFunc end_batch;
 
-  gpointer reserved[16];
+  gpointer reserved[15];
 } JsyncApplierDesc;
 
 /* Define the module's descriptor: JSYNC_APPLIER_DEFINE (.name = "x", ...).

@@ -31,7 +31,10 @@
  * the schema's triggers (+1 per message row inserted, -1 per row deleted)
  * and counted afresh when a conversation is created; updated only rises.
  *
- * A rebuild drops the FTS triggers (begin_rebuild) and rebuilds both indexes
+ * Full-text indexes: the schema's triggers note the rows each batch
+ * touches (conversation_fts_pending, message_fts_pending), and end_batch
+ * updates conversation_fts and message_fts from them once per batch.  A
+ * rebuild drops those triggers (begin_rebuild) and rebuilds both indexes
  * once at the end (finish_rebuild), which puts the triggers back.
  *
  * Streams: one per conversation (metadata: data.id; the others: the
@@ -56,8 +59,23 @@ typedef enum
   CONVERSATION_SQL_DELETE_CONVERSATION,
   CONVERSATION_SQL_CLEAR_MESSAGES,
   CONVERSATION_SQL_CLEAR_CONVERSATIONS,
+  /* end_batch, per index, in this order (conversation_fts_update()). */
+  CONVERSATION_SQL_CONVERSATION_FTS_ANY,
+  CONVERSATION_SQL_CONVERSATION_FTS_DELETE,
+  CONVERSATION_SQL_CONVERSATION_FTS_INSERT,
+  CONVERSATION_SQL_CONVERSATION_FTS_EMPTY,
+  CONVERSATION_SQL_MESSAGE_FTS_ANY,
+  CONVERSATION_SQL_MESSAGE_FTS_DELETE,
+  CONVERSATION_SQL_MESSAGE_FTS_INSERT,
+  CONVERSATION_SQL_MESSAGE_FTS_EMPTY,
   CONVERSATION_N_SQL
 } ConversationSql;
+
+/* The statements of one index, from its _ANY one. */
+#define CONVERSATION_FTS_ANY 0
+#define CONVERSATION_FTS_DELETE 1
+#define CONVERSATION_FTS_INSERT 2
+#define CONVERSATION_FTS_EMPTY 3
 
 /* Settable columns are bound in pairs: ?N is 1 when the event carries the
  * column (an existing row takes the value), ?N+1 is the value (with the
@@ -139,6 +157,38 @@ static const char *const conversation_sql[CONVERSATION_N_SQL] = {
     "DELETE FROM conversations WHERE id = ?1",
   [CONVERSATION_SQL_CLEAR_MESSAGES] = "DELETE FROM messages",
   [CONVERSATION_SQL_CLEAR_CONVERSATIONS] = "DELETE FROM conversations",
+  /* Per index (conversation.sql): is there anything to do; delete what the
+   * index holds of the rows the batch changed or deleted; index the rows
+   * the batch touched as they are now (the pending table drives the join);
+   * forget the batch. */
+  [CONVERSATION_SQL_CONVERSATION_FTS_ANY] =
+    "SELECT 1 FROM conversation_fts_pending LIMIT 1",
+  [CONVERSATION_SQL_CONVERSATION_FTS_DELETE] =
+    "INSERT INTO conversation_fts (conversation_fts, rowid, id, title)"
+    " SELECT 'delete', contentRowid, id, title"
+    " FROM conversation_fts_pending WHERE indexed",
+  [CONVERSATION_SQL_CONVERSATION_FTS_INSERT] =
+    "INSERT INTO conversation_fts (rowid, id, title)"
+    " SELECT c.rowid, c.id, c.title"
+    " FROM conversation_fts_pending AS p"
+    " CROSS JOIN conversations AS c ON c.rowid = p.contentRowid",
+  [CONVERSATION_SQL_CONVERSATION_FTS_EMPTY] =
+    "DELETE FROM conversation_fts_pending",
+  [CONVERSATION_SQL_MESSAGE_FTS_ANY] =
+    "SELECT 1 FROM message_fts_pending LIMIT 1",
+  [CONVERSATION_SQL_MESSAGE_FTS_DELETE] =
+    "INSERT INTO message_fts (message_fts, rowid, id, conversationId,"
+    "                         content, reasoningContent)"
+    " SELECT 'delete', contentRowid, id, conversationId, content,"
+    "        reasoningContent"
+    " FROM message_fts_pending WHERE indexed",
+  [CONVERSATION_SQL_MESSAGE_FTS_INSERT] =
+    "INSERT INTO message_fts (rowid, id, conversationId, content,"
+    "                         reasoningContent)"
+    " SELECT m.rowid, m.id, m.conversationId, m.content, m.reasoningContent"
+    " FROM message_fts_pending AS p"
+    " CROSS JOIN messages AS m ON m.rowid = p.contentRowid",
+  [CONVERSATION_SQL_MESSAGE_FTS_EMPTY] = "DELETE FROM message_fts_pending",
 };
 
 typedef struct
@@ -601,12 +651,29 @@ conversation_clear_stream (gpointer data, const char *stream, GError **error)
   return conversation_delete (data, stream, error);
 }
 
+/* Empty both indexes at once rather than row by row: with every row noted
+ * as new to the batch (indexed = 0), the delete triggers note nothing, and
+ * end_batch indexes whatever the batch puts back. */
 static gboolean
 conversation_clear (gpointer data, GError **error)
 {
   ConversationState *state = data;
 
-  return jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_MESSAGES], error)
+  return jsync_sql_exec (state->db,
+                         "INSERT INTO conversation_fts (conversation_fts)"
+                         " VALUES ('delete-all');"
+                         "INSERT INTO message_fts (message_fts)"
+                         " VALUES ('delete-all');"
+                         "DELETE FROM conversation_fts_pending;"
+                         "DELETE FROM message_fts_pending;"
+                         "INSERT INTO conversation_fts_pending"
+                         " (contentRowid, indexed)"
+                         " SELECT rowid, 0 FROM conversations;"
+                         "INSERT INTO message_fts_pending"
+                         " (contentRowid, indexed)"
+                         " SELECT rowid, 0 FROM messages;",
+                         error)
+         && jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_MESSAGES], error)
          && jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_CONVERSATIONS],
                            error);
 }
@@ -631,7 +698,8 @@ conversation_begin_rebuild (gpointer data, GError **error)
                          error);
 }
 
-/* Index everything, then put the triggers back (the schema is idempotent). */
+/* Index everything, forget what any batch noted (the rebuild covers it),
+ * then put the triggers back (the schema is idempotent). */
 static gboolean
 conversation_finish_rebuild (gpointer data, GError **error)
 {
@@ -641,9 +709,51 @@ conversation_finish_rebuild (gpointer data, GError **error)
                          "INSERT INTO conversation_fts (conversation_fts)"
                          " VALUES ('rebuild');"
                          "INSERT INTO message_fts (message_fts)"
-                         " VALUES ('rebuild');",
+                         " VALUES ('rebuild');"
+                         "DELETE FROM conversation_fts_pending;"
+                         "DELETE FROM message_fts_pending;",
                          error)
          && jsync_sql_exec (state->db, conversation_schema_sql, error);
+}
+
+/* Bring one index up to date with what the batch noted, from the index's
+ * _ANY statement on: nothing is written when the batch touched no row.
+ * The deletes go first, so a row deleted and re-inserted in the batch
+ * (same rowid) ends up indexed with its new values. */
+static gboolean
+conversation_fts_update (ConversationState *state, ConversationSql first,
+                         const char *name, GError **error)
+{
+  sqlite3_stmt *any = state->stmts[first + CONVERSATION_FTS_ANY];
+  int rc = sqlite3_step (any);
+
+  sqlite3_reset (any);
+  if (rc == SQLITE_DONE)
+    return TRUE;
+  if (rc != SQLITE_ROW
+      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_DELETE], error)
+      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_INSERT], error)
+      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_EMPTY], error))
+    {
+      if (rc != SQLITE_ROW)
+        jsync_sql_set_error (state->db, error, "step");
+      g_prefix_error (error, "%s: ", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The end of a batch: the indexes take in the batch's changes. */
+static gboolean
+conversation_end_batch (gpointer data, GError **error)
+{
+  ConversationState *state = data;
+
+  return conversation_fts_update (state,
+                                  CONVERSATION_SQL_CONVERSATION_FTS_ANY,
+                                  "conversation_fts", error)
+         && conversation_fts_update (state, CONVERSATION_SQL_MESSAGE_FTS_ANY,
+                                     "message_fts", error);
 }
 
 static const char *const conversation_prefixes[] = {
@@ -664,8 +774,10 @@ JSYNC_APPLIER_DEFINE (
   .name = "conversation",
   /* 0.2.0: messageCount triggers; a new version makes the core run the
    * schema on caches made by 0.1.0, which adds them (their counts are
-   * exact: 0.1.0 recounted). */
-  .version = "0.2.0",
+   * exact: 0.1.0 recounted).  0.3.0: FTS triggers that note rows for
+   * end_batch; the schema replaces the older ones (the indexes they kept
+   * are exact, so nothing is re-indexed). */
+  .version = "0.3.0",
   .description = "Nexus conversations and their messages",
   .prefixes = conversation_prefixes,
   .schema_sql = conversation_schema_sql,
@@ -680,4 +792,5 @@ JSYNC_APPLIER_DEFINE (
   .begin_rebuild = conversation_begin_rebuild,
   .finish_rebuild = conversation_finish_rebuild,
   .free = conversation_free,
+  .end_batch = conversation_end_batch,
 );

@@ -36,6 +36,12 @@
  * statement on sessions, states and traces matches workspaceId as well as
  * id (a re-create of a state or trace also moves it to the sessionId it
  * carries).  Every field is checked before anything is written.
+ *
+ * Full-text index: the schema's triggers note the workspaces each batch
+ * touches (workspace_fts_pending), and end_batch updates workspace_fts from
+ * them once per batch.  A rebuild drops those triggers (begin_rebuild) and
+ * rebuilds the index once at the end (finish_rebuild), which puts the
+ * triggers back.
  */
 #include <jsync/jsync-plugin.h>
 
@@ -281,6 +287,33 @@ typedef struct
   int has[WORKSPACE_MAX_COLUMNS];       /* :has_key, per column (SET) */
 } WorkspaceStatement;
 
+/* end_batch's statements (workspace.sql): is there anything to do; delete
+ * what the index holds of the workspaces the batch changed or deleted;
+ * index the workspaces the batch touched as they are now (the pending
+ * table drives the join); forget the batch.  In this order: a row deleted
+ * and re-inserted in the batch (same rowid) ends up with its new values. */
+enum
+{
+  WORKSPACE_FTS_ANY,
+  WORKSPACE_FTS_DELETE,
+  WORKSPACE_FTS_INSERT,
+  WORKSPACE_FTS_EMPTY,
+};
+
+static const char *const workspace_fts_sql[] = {
+  [WORKSPACE_FTS_ANY] = "SELECT 1 FROM workspace_fts_pending LIMIT 1",
+  [WORKSPACE_FTS_DELETE] =
+    "INSERT INTO workspace_fts (workspace_fts, rowid, id, name, description)"
+    " SELECT 'delete', contentRowid, id, name, description"
+    " FROM workspace_fts_pending WHERE indexed",
+  [WORKSPACE_FTS_INSERT] =
+    "INSERT INTO workspace_fts (rowid, id, name, description)"
+    " SELECT w.rowid, w.id, w.name, w.description"
+    " FROM workspace_fts_pending AS p"
+    " CROSS JOIN workspaces AS w ON w.rowid = p.contentRowid",
+  [WORKSPACE_FTS_EMPTY] = "DELETE FROM workspace_fts_pending",
+};
+
 typedef struct
 {
   sqlite3 *db;                                          /* borrowed */
@@ -288,6 +321,7 @@ typedef struct
   WorkspaceStatement set[WORKSPACE_N_ENTITIES];
   sqlite3_stmt *delete_stream[G_N_ELEMENTS (workspace_delete_sql)]; /* owned */
   sqlite3_stmt *delete_state;                           /* owned */
+  sqlite3_stmt *fts[G_N_ELEMENTS (workspace_fts_sql)];  /* owned */
 } WorkspaceApplier;
 
 /* A value read from an event: field says whether it was there. */
@@ -311,6 +345,8 @@ workspace_free (gpointer state)
   for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
     sqlite3_finalize (self->delete_stream[i]);
   sqlite3_finalize (self->delete_state);
+  for (guint i = 0; i < G_N_ELEMENTS (self->fts); i++)
+    sqlite3_finalize (self->fts[i]);
   g_free (self);
 }
 
@@ -809,6 +845,12 @@ workspace_init (const JsyncApplierContext *context, GError **error)
                                           error);
   if (self->delete_state == NULL)
     return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (self->fts); i++)
+    {
+      self->fts[i] = jsync_sql_prepare (self->db, workspace_fts_sql[i], error);
+      if (self->fts[i] == NULL)
+        return NULL;
+    }
   return g_steal_pointer (&self);
 }
 
@@ -844,12 +886,21 @@ workspace_clear_stream (gpointer state, const char *stream, GError **error)
   return FALSE;
 }
 
+/* The index is emptied at once rather than row by row: with every
+ * workspace noted as new to the batch (indexed = 0), the delete trigger
+ * notes nothing, and end_batch indexes whatever the batch puts back. */
 static gboolean
 workspace_clear (gpointer state, GError **error)
 {
   WorkspaceApplier *self = state;
 
   return jsync_sql_exec (self->db,
+                         "INSERT INTO workspace_fts (workspace_fts)"
+                         " VALUES ('delete-all');"
+                         "DELETE FROM workspace_fts_pending;"
+                         "INSERT INTO workspace_fts_pending"
+                         " (contentRowid, indexed)"
+                         " SELECT rowid, 0 FROM workspaces;"
                          "DELETE FROM memory_traces;"
                          "DELETE FROM states;"
                          "DELETE FROM sessions;"
@@ -857,6 +908,22 @@ workspace_clear (gpointer state, GError **error)
                          error);
 }
 
+/* A rebuild fills workspaces without the FTS triggers and indexes once at
+ * the end.  The names are those of workspace.sql. */
+static gboolean
+workspace_begin_rebuild (gpointer state, GError **error)
+{
+  WorkspaceApplier *self = state;
+
+  return jsync_sql_exec (self->db,
+                         "DROP TRIGGER IF EXISTS workspace_fts_insert;"
+                         "DROP TRIGGER IF EXISTS workspace_fts_delete;"
+                         "DROP TRIGGER IF EXISTS workspace_fts_update;",
+                         error);
+}
+
+/* Index everything, forget what any batch noted (the rebuild covers it),
+ * then put the triggers back (the schema is idempotent). */
 static gboolean
 workspace_finish_rebuild (gpointer state, GError **error)
 {
@@ -864,8 +931,34 @@ workspace_finish_rebuild (gpointer state, GError **error)
 
   return jsync_sql_exec (self->db,
                          "INSERT INTO workspace_fts (workspace_fts)"
-                         " VALUES ('rebuild')",
-                         error);
+                         " VALUES ('rebuild');"
+                         "DELETE FROM workspace_fts_pending;",
+                         error)
+         && jsync_sql_exec (self->db, workspace_schema_sql, error);
+}
+
+/* The end of a batch: the index takes in the batch's changes.  Nothing is
+ * written when the batch touched no workspace. */
+static gboolean
+workspace_end_batch (gpointer state, GError **error)
+{
+  WorkspaceApplier *self = state;
+  int rc = sqlite3_step (self->fts[WORKSPACE_FTS_ANY]);
+
+  sqlite3_reset (self->fts[WORKSPACE_FTS_ANY]);
+  if (rc == SQLITE_DONE)
+    return TRUE;
+  if (rc != SQLITE_ROW
+      || !jsync_sql_run (self->fts[WORKSPACE_FTS_DELETE], error)
+      || !jsync_sql_run (self->fts[WORKSPACE_FTS_INSERT], error)
+      || !jsync_sql_run (self->fts[WORKSPACE_FTS_EMPTY], error))
+    {
+      if (rc != SQLITE_ROW)
+        jsync_sql_set_error (self->db, error, "step");
+      g_prefix_error (error, "workspace_fts: ");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static const char *const workspace_prefixes[] = {
@@ -883,7 +976,9 @@ static const JsyncSearchTable workspace_search[] = {
 
 JSYNC_APPLIER_DEFINE (
   .name = "workspace",
-  .version = "1.0.0",
+  /* 1.1.0: FTS triggers that note rows for end_batch; the schema replaces
+   * the older ones (the index they kept is exact: nothing is re-indexed). */
+  .version = "1.1.0",
   .description = "Nexus workspaces, sessions, states and memory traces",
   .prefixes = workspace_prefixes,
   .schema_sql = workspace_schema_sql,
@@ -895,6 +990,8 @@ JSYNC_APPLIER_DEFINE (
   .stream = workspace_stream,
   .clear_stream = workspace_clear_stream,
   .clear = workspace_clear,
+  .begin_rebuild = workspace_begin_rebuild,
   .finish_rebuild = workspace_finish_rebuild,
   .free = workspace_free,
+  .end_batch = workspace_end_batch,
 );

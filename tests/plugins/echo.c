@@ -15,8 +15,10 @@
  *                                   "bad": true fails with
  *                                   JSYNC_APPLIER_ERROR_INVALID "rejected: bad
  *                                   is true" (a "bad" that is not a boolean
- *                                   fails as malformed); the core must record
- *                                   it as failed and keep the others
+ *                                   fails as malformed) after it wrote its
+ *                                   row; the core must roll that row back,
+ *                                   record the event as failed and keep the
+ *                                   others
  *   dupprefix  prefix "echo_"       in conflict/: claims echo's prefix
  *   echo (v2)  prefix "echo_"       in v2/: ECHO_SCHEMA_VERSION 2, whose
  *                                   table has one more column, note, holding
@@ -98,16 +100,6 @@ echo_apply (gpointer data, const JsyncEvent *event, GError **error)
 #ifdef ECHO_REJECT_BAD
   json_object *data_json;
   gint64 bad;
-
-  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
-  if (!jsync_json_get_bool (data_json, "bad", &field, &bad, error))
-    return FALSE;
-  if (bad)
-    {
-      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
-                   "rejected: bad is true");
-      return FALSE;
-    }
 #endif
 
   jsync_json_get_text (jsync_event_get_json (event), "data", &field,
@@ -120,6 +112,19 @@ echo_apply (gpointer data, const JsyncEvent *event, GError **error)
       g_prefix_error (error, "insert: ");
       return FALSE;
     }
+
+#ifdef ECHO_REJECT_BAD
+  /* Rejected after the row is written: the core must undo the write. */
+  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
+  if (!jsync_json_get_bool (data_json, "bad", &field, &bad, error))
+    return FALSE;
+  if (bad)
+    {
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+                   "rejected: bad is true");
+      return FALSE;
+    }
+#endif
   return TRUE;
 }
 

@@ -1,0 +1,142 @@
+/* batchcount.c: the fixture applier that records its end_batch calls.
+ *
+ * Events: every type starting with BATCH_PREFIX.  Rows: BATCH_NAME
+ * "_events" (id TEXT PRIMARY KEY), one per event applied, and BATCH_NAME
+ * "_batches" (seq INTEGER PRIMARY KEY, events INTEGER), one per end_batch
+ * call, holding how many apply() calls came since the one before, so that
+ * a test sees whether every applied event was followed by an end_batch in
+ * its own transaction.  An event whose data has "failbatch": true makes
+ * the next end_batch fail (JSYNC_APPLIER_ERROR_FAILED "end of batch
+ * refused"): the core must fail that batch rather than commit it.  One
+ * stream; clear deletes the events.
+ *
+ * Built from this one file as two modules (meson.build beside it):
+ *   batchcount  prefix "batchcount_"  through JSYNC_APPLIER_DEFINE(): this
+ *                                     header's ABI minor, with end_batch
+ *   minorzero   prefix "minorzero_"   BATCH_MINOR_ZERO: a descriptor of ABI
+ *                                     1.0 written by hand, which must still
+ *                                     load and apply; its end_batch slot
+ *                                     (reserved in 1.0) is set anyway, and
+ *                                     the core must never call it
+ */
+#include <jsync/jsync-plugin.h>
+
+#define BATCH_EVENTS BATCH_NAME "_events"
+#define BATCH_BATCHES BATCH_NAME "_batches"
+
+typedef struct
+{
+  sqlite3 *db;              /* borrowed */
+  sqlite3_stmt *insert;     /* owned */
+  sqlite3_stmt *batch;      /* owned */
+  sqlite3_stmt *clear;      /* owned */
+  gint64 applied;           /* apply() calls since the last end_batch */
+  gboolean fail;            /* the next end_batch fails */
+} BatchState;
+
+static void
+batch_free (gpointer data)
+{
+  BatchState *state = data;
+
+  sqlite3_finalize (state->insert);
+  sqlite3_finalize (state->batch);
+  sqlite3_finalize (state->clear);
+  g_free (state);
+}
+
+static gpointer
+batch_init (const JsyncApplierContext *context, GError **error)
+{
+  BatchState *state = g_new0 (BatchState, 1);
+
+  state->db = context->db;
+  if ((state->insert = jsync_sql_prepare (state->db,
+                                          "INSERT INTO " BATCH_EVENTS
+                                          " (id) VALUES (?)", error)) == NULL
+      || (state->batch = jsync_sql_prepare (state->db,
+                                            "INSERT INTO " BATCH_BATCHES
+                                            " (events) VALUES (?)",
+                                            error)) == NULL
+      || (state->clear = jsync_sql_prepare (state->db,
+                                            "DELETE FROM " BATCH_EVENTS,
+                                            error)) == NULL)
+    {
+      batch_free (state);
+      return NULL;
+    }
+  return state;
+}
+
+static gboolean
+batch_apply (gpointer data, const JsyncEvent *event, GError **error)
+{
+  BatchState *state = data;
+  json_object *data_json;
+  JsyncField field;
+  gint64 fail;
+
+  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
+  if (!jsync_json_get_bool (data_json, "failbatch", &field, &fail, error))
+    return FALSE;
+  jsync_sql_bind_text (state->insert, 1, jsync_event_get_id (event));
+  if (!jsync_sql_run (state->insert, error))
+    return FALSE;
+  state->applied++;
+  state->fail = state->fail || fail;
+  return TRUE;
+}
+
+static gboolean
+batch_end_batch (gpointer data, GError **error)
+{
+  BatchState *state = data;
+  gint64 applied = state->applied;
+
+  state->applied = 0;
+  if (state->fail)
+    {
+      state->fail = FALSE;
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_FAILED,
+                   "end of batch refused");
+      return FALSE;
+    }
+  sqlite3_bind_int64 (state->batch, 1, applied);
+  return jsync_sql_run (state->batch, error);
+}
+
+static gboolean
+batch_clear (gpointer data, GError **error)
+{
+  BatchState *state = data;
+
+  return jsync_sql_run (state->clear, error);
+}
+
+#define BATCH_FIELDS                                                    \
+  .name = BATCH_NAME,                                                   \
+  .version = "1.0",                                                     \
+  .description = "test fixture: records its end_batch calls",           \
+  .prefixes = (const char *const[]) { BATCH_PREFIX, NULL },             \
+  .schema_sql = "CREATE TABLE IF NOT EXISTS " BATCH_EVENTS              \
+                " (id TEXT PRIMARY KEY);"                               \
+                "CREATE TABLE IF NOT EXISTS " BATCH_BATCHES             \
+                " (seq INTEGER PRIMARY KEY, events INTEGER);",          \
+  .schema_version = 1,                                                  \
+  .tables = (const char *const[]) { BATCH_EVENTS, BATCH_BATCHES, NULL }, \
+  .init = batch_init,                                                   \
+  .apply = batch_apply,                                                 \
+  .clear = batch_clear,                                                 \
+  .free = batch_free,                                                   \
+  .end_batch = batch_end_batch
+
+#ifdef BATCH_MINOR_ZERO
+G_MODULE_EXPORT const JsyncApplierDesc jsync_applier_descriptor = {
+  .abi_major = JSYNC_ABI_MAJOR,
+  .abi_minor = 0,
+  .struct_size = sizeof (JsyncApplierDesc),
+  BATCH_FIELDS,
+};
+#else
+JSYNC_APPLIER_DEFINE (BATCH_FIELDS);
+#endif
