@@ -350,9 +350,15 @@ jsync_coordinator_build (JsyncCoordinator *self, const char *path,
       if (desc->finish_rebuild != NULL
           && !desc->finish_rebuild (applier->state, &local_error))
         {
-          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
-                       "%s: finish_rebuild: %s", applier->plugin->path,
-                       local_error != NULL ? local_error->message : "failed");
+          g_autofree char *what = g_strconcat (applier->plugin->path,
+                                               ": finish_rebuild", NULL);
+
+          /* The cache failing (I/O, full disk) is said as such. */
+          if (jsync_store_check_callback (store, what, local_error, error))
+            g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED, "%s: %s",
+                         what,
+                         local_error != NULL ? local_error->message
+                                             : "failed");
           ok = FALSE;
         }
     }

@@ -25,6 +25,8 @@
 /* What a record costs beyond its line's bytes (the record, json-c's
  * objects are counted as the line's size again). */
 #define PREFETCH_RECORD_COST 256
+/* A line this long is not left in the reader's or the tokener's buffers. */
+#define PREFETCH_LONG_LINE (1024 * 1024)
 
 typedef struct
 {
@@ -196,7 +198,7 @@ prefetch_parse (struct json_tokener *tok, JsyncPrefetchRecord *record)
 
 /* Read one file into blocks.  FALSE when cancelled. */
 static gboolean
-prefetch_file (JsyncPrefetch *self, struct json_tokener *tok, guint file,
+prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
                Block **block)
 {
   g_autoptr(JsyncReader) reader = NULL;
@@ -245,7 +247,16 @@ prefetch_file (JsyncPrefetch *self, struct json_tokener *tok, guint file,
       record->line.data = record->data;
       record->offset = jsync_reader_get_offset (reader);
       record->lines = jsync_reader_get_line (reader);
-      prefetch_parse (tok, record);
+      /* A long line is not held three times over while it is parsed and
+       * handed on: the reader's copy goes now, the tokener's after. */
+      if (line.length > PREFETCH_LONG_LINE)
+        jsync_reader_trim (reader);
+      prefetch_parse (*tok, record);
+      if (line.length > PREFETCH_LONG_LINE)
+        {
+          json_tokener_free (*tok);
+          *tok = jsync_event_tokener_new ();
+        }
       prefetch_add (*block, record);
       if (prefetch_block_full (*block))
         {
@@ -265,7 +276,7 @@ prefetch_thread (gpointer data)
 
   for (guint i = 0; i < self->n_paths; i++)
     {
-      if (!prefetch_file (self, tok, i, &block))
+      if (!prefetch_file (self, &tok, i, &block))
         break;
       if (prefetch_block_full (block) && !prefetch_push (self, &block))
         break;

@@ -263,6 +263,26 @@ jsync_reader_next (JsyncReader *reader, JsyncLine *line, GError **error)
     }
 }
 
+/**
+ * jsync_reader_trim:
+ * Drop the bytes already returned and give back a buffer that grew for a
+ * long line.  The last line returned is no longer valid.
+ */
+void
+jsync_reader_trim (JsyncReader *reader)
+{
+  gsize left = reader->end - reader->start;
+
+  if (reader->size <= 4 * READER_CHUNK)
+    return;
+  memmove (reader->buffer, reader->buffer + reader->start, left);
+  reader->buffer_offset += reader->start;
+  reader->start = 0;
+  reader->end = left;
+  reader->size = MAX (left, READER_CHUNK);
+  reader->buffer = g_realloc (reader->buffer, reader->size);
+}
+
 guint64
 jsync_reader_get_offset (JsyncReader *reader)
 {

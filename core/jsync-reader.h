@@ -34,6 +34,9 @@ void jsync_reader_free (JsyncReader *reader);
  * '\n' is left unread), or with error set when reading failed. */
 gboolean jsync_reader_next (JsyncReader *reader, JsyncLine *line,
                             GError **error);
+/* Drop the bytes already returned and give back a buffer that grew for a
+ * long line; the last line returned is no longer valid. */
+void jsync_reader_trim (JsyncReader *reader);
 /* The checkpoint: the offset just past the last line returned or skipped
  * as blank, and the number of lines before it. */
 guint64 jsync_reader_get_offset (JsyncReader *reader);

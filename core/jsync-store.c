@@ -383,8 +383,10 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
       || !jsync_store_exec (store,
                             /* A rebuild's file is thrown away if it
                              * crashes, but a rejected event still needs
-                             * a journal to be rolled back. */
-                            rebuilding ? "PRAGMA journal_mode = MEMORY;"
+                             * a journal to be rolled back: a file, so
+                             * that a batch touching much (a long stream
+                             * replayed) does not hold it in memory. */
+                            rebuilding ? "PRAGMA journal_mode = DELETE;"
                                          "PRAGMA synchronous = OFF;"
                                        : "PRAGMA journal_mode = WAL;"
                                          "PRAGMA synchronous = NORMAL;",
@@ -498,6 +500,11 @@ store_prepare_tables (JsyncStore *store, JsyncPlugin *plugin,
     }
   if (!jsync_sql_exec (store->db, desc->schema_sql, &local_error))
     {
+      g_autofree char *what = g_strconcat (plugin->path, ": schema", NULL);
+
+      /* The cache failing (I/O, full disk) is said as such. */
+      if (!jsync_store_check_callback (store, what, local_error, error))
+        return FALSE;
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
                    "%s: schema: %s", plugin->path, local_error->message);
       return FALSE;

@@ -103,6 +103,8 @@ typedef struct
   GPtrArray *items;         /* of Item*, borrowed from the batch */
   gboolean force;           /* replay even without new events */
   gboolean replay;          /* clear and re-apply the stream */
+  gboolean defer;           /* a rebuild's: recorded now, applied at the
+                             * end (see run_defer()) */
 } Group;
 
 typedef struct
@@ -126,6 +128,9 @@ typedef struct
   gboolean careful;         /* a savepoint per event: the batch being
                              * applied again after a rejection */
   JsyncPrefetch *prefetch;  /* borrowed: the reading thread, if any */
+  GHashTable *deferred;     /* group key → Group*, owned: a rebuild's
+                             * streams to replay once, at its end; NULL
+                             * outside a rebuild and during those replays */
   guint64 *seen;            /* owned, NULL unless the run began with no
                              * event stored: a Bloom filter of the ids
                              * stored since, to skip most lookups */
@@ -494,6 +499,9 @@ run_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
     }
   if (rejection != NULL)
     {
+      /* Every event a rebuild stored was counted as applied. */
+      if (run->rebuilding && run->result->events_applied > 0)
+        run->result->events_applied--;
       g_ptr_array_add (now_failed, g_strdup (id));
       if (source == NULL)
         g_warning ("event %s: %s", id, rejection);
@@ -530,9 +538,14 @@ run_replay_group (Run *run, Group *group, GError **error)
     ok = desc->clear (group->applier->state, &clear_error);
   if (!ok)
     {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
-                   "%s: clearing stream \"%s\": %s", group->applier->plugin->path,
-                   group->stream != NULL ? group->stream : "*",
+      g_autofree char *what = g_strdup_printf (
+          "%s: clearing stream \"%s\"", group->applier->plugin->path,
+          group->stream != NULL ? group->stream : "*");
+
+      /* The cache failing (I/O, full disk) is said as such. */
+      if (!jsync_store_check_callback (run->store, what, clear_error, error))
+        return FALSE;
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED, "%s: %s", what,
                    clear_error != NULL ? clear_error->message : "failed");
       return FALSE;
     }
@@ -663,6 +676,55 @@ run_force_replay (Run *run, JsyncApplierInstance *applier, const char *stream)
   run_group_for (run->forced, applier, stream)->force = TRUE;
 }
 
+/* A rebuild reads each log whole, one after the other, so a stream whose
+ * events sit in several logs (a workspace written by three devices, a
+ * conversation and its sync-tool conflict copy) would be replayed at every
+ * log after its first.  Instead such a stream is replayed once, at the end
+ * of the rebuild: from the first replay it would need, its new events are
+ * only recorded.  TRUE when the group is (now) deferred. */
+static gboolean
+run_defer (Run *run, Group *group)
+{
+  g_autofree char *key = NULL;
+  g_autofree char *all = NULL;
+
+  if (run->deferred == NULL)
+    return FALSE;
+  key = group_key (group->applier, group->stream);
+  all = group_key (group->applier, NULL);
+  if (g_hash_table_contains (run->deferred, key)
+      || g_hash_table_contains (run->deferred, all))
+    return TRUE;
+  if (!group->replay)
+    return FALSE;
+  run_group_for (run->deferred, group->applier, group->stream)->force = TRUE;
+  return TRUE;
+}
+
+static gboolean run_flush (Run *run, GError **error);
+
+/* Replay the streams a rebuild deferred (see run_defer()). */
+static gboolean
+run_replay_deferred (Run *run, GError **error)
+{
+  g_autoptr(GHashTable) deferred = g_steal_pointer (&run->deferred);
+  GHashTableIter iter;
+  gpointer value;
+
+  if (deferred == NULL || g_hash_table_size (deferred) == 0)
+    return TRUE;
+  g_debug ("rebuild: %u stream(s) replayed once at the end",
+           g_hash_table_size (deferred));
+  g_hash_table_iter_init (&iter, deferred);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Group *group = value;
+
+      run_force_replay (run, group->applier, group->stream);
+    }
+  return jsync_store_begin (run->store, error) && run_flush (run, error);
+}
+
 /* Apply the groups in key order. */
 static gboolean
 run_apply_groups_once (Run *run, GHashTable *groups, GList *keys,
@@ -672,6 +734,19 @@ run_apply_groups_once (Run *run, GHashTable *groups, GList *keys,
     {
       Group *group = g_hash_table_lookup (groups, l->data);
 
+      if (group->defer)
+        {
+          for (guint i = 0; i < group->items->len; i++)
+            {
+              Item *item = group->items->pdata[i];
+
+              item->status = STATUS_APPLIED;
+              run->result->events_applied++;
+              if (!run_record_item (run, item, error))
+                return FALSE;
+            }
+          continue;
+        }
       if (group->replay)
         {
           if (!run_replay_group (run, group, error))
@@ -773,7 +848,8 @@ run_apply_batch (Run *run, GError **error)
 
       g_ptr_array_sort (group->items, item_compare);
       group->replay = group->force || group->stream == NULL;
-      if (!group->replay && group->items->len > 0)
+      group->defer = run_defer (run, group);
+      if (!group->defer && !group->replay && group->items->len > 0)
         {
           int ahead = run_stream_is_ahead (run, group, group->items->pdata[0],
                                            error);
@@ -781,6 +857,7 @@ run_apply_batch (Run *run, GError **error)
           if (ahead < 0)
             return FALSE;
           group->replay = ahead;
+          group->defer = run_defer (run, group);
         }
     }
   if (!run_apply_groups (run, groups, keys, error))
@@ -2288,6 +2365,7 @@ run_teardown (Run *run)
   g_hash_table_unref (run->sources_by_id);
   g_hash_table_unref (run->sources);
   g_free (run->seen);
+  g_clear_pointer (&run->deferred, g_hash_table_unref);
 }
 
 /* Apply the stored events of one status that an applier takes now. */
@@ -2364,6 +2442,9 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
       && run_count (&run, "SELECT count(*) FROM (SELECT 1 FROM jsync_events"
                           " LIMIT 1)") == 0)
     run.seen = g_new0 (guint64, SEEN_BITS / 64);
+  if (rebuilding)
+    run.deferred = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          group_free);
 
   run_progress (&run, "scan", 0, 0);
   if (!run_scan (&run, found, error))
@@ -2452,7 +2533,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
         run_progress (&run, "read", run.bytes_done, run.bytes_total);
       }
   }
-  if (!run_flush (&run, error))
+  if (!run_flush (&run, error) || !run_replay_deferred (&run, error))
     goto rollback;
   run_progress (&run, "read", run.bytes_total, run.bytes_total);
   ok = TRUE;
