@@ -329,14 +329,39 @@ jsync_coordinator_build (JsyncCoordinator *self, const char *path,
   JsyncStore *store;
   gboolean ok;
 
-  jsync_coordinator_remove_db_files (path);
-  store = jsync_store_open (path, TRUE, error);
-  if (store == NULL)
-    return FALSE;
-  ok = jsync_store_attach (store, self->registry,
-                           jsync_config_get_keyfile (self->config), TRUE, error)
-       && jsync_sync_run (self, store, TRUE, result, error)
-       && (before_finish == NULL || before_finish (self, store, result, error));
+  /* First with no journal: a third of the time goes to writing one, and
+   * only an event an applier rejects needs it.  If one is met, the file
+   * is thrown away and built again with a journal. */
+  for (gboolean journal = FALSE;; journal = TRUE)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      jsync_coordinator_remove_db_files (path);
+      store = jsync_store_open (path, TRUE, error);
+      if (store == NULL)
+        return FALSE;
+      store->unjournaled = !journal;
+      ok = (journal
+            || jsync_store_exec (store, "PRAGMA journal_mode = OFF;",
+                                 &local_error))
+           && jsync_store_attach (store, self->registry,
+                                  jsync_config_get_keyfile (self->config),
+                                  TRUE, &local_error)
+           && jsync_sync_run (self, store, TRUE, result, &local_error)
+           && (before_finish == NULL
+               || before_finish (self, store, result, &local_error));
+      if (ok || journal
+          || !g_error_matches (local_error, jsync_store_needs_journal_quark (),
+                               0))
+        {
+          if (!ok)
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          break;
+        }
+      g_debug ("%s: %s", path, local_error->message);
+      jsync_store_free (store);
+      jsync_result_clear (result);
+    }
   jsync_coordinator_report (self, "index", 0, 0,
                             result->events_applied + result->events_skipped
                               + result->events_failed);

@@ -48,6 +48,26 @@ jsync_result_new (void)
   return result;
 }
 
+/**
+ * jsync_result_clear:
+ * Back to what jsync_result_new() returns.
+ */
+void
+jsync_result_clear (JsyncResult *result)
+{
+  result->success = TRUE;
+  result->events_applied = 0;
+  result->events_skipped = 0;
+  result->events_failed = 0;
+  result->events_pending = 0;
+  result->conflicts = 0;
+  result->files_failed = 0;
+  g_ptr_array_set_size (result->errors, 0);
+  g_ptr_array_set_size (result->files_processed, 0);
+  g_ptr_array_set_size (result->files_reread, 0);
+  g_ptr_array_set_size (result->lost_events, 0);
+}
+
 void
 jsync_result_free (JsyncResult *result)
 {

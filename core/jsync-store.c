@@ -181,6 +181,16 @@ jsync_store_run (JsyncStore *store, sqlite3_stmt *stmt, GError **error)
   return ok;
 }
 
+/**
+ * jsync_store_needs_journal_quark:
+ * See JsyncStore.unjournaled.
+ */
+GQuark
+jsync_store_needs_journal_quark (void)
+{
+  return g_quark_from_static_string ("jsync-store-needs-journal-quark");
+}
+
 gboolean
 jsync_store_begin (JsyncStore *store, GError **error)
 {

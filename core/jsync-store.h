@@ -52,7 +52,14 @@ typedef struct
   GPtrArray *init_failures; /* of JsyncLoadFailure-like "path: reason" char* */
   sqlite3_stmt *stmts[JSYNC_STMT_N];
   gboolean in_transaction;
+  gboolean unjournaled;     /* a rebuild's file with no journal: nothing
+                             * can be rolled back (see jsync_store_
+                             * needs_journal_quark()) */
 } JsyncStore;
+
+/* The error of a run on an unjournaled store that met something it would
+ * have to roll back: start over with a journal. */
+GQuark jsync_store_needs_journal_quark (void);
 
 /* Open (or create) the cache at path.  `rebuilding` tunes it for a file
  * that is swapped in only when complete (no journal, no fsync).  A file

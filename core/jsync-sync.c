@@ -340,7 +340,7 @@ run_apply_event (Run *run, JsyncApplierInstance *applier,
   g_autoptr(GError) apply_error = NULL;
 
   *rejection = NULL;
-  if (!run->careful)
+  if (!run->careful || run->store->unjournaled)
     {
       if (applier->plugin->desc->apply (applier->state, event, &apply_error))
         return TRUE;
@@ -348,7 +348,12 @@ run_apply_event (Run *run, JsyncApplierInstance *applier,
                                        applier->plugin->desc->name,
                                        apply_error, error))
         return FALSE;
-      g_set_error_literal (error, run_redo_quark (), 0, "rejected");
+      if (run->store->unjournaled)
+        g_set_error_literal (error, jsync_store_needs_journal_quark (), 0,
+                             "an event was rejected: the rebuild starts"
+                             " over with a journal to roll it back");
+      else
+        g_set_error_literal (error, run_redo_quark (), 0, "rejected");
       return FALSE;
     }
   if (!jsync_store_run (run->store,
@@ -780,6 +785,13 @@ run_apply_groups (Run *run, GHashTable *groups, GList *keys, GError **error)
       if (!g_error_matches (fast_error, run_redo_quark (), 0))
         {
           g_propagate_error (error, g_steal_pointer (&fast_error));
+          return FALSE;
+        }
+      if (run->store->unjournaled)
+        {
+          g_set_error_literal (error, jsync_store_needs_journal_quark (), 0,
+                               "an event was rejected: the rebuild starts"
+                               " over with a journal to roll it back");
           return FALSE;
         }
       if (!jsync_store_run (run->store,
