@@ -541,6 +541,84 @@ test_unreadable (Fixture *f, gconstpointer data)
   assert_matches_reference (f);
 }
 
+typedef struct
+{
+  char *victim;                 /* owned: absolute path of the log */
+  char *saved;                  /* owned: its bytes, to put back */
+  guint calls;
+} Vanish;
+
+/* Once the scan has decided what to read, before any log is opened: the
+ * victim goes, so the run records it but cannot read it. */
+static void
+vanish_progress (const JsyncProgress *progress, gpointer user_data)
+{
+  Vanish *v = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (strcmp (progress->phase, "scan") != 0 || progress->bytes_total == 0
+      || v->calls++ > 0)
+    return;
+  g_file_get_contents (v->victim, &v->saved, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_unlink (v->victim), ==, 0);
+}
+
+/* A log the cache records but never read (its checkpoint still at byte 0:
+ * it could not be read in the run that found it) is read normally at the
+ * next run, not "read again from the start" (regression: the hash of its
+ * zero bytes before the checkpoint was compared with the one never
+ * stored).  Works as root, unlike a mode that forbids reading. */
+static void
+test_recorded_never_read (Fixture *f, gconstpointer data)
+{
+  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *other = conversation_line ("e2", "d", 1000, "c2", "U");
+  g_autoptr(JsyncConfig) config = NULL;
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) second = NULL;
+  g_autoptr(GError) error = NULL;
+  Vanish v = { .victim = g_build_filename (f->data, "b.jsonl", NULL) };
+
+  write_file (f, "a.jsonl", create);
+  write_file (f, "b.jsonl", other);
+  config = fixture_config (f, f->db, f->batch_size);
+  coordinator = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  jsync_coordinator_set_progress (coordinator, vanish_progress, &v);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "b.jsonl: cannot be read*");
+  first = jsync_coordinator_sync (coordinator, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_nonnull (first);
+  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  g_assert_cmpuint (v.calls, >, 0);
+  g_assert_cmpuint (first->files_failed, ==, 1);
+  g_assert_false (first->success);
+  g_assert_cmpuint (first->events_applied, ==, 1);
+  /* The situation: b recorded, its checkpoint at 0. */
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM jsync_sources"
+                                 " WHERE path = 'b.jsonl' AND offset = 0"),
+                   ==, 1);
+
+  /* b comes back as it was: read from its start, as a new log is, with
+   * no warning (one would be fatal here) and not listed as read again. */
+  write_file (f, "b.jsonl", v.saved);
+  second = fixture_sync (f);
+  g_assert_cmpuint (second->files_failed, ==, 0);
+  g_assert_true (second->success);
+  g_assert_cmpuint (second->files_reread->len, ==, 0);
+  g_assert_cmpuint (second->events_applied, ==, 1);
+  g_assert_cmpuint (second->events_skipped, ==, 0);
+  g_assert_cmpuint (second->files_processed->len, ==, 1);
+  g_assert_cmpstr (second->files_processed->pdata[0], ==, "b.jsonl");
+  assert_matches_reference (f);
+  g_free (v.victim);
+  g_free (v.saved);
+}
+
 /* A crash between batches leaves the last committed batch; the next run
  * ends where a rebuild does, nothing applied twice. */
 static void
@@ -1024,6 +1102,7 @@ main (int argc, char **argv)
   ADD ("/sync/files/rewritten", test_rewritten);
   ADD ("/sync/files/truncated", test_truncated);
   ADD ("/sync/files/unreadable", test_unreadable);
+  ADD ("/sync/files/recorded-never-read", test_recorded_never_read);
   ADD ("/sync/crash/between-batches", test_crash_between_batches);
   ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
   ADD ("/sync/appliers/failed-kept", test_failed_kept);
