@@ -114,6 +114,8 @@ typedef struct
   JsyncResult *result;      /* borrowed */
   gboolean rebuilding;
   GHashTable *sources;      /* path → Source*, owned */
+  GPtrArray *dirty;         /* of Source*, borrowed: checkpoints to write
+                             * with the batch */
   GHashTable *sources_by_id; /* gint64* → Source*, borrowed */
   GPtrArray *batch;         /* of Item*, owned */
   GHashTable *batch_ids;    /* id → Item*, borrowed */
@@ -887,6 +889,15 @@ run_apply_batch (Run *run, GError **error)
 
 /* --- Checkpoints --------------------------------------------------------- */
 
+static void
+run_mark_dirty (Run *run, Source *source)
+{
+  if (source->dirty)
+    return;
+  source->dirty = TRUE;
+  g_ptr_array_add (run->dirty, source);
+}
+
 static gboolean
 run_write_checkpoint (Run *run, Source *source, GError **error)
 {
@@ -1264,15 +1275,15 @@ run_report_lost (Run *run)
 static gboolean
 run_flush (Run *run, GError **error)
 {
-  GHashTableIter iter;
-  gpointer value;
+  g_autoptr(GPtrArray) dirty = NULL;
 
   if (!jsync_store_begin (run->store, error) || !run_apply_batch (run, error))
     return FALSE;
-  g_hash_table_iter_init (&iter, run->sources);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  dirty = g_steal_pointer (&run->dirty);
+  run->dirty = g_ptr_array_new ();
+  for (guint i = 0; i < dirty->len; i++)
     {
-      Source *source = value;
+      Source *source = dirty->pdata[i];
 
       if (!source->dirty)
         continue;
@@ -1730,7 +1741,7 @@ run_read_source (Run *run, Source *source, JsyncPrefetch *prefetch,
         return FALSE;
       source->offset = record->offset;
       source->line = record->lines;
-      source->dirty = TRUE;
+      run_mark_dirty (run, source);
       if (run_batch_full (run))
         {
           if (!jsync_tail_hash (fd, source->offset, &source->tail_hash,
@@ -1758,7 +1769,7 @@ run_read_source (Run *run, Source *source, JsyncPrefetch *prefetch,
   source->size = source->st.st_size;
   source->mtime = (gint64) source->st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
                   + source->st.st_mtim.tv_nsec;
-  source->dirty = TRUE;
+  run_mark_dirty (run, source);
   if (source->offset > start)
     {
       source->had_bytes = TRUE;
@@ -2359,6 +2370,7 @@ run_setup (Run *run, JsyncCoordinator *self, JsyncStore *store,
   run->sources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         source_free);
   run->sources_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  run->dirty = g_ptr_array_new ();
   run->batch = g_ptr_array_new_with_free_func (item_free);
   run->batch_ids = g_hash_table_new (g_str_hash, g_str_equal);
   run->forced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -2375,6 +2387,7 @@ run_teardown (Run *run)
   g_hash_table_unref (run->batch_ids);
   g_ptr_array_unref (run->batch);
   g_hash_table_unref (run->sources_by_id);
+  g_clear_pointer (&run->dirty, g_ptr_array_unref);
   g_hash_table_unref (run->sources);
   g_free (run->seen);
   g_clear_pointer (&run->deferred, g_hash_table_unref);
