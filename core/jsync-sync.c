@@ -538,6 +538,8 @@ run_replay_group (Run *run, Group *group, GError **error)
   guint next = 0;
   int rc;
 
+  g_debug ("%s: replaying stream \"%s\" (%u new event(s))", desc->name,
+           group->stream != NULL ? group->stream : "*", group->items->len);
   if (group->stream != NULL && desc->stream != NULL)
     ok = desc->clear_stream (group->applier->state, group->stream,
                              &clear_error);
