@@ -76,24 +76,6 @@ typedef struct
   char strings[];           /* abs, ending in path */
 } Source;
 
-/* The largest key of the events applied to a stream. */
-typedef struct
-{
-  gint64 ts;
-  char *device;             /* owned */
-  char *id;                 /* owned */
-} StreamMax;
-
-static void
-stream_max_free (gpointer data)
-{
-  StreamMax *max = data;
-
-  g_free (max->device);
-  g_free (max->id);
-  g_free (max);
-}
-
 /* One new event waiting in the batch. */
 typedef struct
 {
@@ -151,10 +133,6 @@ typedef struct
   GHashTable *deferred;     /* group key → Group*, owned: a rebuild's
                              * streams to replay once, at its end; NULL
                              * outside a rebuild and during those replays */
-  GPtrArray *dropped;       /* of char*, owned: the SQL of jsync_events'
-                             * indexes left out while a rebuild loads */
-  GHashTable *stream_max;   /* "applier\x1fstream" → StreamMax*, owned:
-                             * meanwhile, the largest key applied */
   guint64 *seen;            /* owned, NULL unless the run began with no
                              * event stored: a Bloom filter of the ids
                              * stored since, to skip most lookups */
@@ -279,102 +257,6 @@ run_record_failure (Run *run, Source *source, guint64 line, guint64 offset,
 
 /* --- Event records ------------------------------------------------------ */
 
-/* While a rebuild loads, jsync_events keeps only its unique id index: the
- * others are made in one sorted pass each at the end, and the stream
- * positions are kept here meanwhile. */
-static void
-run_note_applied (Run *run, const char *applier, const char *stream,
-                  gint64 ts, const char *device, const char *id)
-{
-  char *key = g_strdup_printf ("%s\x1f%s", applier, stream != NULL ? stream : "");
-  StreamMax *max = g_hash_table_lookup (run->stream_max, key);
-
-  if (max == NULL)
-    {
-      max = g_new0 (StreamMax, 1);
-      g_hash_table_insert (run->stream_max, key, max);
-    }
-  else
-    {
-      g_free (key);
-      if (jsync_event_key_compare (max->ts, max->device, max->id, ts, device,
-                                   id) >= 0)
-        return;
-    }
-  max->ts = ts;
-  g_free (max->device);
-  max->device = g_strdup (device);
-  g_free (max->id);
-  max->id = g_strdup (id);
-}
-
-/* Leave out jsync_events' secondary indexes (a rebuild into an empty
- * cache). */
-static gboolean
-run_drop_event_indexes (Run *run, GError **error)
-{
-  sqlite3_stmt *stmt = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  int rc;
-
-  if (sqlite3_prepare_v2 (run->store->db,
-                          "SELECT name, sql FROM sqlite_master"
-                          " WHERE type = 'index' AND tbl_name = 'jsync_events'"
-                          " AND sql IS NOT NULL"
-                          " AND sql NOT LIKE 'CREATE UNIQUE%'",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (run->store, error, "list the event indexes");
-      return FALSE;
-    }
-  run->dropped = g_ptr_array_new_with_free_func (g_free);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      g_ptr_array_add (names, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-      g_ptr_array_add (run->dropped,
-                       g_strdup ((const char *) sqlite3_column_text (stmt, 1)));
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (run->store, error, "list the event indexes");
-      return FALSE;
-    }
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *sql = g_strdup_printf ("DROP INDEX \"%s\"",
-                                              (char *) names->pdata[i]);
-
-      if (!jsync_store_exec (run->store, sql, error))
-        return FALSE;
-    }
-  run->stream_max = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                           stream_max_free);
-  return TRUE;
-}
-
-/* Make the indexes run_drop_event_indexes() left out. */
-static gboolean
-run_restore_event_indexes (Run *run, GError **error)
-{
-  g_autoptr(GPtrArray) dropped = g_steal_pointer (&run->dropped);
-
-  g_clear_pointer (&run->stream_max, g_hash_table_unref);
-  if (dropped == NULL)
-    return TRUE;
-  /* SQLite's sorter takes as much memory as the page cache may: both are
-   * made smaller while the indexes are built (the sort spills to a
-   * temporary file instead). */
-  if (!jsync_store_exec (run->store, "PRAGMA cache_size = -8192", error)
-      || !jsync_store_begin (run->store, error))
-    return FALSE;
-  for (guint i = 0; i < dropped->len; i++)
-    if (!jsync_store_exec (run->store, dropped->pdata[i], error))
-      return FALSE;
-  return jsync_store_commit (run->store, error)
-         && jsync_store_exec (run->store, "PRAGMA cache_size = -65536", error);
-}
-
 /* Bits of the Bloom filter (2 MiB): a rebuild of ten million events still
  * skips most lookups. */
 #define SEEN_BITS (G_GUINT64_CONSTANT (1) << 24)
@@ -414,9 +296,6 @@ run_insert_event (Run *run, const char *id, gint64 ts, const char *device,
 
   if (run->seen != NULL)
     run_seen_add (run, id);
-  if (run->stream_max != NULL && status == STATUS_APPLIED && applier != NULL)
-    run_note_applied (run, applier->plugin->desc->name, stream, ts, device,
-                      id);
   sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 2, ts);
   sqlite3_bind_text (stmt, 3, device, -1, SQLITE_STATIC);
@@ -750,22 +629,10 @@ item_compare (gconstpointer a, gconstpointer b)
 static int
 run_stream_is_ahead (Run *run, Group *group, Item *first, GError **error)
 {
-  sqlite3_stmt *stmt;
+  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_STREAM_MAX);
   int ahead = 0;
   int rc;
 
-  if (run->stream_max != NULL)
-    {
-      g_autofree char *key = g_strdup_printf (
-          "%s\x1f%s", group->applier->plugin->desc->name, group->stream);
-      StreamMax *max = g_hash_table_lookup (run->stream_max, key);
-
-      return max != NULL
-             && jsync_event_key_compare (max->ts, max->device, max->id,
-                                         first->ts, first->device,
-                                         first->id) > 0;
-    }
-  stmt = jsync_store_stmt (run->store, JSYNC_STMT_STREAM_MAX);
   sqlite3_bind_text (stmt, 1, group->applier->plugin->desc->name, -1,
                      SQLITE_STATIC);
   sqlite3_bind_text (stmt, 2, group->stream, -1, SQLITE_STATIC);
@@ -2525,8 +2392,6 @@ run_teardown (Run *run)
   g_clear_pointer (&run->dirty, g_ptr_array_unref);
   g_hash_table_unref (run->sources);
   g_free (run->seen);
-  g_clear_pointer (&run->dropped, g_ptr_array_unref);
-  g_clear_pointer (&run->stream_max, g_hash_table_unref);
   g_clear_pointer (&run->deferred, g_hash_table_unref);
 }
 
@@ -2607,8 +2472,6 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   if (rebuilding)
     run.deferred = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           group_free);
-  if (run.seen != NULL && !run_drop_event_indexes (&run, error))
-    goto rollback;
 
   run_progress (&run, "scan", 0, 0);
   if (!run_scan (&run, found, error))
@@ -2697,8 +2560,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
         run_progress (&run, "read", run.bytes_done, run.bytes_total);
       }
   }
-  if (!run_flush (&run, error) || !run_restore_event_indexes (&run, error)
-      || !run_replay_deferred (&run, error))
+  if (!run_flush (&run, error) || !run_replay_deferred (&run, error))
     goto rollback;
   run_progress (&run, "read", run.bytes_total, run.bytes_total);
   ok = TRUE;
