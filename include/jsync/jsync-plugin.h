@@ -65,8 +65,11 @@ G_BEGIN_DECLS
 /* The name of the one symbol every applier exports. */
 #define JSYNC_APPLIER_SYMBOL "jsync_applier_descriptor"
 
-/* Error domain for failures an applier reports from its callbacks. */
-#define JSYNC_APPLIER_ERROR (g_quark_from_static_string ("jsync-applier-error-quark"))
+/* Error domain for failures an applier reports from its callbacks.  Interned
+ * with a copy of the name (g_quark_from_string): a module that interned it
+ * first from its own string constant would leave GLib's quark table
+ * pointing into the module once it is unloaded. */
+#define JSYNC_APPLIER_ERROR (g_quark_from_string ("jsync-applier-error-quark"))
 
 /* Error codes of JSYNC_APPLIER_ERROR.  Append only. */
 typedef enum
