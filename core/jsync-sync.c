@@ -130,6 +130,7 @@ typedef struct
   gboolean careful;         /* a savepoint per event: the batch being
                              * applied again after a rejection */
   JsyncPrefetch *prefetch;  /* borrowed: the reading thread, if any */
+  struct json_tokener *tok; /* owned: this thread's, for stored events */
   GHashTable *deferred;     /* group key → Group*, owned: a rebuild's
                              * streams to replay once, at its end; NULL
                              * outside a rebuild and during those replays */
@@ -476,7 +477,7 @@ run_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
   gsize length;
 
   text = run_load_stored (row, 7, &length);
-  json = jsync_event_parse_json (text, length, &local_error);
+  json = jsync_event_parse_json_with (run->tok, text, length, &local_error);
   if ((json == NULL || !jsync_event_read_envelope (json, &event, &local_error))
       && !run->careful)
     {
@@ -2214,7 +2215,8 @@ run_load_stored_items (Run *run, int status, GPtrArray *items, GError **error)
       line.length = sqlite3_column_bytes (stmt, 9);
       line.offset = sqlite3_column_int64 (stmt, 5);
       line.line = sqlite3_column_int64 (stmt, 7);
-      json = jsync_event_parse_json (line.data, line.length, &bad);
+      json = jsync_event_parse_json_with (run->tok, line.data, line.length,
+                                          &bad);
       if (json == NULL || !jsync_event_read_envelope (json, &event, &bad))
         {
           json_object_put (json);
@@ -2369,6 +2371,7 @@ run_setup (Run *run, JsyncCoordinator *self, JsyncStore *store,
   run->store = store;
   run->result = result;
   run->careful = TRUE;
+  run->tok = jsync_event_tokener_new ();
   run->sources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         source_free);
   run->sources_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -2392,6 +2395,7 @@ run_teardown (Run *run)
   g_clear_pointer (&run->dirty, g_ptr_array_unref);
   g_hash_table_unref (run->sources);
   g_free (run->seen);
+  json_tokener_free (run->tok);
   g_clear_pointer (&run->deferred, g_hash_table_unref);
 }
 

@@ -859,6 +859,46 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
   g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
 
+/* A rebuild replays a stream found in two logs once, at its end; an event
+ * that was only recorded until then and that its applier rejects in that
+ * replay counts as failed, not also as applied, and leaves no row. */
+static void
+test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
+{
+  g_autofree char *strict = copy_module (f, "plugins", "reject");
+  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
+  static const char first[] =
+      "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{}}\n"
+      "{\"type\":\"reject_x\",\"id\":\"r4\",\"deviceId\":\"d\",\"timestamp\":40,\"data\":{}}\n";
+  static const char second[] =
+      "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"e\",\"timestamp\":20,\"data\":{}}\n"
+      "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"e\",\"timestamp\":30,\"data\":{\"bad\":true}}\n";
+  g_autoptr(JsyncConfig) config = NULL;
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->plugin_path = g_strdup (strict);
+  write_file (f, "a.jsonl", first);
+  write_file (f, "b.jsonl", second);
+  /* Batches of one: b.jsonl's events sort before a.jsonl's last. */
+  config = fixture_config (f, f->db, 1);
+  coordinator = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "b.jsonl:2: reject: rejected*");
+  result = jsync_coordinator_rebuild (coordinator, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->events_applied, ==, 3);
+  g_assert_cmpuint (result->events_failed, ==, 1);
+  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 3);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events WHERE id = 'r3'"), ==, 0);
+  g_assert_cmpint (failed_rows (f, "r3"), ==, 1);
+  g_assert_cmpint (query_int (f, "SELECT status FROM jsync_events WHERE id = 'r3'"), ==, 2);
+  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
+}
+
 /* Rebuild builds a new file and swaps it in; the old one is kept. */
 static void
 test_rebuild (Fixture *f, gconstpointer data)
@@ -1107,6 +1147,7 @@ main (int argc, char **argv)
   ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
   ADD ("/sync/appliers/failed-kept", test_failed_kept);
   ADD ("/sync/appliers/rejected-rolled-back", test_rebuild_rejected_rolled_back);
+  ADD ("/sync/appliers/deferred-rejected", test_rebuild_deferred_rejected);
   ADD ("/sync/rebuild/swap", test_rebuild);
 #undef ADD
   return g_test_run ();
