@@ -210,7 +210,8 @@ prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
                               &record->error);
   if (reader == NULL)
     record->kind = JSYNC_PREFETCH_OPEN_FAILED;
-  else if ((record->fd = dup (jsync_reader_get_fd (reader))) < 0)
+  else if ((record->st = *jsync_reader_get_stat (reader),
+            record->fd = dup (jsync_reader_get_fd (reader))) < 0)
     {
       int saved_errno = errno;
 

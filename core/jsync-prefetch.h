@@ -23,6 +23,8 @@ typedef struct
   JsyncPrefetchKind kind;
   guint file;                 /* index in the list given to _start */
   int fd;                     /* OPENED */
+  struct stat st;             /* OPENED: the file when opened; nothing past
+                               * its size is read */
   GError *error;              /* owned: OPEN_FAILED, READ_FAILED; for a LINE
                                * that is not an event, why (the envelope's
                                * id is then still set when it was valid) */

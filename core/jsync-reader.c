@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -30,6 +31,8 @@ struct _JsyncReader
   gboolean eof;
   char *head;               /* owned: first bytes of an over-long line */
   gsize head_length;
+  struct stat st;           /* taken when opened */
+  guint64 limit;            /* nothing at or past it is read: st's size */
 };
 
 static void
@@ -59,6 +62,16 @@ jsync_reader_open (const char *path, guint64 offset, guint64 line,
   reader = g_new0 (JsyncReader, 1);
   reader->path = g_strdup (path);
   reader->fd = fd;
+  /* What is read is what this stat describes, however the file grows
+   * meanwhile: it becomes the checkpoint's identity, and bytes appended
+   * after it are left to the next run, which sees a new size. */
+  if (fstat (fd, &reader->st) != 0)
+    {
+      reader_set_io_error (error, path, "stat", errno);
+      jsync_reader_free (reader);
+      return NULL;
+    }
+  reader->limit = reader->st.st_size;
   reader->max_line_bytes = MAX (max_line_bytes, 1);
   reader->size = READER_CHUNK;
   reader->buffer = g_malloc (reader->size);
@@ -103,11 +116,17 @@ reader_fill (JsyncReader *reader, GError **error)
                             + READER_CHUNK);
       reader->buffer = g_realloc (reader->buffer, reader->size);
     }
-  do
-    n = pread (reader->fd, reader->buffer + reader->end,
-               reader->size - reader->end,
-               reader->buffer_offset + reader->end);
-  while (n < 0 && errno == EINTR);
+  {
+    guint64 at = reader->buffer_offset + reader->end;
+    gsize want = at < reader->limit
+                     ? MIN (reader->size - reader->end, reader->limit - at)
+                     : 0;
+
+    do
+      n = want > 0 ? pread (reader->fd, reader->buffer + reader->end, want, at)
+                   : 0;
+    while (n < 0 && errno == EINTR);
+  }
   if (n < 0)
     {
       reader_set_io_error (error, reader->path, "read", errno);
@@ -150,7 +169,10 @@ reader_skip_long_line (JsyncReader *reader, guint64 line_offset,
       char *nl;
 
       do
-        n = pread (reader->fd, chunk, sizeof chunk, scan);
+        n = scan < reader->limit
+                ? pread (reader->fd, chunk,
+                         MIN (sizeof chunk, reader->limit - scan), scan)
+                : 0;
       while (n < 0 && errno == EINTR);
       if (n < 0)
         {
@@ -293,6 +315,12 @@ guint64
 jsync_reader_get_line (JsyncReader *reader)
 {
   return reader->line;
+}
+
+const struct stat *
+jsync_reader_get_stat (JsyncReader *reader)
+{
+  return &reader->st;
 }
 
 int

@@ -2,6 +2,8 @@
 #ifndef JSYNC_READER_H
 #define JSYNC_READER_H
 
+#include <sys/stat.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -24,7 +26,9 @@ typedef struct
 typedef struct _JsyncReader JsyncReader;
 
 /* Open `path` for reading from `offset`, which is the start of line
- * `line` + 1.  Lines longer than max_line_bytes are never held whole. */
+ * `line` + 1.  Lines longer than max_line_bytes are never held whole.  The
+ * file is read up to its size when opened, not further (see
+ * jsync_reader_get_stat()). */
 JsyncReader *jsync_reader_open (const char *path, guint64 offset,
                                 guint64 line, guint64 max_line_bytes,
                                 GError **error);
@@ -41,7 +45,10 @@ void jsync_reader_trim (JsyncReader *reader);
  * as blank, and the number of lines before it. */
 guint64 jsync_reader_get_offset (JsyncReader *reader);
 guint64 jsync_reader_get_line (JsyncReader *reader);
-/* The file descriptor (for fstat and pread). */
+/* The file's stat when it was opened: it describes exactly the bytes the
+ * reader can return, so it is the identity a checkpoint records. */
+const struct stat *jsync_reader_get_stat (JsyncReader *reader);
+/* The file descriptor (for pread). */
 int jsync_reader_get_fd (JsyncReader *reader);
 
 /* FNV-1a, 64 bits, as a signed value for SQLite. */

@@ -1660,28 +1660,21 @@ run_batch_full (Run *run)
          || run->batch_bytes >= BATCH_MAX_BYTES || run->stop;
 }
 
-/* The file opened is the one the scan checked, or one changed or put in
- * its place since (an append, a sync tool's replace) that still holds the
- * checkpoint's bytes; else it is skipped as failed, to be checked again at
- * the next run. */
+/* The file opened (`st`: its stat then) is the one the scan checked, or
+ * one changed or put in its place since (an append, a sync tool's replace)
+ * that still holds the checkpoint's bytes; else it is skipped as failed,
+ * to be checked again at the next run.  The identity recorded for the
+ * file is `st`: the reader reads nothing past its size. */
 static gboolean
-run_check_opened (Run *run, Source *source, int fd)
+run_check_opened (Run *run, Source *source, int fd, const struct stat *st)
 {
   g_autoptr(GError) why = NULL;
-  struct stat st;
   gint64 tail = 0;
 
-  if (fstat (fd, &st) != 0)
-    {
-      g_set_error (&why, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", source->abs,
-                   g_strerror (errno));
-      run_file_failed (run, source, why);
-      return FALSE;
-    }
-  if (st.st_dev == source->st.st_dev && st.st_ino == source->st.st_ino
-      && st.st_size == source->st.st_size
-      && st.st_mtim.tv_sec == source->st.st_mtim.tv_sec
-      && st.st_mtim.tv_nsec == source->st.st_mtim.tv_nsec)
+  if (st->st_dev == source->st.st_dev && st->st_ino == source->st.st_ino
+      && st->st_size == source->st.st_size
+      && st->st_mtim.tv_sec == source->st.st_mtim.tv_sec
+      && st->st_mtim.tv_nsec == source->st.st_mtim.tv_nsec)
     return TRUE;
   if (source->offset > 0
       && (!jsync_tail_hash (fd, source->offset, &tail, &why)
@@ -1695,7 +1688,7 @@ run_check_opened (Run *run, Source *source, int fd)
       run_file_failed (run, source, why);
       return FALSE;
     }
-  source->st = st;
+  source->st = *st;
   return TRUE;
 }
 
@@ -1715,7 +1708,7 @@ run_read_source (Run *run, Source *source, JsyncPrefetch *prefetch,
       return TRUE;
     }
   fd = opened->fd;
-  if (!run_check_opened (run, source, fd))
+  if (!run_check_opened (run, source, fd, &opened->st))
     {
       jsync_prefetch_skip_file (prefetch, file);
       return TRUE;
