@@ -28,14 +28,31 @@ void jsync_coordinator_report (JsyncCoordinator *self, const char *phase,
                                guint64 bytes_done, guint64 bytes_total,
                                guint64 events_done);
 
+/* How far a run reads one log, at the most: a verify's rebuild reads each
+ * log exactly as far as the cache it is compared with did, so that both
+ * hold the same lines whatever was appended since. */
+typedef struct
+{
+  guint64 offset;               /* a line boundary */
+  gint64 tail_hash;             /* of the bytes before it */
+} JsyncReadLimit;
+
+/* A log no longer holds, before its limit, the bytes it held there
+ * (replaced meanwhile): the run cannot read what was asked. */
+#define JSYNC_SYNC_LIMIT_MOVED (jsync_sync_limit_moved_quark ())
+GQuark jsync_sync_limit_moved_quark (void);
+
 /* Run on a new cache file after its logs were read, before the appliers'
  * finish_rebuild. */
 typedef gboolean (*JsyncBuildHook) (JsyncCoordinator *self, JsyncStore *store,
                                     JsyncResult *result, GError **error);
 
 /* Build a new cache file at path from every log (what rebuild swaps in);
- * before_finish is nullable.  On failure the file is removed. */
+ * before_finish is nullable.  With `limits` (nullable: relative path →
+ * JsyncReadLimit*), only the logs it names, each up to its limit.  On
+ * failure the file is removed. */
 gboolean jsync_coordinator_build (JsyncCoordinator *self, const char *path,
+                                  GHashTable *limits,
                                   JsyncBuildHook before_finish,
                                   JsyncResult *result, GError **error);
 /* Remove a SQLite file and its -wal, -shm and -journal files. */
@@ -44,8 +61,8 @@ void jsync_coordinator_remove_db_files (const char *path);
 /* One sync run over `store` (the live cache, or a rebuild's new file);
  * fills `result`.  FALSE when the run could not go on. */
 gboolean jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
-                         gboolean rebuilding, JsyncResult *result,
-                         GError **error);
+                         gboolean rebuilding, GHashTable *limits,
+                         JsyncResult *result, GError **error);
 /* Apply the stored pending events that an applier takes now, each in its
  * place in the key order of its stream, without reading the logs. */
 gboolean jsync_sync_catch_up (JsyncCoordinator *self, JsyncStore *store,
@@ -62,6 +79,11 @@ gboolean jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
 gboolean jsync_coordinator_reopen_if_replaced (JsyncCoordinator *self,
                                                gboolean *reopened,
                                                GError **error);
+
+/* Take the writer lock and make self->store the live cache (reopened if a
+ * rebuild elsewhere swapped a new file in); the lock's fd, or -1. */
+int jsync_coordinator_lock_live_store (JsyncCoordinator *self,
+                                       GError **error);
 
 /* The live cache, opened again if a failed rebuild left none (an I/O error
  * after the swap); NULL with error set when it cannot be opened.  Every

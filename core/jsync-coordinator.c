@@ -1,6 +1,8 @@
 /* jsync-coordinator.c: the library API: open, sync, rebuild, reports. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -52,18 +54,14 @@ coordinator_move_aside (const char *path, GError **error)
   return TRUE;
 }
 
-/* Open the live cache, moving a damaged one aside, and attach appliers. */
+/* Open the live cache, moving a damaged one aside, and attach appliers;
+ * the caller holds the writer lock. */
 static JsyncStore *
-coordinator_open_store (JsyncCoordinator *self, GError **error)
+coordinator_open_store_locked (JsyncCoordinator *self, GError **error)
 {
   g_autoptr(GError) local_error = NULL;
   JsyncStore *store;
-  int lock;
 
-  lock = jsync_store_lock (self->db_path,
-                           jsync_config_get_lock_timeout (self->config), error);
-  if (lock < 0)
-    return NULL;
   store = jsync_store_open_full (self->db_path, FALSE,
                                  jsync_config_get_lock_timeout (self->config),
                                  &local_error);
@@ -94,10 +92,65 @@ coordinator_open_store (JsyncCoordinator *self, GError **error)
           self->db_ino = st.st_ino;
         }
     }
-  jsync_store_unlock (lock);
   if (store == NULL)
     g_propagate_error (error, g_steal_pointer (&local_error));
   return store;
+}
+
+/* The same, taking the writer lock for the time it takes. */
+static JsyncStore *
+coordinator_open_store (JsyncCoordinator *self, GError **error)
+{
+  JsyncStore *store;
+  int lock;
+
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config), error);
+  if (lock < 0)
+    return NULL;
+  store = coordinator_open_store_locked (self, error);
+  jsync_store_unlock (lock);
+  return store;
+}
+
+/* Whether the cache's path still names the file open. */
+static gboolean
+coordinator_store_is_live (JsyncCoordinator *self)
+{
+  GStatBuf st;
+
+  return self->store != NULL && g_stat (self->db_path, &st) == 0
+         && (guint64) st.st_dev == self->db_dev
+         && (guint64) st.st_ino == self->db_ino;
+}
+
+/**
+ * jsync_coordinator_lock_live_store:
+ * Take the writer lock, then make sure the store open is the live cache:
+ * a rebuild in another process may have swapped a new file in since it was
+ * opened, and a writer must never write into the file it replaced (what it
+ * wrote would be in no cache a later run opens).  Returns the lock's file
+ * descriptor (jsync_store_unlock), or -1 with error set.
+ */
+int
+jsync_coordinator_lock_live_store (JsyncCoordinator *self, GError **error)
+{
+  int lock = jsync_store_lock (self->db_path,
+                               jsync_config_get_lock_timeout (self->config),
+                               error);
+  JsyncStore *store;
+
+  if (lock < 0 || coordinator_store_is_live (self))
+    return lock;
+  store = coordinator_open_store_locked (self, error);
+  if (store == NULL)
+    {
+      jsync_store_unlock (lock);
+      return -1;
+    }
+  jsync_store_free (self->store);
+  self->store = store;
+  return lock;
 }
 
 /**
@@ -109,11 +162,9 @@ jsync_coordinator_reopen_if_replaced (JsyncCoordinator *self,
                                       gboolean *reopened, GError **error)
 {
   JsyncStore *store;
-  GStatBuf st;
 
   *reopened = FALSE;
-  if (g_stat (self->db_path, &st) == 0 && (guint64) st.st_dev == self->db_dev
-      && (guint64) st.st_ino == self->db_ino)
+  if (coordinator_store_is_live (self))
     return TRUE;
   store = coordinator_open_store (self, error);
   if (store == NULL)
@@ -286,13 +337,10 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (jsync_coordinator_get_store (self, error) == NULL)
-    return NULL;
-  lock = jsync_store_lock (self->db_path,
-                           jsync_config_get_lock_timeout (self->config), error);
+  lock = jsync_coordinator_lock_live_store (self, error);
   if (lock < 0)
     return NULL;
-  ok = jsync_sync_run (self, self->store, FALSE, result, error);
+  ok = jsync_sync_run (self, self->store, FALSE, NULL, result, error);
   jsync_store_unlock (lock);
   if (!ok)
     {
@@ -323,7 +371,7 @@ coordinator_count (JsyncStore *store, const char *sql)
  */
 gboolean
 jsync_coordinator_build (JsyncCoordinator *self, const char *path,
-                         JsyncBuildHook before_finish, JsyncResult *result,
+                         GHashTable *limits, JsyncBuildHook before_finish, JsyncResult *result,
                          GError **error)
 {
   JsyncStore *store;
@@ -347,7 +395,7 @@ jsync_coordinator_build (JsyncCoordinator *self, const char *path,
            && jsync_store_attach (store, self->registry,
                                   jsync_config_get_keyfile (self->config),
                                   TRUE, &local_error)
-           && jsync_sync_run (self, store, TRUE, result, &local_error)
+           && jsync_sync_run (self, store, TRUE, limits, result, &local_error)
            && (before_finish == NULL
                || before_finish (self, store, result, &local_error));
       if (ok || journal
@@ -394,18 +442,200 @@ jsync_coordinator_build (JsyncCoordinator *self, const char *path,
   return ok;
 }
 
+/* A rebuild's own folder "<db>.rebuild-XXXXXX", beside the cache (so the
+ * swap is a rename on one file system), holding the file it builds.  Two
+ * rebuilds at once each have theirs; each holds an flock on its folder
+ * for as long as it builds, which is how a later rebuild tells the folder
+ * of one that died (a crash, SIGKILL) from one still building. */
+typedef struct
+{
+  char *dir;                    /* owned */
+  char *db;                     /* owned: dir/cache.db */
+  int fd;                       /* the folder, flocked */
+} BuildDir;
+
+static void
+build_dir_remove (const char *dir)
+{
+  g_autofree char *db = g_build_filename (dir, "cache.db", NULL);
+
+  jsync_coordinator_remove_db_files (db);
+  g_rmdir (dir);
+}
+
+/* Remove the folders of rebuilds that are over (each unlocked). */
+static void
+build_dir_remove_stale (const char *db_path)
+{
+  g_autofree char *parent = g_path_get_dirname (db_path);
+  g_autofree char *base = g_path_get_basename (db_path);
+  g_autofree char *prefix = g_strconcat (base, ".rebuild-", NULL);
+  g_autoptr(GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      int fd;
+
+      if (!g_str_has_prefix (name, prefix))
+        continue;
+      path = g_build_filename (parent, name, NULL);
+      fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        {
+          g_debug ("%s: left by a rebuild that did not finish: removed",
+                   path);
+          build_dir_remove (path);
+        }
+      close (fd);
+    }
+}
+
+static gboolean
+build_dir_claim (BuildDir *build, const char *db_path, GError **error)
+{
+  g_autofree char *template = g_strconcat (db_path, ".rebuild-XXXXXX", NULL);
+  g_autofree char *parent = g_path_get_dirname (db_path);
+
+  build->fd = -1;
+  if (g_mkdir_with_parents (parent, 0700) != 0
+      || g_mkdtemp_full (template, 0700) == NULL)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "%s: cannot make a folder to rebuild in: %s", template,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  build->dir = g_steal_pointer (&template);
+  build->db = g_build_filename (build->dir, "cache.db", NULL);
+  build->fd = g_open (build->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (build->fd < 0 || flock (build->fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: lock: %s",
+                   build->dir, g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Remove what is left of the folder (nothing, after a swap) and free. */
+static void
+build_dir_release (BuildDir *build)
+{
+  if (build->dir != NULL)
+    build_dir_remove (build->dir);
+  if (build->fd >= 0)
+    close (build->fd);
+  g_free (build->dir);
+  g_free (build->db);
+}
+
+/* Under the writer lock: bring the built file up to date with what the
+ * logs received while it was built (an ordinary sync of it), so that it
+ * holds at least what the live cache holds from the logs. */
+static gboolean
+coordinator_catch_up_build (JsyncCoordinator *self, const char *path,
+                            JsyncResult *result, GError **error)
+{
+  JsyncStore *store = jsync_store_open_full (
+      path, FALSE, jsync_config_get_lock_timeout (self->config), error);
+  gboolean ok;
+
+  if (store == NULL)
+    return FALSE;
+  ok = jsync_store_attach (store, self->registry,
+                           jsync_config_get_keyfile (self->config), FALSE,
+                           error)
+       && jsync_sync_run (self, store, FALSE, NULL, result, error);
+  jsync_store_free (store);
+  return ok;
+}
+
+/* A run that could not read every log must not be swapped in: it would
+ * lack their events. */
+static gboolean
+coordinator_check_complete (JsyncResult *result, GError **error)
+{
+  g_autoptr(GString) files = NULL;
+
+  if (result->files_failed == 0)
+    return TRUE;
+  files = g_string_new (NULL);
+  for (guint i = 0; i < result->errors->len; i++)
+    {
+      JsyncEventError *failure = result->errors->pdata[i];
+
+      if (failure->line != 0)
+        continue;
+      g_string_append_printf (files, "%s%s", files->len > 0 ? ", " : "",
+                              failure->file);
+    }
+  g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+               "rebuild: %" G_GUINT64_FORMAT " log(s) could not be read (%s);"
+               " the cache was left as it was",
+               result->files_failed, files->str);
+  return FALSE;
+}
+
+/* Swap the built file in, under the writer lock; the old cache is kept
+ * as "<db>.previous".  The cache's path names a whole cache at every
+ * instant: the old file gets its second name first, then the new one
+ * replaces it in one rename. */
+static gboolean
+coordinator_swap (JsyncCoordinator *self, const char *building,
+                  GError **error)
+{
+  g_autofree char *previous = g_strconcat (self->db_path, ".previous", NULL);
+  g_autofree char *wal = g_strconcat (self->db_path, "-wal", NULL);
+  g_autofree char *previous_wal = g_strconcat (previous, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (self->db_path, "-shm", NULL);
+
+  g_clear_pointer (&self->store, jsync_store_free);
+  jsync_coordinator_remove_db_files (previous);
+  /* Where hard links are not to be had, a rename: for that instant the
+   * path names no cache, and a reader opening it then finds none. */
+  if (link (self->db_path, previous) != 0 && errno != ENOENT
+      && g_rename (self->db_path, previous) != 0 && errno != ENOENT)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "%s: cannot keep it as %s: %s", self->db_path, previous,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  /* A WAL that closing could not checkpoint holds committed writes of the
+   * old cache: it goes with it. */
+  if (g_rename (wal, previous_wal) != 0)
+    g_unlink (wal);
+  g_unlink (shm);
+  if (g_rename (building, self->db_path) != 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", building,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * jsync_coordinator_rebuild:
- * Build a new cache from every log and swap it in (DESIGN.md §8).
+ * Build a new cache from every log in a folder of its own, without the
+ * writer lock; then, under the lock, catch it up with what the logs
+ * received meanwhile and swap it in.  A rebuild that could not read every
+ * log leaves the live cache as it is.
  */
 JsyncResult *
 jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
 {
   g_autoptr(JsyncResult) result = jsync_result_new ();
-  g_autofree char *building = g_strconcat (self->db_path, ".rebuild", NULL);
-  g_autofree char *previous = g_strconcat (self->db_path, ".previous", NULL);
+  BuildDir build = { 0 };
   gint64 start = g_get_monotonic_time ();
   guint64 lost;
+  gboolean ok;
   int lock;
 
   if (jsync_coordinator_get_store (self, error) == NULL)
@@ -415,49 +645,32 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
     g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
                " no log any more (see `jsync status`); the new cache will not"
                " have them", lost);
-  if (!jsync_coordinator_build (self, building, NULL, result, error))
-    return NULL;
-
-  jsync_coordinator_report (self, "swap", 0, 0,
-                            result->events_applied + result->events_skipped
-                              + result->events_failed);
-  lock = jsync_store_lock (self->db_path,
-                           jsync_config_get_lock_timeout (self->config), error);
-  if (lock < 0)
+  build_dir_remove_stale (self->db_path);
+  ok = build_dir_claim (&build, self->db_path, error)
+       && jsync_coordinator_build (self, build.db, NULL, NULL, result, error)
+       && coordinator_check_complete (result, error);
+  if (ok)
     {
-      jsync_coordinator_remove_db_files (building);
-      return NULL;
+      jsync_coordinator_report (self, "swap", 0, 0,
+                                result->events_applied + result->events_skipped
+                                  + result->events_failed);
+      lock = jsync_store_lock (self->db_path,
+                               jsync_config_get_lock_timeout (self->config),
+                               error);
+      ok = lock >= 0;
     }
-  g_clear_pointer (&self->store, jsync_store_free);
-  jsync_coordinator_remove_db_files (previous);
-  if (g_rename (self->db_path, previous) != 0 && errno != ENOENT)
+  if (ok)
     {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", self->db_path,
-                   g_strerror (errno));
+      ok = coordinator_catch_up_build (self, build.db, result, error)
+           && coordinator_check_complete (result, error)
+           && coordinator_swap (self, build.db, error);
+      if (ok)
+        self->store = coordinator_open_store_locked (self, error);
       jsync_store_unlock (lock);
-      return NULL;
+      ok = ok && self->store != NULL;
     }
-  {
-    /* A WAL that closing could not checkpoint holds committed writes of
-     * the old cache: it goes with it. */
-    g_autofree char *wal = g_strconcat (self->db_path, "-wal", NULL);
-    g_autofree char *previous_wal = g_strconcat (previous, "-wal", NULL);
-    g_autofree char *shm = g_strconcat (self->db_path, "-shm", NULL);
-
-    if (g_rename (wal, previous_wal) != 0)
-      g_unlink (wal);
-    g_unlink (shm);
-  }
-  if (g_rename (building, self->db_path) != 0)
-    {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", building,
-                   g_strerror (errno));
-      jsync_store_unlock (lock);
-      return NULL;
-    }
-  jsync_store_unlock (lock);
-  self->store = coordinator_open_store (self, error);
-  if (self->store == NULL)
+  build_dir_release (&build);
+  if (!ok)
     return NULL;
   coordinator_finish_result (result, start);
   return g_steal_pointer (&result);

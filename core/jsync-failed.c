@@ -89,10 +89,7 @@ jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (jsync_coordinator_get_store (self, error) == NULL)
-    return NULL;
-  lock = jsync_store_lock (self->db_path,
-                           jsync_config_get_lock_timeout (self->config), error);
+  lock = jsync_coordinator_lock_live_store (self, error);
   if (lock < 0)
     return NULL;
   ok = jsync_sync_retry_failed (self, self->store, result, error);

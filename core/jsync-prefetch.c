@@ -39,6 +39,7 @@ struct _JsyncPrefetch
   char **paths;             /* owned */
   guint64 *offsets;         /* owned */
   guint64 *lines;           /* owned */
+  guint64 *limits;          /* owned, nullable */
   guint n_paths;
   guint64 max_line_bytes;
 
@@ -208,6 +209,8 @@ prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
   reader = jsync_reader_open (self->paths[file], self->offsets[file],
                               self->lines[file], self->max_line_bytes,
                               &record->error);
+  if (reader != NULL && self->limits != NULL)
+    jsync_reader_set_limit (reader, self->limits[file]);
   if (reader == NULL)
     record->kind = JSYNC_PREFETCH_OPEN_FAILED;
   else if ((record->st = *jsync_reader_get_stat (reader),
@@ -306,8 +309,8 @@ jsync_prefetch_dispose (JsyncPrefetch *prefetch, GPtrArray *garbage)
  */
 JsyncPrefetch *
 jsync_prefetch_start (const char *const *paths, const guint64 *offsets,
-                      const guint64 *lines, guint n_paths,
-                      guint64 max_line_bytes)
+                      const guint64 *lines, const guint64 *limits,
+                      guint n_paths, guint64 max_line_bytes)
 {
   JsyncPrefetch *self = g_new0 (JsyncPrefetch, 1);
 
@@ -316,6 +319,8 @@ jsync_prefetch_start (const char *const *paths, const guint64 *offsets,
     self->paths[i] = g_strdup (paths[i]);
   self->offsets = g_memdup2 (offsets, n_paths * sizeof (guint64));
   self->lines = g_memdup2 (lines, n_paths * sizeof (guint64));
+  if (limits != NULL)
+    self->limits = g_memdup2 (limits, n_paths * sizeof (guint64));
   self->n_paths = n_paths;
   self->max_line_bytes = max_line_bytes;
   self->blocks = g_async_queue_new_full ((GDestroyNotify) block_free);
@@ -407,5 +412,6 @@ jsync_prefetch_free (JsyncPrefetch *prefetch)
   g_strfreev (prefetch->paths);
   g_free (prefetch->offsets);
   g_free (prefetch->lines);
+  g_free (prefetch->limits);
   g_free (prefetch);
 }

@@ -40,10 +40,12 @@ typedef struct
 typedef struct _JsyncPrefetch JsyncPrefetch;
 
 /* Start reading `paths` (absolute), each from its `offsets` / `lines`
- * (the checkpoint), in that order. */
+ * (the checkpoint), in that order, and up to its `limits` (nullable;
+ * G_MAXUINT64: none) at the most. */
 JsyncPrefetch *jsync_prefetch_start (const char *const *paths,
                                      const guint64 *offsets,
-                                     const guint64 *lines, guint n_paths,
+                                     const guint64 *lines,
+                                     const guint64 *limits, guint n_paths,
                                      guint64 max_line_bytes);
 /* The next record (transfer full; free with jsync_prefetch_record_free),
  * waiting for it. */

@@ -317,6 +317,12 @@ jsync_reader_get_line (JsyncReader *reader)
   return reader->line;
 }
 
+void
+jsync_reader_set_limit (JsyncReader *reader, guint64 limit)
+{
+  reader->limit = MIN (reader->limit, limit);
+}
+
 const struct stat *
 jsync_reader_get_stat (JsyncReader *reader)
 {

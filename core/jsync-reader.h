@@ -45,6 +45,8 @@ void jsync_reader_trim (JsyncReader *reader);
  * as blank, and the number of lines before it. */
 guint64 jsync_reader_get_offset (JsyncReader *reader);
 guint64 jsync_reader_get_line (JsyncReader *reader);
+/* Read nothing at or past `limit` either (when it is below the size). */
+void jsync_reader_set_limit (JsyncReader *reader, guint64 limit);
 /* The file's stat when it was opened: it describes exactly the bytes the
  * reader can return, so it is the identity a checkpoint records. */
 const struct stat *jsync_reader_get_stat (JsyncReader *reader);

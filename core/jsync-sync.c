@@ -72,6 +72,7 @@ typedef struct
   gboolean reached_end;     /* read to its end in this run */
   gboolean dirty;           /* checkpoint to write with the batch */
   gboolean had_bytes;       /* listed in filesProcessed */
+  const JsyncReadLimit *limit; /* borrowed, nullable: read up to there */
   SourceBlock *block;       /* holds this Source */
   char strings[];           /* abs, ending in path */
 } Source;
@@ -111,6 +112,8 @@ typedef struct
 {
   JsyncCoordinator *self;
   JsyncStore *store;        /* borrowed */
+  GHashTable *limits;       /* borrowed, nullable: path → JsyncReadLimit*;
+                             * only the logs named are read, that far */
   JsyncResult *result;      /* borrowed */
   gboolean rebuilding;
   GHashTable *sources;      /* path → Source*, owned */
@@ -1758,6 +1761,17 @@ run_read_source (Run *run, Source *source, JsyncPrefetch *prefetch,
     }
   if (!jsync_tail_hash (fd, source->offset, &source->tail_hash, error))
     return FALSE;
+  /* (At offset 0 there is nothing before to compare.) */
+  if (source->limit != NULL
+      && (source->offset != source->limit->offset
+          || (source->offset > 0
+              && source->tail_hash != source->limit->tail_hash)))
+    {
+      g_set_error (error, JSYNC_SYNC_LIMIT_MOVED, 0,
+                   "%s: its bytes before %" G_GUINT64_FORMAT " changed while"
+                   " it was read", source->path, source->limit->offset);
+      return FALSE;
+    }
   source->reached_end = TRUE;
   source->has_identity = TRUE;
   source->dev = source->st.st_dev;
@@ -2450,10 +2464,12 @@ jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
  * One sync over the store: pending catch-up, schema replays, then every
  * log's new lines.
  */
+G_DEFINE_QUARK (jsync-sync-limit-moved, jsync_sync_limit_moved)
+
 gboolean
 jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
-                       gboolean rebuilding, JsyncResult *result,
-                       GError **error)
+                gboolean rebuilding, GHashTable *limits, JsyncResult *result,
+                GError **error)
 {
   g_autoptr(GPtrArray) found = g_ptr_array_new ();
   g_autoptr(JsyncPrefetch) prefetch = NULL;
@@ -2462,6 +2478,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
 
   run_setup (&run, self, store, result);
   run.rebuilding = rebuilding;
+  run.limits = limits;
   if (rebuilding
       && run_count (&run, "SELECT count(*) FROM (SELECT 1 FROM jsync_events"
                           " LIMIT 1)") == 0)
@@ -2491,6 +2508,12 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
         g_autofree char *reason = NULL;
         gboolean read;
 
+        if (limits != NULL)
+          {
+            source->limit = g_hash_table_lookup (limits, source->path);
+            if (source->limit == NULL)
+              continue;
+          }
         if (!run_check_source (&run, source, &read, &reason, error))
           goto rollback;
         if (!read)
@@ -2536,6 +2559,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
         g_autofree const char **paths = g_new (const char *, to_read->len);
         g_autofree guint64 *offsets = g_new (guint64, to_read->len);
         g_autofree guint64 *lines = g_new (guint64, to_read->len);
+        g_autofree guint64 *ends = g_new (guint64, to_read->len);
 
         for (guint i = 0; i < to_read->len; i++)
           {
@@ -2544,9 +2568,11 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
             paths[i] = source->abs;
             offsets[i] = source->offset;
             lines[i] = source->line;
+            ends[i] = source->limit != NULL ? source->limit->offset
+                                            : G_MAXUINT64;
           }
         prefetch = jsync_prefetch_start (
-            paths, offsets, lines, to_read->len,
+            paths, offsets, lines, limits != NULL ? ends : NULL, to_read->len,
             jsync_config_get_max_line_bytes (self->config));
         run.prefetch = prefetch;
       }

@@ -1,10 +1,15 @@
 /* jsync-verify.c: compare the cache with a rebuild from the logs.
  *
- * Under the writer lock: sync the cache (so both sides read the same
- * logs), build a new cache into "<db>.verify" as a rebuild would, ATTACH
- * it to the cache's connection and compare every table of the attached
- * appliers with EXCEPT both ways; then run FTS5's integrity-check on the
- * cache's full-text indexes.  The file is removed whatever happens.
+ * Under the writer lock: sync the cache, then build a new cache into
+ * "<db>.verify" as a rebuild would, but reading each log exactly as far as
+ * the cache's checkpoint (the logs may grow meanwhile: other programs
+ * append without the lock, and what they add after the sync must be in
+ * neither side); ATTACH it to the cache's connection and compare every
+ * table of the attached appliers with EXCEPT both ways; then run FTS5's
+ * integrity-check on the cache's full-text indexes.  A log replaced with
+ * other bytes between the sync and the build makes the build fail: the
+ * whole is done again, VERIFY_ATTEMPTS times at the most.  The file is
+ * removed whatever happens.
  *
  * Lost events (DESIGN.md "Lost events") are in no log, yet the cache keeps
  * their effects: their lines (jsync_events.raw) are fed into the build as
@@ -20,6 +25,8 @@
 #include "jsync-coordinator-private.h"
 #include "jsync-result.h"
 
+/* Sync and build again when a log changed under the build. */
+#define VERIFY_ATTEMPTS 3
 /* Differing keys listed per table. */
 #define VERIFY_KEYS 5
 /* The schema name of the rebuilt file on the cache's connection. */
@@ -387,6 +394,81 @@ verify_compare (JsyncCoordinator *self, json_object *report, GError **error)
   return TRUE;
 }
 
+/* Where the cache's checkpoints are: each present log's offset and the
+ * hash of the bytes before it.  (transfer full) */
+static GHashTable *
+verify_limits (JsyncStore *store, GError **error)
+{
+  g_autoptr(GHashTable) limits = g_hash_table_new_full (g_str_hash,
+                                                        g_str_equal, g_free,
+                                                        g_free);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db,
+                          "SELECT path, offset, tail_hash FROM jsync_sources"
+                          " WHERE missing = 0",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read jsync_sources");
+      return NULL;
+    }
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      JsyncReadLimit *limit = g_new (JsyncReadLimit, 1);
+
+      limit->offset = sqlite3_column_int64 (stmt, 1);
+      limit->tail_hash = sqlite3_column_int64 (stmt, 2);
+      g_hash_table_insert (limits,
+                           g_strdup ((const char *) sqlite3_column_text (stmt, 0)),
+                           limit);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, "read jsync_sources");
+      return NULL;
+    }
+  return g_steal_pointer (&limits);
+}
+
+/* Sync the cache, then build from the logs as far as it read them. */
+static gboolean
+verify_sync_and_build (JsyncCoordinator *self, const char *path,
+                       JsyncResult *synced, JsyncResult *built,
+                       GError **error)
+{
+  for (guint attempt = 1;; attempt++)
+    {
+      g_autoptr(GHashTable) limits = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      jsync_result_clear (built);
+      if (!jsync_sync_run (self, self->store, FALSE, NULL, synced, error))
+        return FALSE;
+      limits = verify_limits (self->store, error);
+      if (limits == NULL)
+        return FALSE;
+      if (jsync_coordinator_build (self, path, limits, verify_feed_lost, built,
+                                   &local_error))
+        return TRUE;
+      if (attempt == VERIFY_ATTEMPTS
+          || !g_error_matches (local_error, JSYNC_SYNC_LIMIT_MOVED, 0))
+        {
+          if (g_error_matches (local_error, JSYNC_SYNC_LIMIT_MOVED, 0))
+            g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                         "verify: the logs kept being replaced while they"
+                         " were compared (%s); try again",
+                         local_error->message);
+          else
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_message ("verify: %s; synced and compared again",
+                 local_error->message);
+    }
+}
+
 /**
  * jsync_coordinator_verify:
  * Sync, rebuild into a temporary file, compare, remove the file.
@@ -397,28 +479,20 @@ jsync_coordinator_verify (JsyncCoordinator *self, GError **error)
   g_autoptr(JsyncResult) synced = jsync_result_new ();
   g_autoptr(JsyncResult) built = jsync_result_new ();
   g_autofree char *path = g_strconcat (self->db_path, ".verify", NULL);
-  JsyncStore *store = jsync_coordinator_get_store (self, error);
+  JsyncStore *store;
   gint64 start = g_get_monotonic_time ();
-  json_object *report = json_object_new_object ();
+  json_object *report;
   gboolean ok;
   int lock;
 
-  if (store == NULL)
-    {
-      json_object_put (report);
-      return NULL;
-    }
-  lock = jsync_store_lock (self->db_path,
-                           jsync_config_get_lock_timeout (self->config), error);
+  lock = jsync_coordinator_lock_live_store (self, error);
   if (lock < 0)
-    {
-      json_object_put (report);
-      return NULL;
-    }
+    return NULL;
+  store = self->store;
+  report = json_object_new_object ();
   json_object_object_add (report, "version", json_object_new_int (1));
   json_object_object_add (report, "command", json_object_new_string ("verify"));
-  ok = jsync_sync_run (self, store, FALSE, synced, error)
-       && jsync_coordinator_build (self, path, verify_feed_lost, built, error);
+  ok = verify_sync_and_build (self, path, synced, built, error);
   if (ok)
     {
       sqlite3_stmt *attach = NULL;

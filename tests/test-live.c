@@ -17,15 +17,16 @@
 
 #include "cli-run.h"
 
-/* One event line with no applier (kept as pending): the core's
- * bookkeeping alone is under test here. */
+/* One event line: a conversation of its own (the conversation applier
+ * takes "metadata"), so that it is a row of a table verify compares. */
 static char *
 event_line (const char *id, gint64 ts)
 {
-  return g_strdup_printf ("{\"id\":\"%s\",\"type\":\"probe_event\","
-                          "\"timestamp\":%" G_GINT64_FORMAT ","
-                          "\"deviceId\":\"dev-a\"}\n",
-                          id, ts);
+  return g_strdup_printf (
+      "{\"type\":\"metadata\",\"data\":{\"id\":\"c-%s\",\"title\":\"T\","
+      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
+      "\"deviceId\":\"dev-a\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      id, ts, id, ts);
 }
 
 static void
@@ -104,6 +105,268 @@ test_grown_while_read (CliFixture *f, gconstpointer data)
                    204);
 }
 
+/* --- Rebuilds ----------------------------------------------------------- */
+
+/* The cache equals a cache made from scratch from the logs now. */
+static void
+assert_equals_fresh (CliFixture *f)
+{
+  g_autofree char *fresh_db = g_build_filename (f->dir, "fresh.db", NULL);
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(JsyncCoordinator) live = cli_open (f);
+  g_autoptr(JsyncCoordinator) fresh = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  json_object *a, *b;
+
+  jsync_config_set_data_dir (config, f->data);
+  jsync_config_set_database (config, fresh_db);
+  fresh = jsync_coordinator_open (config, &error);
+  g_assert_no_error (error);
+  result = jsync_coordinator_sync (fresh, &error);
+  g_assert_no_error (error);
+  a = jsync_coordinator_dump (live, &error);
+  g_assert_no_error (error);
+  b = jsync_coordinator_dump (fresh, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_to_json_string (a), ==,
+                   json_object_to_json_string (b));
+  json_object_put (a);
+  json_object_put (b);
+}
+
+typedef struct
+{
+  CliFixture *f;
+  guint calls;
+  gboolean done;
+  GError *error;                /* owned: the inner run's */
+} During;
+
+/* In the middle of a rebuild's reading: another rebuild, start to end. */
+static void
+rebuild_during (const JsyncProgress *progress, gpointer data)
+{
+  During *during = data;
+  g_autoptr(JsyncCoordinator) other = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+
+  if (during->done || strcmp (progress->phase, "read") != 0)
+    return;
+  during->done = TRUE;
+  other = cli_open (during->f);
+  result = jsync_coordinator_rebuild (other, &during->error);
+}
+
+/* Defect 2: two rebuilds at once built into the same "<db>.rebuild": the
+ * second removed the first's file, the first then renamed nothing over
+ * the cache it had moved aside, and no cache was left. */
+static void
+test_two_rebuilds (CliFixture *f, gconstpointer data)
+{
+  During during = { .f = f };
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cli_fixture_copy_nexus (f);
+  g_clear_pointer (&result, jsync_result_free);
+  result = cli_sync (f);
+  g_clear_pointer (&result, jsync_result_free);
+  coordinator = cli_open (f);
+  jsync_coordinator_set_progress (coordinator, rebuild_during, &during);
+  result = jsync_coordinator_rebuild (coordinator, &error);
+  g_assert_true (during.done);
+  g_assert_no_error (during.error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  g_assert_true (g_file_test (f->db, G_FILE_TEST_IS_REGULAR));
+  assert_equals_fresh (f);
+}
+
+/* In the middle of a rebuild's reading: a new log, synced into the live
+ * cache (as `jsync append` does); that event is acknowledged. */
+static void
+sync_new_log_during (const JsyncProgress *progress, gpointer data)
+{
+  During *during = data;
+  g_autoptr(JsyncCoordinator) other = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+
+  if (during->done || strcmp (progress->phase, "read") != 0)
+    return;
+  during->done = TRUE;
+  append_events (during->f, "z-new.jsonl", "new", 0, 2);
+  other = cli_open (during->f);
+  result = jsync_coordinator_sync (other, &during->error);
+}
+
+/* Defect 3: a rebuild swapped in a cache without the events that a sync
+ * committed while it built. */
+static void
+test_rebuild_catches_up (CliFixture *f, gconstpointer data)
+{
+  During during = { .f = f };
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cli_fixture_copy_nexus (f);
+  result = cli_sync (f);
+  g_clear_pointer (&result, jsync_result_free);
+  coordinator = cli_open (f);
+  jsync_coordinator_set_progress (coordinator, sync_new_log_during, &during);
+  result = jsync_coordinator_rebuild (coordinator, &error);
+  g_assert_true (during.done);
+  g_assert_no_error (during.error);
+  g_assert_no_error (error);
+  g_assert_cmpint (count_event (f, "new-0"), ==, 1);
+  g_assert_cmpint (count_event (f, "new-1"), ==, 1);
+  assert_equals_fresh (f);
+}
+
+/* Once a rebuild's scan is over: a log goes away until the rebuild ends,
+ * so the rebuild cannot read it (as with a log it may not read). */
+static void
+vanish_during (const JsyncProgress *progress, gpointer data)
+{
+  During *during = data;
+  g_autofree char *log = NULL;
+  g_autofree char *away = NULL;
+
+  if (during->done || strcmp (progress->phase, "scan") != 0
+      || progress->bytes_total == 0)
+    return;
+  during->done = TRUE;
+  log = g_build_filename (during->f->data, "b.jsonl", NULL);
+  away = g_build_filename (during->f->dir, "b.jsonl.away", NULL);
+  g_assert_cmpint (g_rename (log, away), ==, 0);
+}
+
+/* Defect 4: a rebuild that could not read a log still swapped in a cache
+ * without that log's events. */
+static void
+test_rebuild_incomplete (CliFixture *f, gconstpointer data)
+{
+  During during = { .f = f };
+  g_autofree char *log = g_build_filename (f->data, "b.jsonl", NULL);
+  g_autofree char *away = g_build_filename (f->dir, "b.jsonl.away", NULL);
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf before, after;
+
+  append_events (f, "a.jsonl", "a", 0, 5);
+  append_events (f, "b.jsonl", "b", 0, 5);
+  result = cli_sync (f);
+  g_clear_pointer (&result, jsync_result_free);
+  g_assert_cmpint (g_stat (f->db, &before), ==, 0);
+  coordinator = cli_open (f);
+  jsync_coordinator_set_progress (coordinator, vanish_during, &during);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "b.jsonl: cannot be read*");
+  result = jsync_coordinator_rebuild (coordinator, &error);
+  g_test_assert_expected_messages ();
+  g_assert_true (during.done);
+  g_assert_cmpint (g_rename (away, log), ==, 0);
+  g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "b.jsonl"));
+  g_assert_null (result);
+  g_assert_cmpint (g_stat (f->db, &after), ==, 0);
+  g_assert_cmpint (before.st_ino, ==, after.st_ino);
+  g_assert_cmpint (count_event (f, "b-4"), ==, 1);
+  assert_equals_fresh (f);
+}
+
+/* --- Verify ------------------------------------------------------------- */
+
+/* Whenever a run's scan is over: one more event in a.jsonl. */
+static void
+append_after_scan (const JsyncProgress *progress, gpointer data)
+{
+  During *during = data;
+
+  if (strcmp (progress->phase, "scan") != 0 || progress->bytes_total == 0
+      || during->calls >= 3)
+    return;
+  append_events (during->f, "a.jsonl", "grown", during->calls++, 1);
+}
+
+/* Defect 7: verify synced the cache, then built its rebuild from logs that
+ * had grown since: a difference that was not there. */
+static void
+test_verify_grown (CliFixture *f, gconstpointer data)
+{
+  During during = { .f = f };
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  json_object *report;
+
+  append_events (f, "a.jsonl", "a", 0, 50);
+  result = cli_sync (f);
+  coordinator = cli_open (f);
+  jsync_coordinator_set_progress (coordinator, append_after_scan, &during);
+  report = jsync_coordinator_verify (coordinator, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (during.calls, >, 0);
+  g_test_message ("%s", json_object_to_json_string (report));
+  g_assert_true (cli_member_bool (report, "identical"));
+  json_object_put (report);
+}
+
+/* Once, when a run's scan is over: a.jsonl is replaced by a file holding
+ * the same events in another order (as a sync tool merging two devices'
+ * copies may write it). */
+static void
+reorder_after_scan (const JsyncProgress *progress, gpointer data)
+{
+  During *during = data;
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (strcmp (progress->phase, "scan") != 0 || progress->bytes_total == 0
+      || during->done)
+    return;
+  during->done = TRUE;
+  for (guint i = 50; i-- > 0;)
+    {
+      g_autofree char *id = g_strdup_printf ("a-%u", i);
+      g_autofree char *line = event_line (id, 1000 + i);
+
+      g_string_append (text, line);
+    }
+  cli_write (during->f, "a.jsonl", text->str);
+}
+
+/* The same, with a log replaced between verify's sync and its build: the
+ * build cannot read what the sync read; verify does both again. */
+static void
+test_verify_replaced (CliFixture *f, gconstpointer data)
+{
+  During during = { .f = f };
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  json_object *report;
+
+  append_events (f, "a.jsonl", "a", 0, 50);
+  result = cli_sync (f);
+  coordinator = cli_open (f);
+  jsync_coordinator_set_progress (coordinator, reorder_after_scan, &during);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_MESSAGE,
+                         "verify: a.jsonl: its bytes before * changed*");
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "a.jsonl: read again from the start*");
+  report = jsync_coordinator_verify (coordinator, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_true (during.done);
+  g_assert_true (cli_member_bool (report, "identical"));
+  g_assert_cmpint (json_object_array_length (
+                       cli_member_array (report, "onlyInCache")), ==, 0);
+  json_object_put (report);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -114,6 +377,11 @@ main (int argc, char **argv)
   g_test_add (path, CliFixture, NULL, cli_fixture_setup, func, \
               cli_fixture_teardown)
   ADD ("/live/sync/grown-while-read", test_grown_while_read);
+  ADD ("/live/rebuild/two-at-once", test_two_rebuilds);
+  ADD ("/live/rebuild/catches-up", test_rebuild_catches_up);
+  ADD ("/live/rebuild/incomplete-keeps-cache", test_rebuild_incomplete);
+  ADD ("/live/verify/logs-grow", test_verify_grown);
+  ADD ("/live/verify/log-replaced", test_verify_replaced);
 #undef ADD
   return g_test_run ();
 }
