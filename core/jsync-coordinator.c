@@ -544,14 +544,18 @@ coordinator_catch_up_build (JsyncCoordinator *self, const char *path,
 {
   JsyncStore *store = jsync_store_open_full (
       path, FALSE, jsync_config_get_lock_timeout (self->config), error);
+  JsyncProgressFunc progress = self->progress;
   gboolean ok;
 
   if (store == NULL)
     return FALSE;
+  /* Part of the "swap" phase: no scan and read phases of its own. */
+  self->progress = NULL;
   ok = jsync_store_attach (store, self->registry,
                            jsync_config_get_keyfile (self->config), FALSE,
                            error)
        && jsync_sync_run (self, store, FALSE, NULL, result, error);
+  self->progress = progress;
   jsync_store_free (store);
   return ok;
 }
