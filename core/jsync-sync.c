@@ -126,6 +126,8 @@ typedef struct
   gsize batch_bytes;
   gboolean stop;            /* --strict met a failure */
   guint64 lost_count;       /* rows in jsync_lost, to skip needless deletes */
+  GPtrArray *unseen;        /* owned, nullable: of ScanUnseen*, what the
+                             * scan could not look into */
   GHashTable *lost_found;   /* path → GPtrArray of ids found lost in this
                              * run, owned: reported at its end */
   guint64 bytes_done;
@@ -1803,6 +1805,24 @@ typedef struct
   gsize path;                 /* offset in ScanBlock.paths */
 } ScanFound;
 
+/* A folder or entry the scan could not look into (a folder it may not
+ * read, say): the logs known under it are not gone, only unseen. */
+typedef struct
+{
+  char *path;                 /* relative to the data folder */
+  char *message;
+} ScanUnseen;
+
+static void
+scan_unseen_free (gpointer data)
+{
+  ScanUnseen *unseen = data;
+
+  g_free (unseen->path);
+  g_free (unseen->message);
+  g_free (unseen);
+}
+
 typedef struct
 {
   guint length;
@@ -1821,6 +1841,8 @@ typedef struct
   GAsyncQueue *spare;         /* owned: of ScanBlock*, merged ones, to be
                                * filled again (fresh memory costs a page
                                * fault per 4 KiB) */
+  GPtrArray *unseen;          /* owned: of ScanUnseen*, entries that could
+                               * not be looked at */
   GPtrArray *warnings;        /* owned: of char*, entries skipped, in the
                                * order met */
   GError *error;              /* owned: the data folder cannot be read */
@@ -1862,13 +1884,14 @@ scan_is_ignored (Scan *scan, const char *relative, const char *name)
 /* Keep a warning about the entry being looked at (the data folder itself
  * when it is ""), to be given in the run's thread. */
 static void
-scan_warn (Scan *scan, const char *what, int saved_errno)
+scan_unseen (Scan *scan, const char *what, int saved_errno)
 {
-  g_ptr_array_add (scan->warnings,
-                   g_strdup_printf ("%s: %s: %s",
-                                    scan->relative->len > 0
-                                      ? scan->relative->str : scan->data_dir,
-                                    what, g_strerror (saved_errno)));
+  ScanUnseen *unseen = g_new (ScanUnseen, 1);
+
+  unseen->path = g_strdup (scan->relative->str);
+  unseen->message = g_strdup_printf ("%s: %s", what,
+                                     g_strerror (saved_errno));
+  g_ptr_array_add (scan->unseen, unseen);
 }
 
 /* Scan the folder open on @fd (taken) whose path relative to the data folder
@@ -1883,7 +1906,7 @@ scan_dir (Scan *scan, int fd)
 
   if (dir == NULL)
     {
-      scan_warn (scan, "skipped", errno);
+      scan_unseen (scan, "cannot be read", errno);
       close (fd);
       return;
     }
@@ -1913,7 +1936,9 @@ scan_dir (Scan *scan, int fd)
       found = &scan->block->found[scan->block->length];
       if (fstatat (dirfd (dir), name, &found->st, AT_SYMLINK_NOFOLLOW) != 0)
         {
-          scan_warn (scan, "skipped", errno);
+          /* Gone since it was listed: gone. */
+          if (errno != ENOENT)
+            scan_unseen (scan, "cannot be looked at", errno);
           continue;
         }
       if (S_ISDIR (found->st.st_mode))
@@ -1922,9 +1947,9 @@ scan_dir (Scan *scan, int fd)
                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK
                               | O_CLOEXEC);
 
-          if (sub < 0)
-            scan_warn (scan, "skipped", errno);
-          else
+          if (sub < 0 && errno != ENOENT)
+            scan_unseen (scan, "cannot be read", errno);
+          else if (sub >= 0)
             scan_dir (scan, sub);
           continue;
         }
@@ -1953,7 +1978,7 @@ scan_dir (Scan *scan, int fd)
     {
       /* The entries after the one that failed are not seen by this run. */
       g_string_truncate (scan->relative, base);
-      scan_warn (scan, "not read to its end", errno);
+      scan_unseen (scan, "could not be read to its end", errno);
     }
   g_string_truncate (scan->relative, base);
   closedir (dir);
@@ -2044,6 +2069,7 @@ run_scan (Run *run, GPtrArray *found, GError **error)
     .blocks = g_async_queue_new (),
     .spare = g_async_queue_new_full ((GDestroyNotify) scan_block_free),
     .warnings = g_ptr_array_new_with_free_func (g_free),
+    .unseen = g_ptr_array_new_with_free_func (scan_unseen_free),
   };
   GThread *thread;
   SourceBlock *block = NULL;
@@ -2094,6 +2120,7 @@ run_scan (Run *run, GPtrArray *found, GError **error)
     }
   g_clear_error (&scan.error);
   g_ptr_array_unref (scan.warnings);
+  run->unseen = scan.unseen;
   g_async_queue_unref (scan.spare);
   g_async_queue_unref (scan.blocks);
   g_string_free (scan.relative, TRUE);
@@ -2344,19 +2371,62 @@ run_count (Run *run, const char *sql)
   return count;
 }
 
-/* Files gone since the last run: their events are lost (kept, reported). */
+/* Is `path` the unseen entry `unseen` or under it? */
+static gboolean
+run_is_under (const char *path, const char *unseen)
+{
+  gsize length = strlen (unseen);
+
+  return length == 0
+         || (strncmp (path, unseen, length) == 0
+             && (path[length] == '\0' || path[length] == G_DIR_SEPARATOR));
+}
+
+/* Does the scan's view of `path` lack something it could not look into? */
+static gboolean
+run_is_unseen (Run *run, const char *path)
+{
+  for (guint i = 0; run->unseen != NULL && i < run->unseen->len; i++)
+    if (run_is_under (path, ((ScanUnseen *) run->unseen->pdata[i])->path))
+      return TRUE;
+  return FALSE;
+}
+
+/* What the scan could not look into fails the run (exit 3), as a log that
+ * cannot be read does; each is reported once. */
+static void
+run_report_unseen (Run *run)
+{
+  for (guint i = 0; run->unseen != NULL && i < run->unseen->len; i++)
+    {
+      ScanUnseen *unseen = run->unseen->pdata[i];
+      const char *path = *unseen->path != '\0' ? unseen->path : ".";
+
+      g_warning ("%s: %s; the logs under it are looked for again at the"
+                 " next run", path, unseen->message);
+      run->result->files_failed++;
+      jsync_result_add_error (run->result, path, 0, 0, NULL,
+                              unseen->message);
+    }
+}
+
+/* Files gone since the last run: their events are lost (kept, reported).
+ * A file the scan did not see because it could not look into its folder
+ * is not gone. */
 static gboolean
 run_mark_missing (Run *run, GError **error)
 {
   GHashTableIter iter;
   gpointer value;
 
+  run_report_unseen (run);
   g_hash_table_iter_init (&iter, run->sources);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       Source *source = value;
 
-      if (source->present || !source->known || source->missing)
+      if (source->present || !source->known || source->missing
+          || run_is_unseen (run, source->path))
         continue;
       if (!jsync_store_begin (run->store, error)
           || !run_find_lost (run, source, TRUE, error))
@@ -2395,6 +2465,7 @@ static void
 run_teardown (Run *run)
 {
   g_hash_table_unref (run->lost_found);
+  g_clear_pointer (&run->unseen, g_ptr_array_unref);
   g_hash_table_unref (run->forced);
   g_hash_table_unref (run->batch_ids);
   g_ptr_array_unref (run->batch);
@@ -2520,8 +2591,11 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
           continue;
         if (!source->known && !run_insert_source (&run, source, error))
           goto rollback;
-        if (source->missing)
-          source->missing = FALSE;
+        /* Back after a run found it gone: its events were reported lost,
+         * and only reading them again shows they are not. */
+        if (source->missing && reason == NULL)
+          reason = g_strdup ("it was gone and is back");
+        source->missing = FALSE;
         if (reason != NULL)
           {
             g_warning ("%s: read again from the start: %s", source->path,

@@ -8,6 +8,8 @@
  * random moments is test-concurrency.
  */
 #include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -367,6 +369,112 @@ test_verify_replaced (CliFixture *f, gconstpointer data)
   json_object_put (report);
 }
 
+/* --- Lost events and unseen folders ------------------------------------ */
+
+/* Defect 5: a log moved away for one run and back, byte for byte, stayed
+ * reported lost for ever: it was read on from its old checkpoint, so its
+ * events were never seen again. */
+static void
+test_lost_back (CliFixture *f, gconstpointer data)
+{
+  g_autofree char *log = g_build_filename (f->data, "b.jsonl", NULL);
+  g_autofree char *away = g_build_filename (f->dir, "b.jsonl.away", NULL);
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) gone = NULL;
+  g_autoptr(JsyncResult) back = NULL;
+
+  append_events (f, "a.jsonl", "a", 0, 3);
+  append_events (f, "b.jsonl", "b", 0, 4);
+  first = cli_sync (f);
+  g_assert_cmpint (g_rename (log, away), ==, 0);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "b.jsonl: 4 event(s) applied from this file are no"
+                         " longer in it*");
+  gone = cli_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (gone->lost_events->len, ==, 1);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 4);
+  g_assert_cmpint (g_rename (away, log), ==, 0);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "b.jsonl: read again from the start: it was gone and"
+                         " is back");
+  back = cli_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (back->lost_events->len, ==, 0);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_events"), ==,
+                   7);
+  assert_equals_fresh (f);
+}
+
+static int
+chown_to_nobody (const char *path, const struct stat *st, int flag,
+                 struct FTW *ftw)
+{
+  return lchown (path, 65534, 65534);
+}
+
+/* Root reads whatever a mode says: a test of what cannot be read gives
+ * its fixture to "nobody" and goes on as that user (in a subprocess). */
+static void
+become_unprivileged (CliFixture *f)
+{
+  if (geteuid () != 0)
+    return;
+  g_assert_cmpint (nftw (f->dir, chown_to_nobody, 16, FTW_PHYS), ==, 0);
+  g_assert_cmpint (setgroups (0, NULL), ==, 0);
+  g_assert_cmpint (setgid (65534), ==, 0);
+  g_assert_cmpint (setuid (65534), ==, 0);
+}
+
+static void
+test_unseen_folder_body (CliFixture *f)
+{
+  g_autofree char *folder = g_build_filename (f->data, "sub", NULL);
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) unseen = NULL;
+  g_autoptr(JsyncResult) seen = NULL;
+
+  append_events (f, "top.jsonl", "top", 0, 2);
+  append_events (f, "sub/a.jsonl", "sub", 0, 3);
+  become_unprivileged (f);
+  first = cli_sync (f);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_events"), ==,
+                   5);
+  g_assert_cmpint (g_chmod (folder, 0), ==, 0);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "sub: cannot be read: Permission denied; the logs"
+                         " under it are looked for again at the next run");
+  unseen = cli_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_false (unseen->success);
+  g_assert_cmpuint (unseen->files_failed, ==, 1);
+  g_assert_cmpuint (unseen->lost_events->len, ==, 0);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
+  g_assert_cmpint (g_chmod (folder, 0755), ==, 0);
+  append_events (f, "sub/a.jsonl", "sub", 3, 1);
+  seen = cli_sync (f);
+  g_assert_true (seen->success);
+  g_assert_cmpuint (seen->files_failed, ==, 0);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
+  g_assert_cmpint (count_event (f, "sub-3"), ==, 1);
+  assert_equals_fresh (f);
+}
+
+/* Defect 6: a folder the run may not read was taken for a folder whose
+ * logs were deleted: exit 0, every event under it reported lost. */
+static void
+test_unseen_folder (CliFixture *f, gconstpointer data)
+{
+  if (g_test_subprocess ())
+    {
+      test_unseen_folder_body (f);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -381,6 +489,8 @@ main (int argc, char **argv)
   ADD ("/live/rebuild/catches-up", test_rebuild_catches_up);
   ADD ("/live/rebuild/incomplete-keeps-cache", test_rebuild_incomplete);
   ADD ("/live/verify/logs-grow", test_verify_grown);
+  ADD ("/live/lost/back-clears", test_lost_back);
+  ADD ("/live/scan/unreadable-folder", test_unseen_folder);
   ADD ("/live/verify/log-replaced", test_verify_replaced);
 #undef ADD
   return g_test_run ();
