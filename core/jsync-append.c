@@ -411,6 +411,54 @@ append_make_line (const char *body, gssize length, const char *device_id,
       json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* Times the line is written again when the log was replaced between the
+ * write and the sync that should have read it. */
+#define APPEND_ATTEMPTS 3
+
+/* Is the event recorded in the cache (applied, pending or failed)? */
+static gboolean
+append_is_recorded (JsyncCoordinator *self, const char *id)
+{
+  sqlite3_stmt *lookup = jsync_store_stmt (self->store,
+                                           JSYNC_STMT_EVENT_LOOKUP);
+  gboolean found;
+
+  sqlite3_bind_text (lookup, 1, id, -1, SQLITE_STATIC);
+  found = sqlite3_step (lookup) == SQLITE_ROW;
+  sqlite3_reset (lookup);
+  sqlite3_clear_bindings (lookup);
+  return found;
+}
+
+/* Write the line to the log, durably with JSYNC_APPEND_FSYNC. */
+static gboolean
+append_write_log (JsyncCoordinator *self, GPtrArray *parts,
+                  const char *relative, const char *line,
+                  JsyncAppendFlags flags, GError **error)
+{
+  GArray *dirs = g_array_new (FALSE, FALSE, sizeof (int));
+  gboolean created = FALSE;
+  gboolean ok;
+  int fd;
+
+  fd = append_open (self->data_dir, parts, dirs, &created, error);
+  ok = fd >= 0 && append_write (fd, relative, line, strlen (line), error);
+  if (ok && (flags & JSYNC_APPEND_FSYNC))
+    {
+      /* The line, then the folder entries made on the way. */
+      ok = fsync (fd) == 0;
+      for (guint i = 0; ok && created && i < dirs->len; i++)
+        ok = fsync (g_array_index (dirs, int, i)) == 0;
+      if (!ok)
+        g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: fsync: %s",
+                     relative, g_strerror (errno));
+    }
+  if (fd >= 0)
+    close (fd);
+  append_close_fds (dirs);
+  return ok;
+}
+
 /**
  * jsync_coordinator_append:
  * Write one event (envelope filled) to a log of the data folder, then sync.
@@ -428,10 +476,6 @@ jsync_coordinator_append (JsyncCoordinator *self, const char *file,
   g_autofree char *line = NULL;
   g_autofree char *id = NULL;
   JsyncResult *synced;
-  GArray *dirs;
-  gboolean created = FALSE;
-  gboolean ok;
-  int fd;
 
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (file != NULL, NULL);
@@ -464,32 +508,40 @@ jsync_coordinator_append (JsyncCoordinator *self, const char *file,
       return NULL;
     }
 
-  dirs = g_array_new (FALSE, FALSE, sizeof (int));
-  fd = append_open (self->data_dir, parts, dirs, &created, error);
-  ok = fd >= 0 && append_write (fd, relative, line, strlen (line), error);
-  if (ok && (flags & JSYNC_APPEND_FSYNC))
+  /* The event is taken once the cache records it.  A sync tool that
+   * replaces the log (by a rename) between the write and the sync leaves
+   * the line in a file no log name points to any more: it is written
+   * again (the same id: a copy that did survive is a duplicate). */
+  for (guint attempt = 1;; attempt++)
     {
-      /* The line, then the folder entries made on the way. */
-      ok = fsync (fd) == 0;
-      for (guint i = 0; ok && created && i < dirs->len; i++)
-        ok = fsync (g_array_index (dirs, int, i)) == 0;
-      if (!ok)
-        g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: fsync: %s",
-                     relative, g_strerror (errno));
-    }
-  if (fd >= 0)
-    close (fd);
-  append_close_fds (dirs);
-  if (!ok)
-    return NULL;
-
-  synced = jsync_coordinator_sync (self, &sync_error);
-  if (synced == NULL)
-    {
-      g_set_error (error, sync_error->domain, sync_error->code,
-                   "%s: event %s appended, but the cache is not up to date:"
-                   " %s", relative, id, sync_error->message);
-      return NULL;
+      if (!append_write_log (self, parts, relative, line, flags, error))
+        return NULL;
+      synced = jsync_coordinator_sync (self, &sync_error);
+      if (synced == NULL)
+        {
+          g_set_error (error, sync_error->domain, sync_error->code,
+                       "%s: event %s appended, but the cache is not up to"
+                       " date: %s", relative, id, sync_error->message);
+          return NULL;
+        }
+      if (append_is_recorded (self, id))
+        break;
+      if (synced->files_failed > 0 || attempt == APPEND_ATTEMPTS)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                       "%s: event %s appended %u time(s), but the sync did"
+                       " not find it in the log (%s)",
+                       relative, id, attempt,
+                       synced->files_failed > 0
+                         ? "a log could not be read"
+                         : "the log was replaced each time before it was"
+                           " read");
+          jsync_result_free (synced);
+          return NULL;
+        }
+      g_warning ("%s: replaced before event %s was read from it; the event"
+                 " is written again", relative, id);
+      jsync_result_free (synced);
     }
   if (result != NULL)
     *result = synced;

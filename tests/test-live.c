@@ -475,6 +475,72 @@ test_unseen_folder (CliFixture *f, gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
+/* --- Append ------------------------------------------------------------- */
+
+typedef struct
+{
+  CliFixture *f;
+  char *saved;                  /* owned: a.jsonl before the append */
+  gboolean done;
+} Revert;
+
+/* When the append's sync starts: a sync tool puts its own version of the
+ * log in place, by a rename, without the line just written. */
+static void
+revert_before_sync (const JsyncProgress *progress, gpointer data)
+{
+  Revert *revert = data;
+  g_autofree char *tmp = g_build_filename (revert->f->data, ".a.jsonl.tmp",
+                                           NULL);
+  g_autofree char *log = g_build_filename (revert->f->data, "a.jsonl", NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (revert->done || strcmp (progress->phase, "scan") != 0)
+    return;
+  revert->done = TRUE;
+  g_file_set_contents (tmp, revert->saved, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (tmp, log), ==, 0);
+}
+
+/* Defect 12 (acknowledged events vanishing): `jsync append` wrote its line,
+ * a sync tool replaced the log before the append's sync read it, and
+ * append still reported the event as taken. */
+static void
+test_append_log_replaced (CliFixture *f, gconstpointer data)
+{
+  Revert revert = { .f = f };
+  g_autofree char *log = g_build_filename (f->data, "a.jsonl", NULL);
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *after = NULL;
+
+  append_events (f, "a.jsonl", "a", 0, 3);
+  result = cli_sync (f);
+  g_clear_pointer (&result, jsync_result_free);
+  g_assert_true (g_file_get_contents (log, &revert.saved, NULL, NULL));
+  coordinator = cli_open (f);
+  jsync_coordinator_set_progress (coordinator, revert_before_sync, &revert);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "a.jsonl: replaced before event * was read from it;"
+                         " the event is written again");
+  id = jsync_coordinator_append (
+      coordinator, "a.jsonl",
+      "{\"type\":\"metadata\",\"data\":{\"id\":\"c-new\",\"title\":\"N\","
+      "\"created\":5,\"vault\":\"V\"}}",
+      -1, 0, &result, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_true (revert.done);
+  g_assert_cmpint (count_event (f, id), ==, 1);
+  g_assert_true (g_file_get_contents (log, &after, NULL, NULL));
+  g_assert_nonnull (strstr (after, id));
+  g_free (revert.saved);
+  assert_equals_fresh (f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -490,6 +556,7 @@ main (int argc, char **argv)
   ADD ("/live/rebuild/incomplete-keeps-cache", test_rebuild_incomplete);
   ADD ("/live/verify/logs-grow", test_verify_grown);
   ADD ("/live/lost/back-clears", test_lost_back);
+  ADD ("/live/append/log-replaced", test_append_log_replaced);
   ADD ("/live/scan/unreadable-folder", test_unseen_folder);
   ADD ("/live/verify/log-replaced", test_verify_replaced);
 #undef ADD
