@@ -54,6 +54,99 @@ coordinator_move_aside (const char *path, GError **error)
   return TRUE;
 }
 
+/* A rebuild's own folder "<db>.rebuild-XXXXXX", beside the cache (so the
+ * swap is a rename on one file system), holding the file it builds.  Two
+ * rebuilds at once each have theirs; each holds an flock on its folder
+ * for as long as it builds, which is how a later rebuild tells the folder
+ * of one that died (a crash, SIGKILL) from one still building. */
+typedef struct
+{
+  char *dir;                    /* owned */
+  char *db;                     /* owned: dir/cache.db */
+  int fd;                       /* the folder, flocked */
+} BuildDir;
+
+static void
+build_dir_remove (const char *dir)
+{
+  g_autofree char *db = g_build_filename (dir, "cache.db", NULL);
+
+  jsync_coordinator_remove_db_files (db);
+  g_rmdir (dir);
+}
+
+/* Remove the folders of rebuilds that are over (each unlocked). */
+static void
+build_dir_remove_stale (const char *db_path)
+{
+  g_autofree char *parent = g_path_get_dirname (db_path);
+  g_autofree char *base = g_path_get_basename (db_path);
+  g_autofree char *prefix = g_strconcat (base, ".rebuild-", NULL);
+  g_autoptr(GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      int fd;
+
+      if (!g_str_has_prefix (name, prefix))
+        continue;
+      path = g_build_filename (parent, name, NULL);
+      fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        {
+          g_debug ("%s: left by a rebuild that did not finish: removed",
+                   path);
+          build_dir_remove (path);
+        }
+      close (fd);
+    }
+}
+
+static gboolean
+build_dir_claim (BuildDir *build, const char *db_path, GError **error)
+{
+  g_autofree char *template = g_strconcat (db_path, ".rebuild-XXXXXX", NULL);
+  g_autofree char *parent = g_path_get_dirname (db_path);
+
+  build->fd = -1;
+  if (g_mkdir_with_parents (parent, 0700) != 0
+      || g_mkdtemp_full (template, 0700) == NULL)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                   "%s: cannot make a folder to rebuild in: %s", template,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  build->dir = g_steal_pointer (&template);
+  build->db = g_build_filename (build->dir, "cache.db", NULL);
+  build->fd = g_open (build->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (build->fd < 0 || flock (build->fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: lock: %s",
+                   build->dir, g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Remove what is left of the folder (nothing, after a swap) and free. */
+static void
+build_dir_release (BuildDir *build)
+{
+  if (build->dir != NULL)
+    build_dir_remove (build->dir);
+  if (build->fd >= 0)
+    close (build->fd);
+  g_free (build->dir);
+  g_free (build->db);
+}
+
 /* Open the live cache, moving a damaged one aside, and attach appliers;
  * the caller holds the writer lock. */
 static JsyncStore *
@@ -109,6 +202,8 @@ coordinator_open_store (JsyncCoordinator *self, GError **error)
   if (lock < 0)
     return NULL;
   store = coordinator_open_store_locked (self, error);
+  /* What a killed rebuild left is removed by the next jsync to run. */
+  build_dir_remove_stale (self->db_path);
   jsync_store_unlock (lock);
   return store;
 }
@@ -442,99 +537,6 @@ jsync_coordinator_build (JsyncCoordinator *self, const char *path,
   return ok;
 }
 
-/* A rebuild's own folder "<db>.rebuild-XXXXXX", beside the cache (so the
- * swap is a rename on one file system), holding the file it builds.  Two
- * rebuilds at once each have theirs; each holds an flock on its folder
- * for as long as it builds, which is how a later rebuild tells the folder
- * of one that died (a crash, SIGKILL) from one still building. */
-typedef struct
-{
-  char *dir;                    /* owned */
-  char *db;                     /* owned: dir/cache.db */
-  int fd;                       /* the folder, flocked */
-} BuildDir;
-
-static void
-build_dir_remove (const char *dir)
-{
-  g_autofree char *db = g_build_filename (dir, "cache.db", NULL);
-
-  jsync_coordinator_remove_db_files (db);
-  g_rmdir (dir);
-}
-
-/* Remove the folders of rebuilds that are over (each unlocked). */
-static void
-build_dir_remove_stale (const char *db_path)
-{
-  g_autofree char *parent = g_path_get_dirname (db_path);
-  g_autofree char *base = g_path_get_basename (db_path);
-  g_autofree char *prefix = g_strconcat (base, ".rebuild-", NULL);
-  g_autoptr(GDir) dir = g_dir_open (parent, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      int fd;
-
-      if (!g_str_has_prefix (name, prefix))
-        continue;
-      path = g_build_filename (parent, name, NULL);
-      fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-      if (fd < 0)
-        continue;
-      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
-        {
-          g_debug ("%s: left by a rebuild that did not finish: removed",
-                   path);
-          build_dir_remove (path);
-        }
-      close (fd);
-    }
-}
-
-static gboolean
-build_dir_claim (BuildDir *build, const char *db_path, GError **error)
-{
-  g_autofree char *template = g_strconcat (db_path, ".rebuild-XXXXXX", NULL);
-  g_autofree char *parent = g_path_get_dirname (db_path);
-
-  build->fd = -1;
-  if (g_mkdir_with_parents (parent, 0700) != 0
-      || g_mkdtemp_full (template, 0700) == NULL)
-    {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
-                   "%s: cannot make a folder to rebuild in: %s", template,
-                   g_strerror (errno));
-      return FALSE;
-    }
-  build->dir = g_steal_pointer (&template);
-  build->db = g_build_filename (build->dir, "cache.db", NULL);
-  build->fd = g_open (build->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (build->fd < 0 || flock (build->fd, LOCK_EX | LOCK_NB) != 0)
-    {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: lock: %s",
-                   build->dir, g_strerror (errno));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Remove what is left of the folder (nothing, after a swap) and free. */
-static void
-build_dir_release (BuildDir *build)
-{
-  if (build->dir != NULL)
-    build_dir_remove (build->dir);
-  if (build->fd >= 0)
-    close (build->fd);
-  g_free (build->dir);
-  g_free (build->db);
-}
-
 /* Under the writer lock: bring the built file up to date with what the
  * logs received while it was built (an ordinary sync of it), so that it
  * holds at least what the live cache holds from the logs. */
@@ -649,7 +651,6 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
     g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
                " no log any more (see `jsync status`); the new cache will not"
                " have them", lost);
-  build_dir_remove_stale (self->db_path);
   ok = build_dir_claim (&build, self->db_path, error)
        && jsync_coordinator_build (self, build.db, NULL, NULL, result, error)
        && coordinator_check_complete (result, error);

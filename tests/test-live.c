@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -278,6 +279,32 @@ test_rebuild_incomplete (CliFixture *f, gconstpointer data)
   g_assert_cmpint (before.st_ino, ==, after.st_ino);
   g_assert_cmpint (count_event (f, "b-4"), ==, 1);
   assert_equals_fresh (f);
+}
+
+/* What a rebuild killed while it built leaves is removed by the next jsync
+ * to open the cache; the folder of a rebuild still building (its lock
+ * held) is left alone. */
+static void
+test_rebuild_stale_folder (CliFixture *f, gconstpointer data)
+{
+  g_autofree char *stale = g_strconcat (f->db, ".rebuild-AAAAAA", NULL);
+  g_autofree char *busy = g_strconcat (f->db, ".rebuild-BBBBBB", NULL);
+  g_autofree char *stale_db = g_build_filename (stale, "cache.db", NULL);
+  g_autofree char *busy_db = g_build_filename (busy, "cache.db", NULL);
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  int fd;
+
+  g_assert_cmpint (g_mkdir (stale, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (busy, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (stale_db, "half", -1, NULL));
+  g_assert_true (g_file_set_contents (busy_db, "half", -1, NULL));
+  fd = open (busy, O_RDONLY | O_DIRECTORY);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  coordinator = cli_open (f);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (busy_db, G_FILE_TEST_EXISTS));
+  close (fd);
 }
 
 /* --- Verify ------------------------------------------------------------- */
@@ -554,6 +581,7 @@ main (int argc, char **argv)
   ADD ("/live/rebuild/two-at-once", test_two_rebuilds);
   ADD ("/live/rebuild/catches-up", test_rebuild_catches_up);
   ADD ("/live/rebuild/incomplete-keeps-cache", test_rebuild_incomplete);
+  ADD ("/live/rebuild/stale-folder", test_rebuild_stale_folder);
   ADD ("/live/verify/logs-grow", test_verify_grown);
   ADD ("/live/lost/back-clears", test_lost_back);
   ADD ("/live/append/log-replaced", test_append_log_replaced);
