@@ -98,6 +98,7 @@ build_dir_remove_stale (const char *db_path)
       fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
       if (fd < 0)
         continue;
+      /* Its rebuild holds the lock for as long as it builds. */
       if (flock (fd, LOCK_EX | LOCK_NB) == 0)
         {
           g_debug ("%s: left by a rebuild that did not finish: removed",
@@ -111,28 +112,51 @@ build_dir_remove_stale (const char *db_path)
 static gboolean
 build_dir_claim (BuildDir *build, const char *db_path, GError **error)
 {
-  g_autofree char *template = g_strconcat (db_path, ".rebuild-XXXXXX", NULL);
   g_autofree char *parent = g_path_get_dirname (db_path);
 
   build->fd = -1;
-  if (g_mkdir_with_parents (parent, 0700) != 0
-      || g_mkdtemp_full (template, 0700) == NULL)
+  if (g_mkdir_with_parents (parent, 0700) != 0)
     {
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
-                   "%s: cannot make a folder to rebuild in: %s", template,
+                   "%s: cannot create the folder: %s", parent,
                    g_strerror (errno));
       return FALSE;
     }
-  build->dir = g_steal_pointer (&template);
-  build->db = g_build_filename (build->dir, "cache.db", NULL);
-  build->fd = g_open (build->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (build->fd < 0 || flock (build->fd, LOCK_EX | LOCK_NB) != 0)
+  /* Until its lock is taken, a new folder looks like one left by a
+   * rebuild that is over, and another jsync may remove it: a folder found
+   * removed once locked is given up for a new one. */
+  for (;;)
     {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: lock: %s",
-                   build->dir, g_strerror (errno));
-      return FALSE;
+      g_autofree char *template = g_strconcat (db_path, ".rebuild-XXXXXX",
+                                               NULL);
+      struct stat st;
+      int fd;
+
+      if (g_mkdtemp_full (template, 0700) == NULL)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                       "%s: cannot make a folder to rebuild in: %s", template,
+                       g_strerror (errno));
+          return FALSE;
+        }
+      fd = g_open (template, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+      if (fd >= 0 && flock (fd, LOCK_EX) == 0 && fstat (fd, &st) == 0
+          && st.st_nlink > 0)
+        {
+          build->fd = fd;
+          build->dir = g_steal_pointer (&template);
+          build->db = g_build_filename (build->dir, "cache.db", NULL);
+          return TRUE;
+        }
+      if (fd < 0 && errno != ENOENT)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s",
+                       template, g_strerror (errno));
+          return FALSE;
+        }
+      if (fd >= 0)
+        close (fd);
     }
-  return TRUE;
 }
 
 /* Remove what is left of the folder (nothing, after a swap) and free. */
