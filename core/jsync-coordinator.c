@@ -52,6 +52,48 @@ coordinator_move_aside (const char *path, GError **error)
   return TRUE;
 }
 
+/* Open the live cache for a reader: no writer lock, nothing written (not
+ * even a missing cache created), never waiting for a writer.  With no
+ * cache yet, an empty one in memory stands in for it.  A damaged one, or
+ * one of another core schema, is an error: moving it aside would take the
+ * writer lock, and the next sync finds it as it opens it. */
+static JsyncStore *
+coordinator_open_reader (JsyncCoordinator *self, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean missing = FALSE;
+  JsyncStore *store;
+
+  store = jsync_store_open_read_only (
+      self->db_path, jsync_config_get_lock_timeout (self->config), &missing,
+      &local_error);
+  if (store == NULL && missing)
+    {
+      g_message ("%s: no cache yet (nothing was synced): read as an empty"
+                 " one", self->db_path);
+      store = jsync_store_open_empty (error);
+      if (store != NULL
+          && !jsync_store_attach (store, self->registry,
+                                  jsync_config_get_keyfile (self->config),
+                                  FALSE, error))
+        g_clear_pointer (&store, jsync_store_free);
+      return store;
+    }
+  if (store == NULL)
+    {
+      if (g_error_matches (local_error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT))
+        g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT,
+                     "%s (`jsync sync` moves it aside and rebuilds it from"
+                     " the logs)", local_error->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (!jsync_store_attach_read_only (store, self->registry, error))
+    g_clear_pointer (&store, jsync_store_free);
+  return store;
+}
+
 /* Open the live cache, moving a damaged one aside, and attach appliers. */
 static JsyncStore *
 coordinator_open_store (JsyncCoordinator *self, GError **error)
@@ -60,6 +102,8 @@ coordinator_open_store (JsyncCoordinator *self, GError **error)
   JsyncStore *store;
   int lock;
 
+  if (self->read_only)
+    return coordinator_open_reader (self, error);
   lock = jsync_store_lock (self->db_path,
                            jsync_config_get_lock_timeout (self->config), error);
   if (lock < 0)
@@ -137,12 +181,10 @@ jsync_coordinator_get_store (JsyncCoordinator *self, GError **error)
   return self->store;
 }
 
-/**
- * jsync_coordinator_open:
- * Check the data folder, load the plugins, open the cache.
- */
-JsyncCoordinator *
-jsync_coordinator_open (JsyncConfig *config, GError **error)
+/* Check the data folder, load the plugins, open the cache (for reading
+ * only with read_only). */
+static JsyncCoordinator *
+coordinator_open (JsyncConfig *config, gboolean read_only, GError **error)
 {
   g_autoptr(JsyncCoordinator) self = g_new0 (JsyncCoordinator, 1);
   g_auto(GStrv) path = jsync_config_dup_plugin_path (config);
@@ -152,6 +194,7 @@ jsync_coordinator_open (JsyncConfig *config, GError **error)
   char *real;
 
   self->config = config;
+  self->read_only = read_only;
   real = realpath (data_dir, NULL);
   if (real == NULL || !g_file_test (real, G_FILE_TEST_IS_DIR))
     {
@@ -190,6 +233,43 @@ jsync_coordinator_open (JsyncConfig *config, GError **error)
   if (self->store == NULL)
     return NULL;
   return g_steal_pointer (&self);
+}
+
+/**
+ * jsync_coordinator_open:
+ * Check the data folder, load the plugins, open the cache.
+ */
+JsyncCoordinator *
+jsync_coordinator_open (JsyncConfig *config, GError **error)
+{
+  return coordinator_open (config, FALSE, error);
+}
+
+/**
+ * jsync_coordinator_open_read_only:
+ * The same for the reports alone, reading the cache without the writer
+ * lock and writing nothing.
+ */
+JsyncCoordinator *
+jsync_coordinator_open_read_only (JsyncConfig *config, GError **error)
+{
+  return coordinator_open (config, TRUE, error);
+}
+
+/**
+ * jsync_coordinator_check_writable:
+ * FALSE with JSYNC_ERROR_USAGE on a coordinator opened for reading only:
+ * every entry point that writes starts with it.
+ */
+gboolean
+jsync_coordinator_check_writable (JsyncCoordinator *self, const char *what,
+                                  GError **error)
+{
+  if (!self->read_only)
+    return TRUE;
+  g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_USAGE,
+               "%s: the cache was opened for reading only", what);
+  return FALSE;
 }
 
 void
@@ -256,8 +336,11 @@ coordinator_set_aside_if_corrupt (JsyncCoordinator *self, GError **error)
                                          JSYNC_ERROR_CORRUPT)
       || self->store == NULL)
     return;
+  /* A reader never waits for a writer: if one holds the lock, it meets
+   * the damage itself, or the next sync does. */
   lock = jsync_store_lock (self->db_path,
-                           jsync_config_get_lock_timeout (self->config),
+                           self->read_only
+                             ? 0 : jsync_config_get_lock_timeout (self->config),
                            &move_error);
   if (lock < 0)
     return;
@@ -286,7 +369,8 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (jsync_coordinator_get_store (self, error) == NULL)
+  if (!jsync_coordinator_check_writable (self, "sync", error)
+      || jsync_coordinator_get_store (self, error) == NULL)
     return NULL;
   lock = jsync_store_lock (self->db_path,
                            jsync_config_get_lock_timeout (self->config), error);
@@ -408,7 +492,8 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   guint64 lost;
   int lock;
 
-  if (jsync_coordinator_get_store (self, error) == NULL)
+  if (!jsync_coordinator_check_writable (self, "rebuild", error)
+      || jsync_coordinator_get_store (self, error) == NULL)
     return NULL;
   lost = coordinator_count (self->store, "SELECT count(*) FROM jsync_lost");
   if (lost > 0)
@@ -521,7 +606,11 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   json_object *status = json_object_new_object ();
   json_object *files, *pending, *lost, *appliers;
   JsyncStore *store = jsync_coordinator_get_store (self, error);
+  gboolean began = FALSE;
 
+  /* One snapshot for every figure, whatever a writer commits meanwhile. */
+  if (store != NULL && !jsync_store_begin_read (store, &began, error))
+    store = NULL;
   files = store == NULL ? NULL : coordinator_rows (store,
                             "SELECT path AS file, offset, line, size,"
                             " missing, rereading FROM jsync_sources"
@@ -540,6 +629,8 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
       json_object_put (files);
       json_object_put (pending);
       json_object_put (status);
+      if (store != NULL)
+        jsync_store_end_read (store, began);
       coordinator_set_aside_if_corrupt (self, error);
       return NULL;
     }
@@ -591,6 +682,7 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
       json_object_object_add (item, "rows", tables);
       json_object_array_add (appliers, item);
     }
+  jsync_store_end_read (store, began);
   json_object_object_add (status, "appliers", appliers);
   return status;
 }
@@ -695,8 +787,10 @@ json_object *
 jsync_coordinator_dump (JsyncCoordinator *self, GError **error)
 {
   json_object *dump = json_object_new_object ();
+  gboolean began = FALSE;
 
-  if (jsync_coordinator_get_store (self, error) == NULL)
+  if (jsync_coordinator_get_store (self, error) == NULL
+      || !jsync_store_begin_read (self->store, &began, error))
     {
       json_object_put (dump);
       return NULL;
@@ -713,11 +807,13 @@ jsync_coordinator_dump (JsyncCoordinator *self, GError **error)
 
           if (rows == NULL)
             {
+              jsync_store_end_read (self->store, began);
               json_object_put (dump);
               return NULL;
             }
           json_object_object_add (dump, desc->tables[t], rows);
         }
     }
+  jsync_store_end_read (self->store, began);
   return dump;
 }

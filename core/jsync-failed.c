@@ -28,13 +28,15 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
   JsyncStore *store = jsync_coordinator_get_store (self, error);
   sqlite3_stmt *stmt = NULL;
   json_object *json, *list;
+  gboolean began = FALSE;
   int rc;
 
-  if (store == NULL)
+  if (store == NULL || !jsync_store_begin_read (store, &began, error))
     return NULL;
   if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
     {
       jsync_store_set_error (store, error, "read jsync_failed");
+      jsync_store_end_read (store, began);
       return NULL;
     }
   list = json_object_new_array ();
@@ -65,8 +67,10 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
     }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
+    jsync_store_set_error (store, error, "read jsync_failed");
+  jsync_store_end_read (store, began);
+  if (rc != SQLITE_DONE)
     {
-      jsync_store_set_error (store, error, "read jsync_failed");
       json_object_put (list);
       return NULL;
     }
@@ -89,7 +93,8 @@ jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (jsync_coordinator_get_store (self, error) == NULL)
+  if (!jsync_coordinator_check_writable (self, "failed --retry", error)
+      || jsync_coordinator_get_store (self, error) == NULL)
     return NULL;
   lock = jsync_store_lock (self->db_path,
                            jsync_config_get_lock_timeout (self->config), error);

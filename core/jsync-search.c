@@ -281,6 +281,7 @@ jsync_coordinator_search (JsyncCoordinator *self, const char *query,
   g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func (search_hit_free);
   g_autofree char *fts_query = NULL;
   json_object *json, *results;
+  gboolean began = FALSE;
   guint limit;
 
   if (options == NULL)
@@ -300,11 +301,18 @@ jsync_coordinator_search (JsyncCoordinator *self, const char *query,
   fts_query = options->raw ? g_strstrip (g_strdup (query))
                            : jsync_search_quote (query);
 
-  /* A text without words matches nothing (FTS5 calls "" a syntax error). */
+  /* Every table in one snapshot.  A text without words matches nothing
+   * (FTS5 calls "" a syntax error). */
+  if (!jsync_store_begin_read (self->store, &began, error))
+    return NULL;
   for (guint i = 0; *fts_query != '\0' && i < tables->len; i++)
     if (!search_one (self, tables->pdata[i], i, fts_query, options, limit,
                      hits, error))
-      return NULL;
+      {
+        jsync_store_end_read (self->store, began);
+        return NULL;
+      }
+  jsync_store_end_read (self->store, began);
   g_ptr_array_sort (hits, search_hit_compare);
 
   json = json_object_new_object ();

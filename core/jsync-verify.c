@@ -397,7 +397,8 @@ jsync_coordinator_verify (JsyncCoordinator *self, GError **error)
   g_autoptr(JsyncResult) synced = jsync_result_new ();
   g_autoptr(JsyncResult) built = jsync_result_new ();
   g_autofree char *path = g_strconcat (self->db_path, ".verify", NULL);
-  JsyncStore *store = jsync_coordinator_get_store (self, error);
+  JsyncStore *store = jsync_coordinator_check_writable (self, "verify", error)
+                        ? jsync_coordinator_get_store (self, error) : NULL;
   gint64 start = g_get_monotonic_time ();
   json_object *report = json_object_new_object ();
   gboolean ok;

@@ -12,26 +12,26 @@ JsyncCliOptions jsync_cli_options = { .batch_size = -1, .limit = -1 };
 
 /* The commands; the first is the default. */
 static const JsyncCliCommand main_commands[] = {
-  { "sync", "bring the cache up to date with the logs (default)", TRUE, 0, 0,
-    jsync_cmd_sync },
-  { "rebuild", "build a new cache from every log and swap it in", TRUE, 0, 0,
-    jsync_cmd_rebuild },
+  { "sync", "bring the cache up to date with the logs (default)",
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_sync },
+  { "rebuild", "build a new cache from every log and swap it in",
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_rebuild },
   { "status", "files, checkpoints, counts; failed, pending and lost events",
-    TRUE, 0, 0, jsync_cmd_status },
-  { "plugins", "the appliers found, their prefixes, and load failures", TRUE,
-    0, 0, jsync_cmd_plugins },
-  { "dump", "every applier table as canonical JSON", TRUE, 0, 0,
+    JSYNC_CLI_READER, 0, 0, jsync_cmd_status },
+  { "plugins", "the appliers found, their prefixes, and load failures",
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_plugins },
+  { "dump", "every applier table as canonical JSON", JSYNC_CLI_READER, 0, 0,
     jsync_cmd_dump },
   { "search", "QUERY: full-text search, every word required, best first",
-    TRUE, 1, -1, jsync_cmd_search },
+    JSYNC_CLI_READER, 1, -1, jsync_cmd_search },
   { "verify", "rebuild into a temporary file and compare it with the cache",
-    TRUE, 0, 0, jsync_cmd_verify },
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_verify },
   { "failed", "lines and events that failed; --retry applies them again",
-    TRUE, 0, 0, jsync_cmd_failed },
+    JSYNC_CLI_READER, 0, 0, jsync_cmd_failed },
   { "append", "FILE [JSON]: add an event (JSON or stdin) to a log, then sync",
-    TRUE, 1, 2, jsync_cmd_append },
+    JSYNC_CLI_WRITER, 1, 2, jsync_cmd_append },
   { "watch", "follow the logs, sync after each change (--json: a line a sync)",
-    TRUE, 0, 0, jsync_cmd_watch },
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_watch },
 };
 
 static gboolean
@@ -311,17 +311,19 @@ main_run (const JsyncCliCommand *command, int n_args, char **args)
 
   if (config == NULL)
     return jsync_cli_fail (error);
-  if (command->needs_coordinator)
-    {
-      coordinator = jsync_coordinator_open (config, &error);
-      if (coordinator == NULL)
-        return jsync_cli_fail (error);
-      main_progress_state.terminal = isatty (STDERR_FILENO);
-      if (!jsync_cli_options.quiet
-          && (main_progress_state.terminal || jsync_cli_options.verbose > 0))
-        jsync_coordinator_set_progress (coordinator, main_progress,
-                                        &main_progress_state);
-    }
+  /* `failed --retry` applies events: it writes. */
+  if (command->open == JSYNC_CLI_READER
+      && !(command->run == jsync_cmd_failed && jsync_cli_options.retry))
+    coordinator = jsync_coordinator_open_read_only (config, &error);
+  else
+    coordinator = jsync_coordinator_open (config, &error);
+  if (coordinator == NULL)
+    return jsync_cli_fail (error);
+  main_progress_state.terminal = isatty (STDERR_FILENO);
+  if (!jsync_cli_options.quiet
+      && (main_progress_state.terminal || jsync_cli_options.verbose > 0))
+    jsync_coordinator_set_progress (coordinator, main_progress,
+                                    &main_progress_state);
   return command->run (coordinator, config, n_args, args);
 }
 

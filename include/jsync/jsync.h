@@ -157,6 +157,17 @@ typedef void (*JsyncProgressFunc) (const JsyncProgress *progress,
  * or a prefix conflict; a plugin that fails to load is a warning, listed by
  * jsync_coordinator_plugins(). */
 JsyncCoordinator *jsync_coordinator_open (JsyncConfig *config, GError **error);
+/* Load the plugins and open the cache for reading only, for the reports
+ * (jsync_coordinator_status(), _dump(), _search(), _failed(),
+ * _plugins()): the writer lock is neither taken nor waited for and nothing
+ * is written, so they run beside a sync; each report reads one snapshot
+ * of what was committed.  No cache yet reads as an empty one (not
+ * created); a damaged cache, or one of another jsync's schema, fails with
+ * JSYNC_ERROR_CORRUPT (the next sync moves it aside and rebuilds it).
+ * Appliers whose tables the cache does not hold at their schema version
+ * are left out.  Every call that writes fails with JSYNC_ERROR_USAGE. */
+JsyncCoordinator *jsync_coordinator_open_read_only (JsyncConfig *config,
+                                                    GError **error);
 void jsync_coordinator_free (JsyncCoordinator *coordinator);
 void jsync_coordinator_set_progress (JsyncCoordinator *coordinator,
                                      JsyncProgressFunc func,
