@@ -515,7 +515,12 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
     }
   g_clear_pointer (&self->store, jsync_store_free);
   jsync_coordinator_remove_db_files (previous);
-  if (g_rename (self->db_path, previous) != 0 && errno != ENOENT)
+  /* Readers open the cache without the lock: a file stays at its path
+   * throughout.  The old one becomes <db>.previous by a second link and
+   * the new one replaces it in one rename(); only where there are no hard
+   * links is the old one renamed away first. */
+  if (link (self->db_path, previous) != 0 && errno != ENOENT
+      && g_rename (self->db_path, previous) != 0 && errno != ENOENT)
     {
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s", self->db_path,
                    g_strerror (errno));
