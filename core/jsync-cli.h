@@ -63,6 +63,11 @@ typedef struct
 
 /* Output helpers. */
 void jsync_cli_print_json (json_object *json);
+/* printf to stdout, and to stderr (after clearing a progress line), with
+ * control characters and invalid UTF-8 shown as "\xNN": every text line
+ * goes through them, so that no log's name acts on a terminal. */
+void jsync_cli_printf (const char *format, ...) G_GNUC_PRINTF (1, 2);
+void jsync_cli_printerr (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* Print an error from a command and return its exit status. */
 int jsync_cli_fail (const GError *error);
 const char *jsync_cli_json_string (json_object *object, const char *key);

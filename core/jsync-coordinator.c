@@ -11,6 +11,7 @@
 #include "jsync-coordinator-private.h"
 #include "jsync-dump.h"
 #include "jsync-result.h"
+#include "jsync-text.h"
 
 /**
  * jsync_coordinator_remove_db_files:
@@ -583,7 +584,10 @@ coordinator_rows (JsyncStore *store, const char *sql, GError **error)
             case SQLITE_NULL:
               break;
             default:
-              value = json_object_new_string ((const char *) sqlite3_column_text (stmt, i));
+              /* A log's name is bytes: shown valid UTF-8. */
+              value = jsync_json_new_text_len (
+                  (const char *) sqlite3_column_text (stmt, i),
+                  sqlite3_column_bytes (stmt, i));
               break;
             }
           json_object_object_add (row, sqlite3_column_name (stmt, i), value);
@@ -642,9 +646,9 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   json_object_object_add (status, "version", json_object_new_int (1));
   json_object_object_add (status, "command", json_object_new_string ("status"));
   json_object_object_add (status, "database",
-                          json_object_new_string (self->db_path));
+                          jsync_json_new_text (self->db_path));
   json_object_object_add (status, "dataDir",
-                          json_object_new_string (self->data_dir));
+                          jsync_json_new_text (self->data_dir));
   json_object_object_add (status, "files", files);
   json_object_object_add (
       status, "eventsApplied",
@@ -698,7 +702,7 @@ coordinator_strv_to_json (const char *const *strv)
   json_object *array = json_object_new_array ();
 
   for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
-    json_object_array_add (array, json_object_new_string (strv[i]));
+    json_object_array_add (array, jsync_json_new_text (strv[i]));
   return array;
 }
 
@@ -736,7 +740,7 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
                               desc->description
                                 ? json_object_new_string (desc->description)
                                 : NULL);
-      json_object_object_add (item, "path", json_object_new_string (plugin->path));
+      json_object_object_add (item, "path", jsync_json_new_text (plugin->path));
       json_object_object_add (item, "prefixes",
                               coordinator_strv_to_json (desc->prefixes));
       json_object_object_add (item, "schemaVersion",
@@ -760,9 +764,9 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
       JsyncLoadFailure *failure = failed->pdata[i];
       json_object *item = json_object_new_object ();
 
-      json_object_object_add (item, "path", json_object_new_string (failure->path));
+      json_object_object_add (item, "path", jsync_json_new_text (failure->path));
       json_object_object_add (item, "reason",
-                              json_object_new_string (failure->reason));
+                              jsync_json_new_text (failure->reason));
       json_object_array_add (failures, item);
     }
   for (guint i = 0; self->store != NULL && i < self->store->init_failures->len;
@@ -772,14 +776,14 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
 
       json_object_object_add (item, "path", NULL);
       json_object_object_add (item, "reason",
-                              json_object_new_string (
+                              jsync_json_new_text (
                                   self->store->init_failures->pdata[i]));
       json_object_array_add (failures, item);
     }
   json_object_object_add (json, "failures", failures);
   for (guint i = 0; i < disabled->len; i++)
     json_object_array_add (disabled_json,
-                           json_object_new_string (disabled->pdata[i]));
+                           jsync_json_new_text (disabled->pdata[i]));
   json_object_object_add (json, "disabled", disabled_json);
   return json;
 }

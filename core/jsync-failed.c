@@ -12,6 +12,7 @@
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-result.h"
+#include "jsync-text.h"
 
 /**
  * jsync_coordinator_failed:
@@ -46,7 +47,7 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
       const char *id = (const char *) sqlite3_column_text (stmt, 4);
 
       json_object_object_add (item, "file",
-                              json_object_new_string (
+                              jsync_json_new_text (
                                   (const char *) sqlite3_column_text (stmt, 0)));
       json_object_object_add (item, "line",
                               json_object_new_int64 (sqlite3_column_int64 (stmt, 1)));
@@ -55,9 +56,9 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
       json_object_object_add (item, "length",
                               json_object_new_int64 (sqlite3_column_int64 (stmt, 3)));
       json_object_object_add (item, "id",
-                              id != NULL ? json_object_new_string (id) : NULL);
+                              jsync_json_new_text (id));
       json_object_object_add (item, "message",
-                              json_object_new_string (
+                              jsync_json_new_text (
                                   (const char *) sqlite3_column_text (stmt, 5)));
       json_object_object_add (item, "truncated",
                               json_object_new_boolean (sqlite3_column_int (stmt, 6)));

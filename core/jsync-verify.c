@@ -19,6 +19,7 @@
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-result.h"
+#include "jsync-text.h"
 
 /* Differing keys listed per table. */
 #define VERIFY_KEYS 5
@@ -131,7 +132,8 @@ verify_value (sqlite3_stmt *stmt, int column)
     case SQLITE_NULL:
       return NULL;
     default:
-      return json_object_new_string_len (
+      /* A log's name is bytes: shown valid UTF-8. */
+      return jsync_json_new_text_len (
           (const char *) sqlite3_column_text (stmt, column),
           sqlite3_column_bytes (stmt, column));
     }
@@ -314,7 +316,7 @@ verify_fts (JsyncStore *store, const char *fts, json_object *list,
   json_object_object_add (item, "ok", json_object_new_boolean (ok));
   json_object_object_add (item, "message",
                           ok ? NULL
-                             : json_object_new_string (sqlite3_errmsg (store->db)));
+                             : jsync_json_new_text (sqlite3_errmsg (store->db)));
   json_object_array_add (list, item);
   if (!ok)
     *identical = FALSE;

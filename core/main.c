@@ -1,6 +1,7 @@
 /* main.c: the jsync program: options, logging and the command table.  The
  * commands themselves are in jsync-cmd-*.c, thin clients of jsync.h. */
 #include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -87,6 +88,43 @@ jsync_cli_clear_progress (void)
     }
 }
 
+/* Text for a terminal: what comes from outside (a log's name, a message
+ * quoting one) must not act on it, so control characters and invalid
+ * UTF-8 are written "\xNN" (jsync_escape_text()). */
+static void
+main_write_escaped (FILE *stream, const char *text)
+{
+  g_autofree char *shown = jsync_escape_text (text, -1,
+                                              JSYNC_ESCAPE_CONTROLS);
+
+  fputs (shown, stream);
+}
+
+void
+jsync_cli_printf (const char *format, ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  main_write_escaped (stdout, text);
+}
+
+void
+jsync_cli_printerr (const char *format, ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  jsync_cli_clear_progress ();
+  main_write_escaped (stderr, text);
+}
+
 /* Log lines go to stderr, always: stdout is for results. */
 static GLogWriterOutput
 main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
@@ -118,13 +156,12 @@ main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
     prefix = "debug";
   else
     prefix = NULL;
-  jsync_cli_clear_progress ();
   if (domain != NULL && strcmp (domain, "jsync") != 0)
-    fprintf (stderr, "jsync: %s%s%s: %s\n", prefix ? prefix : "",
-             prefix ? ": " : "", domain, message ? message : "");
+    jsync_cli_printerr ("jsync: %s%s%s: %s\n", prefix ? prefix : "",
+                        prefix ? ": " : "", domain, message ? message : "");
   else
-    fprintf (stderr, "jsync: %s%s%s\n", prefix ? prefix : "",
-             prefix ? ": " : "", message ? message : "");
+    jsync_cli_printerr ("jsync: %s%s%s\n", prefix ? prefix : "",
+                        prefix ? ": " : "", message ? message : "");
   return G_LOG_WRITER_HANDLED;
 }
 
@@ -239,8 +276,7 @@ jsync_cli_print_json (json_object *json)
 int
 jsync_cli_fail (const GError *error)
 {
-  jsync_cli_clear_progress ();
-  g_printerr ("jsync: %s\n", error->message);
+  jsync_cli_printerr ("jsync: %s\n", error->message);
   return jsync_error_exit_status (error);
 }
 
@@ -362,7 +398,7 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (context, main_entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      g_printerr ("jsync: %s (see jsync --help)\n", error->message);
+      jsync_cli_printerr ("jsync: %s (see jsync --help)\n", error->message);
       return JSYNC_EXIT_USAGE;
     }
   if (jsync_cli_options.version)
@@ -378,8 +414,8 @@ main (int argc, char **argv)
           command = &main_commands[i];
       if (command == NULL)
         {
-          g_printerr ("jsync: unknown command \"%s\" (see jsync --help)\n",
-                      argv[1]);
+          jsync_cli_printerr ("jsync: unknown command \"%s\" (see jsync"
+                              " --help)\n", argv[1]);
           return JSYNC_EXIT_USAGE;
         }
     }
@@ -388,8 +424,9 @@ main (int argc, char **argv)
       || (command->max_args >= 0 && n_args > command->max_args))
     {
       if (n_args > 0 && command->max_args >= 0 && n_args > command->max_args)
-        g_printerr ("jsync: %s: unexpected argument \"%s\" (see jsync --help)\n",
-                    command->name, argv[2 + command->max_args]);
+        jsync_cli_printerr ("jsync: %s: unexpected argument \"%s\" (see"
+                            " jsync --help)\n",
+                            command->name, argv[2 + command->max_args]);
       else
         g_printerr ("jsync: %s: missing argument (see jsync --help)\n",
                     command->name);

@@ -48,6 +48,28 @@ enum
   JSYNC_EXIT_DIFFERENT = 4,
 };
 
+/* --- Text to show -------------------------------------------------------- */
+
+/* What jsync_escape_text() escapes besides invalid UTF-8. */
+typedef enum
+{
+  JSYNC_ESCAPE_INVALID = 0,      /* only bytes that are not valid UTF-8 */
+  JSYNC_ESCAPE_CONTROLS = 1 << 0, /* also control characters: C0 but tab
+                                   * and newline, DEL, C1 (U+0080 to
+                                   * U+009F) */
+} JsyncEscapeFlags;
+
+/* A text from outside (a log's name, a message naming one) fit to show:
+ * `length` bytes of `text` (up to its NUL when -1) with each byte that is
+ * not part of valid UTF-8 (and with JSYNC_ESCAPE_CONTROLS, each byte of a
+ * control character) written "\xNN", two lowercase hex digits.  The
+ * result is valid UTF-8.  jsync writes names this way in its JSON (where
+ * only invalid bytes are escaped: JSON escapes control characters itself)
+ * and in everything it prints on a terminal, so that no name is taken for
+ * an escape sequence.  (transfer full) */
+char *jsync_escape_text (const char *text, gssize length,
+                         JsyncEscapeFlags flags);
+
 /* --- Configuration ------------------------------------------------------ */
 
 typedef struct _JsyncConfig JsyncConfig;
