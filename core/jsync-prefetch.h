@@ -37,9 +37,11 @@ typedef struct
 
 typedef struct _JsyncPrefetch JsyncPrefetch;
 
-/* Start reading `paths` (absolute), each from its `offsets` / `lines`
- * (the checkpoint), in that order. */
-JsyncPrefetch *jsync_prefetch_start (const char *const *paths,
+/* Start reading `paths` (relative to the folder `dir`, opened with
+ * jsync_reader_open_below()), each from its `offsets` / `lines` (the
+ * checkpoint), in that order. */
+JsyncPrefetch *jsync_prefetch_start (const char *dir,
+                                     const char *const *paths,
                                      const guint64 *offsets,
                                      const guint64 *lines, guint n_paths,
                                      guint64 max_line_bytes);

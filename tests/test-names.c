@@ -7,9 +7,18 @@
  * such: every message (stderr) and every line of text output (stdout) has
  * its control characters shown as "\xNN".  The cache keeps the real bytes,
  * so the logs are found again and read once.
+ *
+ * A log deeper than PATH_MAX below the data folder (its absolute path too
+ * long for open()) is read like any other, whether `jsync append` or
+ * another program wrote it.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -180,6 +189,137 @@ test_text (CliFixture *f, gconstpointer data)
   g_assert_nonnull (strstr (failed->out, BAD_SHOWN ":2: "));
 }
 
+/* --- Paths longer than PATH_MAX ----------------------------------------- */
+
+/* Folders of 200-byte names below the data folder, made one by one with
+ * mkdirat() (mkdir -p cannot: the path is too long), until the absolute
+ * path of a file in the last one is longer than PATH_MAX.  Returns the
+ * last folder's path relative to the data folder. (transfer full) */
+static char *
+make_deep_folders (CliFixture *f)
+{
+  g_autoptr(GString) relative = g_string_new (NULL);
+  g_autofree char *name = g_strnfill (200, 'd');
+  int dirfd = open (f->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  g_assert_cmpint (dirfd, >=, 0);
+  while (strlen (f->data) + 1 + relative->len < PATH_MAX + 200)
+    {
+      int next;
+
+      g_assert_cmpint (mkdirat (dirfd, name, 0755), ==, 0);
+      next = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      g_assert_cmpint (next, >=, 0);
+      close (dirfd);
+      dirfd = next;
+      g_string_append_printf (relative, "%s%s", relative->len ? "/" : "",
+                              name);
+    }
+  close (dirfd);
+  g_assert_cmpuint (strlen (f->data) + 1 + relative->len, >, PATH_MAX);
+  return g_string_free (g_steal_pointer (&relative), FALSE);
+}
+
+/* Append text to `file` (relative to the data folder, its folders made),
+ * walking the folders with openat() as another program would have to. */
+static void
+append_deep (CliFixture *f, const char *file, const char *text)
+{
+  g_auto(GStrv) parts = g_strsplit (file, "/", -1);
+  int dirfd = open (f->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  guint n = g_strv_length (parts);
+  int fd;
+
+  g_assert_cmpint (dirfd, >=, 0);
+  for (guint i = 0; i + 1 < n; i++)
+    {
+      int next = openat (dirfd, parts[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+      g_assert_cmpint (next, >=, 0);
+      close (dirfd);
+      dirfd = next;
+    }
+  fd = openat (dirfd, parts[n - 1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+               0644);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, text, strlen (text)), ==, strlen (text));
+  close (fd);
+  close (dirfd);
+}
+
+static gboolean
+dump_has_workspace (CliFixture *f, const char *id)
+{
+  g_autoptr(CliRun) dump = CLI_RUN_JSON (f, "dump");
+  json_object *workspaces = cli_member_array (cli_member (dump->json,
+                                                          "tables"),
+                                              "workspaces");
+
+  for (size_t i = 0; i < json_object_array_length (workspaces); i++)
+    if (g_strcmp0 (cli_member_str (json_object_array_get_idx (workspaces, i),
+                                   "id"),
+                   id)
+        == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* `jsync append` to a log deeper than PATH_MAX: the event is written and
+ * synced (append's own sync succeeds), and later syncs succeed. */
+static void
+test_deep_append (CliFixture *f, gconstpointer data)
+{
+  g_autofree char *folder = make_deep_folders (f);
+  g_autofree char *file = g_strconcat (folder, "/deep.jsonl", NULL);
+  g_autoptr(CliRun) append = NULL;
+  g_autoptr(CliRun) sync = NULL;
+
+  append = CLI_RUN_JSON (f, "append", file,
+                         "{\"type\":\"workspace_created\",\"data\":{\"id\":"
+                         "\"deep\",\"name\":\"Deep\",\"rootFolder\":\"d\","
+                         "\"created\":1}}");
+  if (append->status != JSYNC_EXIT_OK)
+    g_test_message ("append: %.300s", append->err);
+  g_assert_cmpint (append->status, ==, JSYNC_EXIT_OK);
+  g_assert_cmpint (cli_member_int (append->json, "eventsApplied"), ==, 1);
+  sync = CLI_RUN_JSON (f, "sync");
+  g_assert_cmpint (sync->status, ==, JSYNC_EXIT_OK);
+  g_assert_cmpint (cli_member_int (sync->json, "filesFailed"), ==, 0);
+  g_assert_true (dump_has_workspace (f, "deep"));
+}
+
+/* A log deeper than PATH_MAX written by another program is synced, then
+ * synced again once it grew (its checkpoint's bytes are checked first). */
+static void
+test_deep_raw (CliFixture *f, gconstpointer data)
+{
+  g_autofree char *folder = make_deep_folders (f);
+  g_autofree char *file = g_strconcat (folder, "/raw.jsonl", NULL);
+  g_autofree char *w1 = workspace_line ("w1", 1000);
+  g_autofree char *w2 = workspace_line ("w2", 2000);
+  g_autoptr(CliRun) first = NULL;
+  g_autoptr(CliRun) second = NULL;
+
+  append_deep (f, file, w1);
+  first = CLI_RUN_JSON (f, "sync");
+  if (first->status != JSYNC_EXIT_OK)
+    g_test_message ("sync: %.300s", first->err);
+  g_assert_cmpint (first->status, ==, JSYNC_EXIT_OK);
+  g_assert_cmpint (cli_member_int (first->json, "eventsApplied"), ==, 1);
+  g_assert_true (dump_has_workspace (f, "w1"));
+
+  append_deep (f, file, w2);
+  second = CLI_RUN_JSON (f, "sync");
+  if (second->status != JSYNC_EXIT_OK)
+    g_test_message ("sync: %.300s", second->err);
+  g_assert_cmpint (second->status, ==, JSYNC_EXIT_OK);
+  g_assert_cmpint (cli_member_int (second->json, "eventsApplied"), ==, 1);
+  g_assert_cmpuint (json_object_array_length (
+                        cli_member_array (second->json, "filesReread")),
+                    ==, 0);
+  g_assert_true (dump_has_workspace (f, "w2"));
+}
+
 /* The same rule from C. */
 static void
 test_escape_text (void)
@@ -225,6 +365,10 @@ main (int argc, char **argv)
   ADD ("/names/invalid-and-escapes/json", test_json);
   ADD ("/names/invalid-and-escapes/text", test_text);
 #undef ADD
+  g_test_add ("/names/deep/append", CliFixture, NULL, cli_fixture_setup,
+              test_deep_append, cli_fixture_teardown);
+  g_test_add ("/names/deep/raw-log", CliFixture, NULL, cli_fixture_setup,
+              test_deep_raw, cli_fixture_teardown);
   g_test_add_func ("/names/escape-text", test_escape_text);
   return g_test_run ();
 }
