@@ -230,17 +230,24 @@ typedef struct
   const char *close_mark;   /* nullable: put after it ("]" when NULL) */
 } JsyncSearchOptions;
 
-/* The FTS5 query for a user's text: each whitespace-separated word quoted
- * (double quotes doubled), all of them required, so no text is an FTS5
- * syntax error; "" for a text without words.  (transfer full) */
+/* The FTS5 query for a user's text: each different whitespace-separated
+ * word quoted (double quotes doubled) once, in the order of its first
+ * occurrence, all of them required, so no text is an FTS5 syntax error; ""
+ * for a text without words.  (transfer full) */
 char *jsync_search_quote (const char *text);
+
+/* The most different words jsync_coordinator_search() takes in a query
+ * that is not raw (FTS5's ranking costs grow with the square of the
+ * phrases a row matches). */
+#define JSYNC_SEARCH_MAX_WORDS 256
 
 /* Full-text search over the FTS tables the appliers declare
  * (JsyncApplierDesc.search), ranked by bm25 across them, best first:
  * {"version":1, "command":"search", "query", "ftsQuery", "results":
  * [{"table", "fts", "rowid", "id", "rank", "snippet", "columns": {...}}]}.
  * An unknown table is JSYNC_ERROR_USAGE; so is an FTS5 syntax error in a
- * raw query (with SQLite's message).  No match is an empty list.
+ * raw query (with SQLite's message), and a query of more than
+ * JSYNC_SEARCH_MAX_WORDS different words.  No match is an empty list.
  * (transfer full) */
 json_object *jsync_coordinator_search (JsyncCoordinator *coordinator,
                                        const char *query,
