@@ -457,7 +457,6 @@ JsyncStore *
 jsync_store_open_read_only (const char *path, guint lock_timeout,
                             gboolean *missing, GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
   gboolean current = FALSE;
   JsyncStore *store;
   GStatBuf st;
@@ -471,7 +470,6 @@ jsync_store_open_read_only (const char *path, guint lock_timeout,
   store = store_connect (path, SQLITE_OPEN_READONLY, lock_timeout, error);
   if (store == NULL)
     return NULL;
-  store->read_only = TRUE;
   if (!store_check_version (store, &current, error))
     {
       jsync_store_free (store);

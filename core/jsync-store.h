@@ -55,7 +55,6 @@ typedef struct
   gboolean unjournaled;     /* a rebuild's file with no journal: nothing
                              * can be rolled back (see jsync_store_
                              * needs_journal_quark()) */
-  gboolean read_only;       /* opened for a reader: nothing is written */
 } JsyncStore;
 
 /* The error of a run on an unjournaled store that met something it would
