@@ -483,6 +483,9 @@ jsync_coordinator_append (JsyncCoordinator *self, const char *file,
 
   if (result != NULL)
     *result = NULL;
+  /* Before anything is written: the sync after it would be refused. */
+  if (!jsync_coordinator_check_writable (self, "append", error))
+    return NULL;
   parts = append_split_path (self->config, file, error);
   if (parts == NULL)
     return NULL;

@@ -3,8 +3,8 @@
  * The program is main.c (options, logging, dispatch) plus one file per
  * group of commands (jsync-cmd-*.c), each a thin client of jsync.h.  A
  * command is an entry of the table in main.c: its name, a one-line
- * summary for --help, whether it needs an open coordinator, and the
- * function that runs it and returns the exit status.
+ * summary for --help, how it opens the coordinator (to write, or to read
+ * only), and the function that runs it and returns the exit status.
  */
 #ifndef JSYNC_CLI_H
 #define JSYNC_CLI_H
@@ -37,16 +37,25 @@ typedef struct
 
 extern JsyncCliOptions jsync_cli_options;
 
-/* A command: `args` are its positional arguments (after the command name),
- * `coordinator` is NULL when the command does not need one. */
+/* A command: `args` are its positional arguments (after the command
+ * name). */
 typedef int (*JsyncCliFunc) (JsyncCoordinator *coordinator, JsyncConfig *config,
                              int n_args, char **args);
+
+/* How a command opens the cache. */
+typedef enum
+{
+  JSYNC_CLI_WRITER,         /* jsync_coordinator_open() */
+  JSYNC_CLI_READER,         /* jsync_coordinator_open_read_only(): a report
+                             * that reads a snapshot and never waits for
+                             * the writer lock */
+} JsyncCliOpen;
 
 typedef struct
 {
   const char *name;
   const char *summary;      /* for --help */
-  gboolean needs_coordinator;
+  JsyncCliOpen open;
   int min_args;
   int max_args;             /* -1: any number */
   JsyncCliFunc run;
@@ -54,6 +63,11 @@ typedef struct
 
 /* Output helpers. */
 void jsync_cli_print_json (json_object *json);
+/* printf to stdout, and to stderr (after clearing a progress line), with
+ * control characters and invalid UTF-8 shown as "\xNN": every text line
+ * goes through them, so that no log's name acts on a terminal. */
+void jsync_cli_printf (const char *format, ...) G_GNUC_PRINTF (1, 2);
+void jsync_cli_printerr (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* Print an error from a command and return its exit status. */
 int jsync_cli_fail (const GError *error);
 const char *jsync_cli_json_string (json_object *object, const char *key);

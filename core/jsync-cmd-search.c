@@ -15,6 +15,13 @@
 #define CMD_BOLD "\033[1m"
 #define CMD_PLAIN "\033[0m"
 
+/* The marks asked of the search for text output: bytes that valid UTF-8,
+ * and so an event's text, never holds.  The snippet is escaped with them
+ * in it (jsync_cli_printf()), then they become bold or brackets: the text
+ * matched can hold no escape sequence of its own. */
+#define CMD_OPEN_MARK "\xff"
+#define CMD_CLOSE_MARK "\xfe"
+
 /* A text on one line: runs of whitespace become one space; cut to at most
  * `max` characters (with "…") when max > 0. */
 static char *
@@ -45,8 +52,33 @@ cmd_one_line (const char *text, glong max)
   return g_string_free (line, FALSE);
 }
 
+/* A snippet's line, its marks replaced by bold or brackets after the rest
+ * was escaped. */
 static void
-cmd_print_search (json_object *json)
+cmd_print_snippet (const char *snippet, gboolean bold)
+{
+  g_autofree char *line = cmd_one_line (snippet, 0);
+  g_auto(GStrv) opened = g_strsplit (line, CMD_OPEN_MARK, -1);
+
+  fputs ("  ", stdout);
+  for (guint i = 0; opened[i] != NULL; i++)
+    {
+      g_auto(GStrv) closed = g_strsplit (opened[i], CMD_CLOSE_MARK, -1);
+
+      if (i > 0)
+        fputs (bold ? CMD_BOLD : "[", stdout);
+      for (guint j = 0; closed[j] != NULL; j++)
+        {
+          if (j > 0)
+            fputs (bold ? CMD_PLAIN : "]", stdout);
+          jsync_cli_printf ("%s", closed[j]);
+        }
+    }
+  putchar ('\n');
+}
+
+static void
+cmd_print_search (json_object *json, gboolean bold)
 {
   json_object *results = json_object_object_get (json, "results");
 
@@ -55,18 +87,17 @@ cmd_print_search (json_object *json)
       json_object *hit = json_object_array_get_idx (results, i);
       json_object *columns = json_object_object_get (hit, "columns");
       json_object *id = json_object_object_get (hit, "id");
-      g_autofree char *snippet = cmd_one_line (
-          jsync_cli_json_string (hit, "snippet"), 0);
 
       if (id != NULL)
-        printf ("%s %s", jsync_cli_json_string (hit, "table"),
-                json_object_get_string (id));
+        jsync_cli_printf ("%s %s", jsync_cli_json_string (hit, "table"),
+                          json_object_get_string (id));
       else
-        printf ("%s rowid %" G_GINT64_FORMAT,
-                jsync_cli_json_string (hit, "table"),
-                jsync_cli_json_int (hit, "rowid"));
-      printf ("  (rank %.3g)\n",
-              json_object_get_double (json_object_object_get (hit, "rank")));
+        jsync_cli_printf ("%s rowid %" G_GINT64_FORMAT,
+                          jsync_cli_json_string (hit, "table"),
+                          jsync_cli_json_int (hit, "rowid"));
+      jsync_cli_printf ("  (rank %.3g)\n",
+                        json_object_get_double (
+                            json_object_object_get (hit, "rank")));
       json_object_object_foreach (columns, name, value)
         {
           g_autofree char *shown = NULL;
@@ -75,9 +106,9 @@ cmd_print_search (json_object *json)
             continue;
           shown = cmd_one_line (json_object_get_string (value),
                                 CMD_SHOWN_CHARS);
-          printf ("  %s: %s\n", name, shown);
+          jsync_cli_printf ("  %s: %s\n", name, shown);
         }
-      printf ("  %s\n", snippet);
+      cmd_print_snippet (jsync_cli_json_string (hit, "snippet"), bold);
     }
 }
 
@@ -94,8 +125,8 @@ jsync_cmd_search (JsyncCoordinator *coordinator, JsyncConfig *config,
     .limit = 20,
     .table = jsync_cli_options.table,
     .raw = jsync_cli_options.raw,
-    .open_mark = bold ? CMD_BOLD : "[",
-    .close_mark = bold ? CMD_PLAIN : "]",
+    .open_mark = jsync_cli_options.json ? "[" : CMD_OPEN_MARK,
+    .close_mark = jsync_cli_options.json ? "]" : CMD_CLOSE_MARK,
   };
   json_object *json;
 
@@ -116,7 +147,7 @@ jsync_cmd_search (JsyncCoordinator *coordinator, JsyncConfig *config,
     jsync_cli_print_json (json);
   else
     {
-      cmd_print_search (json);
+      cmd_print_search (json, bold);
       if (json_object_array_length (json_object_object_get (json, "results"))
             == 0
           && !jsync_cli_options.quiet)
@@ -138,11 +169,13 @@ cmd_print_verify (json_object *report)
       json_object_object_get (report, "identical"));
 
   if (identical)
-    printf ("verify: the cache matches a rebuild from the logs (%zu tables,"
-            " %zu full-text indexes)\n",
-            json_object_array_length (tables), json_object_array_length (fts));
+    jsync_cli_printf ("verify: the cache matches a rebuild from the logs"
+                      " (%zu tables, %zu full-text indexes)\n",
+                      json_object_array_length (tables),
+                      json_object_array_length (fts));
   else
-    printf ("verify: the cache DIFFERS from a rebuild from the logs\n");
+    jsync_cli_printf ("verify: the cache DIFFERS from a rebuild from the"
+                      " logs\n");
   for (size_t i = 0; i < json_object_array_length (tables); i++)
     {
       json_object *table = json_object_array_get_idx (tables, i);
@@ -151,14 +184,15 @@ cmd_print_verify (json_object *report)
       if (jsync_cli_json_int (table, "onlyInCache") == 0
           && jsync_cli_json_int (table, "onlyInRebuild") == 0)
         continue;
-      printf ("  %s: %" G_GINT64_FORMAT " row(s) only in the cache, %"
-              G_GINT64_FORMAT " only in the rebuild (%" G_GINT64_FORMAT
-              " and %" G_GINT64_FORMAT " rows); keys:",
-              jsync_cli_json_string (table, "table"),
-              jsync_cli_json_int (table, "onlyInCache"),
-              jsync_cli_json_int (table, "onlyInRebuild"),
-              jsync_cli_json_int (table, "cacheRows"),
-              jsync_cli_json_int (table, "rebuildRows"));
+      jsync_cli_printf ("  %s: %" G_GINT64_FORMAT " row(s) only in the"
+                        " cache, %" G_GINT64_FORMAT " only in the rebuild (%"
+                        G_GINT64_FORMAT " and %" G_GINT64_FORMAT " rows);"
+                        " keys:",
+                        jsync_cli_json_string (table, "table"),
+                        jsync_cli_json_int (table, "onlyInCache"),
+                        jsync_cli_json_int (table, "onlyInRebuild"),
+                        jsync_cli_json_int (table, "cacheRows"),
+                        jsync_cli_json_int (table, "rebuildRows"));
       for (size_t k = 0; k < json_object_array_length (keys); k++)
         {
           json_object *key = json_object_array_get_idx (keys, k);
@@ -167,8 +201,9 @@ cmd_print_verify (json_object *report)
           putchar (' ');
           json_object_object_foreach (key, column, value)
             {
-              printf ("%s%s=%s", first ? "" : ",", column,
-                      value != NULL ? json_object_get_string (value) : "NULL");
+              jsync_cli_printf ("%s%s=%s", first ? "" : ",", column,
+                                value != NULL ? json_object_get_string (value)
+                                              : "NULL");
               first = FALSE;
             }
         }
@@ -179,26 +214,27 @@ cmd_print_verify (json_object *report)
       json_object *index = json_object_array_get_idx (fts, i);
 
       if (!json_object_get_boolean (json_object_object_get (index, "ok")))
-        printf ("  %s: integrity-check failed: %s\n",
-                jsync_cli_json_string (index, "table"),
-                jsync_cli_json_string (index, "message"));
+        jsync_cli_printf ("  %s: integrity-check failed: %s\n",
+                          jsync_cli_json_string (index, "table"),
+                          jsync_cli_json_string (index, "message"));
     }
   if (json_object_array_length (lost) > 0)
-    printf ("  only in the cache: %zu lost event(s), kept though no log holds"
-            " them any more (not a difference; a rebuild would drop them)\n",
-            json_object_array_length (lost));
+    jsync_cli_printf ("  only in the cache: %zu lost event(s), kept though no"
+                      " log holds them any more (not a difference; a rebuild"
+                      " would drop them)\n",
+                      json_object_array_length (lost));
   for (size_t i = 0; i < json_object_array_length (lost); i++)
     {
       json_object *event = json_object_array_get_idx (lost, i);
 
       if (i == CMD_LOST_SHOWN && !jsync_cli_options.verbose)
         {
-          printf ("    and %zu more (-v or `jsync status` lists them)\n",
-                  json_object_array_length (lost) - i);
+          jsync_cli_printf ("    and %zu more (-v or `jsync status` lists"
+                            " them)\n", json_object_array_length (lost) - i);
           break;
         }
-      printf ("    %s in %s\n", jsync_cli_json_string (event, "id"),
-              jsync_cli_json_string (event, "file"));
+      jsync_cli_printf ("    %s in %s\n", jsync_cli_json_string (event, "id"),
+                        jsync_cli_json_string (event, "file"));
     }
 }
 
@@ -247,11 +283,12 @@ cmd_print_failed (json_object *failed)
       json_object *item = json_object_array_get_idx (list, i);
       json_object *id = json_object_object_get (item, "id");
 
-      printf ("%s:%" G_GINT64_FORMAT ": %s", jsync_cli_json_string (item, "file"),
-              jsync_cli_json_int (item, "line"),
-              jsync_cli_json_string (item, "message"));
+      jsync_cli_printf ("%s:%" G_GINT64_FORMAT ": %s",
+                        jsync_cli_json_string (item, "file"),
+                        jsync_cli_json_int (item, "line"),
+                        jsync_cli_json_string (item, "message"));
       if (id != NULL)
-        printf ("  (event %s)", json_object_get_string (id));
+        jsync_cli_printf ("  (event %s)", json_object_get_string (id));
       putchar ('\n');
       if (json_object_get_boolean (json_object_object_get (item, "retryable")))
         retryable++;
@@ -259,12 +296,12 @@ cmd_print_failed (json_object *failed)
   if (jsync_cli_options.quiet)
     return;
   if (json_object_array_length (list) == 0)
-    printf ("no failed lines or events\n");
+    jsync_cli_printf ("no failed lines or events\n");
   else
-    printf ("%zu failed: %zu event(s) to retry with `jsync failed --retry`,"
-            " %zu line(s) that are no valid event\n",
-            json_object_array_length (list), retryable,
-            json_object_array_length (list) - retryable);
+    jsync_cli_printf ("%zu failed: %zu event(s) to retry with `jsync failed"
+                      " --retry`, %zu line(s) that are no valid event\n",
+                      json_object_array_length (list), retryable,
+                      json_object_array_length (list) - retryable);
 }
 
 /* failed --retry: a result like sync's. */
@@ -296,11 +333,12 @@ cmd_retry (JsyncCoordinator *coordinator)
       json_object_put (json);
     }
   else if (!jsync_cli_options.quiet)
-    printf ("retry: %" G_GUINT64_FORMAT " applied, %" G_GUINT64_FORMAT
-            " failed again, %" G_GUINT64_FORMAT " pending; %u line(s) that"
-            " are no valid event not retried\n",
-            result->events_applied, result->events_failed,
-            result->events_pending, not_retried);
+    jsync_cli_printf ("retry: %" G_GUINT64_FORMAT " applied, %"
+                      G_GUINT64_FORMAT " failed again, %" G_GUINT64_FORMAT
+                      " pending; %u line(s) that are no valid event not"
+                      " retried\n",
+                      result->events_applied, result->events_failed,
+                      result->events_pending, not_retried);
   return result->events_failed > 0 ? JSYNC_EXIT_EVENTS_FAILED : JSYNC_EXIT_OK;
 }
 

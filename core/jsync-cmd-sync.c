@@ -17,24 +17,25 @@ cmd_print_result (const JsyncResult *result, const char *command)
     }
   if (jsync_cli_options.quiet)
     return;
-  printf ("%s: %" G_GUINT64_FORMAT " applied, %" G_GUINT64_FORMAT
-          " skipped, %" G_GUINT64_FORMAT " failed, %" G_GUINT64_FORMAT
-          " pending; %u file(s) read in %" G_GINT64_FORMAT " ms\n",
-          command, result->events_applied, result->events_skipped,
-          result->events_failed, result->events_pending,
-          result->files_processed->len, result->duration);
+  jsync_cli_printf ("%s: %" G_GUINT64_FORMAT " applied, %" G_GUINT64_FORMAT
+                    " skipped, %" G_GUINT64_FORMAT " failed, %" G_GUINT64_FORMAT
+                    " pending; %u file(s) read in %" G_GINT64_FORMAT " ms\n",
+                    command, result->events_applied, result->events_skipped,
+                    result->events_failed, result->events_pending,
+                    result->files_processed->len, result->duration);
   for (guint i = 0; i < result->files_reread->len; i++)
     {
       JsyncReread *reread = result->files_reread->pdata[i];
 
-      printf ("  read again: %s (%s)\n", reread->file, reread->reason);
+      jsync_cli_printf ("  read again: %s (%s)\n", reread->file,
+                        reread->reason);
     }
   for (guint i = 0; i < result->lost_events->len; i++)
     {
       JsyncLost *lost = result->lost_events->pdata[i];
 
-      printf ("  lost: %s no longer holds %u applied event(s)\n", lost->file,
-              lost->ids->len);
+      jsync_cli_printf ("  lost: %s no longer holds %u applied event(s)\n",
+                        lost->file, lost->ids->len);
     }
 }
 
@@ -54,50 +55,57 @@ cmd_print_status (json_object *status)
   json_object *pending = json_object_object_get (status, "pendingTypes");
   json_object *lost = json_object_object_get (status, "lostEvents");
 
-  printf ("cache:   %s\n", jsync_cli_json_string (status, "database"));
-  printf ("data:    %s\n", jsync_cli_json_string (status, "dataDir"));
-  printf ("events:  %" G_GINT64_FORMAT " applied, %" G_GINT64_FORMAT
-          " pending, %" G_GINT64_FORMAT " failed, %zu lost\n",
-          jsync_cli_json_int (status, "eventsApplied"),
-          jsync_cli_json_int (status, "eventsPending"),
-          jsync_cli_json_int (status, "eventsFailed"),
-          json_object_array_length (lost));
-  printf ("files:   %zu\n", json_object_array_length (files));
+  jsync_cli_printf ("cache:   %s\n",
+                    jsync_cli_json_string (status, "database"));
+  jsync_cli_printf ("data:    %s\n",
+                    jsync_cli_json_string (status, "dataDir"));
+  jsync_cli_printf ("events:  %" G_GINT64_FORMAT " applied, %" G_GINT64_FORMAT
+                    " pending, %" G_GINT64_FORMAT " failed, %zu lost\n",
+                    jsync_cli_json_int (status, "eventsApplied"),
+                    jsync_cli_json_int (status, "eventsPending"),
+                    jsync_cli_json_int (status, "eventsFailed"),
+                    json_object_array_length (lost));
+  jsync_cli_printf ("files:   %zu\n", json_object_array_length (files));
   for (size_t i = 0; i < json_object_array_length (files); i++)
     {
       json_object *file = json_object_array_get_idx (files, i);
 
-      printf ("  %-60s %12" G_GINT64_FORMAT " bytes, %8" G_GINT64_FORMAT
-              " lines%s\n",
-              jsync_cli_json_string (file, "file"), jsync_cli_json_int (file, "offset"),
-              jsync_cli_json_int (file, "line"),
-              jsync_cli_json_int (file, "missing") ? "  (missing)" : "");
+      jsync_cli_printf ("  %-60s %12" G_GINT64_FORMAT " bytes, %8"
+                        G_GINT64_FORMAT " lines%s\n",
+                        jsync_cli_json_string (file, "file"),
+                        jsync_cli_json_int (file, "offset"),
+                        jsync_cli_json_int (file, "line"),
+                        jsync_cli_json_int (file, "missing") ? "  (missing)"
+                                                             : "");
     }
   for (size_t i = 0; i < json_object_array_length (pending); i++)
     {
       json_object *type = json_object_array_get_idx (pending, i);
 
-      printf ("pending: %s × %" G_GINT64_FORMAT "\n",
-              jsync_cli_json_string (type, "type"), jsync_cli_json_int (type, "count"));
+      jsync_cli_printf ("pending: %s × %" G_GINT64_FORMAT "\n",
+                        jsync_cli_json_string (type, "type"),
+                        jsync_cli_json_int (type, "count"));
     }
   for (size_t i = 0; i < json_object_array_length (lost); i++)
     {
       json_object *event = json_object_array_get_idx (lost, i);
 
-      printf ("lost:    %s in %s\n", jsync_cli_json_string (event, "id"),
-              jsync_cli_json_string (event, "file"));
+      jsync_cli_printf ("lost:    %s in %s\n",
+                        jsync_cli_json_string (event, "id"),
+                        jsync_cli_json_string (event, "file"));
     }
   for (size_t i = 0; i < json_object_array_length (appliers); i++)
     {
       json_object *applier = json_object_array_get_idx (appliers, i);
       json_object *rows = json_object_object_get (applier, "rows");
 
-      printf ("applier: %s %s (schema %" G_GINT64_FORMAT ")",
-              jsync_cli_json_string (applier, "name"),
-              jsync_cli_json_string (applier, "version"),
-              jsync_cli_json_int (applier, "schemaVersion"));
+      jsync_cli_printf ("applier: %s %s (schema %" G_GINT64_FORMAT ")",
+                        jsync_cli_json_string (applier, "name"),
+                        jsync_cli_json_string (applier, "version"),
+                        jsync_cli_json_int (applier, "schemaVersion"));
       json_object_object_foreach (rows, table, count)
-        printf (" %s=%" G_GINT64_FORMAT, table, json_object_get_int64 (count));
+        jsync_cli_printf (" %s=%" G_GINT64_FORMAT, table,
+                          json_object_get_int64 (count));
       putchar ('\n');
     }
 }
@@ -114,26 +122,30 @@ cmd_print_plugins (json_object *plugins)
       json_object *plugin = json_object_array_get_idx (loaded, i);
       json_object *prefixes = json_object_object_get (plugin, "prefixes");
 
-      printf ("%s %s%s\n  %s\n  prefixes:", jsync_cli_json_string (plugin, "name"),
-              jsync_cli_json_string (plugin, "version"),
-              json_object_get_boolean (json_object_object_get (plugin, "active"))
-                ? "" : "  (inactive: init failed)",
-              jsync_cli_json_string (plugin, "path"));
+      jsync_cli_printf ("%s %s%s\n  %s\n  prefixes:",
+                        jsync_cli_json_string (plugin, "name"),
+                        jsync_cli_json_string (plugin, "version"),
+                        json_object_get_boolean (
+                            json_object_object_get (plugin, "active"))
+                          ? "" : "  (inactive: init failed)",
+                        jsync_cli_json_string (plugin, "path"));
       for (size_t p = 0; p < json_object_array_length (prefixes); p++)
-        printf (" %s", json_object_get_string (
-                           json_object_array_get_idx (prefixes, p)));
+        jsync_cli_printf (" %s", json_object_get_string (
+                                     json_object_array_get_idx (prefixes, p)));
       putchar ('\n');
     }
   for (size_t i = 0; i < json_object_array_length (disabled); i++)
-    printf ("disabled: %s\n",
-            json_object_get_string (json_object_array_get_idx (disabled, i)));
+    jsync_cli_printf ("disabled: %s\n",
+                      json_object_get_string (
+                          json_object_array_get_idx (disabled, i)));
   for (size_t i = 0; i < json_object_array_length (failures); i++)
     {
       json_object *failure = json_object_array_get_idx (failures, i);
 
-      printf ("not loaded: %s%s%s\n", jsync_cli_json_string (failure, "path"),
-              *jsync_cli_json_string (failure, "path") ? ": " : "",
-              jsync_cli_json_string (failure, "reason"));
+      jsync_cli_printf ("not loaded: %s%s%s\n",
+                        jsync_cli_json_string (failure, "path"),
+                        *jsync_cli_json_string (failure, "path") ? ": " : "",
+                        jsync_cli_json_string (failure, "reason"));
     }
 }
 

@@ -83,11 +83,13 @@ jsync_cmd_append (JsyncCoordinator *coordinator, JsyncConfig *config,
     {
       json_object *synced = jsync_result_to_json (result, "append");
       json_object *json = json_object_new_object ();
+      g_autofree char *file = jsync_escape_text (args[0], -1,
+                                                 JSYNC_ESCAPE_INVALID);
 
       json_object_object_add (json, "version", json_object_new_int (1));
       json_object_object_add (json, "command", json_object_new_string ("append"));
       json_object_object_add (json, "id", json_object_new_string (id));
-      json_object_object_add (json, "file", json_object_new_string (args[0]));
+      json_object_object_add (json, "file", json_object_new_string (file));
       json_object_object_foreach (synced, key, value)
         if (!json_object_object_get_ex (json, key, NULL))
           json_object_object_add (json, key, json_object_get (value));

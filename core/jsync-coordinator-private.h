@@ -21,7 +21,13 @@ struct _JsyncCoordinator
   guint64 db_dev;               /* identity of the cache file open, to */
   guint64 db_ino;               /* notice a rebuild elsewhere swapping */
   gpointer watch;               /* the running jsync_coordinator_watch() */
+  gboolean read_only;           /* jsync_coordinator_open_read_only() */
 };
+
+/* FALSE with JSYNC_ERROR_USAGE ("what: ...") when the coordinator was
+ * opened for reading only; the entry points that write call it first. */
+gboolean jsync_coordinator_check_writable (JsyncCoordinator *self,
+                                           const char *what, GError **error);
 
 /* Call the progress function, if any, with these figures. */
 void jsync_coordinator_report (JsyncCoordinator *self, const char *phase,

@@ -13,6 +13,7 @@
 #include "jsync-coordinator-private.h"
 #include "jsync-dump.h"
 #include "jsync-result.h"
+#include "jsync-text.h"
 
 /**
  * jsync_coordinator_remove_db_files:
@@ -52,6 +53,48 @@ coordinator_move_aside (const char *path, GError **error)
       g_unlink (side);
     }
   return TRUE;
+}
+
+/* Open the live cache for a reader: no writer lock, nothing written (not
+ * even a missing cache created), never waiting for a writer.  With no
+ * cache yet, an empty one in memory stands in for it.  A damaged one, or
+ * one of another core schema, is an error: moving it aside would take the
+ * writer lock, and the next sync finds it as it opens it. */
+static JsyncStore *
+coordinator_open_reader (JsyncCoordinator *self, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean missing = FALSE;
+  JsyncStore *store;
+
+  store = jsync_store_open_read_only (
+      self->db_path, jsync_config_get_lock_timeout (self->config), &missing,
+      &local_error);
+  if (store == NULL && missing)
+    {
+      g_message ("%s: no cache yet (nothing was synced): read as an empty"
+                 " one", self->db_path);
+      store = jsync_store_open_empty (error);
+      if (store != NULL
+          && !jsync_store_attach (store, self->registry,
+                                  jsync_config_get_keyfile (self->config),
+                                  FALSE, error))
+        g_clear_pointer (&store, jsync_store_free);
+      return store;
+    }
+  if (store == NULL)
+    {
+      if (g_error_matches (local_error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT))
+        g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT,
+                     "%s (`jsync sync` moves it aside and rebuilds it from"
+                     " the logs)", local_error->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (!jsync_store_attach_read_only (store, self->registry, error))
+    g_clear_pointer (&store, jsync_store_free);
+  return store;
 }
 
 /* A rebuild's own folder "<db>.rebuild-XXXXXX", beside the cache (so the
@@ -221,6 +264,8 @@ coordinator_open_store (JsyncCoordinator *self, GError **error)
   JsyncStore *store;
   int lock;
 
+  if (self->read_only)
+    return coordinator_open_reader (self, error);
   lock = jsync_store_lock (self->db_path,
                            jsync_config_get_lock_timeout (self->config), error);
   if (lock < 0)
@@ -307,12 +352,10 @@ jsync_coordinator_get_store (JsyncCoordinator *self, GError **error)
   return self->store;
 }
 
-/**
- * jsync_coordinator_open:
- * Check the data folder, load the plugins, open the cache.
- */
-JsyncCoordinator *
-jsync_coordinator_open (JsyncConfig *config, GError **error)
+/* Check the data folder, load the plugins, open the cache (for reading
+ * only with read_only). */
+static JsyncCoordinator *
+coordinator_open (JsyncConfig *config, gboolean read_only, GError **error)
 {
   g_autoptr(JsyncCoordinator) self = g_new0 (JsyncCoordinator, 1);
   g_auto(GStrv) path = jsync_config_dup_plugin_path (config);
@@ -322,6 +365,7 @@ jsync_coordinator_open (JsyncConfig *config, GError **error)
   char *real;
 
   self->config = config;
+  self->read_only = read_only;
   real = realpath (data_dir, NULL);
   if (real == NULL || !g_file_test (real, G_FILE_TEST_IS_DIR))
     {
@@ -360,6 +404,43 @@ jsync_coordinator_open (JsyncConfig *config, GError **error)
   if (self->store == NULL)
     return NULL;
   return g_steal_pointer (&self);
+}
+
+/**
+ * jsync_coordinator_open:
+ * Check the data folder, load the plugins, open the cache.
+ */
+JsyncCoordinator *
+jsync_coordinator_open (JsyncConfig *config, GError **error)
+{
+  return coordinator_open (config, FALSE, error);
+}
+
+/**
+ * jsync_coordinator_open_read_only:
+ * The same for the reports alone, reading the cache without the writer
+ * lock and writing nothing.
+ */
+JsyncCoordinator *
+jsync_coordinator_open_read_only (JsyncConfig *config, GError **error)
+{
+  return coordinator_open (config, TRUE, error);
+}
+
+/**
+ * jsync_coordinator_check_writable:
+ * FALSE with JSYNC_ERROR_USAGE on a coordinator opened for reading only:
+ * every entry point that writes starts with it.
+ */
+gboolean
+jsync_coordinator_check_writable (JsyncCoordinator *self, const char *what,
+                                  GError **error)
+{
+  if (!self->read_only)
+    return TRUE;
+  g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_USAGE,
+               "%s: the cache was opened for reading only", what);
+  return FALSE;
 }
 
 void
@@ -426,8 +507,11 @@ coordinator_set_aside_if_corrupt (JsyncCoordinator *self, GError **error)
                                          JSYNC_ERROR_CORRUPT)
       || self->store == NULL)
     return;
+  /* A reader never waits for a writer: if one holds the lock, it meets
+   * the damage itself, or the next sync does. */
   lock = jsync_store_lock (self->db_path,
-                           jsync_config_get_lock_timeout (self->config),
+                           self->read_only
+                             ? 0 : jsync_config_get_lock_timeout (self->config),
                            &move_error);
   if (lock < 0)
     return;
@@ -456,6 +540,8 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
+  if (!jsync_coordinator_check_writable (self, "sync", error))
+    return NULL;
   lock = jsync_coordinator_lock_live_store (self, error);
   if (lock < 0)
     return NULL;
@@ -668,7 +754,8 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (jsync_coordinator_get_store (self, error) == NULL)
+  if (!jsync_coordinator_check_writable (self, "rebuild", error)
+      || jsync_coordinator_get_store (self, error) == NULL)
     return NULL;
   lost = coordinator_count (self->store, "SELECT count(*) FROM jsync_lost");
   if (lost > 0)
@@ -735,7 +822,10 @@ coordinator_rows (JsyncStore *store, const char *sql, GError **error)
             case SQLITE_NULL:
               break;
             default:
-              value = json_object_new_string ((const char *) sqlite3_column_text (stmt, i));
+              /* A log's name is bytes: shown valid UTF-8. */
+              value = jsync_json_new_text_len (
+                  (const char *) sqlite3_column_text (stmt, i),
+                  sqlite3_column_bytes (stmt, i));
               break;
             }
           json_object_object_add (row, sqlite3_column_name (stmt, i), value);
@@ -763,7 +853,11 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   json_object *status = json_object_new_object ();
   json_object *files, *pending, *lost, *appliers;
   JsyncStore *store = jsync_coordinator_get_store (self, error);
+  gboolean began = FALSE;
 
+  /* One snapshot for every figure, whatever a writer commits meanwhile. */
+  if (store != NULL && !jsync_store_begin_read (store, &began, error))
+    store = NULL;
   files = store == NULL ? NULL : coordinator_rows (store,
                             "SELECT path AS file, offset, line, size,"
                             " missing, rereading FROM jsync_sources"
@@ -782,15 +876,17 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
       json_object_put (files);
       json_object_put (pending);
       json_object_put (status);
+      if (store != NULL)
+        jsync_store_end_read (store, began);
       coordinator_set_aside_if_corrupt (self, error);
       return NULL;
     }
   json_object_object_add (status, "version", json_object_new_int (1));
   json_object_object_add (status, "command", json_object_new_string ("status"));
   json_object_object_add (status, "database",
-                          json_object_new_string (self->db_path));
+                          jsync_json_new_text (self->db_path));
   json_object_object_add (status, "dataDir",
-                          json_object_new_string (self->data_dir));
+                          jsync_json_new_text (self->data_dir));
   json_object_object_add (status, "files", files);
   json_object_object_add (
       status, "eventsApplied",
@@ -833,6 +929,7 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
       json_object_object_add (item, "rows", tables);
       json_object_array_add (appliers, item);
     }
+  jsync_store_end_read (store, began);
   json_object_object_add (status, "appliers", appliers);
   return status;
 }
@@ -843,7 +940,7 @@ coordinator_strv_to_json (const char *const *strv)
   json_object *array = json_object_new_array ();
 
   for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
-    json_object_array_add (array, json_object_new_string (strv[i]));
+    json_object_array_add (array, jsync_json_new_text (strv[i]));
   return array;
 }
 
@@ -881,7 +978,7 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
                               desc->description
                                 ? json_object_new_string (desc->description)
                                 : NULL);
-      json_object_object_add (item, "path", json_object_new_string (plugin->path));
+      json_object_object_add (item, "path", jsync_json_new_text (plugin->path));
       json_object_object_add (item, "prefixes",
                               coordinator_strv_to_json (desc->prefixes));
       json_object_object_add (item, "schemaVersion",
@@ -905,9 +1002,9 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
       JsyncLoadFailure *failure = failed->pdata[i];
       json_object *item = json_object_new_object ();
 
-      json_object_object_add (item, "path", json_object_new_string (failure->path));
+      json_object_object_add (item, "path", jsync_json_new_text (failure->path));
       json_object_object_add (item, "reason",
-                              json_object_new_string (failure->reason));
+                              jsync_json_new_text (failure->reason));
       json_object_array_add (failures, item);
     }
   for (guint i = 0; self->store != NULL && i < self->store->init_failures->len;
@@ -917,14 +1014,14 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
 
       json_object_object_add (item, "path", NULL);
       json_object_object_add (item, "reason",
-                              json_object_new_string (
+                              jsync_json_new_text (
                                   self->store->init_failures->pdata[i]));
       json_object_array_add (failures, item);
     }
   json_object_object_add (json, "failures", failures);
   for (guint i = 0; i < disabled->len; i++)
     json_object_array_add (disabled_json,
-                           json_object_new_string (disabled->pdata[i]));
+                           jsync_json_new_text (disabled->pdata[i]));
   json_object_object_add (json, "disabled", disabled_json);
   return json;
 }
@@ -937,8 +1034,10 @@ json_object *
 jsync_coordinator_dump (JsyncCoordinator *self, GError **error)
 {
   json_object *dump = json_object_new_object ();
+  gboolean began = FALSE;
 
-  if (jsync_coordinator_get_store (self, error) == NULL)
+  if (jsync_coordinator_get_store (self, error) == NULL
+      || !jsync_store_begin_read (self->store, &began, error))
     {
       json_object_put (dump);
       return NULL;
@@ -955,11 +1054,13 @@ jsync_coordinator_dump (JsyncCoordinator *self, GError **error)
 
           if (rows == NULL)
             {
+              jsync_store_end_read (self->store, began);
               json_object_put (dump);
               return NULL;
             }
           json_object_object_add (dump, desc->tables[t], rows);
         }
     }
+  jsync_store_end_read (self->store, began);
   return dump;
 }

@@ -12,6 +12,7 @@
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-result.h"
+#include "jsync-text.h"
 
 /**
  * jsync_coordinator_failed:
@@ -28,13 +29,15 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
   JsyncStore *store = jsync_coordinator_get_store (self, error);
   sqlite3_stmt *stmt = NULL;
   json_object *json, *list;
+  gboolean began = FALSE;
   int rc;
 
-  if (store == NULL)
+  if (store == NULL || !jsync_store_begin_read (store, &began, error))
     return NULL;
   if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
     {
       jsync_store_set_error (store, error, "read jsync_failed");
+      jsync_store_end_read (store, began);
       return NULL;
     }
   list = json_object_new_array ();
@@ -44,7 +47,7 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
       const char *id = (const char *) sqlite3_column_text (stmt, 4);
 
       json_object_object_add (item, "file",
-                              json_object_new_string (
+                              jsync_json_new_text (
                                   (const char *) sqlite3_column_text (stmt, 0)));
       json_object_object_add (item, "line",
                               json_object_new_int64 (sqlite3_column_int64 (stmt, 1)));
@@ -53,9 +56,9 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
       json_object_object_add (item, "length",
                               json_object_new_int64 (sqlite3_column_int64 (stmt, 3)));
       json_object_object_add (item, "id",
-                              id != NULL ? json_object_new_string (id) : NULL);
+                              jsync_json_new_text (id));
       json_object_object_add (item, "message",
-                              json_object_new_string (
+                              jsync_json_new_text (
                                   (const char *) sqlite3_column_text (stmt, 5)));
       json_object_object_add (item, "truncated",
                               json_object_new_boolean (sqlite3_column_int (stmt, 6)));
@@ -65,8 +68,10 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
     }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
+    jsync_store_set_error (store, error, "read jsync_failed");
+  jsync_store_end_read (store, began);
+  if (rc != SQLITE_DONE)
     {
-      jsync_store_set_error (store, error, "read jsync_failed");
       json_object_put (list);
       return NULL;
     }
@@ -89,6 +94,8 @@ jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
+  if (!jsync_coordinator_check_writable (self, "failed --retry", error))
+    return NULL;
   lock = jsync_coordinator_lock_live_store (self, error);
   if (lock < 0)
     return NULL;

@@ -36,7 +36,8 @@ typedef struct
 
 struct _JsyncPrefetch
 {
-  char **paths;             /* owned */
+  char *dir;                /* owned: the data folder */
+  char **paths;             /* owned: relative to dir */
   guint64 *offsets;         /* owned */
   guint64 *lines;           /* owned */
   guint64 *limits;          /* owned, nullable */
@@ -206,9 +207,9 @@ prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
   JsyncPrefetchRecord *record = prefetch_record_new (JSYNC_PREFETCH_OPENED,
                                                      file);
 
-  reader = jsync_reader_open (self->paths[file], self->offsets[file],
-                              self->lines[file], self->max_line_bytes,
-                              &record->error);
+  reader = jsync_reader_open_below (self->dir, self->paths[file],
+                                    self->offsets[file], self->lines[file],
+                                    self->max_line_bytes, &record->error);
   if (reader != NULL && self->limits != NULL)
     jsync_reader_set_limit (reader, self->limits[file]);
   if (reader == NULL)
@@ -308,12 +309,14 @@ jsync_prefetch_dispose (JsyncPrefetch *prefetch, GPtrArray *garbage)
  * Start the reading thread over `paths`.
  */
 JsyncPrefetch *
-jsync_prefetch_start (const char *const *paths, const guint64 *offsets,
-                      const guint64 *lines, const guint64 *limits,
-                      guint n_paths, guint64 max_line_bytes)
+jsync_prefetch_start (const char *dir, const char *const *paths,
+                      const guint64 *offsets, const guint64 *lines,
+                      const guint64 *limits, guint n_paths,
+                      guint64 max_line_bytes)
 {
   JsyncPrefetch *self = g_new0 (JsyncPrefetch, 1);
 
+  self->dir = g_strdup (dir);
   self->paths = g_new0 (char *, n_paths + 1);
   for (guint i = 0; i < n_paths; i++)
     self->paths[i] = g_strdup (paths[i]);
@@ -409,6 +412,7 @@ jsync_prefetch_free (JsyncPrefetch *prefetch)
   g_async_queue_unref (prefetch->trash);
   g_mutex_clear (&prefetch->lock);
   g_cond_clear (&prefetch->taken);
+  g_free (prefetch->dir);
   g_strfreev (prefetch->paths);
   g_free (prefetch->offsets);
   g_free (prefetch->lines);

@@ -39,10 +39,12 @@ typedef struct
 
 typedef struct _JsyncPrefetch JsyncPrefetch;
 
-/* Start reading `paths` (absolute), each from its `offsets` / `lines`
- * (the checkpoint), in that order, and up to its `limits` (nullable;
+/* Start reading `paths` (relative to the folder `dir`, opened with
+ * jsync_reader_open_below()), each from its `offsets` / `lines` (the
+ * checkpoint), in that order, and up to its `limits` (nullable;
  * G_MAXUINT64: none) at the most. */
-JsyncPrefetch *jsync_prefetch_start (const char *const *paths,
+JsyncPrefetch *jsync_prefetch_start (const char *dir,
+                                     const char *const *paths,
                                      const guint64 *offsets,
                                      const guint64 *lines,
                                      const guint64 *limits, guint n_paths,

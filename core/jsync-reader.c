@@ -15,6 +15,8 @@
 #include <glib/gstdio.h>
 #include <jsync/jsync.h>
 
+#include "jsync-path.h"
+
 #define READER_CHUNK (256 * 1024)
 
 struct _JsyncReader
@@ -44,15 +46,21 @@ reader_set_io_error (GError **error, const char *path, const char *what,
 }
 
 /**
- * jsync_reader_open:
- * Open a log for reading lines from a checkpoint.
+ * jsync_reader_open_below:
+ * Open a log below a folder (jsync_path_open_below()), or `relative` as
+ * given when dir is NULL, for reading lines from a checkpoint.
  */
 JsyncReader *
-jsync_reader_open (const char *path, guint64 offset, guint64 line,
-                   guint64 max_line_bytes, GError **error)
+jsync_reader_open_below (const char *dir, const char *relative,
+                         guint64 offset, guint64 line,
+                         guint64 max_line_bytes, GError **error)
 {
+  g_autofree char *joined = dir != NULL
+                              ? g_build_filename (dir, relative, NULL) : NULL;
+  const char *path = dir != NULL ? joined : relative;
   JsyncReader *reader;
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  int fd = dir != NULL ? jsync_path_open_below (dir, relative, O_RDONLY)
+                       : g_open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
 
   if (fd < 0)
     {
@@ -78,6 +86,18 @@ jsync_reader_open (const char *path, guint64 offset, guint64 line,
   reader->buffer_offset = offset;
   reader->line = line;
   return reader;
+}
+
+/**
+ * jsync_reader_open:
+ * Open a log by its path for reading lines from a checkpoint.
+ */
+JsyncReader *
+jsync_reader_open (const char *path, guint64 offset, guint64 line,
+                   guint64 max_line_bytes, GError **error)
+{
+  return jsync_reader_open_below (NULL, path, offset, line, max_line_bytes,
+                                  error);
 }
 
 void

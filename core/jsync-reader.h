@@ -33,6 +33,12 @@ JsyncReader *jsync_reader_open (const char *path, guint64 offset,
                                 guint64 line, guint64 max_line_bytes,
                                 GError **error);
 void jsync_reader_free (JsyncReader *reader);
+/* The same for `relative` below the folder `dir`, however deep
+ * (jsync_path_open_below()); `dir` NULL opens `relative` as given.  What
+ * jsync does with every log of the data folder. */
+JsyncReader *jsync_reader_open_below (const char *dir, const char *relative,
+                                      guint64 offset, guint64 line,
+                                      guint64 max_line_bytes, GError **error);
 
 /* The next complete, non-blank line.  FALSE at the end (a last line with no
  * '\n' is left unread), or with error set when reading failed. */

@@ -1,5 +1,8 @@
-/* jsync-result.c: what a sync or rebuild did, and its --json form. */
+/* jsync-result.c: what a sync or rebuild did, and its --json form (names
+ * and messages valid UTF-8: jsync_json_new_text()). */
 #include "jsync-result.h"
+
+#include "jsync-text.h"
 
 void
 jsync_event_error_free (JsyncEventError *error)
@@ -134,15 +137,8 @@ result_strings_to_json (GPtrArray *strings)
   json_object *array = json_object_new_array ();
 
   for (guint i = 0; i < strings->len; i++)
-    json_object_array_add (array,
-                           json_object_new_string (strings->pdata[i]));
+    json_object_array_add (array, jsync_json_new_text (strings->pdata[i]));
   return array;
-}
-
-static json_object *
-result_nullable_string (const char *text)
-{
-  return text != NULL ? json_object_new_string (text) : NULL;
 }
 
 json_object *
@@ -174,13 +170,13 @@ jsync_result_to_json (const JsyncResult *result, const char *command)
       JsyncEventError *e = result->errors->pdata[i];
       json_object *item = json_object_new_object ();
 
-      json_object_object_add (item, "file", result_nullable_string (e->file));
+      json_object_object_add (item, "file", jsync_json_new_text (e->file));
       json_object_object_add (item, "line", json_object_new_int64 (e->line));
       json_object_object_add (item, "offset",
                               json_object_new_int64 (e->offset));
-      json_object_object_add (item, "id", result_nullable_string (e->id));
+      json_object_object_add (item, "id", jsync_json_new_text (e->id));
       json_object_object_add (item, "message",
-                              json_object_new_string (e->message));
+                              jsync_json_new_text (e->message));
       json_object_array_add (errors, item);
     }
   json_object_object_add (json, "errors", errors);
@@ -193,9 +189,8 @@ jsync_result_to_json (const JsyncResult *result, const char *command)
       JsyncReread *r = result->files_reread->pdata[i];
       json_object *item = json_object_new_object ();
 
-      json_object_object_add (item, "file", json_object_new_string (r->file));
-      json_object_object_add (item, "reason",
-                              json_object_new_string (r->reason));
+      json_object_object_add (item, "file", jsync_json_new_text (r->file));
+      json_object_object_add (item, "reason", jsync_json_new_text (r->reason));
       json_object_array_add (reread, item);
     }
   json_object_object_add (json, "filesReread", reread);
@@ -204,7 +199,7 @@ jsync_result_to_json (const JsyncResult *result, const char *command)
       JsyncLost *l = result->lost_events->pdata[i];
       json_object *item = json_object_new_object ();
 
-      json_object_object_add (item, "file", json_object_new_string (l->file));
+      json_object_object_add (item, "file", jsync_json_new_text (l->file));
       json_object_object_add (item, "ids", result_strings_to_json (l->ids));
       json_object_array_add (lost, item);
     }

@@ -6,6 +6,12 @@
  * cut to `limit`.  A user's text becomes a query where every word is a
  * quoted phrase and all are required, so nothing a user types is an FTS5
  * syntax error; `raw` passes FTS5 syntax through.
+ *
+ * Each different word is asked for once: FTS5's bm25 walks the matches of
+ * every phrase for each of them, so a word repeated n times cost n² per
+ * matching row (3,000 times "the": seconds), while an AND of the same
+ * phrase twice matches exactly what it matches once.  More different words
+ * than JSYNC_SEARCH_MAX_WORDS are refused, for the same reason.
  */
 #include <string.h>
 
@@ -52,19 +58,18 @@ search_hit_free (gpointer data)
   g_free (hit);
 }
 
-/**
- * jsync_search_quote:
- * Turn a user's text into an FTS5 query of required quoted words.
- */
-char *
-jsync_search_quote (const char *text)
+/* The FTS5 query of a user's text; *n_words: the different words in it. */
+static char *
+search_quote_words (const char *text, guint *n_words)
 {
   g_auto(GStrv) words = g_strsplit_set (text, " \t\n\r\f\v", -1);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   GString *query = g_string_new (NULL);
 
   for (guint i = 0; words[i] != NULL; i++)
     {
-      if (*words[i] == '\0')
+      /* A word again adds nothing to an AND but its cost. */
+      if (*words[i] == '\0' || !g_hash_table_add (seen, words[i]))
         continue;
       if (query->len > 0)
         g_string_append_c (query, ' ');
@@ -77,7 +82,21 @@ jsync_search_quote (const char *text)
         }
       g_string_append_c (query, '"');
     }
+  *n_words = g_hash_table_size (seen);
   return g_string_free (query, FALSE);
+}
+
+/**
+ * jsync_search_quote:
+ * Turn a user's text into an FTS5 query of required quoted words, each
+ * different word once.
+ */
+char *
+jsync_search_quote (const char *text)
+{
+  guint n_words;
+
+  return search_quote_words (text, &n_words);
 }
 
 /* A column's value as JSON (NULL for SQL NULL). */
@@ -281,6 +300,7 @@ jsync_coordinator_search (JsyncCoordinator *self, const char *query,
   g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func (search_hit_free);
   g_autofree char *fts_query = NULL;
   json_object *json, *results;
+  gboolean began = FALSE;
   guint limit;
 
   if (options == NULL)
@@ -292,19 +312,39 @@ jsync_coordinator_search (JsyncCoordinator *self, const char *query,
                    "search: the query is not valid UTF-8");
       return NULL;
     }
+  if (options->raw)
+    fts_query = g_strstrip (g_strdup (query));
+  else
+    {
+      guint n_words;
+
+      fts_query = search_quote_words (query, &n_words);
+      if (n_words > JSYNC_SEARCH_MAX_WORDS)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_USAGE,
+                       "search: %u different words; at most %u", n_words,
+                       JSYNC_SEARCH_MAX_WORDS);
+          return NULL;
+        }
+    }
   if (jsync_coordinator_get_store (self, error) == NULL)
     return NULL;
   tables = search_tables (self, options->table, error);
   if (tables == NULL)
     return NULL;
-  fts_query = options->raw ? g_strstrip (g_strdup (query))
-                           : jsync_search_quote (query);
 
-  /* A text without words matches nothing (FTS5 calls "" a syntax error). */
+  /* Every table in one snapshot.  A text without words matches nothing
+   * (FTS5 calls "" a syntax error). */
+  if (!jsync_store_begin_read (self->store, &began, error))
+    return NULL;
   for (guint i = 0; *fts_query != '\0' && i < tables->len; i++)
     if (!search_one (self, tables->pdata[i], i, fts_query, options, limit,
                      hits, error))
-      return NULL;
+      {
+        jsync_store_end_read (self->store, began);
+        return NULL;
+      }
+  jsync_store_end_read (self->store, began);
   g_ptr_array_sort (hits, search_hit_compare);
 
   json = json_object_new_object ();

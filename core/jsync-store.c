@@ -330,6 +330,31 @@ store_check_version (JsyncStore *store, gboolean *current, GError **error)
   return TRUE;
 }
 
+/* A store on a new connection to path, opened with `flags`; SQLite waits
+ * up to lock_timeout seconds for a lock another connection holds, from
+ * the first statement on. */
+static JsyncStore *
+store_connect (const char *path, int flags, guint lock_timeout,
+               GError **error)
+{
+  JsyncStore *store = g_new0 (JsyncStore, 1);
+
+  store->path = g_strdup (path);
+  store->appliers = g_ptr_array_new_with_free_func (store_instance_free);
+  store->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  store->init_failures = g_ptr_array_new_with_free_func (g_free);
+  if (sqlite3_open_v2 (path, &store->db, flags, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "open");
+      jsync_store_free (store);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (store->db, 1);
+  sqlite3_busy_timeout (store->db, (int) MIN ((guint64) lock_timeout * 1000,
+                                              G_MAXINT));
+  return store;
+}
+
 /**
  * jsync_store_open:
  * Open or create the cache and its bookkeeping tables, waiting up to
@@ -363,23 +388,10 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
                    "%s: cannot create the folder: %s", dir, g_strerror (errno));
       return NULL;
     }
-  store = g_new0 (JsyncStore, 1);
-  store->path = g_strdup (path);
-  store->appliers = g_ptr_array_new_with_free_func (store_instance_free);
-  store->by_name = g_hash_table_new (g_str_hash, g_str_equal);
-  store->init_failures = g_ptr_array_new_with_free_func (g_free);
-
-  if (sqlite3_open_v2 (path, &store->db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
-      != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "open");
-      jsync_store_free (store);
-      return NULL;
-    }
-  sqlite3_extended_result_codes (store->db, 1);
-  sqlite3_busy_timeout (store->db, (int) MIN ((guint64) lock_timeout * 1000,
-                                              G_MAXINT));
+  store = store_connect (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                         lock_timeout, error);
+  if (store == NULL)
+    return NULL;
   version_sql = g_strdup_printf (
       "BEGIN IMMEDIATE;"
       "%s"
@@ -432,6 +444,91 @@ jsync_store_free (JsyncStore *store)
     sqlite3_close (store->db);
   g_free (store->path);
   g_free (store);
+}
+
+/**
+ * jsync_store_open_read_only:
+ * Open the cache for reading only: SQLITE_OPEN_READONLY, so that nothing
+ * can be written, and no statement but the reads of the version check
+ * before the caller's (no journal mode, no schema).  A file that is not
+ * there, or holds no table yet (a writer is creating it), is *missing.
+ */
+JsyncStore *
+jsync_store_open_read_only (const char *path, guint lock_timeout,
+                            gboolean *missing, GError **error)
+{
+  gboolean current = FALSE;
+  JsyncStore *store;
+  GStatBuf st;
+
+  *missing = FALSE;
+  if (g_stat (path, &st) != 0 && errno == ENOENT)
+    {
+      *missing = TRUE;
+      return NULL;
+    }
+  store = store_connect (path, SQLITE_OPEN_READONLY, lock_timeout, error);
+  if (store == NULL)
+    return NULL;
+  if (!store_check_version (store, &current, error))
+    {
+      jsync_store_free (store);
+      return NULL;
+    }
+  if (!current)
+    {
+      *missing = TRUE;
+      g_clear_pointer (&store, jsync_store_free);
+    }
+  return store;
+}
+
+/**
+ * jsync_store_open_empty:
+ * An empty cache in memory, with the bookkeeping tables: what a reader
+ * reads when there is no cache yet.
+ */
+JsyncStore *
+jsync_store_open_empty (GError **error)
+{
+  JsyncStore *store = store_connect (":memory:",
+                                     SQLITE_OPEN_READWRITE
+                                       | SQLITE_OPEN_MEMORY,
+                                     0, error);
+
+  if (store == NULL)
+    return NULL;
+  if (!jsync_store_exec (store, core_schema_sql, error))
+    {
+      jsync_store_free (store);
+      return NULL;
+    }
+  return store;
+}
+
+/**
+ * jsync_store_begin_read:
+ * Start a read transaction, so that the reads up to
+ * jsync_store_end_read() see one snapshot (with WAL, one that no writer
+ * changes or blocks).  Nothing to do inside a transaction already open.
+ */
+gboolean
+jsync_store_begin_read (JsyncStore *store, gboolean *began, GError **error)
+{
+  *began = FALSE;
+  if (!sqlite3_get_autocommit (store->db))
+    return TRUE;
+  if (!store_exec_what (store, "BEGIN DEFERRED", "begin a read", error))
+    return FALSE;
+  *began = TRUE;
+  return TRUE;
+}
+
+void
+jsync_store_end_read (JsyncStore *store, gboolean began)
+{
+  if (began && !sqlite3_get_autocommit (store->db))
+    sqlite3_exec (store->db, "COMMIT", NULL, NULL, NULL);
 }
 
 /* Drop every table an applier declares, to recreate it from its schema. */
@@ -600,6 +697,65 @@ jsync_store_attach (JsyncStore *store, JsyncRegistry *registry,
         }
     }
   return jsync_store_commit (store, error);
+}
+
+/**
+ * jsync_store_attach_read_only:
+ * On a cache opened for reading: every applier of the registry whose
+ * tables the cache holds at its schema version, without its init (a
+ * reader needs only the descriptor: its tables and FTS tables).  The
+ * others are left out, with a message: their tables appear or are rebuilt
+ * at the next sync, which a reader cannot do.
+ */
+gboolean
+jsync_store_attach_read_only (JsyncStore *store, JsyncRegistry *registry,
+                              GError **error)
+{
+  GPtrArray *plugins = jsync_registry_get_plugins (registry);
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (store->db,
+                          "SELECT schema_version FROM jsync_appliers"
+                          " WHERE name = ?1", -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, "read jsync_appliers");
+      return FALSE;
+    }
+  for (guint i = 0; i < plugins->len; i++)
+    {
+      JsyncPlugin *plugin = plugins->pdata[i];
+      const JsyncApplierDesc *desc = plugin->desc;
+      JsyncApplierInstance *instance;
+      int rc;
+
+      sqlite3_bind_text (stmt, 1, desc->name, -1, SQLITE_STATIC);
+      rc = sqlite3_step (stmt);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        {
+          jsync_store_set_error (store, error, "read jsync_appliers");
+          sqlite3_finalize (stmt);
+          return FALSE;
+        }
+      if (rc == SQLITE_DONE)
+        g_message ("%s: not in the cache yet (the next sync adds its"
+                   " tables)", desc->name);
+      else if (sqlite3_column_int (stmt, 0) != desc->schema_version)
+        g_message ("%s: the cache holds its tables at schema version %d,"
+                   " this module's is %d (the next sync rebuilds them):"
+                   " left out", desc->name, sqlite3_column_int (stmt, 0),
+                   desc->schema_version);
+      else
+        {
+          instance = g_new0 (JsyncApplierInstance, 1);
+          instance->plugin = plugin;
+          g_ptr_array_add (store->appliers, instance);
+          g_hash_table_insert (store->by_name, (gpointer) desc->name,
+                               instance);
+        }
+      sqlite3_reset (stmt);
+    }
+  sqlite3_finalize (stmt);
+  return TRUE;
 }
 
 JsyncApplierInstance *

@@ -75,6 +75,22 @@ JsyncStore *jsync_store_open (const char *path, gboolean rebuilding,
 JsyncStore *jsync_store_open_full (const char *path, gboolean rebuilding,
                                    guint lock_timeout, GError **error);
 void jsync_store_free (JsyncStore *store);
+/* Open the cache for a reader (status, dump, search, failed): read-only,
+ * with no schema change, no journal mode set, no lock but SQLite's own
+ * (busy_timeout: lock_timeout seconds).  NULL with *missing set and no
+ * error when there is no cache yet (no file, or no table in it); NULL
+ * with JSYNC_ERROR_CORRUPT for a file that is not a cache of this core
+ * schema version. */
+JsyncStore *jsync_store_open_read_only (const char *path, guint lock_timeout,
+                                        gboolean *missing, GError **error);
+/* An empty cache in memory, bookkeeping tables made: what a reader shows
+ * when there is no cache yet. */
+JsyncStore *jsync_store_open_empty (GError **error);
+/* The reads up to jsync_store_end_read() see one snapshot: a read
+ * transaction, unless one is open already (*began is FALSE then). */
+gboolean jsync_store_begin_read (JsyncStore *store, gboolean *began,
+                                 GError **error);
+void jsync_store_end_read (JsyncStore *store, gboolean began);
 
 /* Create, upgrade and init every plugin of the registry on this
  * connection.  An init failure is recorded in init_failures and warned
@@ -82,6 +98,12 @@ void jsync_store_free (JsyncStore *store);
 gboolean jsync_store_attach (JsyncStore *store, JsyncRegistry *registry,
                              GKeyFile *keyfile, gboolean rebuilding,
                              GError **error);
+/* On a cache opened with jsync_store_open_read_only(): the registry's
+ * appliers whose tables the cache holds at their schema version, without
+ * init (state NULL); the others are left out with a message. */
+gboolean jsync_store_attach_read_only (JsyncStore *store,
+                                       JsyncRegistry *registry,
+                                       GError **error);
 JsyncApplierInstance *jsync_store_get_applier (JsyncStore *store,
                                                const char *name);
 

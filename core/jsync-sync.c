@@ -24,6 +24,7 @@
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-event.h"
+#include "jsync-path.h"
 #include "jsync-prefetch.h"
 #include "jsync-reader.h"
 #include "jsync-registry.h"
@@ -1089,9 +1090,10 @@ run_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
           || (i > 0 && g_array_index (others, gint64, i - 1) == source->id))
         continue;
       /* One that cannot be read now holds nothing we can see. */
-      reader = jsync_reader_open (source->abs, 0, 0,
-                                  jsync_config_get_max_line_bytes (
-                                      run->self->config), NULL);
+      reader = jsync_reader_open_below (run->self->data_dir, source->path,
+                                        0, 0,
+                                        jsync_config_get_max_line_bytes (
+                                            run->self->config), NULL);
       while (reader != NULL && jsync_reader_next (reader, &line, NULL))
         {
           JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
@@ -2163,7 +2165,7 @@ run_check_source (Run *run, Source *source, gboolean *read, char **reason,
    * read yet has no hash of them either). */
   if (source->offset == 0)
     return TRUE;
-  fd = g_open (source->abs, O_RDONLY | O_CLOEXEC, 0);
+  fd = jsync_path_open_below (run->self->data_dir, source->path, O_RDONLY);
   if (fd < 0)
     {
       g_set_error (&local_error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s",
@@ -2639,14 +2641,15 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
           {
             Source *source = to_read->pdata[i];
 
-            paths[i] = source->abs;
+            paths[i] = source->path;
             offsets[i] = source->offset;
             lines[i] = source->line;
             ends[i] = source->limit != NULL ? source->limit->offset
                                             : G_MAXUINT64;
           }
         prefetch = jsync_prefetch_start (
-            paths, offsets, lines, limits != NULL ? ends : NULL, to_read->len,
+            self->data_dir, paths, offsets, lines,
+            limits != NULL ? ends : NULL, to_read->len,
             jsync_config_get_max_line_bytes (self->config));
         run.prefetch = prefetch;
       }

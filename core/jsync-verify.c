@@ -24,6 +24,7 @@
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-result.h"
+#include "jsync-text.h"
 
 /* Sync and build again when a log changed under the build. */
 #define VERIFY_ATTEMPTS 3
@@ -138,7 +139,8 @@ verify_value (sqlite3_stmt *stmt, int column)
     case SQLITE_NULL:
       return NULL;
     default:
-      return json_object_new_string_len (
+      /* A log's name is bytes: shown valid UTF-8. */
+      return jsync_json_new_text_len (
           (const char *) sqlite3_column_text (stmt, column),
           sqlite3_column_bytes (stmt, column));
     }
@@ -321,7 +323,7 @@ verify_fts (JsyncStore *store, const char *fts, json_object *list,
   json_object_object_add (item, "ok", json_object_new_boolean (ok));
   json_object_object_add (item, "message",
                           ok ? NULL
-                             : json_object_new_string (sqlite3_errmsg (store->db)));
+                             : jsync_json_new_text (sqlite3_errmsg (store->db)));
   json_object_array_add (list, item);
   if (!ok)
     *identical = FALSE;
@@ -485,6 +487,8 @@ jsync_coordinator_verify (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
+  if (!jsync_coordinator_check_writable (self, "verify", error))
+    return NULL;
   lock = jsync_coordinator_lock_live_store (self, error);
   if (lock < 0)
     return NULL;

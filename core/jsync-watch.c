@@ -367,6 +367,8 @@ jsync_coordinator_watch (JsyncCoordinator *self, JsyncWatchFunc func,
 
   g_return_val_if_fail (self != NULL, FALSE);
 
+  if (!jsync_coordinator_check_writable (self, "watch", error))
+    return FALSE;
   G_LOCK (watch_running);
   if (self->watch != NULL)
     {

@@ -1,6 +1,7 @@
 /* main.c: the jsync program: options, logging and the command table.  The
  * commands themselves are in jsync-cmd-*.c, thin clients of jsync.h. */
 #include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -12,26 +13,26 @@ JsyncCliOptions jsync_cli_options = { .batch_size = -1, .limit = -1 };
 
 /* The commands; the first is the default. */
 static const JsyncCliCommand main_commands[] = {
-  { "sync", "bring the cache up to date with the logs (default)", TRUE, 0, 0,
-    jsync_cmd_sync },
-  { "rebuild", "build a new cache from every log and swap it in", TRUE, 0, 0,
-    jsync_cmd_rebuild },
+  { "sync", "bring the cache up to date with the logs (default)",
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_sync },
+  { "rebuild", "build a new cache from every log and swap it in",
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_rebuild },
   { "status", "files, checkpoints, counts; failed, pending and lost events",
-    TRUE, 0, 0, jsync_cmd_status },
-  { "plugins", "the appliers found, their prefixes, and load failures", TRUE,
-    0, 0, jsync_cmd_plugins },
-  { "dump", "every applier table as canonical JSON", TRUE, 0, 0,
+    JSYNC_CLI_READER, 0, 0, jsync_cmd_status },
+  { "plugins", "the appliers found, their prefixes, and load failures",
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_plugins },
+  { "dump", "every applier table as canonical JSON", JSYNC_CLI_READER, 0, 0,
     jsync_cmd_dump },
   { "search", "QUERY: full-text search, every word required, best first",
-    TRUE, 1, -1, jsync_cmd_search },
+    JSYNC_CLI_READER, 1, -1, jsync_cmd_search },
   { "verify", "rebuild into a temporary file and compare it with the cache",
-    TRUE, 0, 0, jsync_cmd_verify },
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_verify },
   { "failed", "lines and events that failed; --retry applies them again",
-    TRUE, 0, 0, jsync_cmd_failed },
+    JSYNC_CLI_READER, 0, 0, jsync_cmd_failed },
   { "append", "FILE [JSON]: add an event (JSON or stdin) to a log, then sync",
-    TRUE, 1, 2, jsync_cmd_append },
+    JSYNC_CLI_WRITER, 1, 2, jsync_cmd_append },
   { "watch", "follow the logs, sync after each change (--json: a line a sync)",
-    TRUE, 0, 0, jsync_cmd_watch },
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_watch },
 };
 
 static gboolean
@@ -87,6 +88,43 @@ jsync_cli_clear_progress (void)
     }
 }
 
+/* Text for a terminal: what comes from outside (a log's name, a message
+ * quoting one) must not act on it, so control characters and invalid
+ * UTF-8 are written "\xNN" (jsync_escape_text()). */
+static void
+main_write_escaped (FILE *stream, const char *text)
+{
+  g_autofree char *shown = jsync_escape_text (text, -1,
+                                              JSYNC_ESCAPE_CONTROLS);
+
+  fputs (shown, stream);
+}
+
+void
+jsync_cli_printf (const char *format, ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  main_write_escaped (stdout, text);
+}
+
+void
+jsync_cli_printerr (const char *format, ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  jsync_cli_clear_progress ();
+  main_write_escaped (stderr, text);
+}
+
 /* Log lines go to stderr, always: stdout is for results. */
 static GLogWriterOutput
 main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
@@ -118,13 +156,12 @@ main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
     prefix = "debug";
   else
     prefix = NULL;
-  jsync_cli_clear_progress ();
   if (domain != NULL && strcmp (domain, "jsync") != 0)
-    fprintf (stderr, "jsync: %s%s%s: %s\n", prefix ? prefix : "",
-             prefix ? ": " : "", domain, message ? message : "");
+    jsync_cli_printerr ("jsync: %s%s%s: %s\n", prefix ? prefix : "",
+                        prefix ? ": " : "", domain, message ? message : "");
   else
-    fprintf (stderr, "jsync: %s%s%s\n", prefix ? prefix : "",
-             prefix ? ": " : "", message ? message : "");
+    jsync_cli_printerr ("jsync: %s%s%s\n", prefix ? prefix : "",
+                        prefix ? ": " : "", message ? message : "");
   return G_LOG_WRITER_HANDLED;
 }
 
@@ -239,8 +276,7 @@ jsync_cli_print_json (json_object *json)
 int
 jsync_cli_fail (const GError *error)
 {
-  jsync_cli_clear_progress ();
-  g_printerr ("jsync: %s\n", error->message);
+  jsync_cli_printerr ("jsync: %s\n", error->message);
   return jsync_error_exit_status (error);
 }
 
@@ -311,17 +347,19 @@ main_run (const JsyncCliCommand *command, int n_args, char **args)
 
   if (config == NULL)
     return jsync_cli_fail (error);
-  if (command->needs_coordinator)
-    {
-      coordinator = jsync_coordinator_open (config, &error);
-      if (coordinator == NULL)
-        return jsync_cli_fail (error);
-      main_progress_state.terminal = isatty (STDERR_FILENO);
-      if (!jsync_cli_options.quiet
-          && (main_progress_state.terminal || jsync_cli_options.verbose > 0))
-        jsync_coordinator_set_progress (coordinator, main_progress,
-                                        &main_progress_state);
-    }
+  /* `failed --retry` applies events: it writes. */
+  if (command->open == JSYNC_CLI_READER
+      && !(command->run == jsync_cmd_failed && jsync_cli_options.retry))
+    coordinator = jsync_coordinator_open_read_only (config, &error);
+  else
+    coordinator = jsync_coordinator_open (config, &error);
+  if (coordinator == NULL)
+    return jsync_cli_fail (error);
+  main_progress_state.terminal = isatty (STDERR_FILENO);
+  if (!jsync_cli_options.quiet
+      && (main_progress_state.terminal || jsync_cli_options.verbose > 0))
+    jsync_coordinator_set_progress (coordinator, main_progress,
+                                    &main_progress_state);
   return command->run (coordinator, config, n_args, args);
 }
 
@@ -360,7 +398,7 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (context, main_entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      g_printerr ("jsync: %s (see jsync --help)\n", error->message);
+      jsync_cli_printerr ("jsync: %s (see jsync --help)\n", error->message);
       return JSYNC_EXIT_USAGE;
     }
   if (jsync_cli_options.version)
@@ -376,8 +414,8 @@ main (int argc, char **argv)
           command = &main_commands[i];
       if (command == NULL)
         {
-          g_printerr ("jsync: unknown command \"%s\" (see jsync --help)\n",
-                      argv[1]);
+          jsync_cli_printerr ("jsync: unknown command \"%s\" (see jsync"
+                              " --help)\n", argv[1]);
           return JSYNC_EXIT_USAGE;
         }
     }
@@ -386,8 +424,9 @@ main (int argc, char **argv)
       || (command->max_args >= 0 && n_args > command->max_args))
     {
       if (n_args > 0 && command->max_args >= 0 && n_args > command->max_args)
-        g_printerr ("jsync: %s: unexpected argument \"%s\" (see jsync --help)\n",
-                    command->name, argv[2 + command->max_args]);
+        jsync_cli_printerr ("jsync: %s: unexpected argument \"%s\" (see"
+                            " jsync --help)\n",
+                            command->name, argv[2 + command->max_args]);
       else
         g_printerr ("jsync: %s: missing argument (see jsync --help)\n",
                     command->name);

@@ -326,6 +326,9 @@ cli_run_json_argv (CliFixture *f, const char *const *args)
   json_tokener *tokener = json_tokener_new ();
   size_t length = strlen (run->out);
 
+  /* Strict JSON, and every string valid UTF-8, as any consumer wants. */
+  json_tokener_set_flags (tokener, JSON_TOKENER_STRICT
+                                     | JSON_TOKENER_VALIDATE_UTF8);
   run->json = json_tokener_parse_ex (tokener, run->out, (int) length);
   if (run->json == NULL)
     g_test_message ("stdout: %s", run->out);

@@ -53,7 +53,8 @@ gint64 cli_sql_int (CliFixture *f, const char *sql);
 
 /* Run the program with --data-dir and --db of the fixture, then args. */
 CliRun *cli_run_argv (CliFixture *f, const char *const *args);
-/* The same with --json appended; stdout must be exactly one object. */
+/* The same with --json appended; stdout must be exactly one object, of
+ * strict JSON in valid UTF-8. */
 CliRun *cli_run_json_argv (CliFixture *f, const char *const *args);
 /* The same with stdout (tty_stdout) or stderr on a pseudo-terminal, whose
  * output is then in both out and err. */

@@ -137,6 +137,137 @@ test_words_all_required (CliFixture *f, gconstpointer data)
   json_object_put (none);
 }
 
+/* "table id" of each result, in order, a line each. */
+static char *
+hit_list (json_object *json)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+
+  for (size_t i = 0; i < json_object_array_length (results (json)); i++)
+    {
+      json_object *hit = result_at (json, i);
+
+      g_string_append_printf (list, "%s %s\n", cli_member_str (hit, "table"),
+                              cli_member_str (hit, "id"));
+    }
+  return g_string_free (g_steal_pointer (&list), FALSE);
+}
+
+/* The phrases of an FTS5 query made by jsync_search_quote(). */
+static guint
+count_phrases (const char *fts_query)
+{
+  guint quotes = 0;
+
+  for (const char *p = fts_query; *p != '\0'; p++)
+    quotes += *p == '"';
+  return quotes / 2;
+}
+
+/* 3,000 times one word: FTS5 is asked for the word once, and the results
+ * are those of the word alone, ranks and all.  (Each repetition was a
+ * phrase of its own: FTS5's bm25 then costs the square of their number
+ * for each matching row, seconds for this query.) */
+static void
+test_repeated_words (CliFixture *f, gconstpointer data)
+{
+  JsyncSearchOptions many = { .limit = 1000 };
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *quoted = NULL;
+  g_autofree char *once_text = NULL;
+  g_autoptr(CliRun) run = NULL;
+  json_object *once, *repeated;
+
+  for (guint i = 0; i < 3000; i++)
+    g_string_append (text, i % 2 ? " garden" : "\tgarden ");
+  quoted = jsync_search_quote (text->str);
+  g_assert_cmpstr (quoted, ==, "\"garden\"");
+
+  once = search (f, "garden", &many);
+  repeated = search (f, text->str, &many);
+  g_assert_cmpstr (cli_member_str (repeated, "ftsQuery"), ==, "\"garden\"");
+  g_assert_cmpuint (json_object_array_length (results (once)), >, 20);
+  once_text = g_strdup (json_object_to_json_string (results (once)));
+  g_assert_cmpstr (json_object_to_json_string (results (repeated)), ==,
+                   once_text);
+  json_object_put (once);
+  json_object_put (repeated);
+
+  run = CLI_RUN_JSON (f, "search", text->str);
+  g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
+  g_assert_cmpstr (cli_member_str (run->json, "ftsQuery"), ==, "\"garden\"");
+}
+
+/* 3,000 words, every one of the 64 ways to capitalize "garden" over and
+ * over: each spelling is asked for once (FTS5 folds case; jsync does not
+ * assume it, since an applier's tokenizer may not), and the results are
+ * those of "garden". */
+static void
+test_spellings (CliFixture *f, gconstpointer data)
+{
+  JsyncSearchOptions many = { .limit = 1000 };
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *quoted = NULL;
+  g_autofree char *once_hits = NULL;
+  g_autofree char *spelled_hits = NULL;
+  json_object *once, *spelled;
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      static const char word[] = "garden";
+
+      g_string_append_c (text, ' ');
+      for (guint c = 0; c < 6; c++)
+        g_string_append_c (text, (i % 64) & (1u << c)
+                                   ? g_ascii_toupper (word[c]) : word[c]);
+    }
+  quoted = jsync_search_quote (text->str);
+  g_assert_cmpuint (count_phrases (quoted), ==, 64);
+
+  once = search (f, "garden", &many);
+  spelled = search (f, text->str, &many);
+  g_assert_cmpuint (count_phrases (cli_member_str (spelled, "ftsQuery")), ==,
+                    64);
+  once_hits = hit_list (once);
+  spelled_hits = hit_list (spelled);
+  g_assert_cmpstr (spelled_hits, ==, once_hits);
+  json_object_put (once);
+  json_object_put (spelled);
+}
+
+/* More different words than JSYNC_SEARCH_MAX_WORDS is a usage error that
+ * says so (exit 2); that many is a query like any other. */
+static void
+test_too_many_words (CliFixture *f, gconstpointer data)
+{
+  g_autoptr(GString) most = g_string_new (NULL);
+  g_autoptr(GString) more = NULL;
+  g_autoptr(JsyncCoordinator) coordinator = cli_open (f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CliRun) run = NULL;
+  g_autofree char *expected = NULL;
+  json_object *json;
+
+  for (guint i = 0; i < JSYNC_SEARCH_MAX_WORDS; i++)
+    g_string_append_printf (most, "garden%u ", i);
+  json = search (f, most->str, NULL);
+  g_assert_cmpuint (count_phrases (cli_member_str (json, "ftsQuery")), ==,
+                    JSYNC_SEARCH_MAX_WORDS);
+  json_object_put (json);
+
+  more = g_string_new (most->str);
+  g_string_append (more, "garden garden");
+  json = jsync_coordinator_search (coordinator, more->str, NULL, &error);
+  g_assert_null (json);
+  g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_USAGE);
+  expected = g_strdup_printf ("%u different words", JSYNC_SEARCH_MAX_WORDS + 1);
+  g_assert_nonnull (strstr (error->message, expected));
+
+  run = CLI_RUN (f, "search", more->str);
+  g_assert_cmpint (run->status, ==, JSYNC_EXIT_USAGE);
+  g_assert_nonnull (strstr (run->err, expected));
+}
+
 /* bm25 across tables: the best first, ranks never decreasing; the short
  * title that is all about the word beats the messages that mention it. */
 static void
@@ -413,6 +544,9 @@ main (int argc, char **argv)
   ADD ("/search/rank/order", test_rank_order);
   ADD ("/search/quote/words", test_quote);
   ADD ("/search/quote/hostile", test_quote_hostile);
+  ADD ("/search/quote/repeated-words", test_repeated_words);
+  ADD ("/search/quote/spellings", test_spellings);
+  ADD ("/search/quote/too-many-words", test_too_many_words);
   ADD ("/search/raw/syntax", test_raw);
   ADD ("/search/table/one", test_table);
   ADD ("/search/limit/best", test_limit);

@@ -48,6 +48,28 @@ enum
   JSYNC_EXIT_DIFFERENT = 4,
 };
 
+/* --- Text to show -------------------------------------------------------- */
+
+/* What jsync_escape_text() escapes besides invalid UTF-8. */
+typedef enum
+{
+  JSYNC_ESCAPE_INVALID = 0,      /* only bytes that are not valid UTF-8 */
+  JSYNC_ESCAPE_CONTROLS = 1 << 0, /* also control characters: C0 but tab
+                                   * and newline, DEL, C1 (U+0080 to
+                                   * U+009F) */
+} JsyncEscapeFlags;
+
+/* A text from outside (a log's name, a message naming one) fit to show:
+ * `length` bytes of `text` (up to its NUL when -1) with each byte that is
+ * not part of valid UTF-8 (and with JSYNC_ESCAPE_CONTROLS, each byte of a
+ * control character) written "\xNN", two lowercase hex digits.  The
+ * result is valid UTF-8.  jsync writes names this way in its JSON (where
+ * only invalid bytes are escaped: JSON escapes control characters itself)
+ * and in everything it prints on a terminal, so that no name is taken for
+ * an escape sequence.  (transfer full) */
+char *jsync_escape_text (const char *text, gssize length,
+                         JsyncEscapeFlags flags);
+
 /* --- Configuration ------------------------------------------------------ */
 
 typedef struct _JsyncConfig JsyncConfig;
@@ -157,6 +179,17 @@ typedef void (*JsyncProgressFunc) (const JsyncProgress *progress,
  * or a prefix conflict; a plugin that fails to load is a warning, listed by
  * jsync_coordinator_plugins(). */
 JsyncCoordinator *jsync_coordinator_open (JsyncConfig *config, GError **error);
+/* Load the plugins and open the cache for reading only, for the reports
+ * (jsync_coordinator_status(), _dump(), _search(), _failed(),
+ * _plugins()): the writer lock is neither taken nor waited for and nothing
+ * is written, so they run beside a sync; each report reads one snapshot
+ * of what was committed.  No cache yet reads as an empty one (not
+ * created); a damaged cache, or one of another jsync's schema, fails with
+ * JSYNC_ERROR_CORRUPT (the next sync moves it aside and rebuilds it).
+ * Appliers whose tables the cache does not hold at their schema version
+ * are left out.  Every call that writes fails with JSYNC_ERROR_USAGE. */
+JsyncCoordinator *jsync_coordinator_open_read_only (JsyncConfig *config,
+                                                    GError **error);
 void jsync_coordinator_free (JsyncCoordinator *coordinator);
 void jsync_coordinator_set_progress (JsyncCoordinator *coordinator,
                                      JsyncProgressFunc func,
@@ -197,17 +230,24 @@ typedef struct
   const char *close_mark;   /* nullable: put after it ("]" when NULL) */
 } JsyncSearchOptions;
 
-/* The FTS5 query for a user's text: each whitespace-separated word quoted
- * (double quotes doubled), all of them required, so no text is an FTS5
- * syntax error; "" for a text without words.  (transfer full) */
+/* The FTS5 query for a user's text: each different whitespace-separated
+ * word quoted (double quotes doubled) once, in the order of its first
+ * occurrence, all of them required, so no text is an FTS5 syntax error; ""
+ * for a text without words.  (transfer full) */
 char *jsync_search_quote (const char *text);
+
+/* The most different words jsync_coordinator_search() takes in a query
+ * that is not raw (FTS5's ranking costs grow with the square of the
+ * phrases a row matches). */
+#define JSYNC_SEARCH_MAX_WORDS 256
 
 /* Full-text search over the FTS tables the appliers declare
  * (JsyncApplierDesc.search), ranked by bm25 across them, best first:
  * {"version":1, "command":"search", "query", "ftsQuery", "results":
  * [{"table", "fts", "rowid", "id", "rank", "snippet", "columns": {...}}]}.
  * An unknown table is JSYNC_ERROR_USAGE; so is an FTS5 syntax error in a
- * raw query (with SQLite's message).  No match is an empty list.
+ * raw query (with SQLite's message), and a query of more than
+ * JSYNC_SEARCH_MAX_WORDS different words.  No match is an empty list.
  * (transfer full) */
 json_object *jsync_coordinator_search (JsyncCoordinator *coordinator,
                                        const char *query,

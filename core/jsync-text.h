@@ -1,0 +1,18 @@
+/* jsync-text.h: texts from outside (log names, messages) made fit to show. */
+#ifndef JSYNC_TEXT_H
+#define JSYNC_TEXT_H
+
+#include <jsync/jsync.h>
+
+G_BEGIN_DECLS
+
+/* A JSON string of `length` bytes of `text` (up to its NUL when length is
+ * -1), valid UTF-8 whatever they are: as they are when they are valid,
+ * else with each invalid byte as "\xNN" (jsync_escape_text()).  NULL (JSON
+ * null) for a NULL text.  (transfer full) */
+json_object *jsync_json_new_text_len (const char *text, gssize length);
+#define jsync_json_new_text(text) jsync_json_new_text_len ((text), -1)
+
+G_END_DECLS
+
+#endif /* JSYNC_TEXT_H */
