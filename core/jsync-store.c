@@ -22,6 +22,8 @@ static const char *const store_sql[JSYNC_STMT_N] = {
   [JSYNC_STMT_EVENT_RELOCATE] =
     "UPDATE jsync_events SET offset = ?2, length = ?3, line = ?4, gen = ?5"
     " WHERE id = ?1",
+  [JSYNC_STMT_EVENT_SEEN] =
+    "UPDATE jsync_events SET gen = ?2 WHERE id = ?1",
   [JSYNC_STMT_EVENT_SET_STATUS] =
     "UPDATE jsync_events SET status = ?2 WHERE id = ?1",
   [JSYNC_STMT_STREAM_MAX] =

@@ -1500,8 +1500,10 @@ run_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
   g_autofree char *stored_stream = g_strdup ((const char *) sqlite3_column_text (row, 10));
   g_autofree char *stored_raw = NULL;
   gsize stored_length = 0;
+  gboolean own_reread = stored_source == item->source->id
+                        && item->source->rereading;
 
-  if (stored_source == item->source->id && item->source->rereading)
+  if (own_reread)
     {
       /* Read again in its own file: note where it now is. */
       sqlite3_stmt *relocate = jsync_store_stmt (run->store,
@@ -1541,6 +1543,17 @@ run_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
                              stored_ts, stored_device, stored_raw,
                              stored_length))
         return run_keep_smaller_copy (run, item, error);
+      /* Its own file, read again, still holds it (in other bytes): it is
+       * seen in this generation, so not lost. */
+      if (own_reread)
+        {
+          sqlite3_stmt *seen = jsync_store_stmt (run->store,
+                                                 JSYNC_STMT_EVENT_SEEN);
+
+          sqlite3_bind_text (seen, 1, item->id, -1, SQLITE_STATIC);
+          sqlite3_bind_int64 (seen, 2, item->source->gen);
+          return jsync_store_run (run->store, seen, error);
+        }
       return TRUE;
     }
   run->result->conflicts++;

@@ -434,6 +434,36 @@ test_lost_back (CliFixture *f, gconstpointer data)
   assert_equals_fresh (f);
 }
 
+/* A log read again from its start that holds one of its events in other
+ * bytes (the same JSON, respaced, as an editor may write it):
+ * the event is still in the log, not lost. */
+static void
+test_lost_respaced (CliFixture *f, gconstpointer data)
+{
+  g_autofree char *line = event_line ("e-0", 1000);
+  g_autofree char *spaced = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsyncResult) first = NULL;
+  g_autoptr(JsyncResult) again = NULL;
+
+  cli_write (f, "a.jsonl", line);
+  first = cli_sync (f);
+  /* The same event with a space before its newline (bytes that sort
+   * after the copy kept), and a first line that changes the bytes before
+   * the checkpoint. */
+  spaced = g_strdup (line);
+  spaced[strlen (spaced) - 1] = '\0';
+  text = g_strconcat ("\n", spaced, " \n", NULL);
+  cli_write (f, "a.jsonl", text);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "a.jsonl: read again from the start*");
+  again = cli_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (again->lost_events->len, ==, 0);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
+  assert_equals_fresh (f);
+}
+
 static int
 chown_to_nobody (const char *path, const struct stat *st, int flag,
                  struct FTW *ftw)
@@ -584,6 +614,7 @@ main (int argc, char **argv)
   ADD ("/live/rebuild/stale-folder", test_rebuild_stale_folder);
   ADD ("/live/verify/logs-grow", test_verify_grown);
   ADD ("/live/lost/back-clears", test_lost_back);
+  ADD ("/live/lost/respaced-copy", test_lost_respaced);
   ADD ("/live/append/log-replaced", test_append_log_replaced);
   ADD ("/live/scan/unreadable-folder", test_unseen_folder);
   ADD ("/live/verify/log-replaced", test_verify_replaced);
