@@ -4,7 +4,7 @@
  *   jsync-gen-corpus --out DIR --append-percent P [--seed S]
  *
  * Writes DIR/conversations/conv_<uuid>.jsonl and DIR/workspaces/ws_<id>.jsonl
- * in the format of FORMAT.md, as the Nexus plugin writes them: one JSON
+ * in the format of docs/format.md, as the Nexus plugin writes them: one JSON
  * object per line, appended as "\n" + line + "\n" (a tenth of the files by a
  * bulk writer, without blank lines), keys in Nexus's order.  The same seed
  * and size give the same bytes.

@@ -1,5 +1,5 @@
 /* jsync-append.c: `jsync append`: one event written to a log, then synced
- * (DESIGN.md §9: one path in), and this device's id. */
+ * (docs/design.md "The sync contract": one path in), and this device's id. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

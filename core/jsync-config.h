@@ -9,10 +9,11 @@ G_BEGIN_DECLS
 #define JSYNC_DEFAULT_BATCH_SIZE 1000
 #define JSYNC_DEFAULT_MAX_LINE_BYTES (64 * 1024 * 1024)
 
-/* The plugin search path, in order (DESIGN.md "Plugins"): the folders of
- * $JSYNC_PLUGIN_PATH alone when it is set; otherwise --plugins-dir, the
- * keyfile's plugins-dir (relative to the keyfile's folder), then the
- * installed folder JSYNC_PLUGINS_DIR.  (transfer full) */
+/* The plugin search path, in order (docs/design.md "The plugin
+ * lifecycle"): the folders of $JSYNC_PLUGIN_PATH alone when it is set;
+ * otherwise --plugins-dir, the keyfile's plugins-dir (relative to the
+ * keyfile's folder), then the installed folder JSYNC_PLUGINS_DIR.
+ * (transfer full) */
 GStrv jsync_config_dup_plugin_path (JsyncConfig *config);
 /* Folders named explicitly (--plugins-dir, keyfile): they must exist. */
 GStrv jsync_config_dup_required_plugin_dirs (JsyncConfig *config);

@@ -6,7 +6,7 @@ G_DEFINE_QUARK (jsync-error-quark, jsync_error)
 /**
  * jsync_error_exit_status:
  * The program's exit status for an error that stopped a command
- * (DESIGN.md, "Exit status").
+ * (docs/design.md "The program's interface").
  */
 int
 jsync_error_exit_status (const GError *error)

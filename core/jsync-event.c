@@ -356,8 +356,8 @@ event_check_syntax (const char *data, gsize length, GError **error)
 
 /**
  * jsync_event_parse_json:
- * Strict parse of one line (DESIGN.md §6): valid UTF-8, RFC 8259 syntax,
- * then json-c builds the object.
+ * Strict parse of one line (docs/design.md "The sync contract", "Bad
+ * input"): valid UTF-8, RFC 8259 syntax, then json-c builds the object.
  */
 json_object *
 jsync_event_parse_json (const char *data, gsize length, GError **error)
@@ -496,7 +496,7 @@ jsync_event_read_envelope (json_object *json, JsyncEvent *event,
 
 /**
  * jsync_event_key_compare:
- * The total order of DESIGN.md §2.
+ * The total order of docs/design.md "The sync contract" ("Order").
  */
 int
 jsync_event_key_compare (gint64 ts_a, const char *device_a, const char *id_a,

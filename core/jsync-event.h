@@ -6,8 +6,9 @@
 
 G_BEGIN_DECLS
 
-/* Deepest nesting accepted (DESIGN.md §6): objects and arrays, the line's
- * own object being the first level. */
+/* Deepest nesting accepted (docs/design.md "The sync contract", "Bad
+ * input"): objects and arrays, the line's own object being the first
+ * level. */
 #define JSYNC_EVENT_MAX_DEPTH 64
 
 /* Parse one line as a strict JSON object: valid UTF-8 (no overlong forms or

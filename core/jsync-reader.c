@@ -411,7 +411,7 @@ jsync_pread_all (int fd, void *buffer, gsize length, guint64 offset,
 
 /**
  * jsync_tail_hash:
- * Hash of the last ≤ 4 KiB before `offset` (DESIGN.md §4).
+ * Hash of the last ≤ 4 KiB before `offset` (docs/design.md "Checkpoints").
  */
 gboolean
 jsync_tail_hash (int fd, guint64 offset, gint64 *hash, GError **error)

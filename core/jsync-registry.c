@@ -1,5 +1,5 @@
 /* jsync-registry.c: finding, checking and routing to applier modules
- * (DESIGN.md "Plugins", STYLE.md "The applier ABI").
+ * (docs/design.md "The plugin lifecycle", docs/style.md "Plugins").
  *
  * A module is trusted only after every check below has passed, and nothing
  * in it is called here: init() and the rest are the cache's business.  Not

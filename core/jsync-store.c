@@ -768,7 +768,7 @@ jsync_store_get_applier (JsyncStore *store, const char *name)
 
 /**
  * jsync_store_lock:
- * The single-writer lock (DESIGN.md "Concurrency").
+ * The single-writer lock (docs/design.md "Locking").
  */
 int
 jsync_store_lock (const char *db_path, guint timeout, GError **error)

@@ -1,4 +1,4 @@
-/* jsync-sync.c: one sync run (DESIGN.md "Sync semantics").
+/* jsync-sync.c: one sync run (docs/design.md "The sync contract").
  *
  * A run scans the data folder, checks each log's checkpoint, and reads the
  * new complete lines of each.  Lines become events in batches; a batch is
@@ -6,8 +6,9 @@
  * checkpoints.  Within a batch events are grouped by (applier, stream):
  * a group whose events all sort after what its stream already holds is
  * applied in key order; otherwise the stream is cleared and re-applied in
- * key order with the stored events (read back from the logs by location),
- * so incremental sync always ends where a rebuild does.
+ * key order with the stored events (their lines, kept in jsync_events.raw),
+ * so incremental sync always ends where a rebuild does (docs/design.md
+ * "Streams and replays").
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1176,7 +1177,7 @@ run_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
 }
 
 /* Events last seen in a file being read again that its new content no
- * longer holds: lost (DESIGN.md "Lost events"). */
+ * longer holds: lost (docs/design.md "Lost events"). */
 static gboolean
 run_find_lost (Run *run, Source *source, gboolean whole_file, GError **error)
 {

@@ -11,11 +11,11 @@
  * whole is done again, VERIFY_ATTEMPTS times at the most.  The file is
  * removed whatever happens.
  *
- * Lost events (DESIGN.md "Lost events") are in no log, yet the cache keeps
- * their effects: their lines (jsync_events.raw) are fed into the build as
- * pending events of a source named "(lost events)" and applied in their
- * place in the key order, so they are no difference; they are reported
- * apart, as only in the cache.
+ * Lost events (docs/design.md "Lost events") are in no log, yet the cache
+ * keeps their effects: their lines (jsync_events.raw) are fed into the
+ * build as pending events of a source named "(lost events)" and applied in
+ * their place in the key order, so they are no difference; they are
+ * reported apart, as only in the cache.
  */
 #include <string.h>
 

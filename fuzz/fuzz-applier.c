@@ -65,8 +65,9 @@ fuzz_exec (const char *sql)
     }
 }
 
-/* No statement of the applier is left half-run (DESIGN.md: prepared once,
- * reset per event), and the core's transaction is still open. */
+/* No statement of the applier is left half-run (docs/style.md "Plugins":
+ * prepared once, reset after every use), and the core's transaction is
+ * still open. */
 static void
 fuzz_check_connection (void)
 {

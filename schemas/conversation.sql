@@ -1,9 +1,9 @@
--- conversation.sql: the tables of the `conversation` applier (FORMAT.md,
--- "The cache tables the bundled appliers own").  Idempotent: the core runs
--- it on a new cache and again whenever the applier's version changes, so it
--- also replaces what older versions made (the FTS triggers below).  The
--- DEFAULTs are upstream's; the applier always writes every column itself
--- (FORMAT.md: "the schema's DEFAULTs are irrelevant").
+-- conversation.sql: the tables of the `conversation` applier
+-- (docs/format.md, "The `conversation` applier").  Idempotent: the core
+-- runs it on a new cache and again whenever the applier's version changes,
+-- so it also replaces what older versions made (the FTS triggers below).
+-- The DEFAULTs are upstream's; the applier always writes every column
+-- itself (docs/format.md: the applier's defaults apply, never the schema's).
 -- No foreign keys: messages may precede their conversation in the order,
 -- and deletes cascade through explicit DELETE statements.
 

@@ -1,13 +1,13 @@
 -- workspace.sql: the tables of the bundled `workspace` applier (schema 1).
 --
--- Columns as FORMAT.md "The cache tables" gives them: camelCase names,
--- times in integer ms, booleans 0/1, *Json columns holding JSON text.  No
--- foreign keys (children may precede their parents in the event order): the
--- applier deletes children itself.  No UNIQUE(name): two workspaces may
--- share a name.  Every table keeps its implicit rowid, which workspace_fts
--- uses as content_rowid.  Idempotent: the core runs it on a new cache and
--- again whenever the applier's version changes, so it also replaces what
--- older versions made (the FTS triggers below).
+-- Columns as docs/format.md "The `workspace` applier" gives them: camelCase
+-- names, times in integer ms, booleans 0/1, *Json columns holding JSON
+-- text.  No foreign keys (children may precede their parents in the event
+-- order): the applier deletes children itself.  No UNIQUE(name): two
+-- workspaces may share a name.  Every table keeps its implicit rowid, which
+-- workspace_fts uses as content_rowid.  Idempotent: the core runs it on a
+-- new cache and again whenever the applier's version changes, so it also
+-- replaces what older versions made (the FTS triggers below).
 
 CREATE TABLE IF NOT EXISTS workspaces (
   id TEXT PRIMARY KEY NOT NULL,

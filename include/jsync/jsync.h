@@ -256,9 +256,9 @@ json_object *jsync_coordinator_search (JsyncCoordinator *coordinator,
 
 /* Sync the cache, rebuild from the logs into a temporary file beside it
  * (removed before returning), and compare the two, table by table, with
- * the events lost from the logs (DESIGN.md "Lost events") fed into the
- * rebuild; check the cache's FTS indexes against their tables.  Holds the
- * writer lock throughout.  {"version":1, "command":"verify", "identical",
+ * the events lost from the logs (docs/design.md "Lost events") fed into
+ * the rebuild; check the cache's FTS indexes against their tables.  Holds
+ * the writer lock throughout.  {"version":1, "command":"verify", "identical",
  * "tables": [{"table", "cacheRows", "rebuildRows", "onlyInCache",
  * "onlyInRebuild", "keys": [{pk column: value}, ...]}], "fts": [{"table",
  * "ok", "message"}], "onlyInCache": [{"file", "id"}] (the lost events),
@@ -287,9 +287,10 @@ JsyncResult *jsync_coordinator_retry_failed (JsyncCoordinator *coordinator,
 /* --- Appending events, watching the data folder ---------------------------
  * (core/jsync-append.c, core/jsync-watch.c) */
 
-/* This device's id (DESIGN.md "The program"): the keyfile's `device-id`,
- * else the one kept in $XDG_STATE_HOME/jsync/device-id, made (a random
- * UUID) the first time.  (transfer full) */
+/* This device's id (docs/design.md "The program's interface"): the
+ * keyfile's `device-id`, else the one kept in
+ * $XDG_STATE_HOME/jsync/device-id, made (a random UUID) the first time.
+ * (transfer full) */
 char *jsync_config_dup_device_id (JsyncConfig *config, GError **error);
 
 typedef enum
@@ -299,10 +300,11 @@ typedef enum
                                  * before the sync */
 } JsyncAppendFlags;
 
-/* Append one event to `file` and sync, the write path for apps (DESIGN.md
- * §9).  `file` is relative to the data folder; missing folders are made;
- * it must be a file sync reads: *.jsonl, no "..", nothing hidden or
- * ignored, no symbolic link on the way, a regular file if it exists.
+/* Append one event to `file` and sync, the write path for apps
+ * (docs/design.md "The sync contract": one path in).  `file` is relative
+ * to the data folder; missing folders are made; it must be a file sync
+ * reads: *.jsonl, no "..", nothing hidden or ignored, no symbolic link on
+ * the way, a regular file if it exists.
  * `body` (length bytes, or NUL-terminated when length is -1) is a JSON
  * object with a non-empty string `type` and no `id`, `deviceId` or
  * `timestamp`: jsync adds a new UUID v4 id, this device's id and the time

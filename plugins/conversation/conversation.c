@@ -2,8 +2,9 @@
  *
  * Projects Nexus conversation logs (conversations/conv_<id>.jsonl) into the
  * tables conversations and messages, with the FTS5 indexes conversation_fts
- * and message_fts (schemas/conversation.sql).  FORMAT.md, "What each event
- * does", is the specification; the events and their fields:
+ * and message_fts (schemas/conversation.sql).  docs/format.md, "The
+ * `conversation` applier", is the specification; the events and their
+ * fields:
  *
  *   metadata              data: id, title?, created?, vault?, settings?
  *                         (the conversation's create)
@@ -24,12 +25,13 @@
  * type fails the event before anything is written.  Any other type under
  * this applier's prefixes fails as an unknown event type.
  *
- * A create inserts with FORMAT.md's defaults; for an id that exists it sets
- * only the columns whose keys it carries (null counts as absent where the
- * column has a default).  An update sets only the keys it carries and
- * changes nothing when its entity does not exist.  messageCount is kept by
- * the schema's triggers (+1 per message row inserted, -1 per row deleted)
- * and counted afresh when a conversation is created; updated only rises.
+ * A create inserts with the defaults of docs/format.md; for an id that
+ * exists it sets only the columns whose keys it carries (null counts as
+ * absent where the column has a default).  An update sets only the keys it
+ * carries and changes nothing when its entity does not exist.
+ * messageCount is kept by the schema's triggers (+1 per message row
+ * inserted, -1 per row deleted) and counted afresh when a conversation is
+ * created; updated only rises.
  *
  * Full-text indexes: the schema's triggers note the rows each batch
  * touches (conversation_fts_pending, message_fts_pending), and end_batch
@@ -568,7 +570,7 @@ conversation_apply_message_updated (ConversationState *state,
       || !conversation_get_integer (data, "activeAlternativeIndex", 0,
                                     &values[6], error))
     return FALSE;
-  /* content: null empties the message (FORMAT.md). */
+  /* content: null empties the message (docs/format.md). */
   if (values[0].field == JSYNC_FIELD_NULL)
     values[0].carried = TRUE;
 

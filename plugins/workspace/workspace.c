@@ -1,8 +1,8 @@
 /* workspace.c: the bundled `workspace` applier.
  *
- * Projects Nexus workspace logs (workspaces/ws_<id>.jsonl, FORMAT.md) into
- * the tables of schemas/workspace.sql.  Events handled, with the fields read
- * (`?` = optional; envelope keys first, then data.*):
+ * Projects Nexus workspace logs (workspaces/ws_<id>.jsonl, docs/format.md)
+ * into the tables of schemas/workspace.sql.  Events handled, with the
+ * fields read (`?` = optional; envelope keys first, then data.*):
  *
  *   workspace_created  data: id, name, description?, rootFolder?, created?,
  *                      lastAccessed?, isActive?, dedicatedAgentId?,
@@ -26,16 +26,17 @@
  *
  * Any other type under the prefixes is an unknown event type (an error).
  *
- * apply() implements the plain in-order meaning (FORMAT.md "What each event
- * does"): a create inserts with defaults, or, for an id that exists, sets
- * only the columns whose keys it carries; an update sets the keys present
- * and is a no-op for a missing entity; null counts as absent for a column
- * with a default and is NULL elsewhere.  The core keeps the order: each
- * workspace is one stream (workspace_stream()), and a late event makes it
- * clear that stream and re-apply it.  Streams stay apart because every
- * statement on sessions, states and traces matches workspaceId as well as
- * id (a re-create of a state or trace also moves it to the sessionId it
- * carries).  Every field is checked before anything is written.
+ * apply() implements the plain in-order meaning (docs/format.md "The
+ * `workspace` applier"): a create inserts with defaults, or, for an id that
+ * exists, sets only the columns whose keys it carries; an update sets the
+ * keys present and is a no-op for a missing entity; null counts as absent
+ * for a column with a default and is NULL elsewhere.  The core keeps the
+ * order: each workspace is one stream (workspace_stream()), and a late
+ * event makes it clear that stream and re-apply it.  Streams stay apart
+ * because every statement on sessions, states and traces matches
+ * workspaceId as well as id (a re-create of a state or trace also moves it
+ * to the sessionId it carries).  Every field is checked before anything is
+ * written.
  *
  * Full-text index: the schema's triggers note the workspaces each batch
  * touches (workspace_fts_pending), and end_batch updates workspace_fts from
