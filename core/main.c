@@ -7,6 +7,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+/* For the ABI version the library loads appliers of. */
+#include <jsync/jsync-plugin.h>
+
 #include "jsync-cli.h"
 
 JsyncCliOptions jsync_cli_options = { .batch_size = -1, .limit = -1 };
@@ -403,7 +406,8 @@ main (int argc, char **argv)
     }
   if (jsync_cli_options.version)
     {
-      printf ("jsync %s (applier ABI %d.%d)\n", JSYNC_VERSION, 1, 0);
+      printf ("jsync %s (applier ABI %d.%d)\n", JSYNC_VERSION, JSYNC_ABI_MAJOR,
+              JSYNC_ABI_MINOR);
       return JSYNC_EXIT_OK;
     }
   if (argc >= 2)

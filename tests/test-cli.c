@@ -21,6 +21,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
+#include <jsync/jsync-plugin.h>
 #include <sqlite3.h>
 
 #define NEXUS_EVENTS 317
@@ -864,6 +865,13 @@ test_options_version (Fixture *f, gconstpointer user_data)
   g_assert_true (g_str_has_prefix (run->out, "jsync "));
   g_assert_true (g_ascii_isdigit (run->out[strlen ("jsync ")]));
   g_assert_true (g_str_has_prefix (run->out, "jsync 0.1.0"));
+  /* The ABI the program's core loads plugins for is the header's. */
+  {
+    g_autofree char *abi = g_strdup_printf ("(applier ABI %d.%d)\n",
+                                            JSYNC_ABI_MAJOR, JSYNC_ABI_MINOR);
+
+    g_assert_true (g_str_has_suffix (run->out, abi));
+  }
 }
 
 static void
