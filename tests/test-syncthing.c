@@ -1112,6 +1112,31 @@ syncthing_view (Side *side, Side *other, View *view)
       member_int (completion, "needItems", -1), view->other_sequence);
 }
 
+/* The REST API answers (the sync listener started before it). */
+static gboolean
+syncthing_wait_listening (Fixture *f, Side *side, char **why)
+{
+  gint64 deadline = g_get_monotonic_time () + START_DEADLINE * G_USEC_PER_SEC;
+  g_autoptr(GError) error = NULL;
+
+  for (;;)
+    {
+      g_autoptr(json_object) ping = NULL;
+
+      g_clear_error (&error);
+      if (rest_call (side, "GET", "/rest/system/ping", &ping, &error))
+        return TRUE;
+      if (g_subprocess_get_identifier (side->syncthing) == NULL
+          || g_get_monotonic_time () > deadline)
+        {
+          *why = g_strdup_printf ("syncthing %s: no REST API: %s", side->name,
+                                  error->message);
+          return FALSE;
+        }
+      g_usleep (100000);
+    }
+}
+
 /* REST up on both, connected to each other, initial scans done. */
 static gboolean
 syncthing_wait_started (Fixture *f, char **why)
@@ -1932,12 +1957,16 @@ test_two_devices (Fixture *f, gconstpointer user_data)
       syncthing_generate (f, side);
     }
   g_ptr_array_set_size (held, 0);
-  for (guint i = 0; i < 2; i++)
-    {
-      syncthing_configure (&f->sides[i], &f->sides[1 - i]);
-      syncthing_start (f, &f->sides[i], i);
-    }
-  if (!syncthing_wait_started (f, &why))
+  syncthing_configure (&f->sides[0], &f->sides[1]);
+  syncthing_configure (&f->sides[1], &f->sides[0]);
+  /* One after the other: each dials the other from its own listening port,
+   * and two dials at the same instant make one TCP connection (a
+   * simultaneous open) on which both wait as TLS clients until a 20 s
+   * timeout.  b starts once a listens, and so dials it first. */
+  syncthing_start (f, &f->sides[0], 0);
+  if (syncthing_wait_listening (f, &f->sides[0], &why))
+    syncthing_start (f, &f->sides[1], 1);
+  if (f->sides[1].syncthing == NULL || !syncthing_wait_started (f, &why))
     {
       g_autofree char *log_a = tail_text (f->sides[0].st_log, 20);
       g_autofree char *log_b = tail_text (f->sides[1].st_log, 20);
