@@ -1622,9 +1622,9 @@ cache_read (Fixture *f, Side *side, const char *db, Cache *cache,
                                        "SELECT id, status FROM jsync_events",
                                        -1, &stmt, NULL), ==, SQLITE_OK);
   while (sqlite3_step (stmt) == SQLITE_ROW)
-    g_hash_table_insert (cache->status,
-                         g_strdup ((const char *) sqlite3_column_text (stmt, 0)),
-                         GINT_TO_POINTER (sqlite3_column_int (stmt, 1) + 1));
+    g_hash_table_insert (
+        cache->status, g_strdup ((const char *) sqlite3_column_text (stmt, 0)),
+        GINT_TO_POINTER (sqlite3_column_int (stmt, 1) + 1));
   sqlite3_finalize (stmt);
   g_assert_cmpint (sqlite3_prepare_v2 (handle,
                                        "SELECT count(*) FROM jsync_failed", -1,
@@ -1665,7 +1665,8 @@ cache_read (Fixture *f, Side *side, const char *db, Cache *cache,
 
           g_assert_nonnull (file);
           if (ids == NULL)
-            g_hash_table_insert (cache->lost, g_strdup (member_str (item, "id")),
+            g_hash_table_insert (cache->lost,
+                                 g_strdup (member_str (item, "id")),
                                  g_strdup (file));
           else
             for (gsize j = 0; j < json_object_array_length (ids); j++)
@@ -1809,7 +1810,8 @@ write_acked (Side *side)
       Append *append = side->appends->pdata[i];
 
       if (append->err != NULL)
-        g_string_append_printf (text, "%s %s %" G_GINT64_FORMAT " exit %d:\n%s%s",
+        g_string_append_printf (text,
+                                "%s %s %" G_GINT64_FORMAT " exit %d:\n%s%s",
                                 append->id != NULL ? append->id : "-",
                                 append->log, append->start, append->status,
                                 append->err,
@@ -2412,8 +2414,9 @@ test_two_devices (Fixture *f, gconstpointer user_data)
       report (f, "FAILED: %s (%s): %u violation(s)%s%s", check->name,
               check->what, check->count, check->examples->str,
               check->count > EXAMPLES ? "\n    ..." : "");
-      g_string_append_printf (summary, "%s%s (%u)", summary->len > 0 ? ", " : "",
-                              check->name, check->count);
+      g_string_append_printf (summary, "%s%s (%u)",
+                              summary->len > 0 ? ", " : "", check->name,
+                              check->count);
     }
   report (f, "%.1f s in all", (g_get_monotonic_time () - start) / 1e6);
   for (guint i = 0; i < 2; i++)
