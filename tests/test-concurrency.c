@@ -2004,6 +2004,10 @@ conc_check_end (Round *round)
     g_autoptr(ProgramRun) build = conc_run (round, CMD_OTHER, fresh, args);
     g_autofree char *fts = NULL;
 
+    /* A fresh cache, with nothing else running: the test's own ground. */
+    if (build->status != 0)
+      g_test_message ("the fresh cache: jsync → exit %d:\n%s", build->status,
+                      build->err);
     g_assert_cmpint (build->status, ==, 0);
     g_clear_pointer (&why, g_free);
     fresh_events = conc_cache_events (fresh, &why);
@@ -2036,6 +2040,8 @@ conc_check_end (Round *round)
       json_object *b = conc_dump (round, fresh, &why_b);
       g_autofree char *difference = NULL;
 
+      if (b == NULL)
+        g_test_message ("%s", why_b);
       g_assert_nonnull (b);
       if (a == NULL)
         conc_violation (round, P_FRESH_EQUAL, "%s", why_a);
@@ -2158,7 +2164,8 @@ conc_round (guint index, guint32 seed)
     g_autoptr(ProgramRun) run = conc_run (round, CMD_OTHER, NULL, args);
 
     if (run->status != 0)
-      g_test_message ("the first sync: %s", run->err);
+      g_test_message ("the first sync: jsync → exit %d:\n%s", run->status,
+                      run->err);
     g_assert_cmpint (run->status, ==, 0);
   }
 
