@@ -38,7 +38,8 @@
  * - a reader thread opens the cache with SQLite alone, read-only, every few
  *   ms, as an app reading the cache does.
  *
- * The keyfile's lock-timeout is 60 s, so the runs wait for each other
+ * The keyfile's lock-timeout is 60 s (240 s in a sanitizer's pass, where
+ * every run is several times slower), so the runs wait for each other
  * rather than give up.  When the writers stop, every loop ends, the watch is
  * stopped, one last `jsync sync` runs, and the round is checked.
  *
@@ -154,10 +155,13 @@
 #define CONC_POOL 4000
 #define CONC_WRITERS 3
 #define CONC_SYNCERS 2
-/* A run that takes this long is killed (and reported). */
-#define CONC_RUN_TIMEOUT (120 * G_USEC_PER_SEC)
-/* How long the watch may take to start syncing before it is stopped. */
-#define CONC_WATCH_START_TIMEOUT (60 * G_USEC_PER_SEC)
+/* The keyfile's lock-timeout (s): runs wait for each other rather than
+ * give up.  A run that takes longer than CONC_RUN_TIMEOUT is killed (and
+ * reported).  How long the watch may take to start syncing before it is
+ * stopped.  All three times conc_slow under a sanitizer. */
+#define CONC_LOCK_TIMEOUT 60
+#define CONC_RUN_TIMEOUT (120 * G_USEC_PER_SEC * conc_slow)
+#define CONC_WATCH_START_TIMEOUT (60 * G_USEC_PER_SEC * conc_slow)
 /* Examples kept per promise. */
 #define CONC_EXAMPLES 40
 
@@ -287,6 +291,9 @@ static GMutex totals_lock;
 static gboolean skip_sync, skip_watch, skip_rebuild, skip_double, skip_verify,
                 skip_status, skip_reader;
 static gboolean rounds_done;
+/* 4 in a sanitizer's pass of .ci/run (every run of the program is several
+ * times slower there), else 1. */
+static int conc_slow = 1;
 static gint alive;          /* jsync processes running */
 static gint serial;         /* output file names */
 
@@ -1761,34 +1768,31 @@ conc_compare_dumps (json_object *a, json_object *b)
   return NULL;
 }
 
-/* Where the first copy of an event id is in the logs below `dir`: the
- * log (relative to `top`) and the byte offset of its line. */
+/* Where the first of `needles` (NULL-terminated) is in the logs below
+ * `dir`: the log (relative to `top`) and the byte offset of its line. */
 static gboolean
-conc_locate (const char *top, const char *dir, const char *id,
+conc_locate (const char *top, const char *dir, const char *const *needles,
              char **relative, gint64 *offset)
 {
   g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  g_autofree char *needle = g_strdup_printf ("\"id\":\"%s\"", id);
-  g_autofree char *spaced = g_strdup_printf ("\"id\": \"%s\"", id);
   const char *name;
 
   while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
     {
       g_autofree char *path = g_build_filename (dir, name, NULL);
       g_autofree char *text = NULL;
-      const char *found;
+      const char *found = NULL;
 
       if (g_file_test (path, G_FILE_TEST_IS_DIR))
         {
-          if (conc_locate (top, path, id, relative, offset))
+          if (conc_locate (top, path, needles, relative, offset))
             return TRUE;
           continue;
         }
       if (!g_file_get_contents (path, &text, NULL, NULL))
         continue;
-      found = strstr (text, needle);
-      if (found == NULL)
-        found = strstr (text, spaced);
+      for (guint i = 0; found == NULL && needles[i] != NULL; i++)
+        found = strstr (text, needles[i]);
       if (found == NULL)
         continue;
       while (found > text && found[-1] != '\n')
@@ -1800,10 +1804,10 @@ conc_locate (const char *top, const char *dir, const char *id,
   return FALSE;
 }
 
-/* Why an event of the logs may be missing from the cache: where it is,
- * and what the cache recorded of that log. */
+/* Why a line of the logs may not be in the cache: where it is, and what
+ * the cache recorded of that log. */
 static char *
-conc_explain_missing (Round *round, const char *id)
+conc_explain (Round *round, const char *const *needles)
 {
   g_autofree char *relative = NULL;
   g_autofree char *path = NULL;
@@ -1814,7 +1818,7 @@ conc_explain_missing (Round *round, const char *id)
   gint64 offset = 0;
   char *text;
 
-  if (!conc_locate (round->program->data, round->program->data, id,
+  if (!conc_locate (round->program->data, round->program->data, needles,
                     &relative, &offset))
     return g_strdup ("not found in the logs");
   path = g_build_filename (round->program->data, relative, NULL);
@@ -1853,6 +1857,17 @@ conc_explain_missing (Round *round, const char *id)
   sqlite3_finalize (stmt);
   sqlite3_close (handle);
   return text;
+}
+
+/* The same for an event id missing from the cache. */
+static char *
+conc_explain_missing (Round *round, const char *id)
+{
+  g_autofree char *plain = g_strdup_printf ("\"id\":\"%s\"", id);
+  g_autofree char *spaced = g_strdup_printf ("\"id\": \"%s\"", id);
+  const char *const needles[] = { plain, spaced, NULL };
+
+  return conc_explain (round, needles);
 }
 
 /* A check of the test itself: every line of every log is a whole event
@@ -1961,10 +1976,19 @@ conc_check_end (Round *round)
             if (!json_object_equal (json, winner->json))
               {
                 if (wrong++ == 0)
-                  conc_violation (round, P_COMPLETE,
-                                  "event %s: the cache keeps %s, the event is"
-                                  " %s", winner->id, strchr (cached, ' ') + 1,
-                                  winner->line);
+                  {
+                    g_autofree char *line = g_strconcat (winner->line, "\n",
+                                                         NULL);
+                    const char *const needles[] = { line, NULL };
+                    g_autofree char *where = conc_explain (round, needles);
+
+                    conc_violation (round, P_COMPLETE,
+                                    "event %s: the cache keeps %s, the event"
+                                    " (its copy with the smallest key) is %s,"
+                                    " %s", winner->id,
+                                    strchr (cached, ' ') + 1, winner->line,
+                                    where);
+                  }
               }
             json_object_put (json);
           }
@@ -2121,7 +2145,12 @@ conc_round (guint index, guint32 seed)
   round->seed = seed;
   round->program = program_new (history_scratch_dir ());
   round->config = g_build_filename (round->program->dir, "jsync.conf", NULL);
-  history_write_text (round->config, "[jsync]\nlock-timeout = 60\n", FALSE);
+  {
+    g_autofree char *keyfile = g_strdup_printf ("[jsync]\nlock-timeout = %d\n",
+                                                CONC_LOCK_TIMEOUT * conc_slow);
+
+    history_write_text (round->config, keyfile, FALSE);
+  }
   g_mutex_init (&round->lock);
   round->file_locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              conc_rw_lock_free);
@@ -2393,6 +2422,8 @@ conc_ensure_rounds (void)
   if (rounds_done)
     return;
   rounds_done = TRUE;
+  if (g_getenv ("ASAN_OPTIONS") != NULL || g_getenv ("TSAN_OPTIONS") != NULL)
+    conc_slow = 4;
   {
     const char *text = g_getenv ("JSYNC_TEST_CONCURRENCY_SKIP");
     g_auto(GStrv) skip = g_strsplit (text != NULL ? text : "", ",", -1);
