@@ -23,7 +23,7 @@
  *   a new log (a conflict-copy name, sometimes in a new folder, put in
  *   place whole by a rename); a copy of an event already written into
  *   another log (the same bytes, the same JSON respaced, or a copy that
- *   differs: a sync conflict).  Some logs, and one folder, do not exist
+ *   differs: a sync conflict).  Some logs, and folders, do not exist
  *   before the round and are made by these writes.  Writes to one log are
  *   serialized as one app's would be (a read-write lock per log: whole-line
  *   appends, jsync append's included, share it; a torn line or a
