@@ -92,24 +92,14 @@ found_free (gpointer data)
   g_free (found);
 }
 
-/* Lost candidates (`ids`, last seen in `from`) that another present log
- * still holds, with the same JSON, are not lost: their record moves to
- * the smallest such copy (the rule's choice among what is left) and they
- * leave `ids`.
- * The logs looked in: those that sync tools name like `from` (a conflict
- * copy read before the log it copies, then deleted, loses nothing), and
- * those that hold events of the same streams.  Costs a read of those logs,
- * as a late event costs its stream. */
+/* The logs that may hold copies of events last seen in `from`, in @others,
+ * sorted (a log may be there twice): those that hold events of the same
+ * streams, and those that sync tools name like `from`. */
 static gboolean
-lost_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
+lost_logs_to_search (Run *run, Source *from, GArray *others, GError **error)
 {
-  /* id → Found* (NULL until a copy is found) */
-  g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash,
-                                                        g_str_equal, NULL,
-                                                        found_free);
-  g_autoptr(GArray) others = g_array_new (FALSE, FALSE, sizeof (gint64));
   GHashTableIter iter;
-  gpointer key, value;
+  gpointer value;
   sqlite3_stmt *stmt = NULL;
   int rc;
 
@@ -145,67 +135,73 @@ lost_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
       if (sibling->known && lost_is_sibling (from->path, sibling->path))
         g_array_append_val (others, sibling->id);
     }
-  for (guint i = 0; i < ids->len; i++)
-    g_hash_table_insert (wanted, ids->pdata[i], NULL);
-
   g_array_sort (others, lost_compare_ids);
-  for (guint i = 0; i < others->len; i++)
+  return TRUE;
+}
+
+/* Look in `source` for copies of the ids in `wanted` with the same JSON as
+ * the stored event; keep the smallest copy of each found. */
+static gboolean
+lost_search_log (Run *run, Source *source, GHashTable *wanted, GError **error)
+{
+  g_autoptr(JsyncReader) reader = NULL;
+  JsyncLine line;
+
+  /* One that cannot be read now holds nothing we can see. */
+  reader = jsync_reader_open_below (run->self->data_dir, source->path,
+                                    0, 0,
+                                    jsync_config_get_max_line_bytes (
+                                        run->self->config), NULL);
+  while (reader != NULL && jsync_reader_next (reader, &line, NULL))
     {
-      Source *source = source_by_id (run,
-                                     g_array_index (others, gint64, i));
-      g_autoptr(JsyncReader) reader = NULL;
-      JsyncLine line;
+      JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
+      json_object *json;
+      gint64 hash;
+      gboolean same = FALSE;
+      gpointer id = NULL;
+      Found *found = NULL;
 
-      /* Each log once (a sibling may hold events of the stream too). */
-      if (source == NULL || !source->present
-          || (i > 0 && g_array_index (others, gint64, i - 1) == source->id))
+      if (line.too_long
+          || (json = jsync_event_parse_json (line.data, line.length,
+                                             NULL)) == NULL)
         continue;
-      /* One that cannot be read now holds nothing we can see. */
-      reader = jsync_reader_open_below (run->self->data_dir, source->path,
-                                        0, 0,
-                                        jsync_config_get_max_line_bytes (
-                                            run->self->config), NULL);
-      while (reader != NULL && jsync_reader_next (reader, &line, NULL))
-        {
-          JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
-          json_object *json;
-          gint64 hash;
-          gboolean same = FALSE;
-          gpointer id = NULL;
-          Found *found = NULL;
-
-          if (line.too_long
-              || (json = jsync_event_parse_json (line.data, line.length,
-                                                 NULL)) == NULL)
-            continue;
-          if (jsync_event_read_envelope (json, &event, NULL))
-            g_hash_table_lookup_extended (wanted, event.id, &id,
-                                          (gpointer *) &found);
-          json_object_put (json);
-          if (id == NULL)
-            continue;
-          hash = jsync_hash (line.data, line.length);
-          if (found != NULL
-              && (found->hash == hash
-                  || !read_new_copy_wins (0, "", line.data, line.length, 0, "",
-                                          found->raw, found->length)))
-            continue;
-          if (!lost_same_as_stored (run, id, &line, hash, &same, error))
-            return FALSE;
-          if (!same)
-            continue;
-          found = g_new0 (Found, 1);
-          found->source = source;
-          found->offset = line.offset;
-          found->line = line.line;
-          found->hash = hash;
-          found->raw = g_memdup2 (line.data, line.length);
-          found->length = line.length;
-          g_hash_table_insert (wanted, id, found);
-        }
+      if (jsync_event_read_envelope (json, &event, NULL))
+        g_hash_table_lookup_extended (wanted, event.id, &id,
+                                      (gpointer *) &found);
+      json_object_put (json);
+      if (id == NULL)
+        continue;
+      hash = jsync_hash (line.data, line.length);
+      if (found != NULL
+          && (found->hash == hash
+              || !read_new_copy_wins (0, "", line.data, line.length, 0, "",
+                                      found->raw, found->length)))
+        continue;
+      if (!lost_same_as_stored (run, id, &line, hash, &same, error))
+        return FALSE;
+      if (!same)
+        continue;
+      found = g_new0 (Found, 1);
+      found->source = source;
+      found->offset = line.offset;
+      found->line = line.line;
+      found->hash = hash;
+      found->raw = g_memdup2 (line.data, line.length);
+      found->length = line.length;
+      g_hash_table_insert (wanted, id, found);
     }
+  return TRUE;
+}
 
-  /* Move each record to its smallest copy left. */
+/* Move each record of `wanted` to its smallest copy left. */
+static gboolean
+lost_move_found (Run *run, GHashTable *wanted, GError **error)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  sqlite3_stmt *stmt;
+  int rc;
+
   g_hash_table_iter_init (&iter, wanted);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -239,6 +235,45 @@ lost_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
           return FALSE;
         }
     }
+  return TRUE;
+}
+
+/* Lost candidates (`ids`, last seen in `from`) that another present log
+ * still holds, with the same JSON, are not lost: their record moves to
+ * the smallest such copy (the rule's choice among what is left) and they
+ * leave `ids`.
+ * The logs looked in: those that sync tools name like `from` (a conflict
+ * copy read before the log it copies, then deleted, loses nothing), and
+ * those that hold events of the same streams.  Costs a read of those logs,
+ * as a late event costs its stream. */
+static gboolean
+lost_find_elsewhere (Run *run, Source *from, GPtrArray *ids, GError **error)
+{
+  /* id → Found* (NULL until a copy is found) */
+  g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash,
+                                                        g_str_equal, NULL,
+                                                        found_free);
+  g_autoptr(GArray) others = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  if (!lost_logs_to_search (run, from, others, error))
+    return FALSE;
+  for (guint i = 0; i < ids->len; i++)
+    g_hash_table_insert (wanted, ids->pdata[i], NULL);
+
+  for (guint i = 0; i < others->len; i++)
+    {
+      Source *source = source_by_id (run, g_array_index (others, gint64, i));
+
+      /* Each log once (a sibling may hold events of the stream too). */
+      if (source == NULL || !source->present
+          || (i > 0 && g_array_index (others, gint64, i - 1) == source->id))
+        continue;
+      if (!lost_search_log (run, source, wanted, error))
+        return FALSE;
+    }
+
+  if (!lost_move_found (run, wanted, error))
+    return FALSE;
   /* Keep the ids still lost, in their order. */
   for (guint i = ids->len; i > 0; i--)
     if (g_hash_table_lookup (wanted, ids->pdata[i - 1]) != NULL)

@@ -228,6 +228,26 @@ run_teardown (Run *run)
   g_clear_pointer (&run->deferred, g_hash_table_unref);
 }
 
+/* Count the pending events into the result, free the run's tables, and
+ * fail a --strict run that met a failure; returns what the run returns. */
+static gboolean
+run_end (Run *run, gboolean ok, GError **error)
+{
+  run->result->events_pending = run_count (run,
+                                           "SELECT count(*) FROM jsync_events"
+                                           " WHERE status = 1 AND status <> 0");
+  run_teardown (run);
+  if (ok && run->stop)
+    {
+      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_EVENT,
+                   "--strict: stopped at the first failed event");
+      ok = FALSE;
+    }
+  return ok;
+}
+
+/* --- Stored events applied again ---------------------------------------- */
+
 /* Apply the stored events of one status that an applier takes now. */
 static gboolean
 run_apply_stored (JsyncCoordinator *self, JsyncStore *store, int status,
@@ -243,18 +263,9 @@ run_apply_stored (JsyncCoordinator *self, JsyncStore *store, int status,
        && run_apply_items (&run, items, status == STATUS_FAILED, error);
   if (!ok)
     jsync_store_rollback (store);
-  result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
-                                            " WHERE status = 1 AND status <> 0");
   /* Items not yet in a batch refer to the run's sources. */
   g_ptr_array_set_size (items, 0);
-  run_teardown (&run);
-  if (ok && run.stop)
-    {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_EVENT,
-                   "--strict: stopped at the first failed event");
-      ok = FALSE;
-    }
-  return ok;
+  return run_end (&run, ok, error);
 }
 
 /**
@@ -281,6 +292,101 @@ jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
   return run_apply_stored (self, store, STATUS_FAILED, result, error);
 }
 
+/* --- The run ------------------------------------------------------------ */
+
+/* A log read again from its start, for `reason`: a new generation of its
+ * events (docs/design.md "Lost events"). */
+static gboolean
+run_reread_from_start (Run *run, Source *source, const char *reason,
+                       GError **error)
+{
+  g_autofree char *sql = NULL;
+
+  g_warning ("%s: read again from the start: %s", source->path, reason);
+  jsync_result_add_reread (run->result, source->path, reason);
+  source->gen++;
+  source->rereading = TRUE;
+  source->offset = 0;
+  source->line = 0;
+  /* Earlier records of its bad lines are made again as it is
+   * read; failed events (known by id, so skipped as duplicates
+   * when read again) keep theirs. */
+  sql = g_strdup_printf ("DELETE FROM jsync_failed WHERE source = %"
+                         G_GINT64_FORMAT " AND (event_id IS NULL OR event_id"
+                         " NOT IN (SELECT id FROM jsync_events"
+                         " WHERE status = 2 AND status <> 0))",
+                         source->id);
+  return jsync_store_exec (run->store, sql, error);
+}
+
+/* Decide what to read of the logs `found`, into `to_read`; files read
+ * again go first. */
+static gboolean
+run_plan_reads (Run *run, GPtrArray *found, GPtrArray *to_read,
+                GError **error)
+{
+  if (!jsync_store_begin (run->store, error))
+    return FALSE;
+  for (guint i = 0; i < found->len; i++)
+    {
+      Source *source = found->pdata[i];
+      g_autofree char *reason = NULL;
+      gboolean read;
+
+      if (run->limits != NULL)
+        {
+          source->limit = g_hash_table_lookup (run->limits, source->path);
+          if (source->limit == NULL)
+            continue;
+        }
+      if (!scan_check_source (run, source, &read, &reason, error))
+        return FALSE;
+      if (!read)
+        continue;
+      if (!source->known && !scan_insert_source (run, source, error))
+        return FALSE;
+      /* Back after a run found it gone: its events were reported lost,
+       * and only reading them again shows they are not. */
+      if (source->missing && reason == NULL)
+        reason = g_strdup ("it was gone and is back");
+      source->missing = FALSE;
+      if (reason != NULL && !run_reread_from_start (run, source, reason, error))
+        return FALSE;
+      run->bytes_total += (guint64) source->st.st_size > source->offset
+                            ? (guint64) source->st.st_size - source->offset
+                            : 0;
+      g_ptr_array_add (to_read, source);
+    }
+  g_ptr_array_sort (to_read, source_compare);
+  return TRUE;
+}
+
+/* Start the reading thread on the logs `to_read`, each from its checkpoint
+ * (up to its limit, if any). */
+static JsyncPrefetch *
+run_start_prefetch (Run *run, GPtrArray *to_read)
+{
+  g_autofree const char **paths = g_new (const char *, to_read->len);
+  g_autofree guint64 *offsets = g_new (guint64, to_read->len);
+  g_autofree guint64 *lines = g_new (guint64, to_read->len);
+  g_autofree guint64 *ends = g_new (guint64, to_read->len);
+
+  for (guint i = 0; i < to_read->len; i++)
+    {
+      Source *source = to_read->pdata[i];
+
+      paths[i] = source->path;
+      offsets[i] = source->offset;
+      lines[i] = source->line;
+      ends[i] = source->limit != NULL ? source->limit->offset : G_MAXUINT64;
+    }
+  return jsync_prefetch_start (run->self->data_dir, paths, offsets, lines,
+                               run->limits != NULL ? ends : NULL,
+                               to_read->len,
+                               jsync_config_get_max_line_bytes (
+                                   run->self->config));
+}
+
 /**
  * jsync_sync_run:
  * One sync over the store: pending catch-up, schema replays, then every
@@ -294,6 +400,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
                 GError **error)
 {
   g_autoptr(GPtrArray) found = g_ptr_array_new ();
+  g_autoptr(GPtrArray) to_read = g_ptr_array_new ();
   g_autoptr(JsyncPrefetch) prefetch = NULL;
   Run run = { 0 };
   gboolean ok = FALSE;
@@ -315,100 +422,22 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   run.lost_count = run_count (&run, "SELECT count(*) FROM jsync_lost");
   if (!lost_mark_missing (&run, error)
       || !run_replay_upgraded (&run, error)
-      || !run_catch_up_pending (&run, error))
+      || !run_catch_up_pending (&run, error)
+      || !run_plan_reads (&run, found, to_read, error))
     goto rollback;
-
-  /* Decide what to read; files read again go first. */
-  {
-    g_autoptr(GPtrArray) to_read = g_ptr_array_new ();
-
-    if (!jsync_store_begin (store, error))
-      goto rollback;
-    for (guint i = 0; i < found->len; i++)
-      {
-        Source *source = found->pdata[i];
-        g_autofree char *reason = NULL;
-        gboolean read;
-
-        if (limits != NULL)
-          {
-            source->limit = g_hash_table_lookup (limits, source->path);
-            if (source->limit == NULL)
-              continue;
-          }
-        if (!scan_check_source (&run, source, &read, &reason, error))
-          goto rollback;
-        if (!read)
-          continue;
-        if (!source->known && !scan_insert_source (&run, source, error))
-          goto rollback;
-        /* Back after a run found it gone: its events were reported lost,
-         * and only reading them again shows they are not. */
-        if (source->missing && reason == NULL)
-          reason = g_strdup ("it was gone and is back");
-        source->missing = FALSE;
-        if (reason != NULL)
-          {
-            g_warning ("%s: read again from the start: %s", source->path,
-                       reason);
-            jsync_result_add_reread (result, source->path, reason);
-            source->gen++;
-            source->rereading = TRUE;
-            source->offset = 0;
-            source->line = 0;
-            /* Earlier records of its bad lines are made again as it is
-             * read; failed events (known by id, so skipped as duplicates
-             * when read again) keep theirs. */
-            {
-              g_autofree char *sql = g_strdup_printf (
-                  "DELETE FROM jsync_failed WHERE source = %" G_GINT64_FORMAT
-                  " AND (event_id IS NULL OR event_id NOT IN"
-                  " (SELECT id FROM jsync_events WHERE status = 2"
-                  " AND status <> 0))",
-                  source->id);
-
-              if (!jsync_store_exec (store, sql, error))
-                goto rollback;
-            }
-          }
-        run.bytes_total += (guint64) source->st.st_size > source->offset
-                               ? (guint64) source->st.st_size - source->offset
-                               : 0;
-        g_ptr_array_add (to_read, source);
-      }
-    g_ptr_array_sort (to_read, source_compare);
-    /* The scan is over: how much there is to read is known. */
-    run_progress (&run, "scan", 0, run.bytes_total);
-    if (to_read->len > 0)
-      {
-        g_autofree const char **paths = g_new (const char *, to_read->len);
-        g_autofree guint64 *offsets = g_new (guint64, to_read->len);
-        g_autofree guint64 *lines = g_new (guint64, to_read->len);
-        g_autofree guint64 *ends = g_new (guint64, to_read->len);
-
-        for (guint i = 0; i < to_read->len; i++)
-          {
-            Source *source = to_read->pdata[i];
-
-            paths[i] = source->path;
-            offsets[i] = source->offset;
-            lines[i] = source->line;
-            ends[i] = source->limit != NULL ? source->limit->offset
-                                            : G_MAXUINT64;
-          }
-        prefetch = jsync_prefetch_start (
-            self->data_dir, paths, offsets, lines,
-            limits != NULL ? ends : NULL, to_read->len,
-            jsync_config_get_max_line_bytes (self->config));
-        run.prefetch = prefetch;
-      }
-    for (guint i = 0; i < to_read->len && !run.stop; i++)
-      {
-        if (!read_source (&run, to_read->pdata[i], prefetch, i, error))
-          goto rollback;
-        run_progress (&run, "read", run.bytes_done, run.bytes_total);
-      }
-  }
+  /* The scan is over: how much there is to read is known. */
+  run_progress (&run, "scan", 0, run.bytes_total);
+  if (to_read->len > 0)
+    {
+      prefetch = run_start_prefetch (&run, to_read);
+      run.prefetch = prefetch;
+    }
+  for (guint i = 0; i < to_read->len && !run.stop; i++)
+    {
+      if (!read_source (&run, to_read->pdata[i], prefetch, i, error))
+        goto rollback;
+      run_progress (&run, "read", run.bytes_done, run.bytes_total);
+    }
   if (!apply_flush (&run, error) || !apply_replay_deferred (&run, error))
     goto rollback;
   run_progress (&run, "read", run.bytes_total, run.bytes_total);
@@ -418,14 +447,5 @@ rollback:
   if (!ok)
     jsync_store_rollback (store);
   lost_report (&run);
-  result->events_pending = run_count (&run, "SELECT count(*) FROM jsync_events"
-                                            " WHERE status = 1 AND status <> 0");
-  run_teardown (&run);
-  if (ok && run.stop)
-    {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_EVENT,
-                   "--strict: stopped at the first failed event");
-      ok = FALSE;
-    }
-  return ok;
+  return run_end (&run, ok, error);
 }
