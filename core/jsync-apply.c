@@ -205,22 +205,14 @@ apply_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
   return TRUE;
 }
 
-/* Clear a stream (or the whole applier) and apply its stored events merged
- * with the group's new ones, all in key order. */
+/* Clear a group's stream (or its whole applier) before its replay. */
 static gboolean
-apply_replay_group (Run *run, Group *group, GError **error)
+apply_clear_group (Run *run, Group *group, GError **error)
 {
   const JsyncApplierDesc *desc = group->applier->plugin->desc;
-  g_autoptr(GPtrArray) now_failed = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) applied = g_ptr_array_new ();
   g_autoptr(GError) clear_error = NULL;
-  sqlite3_stmt *stmt;
   gboolean ok;
-  guint next = 0;
-  int rc;
 
-  g_debug ("%s: replaying stream \"%s\" (%u new event(s))", desc->name,
-           group->stream != NULL ? group->stream : "*", group->items->len);
   if (group->stream != NULL && desc->stream != NULL)
     ok = desc->clear_stream (group->applier->state, group->stream,
                              &clear_error);
@@ -239,6 +231,45 @@ apply_replay_group (Run *run, Group *group, GError **error)
                    clear_error != NULL ? clear_error->message : "failed");
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Mark failed the stored events (ids in `now_failed`) that their applier
+ * rejected during a replay. */
+static gboolean
+apply_mark_failed (Run *run, GPtrArray *now_failed, GError **error)
+{
+  gboolean ok = TRUE;
+
+  for (guint i = 0; ok && i < now_failed->len; i++)
+    {
+      sqlite3_stmt *update = jsync_store_stmt (run->store,
+                                               JSYNC_STMT_EVENT_SET_STATUS);
+
+      sqlite3_bind_text (update, 1, now_failed->pdata[i], -1, SQLITE_STATIC);
+      sqlite3_bind_int (update, 2, STATUS_FAILED);
+      ok = jsync_store_run (run->store, update, error);
+    }
+  return ok;
+}
+
+/* Clear a stream (or the whole applier) and apply its stored events merged
+ * with the group's new ones, all in key order. */
+static gboolean
+apply_replay_group (Run *run, Group *group, GError **error)
+{
+  const JsyncApplierDesc *desc = group->applier->plugin->desc;
+  g_autoptr(GPtrArray) now_failed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) applied = g_ptr_array_new ();
+  sqlite3_stmt *stmt;
+  gboolean ok;
+  guint next = 0;
+  int rc;
+
+  g_debug ("%s: replaying stream \"%s\" (%u new event(s))", desc->name,
+           group->stream != NULL ? group->stream : "*", group->items->len);
+  if (!apply_clear_group (run, group, error))
+    return FALSE;
 
   if (group->stream != NULL)
     {
@@ -283,15 +314,8 @@ apply_replay_group (Run *run, Group *group, GError **error)
   for (guint i = 0; ok && i < applied->len; i++)
     ok = record_item (run, applied->pdata[i], error);
 
-  for (guint i = 0; ok && i < now_failed->len; i++)
-    {
-      sqlite3_stmt *update = jsync_store_stmt (run->store,
-                                               JSYNC_STMT_EVENT_SET_STATUS);
-
-      sqlite3_bind_text (update, 1, now_failed->pdata[i], -1, SQLITE_STATIC);
-      sqlite3_bind_int (update, 2, STATUS_FAILED);
-      ok = jsync_store_run (run->store, update, error);
-    }
+  if (ok)
+    ok = apply_mark_failed (run, now_failed, error);
   return ok;
 }
 

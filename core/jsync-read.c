@@ -179,23 +179,12 @@ read_keep_smaller_copy (Run *run, Item *item, GError **error)
   return ok;
 }
 
-/* A copy of an event id already recorded in the cache. */
+/* A copy of a stored event read again: where its own file, read again,
+ * now holds it, and no longer lost. */
 static gboolean
-read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
-                       GError **error)
+read_seen_again (Run *run, Item *item, gint64 stored_hash,
+                 gboolean own_reread, GError **error)
 {
-  gint64 stored_hash = sqlite3_column_int64 (row, 0);
-  gint64 stored_ts = sqlite3_column_int64 (row, 1);
-  g_autofree char *stored_device = g_strdup ((const char *) sqlite3_column_text (row, 2));
-  int stored_status = sqlite3_column_int (row, 3);
-  gint64 stored_source = sqlite3_column_int64 (row, 4);
-  g_autofree char *stored_applier = g_strdup ((const char *) sqlite3_column_text (row, 9));
-  g_autofree char *stored_stream = g_strdup ((const char *) sqlite3_column_text (row, 10));
-  g_autofree char *stored_raw = NULL;
-  gsize stored_length = 0;
-  gboolean own_reread = stored_source == item->source->id
-                        && item->source->rereading;
-
   if (own_reread)
     {
       /* Read again in its own file: note where it now is. */
@@ -222,6 +211,57 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
       if (!jsync_store_run (run->store, found, error))
         return FALSE;
     }
+  return TRUE;
+}
+
+/* A conflicting copy that sorts before the stored one (of `stored_status`,
+ * applied by `stored_applier` in `stored_stream`) is the event. */
+static gboolean
+read_replace_stored (Run *run, Item *item, int stored_status,
+                     const char *stored_applier, const char *stored_stream,
+                     GError **error)
+{
+  /* The new copy is the event: record it, and replay what changes. */
+  if (stored_status == STATUS_APPLIED && stored_applier != NULL)
+    {
+      JsyncApplierInstance *old = jsync_store_get_applier (run->store,
+                                                           stored_applier);
+
+      if (old != NULL)
+        apply_force_replay (run, old, old->plugin->desc->stream != NULL
+                                          ? stored_stream : NULL);
+    }
+  if (item->applier != NULL)
+    apply_force_replay (run, item->applier,
+                        item->applier->plugin->desc->stream != NULL
+                            ? item->stream : NULL);
+  return record_event (run, item->id, item->ts, item->device, item->type,
+                       item->applier, item->stream,
+                       item->applier != NULL ? STATUS_APPLIED
+                                             : STATUS_PENDING,
+                       item->source, item->offset, item->length,
+                       item->line, item->hash, item->raw, error);
+}
+
+/* A copy of an event id already recorded in the cache. */
+static gboolean
+read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
+                       GError **error)
+{
+  gint64 stored_hash = sqlite3_column_int64 (row, 0);
+  gint64 stored_ts = sqlite3_column_int64 (row, 1);
+  g_autofree char *stored_device = g_strdup ((const char *) sqlite3_column_text (row, 2));
+  int stored_status = sqlite3_column_int (row, 3);
+  gint64 stored_source = sqlite3_column_int64 (row, 4);
+  g_autofree char *stored_applier = g_strdup ((const char *) sqlite3_column_text (row, 9));
+  g_autofree char *stored_stream = g_strdup ((const char *) sqlite3_column_text (row, 10));
+  g_autofree char *stored_raw = NULL;
+  gsize stored_length = 0;
+  gboolean own_reread = stored_source == item->source->id
+                        && item->source->rereading;
+
+  if (!read_seen_again (run, item, stored_hash, own_reread, error))
+    return FALSE;
   if (stored_hash == item->hash)
     {
       run->result->events_skipped++;
@@ -257,26 +297,8 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
                            stored_ts, stored_device, stored_raw, stored_length))
     return TRUE;
 
-  /* The new copy is the event: record it, and replay what changes. */
-  if (stored_status == STATUS_APPLIED && stored_applier != NULL)
-    {
-      JsyncApplierInstance *old = jsync_store_get_applier (run->store,
-                                                           stored_applier);
-
-      if (old != NULL)
-        apply_force_replay (run, old, old->plugin->desc->stream != NULL
-                                          ? stored_stream : NULL);
-    }
-  if (item->applier != NULL)
-    apply_force_replay (run, item->applier,
-                        item->applier->plugin->desc->stream != NULL
-                            ? item->stream : NULL);
-  return record_event (run, item->id, item->ts, item->device, item->type,
-                       item->applier, item->stream,
-                       item->applier != NULL ? STATUS_APPLIED
-                                             : STATUS_PENDING,
-                       item->source, item->offset, item->length,
-                       item->line, item->hash, item->raw, error);
+  return read_replace_stored (run, item, stored_status, stored_applier,
+                              stored_stream, error);
 }
 
 /* --- Reading lines ------------------------------------------------------- */
@@ -414,6 +436,43 @@ read_check_opened (Run *run, Source *source, int fd, const struct stat *st)
   return TRUE;
 }
 
+/* A log read to its end (from `start`): its identity is that of the file
+ * read, and its checkpoint is written with the batch. */
+static gboolean
+read_reached_end (Run *run, Source *source, int fd, guint64 start,
+                  GError **error)
+{
+  if (!jsync_tail_hash (fd, source->offset, &source->tail_hash, error))
+    return FALSE;
+  /* (At offset 0 there is nothing before to compare.) */
+  if (source->limit != NULL
+      && (source->offset != source->limit->offset
+          || (source->offset > 0
+              && source->tail_hash != source->limit->tail_hash)))
+    {
+      g_set_error (error, JSYNC_SYNC_LIMIT_MOVED, 0,
+                   "%s: its bytes before %" G_GUINT64_FORMAT " changed while"
+                   " it was read", source->path, source->limit->offset);
+      return FALSE;
+    }
+  source->reached_end = TRUE;
+  source->has_identity = TRUE;
+  source->dev = source->st.st_dev;
+  source->ino = source->st.st_ino;
+  source->size = source->st.st_size;
+  source->mtime = (gint64) source->st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
+                  + source->st.st_mtim.tv_nsec;
+  source_mark_dirty (run, source);
+  if (source->offset > start)
+    {
+      source->had_bytes = TRUE;
+      g_ptr_array_add (run->result->files_processed, g_strdup (source->path));
+    }
+  run->bytes_done += source->st.st_size > (off_t) start
+                         ? (guint64) source->st.st_size - start : 0;
+  return TRUE;
+}
+
 /* Read a log's new complete lines (file number `file` of the prefetch),
  * flushing batches as they fill. */
 gboolean
@@ -478,33 +537,5 @@ read_source (Run *run, Source *source, JsyncPrefetch *prefetch,
             return FALSE;
         }
     }
-  if (!jsync_tail_hash (fd, source->offset, &source->tail_hash, error))
-    return FALSE;
-  /* (At offset 0 there is nothing before to compare.) */
-  if (source->limit != NULL
-      && (source->offset != source->limit->offset
-          || (source->offset > 0
-              && source->tail_hash != source->limit->tail_hash)))
-    {
-      g_set_error (error, JSYNC_SYNC_LIMIT_MOVED, 0,
-                   "%s: its bytes before %" G_GUINT64_FORMAT " changed while"
-                   " it was read", source->path, source->limit->offset);
-      return FALSE;
-    }
-  source->reached_end = TRUE;
-  source->has_identity = TRUE;
-  source->dev = source->st.st_dev;
-  source->ino = source->st.st_ino;
-  source->size = source->st.st_size;
-  source->mtime = (gint64) source->st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
-                  + source->st.st_mtim.tv_nsec;
-  source_mark_dirty (run, source);
-  if (source->offset > start)
-    {
-      source->had_bytes = TRUE;
-      g_ptr_array_add (run->result->files_processed, g_strdup (source->path));
-    }
-  run->bytes_done += source->st.st_size > (off_t) start
-                         ? (guint64) source->st.st_size - start : 0;
-  return TRUE;
+  return read_reached_end (run, source, fd, start, error);
 }

@@ -234,6 +234,69 @@ scan_unseen (Scan *scan, const char *what, int saved_errno)
   g_ptr_array_add (scan->unseen, unseen);
 }
 
+static void scan_dir (Scan *scan, int fd);
+
+/* Look at the entry `name` (of type `d_type`, as readdir() gave it) of the
+ * folder `dir`, whose path is scan->relative up to `base`: a log is added
+ * to the block, a folder scanned. */
+static void
+scan_entry (Scan *scan, DIR *dir, gsize base, const char *name,
+            unsigned char d_type)
+{
+  gboolean log = g_str_has_suffix (name, ".jsonl");
+  ScanFound *found;
+
+  /* Neither a log nor a folder: nothing to look at. */
+  if (!log && d_type != DT_DIR && d_type != DT_UNKNOWN)
+    return;
+  g_string_truncate (scan->relative, base);
+  if (base > 0)
+    g_string_append_c (scan->relative, G_DIR_SEPARATOR);
+  g_string_append (scan->relative, name);
+  if (scan_is_ignored (scan, scan->relative->str, name))
+    return;
+  found = &scan->block->found[scan->block->length];
+  if (fstatat (dirfd (dir), name, &found->st, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+      /* Gone since it was listed: gone. */
+      if (errno != ENOENT)
+        scan_unseen (scan, "cannot be looked at", errno);
+      return;
+    }
+  if (S_ISDIR (found->st.st_mode))
+    {
+      int sub = openat (dirfd (dir), name,
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK
+                          | O_CLOEXEC);
+
+      if (sub < 0 && errno != ENOENT)
+        scan_unseen (scan, "cannot be read", errno);
+      else if (sub >= 0)
+        scan_dir (scan, sub);
+      return;
+    }
+  if (!log)
+    return;
+  if (!S_ISREG (found->st.st_mode))
+    {
+      g_ptr_array_add (scan->warnings,
+                       g_strdup_printf ("%s: skipped: %s",
+                                        scan->relative->str,
+                                        S_ISLNK (found->st.st_mode)
+                                          ? "a symbolic link"
+                                          : "not a regular file"));
+      return;
+    }
+  found->path = scan->block->paths->len;
+  g_string_append_len (scan->block->paths, scan->relative->str,
+                       scan->relative->len + 1);
+  if (++scan->block->length == SCAN_BLOCK)
+    {
+      g_async_queue_push (scan->blocks, scan->block);
+      scan->block = scan_block_new (scan);
+    }
+}
+
 /* Scan the folder open on @fd (taken) whose path relative to the data folder
  * is scan->relative ("" for the data folder).  Entries are looked at
  * relative to the folder: no walk of their whole path. */
@@ -253,8 +316,6 @@ scan_dir (Scan *scan, int fd)
   for (;;)
     {
       const char *name;
-      gboolean log;
-      ScanFound *found;
 
       errno = 0;
       entry = readdir (dir);
@@ -263,56 +324,7 @@ scan_dir (Scan *scan, int fd)
       name = entry->d_name;
       if (name[0] == '.')
         continue;
-      log = g_str_has_suffix (name, ".jsonl");
-      /* Neither a log nor a folder: nothing to look at. */
-      if (!log && entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN)
-        continue;
-      g_string_truncate (scan->relative, base);
-      if (base > 0)
-        g_string_append_c (scan->relative, G_DIR_SEPARATOR);
-      g_string_append (scan->relative, name);
-      if (scan_is_ignored (scan, scan->relative->str, name))
-        continue;
-      found = &scan->block->found[scan->block->length];
-      if (fstatat (dirfd (dir), name, &found->st, AT_SYMLINK_NOFOLLOW) != 0)
-        {
-          /* Gone since it was listed: gone. */
-          if (errno != ENOENT)
-            scan_unseen (scan, "cannot be looked at", errno);
-          continue;
-        }
-      if (S_ISDIR (found->st.st_mode))
-        {
-          int sub = openat (dirfd (dir), name,
-                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK
-                              | O_CLOEXEC);
-
-          if (sub < 0 && errno != ENOENT)
-            scan_unseen (scan, "cannot be read", errno);
-          else if (sub >= 0)
-            scan_dir (scan, sub);
-          continue;
-        }
-      if (!log)
-        continue;
-      if (!S_ISREG (found->st.st_mode))
-        {
-          g_ptr_array_add (scan->warnings,
-                           g_strdup_printf ("%s: skipped: %s",
-                                            scan->relative->str,
-                                            S_ISLNK (found->st.st_mode)
-                                              ? "a symbolic link"
-                                              : "not a regular file"));
-          continue;
-        }
-      found->path = scan->block->paths->len;
-      g_string_append_len (scan->block->paths, scan->relative->str,
-                           scan->relative->len + 1);
-      if (++scan->block->length == SCAN_BLOCK)
-        {
-          g_async_queue_push (scan->blocks, scan->block);
-          scan->block = scan_block_new (scan);
-        }
+      scan_entry (scan, dir, base, name, entry->d_type);
     }
   if (errno != 0)
     {
