@@ -114,14 +114,14 @@ apply_item (Run *run, Item *item, GPtrArray *defer, GError **error)
 {
   g_autofree char *rejection = NULL;
   JsyncEvent event;
-  int status = STATUS_APPLIED;
+  int status = JSYNC_EVENT_APPLIED;
 
   apply_item_to_event (item, &event);
   if (!apply_event (run, item->applier, &event, &rejection, error))
     return FALSE;
   if (rejection != NULL)
     {
-      status = STATUS_FAILED;
+      status = JSYNC_EVENT_FAILED;
       if (!record_failure (run, item->source, item->line, item->offset,
                            item->length, item->id, item->raw,
                            item->length, FALSE, rejection, error))
@@ -150,13 +150,14 @@ apply_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *text = NULL;
   g_autofree char *rejection = NULL;
-  const char *id = (const char *) sqlite3_column_text (row, 0);
-  Source *source = source_by_id (run, sqlite3_column_int64 (row, 3));
+  const char *id = (const char *) sqlite3_column_text (row, JSYNC_STORED_ID);
+  Source *source = source_by_id (run, sqlite3_column_int64 (row,
+                                                           JSYNC_STORED_SOURCE));
   JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
   json_object *json;
   gsize length;
 
-  text = record_load_raw (row, 7, &length);
+  text = record_load_raw (row, JSYNC_STORED_RAW, &length);
   json = jsync_event_parse_json_with (run->tok, text, length, &local_error);
   if ((json == NULL || !jsync_event_read_envelope (json, &event, &local_error))
       && !run->careful)
@@ -171,15 +172,16 @@ apply_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
       g_warning ("cannot re-apply event %s: %s", id, local_error->message);
       jsync_result_add_error (run->result,
                               source != NULL ? source->path : NULL,
-                              sqlite3_column_int64 (row, 8),
-                              sqlite3_column_int64 (row, 4), id,
+                              sqlite3_column_int64 (row, JSYNC_STORED_LINE),
+                              sqlite3_column_int64 (row, JSYNC_STORED_OFFSET),
+                              id,
                               local_error->message);
       json_object_put (json);
       return TRUE;
     }
   event.file = source != NULL ? source->path : NULL;
-  event.line = sqlite3_column_int64 (row, 8);
-  event.offset = sqlite3_column_int64 (row, 4);
+  event.line = sqlite3_column_int64 (row, JSYNC_STORED_LINE);
+  event.offset = sqlite3_column_int64 (row, JSYNC_STORED_OFFSET);
   if (!apply_event (run, applier, &event, &rejection, error))
     {
       json_object_put (json);
@@ -242,14 +244,8 @@ apply_mark_failed (Run *run, GPtrArray *now_failed, GError **error)
   gboolean ok = TRUE;
 
   for (guint i = 0; ok && i < now_failed->len; i++)
-    {
-      sqlite3_stmt *update = jsync_store_stmt (run->store,
-                                               JSYNC_STMT_EVENT_SET_STATUS);
-
-      sqlite3_bind_text (update, 1, now_failed->pdata[i], -1, SQLITE_STATIC);
-      sqlite3_bind_int (update, 2, STATUS_FAILED);
-      ok = jsync_store_run (run->store, update, error);
-    }
+    ok = jsync_store_event_set_status (run->store, now_failed->pdata[i],
+                                       JSYNC_EVENT_FAILED, error);
   return ok;
 }
 
@@ -271,21 +267,16 @@ apply_replay_group (Run *run, Group *group, GError **error)
   if (!apply_clear_group (run, group, error))
     return FALSE;
 
-  if (group->stream != NULL)
-    {
-      stmt = jsync_store_stmt (run->store, JSYNC_STMT_STREAM_EVENTS);
-      sqlite3_bind_text (stmt, 2, group->stream, -1, SQLITE_STATIC);
-    }
-  else
-    stmt = jsync_store_stmt (run->store, JSYNC_STMT_APPLIER_EVENTS);
-  sqlite3_bind_text (stmt, 1, desc->name, -1, SQLITE_STATIC);
+  stmt = jsync_store_stream_events (run->store, desc->name, group->stream);
 
   ok = TRUE;
   while (ok && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      gint64 ts = sqlite3_column_int64 (stmt, 1);
-      const char *device = (const char *) sqlite3_column_text (stmt, 2);
-      const char *id = (const char *) sqlite3_column_text (stmt, 0);
+      gint64 ts = sqlite3_column_int64 (stmt, JSYNC_STORED_TS);
+      const char *device = (const char *) sqlite3_column_text (
+          stmt, JSYNC_STORED_DEVICE);
+      const char *id = (const char *) sqlite3_column_text (stmt,
+                                                           JSYNC_STORED_ID);
 
       /* New events that sort before this stored one go first. */
       while (next < group->items->len)
@@ -307,8 +298,7 @@ apply_replay_group (Run *run, Group *group, GError **error)
       jsync_store_set_error (run->store, error, "read stored events");
       ok = FALSE;
     }
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
+  jsync_store_reset (stmt);
   for (; ok && next < group->items->len; next++)
     ok = apply_item (run, group->items->pdata[next], NULL, error);
   for (guint i = 0; ok && i < applied->len; i++)
@@ -336,26 +326,22 @@ item_compare (gconstpointer a, gconstpointer b)
 static int
 apply_stream_is_ahead (Run *run, Group *group, Item *first, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_STREAM_MAX);
-  int ahead = 0;
-  int rc;
+  sqlite3_stmt *last;
+  int ahead;
 
-  sqlite3_bind_text (stmt, 1, group->applier->plugin->desc->name, -1,
-                     SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, group->stream, -1, SQLITE_STATIC);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    ahead = jsync_event_key_compare (
-                sqlite3_column_int64 (stmt, 0),
-                (const char *) sqlite3_column_text (stmt, 1),
-                (const char *) sqlite3_column_text (stmt, 2), first->ts,
-                first->device, first->id)
-            > 0;
-  else if (rc != SQLITE_DONE)
-    jsync_store_set_error (run->store, error, "read stream position");
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? ahead : -1;
+  if (!jsync_store_stream_last (run->store, group->applier->plugin->desc->name,
+                                group->stream, &last, error))
+    return -1;
+  if (last == NULL)
+    return 0;
+  ahead = jsync_event_key_compare (
+              sqlite3_column_int64 (last, JSYNC_LAST_TS),
+              (const char *) sqlite3_column_text (last, JSYNC_LAST_DEVICE),
+              (const char *) sqlite3_column_text (last, JSYNC_LAST_ID),
+              first->ts, first->device, first->id)
+          > 0;
+  jsync_store_reset (last);
+  return ahead;
 }
 
 static char *
@@ -466,7 +452,7 @@ apply_groups_once (Run *run, GHashTable *groups, GList *keys,
             {
               Item *item = group->items->pdata[i];
 
-              item->status = STATUS_APPLIED;
+              item->status = JSYNC_EVENT_APPLIED;
               run->result->events_applied++;
               if (!record_item (run, item, error))
                 return FALSE;

@@ -15,27 +15,19 @@ static gboolean
 lost_same_as_stored (Run *run, const char *id, const JsyncLine *line,
                      gint64 hash, gboolean *same, GError **error)
 {
-  sqlite3_stmt *row = jsync_store_stmt (run->store, JSYNC_STMT_EVENT_LOOKUP);
-  int rc;
+  sqlite3_stmt *row;
+  gsize length;
+  g_autofree char *stored = NULL;
 
   *same = FALSE;
-  sqlite3_bind_text (row, 1, id, -1, SQLITE_STATIC);
-  rc = sqlite3_step (row);
-  if (rc == SQLITE_ROW)
-    {
-      gsize length;
-      g_autofree char *stored = record_load_raw (row, 8, &length);
-
-      *same = sqlite3_column_int64 (row, 0) == hash
-              || read_same_json (stored, length, line->data, line->length);
-    }
-  sqlite3_reset (row);
-  sqlite3_clear_bindings (row);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (run->store, error, "look up an event");
-      return FALSE;
-    }
+  if (!jsync_store_event_lookup (run->store, id, &row, error))
+    return FALSE;
+  if (row == NULL)
+    return TRUE;
+  stored = record_load_raw (row, JSYNC_LOOKUP_RAW, &length);
+  *same = sqlite3_column_int64 (row, JSYNC_LOOKUP_HASH) == hash
+          || read_same_json (stored, length, line->data, line->length);
+  jsync_store_reset (row);
   return TRUE;
 }
 
@@ -100,33 +92,10 @@ lost_logs_to_search (Run *run, Source *from, GArray *others, GError **error)
 {
   GHashTableIter iter;
   gpointer value;
-  sqlite3_stmt *stmt = NULL;
-  int rc;
 
-  if (sqlite3_prepare_v2 (run->store->db,
-                          "SELECT DISTINCT source FROM jsync_events"
-                          " WHERE source <> ?1 AND (applier, stream) IN"
-                          " (SELECT applier, stream FROM jsync_events"
-                          "  WHERE source = ?1 AND applier IS NOT NULL)"
-                          " ORDER BY source",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (run->store, error, "find copies of lost events");
-      return FALSE;
-    }
-  sqlite3_bind_int64 (stmt, 1, from->id);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      gint64 other = sqlite3_column_int64 (stmt, 0);
-
-      g_array_append_val (others, other);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (run->store, error, "find copies of lost events");
-      return FALSE;
-    }
+  if (!jsync_store_sources_sharing_streams (run->store, from->id, others,
+                                            error))
+    return FALSE;
   g_hash_table_iter_init (&iter, run->sources);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -199,41 +168,18 @@ lost_move_found (Run *run, GHashTable *wanted, GError **error)
 {
   GHashTableIter iter;
   gpointer key, value;
-  sqlite3_stmt *stmt;
-  int rc;
 
   g_hash_table_iter_init (&iter, wanted);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
       Found *found = value;
 
-      if (found == NULL)
-        continue;
-      stmt = NULL;
-      if (sqlite3_prepare_v2 (run->store->db,
-                              "UPDATE jsync_events SET source = ?2,"
-                              " offset = ?3, length = ?4, line = ?5,"
-                              " hash = ?6, gen = ?7, raw = ?8 WHERE id = ?1",
-                              -1, &stmt, NULL) != SQLITE_OK)
-        {
-          jsync_store_set_error (run->store, error, "move an event");
-          return FALSE;
-        }
-      sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 2, found->source->id);
-      sqlite3_bind_int64 (stmt, 3, found->offset);
-      sqlite3_bind_int64 (stmt, 4, found->length);
-      sqlite3_bind_int64 (stmt, 5, found->line);
-      sqlite3_bind_int64 (stmt, 6, found->hash);
-      sqlite3_bind_int64 (stmt, 7, found->source->gen);
-      sqlite3_bind_blob (stmt, 8, found->raw, found->length, SQLITE_STATIC);
-      rc = sqlite3_step (stmt);
-      sqlite3_finalize (stmt);
-      if (rc != SQLITE_DONE)
-        {
-          jsync_store_set_error (run->store, error, "move an event");
-          return FALSE;
-        }
+      if (found != NULL
+          && !jsync_store_event_move (run->store, key, found->source->id,
+                                      found->offset, found->length,
+                                      found->line, found->hash,
+                                      found->source->gen, found->raw, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -289,44 +235,19 @@ gboolean
 lost_find (Run *run, Source *source, gboolean whole_file, GError **error)
 {
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  sqlite3_stmt *stmt = NULL;
-  int rc;
 
-  if (sqlite3_prepare_v2 (run->store->db,
-                          whole_file
-                            ? "SELECT id FROM jsync_events WHERE source = ?1"
-                              " ORDER BY id"
-                            : "SELECT id FROM jsync_events WHERE source = ?1"
-                              " AND gen < ?2 ORDER BY id",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (run->store, error, "find lost events");
-      return FALSE;
-    }
-  sqlite3_bind_int64 (stmt, 1, source->id);
-  sqlite3_bind_int64 (stmt, 2, source->gen);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (run->store, error, "find lost events");
-      return FALSE;
-    }
+  if (!jsync_store_event_ids_of_source (run->store, source->id,
+                                        whole_file ? -1 : source->gen, ids,
+                                        error))
+    return FALSE;
   if (ids->len > 0 && !lost_find_elsewhere (run, source, ids, error))
     return FALSE;
   if (ids->len == 0)
     return TRUE;
   for (guint i = 0; i < ids->len; i++)
-    {
-      sqlite3_stmt *insert = jsync_store_stmt (run->store,
-                                               JSYNC_STMT_LOST_INSERT);
-
-      sqlite3_bind_text (insert, 1, source->path, -1, SQLITE_STATIC);
-      sqlite3_bind_text (insert, 2, ids->pdata[i], -1, SQLITE_STATIC);
-      if (!jsync_store_run (run->store, insert, error))
-        return FALSE;
-    }
+    if (!jsync_store_lost_insert (run->store, source->path, ids->pdata[i],
+                                  error))
+      return FALSE;
   run->lost_count += ids->len;
   /* Reported at the end of the run (lost_report): a copy read later in
    * the run (a conflict copy merged into another log, say) is not lost. */
@@ -349,33 +270,15 @@ lost_report (Run *run)
 {
   g_autoptr(GList) paths = g_list_sort (g_hash_table_get_keys (run->lost_found),
                                         (GCompareFunc) strcmp);
-  sqlite3_stmt *stmt = NULL;
 
-  if (paths != NULL
-      && sqlite3_prepare_v2 (run->store->db,
-                             "SELECT 1 FROM jsync_lost WHERE file = ?1"
-                             " AND id = ?2", -1, &stmt, NULL) != SQLITE_OK)
-    stmt = NULL;
   for (GList *l = paths; l != NULL; l = l->next)
     {
       GPtrArray *found = g_hash_table_lookup (run->lost_found, l->data);
       GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
 
       for (guint i = 0; i < found->len; i++)
-        {
-          gboolean still = TRUE;
-
-          if (stmt != NULL)
-            {
-              sqlite3_bind_text (stmt, 1, l->data, -1, SQLITE_STATIC);
-              sqlite3_bind_text (stmt, 2, found->pdata[i], -1, SQLITE_STATIC);
-              still = sqlite3_step (stmt) == SQLITE_ROW;
-              sqlite3_reset (stmt);
-              sqlite3_clear_bindings (stmt);
-            }
-          if (still)
-            g_ptr_array_add (ids, g_strdup (found->pdata[i]));
-        }
+        if (jsync_store_lost_contains (run->store, l->data, found->pdata[i]))
+          g_ptr_array_add (ids, g_strdup (found->pdata[i]));
       if (ids->len == 0)
         {
           g_ptr_array_unref (ids);
@@ -386,7 +289,6 @@ lost_report (Run *run)
                  (const char *) l->data, ids->len);
       jsync_result_add_lost (run->result, l->data, ids);
     }
-  sqlite3_finalize (stmt);
 }
 
 /* --- Unseen folders ------------------------------------------------------ */

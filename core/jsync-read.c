@@ -154,29 +154,10 @@ read_duplicate_in_batch (Run *run, Item *existing, Item *item)
 static gboolean
 read_keep_smaller_copy (Run *run, Item *item, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  gboolean ok;
-
-  if (sqlite3_prepare_v2 (run->store->db,
-                          "UPDATE jsync_events SET source = ?2, offset = ?3,"
-                          " length = ?4, line = ?5, hash = ?6, gen = ?7,"
-                          " raw = ?8 WHERE id = ?1", -1, &stmt, NULL)
-      != SQLITE_OK)
-    {
-      jsync_store_set_error (run->store, error, "update an event's copy");
-      return FALSE;
-    }
-  sqlite3_bind_text (stmt, 1, item->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 2, item->source->id);
-  sqlite3_bind_int64 (stmt, 3, item->offset);
-  sqlite3_bind_int64 (stmt, 4, item->length);
-  sqlite3_bind_int64 (stmt, 5, item->line);
-  sqlite3_bind_int64 (stmt, 6, item->hash);
-  sqlite3_bind_int64 (stmt, 7, item->source->gen);
-  sqlite3_bind_blob (stmt, 8, item->raw, item->length, SQLITE_STATIC);
-  ok = jsync_store_run (run->store, stmt, error);
-  sqlite3_finalize (stmt);
-  return ok;
+  return jsync_store_event_move (run->store, item->id, item->source->id,
+                                 item->offset, item->length, item->line,
+                                 item->hash, item->source->gen, item->raw,
+                                 error);
 }
 
 /* A copy of a stored event read again: where its own file, read again,
@@ -185,32 +166,15 @@ static gboolean
 read_seen_again (Run *run, Item *item, gint64 stored_hash,
                  gboolean own_reread, GError **error)
 {
-  if (own_reread)
-    {
-      /* Read again in its own file: note where it now is. */
-      sqlite3_stmt *relocate = jsync_store_stmt (run->store,
-                                                 JSYNC_STMT_EVENT_RELOCATE);
-
-      sqlite3_bind_text (relocate, 1, item->id, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (relocate, 2, item->offset);
-      sqlite3_bind_int64 (relocate, 3, item->length);
-      sqlite3_bind_int64 (relocate, 4, item->line);
-      sqlite3_bind_int64 (relocate, 5, item->source->gen);
-      if (stored_hash == item->hash
-          && !jsync_store_run (run->store, relocate, error))
-        return FALSE;
-      sqlite3_reset (relocate);
-      sqlite3_clear_bindings (relocate);
-    }
-  if (run->lost_count > 0)
-    {
-      sqlite3_stmt *found = jsync_store_stmt (run->store,
-                                              JSYNC_STMT_LOST_DELETE);
-
-      sqlite3_bind_text (found, 1, item->id, -1, SQLITE_STATIC);
-      if (!jsync_store_run (run->store, found, error))
-        return FALSE;
-    }
+  /* Read again in its own file: note where it now is. */
+  if (own_reread && stored_hash == item->hash
+      && !jsync_store_event_relocate (run->store, item->id, item->offset,
+                                      item->length, item->line,
+                                      item->source->gen, error))
+    return FALSE;
+  if (run->lost_count > 0
+      && !jsync_store_lost_delete (run->store, item->id, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -222,7 +186,7 @@ read_replace_stored (Run *run, Item *item, int stored_status,
                      GError **error)
 {
   /* The new copy is the event: record it, and replay what changes. */
-  if (stored_status == STATUS_APPLIED && stored_applier != NULL)
+  if (stored_status == JSYNC_EVENT_APPLIED && stored_applier != NULL)
     {
       JsyncApplierInstance *old = jsync_store_get_applier (run->store,
                                                            stored_applier);
@@ -237,8 +201,8 @@ read_replace_stored (Run *run, Item *item, int stored_status,
                             ? item->stream : NULL);
   return record_event (run, item->id, item->ts, item->device, item->type,
                        item->applier, item->stream,
-                       item->applier != NULL ? STATUS_APPLIED
-                                             : STATUS_PENDING,
+                       item->applier != NULL ? JSYNC_EVENT_APPLIED
+                                             : JSYNC_EVENT_PENDING,
                        item->source, item->offset, item->length,
                        item->line, item->hash, item->raw, error);
 }
@@ -248,13 +212,16 @@ static gboolean
 read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
                        GError **error)
 {
-  gint64 stored_hash = sqlite3_column_int64 (row, 0);
-  gint64 stored_ts = sqlite3_column_int64 (row, 1);
-  g_autofree char *stored_device = g_strdup ((const char *) sqlite3_column_text (row, 2));
-  int stored_status = sqlite3_column_int (row, 3);
-  gint64 stored_source = sqlite3_column_int64 (row, 4);
-  g_autofree char *stored_applier = g_strdup ((const char *) sqlite3_column_text (row, 9));
-  g_autofree char *stored_stream = g_strdup ((const char *) sqlite3_column_text (row, 10));
+  gint64 stored_hash = sqlite3_column_int64 (row, JSYNC_LOOKUP_HASH);
+  gint64 stored_ts = sqlite3_column_int64 (row, JSYNC_LOOKUP_TS);
+  g_autofree char *stored_device = g_strdup (
+      (const char *) sqlite3_column_text (row, JSYNC_LOOKUP_DEVICE));
+  int stored_status = sqlite3_column_int (row, JSYNC_LOOKUP_STATUS);
+  gint64 stored_source = sqlite3_column_int64 (row, JSYNC_LOOKUP_SOURCE);
+  g_autofree char *stored_applier = g_strdup (
+      (const char *) sqlite3_column_text (row, JSYNC_LOOKUP_APPLIER));
+  g_autofree char *stored_stream = g_strdup (
+      (const char *) sqlite3_column_text (row, JSYNC_LOOKUP_STREAM));
   g_autofree char *stored_raw = NULL;
   gsize stored_length = 0;
   gboolean own_reread = stored_source == item->source->id
@@ -268,7 +235,7 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
       return TRUE;
     }
 
-  stored_raw = record_load_raw (row, 8, &stored_length);
+  stored_raw = record_load_raw (row, JSYNC_LOOKUP_RAW, &stored_length);
   if (read_same_json (stored_raw, stored_length, item->raw, item->length))
     {
       run->result->events_skipped++;
@@ -279,14 +246,8 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
       /* Its own file, read again, still holds it (in other bytes): it is
        * seen in this generation, so not lost. */
       if (own_reread)
-        {
-          sqlite3_stmt *seen = jsync_store_stmt (run->store,
-                                                 JSYNC_STMT_EVENT_SEEN);
-
-          sqlite3_bind_text (seen, 1, item->id, -1, SQLITE_STATIC);
-          sqlite3_bind_int64 (seen, 2, item->source->gen);
-          return jsync_store_run (run->store, seen, error);
-        }
+        return jsync_store_event_seen (run->store, item->id,
+                                       item->source->gen, error);
       return TRUE;
     }
   run->result->conflicts++;
@@ -308,7 +269,7 @@ static gboolean
 read_keep_pending (Run *run, Item *item, GError **error)
 {
   if (!record_event (run, item->id, item->ts, item->device, item->type,
-                     NULL, NULL, STATUS_PENDING, item->source,
+                     NULL, NULL, JSYNC_EVENT_PENDING, item->source,
                      item->offset, item->length, item->line, item->hash,
                      item->raw, error))
     return FALSE;
@@ -325,7 +286,6 @@ read_line (Run *run, Source *source, JsyncPrefetchRecord *record,
   const JsyncLine *line = &record->line;
   sqlite3_stmt *lookup;
   Item *item, *existing;
-  int rc;
 
   if (line->too_long)
     {
@@ -360,25 +320,18 @@ read_line (Run *run, Source *source, JsyncPrefetchRecord *record,
    * keeps the filter a superset of what is stored. */
   if (run->seen != NULL && !record_seen_add (run, item->id))
     goto new_event;
-  lookup = jsync_store_stmt (run->store, JSYNC_STMT_EVENT_LOOKUP);
-  sqlite3_bind_text (lookup, 1, item->id, -1, SQLITE_STATIC);
-  rc = sqlite3_step (lookup);
-  if (rc == SQLITE_ROW)
+  if (!jsync_store_event_lookup (run->store, item->id, &lookup, error))
+    {
+      item_free (item);
+      return FALSE;
+    }
+  if (lookup != NULL)
     {
       gboolean ok = read_duplicate_stored (run, item, lookup, error);
 
-      sqlite3_reset (lookup);
-      sqlite3_clear_bindings (lookup);
+      jsync_store_reset (lookup);
       item_free (item);
       return ok;
-    }
-  sqlite3_reset (lookup);
-  sqlite3_clear_bindings (lookup);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (run->store, error, "look up an event");
-      item_free (item);
-      return FALSE;
     }
 
 new_event:

@@ -15,19 +15,9 @@ record_failure (Run *run, Source *source, guint64 line, guint64 offset,
                 gsize raw_length, gboolean truncated, const char *message,
                 GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_FAILED_INSERT);
-
-  sqlite3_bind_int64 (stmt, 1, source->id);
-  sqlite3_bind_text (stmt, 2, source->path, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 3, line);
-  sqlite3_bind_int64 (stmt, 4, offset);
-  sqlite3_bind_int64 (stmt, 5, length);
-  jsync_sql_bind_text (stmt, 6, event_id);
-  sqlite3_bind_text (stmt, 7, message, -1, SQLITE_STATIC);
-  if (raw != NULL)
-    sqlite3_bind_blob (stmt, 8, raw, raw_length, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 9, truncated);
-  if (!jsync_store_run (run->store, stmt, error))
+  if (!jsync_store_failed_insert (run->store, source->id, source->path, line,
+                                  offset, length, event_id, message, raw,
+                                  raw_length, truncated, error))
     return FALSE;
 
   g_warning ("%s:%" G_GUINT64_FORMAT ": %s", source->path, line, message);
@@ -67,35 +57,30 @@ record_seen_add (Run *run, const char *id)
 gboolean
 record_event (Run *run, const char *id, gint64 ts, const char *device,
               const char *type, JsyncApplierInstance *applier,
-              const char *stream, int status, Source *source,
+              const char *stream, JsyncEventStatus status, Source *source,
               guint64 offset, guint64 length, guint64 line, gint64 hash,
               const char *raw, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_EVENT_INSERT);
+  JsyncEventRow row = {
+    .id = id,
+    .ts = ts,
+    .device = device,
+    .type = type,
+    .applier = applier != NULL ? applier->plugin->desc->name : NULL,
+    .stream = stream,
+    .status = status,
+    .source = source->id,
+    .offset = offset,
+    .length = length,
+    .line = line,
+    .hash = hash,
+    .gen = source->gen,
+    .raw = raw,
+  };
 
   if (run->seen != NULL)
     record_seen_add (run, id);
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 2, ts);
-  sqlite3_bind_text (stmt, 3, device, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 4, type, -1, SQLITE_STATIC);
-  if (applier != NULL)
-    {
-      sqlite3_bind_text (stmt, 5, applier->plugin->desc->name, -1,
-                         SQLITE_STATIC);
-      sqlite3_bind_text (stmt, 6, stream != NULL ? stream : "", -1,
-                         SQLITE_STATIC);
-    }
-  sqlite3_bind_int (stmt, 7, status);
-  sqlite3_bind_int64 (stmt, 8, source->id);
-  sqlite3_bind_int64 (stmt, 9, offset);
-  sqlite3_bind_int64 (stmt, 10, length);
-  sqlite3_bind_int64 (stmt, 11, line);
-  sqlite3_bind_int64 (stmt, 12, hash);
-  sqlite3_bind_int64 (stmt, 13, source->gen);
-  if (raw != NULL)
-    sqlite3_bind_blob (stmt, 14, raw, length, SQLITE_STATIC);
-  return jsync_store_run (run->store, stmt, error);
+  return jsync_store_event_insert (run->store, &row, error);
 }
 
 gboolean

@@ -79,38 +79,35 @@ source_by_id (Run *run, gint64 id)
 gboolean
 scan_load_sources (Run *run, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = jsync_store_sources_read (run->store, error);
   SourceBlock *block = NULL;
   int rc;
 
-  if (sqlite3_prepare_v2 (run->store->db,
-                          "SELECT id, path, dev, ino, size, mtime, offset, line,"
-                          " tail_hash, gen, rereading, missing FROM jsync_sources",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (run->store, error, "read jsync_sources");
-      return FALSE;
-    }
+  if (stmt == NULL)
+    return FALSE;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      const char *path = (const char *) sqlite3_column_text (stmt, 1);
+      const char *path = (const char *) sqlite3_column_text (stmt,
+                                                             JSYNC_SOURCE_PATH);
       Source *source = source_new (&block, run->self->data_dir,
                                    path != NULL ? path : "",
-                                   sqlite3_column_bytes (stmt, 1));
+                                   sqlite3_column_bytes (stmt,
+                                                         JSYNC_SOURCE_PATH));
 
-      source->id = sqlite3_column_int64 (stmt, 0);
+      source->id = sqlite3_column_int64 (stmt, JSYNC_SOURCE_ID);
       source->known = TRUE;
-      source->has_identity = sqlite3_column_type (stmt, 2) != SQLITE_NULL;
-      source->dev = sqlite3_column_int64 (stmt, 2);
-      source->ino = sqlite3_column_int64 (stmt, 3);
-      source->size = sqlite3_column_int64 (stmt, 4);
-      source->mtime = sqlite3_column_int64 (stmt, 5);
-      source->offset = sqlite3_column_int64 (stmt, 6);
-      source->line = sqlite3_column_int64 (stmt, 7);
-      source->tail_hash = sqlite3_column_int64 (stmt, 8);
-      source->gen = sqlite3_column_int64 (stmt, 9);
-      source->rereading = sqlite3_column_int (stmt, 10);
-      source->missing = sqlite3_column_int (stmt, 11);
+      source->has_identity = sqlite3_column_type (stmt, JSYNC_SOURCE_DEV)
+                             != SQLITE_NULL;
+      source->dev = sqlite3_column_int64 (stmt, JSYNC_SOURCE_DEV);
+      source->ino = sqlite3_column_int64 (stmt, JSYNC_SOURCE_INO);
+      source->size = sqlite3_column_int64 (stmt, JSYNC_SOURCE_SIZE);
+      source->mtime = sqlite3_column_int64 (stmt, JSYNC_SOURCE_MTIME);
+      source->offset = sqlite3_column_int64 (stmt, JSYNC_SOURCE_OFFSET);
+      source->line = sqlite3_column_int64 (stmt, JSYNC_SOURCE_LINE);
+      source->tail_hash = sqlite3_column_int64 (stmt, JSYNC_SOURCE_TAIL_HASH);
+      source->gen = sqlite3_column_int64 (stmt, JSYNC_SOURCE_GEN);
+      source->rereading = sqlite3_column_int (stmt, JSYNC_SOURCE_REREADING);
+      source->missing = sqlite3_column_int (stmt, JSYNC_SOURCE_MISSING);
       g_hash_table_insert (run->sources, source->path, source);
       g_hash_table_insert (run->sources_by_id, &source->id, source);
     }
@@ -129,12 +126,9 @@ scan_load_sources (Run *run, GError **error)
 gboolean
 scan_insert_source (Run *run, Source *source, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (run->store, JSYNC_STMT_SOURCE_INSERT);
-
-  sqlite3_bind_text (stmt, 1, source->path, -1, SQLITE_STATIC);
-  if (!jsync_store_run (run->store, stmt, error))
+  if (!jsync_store_source_insert (run->store, source->path, &source->id,
+                                  error))
     return FALSE;
-  source->id = sqlite3_last_insert_rowid (run->store->db);
   source->known = TRUE;
   g_hash_table_insert (run->sources_by_id, &source->id, source);
   return TRUE;
@@ -502,23 +496,21 @@ source_mark_dirty (Run *run, Source *source)
 gboolean
 source_write_checkpoint (Run *run, Source *source, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (run->store,
-                                         JSYNC_STMT_SOURCE_CHECKPOINT);
+  JsyncCheckpoint checkpoint = {
+    .id = source->id,
+    .has_identity = source->has_identity,
+    .dev = source->dev,
+    .ino = source->ino,
+    .size = source->size,
+    .mtime = source->mtime,
+    .offset = source->offset,
+    .line = source->line,
+    .tail_hash = source->tail_hash,
+    .gen = source->gen,
+    .rereading = source->rereading,
+    .missing = source->missing,
+  };
 
-  sqlite3_bind_int64 (stmt, 1, source->id);
-  if (source->has_identity)
-    {
-      sqlite3_bind_int64 (stmt, 2, source->dev);
-      sqlite3_bind_int64 (stmt, 3, source->ino);
-      sqlite3_bind_int64 (stmt, 4, source->size);
-      sqlite3_bind_int64 (stmt, 5, source->mtime);
-    }
-  sqlite3_bind_int64 (stmt, 6, source->offset);
-  sqlite3_bind_int64 (stmt, 7, source->line);
-  sqlite3_bind_int64 (stmt, 8, source->tail_hash);
-  sqlite3_bind_int64 (stmt, 9, source->gen);
-  sqlite3_bind_int (stmt, 10, source->rereading);
-  sqlite3_bind_int (stmt, 11, source->missing);
   source->dirty = FALSE;
-  return jsync_store_run (run->store, stmt, error);
+  return jsync_store_source_checkpoint (run->store, &checkpoint, error);
 }

@@ -35,13 +35,6 @@
 /* Most bytes of event text a batch holds before it is applied. */
 #define BATCH_MAX_BYTES (16 * 1024 * 1024)
 
-enum
-{
-  STATUS_APPLIED = 0,
-  STATUS_PENDING = 1,
-  STATUS_FAILED = 2,
-};
-
 /* Sources are cut out of blocks, each freed with its last Source: a sync
  * makes and drops one Source per log, tens of thousands each time. */
 #define SOURCE_BLOCK_SIZE (256 * 1024)
@@ -95,7 +88,7 @@ typedef struct
   guint64 offset;
   guint64 line;
   gint64 hash;
-  int status;               /* once applied: STATUS_APPLIED or _FAILED */
+  JsyncEventStatus status;  /* once applied: JSYNC_EVENT_APPLIED or _FAILED */
 } Item;
 
 /* Events of one stream of one applier in a batch. */
@@ -215,7 +208,8 @@ gboolean record_seen_add (Run *run, const char *id);
 G_GNUC_INTERNAL
 gboolean record_event (Run *run, const char *id, gint64 ts, const char *device,
                        const char *type, JsyncApplierInstance *applier,
-                       const char *stream, int status, Source *source,
+                       const char *stream, JsyncEventStatus status,
+                       Source *source,
                        guint64 offset, guint64 length, guint64 line,
                        gint64 hash, const char *raw, GError **error);
 G_GNUC_INTERNAL

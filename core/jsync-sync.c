@@ -34,40 +34,35 @@ source_compare (gconstpointer a, gconstpointer b)
 /* Stored events of one status that an applier takes now, as batch items
  * in key order. */
 static gboolean
-run_load_stored_items (Run *run, int status, GPtrArray *items, GError **error)
+run_load_stored_items (Run *run, JsyncEventStatus status, GPtrArray *items,
+                       GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = jsync_store_events_with_status (run->store, status,
+                                                       error);
   int rc;
 
-  if (sqlite3_prepare_v2 (run->store->db,
-                          "SELECT id, ts, device, type, source, offset, length,"
-                          " line, hash, raw FROM jsync_events WHERE status = ?1"
-                          " AND status <> 0"
-                          " ORDER BY ts, device, id",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (run->store, error, "read stored events");
-      return FALSE;
-    }
-  sqlite3_bind_int (stmt, 1, status);
+  if (stmt == NULL)
+    return FALSE;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      const char *type = (const char *) sqlite3_column_text (stmt, 3);
+      const char *type = (const char *) sqlite3_column_text (
+          stmt, JSYNC_STATUS_ROW_TYPE);
       JsyncApplierInstance *applier = read_route (run, type);
       g_autoptr(GError) bad = NULL;
       JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
-      Source *source = source_by_id (run, sqlite3_column_int64 (stmt, 4));
+      Source *source = source_by_id (
+          run, sqlite3_column_int64 (stmt, JSYNC_STATUS_ROW_SOURCE));
       json_object *json;
       JsyncLine line = { 0 };
       Item *item;
 
       if (applier == NULL || source == NULL
-          || sqlite3_column_type (stmt, 9) != SQLITE_BLOB)
+          || sqlite3_column_type (stmt, JSYNC_STATUS_ROW_RAW) != SQLITE_BLOB)
         continue;
-      line.data = sqlite3_column_blob (stmt, 9);
-      line.length = sqlite3_column_bytes (stmt, 9);
-      line.offset = sqlite3_column_int64 (stmt, 5);
-      line.line = sqlite3_column_int64 (stmt, 7);
+      line.data = sqlite3_column_blob (stmt, JSYNC_STATUS_ROW_RAW);
+      line.length = sqlite3_column_bytes (stmt, JSYNC_STATUS_ROW_RAW);
+      line.offset = sqlite3_column_int64 (stmt, JSYNC_STATUS_ROW_OFFSET);
+      line.line = sqlite3_column_int64 (stmt, JSYNC_STATUS_ROW_LINE);
       json = jsync_event_parse_json_with (run->tok, line.data, line.length,
                                           &bad);
       if (json == NULL || !jsync_event_read_envelope (json, &event, &bad))
@@ -76,7 +71,8 @@ run_load_stored_items (Run *run, int status, GPtrArray *items, GError **error)
           continue;
         }
       item = read_make_item (run, source, &line, &event, json,
-                             sqlite3_column_int64 (stmt, 8), NULL);
+                             sqlite3_column_int64 (stmt, JSYNC_STATUS_ROW_HASH),
+                             NULL);
       g_ptr_array_add (items, item);
     }
   sqlite3_finalize (stmt);
@@ -93,22 +89,8 @@ run_load_stored_items (Run *run, int status, GPtrArray *items, GError **error)
 static gboolean
 run_forget_failure (Run *run, Item *item, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  gboolean ok;
-
-  if (sqlite3_prepare_v2 (run->store->db,
-                          "DELETE FROM jsync_failed WHERE event_id = ?1"
-                          " AND raw = ?2",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (run->store, error, "forget a failure");
-      return FALSE;
-    }
-  sqlite3_bind_text (stmt, 1, item->id, -1, SQLITE_STATIC);
-  sqlite3_bind_blob (stmt, 2, item->raw, item->length, SQLITE_STATIC);
-  ok = jsync_store_run (run->store, stmt, error);
-  sqlite3_finalize (stmt);
-  return ok;
+  return jsync_store_failed_forget (run->store, item->id, item->raw,
+                                    item->length, error);
 }
 
 /* Apply stored events (taken from `items`) through batches, each in its
@@ -144,7 +126,7 @@ run_catch_up_pending (Run *run, GError **error)
 {
   g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (item_free);
 
-  if (!run_load_stored_items (run, STATUS_PENDING, items, error))
+  if (!run_load_stored_items (run, JSYNC_EVENT_PENDING, items, error))
     return FALSE;
   if (items->len == 0)
     return TRUE;
@@ -175,19 +157,6 @@ run_replay_upgraded (Run *run, GError **error)
   for (guint i = 0; i < run->store->appliers->len; i++)
     ((JsyncApplierInstance *) run->store->appliers->pdata[i])->needs_replay = FALSE;
   return TRUE;
-}
-
-static guint64
-run_count (Run *run, const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  guint64 count = 0;
-
-  if (sqlite3_prepare_v2 (run->store->db, sql, -1, &stmt, NULL) == SQLITE_OK
-      && sqlite3_step (stmt) == SQLITE_ROW)
-    count = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return count;
 }
 
 /* Give a run its tables; run_teardown() frees them. */
@@ -233,9 +202,7 @@ run_teardown (Run *run)
 static gboolean
 run_end (Run *run, gboolean ok, GError **error)
 {
-  run->result->events_pending = run_count (run,
-                                           "SELECT count(*) FROM jsync_events"
-                                           " WHERE status = 1 AND status <> 0");
+  run->result->events_pending = jsync_store_count_pending (run->store);
   run_teardown (run);
   if (ok && run->stop)
     {
@@ -250,7 +217,8 @@ run_end (Run *run, gboolean ok, GError **error)
 
 /* Apply the stored events of one status that an applier takes now. */
 static gboolean
-run_apply_stored (JsyncCoordinator *self, JsyncStore *store, int status,
+run_apply_stored (JsyncCoordinator *self, JsyncStore *store,
+                  JsyncEventStatus status,
                   JsyncResult *result, GError **error)
 {
   g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (item_free);
@@ -260,7 +228,7 @@ run_apply_stored (JsyncCoordinator *self, JsyncStore *store, int status,
   run_setup (&run, self, store, result);
   ok = scan_load_sources (&run, error)
        && run_load_stored_items (&run, status, items, error)
-       && run_apply_items (&run, items, status == STATUS_FAILED, error);
+       && run_apply_items (&run, items, status == JSYNC_EVENT_FAILED, error);
   if (!ok)
     jsync_store_rollback (store);
   /* Items not yet in a batch refer to the run's sources. */
@@ -277,7 +245,7 @@ gboolean
 jsync_sync_catch_up (JsyncCoordinator *self, JsyncStore *store,
                      JsyncResult *result, GError **error)
 {
-  return run_apply_stored (self, store, STATUS_PENDING, result, error);
+  return run_apply_stored (self, store, JSYNC_EVENT_PENDING, result, error);
 }
 
 /**
@@ -289,7 +257,7 @@ gboolean
 jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
                          JsyncResult *result, GError **error)
 {
-  return run_apply_stored (self, store, STATUS_FAILED, result, error);
+  return run_apply_stored (self, store, JSYNC_EVENT_FAILED, result, error);
 }
 
 /* --- The run ------------------------------------------------------------ */
@@ -300,8 +268,6 @@ static gboolean
 run_reread_from_start (Run *run, Source *source, const char *reason,
                        GError **error)
 {
-  g_autofree char *sql = NULL;
-
   g_warning ("%s: read again from the start: %s", source->path, reason);
   jsync_result_add_reread (run->result, source->path, reason);
   source->gen++;
@@ -311,12 +277,7 @@ run_reread_from_start (Run *run, Source *source, const char *reason,
   /* Earlier records of its bad lines are made again as it is
    * read; failed events (known by id, so skipped as duplicates
    * when read again) keep theirs. */
-  sql = g_strdup_printf ("DELETE FROM jsync_failed WHERE source = %"
-                         G_GINT64_FORMAT " AND (event_id IS NULL OR event_id"
-                         " NOT IN (SELECT id FROM jsync_events"
-                         " WHERE status = 2 AND status <> 0))",
-                         source->id);
-  return jsync_store_exec (run->store, sql, error);
+  return jsync_store_failed_forget_lines (run->store, source->id, error);
 }
 
 /* Decide what to read of the logs `found`, into `to_read`; files read
@@ -408,9 +369,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   run_setup (&run, self, store, result);
   run.rebuilding = rebuilding;
   run.limits = limits;
-  if (rebuilding
-      && run_count (&run, "SELECT count(*) FROM (SELECT 1 FROM jsync_events"
-                          " LIMIT 1)") == 0)
+  if (rebuilding && !jsync_store_has_events (store))
     run.seen = g_new0 (guint64, SEEN_BITS / 64);
   if (rebuilding)
     run.deferred = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -419,7 +378,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   run_progress (&run, "scan", 0, 0);
   if (!scan_data_folder (&run, found, error))
     goto rollback;
-  run.lost_count = run_count (&run, "SELECT count(*) FROM jsync_lost");
+  run.lost_count = jsync_store_count_lost (store);
   if (!lost_mark_missing (&run, error)
       || !run_replay_upgraded (&run, error)
       || !run_catch_up_pending (&run, error)
