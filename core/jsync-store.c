@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "core-schema.h"
+#include "jsync-text.h"
 
 static const char *const store_sql[JSYNC_STMT_N] = {
   [JSYNC_STMT_EVENT_LOOKUP] =
@@ -746,6 +747,93 @@ jsync_store_has_events (JsyncStore *store)
 {
   return jsync_store_count (store, "SELECT count(*) FROM (SELECT 1"
                                    " FROM jsync_events LIMIT 1)") != 0;
+}
+
+/* Run a query and return its rows as objects. */
+static json_object *
+store_rows (JsyncStore *store, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  json_object *rows;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, sql);
+      return NULL;
+    }
+  rows = json_object_new_array ();
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      json_object *row = json_object_new_object ();
+
+      for (int i = 0; i < sqlite3_column_count (stmt); i++)
+        {
+          json_object *value = NULL;
+
+          switch (sqlite3_column_type (stmt, i))
+            {
+            case SQLITE_INTEGER:
+              value = json_object_new_int64 (sqlite3_column_int64 (stmt, i));
+              break;
+            case SQLITE_NULL:
+              break;
+            default:
+              /* A log's name is bytes: shown valid UTF-8. */
+              value = jsync_json_new_text_len (
+                  (const char *) sqlite3_column_text (stmt, i),
+                  sqlite3_column_bytes (stmt, i));
+              break;
+            }
+          json_object_object_add (row, sqlite3_column_name (stmt, i), value);
+        }
+      json_object_array_add (rows, row);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, sql);
+      json_object_put (rows);
+      return NULL;
+    }
+  return rows;
+}
+
+/**
+ * jsync_store_status_files:
+ * Every log with its checkpoint, as rows of `jsync status`.
+ */
+json_object *
+jsync_store_status_files (JsyncStore *store, GError **error)
+{
+  return store_rows (store,
+                     "SELECT path AS file, offset, line, size,"
+                     " missing, rereading FROM jsync_sources"
+                     " ORDER BY path", error);
+}
+
+/**
+ * jsync_store_status_pending_types:
+ * Pending events counted by type, as rows of `jsync status`.
+ */
+json_object *
+jsync_store_status_pending_types (JsyncStore *store, GError **error)
+{
+  return store_rows (store,
+                     "SELECT type, count(*) AS count"
+                     " FROM jsync_events WHERE status = 1 AND status <> 0"
+                     " GROUP BY type ORDER BY type", error);
+}
+
+/**
+ * jsync_store_status_lost:
+ * The lost events, as rows of `jsync status`.
+ */
+json_object *
+jsync_store_status_lost (JsyncStore *store, GError **error)
+{
+  return store_rows (store, "SELECT file, id FROM jsync_lost"
+                            " ORDER BY file, id", error);
 }
 
 /**

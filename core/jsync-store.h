@@ -343,6 +343,14 @@ guint64 jsync_store_count_lost (JsyncStore *store);
 /* Does the cache hold any event? */
 gboolean jsync_store_has_events (JsyncStore *store);
 
+/* The rows of `jsync status`, each an object of its columns: the logs with
+ * their checkpoints, the pending events by type, the lost events.
+ * (transfer full) */
+json_object *jsync_store_status_files (JsyncStore *store, GError **error);
+json_object *jsync_store_status_pending_types (JsyncStore *store,
+                                               GError **error);
+json_object *jsync_store_status_lost (JsyncStore *store, GError **error);
+
 gboolean jsync_store_begin (JsyncStore *store, GError **error);
 /* Call every attached applier's end_batch (ABI 1.1), in load order, before
  * a batch's commit.  A failure names the plugin: a JSYNC_ERROR of the
