@@ -524,6 +524,22 @@ jsync_store_failed_insert (JsyncStore *store, gint64 source, const char *file,
 }
 
 /**
+ * jsync_store_failed_read:
+ * Every failure record (columns JSYNC_FAILED_*).
+ */
+sqlite3_stmt *
+jsync_store_failed_read (JsyncStore *store, GError **error)
+{
+  return store_prepare (store,
+                        "SELECT f.file, f.line, f.offset, f.length, f.event_id,"
+                        " f.message, f.truncated, EXISTS (SELECT 1"
+                        " FROM jsync_events e"
+                        "   WHERE e.id = f.event_id AND e.status = 2)"
+                        " FROM jsync_failed f ORDER BY f.file, f.offset, f.id",
+                        "read jsync_failed", error);
+}
+
+/**
  * jsync_store_failed_forget:
  * Forget the failure records of an event with these bytes.
  */

@@ -273,6 +273,22 @@ gboolean jsync_store_failed_insert (JsyncStore *store, gint64 source,
                                     const char *event_id, const char *message,
                                     const char *raw, gsize raw_length,
                                     gboolean truncated, GError **error);
+/* Columns of jsync_store_failed_read()' rows. */
+enum
+{
+  JSYNC_FAILED_FILE = 0,
+  JSYNC_FAILED_LINE = 1,
+  JSYNC_FAILED_OFFSET = 2,
+  JSYNC_FAILED_LENGTH = 3,
+  JSYNC_FAILED_ID = 4,
+  JSYNC_FAILED_MESSAGE = 5,
+  JSYNC_FAILED_TRUNCATED = 6,
+  JSYNC_FAILED_RETRYABLE = 7,     /* the event is failed, not the line */
+};
+
+/* Every failure record, in file and line order: step it, then
+ * sqlite3_finalize() it.  NULL with the error when it cannot be read. */
+sqlite3_stmt *jsync_store_failed_read (JsyncStore *store, GError **error);
 /* Forget the failure records of event `id` with these bytes. */
 gboolean jsync_store_failed_forget (JsyncStore *store, const char *id,
                                     const char *raw, gsize length,
