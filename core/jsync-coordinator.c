@@ -797,7 +797,7 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
     store = NULL;
   files = store == NULL ? NULL : jsync_store_status_files (store, error);
   pending = files ? jsync_store_status_pending_types (store, error) : NULL;
-  lost = pending ? jsync_store_status_lost (store, error) : NULL;
+  lost = pending ? jsync_store_lost_rows (store, error) : NULL;
   if (lost == NULL)
     {
       json_object_put (files);

@@ -594,6 +594,94 @@ jsync_store_sources_read (JsyncStore *store, GError **error)
 }
 
 /**
+ * jsync_store_checkpoints_read:
+ * The checkpoint of every log not missing (columns JSYNC_CHECKPOINT_*).
+ */
+sqlite3_stmt *
+jsync_store_checkpoints_read (JsyncStore *store, GError **error)
+{
+  return store_prepare (store,
+                        "SELECT path, offset, tail_hash FROM jsync_sources"
+                        " WHERE missing = 0",
+                        "read jsync_sources", error);
+}
+
+/**
+ * jsync_store_keep_lost_events:
+ * Copy the lost events of `live` into `build`, as pending events.
+ */
+gboolean
+jsync_store_keep_lost_events (JsyncStore *live, JsyncStore *build,
+                              gboolean *kept, GError **error)
+{
+  sqlite3_stmt *read = NULL;
+  sqlite3_stmt *insert = NULL;
+  gboolean ok = TRUE;
+  gint64 source = 0;
+  int rc = SQLITE_DONE;
+
+  *kept = FALSE;
+  if (sqlite3_prepare_v2 (live->db,
+                          "SELECT id, ts, device, type, offset, length, line,"
+                          " hash, raw FROM jsync_events WHERE status = 0"
+                          " AND id IN (SELECT id FROM jsync_lost)",
+                          -1, &read, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (live, error, "read lost events");
+      return FALSE;
+    }
+  while (ok && (rc = sqlite3_step (read)) == SQLITE_ROW)
+    {
+      if (insert == NULL)
+        {
+          /* status 1: pending (schemas/core.sql); source: a row of its own,
+           * marked missing so that no scan looks for it. */
+          ok = jsync_store_begin (build, error)
+               && jsync_store_exec (build,
+                                    "INSERT INTO jsync_sources (path, missing)"
+                                    " VALUES ('(lost events)', 1)",
+                                    error);
+          if (!ok)
+            break;
+          source = sqlite3_last_insert_rowid (build->db);
+          if (sqlite3_prepare_v2 (build->db,
+                                  "INSERT OR IGNORE INTO jsync_events (id, ts,"
+                                  " device, type, status, source, offset,"
+                                  " length, line, hash, raw) VALUES (?1, ?2,"
+                                  " ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                  -1, &insert, NULL) != SQLITE_OK)
+            {
+              jsync_store_set_error (build, error, "keep lost events");
+              ok = FALSE;
+              break;
+            }
+        }
+      for (int i = 0; i < 4; i++)
+        sqlite3_bind_value (insert, i + 1, sqlite3_column_value (read, i));
+      sqlite3_bind_int64 (insert, 5, source);
+      for (int i = 4; i < 9; i++)
+        sqlite3_bind_value (insert, i + 2, sqlite3_column_value (read, i));
+      ok = jsync_store_run (build, insert, error);
+    }
+  if (ok && rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (live, error, "read lost events");
+      ok = FALSE;
+    }
+  sqlite3_finalize (read);
+  sqlite3_finalize (insert);
+  if (!ok)
+    {
+      jsync_store_rollback (build);
+      return FALSE;
+    }
+  if (source == 0)
+    return TRUE;
+  *kept = TRUE;
+  return jsync_store_commit (build, error);
+}
+
+/**
  * jsync_store_source_insert:
  * A new log's row.
  */
@@ -842,11 +930,11 @@ jsync_store_status_pending_types (JsyncStore *store, GError **error)
 }
 
 /**
- * jsync_store_status_lost:
- * The lost events, as rows of `jsync status`.
+ * jsync_store_lost_rows:
+ * The lost events, as rows of `jsync status` and of verify.
  */
 json_object *
-jsync_store_status_lost (JsyncStore *store, GError **error)
+jsync_store_lost_rows (JsyncStore *store, GError **error)
 {
   return store_rows (store, "SELECT file, id FROM jsync_lost"
                             " ORDER BY file, id", error);

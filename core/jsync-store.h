@@ -317,6 +317,23 @@ enum
 /* Every row of jsync_sources: step it, then sqlite3_finalize() it.  NULL
  * with the error when it cannot be read. */
 sqlite3_stmt *jsync_store_sources_read (JsyncStore *store, GError **error);
+/* Columns of jsync_store_checkpoints_read()' rows. */
+enum
+{
+  JSYNC_CHECKPOINT_PATH = 0,
+  JSYNC_CHECKPOINT_OFFSET = 1,
+  JSYNC_CHECKPOINT_TAIL_HASH = 2,
+};
+
+/* The checkpoint of every log not missing: step it, then
+ * sqlite3_finalize() it.  NULL with the error when it cannot be read. */
+sqlite3_stmt *jsync_store_checkpoints_read (JsyncStore *store,
+                                            GError **error);
+/* Copy the applied events of `live` that are lost (jsync_lost) into
+ * `build` as pending events, in a transaction of its own, under a log row
+ * of their own ("(lost events)", missing).  *kept: any was copied. */
+gboolean jsync_store_keep_lost_events (JsyncStore *live, JsyncStore *build,
+                                       gboolean *kept, GError **error);
 /* A new log's row; its id in *id. */
 gboolean jsync_store_source_insert (JsyncStore *store, const char *path,
                                     gint64 *id, GError **error);
@@ -359,13 +376,13 @@ guint64 jsync_store_count_lost (JsyncStore *store);
 /* Does the cache hold any event? */
 gboolean jsync_store_has_events (JsyncStore *store);
 
-/* The rows of `jsync status`, each an object of its columns: the logs with
- * their checkpoints, the pending events by type, the lost events.
- * (transfer full) */
+/* The rows of `jsync status` (and verify's lost events), each an object of
+ * its columns: the logs with their checkpoints, the pending events by type,
+ * the lost events as {file, id}.  (transfer full) */
 json_object *jsync_store_status_files (JsyncStore *store, GError **error);
 json_object *jsync_store_status_pending_types (JsyncStore *store,
                                                GError **error);
-json_object *jsync_store_status_lost (JsyncStore *store, GError **error);
+json_object *jsync_store_lost_rows (JsyncStore *store, GError **error);
 
 gboolean jsync_store_begin (JsyncStore *store, GError **error);
 /* Call every attached applier's end_batch (ABI 1.1), in load order, before
