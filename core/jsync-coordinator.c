@@ -744,7 +744,7 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   if (!jsync_coordinator_check_writable (self, "rebuild", error)
       || jsync_coordinator_get_store (self, error) == NULL)
     return NULL;
-  lost = jsync_store_count_lost (self->store);
+  lost = jsync_store_count_of (self->store, JSYNC_COUNT_LOST);
   if (lost > 0)
     g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
                " no log any more (see `jsync status`); the new cache will not"
@@ -795,9 +795,14 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   /* One snapshot for every figure, whatever a writer commits meanwhile. */
   if (store != NULL && !jsync_store_begin_read (store, &began, error))
     store = NULL;
-  files = store == NULL ? NULL : jsync_store_status_files (store, error);
-  pending = files ? jsync_store_status_pending_types (store, error) : NULL;
-  lost = pending ? jsync_store_lost_rows (store, error) : NULL;
+  files = store == NULL ? NULL
+                        : jsync_store_report_rows (store, JSYNC_REPORT_SOURCES,
+                                                   error);
+  pending = files ? jsync_store_report_rows (store, JSYNC_REPORT_PENDING_TYPES,
+                                             error)
+                  : NULL;
+  lost = pending ? jsync_store_report_rows (store, JSYNC_REPORT_LOST, error)
+                 : NULL;
   if (lost == NULL)
     {
       json_object_put (files);
@@ -817,13 +822,16 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   json_object_object_add (status, "files", files);
   json_object_object_add (
       status, "eventsApplied",
-      json_object_new_int64 (jsync_store_count_applied (store)));
+      json_object_new_int64 (jsync_store_count_of (store,
+                                                   JSYNC_COUNT_APPLIED)));
   json_object_object_add (
       status, "eventsPending",
-      json_object_new_int64 (jsync_store_count_pending (store)));
+      json_object_new_int64 (jsync_store_count_of (store,
+                                                   JSYNC_COUNT_PENDING)));
   json_object_object_add (
       status, "eventsFailed",
-      json_object_new_int64 (jsync_store_count_failed (store)));
+      json_object_new_int64 (jsync_store_count_of (store,
+                                                   JSYNC_COUNT_FAILED)));
   json_object_object_add (status, "pendingTypes", pending);
   json_object_object_add (status, "lostEvents", lost);
 

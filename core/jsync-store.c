@@ -800,57 +800,25 @@ jsync_store_count (JsyncStore *store, const char *sql)
   return count;
 }
 
-/**
- * jsync_store_count_applied:
- * Events applied.
- */
-guint64
-jsync_store_count_applied (JsyncStore *store)
-{
-  return jsync_store_count (store,
-                            "SELECT count(*) FROM jsync_events WHERE status = 0");
-}
+static const char *const store_count_sql[JSYNC_COUNT_N] = {
+  [JSYNC_COUNT_APPLIED] = "SELECT count(*) FROM jsync_events WHERE status = 0",
+  /* The partial index on status <> 0 counts them. */
+  [JSYNC_COUNT_PENDING] = "SELECT count(*) FROM jsync_events"
+                          " WHERE status = 1 AND status <> 0",
+  [JSYNC_COUNT_FAILED] = "SELECT count(*) FROM jsync_failed",
+  [JSYNC_COUNT_LOST] = "SELECT count(*) FROM jsync_lost",
+  [JSYNC_COUNT_ANY_EVENT] = "SELECT count(*) FROM (SELECT 1 FROM jsync_events"
+                            " LIMIT 1)",
+};
 
 /**
- * jsync_store_count_pending:
- * Events pending (the partial index on status <> 0 counts them).
+ * jsync_store_count_of:
+ * A count of the bookkeeping tables, 0 when it cannot be read.
  */
 guint64
-jsync_store_count_pending (JsyncStore *store)
+jsync_store_count_of (JsyncStore *store, JsyncCount what)
 {
-  return jsync_store_count (store, "SELECT count(*) FROM jsync_events"
-                                   " WHERE status = 1 AND status <> 0");
-}
-
-/**
- * jsync_store_count_failed:
- * Rows of jsync_failed.
- */
-guint64
-jsync_store_count_failed (JsyncStore *store)
-{
-  return jsync_store_count (store, "SELECT count(*) FROM jsync_failed");
-}
-
-/**
- * jsync_store_count_lost:
- * Rows of jsync_lost.
- */
-guint64
-jsync_store_count_lost (JsyncStore *store)
-{
-  return jsync_store_count (store, "SELECT count(*) FROM jsync_lost");
-}
-
-/**
- * jsync_store_has_events:
- * Does the cache hold any event?
- */
-gboolean
-jsync_store_has_events (JsyncStore *store)
-{
-  return jsync_store_count (store, "SELECT count(*) FROM (SELECT 1"
-                                   " FROM jsync_events LIMIT 1)") != 0;
+  return jsync_store_count (store, store_count_sql[what]);
 }
 
 /* Run a query and return its rows as objects. */
@@ -903,41 +871,25 @@ store_rows (JsyncStore *store, const char *sql, GError **error)
   return rows;
 }
 
-/**
- * jsync_store_status_files:
- * Every log with its checkpoint, as rows of `jsync status`.
- */
-json_object *
-jsync_store_status_files (JsyncStore *store, GError **error)
-{
-  return store_rows (store,
-                     "SELECT path AS file, offset, line, size,"
-                     " missing, rereading FROM jsync_sources"
-                     " ORDER BY path", error);
-}
+static const char *const store_report_sql[JSYNC_REPORT_N] = {
+  [JSYNC_REPORT_SOURCES] = "SELECT path AS file, offset, line, size,"
+                           " missing, rereading FROM jsync_sources"
+                           " ORDER BY path",
+  [JSYNC_REPORT_PENDING_TYPES] = "SELECT type, count(*) AS count"
+                                 " FROM jsync_events WHERE status = 1"
+                                 " AND status <> 0"
+                                 " GROUP BY type ORDER BY type",
+  [JSYNC_REPORT_LOST] = "SELECT file, id FROM jsync_lost ORDER BY file, id",
+};
 
 /**
- * jsync_store_status_pending_types:
- * Pending events counted by type, as rows of `jsync status`.
+ * jsync_store_report_rows:
+ * Rows of a bookkeeping table for a report, each an object of its columns.
  */
 json_object *
-jsync_store_status_pending_types (JsyncStore *store, GError **error)
+jsync_store_report_rows (JsyncStore *store, JsyncReport what, GError **error)
 {
-  return store_rows (store,
-                     "SELECT type, count(*) AS count"
-                     " FROM jsync_events WHERE status = 1 AND status <> 0"
-                     " GROUP BY type ORDER BY type", error);
-}
-
-/**
- * jsync_store_lost_rows:
- * The lost events, as rows of `jsync status` and of verify.
- */
-json_object *
-jsync_store_lost_rows (JsyncStore *store, GError **error)
-{
-  return store_rows (store, "SELECT file, id FROM jsync_lost"
-                            " ORDER BY file, id", error);
+  return store_rows (store, store_report_sql[what], error);
 }
 
 /**

@@ -369,20 +369,31 @@ gboolean jsync_store_lost_contains (JsyncStore *store, const char *file,
 /* The first column of the first row of `sql` (a count), 0 when it cannot
  * be read. */
 guint64 jsync_store_count (JsyncStore *store, const char *sql);
-guint64 jsync_store_count_applied (JsyncStore *store);
-guint64 jsync_store_count_pending (JsyncStore *store);
-guint64 jsync_store_count_failed (JsyncStore *store);
-guint64 jsync_store_count_lost (JsyncStore *store);
-/* Does the cache hold any event? */
-gboolean jsync_store_has_events (JsyncStore *store);
+
+typedef enum
+{
+  JSYNC_COUNT_APPLIED,      /* events applied */
+  JSYNC_COUNT_PENDING,      /* events pending */
+  JSYNC_COUNT_FAILED,       /* rows of jsync_failed */
+  JSYNC_COUNT_LOST,         /* rows of jsync_lost */
+  JSYNC_COUNT_ANY_EVENT,    /* 1 when the cache holds any event, else 0 */
+  JSYNC_COUNT_N
+} JsyncCount;
+
+guint64 jsync_store_count_of (JsyncStore *store, JsyncCount what);
+
+typedef enum
+{
+  JSYNC_REPORT_SOURCES,       /* the logs with their checkpoints */
+  JSYNC_REPORT_PENDING_TYPES, /* {type, count} of the pending events */
+  JSYNC_REPORT_LOST,          /* {file, id} of the lost events */
+  JSYNC_REPORT_N
+} JsyncReport;
 
 /* The rows of `jsync status` (and verify's lost events), each an object of
- * its columns: the logs with their checkpoints, the pending events by type,
- * the lost events as {file, id}.  (transfer full) */
-json_object *jsync_store_status_files (JsyncStore *store, GError **error);
-json_object *jsync_store_status_pending_types (JsyncStore *store,
-                                               GError **error);
-json_object *jsync_store_lost_rows (JsyncStore *store, GError **error);
+ * its columns.  (transfer full) */
+json_object *jsync_store_report_rows (JsyncStore *store, JsyncReport what,
+                                      GError **error);
 
 gboolean jsync_store_begin (JsyncStore *store, GError **error);
 /* Call every attached applier's end_batch (ABI 1.1), in load order, before

@@ -202,7 +202,8 @@ run_teardown (Run *run)
 static gboolean
 run_end (Run *run, gboolean ok, GError **error)
 {
-  run->result->events_pending = jsync_store_count_pending (run->store);
+  run->result->events_pending = jsync_store_count_of (run->store,
+                                                      JSYNC_COUNT_PENDING);
   run_teardown (run);
   if (ok && run->stop)
     {
@@ -369,7 +370,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   run_setup (&run, self, store, result);
   run.rebuilding = rebuilding;
   run.limits = limits;
-  if (rebuilding && !jsync_store_has_events (store))
+  if (rebuilding && jsync_store_count_of (store, JSYNC_COUNT_ANY_EVENT) == 0)
     run.seen = g_new0 (guint64, SEEN_BITS / 64);
   if (rebuilding)
     run.deferred = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -378,7 +379,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   run_progress (&run, "scan", 0, 0);
   if (!scan_data_folder (&run, found, error))
     goto rollback;
-  run.lost_count = jsync_store_count_lost (store);
+  run.lost_count = jsync_store_count_of (store, JSYNC_COUNT_LOST);
   if (!lost_mark_missing (&run, error)
       || !run_replay_upgraded (&run, error)
       || !run_catch_up_pending (&run, error)

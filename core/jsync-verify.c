@@ -294,7 +294,7 @@ verify_compare (JsyncCoordinator *self, json_object *report, GError **error)
            s++)
         verify_fts (store, desc->search[s].fts, fts, &identical);
     }
-  lost = ok ? jsync_store_lost_rows (store, error) : NULL;
+  lost = ok ? jsync_store_report_rows (store, JSYNC_REPORT_LOST, error) : NULL;
   if (lost == NULL)
     return FALSE;
   json_object_object_add (report, "onlyInCache", lost);
