@@ -144,15 +144,15 @@ apply_item (Run *run, Item *item, GPtrArray *defer, GError **error)
  * longer be read is reported and left out; one its applier now rejects is
  * marked failed (collected in `now_failed`). */
 static gboolean
-apply_replay_stored (Run *run, JsyncApplierInstance *applier, sqlite3_stmt *row,
-                     GPtrArray *now_failed, GError **error)
+apply_replay_stored (Run *run, JsyncApplierInstance *applier,
+                     sqlite3_stmt *row, GPtrArray *now_failed, GError **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *text = NULL;
   g_autofree char *rejection = NULL;
   const char *id = (const char *) sqlite3_column_text (row, JSYNC_STORED_ID);
-  Source *source = source_by_id (run, sqlite3_column_int64 (row,
-                                                           JSYNC_STORED_SOURCE));
+  Source *source = source_by_id (
+      run, sqlite3_column_int64 (row, JSYNC_STORED_SOURCE));
   JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
   json_object *json;
   gsize length;
@@ -291,7 +291,8 @@ apply_replay_group (Run *run, Group *group, GError **error)
           next++;
         }
       if (ok)
-        ok = apply_replay_stored (run, group->applier, stmt, now_failed, error);
+        ok = apply_replay_stored (run, group->applier, stmt, now_failed,
+                                  error);
     }
   if (ok && rc != SQLITE_DONE)
     {
@@ -383,7 +384,8 @@ group_free (gpointer data)
 
 /* Ask for a replay of a stream in the next batch. */
 void
-apply_force_replay (Run *run, JsyncApplierInstance *applier, const char *stream)
+apply_force_replay (Run *run, JsyncApplierInstance *applier,
+                    const char *stream)
 {
   group_for (run->forced, applier, stream)->force = TRUE;
 }
@@ -570,8 +572,8 @@ apply_batch (Run *run, GError **error)
       group->defer = apply_defer (run, group);
       if (!group->defer && !group->replay && group->items->len > 0)
         {
-          int ahead = apply_stream_is_ahead (run, group, group->items->pdata[0],
-                                             error);
+          int ahead = apply_stream_is_ahead (run, group,
+                                             group->items->pdata[0], error);
 
           if (ahead < 0)
             return FALSE;

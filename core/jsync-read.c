@@ -255,7 +255,8 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
              " before; the one that sorts first is kept",
              item->source->path, item->line, item->id);
   if (!read_new_copy_wins (item->ts, item->device, item->raw, item->length,
-                           stored_ts, stored_device, stored_raw, stored_length))
+                           stored_ts, stored_device, stored_raw,
+                           stored_length))
     return TRUE;
 
   return read_replace_stored (run, item, stored_status, stored_applier,

@@ -87,8 +87,8 @@ scan_load_sources (Run *run, GError **error)
     return FALSE;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      const char *path = (const char *) sqlite3_column_text (stmt,
-                                                             JSYNC_SOURCE_PATH);
+      const char *path = (const char *) sqlite3_column_text (
+          stmt, JSYNC_SOURCE_PATH);
       Source *source = source_new (&block, run->self->data_dir,
                                    path != NULL ? path : "",
                                    sqlite3_column_bytes (stmt,

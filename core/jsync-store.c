@@ -189,7 +189,7 @@ jsync_store_run (JsyncStore *store, sqlite3_stmt *stmt, GError **error)
   return ok;
 }
 
-/* --- Bookkeeping tables --------------------------------------------------- */
+/* --- Bookkeeping tables ------------------------------------------------ */
 
 /**
  * jsync_store_reset:
@@ -531,8 +531,8 @@ sqlite3_stmt *
 jsync_store_failed_read (JsyncStore *store, GError **error)
 {
   return store_prepare (store,
-                        "SELECT f.file, f.line, f.offset, f.length, f.event_id,"
-                        " f.message, f.truncated, EXISTS (SELECT 1"
+                        "SELECT f.file, f.line, f.offset, f.length,"
+                        " f.event_id, f.message, f.truncated, EXISTS (SELECT 1"
                         " FROM jsync_events e"
                         "   WHERE e.id = f.event_id AND e.status = 2)"
                         " FROM jsync_failed f ORDER BY f.file, f.offset, f.id",

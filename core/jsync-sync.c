@@ -71,7 +71,8 @@ run_load_stored_items (Run *run, JsyncEventStatus status, GPtrArray *items,
           continue;
         }
       item = read_make_item (run, source, &line, &event, json,
-                             sqlite3_column_int64 (stmt, JSYNC_STATUS_ROW_HASH),
+                             sqlite3_column_int64 (stmt,
+                                                   JSYNC_STATUS_ROW_HASH),
                              NULL);
       g_ptr_array_add (items, item);
     }
@@ -312,7 +313,8 @@ run_plan_reads (Run *run, GPtrArray *found, GPtrArray *to_read,
       if (source->missing && reason == NULL)
         reason = g_strdup ("it was gone and is back");
       source->missing = FALSE;
-      if (reason != NULL && !run_reread_from_start (run, source, reason, error))
+      if (reason != NULL
+          && !run_reread_from_start (run, source, reason, error))
         return FALSE;
       run->bytes_total += (guint64) source->st.st_size > source->offset
                             ? (guint64) source->st.st_size - source->offset
