@@ -151,6 +151,9 @@ typedef struct
   char *path;                 /* relative to the data folder */
   char *message;
 } ScanUnseen;
+
+/* The functions the files share, by the file that defines them. */
+
 /* jsync-sync.c */
 G_GNUC_INTERNAL
 void run_progress (Run *run, const char *phase, guint64 done, guint64 total);
@@ -209,9 +212,9 @@ G_GNUC_INTERNAL
 gboolean record_event (Run *run, const char *id, gint64 ts, const char *device,
                        const char *type, JsyncApplierInstance *applier,
                        const char *stream, JsyncEventStatus status,
-                       Source *source,
-                       guint64 offset, guint64 length, guint64 line,
-                       gint64 hash, const char *raw, GError **error);
+                       Source *source, guint64 offset, guint64 length,
+                       guint64 line, gint64 hash, const char *raw,
+                       GError **error);
 G_GNUC_INTERNAL
 gboolean record_item (Run *run, Item *item, GError **error);
 G_GNUC_INTERNAL
@@ -241,4 +244,4 @@ void lost_report (Run *run);
 G_GNUC_INTERNAL
 gboolean lost_mark_missing (Run *run, GError **error);
 
-#endif
+#endif /* JSYNC_SYNC_PRIVATE_H */
