@@ -419,15 +419,13 @@ append_make_line (const char *body, gssize length, const char *device_id,
 static gboolean
 append_is_recorded (JsyncCoordinator *self, const char *id)
 {
-  sqlite3_stmt *lookup = jsync_store_stmt (self->store,
-                                           JSYNC_STMT_EVENT_LOOKUP);
-  gboolean found;
+  sqlite3_stmt *row = NULL;
 
-  sqlite3_bind_text (lookup, 1, id, -1, SQLITE_STATIC);
-  found = sqlite3_step (lookup) == SQLITE_ROW;
-  sqlite3_reset (lookup);
-  sqlite3_clear_bindings (lookup);
-  return found;
+  /* A cache that cannot say is taken as not holding it. */
+  if (!jsync_store_event_lookup (self->store, id, &row, NULL) || row == NULL)
+    return FALSE;
+  jsync_store_reset (row);
+  return TRUE;
 }
 
 /* Write the line to the log, durably with JSYNC_APPEND_FSYNC. */

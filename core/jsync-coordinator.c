@@ -556,19 +556,6 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   return g_steal_pointer (&result);
 }
 
-static guint64
-coordinator_count (JsyncStore *store, const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  guint64 count = 0;
-
-  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) == SQLITE_OK
-      && sqlite3_step (stmt) == SQLITE_ROW)
-    count = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return count;
-}
-
 /**
  * jsync_coordinator_build:
  * Build a new cache file completely from the logs; FALSE leaves the live
@@ -757,7 +744,7 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   if (!jsync_coordinator_check_writable (self, "rebuild", error)
       || jsync_coordinator_get_store (self, error) == NULL)
     return NULL;
-  lost = coordinator_count (self->store, "SELECT count(*) FROM jsync_lost");
+  lost = jsync_store_count_of (self->store, JSYNC_COUNT_LOST);
   if (lost > 0)
     g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
                " no log any more (see `jsync status`); the new cache will not"
@@ -792,56 +779,6 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   return g_steal_pointer (&result);
 }
 
-/* Run a query and return its rows as objects. */
-static json_object *
-coordinator_rows (JsyncStore *store, const char *sql, GError **error)
-{
-  sqlite3_stmt *stmt = NULL;
-  json_object *rows;
-  int rc;
-
-  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, sql);
-      return NULL;
-    }
-  rows = json_object_new_array ();
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      json_object *row = json_object_new_object ();
-
-      for (int i = 0; i < sqlite3_column_count (stmt); i++)
-        {
-          json_object *value = NULL;
-
-          switch (sqlite3_column_type (stmt, i))
-            {
-            case SQLITE_INTEGER:
-              value = json_object_new_int64 (sqlite3_column_int64 (stmt, i));
-              break;
-            case SQLITE_NULL:
-              break;
-            default:
-              /* A log's name is bytes: shown valid UTF-8. */
-              value = jsync_json_new_text_len (
-                  (const char *) sqlite3_column_text (stmt, i),
-                  sqlite3_column_bytes (stmt, i));
-              break;
-            }
-          json_object_object_add (row, sqlite3_column_name (stmt, i), value);
-        }
-      json_object_array_add (rows, row);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (store, error, sql);
-      json_object_put (rows);
-      return NULL;
-    }
-  return rows;
-}
-
 /**
  * jsync_coordinator_status:
  * Files and checkpoints, event counts, failed, pending and lost events,
@@ -858,18 +795,13 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   /* One snapshot for every figure, whatever a writer commits meanwhile. */
   if (store != NULL && !jsync_store_begin_read (store, &began, error))
     store = NULL;
-  files = store == NULL ? NULL : coordinator_rows (store,
-                            "SELECT path AS file, offset, line, size,"
-                            " missing, rereading FROM jsync_sources"
-                            " ORDER BY path", error);
-  pending = files ? coordinator_rows (store,
-                                      "SELECT type, count(*) AS count"
-                                      " FROM jsync_events WHERE status = 1 AND status <> 0"
-                                      " GROUP BY type ORDER BY type", error)
+  files = store == NULL ? NULL
+                        : jsync_store_report_rows (store, JSYNC_REPORT_SOURCES,
+                                                   error);
+  pending = files ? jsync_store_report_rows (store, JSYNC_REPORT_PENDING_TYPES,
+                                             error)
                   : NULL;
-  lost = pending ? coordinator_rows (store,
-                                     "SELECT file, id FROM jsync_lost"
-                                     " ORDER BY file, id", error)
+  lost = pending ? jsync_store_report_rows (store, JSYNC_REPORT_LOST, error)
                  : NULL;
   if (lost == NULL)
     {
@@ -890,17 +822,16 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   json_object_object_add (status, "files", files);
   json_object_object_add (
       status, "eventsApplied",
-      json_object_new_int64 (coordinator_count (
-          store, "SELECT count(*) FROM jsync_events WHERE status = 0")));
+      json_object_new_int64 (jsync_store_count_of (store,
+                                                   JSYNC_COUNT_APPLIED)));
   json_object_object_add (
       status, "eventsPending",
-      json_object_new_int64 (coordinator_count (
-          store, "SELECT count(*) FROM jsync_events WHERE status = 1"
-          " AND status <> 0")));
+      json_object_new_int64 (jsync_store_count_of (store,
+                                                   JSYNC_COUNT_PENDING)));
   json_object_object_add (
       status, "eventsFailed",
-      json_object_new_int64 (coordinator_count (
-          store, "SELECT count(*) FROM jsync_failed")));
+      json_object_new_int64 (jsync_store_count_of (store,
+                                                   JSYNC_COUNT_FAILED)));
   json_object_object_add (status, "pendingTypes", pending);
   json_object_object_add (status, "lostEvents", lost);
 
@@ -924,7 +855,7 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
 
           json_object_object_add (tables, desc->tables[t],
                                   json_object_new_int64 (
-                                      coordinator_count (store, sql)));
+                                      jsync_store_count (store, sql)));
         }
       json_object_object_add (item, "rows", tables);
       json_object_array_add (appliers, item);

@@ -21,11 +21,6 @@
 json_object *
 jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
 {
-  static const char sql[] =
-    "SELECT f.file, f.line, f.offset, f.length, f.event_id, f.message,"
-    " f.truncated, EXISTS (SELECT 1 FROM jsync_events e"
-    "   WHERE e.id = f.event_id AND e.status = 2)"
-    " FROM jsync_failed f ORDER BY f.file, f.offset, f.id";
   JsyncStore *store = jsync_coordinator_get_store (self, error);
   sqlite3_stmt *stmt = NULL;
   json_object *json, *list;
@@ -34,9 +29,9 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
 
   if (store == NULL || !jsync_store_begin_read (store, &began, error))
     return NULL;
-  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+  stmt = jsync_store_failed_read (store, error);
+  if (stmt == NULL)
     {
-      jsync_store_set_error (store, error, "read jsync_failed");
       jsync_store_end_read (store, began);
       return NULL;
     }
@@ -44,26 +39,34 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       json_object *item = json_object_new_object ();
-      const char *id = (const char *) sqlite3_column_text (stmt, 4);
+      const char *id = (const char *) sqlite3_column_text (stmt,
+                                                           JSYNC_FAILED_ID);
 
       json_object_object_add (item, "file",
                               jsync_json_new_text (
-                                  (const char *) sqlite3_column_text (stmt, 0)));
+                                  (const char *) sqlite3_column_text (
+                                      stmt, JSYNC_FAILED_FILE)));
       json_object_object_add (item, "line",
-                              json_object_new_int64 (sqlite3_column_int64 (stmt, 1)));
+                              json_object_new_int64 (sqlite3_column_int64 (
+                                  stmt, JSYNC_FAILED_LINE)));
       json_object_object_add (item, "offset",
-                              json_object_new_int64 (sqlite3_column_int64 (stmt, 2)));
+                              json_object_new_int64 (sqlite3_column_int64 (
+                                  stmt, JSYNC_FAILED_OFFSET)));
       json_object_object_add (item, "length",
-                              json_object_new_int64 (sqlite3_column_int64 (stmt, 3)));
+                              json_object_new_int64 (sqlite3_column_int64 (
+                                  stmt, JSYNC_FAILED_LENGTH)));
       json_object_object_add (item, "id",
                               jsync_json_new_text (id));
       json_object_object_add (item, "message",
                               jsync_json_new_text (
-                                  (const char *) sqlite3_column_text (stmt, 5)));
+                                  (const char *) sqlite3_column_text (
+                                      stmt, JSYNC_FAILED_MESSAGE)));
       json_object_object_add (item, "truncated",
-                              json_object_new_boolean (sqlite3_column_int (stmt, 6)));
+                              json_object_new_boolean (sqlite3_column_int (
+                                  stmt, JSYNC_FAILED_TRUNCATED)));
       json_object_object_add (item, "retryable",
-                              json_object_new_boolean (sqlite3_column_int (stmt, 7)));
+                              json_object_new_boolean (sqlite3_column_int (
+                                  stmt, JSYNC_FAILED_RETRYABLE)));
       json_object_array_add (list, item);
     }
   sqlite3_finalize (stmt);

@@ -1,4 +1,5 @@
-/* jsync-store.c: the cache file: connection, bookkeeping, applier states. */
+/* jsync-store.c: the cache file: connection, schema, transactions, applier
+ * states, the writer lock.  Its bookkeeping tables are jsync-store-tables.c. */
 #include "jsync-store.h"
 
 #include <errno.h>
@@ -10,54 +11,6 @@
 #include <glib/gstdio.h>
 
 #include "core-schema.h"
-
-static const char *const store_sql[JSYNC_STMT_N] = {
-  [JSYNC_STMT_EVENT_LOOKUP] =
-    "SELECT hash, ts, device, status, source, offset, length, hash, raw,"
-    " applier, stream, line FROM jsync_events WHERE id = ?1",
-  [JSYNC_STMT_EVENT_INSERT] =
-    "INSERT OR REPLACE INTO jsync_events (id, ts, device, type, applier,"
-    " stream, status, source, offset, length, line, hash, gen, raw)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-  [JSYNC_STMT_EVENT_RELOCATE] =
-    "UPDATE jsync_events SET offset = ?2, length = ?3, line = ?4, gen = ?5"
-    " WHERE id = ?1",
-  [JSYNC_STMT_EVENT_SEEN] =
-    "UPDATE jsync_events SET gen = ?2 WHERE id = ?1",
-  [JSYNC_STMT_EVENT_SET_STATUS] =
-    "UPDATE jsync_events SET status = ?2 WHERE id = ?1",
-  [JSYNC_STMT_STREAM_MAX] =
-    "SELECT ts, device, id FROM jsync_events"
-    " WHERE applier = ?1 AND stream = ?2 AND status = 0"
-    " ORDER BY ts DESC, device DESC, id DESC LIMIT 1",
-  [JSYNC_STMT_STREAM_EVENTS] =
-    "SELECT id, ts, device, source, offset, length, hash, raw, line"
-    " FROM jsync_events WHERE applier = ?1 AND stream = ?2 AND status = 0"
-    " ORDER BY ts, device, id",
-  [JSYNC_STMT_APPLIER_EVENTS] =
-    "SELECT id, ts, device, source, offset, length, hash, raw, line"
-    " FROM jsync_events WHERE applier = ?1 AND status = 0"
-    " ORDER BY ts, device, id",
-  [JSYNC_STMT_FAILED_INSERT] =
-    "INSERT INTO jsync_failed (source, file, line, offset, length, event_id,"
-    " message, raw, truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-  [JSYNC_STMT_SOURCE_INSERT] =
-    "INSERT INTO jsync_sources (path) VALUES (?1)",
-  [JSYNC_STMT_SOURCE_CHECKPOINT] =
-    "UPDATE jsync_sources SET dev = ?2, ino = ?3, size = ?4, mtime = ?5,"
-    " offset = ?6, line = ?7, tail_hash = ?8, gen = ?9, rereading = ?10,"
-    " missing = ?11 WHERE id = ?1",
-  [JSYNC_STMT_LOST_INSERT] =
-    "INSERT OR IGNORE INTO jsync_lost (file, id) VALUES (?1, ?2)",
-  [JSYNC_STMT_LOST_DELETE] =
-    "DELETE FROM jsync_lost WHERE id = ?1",
-  [JSYNC_STMT_SAVEPOINT] = "SAVEPOINT jsync_event",
-  [JSYNC_STMT_ROLLBACK_TO] = "ROLLBACK TO jsync_event",
-  [JSYNC_STMT_RELEASE] = "RELEASE jsync_event",
-  [JSYNC_STMT_BATCH_SAVEPOINT] = "SAVEPOINT jsync_batch",
-  [JSYNC_STMT_BATCH_ROLLBACK_TO] = "ROLLBACK TO jsync_batch",
-  [JSYNC_STMT_BATCH_RELEASE] = "RELEASE jsync_batch",
-};
 
 /* The JSYNC_ERROR of a SQLite result code; FAILED for the codes that are
  * not the cache's environment. */
@@ -148,39 +101,6 @@ gboolean
 jsync_store_exec (JsyncStore *store, const char *sql, GError **error)
 {
   return store_exec_what (store, sql, sql, error);
-}
-
-/**
- * jsync_store_stmt:
- * A bookkeeping statement, prepared on first use.
- */
-sqlite3_stmt *
-jsync_store_stmt (JsyncStore *store, JsyncStmt which)
-{
-  if (store->stmts[which] == NULL
-      && sqlite3_prepare_v3 (store->db, store_sql[which], -1,
-                             SQLITE_PREPARE_PERSISTENT, &store->stmts[which],
-                             NULL) != SQLITE_OK)
-    g_error ("jsync: bad bookkeeping SQL %s: %s", store_sql[which],
-             sqlite3_errmsg (store->db));
-  return store->stmts[which];
-}
-
-/**
- * jsync_store_run:
- * Step a statement to its end, then reset it and clear its bindings.
- */
-gboolean
-jsync_store_run (JsyncStore *store, sqlite3_stmt *stmt, GError **error)
-{
-  int rc = sqlite3_step (stmt);
-  gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
-
-  if (!ok)
-    jsync_store_set_error (store, error, sqlite3_sql (stmt));
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
-  return ok;
 }
 
 /**

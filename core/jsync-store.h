@@ -20,6 +20,15 @@ typedef struct
                              * re-apply: the next run replays them all */
 } JsyncApplierInstance;
 
+/* jsync_events.status.  The SQL in jsync-store.c writes them as numbers
+ * ("status <> 0" is the partial index's condition). */
+typedef enum
+{
+  JSYNC_EVENT_APPLIED = 0,
+  JSYNC_EVENT_PENDING = 1,
+  JSYNC_EVENT_FAILED = 2,
+} JsyncEventStatus;
+
 typedef enum
 {
   JSYNC_STMT_EVENT_LOOKUP,
@@ -35,6 +44,8 @@ typedef enum
   JSYNC_STMT_SOURCE_CHECKPOINT,
   JSYNC_STMT_LOST_INSERT,
   JSYNC_STMT_LOST_DELETE,
+  JSYNC_STMT_EVENT_MOVE,
+  JSYNC_STMT_LOST_CONTAINS,
   JSYNC_STMT_SAVEPOINT,
   JSYNC_STMT_ROLLBACK_TO,
   JSYNC_STMT_RELEASE,
@@ -125,6 +136,264 @@ sqlite3_stmt *jsync_store_stmt (JsyncStore *store, JsyncStmt which);
 /* Step a statement expecting no row; resets it. */
 gboolean jsync_store_run (JsyncStore *store, sqlite3_stmt *stmt,
                           GError **error);
+
+/* The bookkeeping tables (jsync_*), one named function per statement; the
+ * SQL text is in jsync-store.c.  Functions that give a row to read return
+ * the statement stepped to it (NULL when there is none): read its columns
+ * by the constants below, then jsync_store_reset() it. */
+
+/* Reset a statement given by the functions below and clear its bindings. */
+void jsync_store_reset (sqlite3_stmt *stmt);
+
+/* Columns of jsync_store_event_lookup()'s row. */
+enum
+{
+  JSYNC_LOOKUP_HASH = 0,
+  JSYNC_LOOKUP_TS = 1,
+  JSYNC_LOOKUP_DEVICE = 2,
+  JSYNC_LOOKUP_STATUS = 3,
+  JSYNC_LOOKUP_SOURCE = 4,
+  JSYNC_LOOKUP_RAW = 8,
+  JSYNC_LOOKUP_APPLIER = 9,
+  JSYNC_LOOKUP_STREAM = 10,
+};
+
+/* The stored event `id`: *row is its row (NULL when none).  FALSE with
+ * the error when the cache could not say. */
+gboolean jsync_store_event_lookup (JsyncStore *store, const char *id,
+                                   sqlite3_stmt **row, GError **error);
+
+/* One row of jsync_events, as jsync_store_event_insert() writes it. */
+typedef struct
+{
+  const char *id;
+  gint64 ts;
+  const char *device;
+  const char *type;
+  const char *applier;      /* nullable: none takes it (pending) */
+  const char *stream;       /* nullable: "" */
+  JsyncEventStatus status;
+  gint64 source;            /* jsync_sources.id */
+  guint64 offset;
+  guint64 length;           /* of raw */
+  guint64 line;
+  gint64 hash;
+  gint64 gen;
+  const char *raw;          /* nullable */
+} JsyncEventRow;
+
+/* Record an event (in place of its earlier record, if any). */
+gboolean jsync_store_event_insert (JsyncStore *store, const JsyncEventRow *row,
+                                   GError **error);
+/* An event read again in its own log: where the log now holds it. */
+gboolean jsync_store_event_relocate (JsyncStore *store, const char *id,
+                                     guint64 offset, guint64 length,
+                                     guint64 line, gint64 gen,
+                                     GError **error);
+/* An event seen in generation `gen` of its log. */
+gboolean jsync_store_event_seen (JsyncStore *store, const char *id,
+                                 gint64 gen, GError **error);
+gboolean jsync_store_event_set_status (JsyncStore *store, const char *id,
+                                       JsyncEventStatus status,
+                                       GError **error);
+/* Move an event's record to another copy of it (`raw`, `length` bytes,
+ * in log `source` of generation `gen`). */
+gboolean jsync_store_event_move (JsyncStore *store, const char *id,
+                                 gint64 source, guint64 offset,
+                                 guint64 length, guint64 line, gint64 hash,
+                                 gint64 gen, const char *raw,
+                                 GError **error);
+
+/* Columns of jsync_store_stream_last()'s row. */
+enum
+{
+  JSYNC_LAST_TS = 0,
+  JSYNC_LAST_DEVICE = 1,
+  JSYNC_LAST_ID = 2,
+};
+
+/* The applied event of `applier`'s `stream` that sorts last: *row is its
+ * row (NULL when the stream holds none). */
+gboolean jsync_store_stream_last (JsyncStore *store, const char *applier,
+                                  const char *stream, sqlite3_stmt **row,
+                                  GError **error);
+
+/* Columns of jsync_store_stream_events()' rows. */
+enum
+{
+  JSYNC_STORED_ID = 0,
+  JSYNC_STORED_TS = 1,
+  JSYNC_STORED_DEVICE = 2,
+  JSYNC_STORED_SOURCE = 3,
+  JSYNC_STORED_OFFSET = 4,
+  JSYNC_STORED_RAW = 7,
+  JSYNC_STORED_LINE = 8,
+};
+
+/* The applied events of `applier`'s `stream` (all its streams when NULL),
+ * in key order: step it (sqlite3_step), then jsync_store_reset() it.
+ * (transfer none) */
+sqlite3_stmt *jsync_store_stream_events (JsyncStore *store,
+                                         const char *applier,
+                                         const char *stream);
+
+/* Columns of jsync_store_events_with_status()' rows. */
+enum
+{
+  JSYNC_STATUS_ROW_TYPE = 3,
+  JSYNC_STATUS_ROW_SOURCE = 4,
+  JSYNC_STATUS_ROW_OFFSET = 5,
+  JSYNC_STATUS_ROW_LINE = 7,
+  JSYNC_STATUS_ROW_HASH = 8,
+  JSYNC_STATUS_ROW_RAW = 9,
+};
+
+/* The events of `status` (not applied), in key order: step it, then
+ * sqlite3_finalize() it.  NULL with the error when it cannot be read. */
+sqlite3_stmt *jsync_store_events_with_status (JsyncStore *store,
+                                              JsyncEventStatus status,
+                                              GError **error);
+/* The ids (char*, owned) of the events last seen in log `source`, into
+ * `ids` in their order; only those seen before generation `gen` unless
+ * `gen` is -1. */
+gboolean jsync_store_event_ids_of_source (JsyncStore *store, gint64 source,
+                                          gint64 gen, GPtrArray *ids,
+                                          GError **error);
+/* The other logs (gint64 ids, into `sources`, in order) that hold events
+ * of the streams that log `source` holds events of. */
+gboolean jsync_store_sources_sharing_streams (JsyncStore *store,
+                                              gint64 source,
+                                              GArray *sources,
+                                              GError **error);
+
+/* Record a line that did not become an applied event. */
+gboolean jsync_store_failed_insert (JsyncStore *store, gint64 source,
+                                    const char *file, guint64 line,
+                                    guint64 offset, guint64 length,
+                                    const char *event_id, const char *message,
+                                    const char *raw, gsize raw_length,
+                                    gboolean truncated, GError **error);
+/* Columns of jsync_store_failed_read()' rows. */
+enum
+{
+  JSYNC_FAILED_FILE = 0,
+  JSYNC_FAILED_LINE = 1,
+  JSYNC_FAILED_OFFSET = 2,
+  JSYNC_FAILED_LENGTH = 3,
+  JSYNC_FAILED_ID = 4,
+  JSYNC_FAILED_MESSAGE = 5,
+  JSYNC_FAILED_TRUNCATED = 6,
+  JSYNC_FAILED_RETRYABLE = 7,     /* the event is failed, not the line */
+};
+
+/* Every failure record, in file and line order: step it, then
+ * sqlite3_finalize() it.  NULL with the error when it cannot be read. */
+sqlite3_stmt *jsync_store_failed_read (JsyncStore *store, GError **error);
+/* Forget the failure records of event `id` with these bytes. */
+gboolean jsync_store_failed_forget (JsyncStore *store, const char *id,
+                                    const char *raw, gsize length,
+                                    GError **error);
+/* Forget the failure records of log `source` but those of failed events. */
+gboolean jsync_store_failed_forget_lines (JsyncStore *store, gint64 source,
+                                          GError **error);
+
+/* Columns of jsync_store_sources_read()' rows. */
+enum
+{
+  JSYNC_SOURCE_ID = 0,
+  JSYNC_SOURCE_PATH = 1,
+  JSYNC_SOURCE_DEV = 2,
+  JSYNC_SOURCE_INO = 3,
+  JSYNC_SOURCE_SIZE = 4,
+  JSYNC_SOURCE_MTIME = 5,
+  JSYNC_SOURCE_OFFSET = 6,
+  JSYNC_SOURCE_LINE = 7,
+  JSYNC_SOURCE_TAIL_HASH = 8,
+  JSYNC_SOURCE_GEN = 9,
+  JSYNC_SOURCE_REREADING = 10,
+  JSYNC_SOURCE_MISSING = 11,
+};
+
+/* Every row of jsync_sources: step it, then sqlite3_finalize() it.  NULL
+ * with the error when it cannot be read. */
+sqlite3_stmt *jsync_store_sources_read (JsyncStore *store, GError **error);
+/* Columns of jsync_store_checkpoints_read()' rows. */
+enum
+{
+  JSYNC_CHECKPOINT_PATH = 0,
+  JSYNC_CHECKPOINT_OFFSET = 1,
+  JSYNC_CHECKPOINT_TAIL_HASH = 2,
+};
+
+/* The checkpoint of every log not missing: step it, then
+ * sqlite3_finalize() it.  NULL with the error when it cannot be read. */
+sqlite3_stmt *jsync_store_checkpoints_read (JsyncStore *store,
+                                            GError **error);
+/* Copy the applied events of `live` that are lost (jsync_lost) into
+ * `build` as pending events, in a transaction of its own, under a log row
+ * of their own ("(lost events)", missing).  *kept: any was copied. */
+gboolean jsync_store_keep_lost_events (JsyncStore *live, JsyncStore *build,
+                                       gboolean *kept, GError **error);
+/* A new log's row; its id in *id. */
+gboolean jsync_store_source_insert (JsyncStore *store, const char *path,
+                                    gint64 *id, GError **error);
+
+/* A log's checkpoint and identity, as jsync_sources keeps them. */
+typedef struct
+{
+  gint64 id;
+  gboolean has_identity;    /* else dev, ino, size and mtime are NULL */
+  gint64 dev, ino, size, mtime;
+  guint64 offset;
+  guint64 line;
+  gint64 tail_hash;
+  gint64 gen;
+  gboolean rereading;
+  gboolean missing;
+} JsyncCheckpoint;
+
+gboolean jsync_store_source_checkpoint (JsyncStore *store,
+                                        const JsyncCheckpoint *checkpoint,
+                                        GError **error);
+
+gboolean jsync_store_lost_insert (JsyncStore *store, const char *file,
+                                  const char *id, GError **error);
+/* An event lost before is found again. */
+gboolean jsync_store_lost_delete (JsyncStore *store, const char *id,
+                                  GError **error);
+/* Is (file, id) still in jsync_lost?  TRUE as well when the cache cannot
+ * say. */
+gboolean jsync_store_lost_contains (JsyncStore *store, const char *file,
+                                    const char *id);
+
+/* The first column of the first row of `sql` (a count), 0 when it cannot
+ * be read. */
+guint64 jsync_store_count (JsyncStore *store, const char *sql);
+
+typedef enum
+{
+  JSYNC_COUNT_APPLIED,      /* events applied */
+  JSYNC_COUNT_PENDING,      /* events pending */
+  JSYNC_COUNT_FAILED,       /* rows of jsync_failed */
+  JSYNC_COUNT_LOST,         /* rows of jsync_lost */
+  JSYNC_COUNT_ANY_EVENT,    /* 1 when the cache holds any event, else 0 */
+  JSYNC_COUNT_N
+} JsyncCount;
+
+guint64 jsync_store_count_of (JsyncStore *store, JsyncCount what);
+
+typedef enum
+{
+  JSYNC_REPORT_SOURCES,       /* the logs with their checkpoints */
+  JSYNC_REPORT_PENDING_TYPES, /* {type, count} of the pending events */
+  JSYNC_REPORT_LOST,          /* {file, id} of the lost events */
+  JSYNC_REPORT_N
+} JsyncReport;
+
+/* The rows of `jsync status` (and verify's lost events), each an object of
+ * its columns.  (transfer full) */
+json_object *jsync_store_report_rows (JsyncStore *store, JsyncReport what,
+                                      GError **error);
 
 gboolean jsync_store_begin (JsyncStore *store, GError **error);
 /* Call every attached applier's end_batch (ABI 1.1), in load order, before

@@ -39,71 +39,11 @@ static gboolean
 verify_feed_lost (JsyncCoordinator *self, JsyncStore *build,
                   JsyncResult *result, GError **error)
 {
-  JsyncStore *live = self->store;
-  sqlite3_stmt *read = NULL;
-  sqlite3_stmt *insert = NULL;
-  gboolean ok = TRUE;
-  gint64 source = 0;
-  int rc = SQLITE_DONE;
+  gboolean kept;
 
-  if (sqlite3_prepare_v2 (live->db,
-                          "SELECT id, ts, device, type, offset, length, line,"
-                          " hash, raw FROM jsync_events WHERE status = 0"
-                          " AND id IN (SELECT id FROM jsync_lost)",
-                          -1, &read, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (live, error, "read lost events");
-      return FALSE;
-    }
-  while (ok && (rc = sqlite3_step (read)) == SQLITE_ROW)
-    {
-      if (insert == NULL)
-        {
-          /* status 1: pending (schemas/core.sql); source: a row of its own,
-           * marked missing so that no scan looks for it. */
-          ok = jsync_store_begin (build, error)
-               && jsync_store_exec (build,
-                                    "INSERT INTO jsync_sources (path, missing)"
-                                    " VALUES ('(lost events)', 1)",
-                                    error);
-          if (!ok)
-            break;
-          source = sqlite3_last_insert_rowid (build->db);
-          if (sqlite3_prepare_v2 (build->db,
-                                  "INSERT OR IGNORE INTO jsync_events (id, ts,"
-                                  " device, type, status, source, offset,"
-                                  " length, line, hash, raw) VALUES (?1, ?2,"
-                                  " ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)",
-                                  -1, &insert, NULL) != SQLITE_OK)
-            {
-              jsync_store_set_error (build, error, "keep lost events");
-              ok = FALSE;
-              break;
-            }
-        }
-      for (int i = 0; i < 4; i++)
-        sqlite3_bind_value (insert, i + 1, sqlite3_column_value (read, i));
-      sqlite3_bind_int64 (insert, 5, source);
-      for (int i = 4; i < 9; i++)
-        sqlite3_bind_value (insert, i + 2, sqlite3_column_value (read, i));
-      ok = jsync_store_run (build, insert, error);
-    }
-  if (ok && rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (live, error, "read lost events");
-      ok = FALSE;
-    }
-  sqlite3_finalize (read);
-  sqlite3_finalize (insert);
-  if (!ok)
-    {
-      jsync_store_rollback (build);
-      return FALSE;
-    }
-  if (source == 0)
-    return TRUE;
-  return jsync_store_commit (build, error)
-         && jsync_sync_catch_up (self, build, result, error);
+  if (!jsync_store_keep_lost_events (self->store, build, &kept, error))
+    return FALSE;
+  return !kept || jsync_sync_catch_up (self, build, result, error);
 }
 
 static gboolean
@@ -330,40 +270,6 @@ verify_fts (JsyncStore *store, const char *fts, json_object *list,
   sqlite3_free (sql);
 }
 
-/* The lost events, as {file, id}. */
-static json_object *
-verify_lost (JsyncStore *store, GError **error)
-{
-  sqlite3_stmt *stmt = NULL;
-  json_object *list;
-  int rc;
-
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT file, id FROM jsync_lost ORDER BY file, id",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read jsync_lost");
-      return NULL;
-    }
-  list = json_object_new_array ();
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      json_object *item = json_object_new_object ();
-
-      json_object_object_add (item, "file", verify_value (stmt, 0));
-      json_object_object_add (item, "id", verify_value (stmt, 1));
-      json_object_array_add (list, item);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (store, error, "read jsync_lost");
-      json_object_put (list);
-      return NULL;
-    }
-  return list;
-}
-
 /* Compare the attached rebuild with the cache; fills the report. */
 static gboolean
 verify_compare (JsyncCoordinator *self, json_object *report, GError **error)
@@ -388,7 +294,7 @@ verify_compare (JsyncCoordinator *self, json_object *report, GError **error)
            s++)
         verify_fts (store, desc->search[s].fts, fts, &identical);
     }
-  lost = ok ? verify_lost (store, error) : NULL;
+  lost = ok ? jsync_store_report_rows (store, JSYNC_REPORT_LOST, error) : NULL;
   if (lost == NULL)
     return FALSE;
   json_object_object_add (report, "onlyInCache", lost);
@@ -404,25 +310,21 @@ verify_limits (JsyncStore *store, GError **error)
   g_autoptr(GHashTable) limits = g_hash_table_new_full (g_str_hash,
                                                         g_str_equal, g_free,
                                                         g_free);
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = jsync_store_checkpoints_read (store, error);
   int rc;
 
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT path, offset, tail_hash FROM jsync_sources"
-                          " WHERE missing = 0",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read jsync_sources");
-      return NULL;
-    }
+  if (stmt == NULL)
+    return NULL;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       JsyncReadLimit *limit = g_new (JsyncReadLimit, 1);
 
-      limit->offset = sqlite3_column_int64 (stmt, 1);
-      limit->tail_hash = sqlite3_column_int64 (stmt, 2);
+      limit->offset = sqlite3_column_int64 (stmt, JSYNC_CHECKPOINT_OFFSET);
+      limit->tail_hash = sqlite3_column_int64 (stmt,
+                                               JSYNC_CHECKPOINT_TAIL_HASH);
       g_hash_table_insert (limits,
-                           g_strdup ((const char *) sqlite3_column_text (stmt, 0)),
+                           g_strdup ((const char *) sqlite3_column_text (
+                               stmt, JSYNC_CHECKPOINT_PATH)),
                            limit);
     }
   sqlite3_finalize (stmt);

@@ -1,0 +1,109 @@
+/* jsync-record.c: what a run records of each line: jsync_events (with the
+ * Bloom filter of the ids a rebuild stored) and jsync_failed.
+ */
+#include <string.h>
+
+#include "jsync-sync-private.h"
+
+/* --- Recording failures -------------------------------------------------- */
+
+/* Record a line that did not become an applied event: in jsync_failed (the
+ * raw bytes kept), in the result, and as a warning naming file and line. */
+gboolean
+record_failure (Run *run, Source *source, guint64 line, guint64 offset,
+                guint64 length, const char *event_id, const char *raw,
+                gsize raw_length, gboolean truncated, const char *message,
+                GError **error)
+{
+  if (!jsync_store_failed_insert (run->store, source->id, source->path, line,
+                                  offset, length, event_id, message, raw,
+                                  raw_length, truncated, error))
+    return FALSE;
+
+  g_warning ("%s:%" G_GUINT64_FORMAT ": %s", source->path, line, message);
+  run->result->events_failed++;
+  jsync_result_add_error (run->result, source->path, line, offset, event_id,
+                          message);
+  if (jsync_config_get_strict (run->self->config))
+    run->stop = TRUE;
+  return TRUE;
+}
+
+/* --- Event records ------------------------------------------------------- */
+
+/* Record `id` as stored; TRUE when it may have been stored before (a
+ * lookup tells), FALSE when it certainly was not. */
+gboolean
+record_seen_add (Run *run, const char *id)
+{
+  guint64 h1 = (guint64) jsync_hash (id, strlen (id));
+  guint64 h2 = (h1 >> 32) | (h1 << 32) | 1;
+  gboolean all = TRUE;
+
+  for (guint i = 0; i < SEEN_PROBES; i++)
+    {
+      guint64 bit = (h1 + i * h2) & (SEEN_BITS - 1);
+      guint64 mask = G_GUINT64_CONSTANT (1) << (bit & 63);
+
+      if ((run->seen[bit >> 6] & mask) == 0)
+        {
+          all = FALSE;
+          run->seen[bit >> 6] |= mask;
+        }
+    }
+  return all;
+}
+
+gboolean
+record_event (Run *run, const char *id, gint64 ts, const char *device,
+              const char *type, JsyncApplierInstance *applier,
+              const char *stream, JsyncEventStatus status, Source *source,
+              guint64 offset, guint64 length, guint64 line, gint64 hash,
+              const char *raw, GError **error)
+{
+  JsyncEventRow row = {
+    .id = id,
+    .ts = ts,
+    .device = device,
+    .type = type,
+    .applier = applier != NULL ? applier->plugin->desc->name : NULL,
+    .stream = stream,
+    .status = status,
+    .source = source->id,
+    .offset = offset,
+    .length = length,
+    .line = line,
+    .hash = hash,
+    .gen = source->gen,
+    .raw = raw,
+  };
+
+  if (run->seen != NULL)
+    record_seen_add (run, id);
+  return jsync_store_event_insert (run->store, &row, error);
+}
+
+gboolean
+record_item (Run *run, Item *item, GError **error)
+{
+  return record_event (run, item->id, item->ts, item->device, item->type,
+                       item->applier, item->stream, item->status,
+                       item->source, item->offset, item->length,
+                       item->line, item->hash,
+                       item->raw, error);
+}
+
+/* The bytes of a stored event, as kept in the cache (every event keeps its
+ * line, so a replay never depends on a log still holding it).  The row holds
+ * raw at `column`.  (transfer full) */
+char *
+record_load_raw (sqlite3_stmt *row, int column, gsize *length)
+{
+  gsize len = sqlite3_column_bytes (row, column);
+  char *text = g_malloc (len + 1);
+
+  memcpy (text, sqlite3_column_blob (row, column), len);
+  text[len] = '\0';
+  *length = len;
+  return text;
+}

@@ -1,0 +1,795 @@
+/* jsync-store-tables.c: the cache's bookkeeping tables (schemas/core.sql:
+ * jsync_events, jsync_sources, jsync_failed, jsync_lost): every statement on
+ * them, its SQL text here and nowhere else, behind a named function
+ * declared in jsync-store.h; and the savepoints a batch is applied under.
+ */
+#include "jsync-store.h"
+
+#include "jsync-text.h"
+
+static const char *const store_sql[JSYNC_STMT_N] = {
+  [JSYNC_STMT_EVENT_LOOKUP] =
+    "SELECT hash, ts, device, status, source, offset, length, hash, raw,"
+    " applier, stream, line FROM jsync_events WHERE id = ?1",
+  [JSYNC_STMT_EVENT_INSERT] =
+    "INSERT OR REPLACE INTO jsync_events (id, ts, device, type, applier,"
+    " stream, status, source, offset, length, line, hash, gen, raw)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+  [JSYNC_STMT_EVENT_RELOCATE] =
+    "UPDATE jsync_events SET offset = ?2, length = ?3, line = ?4, gen = ?5"
+    " WHERE id = ?1",
+  [JSYNC_STMT_EVENT_SEEN] =
+    "UPDATE jsync_events SET gen = ?2 WHERE id = ?1",
+  [JSYNC_STMT_EVENT_SET_STATUS] =
+    "UPDATE jsync_events SET status = ?2 WHERE id = ?1",
+  [JSYNC_STMT_STREAM_MAX] =
+    "SELECT ts, device, id FROM jsync_events"
+    " WHERE applier = ?1 AND stream = ?2 AND status = 0"
+    " ORDER BY ts DESC, device DESC, id DESC LIMIT 1",
+  [JSYNC_STMT_STREAM_EVENTS] =
+    "SELECT id, ts, device, source, offset, length, hash, raw, line"
+    " FROM jsync_events WHERE applier = ?1 AND stream = ?2 AND status = 0"
+    " ORDER BY ts, device, id",
+  [JSYNC_STMT_APPLIER_EVENTS] =
+    "SELECT id, ts, device, source, offset, length, hash, raw, line"
+    " FROM jsync_events WHERE applier = ?1 AND status = 0"
+    " ORDER BY ts, device, id",
+  [JSYNC_STMT_FAILED_INSERT] =
+    "INSERT INTO jsync_failed (source, file, line, offset, length, event_id,"
+    " message, raw, truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+  [JSYNC_STMT_SOURCE_INSERT] =
+    "INSERT INTO jsync_sources (path) VALUES (?1)",
+  [JSYNC_STMT_SOURCE_CHECKPOINT] =
+    "UPDATE jsync_sources SET dev = ?2, ino = ?3, size = ?4, mtime = ?5,"
+    " offset = ?6, line = ?7, tail_hash = ?8, gen = ?9, rereading = ?10,"
+    " missing = ?11 WHERE id = ?1",
+  [JSYNC_STMT_LOST_INSERT] =
+    "INSERT OR IGNORE INTO jsync_lost (file, id) VALUES (?1, ?2)",
+  [JSYNC_STMT_LOST_DELETE] =
+    "DELETE FROM jsync_lost WHERE id = ?1",
+  [JSYNC_STMT_LOST_CONTAINS] =
+    "SELECT 1 FROM jsync_lost WHERE file = ?1 AND id = ?2",
+  [JSYNC_STMT_EVENT_MOVE] =
+    "UPDATE jsync_events SET source = ?2, offset = ?3, length = ?4,"
+    " line = ?5, hash = ?6, gen = ?7, raw = ?8 WHERE id = ?1",
+  [JSYNC_STMT_SAVEPOINT] = "SAVEPOINT jsync_event",
+  [JSYNC_STMT_ROLLBACK_TO] = "ROLLBACK TO jsync_event",
+  [JSYNC_STMT_RELEASE] = "RELEASE jsync_event",
+  [JSYNC_STMT_BATCH_SAVEPOINT] = "SAVEPOINT jsync_batch",
+  [JSYNC_STMT_BATCH_ROLLBACK_TO] = "ROLLBACK TO jsync_batch",
+  [JSYNC_STMT_BATCH_RELEASE] = "RELEASE jsync_batch",
+};
+
+/**
+ * jsync_store_stmt:
+ * A bookkeeping statement, prepared on first use.
+ */
+sqlite3_stmt *
+jsync_store_stmt (JsyncStore *store, JsyncStmt which)
+{
+  if (store->stmts[which] == NULL
+      && sqlite3_prepare_v3 (store->db, store_sql[which], -1,
+                             SQLITE_PREPARE_PERSISTENT, &store->stmts[which],
+                             NULL) != SQLITE_OK)
+    g_error ("jsync: bad bookkeeping SQL %s: %s", store_sql[which],
+             sqlite3_errmsg (store->db));
+  return store->stmts[which];
+}
+
+/**
+ * jsync_store_run:
+ * Step a statement to its end, then reset it and clear its bindings.
+ */
+gboolean
+jsync_store_run (JsyncStore *store, sqlite3_stmt *stmt, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+  gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+
+  if (!ok)
+    jsync_store_set_error (store, error, sqlite3_sql (stmt));
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return ok;
+}
+
+/**
+ * jsync_store_reset:
+ * Reset a statement and clear its bindings.
+ */
+void
+jsync_store_reset (sqlite3_stmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
+/* Step `stmt` to its first row: *row is it, or NULL (and `stmt` reset)
+ * when there is none; FALSE with the error naming `what` otherwise. */
+static gboolean
+store_first_row (JsyncStore *store, sqlite3_stmt *stmt, const char *what,
+                 sqlite3_stmt **row, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  *row = NULL;
+  if (rc == SQLITE_ROW)
+    {
+      *row = stmt;
+      return TRUE;
+    }
+  if (rc != SQLITE_DONE)
+    jsync_store_set_error (store, error, what);
+  jsync_store_reset (stmt);
+  return rc == SQLITE_DONE;
+}
+
+/**
+ * jsync_store_event_lookup:
+ * The stored event `id` (columns JSYNC_LOOKUP_*).
+ */
+gboolean
+jsync_store_event_lookup (JsyncStore *store, const char *id,
+                          sqlite3_stmt **row, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_LOOKUP);
+
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  return store_first_row (store, stmt, "look up an event", row, error);
+}
+
+/**
+ * jsync_store_event_insert:
+ * Record an event.
+ */
+gboolean
+jsync_store_event_insert (JsyncStore *store, const JsyncEventRow *row,
+                          GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_INSERT);
+
+  sqlite3_bind_text (stmt, 1, row->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, row->ts);
+  sqlite3_bind_text (stmt, 3, row->device, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, row->type, -1, SQLITE_STATIC);
+  if (row->applier != NULL)
+    {
+      sqlite3_bind_text (stmt, 5, row->applier, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 6, row->stream != NULL ? row->stream : "", -1,
+                         SQLITE_STATIC);
+    }
+  sqlite3_bind_int (stmt, 7, row->status);
+  sqlite3_bind_int64 (stmt, 8, row->source);
+  sqlite3_bind_int64 (stmt, 9, row->offset);
+  sqlite3_bind_int64 (stmt, 10, row->length);
+  sqlite3_bind_int64 (stmt, 11, row->line);
+  sqlite3_bind_int64 (stmt, 12, row->hash);
+  sqlite3_bind_int64 (stmt, 13, row->gen);
+  if (row->raw != NULL)
+    sqlite3_bind_blob (stmt, 14, row->raw, row->length, SQLITE_STATIC);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_event_relocate:
+ * Where an event's own log, read again, now holds it.
+ */
+gboolean
+jsync_store_event_relocate (JsyncStore *store, const char *id,
+                            guint64 offset, guint64 length, guint64 line,
+                            gint64 gen, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_RELOCATE);
+
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, offset);
+  sqlite3_bind_int64 (stmt, 3, length);
+  sqlite3_bind_int64 (stmt, 4, line);
+  sqlite3_bind_int64 (stmt, 5, gen);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_event_seen:
+ * An event seen in generation `gen` of its log.
+ */
+gboolean
+jsync_store_event_seen (JsyncStore *store, const char *id, gint64 gen,
+                        GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_SEEN);
+
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, gen);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_event_set_status:
+ * Set an event's status.
+ */
+gboolean
+jsync_store_event_set_status (JsyncStore *store, const char *id,
+                              JsyncEventStatus status, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_SET_STATUS);
+
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 2, status);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_event_move:
+ * Move an event's record to another copy of it.
+ */
+gboolean
+jsync_store_event_move (JsyncStore *store, const char *id, gint64 source,
+                        guint64 offset, guint64 length, guint64 line,
+                        gint64 hash, gint64 gen, const char *raw,
+                        GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_MOVE);
+
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, source);
+  sqlite3_bind_int64 (stmt, 3, offset);
+  sqlite3_bind_int64 (stmt, 4, length);
+  sqlite3_bind_int64 (stmt, 5, line);
+  sqlite3_bind_int64 (stmt, 6, hash);
+  sqlite3_bind_int64 (stmt, 7, gen);
+  sqlite3_bind_blob (stmt, 8, raw, length, SQLITE_STATIC);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_stream_last:
+ * The applied event of a stream that sorts last (columns JSYNC_LAST_*).
+ */
+gboolean
+jsync_store_stream_last (JsyncStore *store, const char *applier,
+                         const char *stream, sqlite3_stmt **row,
+                         GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_STREAM_MAX);
+
+  sqlite3_bind_text (stmt, 1, applier, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, stream, -1, SQLITE_STATIC);
+  return store_first_row (store, stmt, "read stream position", row, error);
+}
+
+/**
+ * jsync_store_stream_events:
+ * The applied events of a stream, or of an applier, in key order (columns
+ * JSYNC_STORED_*).
+ */
+sqlite3_stmt *
+jsync_store_stream_events (JsyncStore *store, const char *applier,
+                           const char *stream)
+{
+  sqlite3_stmt *stmt;
+
+  if (stream != NULL)
+    {
+      stmt = jsync_store_stmt (store, JSYNC_STMT_STREAM_EVENTS);
+      sqlite3_bind_text (stmt, 2, stream, -1, SQLITE_STATIC);
+    }
+  else
+    stmt = jsync_store_stmt (store, JSYNC_STMT_APPLIER_EVENTS);
+  sqlite3_bind_text (stmt, 1, applier, -1, SQLITE_STATIC);
+  return stmt;
+}
+
+/* Prepare `sql` for one use; NULL with the error naming `what`. */
+static sqlite3_stmt *
+store_prepare (JsyncStore *store, const char *sql, const char *what,
+               GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, what);
+      return NULL;
+    }
+  return stmt;
+}
+
+/**
+ * jsync_store_events_with_status:
+ * The events of one status but applied, in key order (columns
+ * JSYNC_STATUS_ROW_*).
+ */
+sqlite3_stmt *
+jsync_store_events_with_status (JsyncStore *store, JsyncEventStatus status,
+                                GError **error)
+{
+  sqlite3_stmt *stmt = store_prepare (
+      store,
+      "SELECT id, ts, device, type, source, offset, length,"
+      " line, hash, raw FROM jsync_events WHERE status = ?1"
+      " AND status <> 0"
+      " ORDER BY ts, device, id",
+      "read stored events", error);
+
+  if (stmt != NULL)
+    sqlite3_bind_int (stmt, 1, status);
+  return stmt;
+}
+
+/* Step `stmt` through its rows, each given to `take`, then finalize it;
+ * FALSE with the error naming `what` when a step fails. */
+static gboolean
+store_each_row (JsyncStore *store, sqlite3_stmt *stmt, const char *what,
+                void (*take) (sqlite3_stmt *row, gpointer into),
+                gpointer into, GError **error)
+{
+  int rc;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    take (stmt, into);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+store_take_text (sqlite3_stmt *row, gpointer into)
+{
+  g_ptr_array_add (into, g_strdup ((const char *) sqlite3_column_text (row,
+                                                                       0)));
+}
+
+static void
+store_take_int64 (sqlite3_stmt *row, gpointer into)
+{
+  gint64 value = sqlite3_column_int64 (row, 0);
+
+  g_array_append_val ((GArray *) into, value);
+}
+
+/**
+ * jsync_store_event_ids_of_source:
+ * The ids of the events last seen in a log (before a generation).
+ */
+gboolean
+jsync_store_event_ids_of_source (JsyncStore *store, gint64 source,
+                                 gint64 gen, GPtrArray *ids, GError **error)
+{
+  sqlite3_stmt *stmt = store_prepare (
+      store,
+      gen < 0 ? "SELECT id FROM jsync_events WHERE source = ?1 ORDER BY id"
+              : "SELECT id FROM jsync_events WHERE source = ?1"
+                " AND gen < ?2 ORDER BY id",
+      "find lost events", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, source);
+  sqlite3_bind_int64 (stmt, 2, gen);
+  return store_each_row (store, stmt, "find lost events", store_take_text,
+                         ids, error);
+}
+
+/**
+ * jsync_store_sources_sharing_streams:
+ * The other logs that hold events of a log's streams.
+ */
+gboolean
+jsync_store_sources_sharing_streams (JsyncStore *store, gint64 source,
+                                     GArray *sources, GError **error)
+{
+  sqlite3_stmt *stmt = store_prepare (
+      store,
+      "SELECT DISTINCT source FROM jsync_events"
+      " WHERE source <> ?1 AND (applier, stream) IN"
+      " (SELECT applier, stream FROM jsync_events"
+      "  WHERE source = ?1 AND applier IS NOT NULL)"
+      " ORDER BY source",
+      "find copies of lost events", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, source);
+  return store_each_row (store, stmt, "find copies of lost events",
+                         store_take_int64, sources, error);
+}
+
+/**
+ * jsync_store_failed_insert:
+ * Record a line that did not become an applied event.
+ */
+gboolean
+jsync_store_failed_insert (JsyncStore *store, gint64 source, const char *file,
+                           guint64 line, guint64 offset, guint64 length,
+                           const char *event_id, const char *message,
+                           const char *raw, gsize raw_length,
+                           gboolean truncated, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_FAILED_INSERT);
+
+  sqlite3_bind_int64 (stmt, 1, source);
+  sqlite3_bind_text (stmt, 2, file, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, line);
+  sqlite3_bind_int64 (stmt, 4, offset);
+  sqlite3_bind_int64 (stmt, 5, length);
+  jsync_sql_bind_text (stmt, 6, event_id);
+  sqlite3_bind_text (stmt, 7, message, -1, SQLITE_STATIC);
+  if (raw != NULL)
+    sqlite3_bind_blob (stmt, 8, raw, raw_length, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 9, truncated);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_failed_read:
+ * Every failure record (columns JSYNC_FAILED_*).
+ */
+sqlite3_stmt *
+jsync_store_failed_read (JsyncStore *store, GError **error)
+{
+  return store_prepare (store,
+                        "SELECT f.file, f.line, f.offset, f.length,"
+                        " f.event_id, f.message, f.truncated, EXISTS (SELECT 1"
+                        " FROM jsync_events e"
+                        "   WHERE e.id = f.event_id AND e.status = 2)"
+                        " FROM jsync_failed f ORDER BY f.file, f.offset, f.id",
+                        "read jsync_failed", error);
+}
+
+/**
+ * jsync_store_failed_forget:
+ * Forget the failure records of an event with these bytes.
+ */
+gboolean
+jsync_store_failed_forget (JsyncStore *store, const char *id, const char *raw,
+                           gsize length, GError **error)
+{
+  sqlite3_stmt *stmt = store_prepare (store,
+                                      "DELETE FROM jsync_failed"
+                                      " WHERE event_id = ?1 AND raw = ?2",
+                                      "forget a failure", error);
+  gboolean ok;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 2, raw, length, SQLITE_STATIC);
+  ok = jsync_store_run (store, stmt, error);
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+/**
+ * jsync_store_failed_forget_lines:
+ * Forget the failure records of a log but those of failed events.
+ */
+gboolean
+jsync_store_failed_forget_lines (JsyncStore *store, gint64 source,
+                                 GError **error)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "DELETE FROM jsync_failed WHERE source = %" G_GINT64_FORMAT
+      " AND (event_id IS NULL OR event_id NOT IN"
+      " (SELECT id FROM jsync_events WHERE status = 2"
+      " AND status <> 0))",
+      source);
+
+  return jsync_store_exec (store, sql, error);
+}
+
+/**
+ * jsync_store_sources_read:
+ * Every row of jsync_sources (columns JSYNC_SOURCE_*).
+ */
+sqlite3_stmt *
+jsync_store_sources_read (JsyncStore *store, GError **error)
+{
+  return store_prepare (store,
+                        "SELECT id, path, dev, ino, size, mtime, offset, line,"
+                        " tail_hash, gen, rereading, missing FROM jsync_sources",
+                        "read jsync_sources", error);
+}
+
+/**
+ * jsync_store_checkpoints_read:
+ * The checkpoint of every log not missing (columns JSYNC_CHECKPOINT_*).
+ */
+sqlite3_stmt *
+jsync_store_checkpoints_read (JsyncStore *store, GError **error)
+{
+  return store_prepare (store,
+                        "SELECT path, offset, tail_hash FROM jsync_sources"
+                        " WHERE missing = 0",
+                        "read jsync_sources", error);
+}
+
+/**
+ * jsync_store_keep_lost_events:
+ * Copy the lost events of `live` into `build`, as pending events.
+ */
+gboolean
+jsync_store_keep_lost_events (JsyncStore *live, JsyncStore *build,
+                              gboolean *kept, GError **error)
+{
+  sqlite3_stmt *read = NULL;
+  sqlite3_stmt *insert = NULL;
+  gboolean ok = TRUE;
+  gint64 source = 0;
+  int rc = SQLITE_DONE;
+
+  *kept = FALSE;
+  if (sqlite3_prepare_v2 (live->db,
+                          "SELECT id, ts, device, type, offset, length, line,"
+                          " hash, raw FROM jsync_events WHERE status = 0"
+                          " AND id IN (SELECT id FROM jsync_lost)",
+                          -1, &read, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (live, error, "read lost events");
+      return FALSE;
+    }
+  while (ok && (rc = sqlite3_step (read)) == SQLITE_ROW)
+    {
+      if (insert == NULL)
+        {
+          /* status 1: pending (schemas/core.sql); source: a row of its own,
+           * marked missing so that no scan looks for it. */
+          ok = jsync_store_begin (build, error)
+               && jsync_store_exec (build,
+                                    "INSERT INTO jsync_sources (path, missing)"
+                                    " VALUES ('(lost events)', 1)",
+                                    error);
+          if (!ok)
+            break;
+          source = sqlite3_last_insert_rowid (build->db);
+          if (sqlite3_prepare_v2 (build->db,
+                                  "INSERT OR IGNORE INTO jsync_events (id, ts,"
+                                  " device, type, status, source, offset,"
+                                  " length, line, hash, raw) VALUES (?1, ?2,"
+                                  " ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                  -1, &insert, NULL) != SQLITE_OK)
+            {
+              jsync_store_set_error (build, error, "keep lost events");
+              ok = FALSE;
+              break;
+            }
+        }
+      for (int i = 0; i < 4; i++)
+        sqlite3_bind_value (insert, i + 1, sqlite3_column_value (read, i));
+      sqlite3_bind_int64 (insert, 5, source);
+      for (int i = 4; i < 9; i++)
+        sqlite3_bind_value (insert, i + 2, sqlite3_column_value (read, i));
+      ok = jsync_store_run (build, insert, error);
+    }
+  if (ok && rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (live, error, "read lost events");
+      ok = FALSE;
+    }
+  sqlite3_finalize (read);
+  sqlite3_finalize (insert);
+  if (!ok)
+    {
+      jsync_store_rollback (build);
+      return FALSE;
+    }
+  if (source == 0)
+    return TRUE;
+  *kept = TRUE;
+  return jsync_store_commit (build, error);
+}
+
+/**
+ * jsync_store_source_insert:
+ * A new log's row.
+ */
+gboolean
+jsync_store_source_insert (JsyncStore *store, const char *path, gint64 *id,
+                           GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_SOURCE_INSERT);
+
+  sqlite3_bind_text (stmt, 1, path, -1, SQLITE_STATIC);
+  if (!jsync_store_run (store, stmt, error))
+    return FALSE;
+  *id = sqlite3_last_insert_rowid (store->db);
+  return TRUE;
+}
+
+/**
+ * jsync_store_source_checkpoint:
+ * Write a log's checkpoint and identity.
+ */
+gboolean
+jsync_store_source_checkpoint (JsyncStore *store,
+                               const JsyncCheckpoint *checkpoint,
+                               GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_SOURCE_CHECKPOINT);
+
+  sqlite3_bind_int64 (stmt, 1, checkpoint->id);
+  if (checkpoint->has_identity)
+    {
+      sqlite3_bind_int64 (stmt, 2, checkpoint->dev);
+      sqlite3_bind_int64 (stmt, 3, checkpoint->ino);
+      sqlite3_bind_int64 (stmt, 4, checkpoint->size);
+      sqlite3_bind_int64 (stmt, 5, checkpoint->mtime);
+    }
+  sqlite3_bind_int64 (stmt, 6, checkpoint->offset);
+  sqlite3_bind_int64 (stmt, 7, checkpoint->line);
+  sqlite3_bind_int64 (stmt, 8, checkpoint->tail_hash);
+  sqlite3_bind_int64 (stmt, 9, checkpoint->gen);
+  sqlite3_bind_int (stmt, 10, checkpoint->rereading);
+  sqlite3_bind_int (stmt, 11, checkpoint->missing);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_lost_insert:
+ * Record (file, id) as lost.
+ */
+gboolean
+jsync_store_lost_insert (JsyncStore *store, const char *file, const char *id,
+                         GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_LOST_INSERT);
+
+  sqlite3_bind_text (stmt, 1, file, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_lost_delete:
+ * An event lost before is found again.
+ */
+gboolean
+jsync_store_lost_delete (JsyncStore *store, const char *id, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_LOST_DELETE);
+
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_lost_contains:
+ * Is (file, id) still in jsync_lost?
+ */
+gboolean
+jsync_store_lost_contains (JsyncStore *store, const char *file,
+                           const char *id)
+{
+  sqlite3_stmt **stmt = &store->stmts[JSYNC_STMT_LOST_CONTAINS];
+  gboolean still;
+
+  /* Prepared here, not by jsync_store_stmt(): a report is no reason to
+   * abort. */
+  if (*stmt == NULL
+      && sqlite3_prepare_v3 (store->db, store_sql[JSYNC_STMT_LOST_CONTAINS],
+                             -1, SQLITE_PREPARE_PERSISTENT, stmt,
+                             NULL) != SQLITE_OK)
+    {
+      sqlite3_finalize (*stmt);
+      *stmt = NULL;
+      return TRUE;
+    }
+  sqlite3_bind_text (*stmt, 1, file, -1, SQLITE_STATIC);
+  sqlite3_bind_text (*stmt, 2, id, -1, SQLITE_STATIC);
+  still = sqlite3_step (*stmt) == SQLITE_ROW;
+  jsync_store_reset (*stmt);
+  return still;
+}
+
+/**
+ * jsync_store_count:
+ * The first column of the first row of `sql`, 0 when it cannot be read.
+ */
+guint64
+jsync_store_count (JsyncStore *store, const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  guint64 count = 0;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    count = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return count;
+}
+
+static const char *const store_count_sql[JSYNC_COUNT_N] = {
+  [JSYNC_COUNT_APPLIED] = "SELECT count(*) FROM jsync_events WHERE status = 0",
+  /* The partial index on status <> 0 counts them. */
+  [JSYNC_COUNT_PENDING] = "SELECT count(*) FROM jsync_events"
+                          " WHERE status = 1 AND status <> 0",
+  [JSYNC_COUNT_FAILED] = "SELECT count(*) FROM jsync_failed",
+  [JSYNC_COUNT_LOST] = "SELECT count(*) FROM jsync_lost",
+  [JSYNC_COUNT_ANY_EVENT] = "SELECT count(*) FROM (SELECT 1 FROM jsync_events"
+                            " LIMIT 1)",
+};
+
+/**
+ * jsync_store_count_of:
+ * A count of the bookkeeping tables, 0 when it cannot be read.
+ */
+guint64
+jsync_store_count_of (JsyncStore *store, JsyncCount what)
+{
+  return jsync_store_count (store, store_count_sql[what]);
+}
+
+/* Run a query and return its rows as objects. */
+static json_object *
+store_rows (JsyncStore *store, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  json_object *rows;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, sql);
+      return NULL;
+    }
+  rows = json_object_new_array ();
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      json_object *row = json_object_new_object ();
+
+      for (int i = 0; i < sqlite3_column_count (stmt); i++)
+        {
+          json_object *value = NULL;
+
+          switch (sqlite3_column_type (stmt, i))
+            {
+            case SQLITE_INTEGER:
+              value = json_object_new_int64 (sqlite3_column_int64 (stmt, i));
+              break;
+            case SQLITE_NULL:
+              break;
+            default:
+              /* A log's name is bytes: shown valid UTF-8. */
+              value = jsync_json_new_text_len (
+                  (const char *) sqlite3_column_text (stmt, i),
+                  sqlite3_column_bytes (stmt, i));
+              break;
+            }
+          json_object_object_add (row, sqlite3_column_name (stmt, i), value);
+        }
+      json_object_array_add (rows, row);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, sql);
+      json_object_put (rows);
+      return NULL;
+    }
+  return rows;
+}
+
+static const char *const store_report_sql[JSYNC_REPORT_N] = {
+  [JSYNC_REPORT_SOURCES] = "SELECT path AS file, offset, line, size,"
+                           " missing, rereading FROM jsync_sources"
+                           " ORDER BY path",
+  [JSYNC_REPORT_PENDING_TYPES] = "SELECT type, count(*) AS count"
+                                 " FROM jsync_events WHERE status = 1"
+                                 " AND status <> 0"
+                                 " GROUP BY type ORDER BY type",
+  [JSYNC_REPORT_LOST] = "SELECT file, id FROM jsync_lost ORDER BY file, id",
+};
+
+/**
+ * jsync_store_report_rows:
+ * Rows of a bookkeeping table for a report, each an object of its columns.
+ */
+json_object *
+jsync_store_report_rows (JsyncStore *store, JsyncReport what, GError **error)
+{
+  return store_rows (store, store_report_sql[what], error);
+}
