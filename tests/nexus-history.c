@@ -94,7 +94,7 @@ history_tool_calls (GRand *rand, guint n)
   json_object_object_add (function, "arguments",
                           json_object_new_string ("{\"q\":\"x\"}"));
   json_object_object_add (call, "function", function);
-  /* Extra keys are kept verbatim (FORMAT.md). */
+  /* Extra keys are kept verbatim (docs/format.md "Values"). */
   if (history_chance (rand, 50))
     json_object_object_add (call, "extra", json_object_new_int (n));
   json_object_array_add (calls, call);

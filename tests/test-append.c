@@ -1,5 +1,5 @@
-/* test-append.c: `jsync append`, the write path for apps (DESIGN.md §9),
- * through the program (JSYNC_BIN) and the library.
+/* test-append.c: `jsync append`, the write path for apps (docs/design.md
+ * "One path in"), through the program (JSYNC_BIN) and the library.
  *
  * What a user checks: the line in the log (envelope filled: a UUID v4 id,
  * this device's id, the time now; the body's members kept, first), that

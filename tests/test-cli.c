@@ -1,4 +1,5 @@
-/* test-cli.c: the jsync program as a user runs it (DESIGN.md "The program").
+/* test-cli.c: the jsync program as a user runs it (docs/design.md "The
+ * program's interface").
  *
  * Every case spawns the built binary (JSYNC_BIN) over a data folder made in
  * a fresh temp folder, with the cache inside that folder too, and checks
@@ -1773,7 +1774,7 @@ test_incremental_rewritten (Fixture *f, gconstpointer user_data)
 }
 
 /* Same, but c and d sort before y, so the applier's stream is re-applied
- * from the stored events: a and b are no longer in x.jsonl, yet DESIGN.md
+ * from the stored events: a and b are no longer in x.jsonl, yet docs/design.md
  * "Lost events" says the cache keeps their effects (the cache keeps each
  * event's line for this). */
 static void

@@ -1,5 +1,5 @@
 /* test-convergence.c: multi-device convergence at scale (issue 3, item 3;
- * DESIGN.md §2), through the library.
+ * docs/design.md "Order"), through the library.
  *
  * Each scenario is a random Nexus history (nexus-history.c) of two to four
  * devices with skewed clocks, written to shared logs and to conflict copies,

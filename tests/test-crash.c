@@ -1,4 +1,5 @@
-/* test-crash.c: the crash loop (issue 3, item 1; DESIGN.md §3).
+/* test-crash.c: the crash loop (issue 3, item 1; docs/design.md "Atomic
+ * batches").
  *
  * For each seed, a multi-device Nexus data folder (nexus-history.c: four
  * devices with skewed clocks, three conversations and two workspaces,

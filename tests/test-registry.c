@@ -384,7 +384,8 @@ test_reject_writable_file (Fixture *f, gconstpointer data)
   g_autofree char *reason = NULL;
   const char *dirs[] = { dir, NULL };
 
-  /* Group-writable alone is not refused: DESIGN.md says "by others". */
+  /* Group-writable alone is not refused: docs/design.md "The plugin
+   * lifecycle" says "by other users". */
   g_assert_cmpint (g_chmod (echo, 0646), ==, 0);
   g_assert_cmpint (g_chmod (reject, 0664), ==, 0);
   reason = g_strdup_printf ("refused: %s is writable by other users "
@@ -427,7 +428,8 @@ test_reject_group_writable_loads (Fixture *f, gconstpointer data)
   g_autofree char *echo = copy_fixture (f, "echo", dir);
   const char *dirs[] = { dir, NULL };
 
-  /* DESIGN.md refuses "writable by others" only. */
+  /* docs/design.md "The plugin lifecycle" refuses "writable by other users"
+   * only. */
   g_assert_cmpint (g_chmod (dir, 0775), ==, 0);
   g_assert_cmpint (g_chmod (echo, 0664), ==, 0);
   g_assert_true (load_dirs (f, dirs, NULL, &error));

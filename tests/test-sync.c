@@ -1,5 +1,5 @@
-/* test-sync.c: the sync contract (DESIGN.md "Sync semantics"), through the
- * library API, with the bundled appliers and the fixture ones.
+/* test-sync.c: the sync contract (docs/design.md "The sync contract"),
+ * through the library API, with the bundled appliers and the fixture ones.
  *
  * The reference for "what the cache must hold" is a cache built in one
  * batch from scratch: every distinct event applied in key order.  Every

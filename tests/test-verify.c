@@ -4,7 +4,7 @@
  *
  * A fresh cache is identical (exit 0); a row changed, added or removed
  * behind jsync's back, or an FTS entry deleted, is a difference (exit 4)
- * naming the table and the keys; events lost from the logs (DESIGN.md
+ * naming the table and the keys; events lost from the logs (docs/design.md
  * "Lost events") are reported apart, as only in the cache, and are no
  * difference.  The temporary file is gone afterwards, whatever happened.
  */

@@ -1,4 +1,4 @@
-/* test-watch.c: `jsync watch` follows the data folder (DESIGN.md
+/* test-watch.c: `jsync watch` follows the data folder (docs/design.md
  * "Concurrency"; the program and jsync_coordinator_watch()).
  *
  * The program is started over a data folder (the echo fixture applier in
@@ -373,7 +373,7 @@ sync_reference (Fixture *f)
 
 /* Rows of the watch's cache that differ from a fresh full sync's (in
  * `fresh`, attached): the watch's alone (not counting events of deleted
- * logs, which it keeps: DESIGN.md "Lost events"), the fresh one's alone,
+ * logs, which it keeps: docs/design.md "Lost events"), the fresh one's alone,
  * and rows of one id that differ. */
 static gint64
 count_unlike_fresh (Fixture *f, const char *fresh)
@@ -498,7 +498,7 @@ test_follow (Fixture *f, gconstpointer user_data)
   wait_for_count (f, 7);
   sync_reference (f);
 
-  /* A log deleted: its event stays (DESIGN.md "Lost events"), recorded. */
+  /* A log deleted: its event stays (docs/design.md "Lost events"), recorded. */
   g_assert_cmpint (g_unlink (b), ==, 0);
   wait_for_cache (f, "SELECT count(*) FROM jsync_lost WHERE file = 'b.jsonl'",
                   1);
