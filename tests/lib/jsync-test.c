@@ -28,13 +28,15 @@ jtest_bin (void)
 {
   static char *bin = NULL;
 
-  if (bin == NULL)
+  /* Threads of a test (test-concurrency's) start programs at once. */
+  if (g_once_init_enter (&bin))
     {
       const char *env = g_getenv ("JSYNC_BIN");
 
-      bin = env != NULL ? g_strdup (env)
-                        : g_test_build_filename (G_TEST_BUILT, "..", "jsync",
-                                                 NULL);
+      g_once_init_leave (&bin, env != NULL
+                                 ? g_strdup (env)
+                                 : g_test_build_filename (G_TEST_BUILT, "..",
+                                                          "jsync", NULL));
     }
   return bin;
 }
@@ -48,13 +50,14 @@ jtest_bundled_plugins (void)
 {
   static char *path = NULL;
 
-  if (path == NULL)
+  if (g_once_init_enter (&path))
     {
       const char *env = g_getenv ("JSYNC_PLUGIN_PATH");
 
-      path = env != NULL ? g_strdup (env)
-                         : g_test_build_filename (G_TEST_BUILT, "..",
-                                                  "plugins", NULL);
+      g_once_init_leave (&path, env != NULL
+                                  ? g_strdup (env)
+                                  : g_test_build_filename (G_TEST_BUILT, "..",
+                                                           "plugins", NULL));
     }
   return path;
 }
@@ -301,6 +304,7 @@ jtest_spawn (const char *const *argv, const JTestSpawn *options)
   if (options->tty != JTEST_TTY_NONE)
     master = spawn_open_pty (&slave);
 
+  run->started = g_get_real_time () / 1000;
   start = g_get_monotonic_time ();
   g_spawn_async_with_fds (options->cwd, (char **) argv,
                           (char **) options->env, G_SPAWN_DO_NOT_REAP_CHILD,
@@ -356,6 +360,7 @@ jtest_spawn (const char *const *argv, const JTestSpawn *options)
         }
     }
   g_assert_cmpint (done, ==, pid);
+  run->ended = g_get_real_time () / 1000;
   run->duration = g_get_monotonic_time () - start;
   run->peak_rss = usage.ru_maxrss;
   if (WIFEXITED (status))
@@ -428,7 +433,7 @@ jtest_parse_object (const char *text)
 
 /**
  * jtest_member:
- * A member that must be there (its value may be JSON null: NULL).
+ * A member that must be there (NULL when its value is JSON null).
  */
 json_object *
 jtest_member (json_object *object, const char *key)

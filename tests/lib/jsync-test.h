@@ -14,9 +14,10 @@ G_BEGIN_DECLS
 
 /* --- The example data ---------------------------------------------------- */
 
-/* Events in tests/data/nexus (every line of its logs is one distinct
- * event; tests/data/nexus.expected.json is its dump). */
+/* What a sync of tests/data/nexus does: the events it applies, and its
+ * logs (tests/data/nexus.expected.json is the cache's dump). */
 #define JTEST_NEXUS_EVENTS 317
+#define JTEST_NEXUS_FILES 14
 
 /* --- Where things are ---------------------------------------------------- */
 
@@ -81,6 +82,8 @@ typedef struct
   char *out;                    /* owned: stdout (or the terminal's output) */
   char *err;                    /* owned: stderr (or the terminal's output) */
   json_object *json;            /* owned, nullable: stdout parsed */
+  gint64 started;               /* ms, wall clock before the spawn */
+  gint64 ended;                 /* ms, wall clock after the exit */
   gint64 duration;              /* µs */
   gint64 peak_rss;              /* KiB: the child's ru_maxrss */
 } JTestRun;
@@ -99,8 +102,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JTestRun, jtest_run_free)
 
 /* --- JSON members -------------------------------------------------------- */
 
-/* A member of a JSON object, asserting it is there with that type.
- * (transfer none) */
+/* A member of a JSON object, asserting it is there with that type (a
+ * string member may be JSON null: NULL).  (transfer none) */
 json_object *jtest_member (json_object *object, const char *key);
 gint64 jtest_member_int (json_object *object, const char *key);
 const char *jtest_member_str (json_object *object, const char *key);
