@@ -616,33 +616,6 @@ history_test_scale (void)
   return scale > 0 && scale <= 1 ? scale : 1.0;
 }
 
-/**
- * history_remove_tree:
- * Remove a folder and everything below it.
- */
-void
-history_remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
-      || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        history_remove_tree (child);
-      }
-  g_rmdir (path);
-}
-
 static HistoryFile *
 history_file_get (GPtrArray *files, GRand *rand, const char *name)
 {

@@ -400,23 +400,6 @@ conc_errors (const char *err)
 
 /* --- Children ------------------------------------------------------------- */
 
-static const char *
-conc_bin (void)
-{
-  static char *bin = NULL;
-
-  if (g_once_init_enter (&bin))
-    {
-      const char *env = g_getenv ("JSYNC_BIN");
-
-      g_once_init_leave (&bin, env != NULL
-                                 ? g_strdup (env)
-                                 : g_test_build_filename (G_TEST_BUILT, "..",
-                                                          "jsync", NULL));
-    }
-  return bin;
-}
-
 /* In the child: die with the thread that made it (it is the one that
  * waits for it), so that nothing outlives a test that aborted. */
 static void
@@ -444,7 +427,7 @@ conc_start (Round *round, Command command, const char *db,
   child->out_path = g_strdup_printf ("%s/run-%u.out", round->program->dir, n);
   child->err_path = g_strdup_printf ("%s/run-%u.err", round->program->dir, n);
   g_mutex_init (&child->lock);
-  g_ptr_array_add (argv, (gpointer) conc_bin ());
+  g_ptr_array_add (argv, (gpointer) jtest_bin ());
   g_ptr_array_add (argv, (gpointer) "--data-dir");
   g_ptr_array_add (argv, round->program->data);
   g_ptr_array_add (argv, (gpointer) "--db");

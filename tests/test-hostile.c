@@ -125,15 +125,6 @@ first_error (JTestRun *run)
   return json_object_array_get_idx (errors, 0);
 }
 
-static const char *
-member_string (json_object *object, const char *key)
-{
-  json_object *value = jtest_member (object, key);
-
-  g_assert_cmpint (json_object_get_type (value), ==, json_type_string);
-  return json_object_get_string (value);
-}
-
 /* --- Bad lines between good ones ------------------------------------------ */
 
 /* Two good events, the bad line (third), a good one: the bad line is a
@@ -160,13 +151,13 @@ run_bad_line (Fixture *f, const char *bad, gsize length, const char *reason)
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 3);
   g_assert_cmpint (jtest_member_int (run->json, "eventsFailed"), ==, 1);
   error = first_error (run);
-  g_assert_cmpstr (member_string (error, "file"), ==, CONV);
+  g_assert_cmpstr (jtest_member_str (error, "file"), ==, CONV);
   g_assert_cmpint (jtest_member_int (error, "line"), ==, 3);
   g_assert_cmpint (jtest_member_int (error, "offset"), ==,
                    strlen (create) + strlen (m1));
-  if (strstr (member_string (error, "message"), reason) == NULL)
-    g_test_message ("message: %s", member_string (error, "message"));
-  g_assert_nonnull (strstr (member_string (error, "message"), reason));
+  if (strstr (jtest_member_str (error, "message"), reason) == NULL)
+    g_test_message ("message: %s", jtest_member_str (error, "message"));
+  g_assert_nonnull (strstr (jtest_member_str (error, "message"), reason));
   g_assert_nonnull (strstr (run->err, where));
   g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
                    ==, 2);
@@ -446,9 +437,9 @@ run_huge_line (Fixture *f, gint64 max_line_bytes, gint64 bound)
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 3);
   g_assert_cmpint (jtest_member_int (run->json, "eventsFailed"), ==, 1);
   e = first_error (run);
-  g_assert_cmpstr (member_string (e, "file"), ==, CONV);
+  g_assert_cmpstr (jtest_member_str (e, "file"), ==, CONV);
   g_assert_cmpint (jtest_member_int (e, "line"), ==, 3);
-  g_assert_nonnull (strstr (member_string (e, "message"), "max-line-bytes"));
+  g_assert_nonnull (strstr (jtest_member_str (e, "message"), "max-line-bytes"));
   /* Recorded by offset, length and its first 4 KiB. */
   g_assert_cmpint (cache_int (f, "SELECT length FROM jsync_failed"), ==,
                    length - 1);
@@ -895,8 +886,8 @@ assert_status_lists_lost (Fixture *f)
     {
       json_object *event = json_object_array_get_idx (lost, i);
 
-      g_assert_cmpstr (member_string (event, "file"), ==, CONV);
-      g_assert_cmpstr (member_string (event, "id"), ==, i == 0 ? "e4" : "e5");
+      g_assert_cmpstr (jtest_member_str (event, "file"), ==, CONV);
+      g_assert_cmpstr (jtest_member_str (event, "id"), ==, i == 0 ? "e4" : "e5");
     }
 }
 
@@ -919,7 +910,7 @@ test_overwrite_detected (Fixture *f, gconstpointer user_data)
   lost = jtest_member (second->json, "lostEvents");
   g_assert_cmpuint (json_object_array_length (lost), ==, 1);
   entry = json_object_array_get_idx (lost, 0);
-  g_assert_cmpstr (member_string (entry, "file"), ==, CONV);
+  g_assert_cmpstr (jtest_member_str (entry, "file"), ==, CONV);
   g_assert_cmpuint (json_object_array_length (jtest_member (entry, "ids")),
                     ==, 2);
   g_assert_true (array_has (jtest_member (entry, "ids"), "e4"));
