@@ -307,7 +307,8 @@ jtest_spawn (const char *const *argv, const JTestSpawn *options)
   run->started = g_get_real_time () / 1000;
   start = g_get_monotonic_time ();
   g_spawn_async_with_fds (options->cwd, (char **) argv,
-                          (char **) options->env, G_SPAWN_DO_NOT_REAP_CHILD,
+                          (char **) options->env,
+                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH,
                           NULL, NULL, &pid, in_fd,
                           options->tty == JTEST_TTY_STDOUT ? slave : out_fd,
                           options->tty == JTEST_TTY_STDERR ? slave : err_fd,

@@ -88,7 +88,7 @@ typedef struct
   gint64 peak_rss;              /* KiB: the child's ru_maxrss */
 } JTestRun;
 
-/* Run argv[0] (a path) to its end, or until killed; asserts it could be
+/* Run argv[0] (a path, or a name looked up in PATH) to its end, or until killed; asserts it could be
  * started, and with `json`, that stdout is exactly one object of strict
  * JSON in valid UTF-8.  `options` may be NULL.  (transfer full) */
 JTestRun *jtest_spawn (const char *const *argv, const JTestSpawn *options);
