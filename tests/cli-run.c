@@ -66,29 +66,16 @@ void
 cli_write (CliFixture *f, const char *relative, const char *text)
 {
   g_autofree char *path = g_build_filename (f->data, relative, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  /* In place (same inode), as a sync tool that rewrites a log would. */
-  file = g_fopen (path, "w");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, FALSE);
 }
 
 void
 cli_append (CliFixture *f, const char *relative, const char *text)
 {
   g_autofree char *path = g_build_filename (f->data, relative, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = g_fopen (path, "a");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, TRUE);
 }
 
 JsyncCoordinator *
@@ -152,25 +139,16 @@ static JTestRun *
 cli_run_full (CliFixture *f, const char *const *args, gboolean json,
               JTestTty tty)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
   g_autoptr(GString) line = g_string_new (jtest_bin ());
   JTestSpawn options = { .cwd = f->dir, .env = f->env, .json = json,
                          .tty = tty };
   JTestRun *run;
 
-  g_ptr_array_add (argv, (gpointer) jtest_bin ());
-  g_ptr_array_add (argv, (gpointer) "--data-dir");
-  g_ptr_array_add (argv, f->data);
-  g_ptr_array_add (argv, (gpointer) "--db");
-  g_ptr_array_add (argv, f->db);
   for (guint i = 0; args[i] != NULL; i++)
-    {
-      g_ptr_array_add (argv, (gpointer) args[i]);
-      g_string_append_printf (line, " '%s'", args[i]);
-    }
+    g_string_append_printf (line, " '%s'", args[i]);
   if (json)
-    g_ptr_array_add (argv, (gpointer) "--json");
-  g_ptr_array_add (argv, NULL);
+    g_ptr_array_insert (argv, argv->len - 1, (gpointer) "--json");
   g_test_message ("run: JSYNC_PLUGIN_PATH=%s %s%s",
                   g_environ_getenv (f->env, "JSYNC_PLUGIN_PATH"), line->str,
                   json ? " --json" : "");

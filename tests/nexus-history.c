@@ -7,6 +7,8 @@
 
 #include <glib/gstdio.h>
 
+#include "jsync-test.h"
+
 /* Device ids, in the UUID form Nexus writes; their clocks are skewed. */
 static const char *const history_devices[] = {
   "6a9cb9bb-40ab-4c7e-aeba-b18c72263440",
@@ -1026,23 +1028,6 @@ history_deliver (GRand *rand, GPtrArray *events, HistoryFigures *figures)
 }
 
 /**
- * history_write_text:
- * Write (or append) text to a file, making its folder.
- */
-void
-history_write_text (const char *path, const char *text, gboolean append)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = g_fopen (path, append ? "ab" : "wb");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
-}
-
-/**
  * history_winner_free:
  * Free a HistoryWinner.
  */
@@ -1237,7 +1222,7 @@ history_apply (const HistoryOp *op, const char *data)
   switch (op->kind)
     {
     case HISTORY_APPEND:
-      history_write_text (path, op->text, TRUE);
+      jtest_write_text (path, op->text, TRUE);
       break;
     case HISTORY_REPLACE:
       {
@@ -1246,18 +1231,18 @@ history_apply (const HistoryOp *op, const char *data)
         g_autofree char *dir = g_path_get_dirname (path);
         g_autofree char *tmp = g_build_filename (dir, ".sync-tmp", NULL);
 
-        history_write_text (tmp, op->text, FALSE);
+        jtest_write_text (tmp, op->text, FALSE);
         g_assert_cmpint (g_rename (tmp, path), ==, 0);
       }
       break;
     case HISTORY_REWRITE:
-      history_write_text (path, op->text, FALSE);
+      jtest_write_text (path, op->text, FALSE);
       break;
     case HISTORY_MERGE:
       {
         g_autofree char *from = g_build_filename (data, op->from, NULL);
 
-        history_write_text (path, op->text, TRUE);
+        jtest_write_text (path, op->text, TRUE);
         /* A shrunk scenario may have dropped the file's writes. */
         g_unlink (from);
       }

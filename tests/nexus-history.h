@@ -156,8 +156,6 @@ double history_test_scale (void);
 /* /dev/shm when there is one (SQLite's fsyncs cost nothing there), else
  * the temp folder. */
 const char *history_scratch_dir (void);
-/* Write, or append, text to a file, making its folder. */
-void history_write_text (const char *path, const char *text, gboolean append);
 
 G_END_DECLS
 

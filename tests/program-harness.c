@@ -45,21 +45,15 @@ JTestRun *
 program_spawn (Program *program, const char *db, const char *const *args,
                gint64 kill_after, gint64 timeout)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GPtrArray) argv = jtest_jsync_argv (program->data,
+                                                db != NULL ? db : program->db,
+                                                args);
   JTestSpawn options = { .cwd = program->dir, .env = program->env,
                          .kill_signal = kill_after >= 0 ? SIGKILL : 0,
                          .kill_after = kill_after,
                          .timeout_ms = timeout > 0 ? MAX (timeout / 1000, 1)
                                                    : 0 };
 
-  g_ptr_array_add (argv, (gpointer) jtest_bin ());
-  g_ptr_array_add (argv, (gpointer) "--data-dir");
-  g_ptr_array_add (argv, program->data);
-  g_ptr_array_add (argv, (gpointer) "--db");
-  g_ptr_array_add (argv, (gpointer) (db != NULL ? db : program->db));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
   return jtest_spawn ((const char *const *) argv->pdata, &options);
 }
 

@@ -119,23 +119,14 @@ write_keyfile (Fixture *f, const char *text)
 static JTestRun *
 run_input_argv (Fixture *f, const char *input, const char *const *args)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
   g_autoptr(GString) line = g_string_new (jtest_bin ());
   JTestSpawn options = { .cwd = f->dir, .env = f->env,
                          .stdin_text = input != NULL ? input : "" };
   JTestRun *run;
 
-  g_ptr_array_add (argv, (gpointer) jtest_bin ());
-  g_ptr_array_add (argv, (gpointer) "--data-dir");
-  g_ptr_array_add (argv, f->data);
-  g_ptr_array_add (argv, (gpointer) "--db");
-  g_ptr_array_add (argv, f->db);
   for (guint i = 0; args[i] != NULL; i++)
-    {
-      g_ptr_array_add (argv, (gpointer) args[i]);
-      g_string_append_printf (line, " '%s'", args[i]);
-    }
-  g_ptr_array_add (argv, NULL);
+    g_string_append_printf (line, " '%s'", args[i]);
   g_test_message ("run: %s", line->str);
 
   run = jtest_spawn ((const char *const *) argv->pdata, &options);

@@ -50,25 +50,16 @@ static void
 write_data (Fixture *f, const char *relative, const char *text)
 {
   g_autofree char *path = data_path (f, relative);
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = g_fopen (path, "w");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, FALSE);
 }
 
 static void
 append_data (Fixture *f, const char *relative, const char *text)
 {
   g_autofree char *path = data_path (f, relative);
-  FILE *file = g_fopen (path, "a");
 
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, TRUE);
 }
 
 static char *

@@ -1696,7 +1696,7 @@ conc_write_initial (Round *round, guint initial, GHashTable *late)
       g_autofree char *path = g_build_filename (round->program->data,
                                                 order->pdata[i], NULL);
 
-      history_write_text (path, text->str, FALSE);
+      jtest_write_text (path, text->str, FALSE);
       g_string_free (text, TRUE);
     }
   g_assert_cmpuint (written, ==, initial);
@@ -2132,7 +2132,7 @@ conc_round (guint index, guint32 seed)
     g_autofree char *keyfile = g_strdup_printf ("[jsync]\nlock-timeout = %d\n",
                                                 CONC_LOCK_TIMEOUT * conc_slow);
 
-    history_write_text (round->config, keyfile, FALSE);
+    jtest_write_text (round->config, keyfile, FALSE);
   }
   g_mutex_init (&round->lock);
   round->file_locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,

@@ -138,14 +138,8 @@ static void
 write_log (Fixture *f, const char *relative, const char *text, gboolean append)
 {
   g_autofree char *path = g_build_filename (f->data, relative, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = g_fopen (path, append ? "a" : "w");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, append);
 }
 
 /* Drop the built module into the plugins folder, as a user does. */

@@ -62,14 +62,8 @@ static void
 append_file (Fixture *f, const char *relative, const char *text)
 {
   g_autofree char *path = g_build_filename (f->data, relative, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = fopen (path, "ab");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, TRUE);
 }
 
 static JsyncConfig *

@@ -135,28 +135,11 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
   g_strfreev (f->env);
 }
 
-/* argv for jsync over the fixture's data folder and `db`. */
-static GPtrArray *
-jsync_argv (Fixture *f, const char *db, const char *const *args)
-{
-  GPtrArray *argv = g_ptr_array_new ();
-
-  g_ptr_array_add (argv, (gpointer) jtest_bin ());
-  g_ptr_array_add (argv, (gpointer) "--data-dir");
-  g_ptr_array_add (argv, f->data);
-  g_ptr_array_add (argv, (gpointer) "--db");
-  g_ptr_array_add (argv, (gpointer) db);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  return argv;
-}
-
 /* Run jsync to its end; returns its exit status, stdout in *out. */
 static int
 run_jsync (Fixture *f, const char *db, char **out, const char *const *args)
 {
-  g_autoptr(GPtrArray) argv = jsync_argv (f, db, args);
+  g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, db, args);
   JTestSpawn options = { .cwd = f->dir, .env = f->env };
   g_autoptr(JTestRun) run = jtest_spawn ((const char *const *) argv->pdata,
                                          &options);
@@ -204,7 +187,7 @@ start_watch_argv (Fixture *f, const char *const *args)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
       G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-  g_autoptr(GPtrArray) argv = jsync_argv (f, f->db, args);
+  g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
   g_autoptr(GError) error = NULL;
 
   g_subprocess_launcher_set_environ (launcher, f->env);

@@ -83,6 +83,26 @@ jtest_nexus_dir (void)
 }
 
 /**
+ * jtest_jsync_argv:
+ * jsync --data-dir DATA --db DB ARGS...
+ */
+GPtrArray *
+jtest_jsync_argv (const char *data, const char *db, const char *const *args)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, (gpointer) jtest_bin ());
+  g_ptr_array_add (argv, (gpointer) "--data-dir");
+  g_ptr_array_add (argv, (gpointer) data);
+  g_ptr_array_add (argv, (gpointer) "--db");
+  g_ptr_array_add (argv, (gpointer) db);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  return argv;
+}
+
+/**
  * jtest_child_environ:
  * This environment, with the per-test HOME and XDG folders.
  */
@@ -164,6 +184,23 @@ jtest_tree_copy (const char *from, const char *to)
       else
         jtest_copy_file (source, target, 0644);
     }
+}
+
+/**
+ * jtest_write_text:
+ * A file written or appended to, in place.
+ */
+void
+jtest_write_text (const char *path, const char *text, gboolean append)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  FILE *file;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  file = g_fopen (path, append ? "ab" : "wb");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fputs (text, file), >=, 0);
+  g_assert_cmpint (fclose (file), ==, 0);
 }
 
 /**

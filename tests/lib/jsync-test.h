@@ -34,6 +34,12 @@ char *jtest_fixture_plugins (const char *from);
 /* tests/data/nexus.  (transfer none) */
 const char *jtest_nexus_dir (void);
 
+/* argv for the program over a data folder and a cache: JSYNC_BIN,
+ * --data-dir `data`, --db `db`, then `args`, NULL-terminated; the strings
+ * are borrowed.  (transfer container) */
+GPtrArray *jtest_jsync_argv (const char *data, const char *db,
+                             const char *const *args);
+
 /* The environment for a child: this one, with the per-test HOME and XDG
  * folders that G_TEST_OPTION_ISOLATE_DIRS gives GLib's getters (the
  * environment itself says /dev/null) and JSYNC_PLUGIN_PATH set to the
@@ -49,6 +55,10 @@ char *jtest_tree_make (const char *root, const char *prefix);
 void jtest_copy_file (const char *from, const char *to, int mode);
 /* Copy a folder's files (0644) and folders, recursively; `to` is made. */
 void jtest_tree_copy (const char *from, const char *to);
+/* Write `text` to a file, or append it; the file is rewritten in place
+ * (the same inode, as an app or a sync tool that rewrites a log does), and
+ * its folder is made. */
+void jtest_write_text (const char *path, const char *text, gboolean append);
 /* Remove a file or folder and everything below it, without following
  * symbolic links, making folders readable first (tests chmod some). */
 void jtest_tree_remove (const char *path);
