@@ -10,6 +10,7 @@
 #include <jsync/jsync.h>
 
 #include "jsync-registry.h"
+#include "jsync-test.h"
 
 typedef struct
 {
@@ -25,7 +26,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autofree char *nullsymbol = NULL;
 
   f->registry = jsync_registry_new ();
-  f->fixtures = g_test_build_filename (G_TEST_BUILT, "plugins", NULL);
+  f->fixtures = jtest_fixture_plugins ("");
   f->conflict = g_build_filename (f->fixtures, "conflict", NULL);
   nullsymbol = g_build_filename (f->fixtures, "nullsymbol." G_MODULE_SUFFIX,
                                  NULL);

@@ -530,27 +530,18 @@ side_init (Fixture *f, Side *side, const char *name)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = g_test_build_filename (G_TEST_BUILT, "plugins",
-                                                     NULL);
+  g_autofree char *fixtures = jtest_fixture_plugins ("");
   g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
   g_autofree char *to = NULL;
-  g_autofree char *module = NULL;
   g_autofree char *home = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize length = 0;
 
-  f->root = g_dir_make_tmp ("jsync-syncthing-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->root = jtest_tree_make (NULL, "jsync-syncthing");
   f->plugins = g_build_filename (f->root, "plugins", NULL);
   f->report = g_string_new (NULL);
   f->checks = g_ptr_array_new_with_free_func (check_free);
   g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
   to = g_build_filename (f->plugins, "echo.so", NULL);
-  g_file_get_contents (from, &module, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (to, module, length, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (to, 0755), ==, 0);
+  jtest_copy_file (from, to, 0755);
 
   /* Every child's home and XDG folders are in the scratch folder. */
   home = g_build_filename (f->root, "home", NULL);
