@@ -114,7 +114,7 @@ write_keyfile (Fixture *f, const char *text)
   return path;
 }
 
-/* JTestRun jsync with --data-dir and --db of the fixture, the arguments, and
+/* Run jsync with --data-dir and --db of the fixture, the arguments, and
  * `input` on its stdin (an empty stdin when NULL). */
 static JTestRun *
 run_input_argv (Fixture *f, const char *input, const char *const *args)

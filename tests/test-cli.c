@@ -211,7 +211,7 @@ run_here_argv (Fixture *f, const char *const *args)
 #define RUN_HERE(f, ...) \
   run_here_argv ((f), (const char *const[]) { __VA_ARGS__, NULL })
 
-/* JTestRun a --json command here and parse its stdout. */
+/* Run a --json command here and parse its stdout. */
 static JTestRun *
 run_json_argv (Fixture *f, const char *const *args)
 {
@@ -225,16 +225,6 @@ run_json_argv (Fixture *f, const char *const *args)
   run_json_argv ((f), (const char *const[]) { __VA_ARGS__, "--json", NULL })
 
 /* --- JSON ----------------------------------------------------------------- */
-
-static gboolean
-array_has_string (json_object *array, const char *text)
-{
-  for (gsize i = 0; i < json_object_array_length (array); i++)
-    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (array, i)),
-                   text) == 0)
-      return TRUE;
-  return FALSE;
-}
 
 /* The sync or rebuild object: every documented key, of its type. */
 static void
@@ -282,7 +272,7 @@ assert_files_processed (json_object *json, const char *const *files)
     g_test_message ("filesProcessed: %s", json_object_to_json_string (array));
   g_assert_cmpuint (json_object_array_length (array), ==, n);
   for (guint i = 0; i < n; i++)
-    g_assert_true (array_has_string (array, files[i]));
+    g_assert_true (jtest_array_has_string (array, files[i]));
 }
 
 /* --- The cache ------------------------------------------------------------ */
@@ -455,8 +445,9 @@ test_example_sync (Fixture *f, gconstpointer user_data)
                      || g_str_has_prefix (file, "workspaces/ws_"));
       g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
     }
-  g_assert_true (array_has_string (files, "workspaces/ws_default.jsonl"));
-  g_assert_true (array_has_string (
+  g_assert_true (jtest_array_has_string (files,
+                                         "workspaces/ws_default.jsonl"));
+  g_assert_true (jtest_array_has_string (
       files, "conversations/conv_conv_1733412345678_k3j9x2m1q.jsonl"));
 
   second = RUN_JSON (f, "sync");
@@ -851,9 +842,9 @@ test_config_plugins_dir (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 1);
   plugins = RUN_JSON (f, "plugins", "--plugins-dir", dir);
   g_assert_cmpint (plugins->status, ==, 0);
-  g_assert_true (array_has_string (jtest_member_array (plugins->json,
-                                                       "searchPath"),
-                                   dir));
+  g_assert_true (jtest_array_has_string (jtest_member_array (plugins->json,
+                                                             "searchPath"),
+                                         dir));
 }
 
 static void
@@ -1039,9 +1030,9 @@ test_keyfile_disabled_applier (Fixture *f, gconstpointer user_data)
   assert_counts (off->json, 1, 0, 0, 2);
   plugins = RUN_JSON (f, "plugins", "--config", conf);
   g_assert_cmpint (plugins->status, ==, 0);
-  g_assert_true (array_has_string (jtest_member_array (plugins->json,
-                                                       "disabled"),
-                                   "echo"));
+  g_assert_true (jtest_array_has_string (jtest_member_array (plugins->json,
+                                                             "disabled"),
+                                         "echo"));
   if (cache_has_table (f, "echo_events"))
     g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 0);
 
@@ -1287,7 +1278,7 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
         {
           echo = TRUE;
           g_assert_cmpuint (json_object_array_length (prefixes), ==, 1);
-          g_assert_true (array_has_string (prefixes, "echo_"));
+          g_assert_true (jtest_array_has_string (prefixes, "echo_"));
           g_assert_true (g_str_has_suffix (jtest_member_str (plugin, "path"),
                                            "/echo.so"));
         }
@@ -1295,7 +1286,7 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
         {
           reject = TRUE;
           g_assert_cmpuint (json_object_array_length (prefixes), ==, 1);
-          g_assert_true (array_has_string (prefixes, "reject_"));
+          g_assert_true (jtest_array_has_string (prefixes, "reject_"));
         }
       for (guint b = 0; b < G_N_ELEMENTS (broken); b++)
         g_assert_false (g_str_has_suffix (jtest_member_str (plugin, "path"),
@@ -1510,8 +1501,8 @@ assert_rewrite_reported (JTestRun *second)
                    ==, "x.jsonl");
   ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
   g_assert_cmpuint (json_object_array_length (ids), ==, 2);
-  g_assert_true (array_has_string (ids, "a"));
-  g_assert_true (array_has_string (ids, "b"));
+  g_assert_true (jtest_array_has_string (ids, "a"));
+  g_assert_true (jtest_array_has_string (ids, "b"));
 }
 
 /* Two different bodies under one id: the one that sorts first is the event,
@@ -1640,8 +1631,8 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
                    ==, "y.jsonl");
   ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
   g_assert_cmpuint (json_object_array_length (ids), ==, 2);
-  g_assert_true (array_has_string (ids, "b"));
-  g_assert_true (array_has_string (ids, "c"));
+  g_assert_true (jtest_array_has_string (ids, "b"));
+  g_assert_true (jtest_array_has_string (ids, "c"));
   g_assert_nonnull (strstr (second->err, "y.jsonl"));
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 

@@ -805,16 +805,6 @@ test_plugins_file_writable (Fixture *f, gconstpointer user_data)
 
 /* --- Silent overwrite (issue 3, item 5) ------------------------------------ */
 
-static gboolean
-array_has (json_object *array, const char *text)
-{
-  for (gsize i = 0; i < json_object_array_length (array); i++)
-    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (array, i)),
-                   text) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* Device A wrote e1 (the conversation), e2..e4 (messages m2..m4) and e5 (an
  * edit of m2) and this cache applied them.  The sync tool then replaces the
  * log (by rename, as sync tools do) with device B's version: e1, e2, e3 (e3
@@ -887,7 +877,8 @@ assert_status_lists_lost (Fixture *f)
       json_object *event = json_object_array_get_idx (lost, i);
 
       g_assert_cmpstr (jtest_member_str (event, "file"), ==, CONV);
-      g_assert_cmpstr (jtest_member_str (event, "id"), ==, i == 0 ? "e4" : "e5");
+      g_assert_cmpstr (jtest_member_str (event, "id"), ==,
+                       i == 0 ? "e4" : "e5");
     }
 }
 
@@ -913,8 +904,8 @@ test_overwrite_detected (Fixture *f, gconstpointer user_data)
   g_assert_cmpstr (jtest_member_str (entry, "file"), ==, CONV);
   g_assert_cmpuint (json_object_array_length (jtest_member (entry, "ids")),
                     ==, 2);
-  g_assert_true (array_has (jtest_member (entry, "ids"), "e4"));
-  g_assert_true (array_has (jtest_member (entry, "ids"), "e5"));
+  g_assert_true (jtest_array_has_string (jtest_member (entry, "ids"), "e4"));
+  g_assert_true (jtest_array_has_string (jtest_member (entry, "ids"), "e5"));
   g_assert_nonnull (strstr (second->err, CONV));
   g_assert_nonnull (strstr (second->err, "no longer in it"));
   /* The cache keeps the effects of e4 and e5. */

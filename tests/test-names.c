@@ -74,18 +74,6 @@ assert_no_controls (const char *text)
     }
 }
 
-static gboolean
-strings_have (json_object *array, const char *text)
-{
-  for (size_t i = 0; i < json_object_array_length (array); i++)
-    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (array,
-                                                                      i)),
-                   text)
-        == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* The file names of a list of objects. */
 static gboolean
 files_have (json_object *array, const char *file)
@@ -115,12 +103,10 @@ test_json (CliFixture *f, gconstpointer data)
 
   g_assert_cmpint (sync->status, ==, JSYNC_EXIT_EVENTS_FAILED);
   g_assert_cmpint (jtest_member_int (sync->json, "eventsApplied"), ==, 2);
-  g_assert_true (strings_have (jtest_member_array (sync->json,
-                                                   "filesProcessed"),
-                               BAD_SHOWN));
-  g_assert_true (strings_have (jtest_member_array (sync->json,
-                                                   "filesProcessed"),
-                               ESC_NAME));
+  g_assert_true (jtest_array_has_string (
+      jtest_member_array (sync->json, "filesProcessed"), BAD_SHOWN));
+  g_assert_true (jtest_array_has_string (
+      jtest_member_array (sync->json, "filesProcessed"), ESC_NAME));
   g_assert_true (files_have (jtest_member_array (sync->json, "errors"),
                              BAD_SHOWN));
   assert_no_controls (sync->err);

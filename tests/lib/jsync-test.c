@@ -548,3 +548,19 @@ jtest_member_len (json_object *object, const char *key)
 {
   return json_object_array_length (jtest_member_array (object, key));
 }
+
+/**
+ * jtest_array_has_string:
+ * Whether an array holds that string.
+ */
+gboolean
+jtest_array_has_string (json_object *array, const char *text)
+{
+  for (size_t i = 0; i < json_object_array_length (array); i++)
+    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (array,
+                                                                      i)),
+                   text)
+        == 0)
+      return TRUE;
+  return FALSE;
+}

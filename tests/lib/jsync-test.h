@@ -122,6 +122,9 @@ json_object *jtest_member_array (json_object *object, const char *key);
 /* The length of an array member. */
 gsize jtest_member_len (json_object *object, const char *key);
 
+/* Whether an array holds the string `text`. */
+gboolean jtest_array_has_string (json_object *array, const char *text);
+
 G_END_DECLS
 
 #endif /* JSYNC_TEST_H */
