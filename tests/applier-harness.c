@@ -403,7 +403,7 @@ harness_assert_fts_ok (Harness *harness)
     }
 }
 
-/* Columns made from JSON values: compared as JSON (examples/README.md). */
+/* Columns made from JSON values: compared as JSON (docs/format.md "Values"). */
 static gboolean
 harness_is_json_column (const char *table, const char *column)
 {

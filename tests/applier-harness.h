@@ -50,7 +50,7 @@ json_object *harness_dump (Harness *harness);
 void harness_assert_fts_ok (Harness *harness);
 
 /* Assert two JSON values are equal, with strings in *Json columns compared
- * as JSON when both parse (see examples/README.md). */
+ * as JSON when both parse (docs/format.md "Values"). */
 void harness_assert_dump_equal (json_object *actual, json_object *expected);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Harness, harness_free)

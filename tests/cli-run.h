@@ -10,6 +10,8 @@
 #include <json-c/json.h>
 #include <jsync/jsync.h>
 
+#include "jsync-test.h"
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -20,14 +22,6 @@ typedef struct
   char **env;                   /* owned: the child's environment */
   JsyncConfig *config;          /* owned: data and db set, for the library */
 } CliFixture;
-
-typedef struct
-{
-  int status;                   /* exit status */
-  char *out;                    /* owned: stdout (or the terminal's output) */
-  char *err;                    /* owned: stderr (or the terminal's output) */
-  json_object *json;            /* owned, nullable: stdout parsed */
-} CliRun;
 
 void cli_fixture_setup (CliFixture *f, gconstpointer data);
 void cli_fixture_teardown (CliFixture *f, gconstpointer data);
@@ -52,17 +46,14 @@ void cli_sql (CliFixture *f, const char *sql);
 gint64 cli_sql_int (CliFixture *f, const char *sql);
 
 /* Run the program with --data-dir and --db of the fixture, then args. */
-CliRun *cli_run_argv (CliFixture *f, const char *const *args);
+JTestRun *cli_run_argv (CliFixture *f, const char *const *args);
 /* The same with --json appended; stdout must be exactly one object, of
  * strict JSON in valid UTF-8. */
-CliRun *cli_run_json_argv (CliFixture *f, const char *const *args);
+JTestRun *cli_run_json_argv (CliFixture *f, const char *const *args);
 /* The same with stdout (tty_stdout) or stderr on a pseudo-terminal, whose
  * output is then in both out and err. */
-CliRun *cli_run_tty_argv (CliFixture *f, gboolean tty_stdout,
+JTestRun *cli_run_tty_argv (CliFixture *f, gboolean tty_stdout,
                           const char *const *args);
-void cli_run_free (CliRun *run);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliRun, cli_run_free)
 
 #define CLI_RUN(f, ...) \
   cli_run_argv ((f), (const char *const[]) { __VA_ARGS__, NULL })
@@ -70,13 +61,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliRun, cli_run_free)
   cli_run_json_argv ((f), (const char *const[]) { __VA_ARGS__, NULL })
 #define CLI_RUN_TTY(f, tty_stdout, ...) \
   cli_run_tty_argv ((f), (tty_stdout), (const char *const[]) { __VA_ARGS__, NULL })
-
-/* Members of a JSON object, asserting they exist with that type. */
-json_object *cli_member (json_object *object, const char *key);
-gint64 cli_member_int (json_object *object, const char *key);
-const char *cli_member_str (json_object *object, const char *key);
-gboolean cli_member_bool (json_object *object, const char *key);
-json_object *cli_member_array (json_object *object, const char *key);
 
 G_END_DECLS
 

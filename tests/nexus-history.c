@@ -7,6 +7,8 @@
 
 #include <glib/gstdio.h>
 
+#include "jsync-test.h"
+
 /* Device ids, in the UUID form Nexus writes; their clocks are skewed. */
 static const char *const history_devices[] = {
   "6a9cb9bb-40ab-4c7e-aeba-b18c72263440",
@@ -94,7 +96,7 @@ history_tool_calls (GRand *rand, guint n)
   json_object_object_add (function, "arguments",
                           json_object_new_string ("{\"q\":\"x\"}"));
   json_object_object_add (call, "function", function);
-  /* Extra keys are kept verbatim (FORMAT.md). */
+  /* Extra keys are kept verbatim (docs/format.md "Values"). */
   if (history_chance (rand, 50))
     json_object_object_add (call, "extra", json_object_new_int (n));
   json_object_array_add (calls, call);
@@ -616,33 +618,6 @@ history_test_scale (void)
   return scale > 0 && scale <= 1 ? scale : 1.0;
 }
 
-/**
- * history_remove_tree:
- * Remove a folder and everything below it.
- */
-void
-history_remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
-      || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        history_remove_tree (child);
-      }
-  g_rmdir (path);
-}
-
 static HistoryFile *
 history_file_get (GPtrArray *files, GRand *rand, const char *name)
 {
@@ -1053,23 +1028,6 @@ history_deliver (GRand *rand, GPtrArray *events, HistoryFigures *figures)
 }
 
 /**
- * history_write_text:
- * Write (or append) text to a file, making its folder.
- */
-void
-history_write_text (const char *path, const char *text, gboolean append)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = g_fopen (path, append ? "ab" : "wb");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
-}
-
-/**
  * history_winner_free:
  * Free a HistoryWinner.
  */
@@ -1264,7 +1222,7 @@ history_apply (const HistoryOp *op, const char *data)
   switch (op->kind)
     {
     case HISTORY_APPEND:
-      history_write_text (path, op->text, TRUE);
+      jtest_write_text (path, op->text, TRUE);
       break;
     case HISTORY_REPLACE:
       {
@@ -1273,18 +1231,18 @@ history_apply (const HistoryOp *op, const char *data)
         g_autofree char *dir = g_path_get_dirname (path);
         g_autofree char *tmp = g_build_filename (dir, ".sync-tmp", NULL);
 
-        history_write_text (tmp, op->text, FALSE);
+        jtest_write_text (tmp, op->text, FALSE);
         g_assert_cmpint (g_rename (tmp, path), ==, 0);
       }
       break;
     case HISTORY_REWRITE:
-      history_write_text (path, op->text, FALSE);
+      jtest_write_text (path, op->text, FALSE);
       break;
     case HISTORY_MERGE:
       {
         g_autofree char *from = g_build_filename (data, op->from, NULL);
 
-        history_write_text (path, op->text, TRUE);
+        jtest_write_text (path, op->text, TRUE);
         /* A shrunk scenario may have dropped the file's writes. */
         g_unlink (from);
       }

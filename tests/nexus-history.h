@@ -1,8 +1,8 @@
 /* nexus-history.h: random multi-device Nexus histories for the
  * reliability tests (test-convergence, test-crash).
  *
- * A history is a list of events in the real Nexus format (FORMAT.md) over a
- * few conversations and workspaces, written by devices whose clocks
+ * A history is a list of events in the real Nexus format (docs/format.md)
+ * over a few conversations and workspaces, written by devices whose clocks
  * disagree, each event placed in the file its device writes: the shared log
  * (conversations/conv_<id>.jsonl, workspaces/ws_<id>.jsonl) or that
  * device's sync-tool conflict copy of it.  Entity ids come from small pools
@@ -53,7 +53,8 @@ char *history_variant (GRand *rand, const HistoryEvent *event);
  * (transfer full) */
 char *history_respaced (const char *line);
 
-/* The copy that is the event among copies of one id (DESIGN.md §1): the
+/* The copy that is the event among copies of one id (docs/design.md
+ * "Duplicates and conflicting copies"): the
  * smallest (timestamp, deviceId, bytes).  Returns <0, 0, >0 as strcmp. */
 int history_copy_compare (const char *a, const char *b);
 
@@ -126,7 +127,8 @@ char *history_ops_script (GPtrArray *ops);
 
 /* --- Checking ------------------------------------------------------------ */
 
-/* The event of one id: its smallest copy in the logs (DESIGN.md §1). */
+/* The event of one id: its smallest copy in the logs (docs/design.md
+ * "Duplicates and conflicting copies"). */
 typedef struct
 {
   char *line;               /* owned: the winning copy */
@@ -154,9 +156,6 @@ double history_test_scale (void);
 /* /dev/shm when there is one (SQLite's fsyncs cost nothing there), else
  * the temp folder. */
 const char *history_scratch_dir (void);
-void history_remove_tree (const char *path);
-/* Write, or append, text to a file, making its folder. */
-void history_write_text (const char *path, const char *text, gboolean append);
 
 G_END_DECLS
 

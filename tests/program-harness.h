@@ -14,6 +14,8 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "jsync-test.h"
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -24,34 +26,21 @@ typedef struct
   char **env;               /* owned: the child's environment */
 } Program;
 
-typedef struct
-{
-  int status;               /* exit status; -1 when killed */
-  int signal;               /* the signal that ended it, or 0 */
-  gboolean timed_out;       /* killed after the timeout */
-  char *out;                /* owned: stdout */
-  char *err;                /* owned: stderr */
-  json_object *json;        /* owned, nullable: stdout parsed, when asked */
-  gint64 duration;          /* µs */
-  gint64 peak_rss;          /* KiB: the child's ru_maxrss */
-} ProgramRun;
-
 /* A scratch folder under `root` (a folder of its own is made in it). */
 Program *program_new (const char *root);
 void program_free (Program *program);
-void program_run_free (ProgramRun *run);
 
 /* Run the program with `args` (NULL-terminated) after --data-dir and --db
  * (`db`, or the fixture's when NULL).  kill_after ≥ 0: SIGKILL after that
  * many µs; timeout > 0: SIGKILL after that many µs, with timed_out set.
  * (transfer full) */
-ProgramRun *program_spawn (Program *program, const char *db,
+JTestRun *program_spawn (Program *program, const char *db,
                            const char *const *args, gint64 kill_after,
                            gint64 timeout);
 
 /* Run to its end (60 s at most) and log it; with --json among the args,
  * stdout must be one JSON object, parsed into run->json. */
-ProgramRun *program_run (Program *program, const char *const *args);
+JTestRun *program_run (Program *program, const char *const *args);
 #define PROGRAM_RUN(p, ...) \
   program_run ((p), (const char *const[]) { __VA_ARGS__, NULL })
 
@@ -66,12 +55,7 @@ char *program_check_fts (const char *db);
 /* The integer of the first row of a query on a cache (-1 if none). */
 gint64 program_query_int (const char *db, const char *sql);
 
-/* A member of a JSON object: asserts it is there. (transfer none) */
-json_object *program_member (json_object *object, const char *key);
-gint64 program_member_int (json_object *object, const char *key);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Program, program_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProgramRun, program_run_free)
 
 G_END_DECLS
 

@@ -1,5 +1,5 @@
-/* test-append.c: `jsync append`, the write path for apps (DESIGN.md §9),
- * through the program (JSYNC_BIN) and the library.
+/* test-append.c: `jsync append`, the write path for apps (docs/design.md
+ * "One path in"), through the program (JSYNC_BIN) and the library.
  *
  * What a user checks: the line in the log (envelope filled: a UUID v4 id,
  * this device's id, the time now; the body's members kept, first), that
@@ -13,10 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <jsync/jsync.h>
 #include <sqlite3.h>
+
+#include "jsync-test.h"
 
 typedef struct
 {
@@ -28,64 +29,9 @@ typedef struct
   char **env;                   /* owned: the child's environment */
 } Fixture;
 
-typedef struct
-{
-  int status;
-  char *out;                    /* owned */
-  char *err;                    /* owned */
-  gint64 before;                /* ms, wall clock before the run */
-  gint64 after;                 /* ms, after it */
-} Run;
-
-static void
-run_free (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-  g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
 
 /* --- Files ---------------------------------------------------------------- */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
-      || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_rmdir (path);
-}
-
-static void
-copy_file (const char *from, const char *to)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
-  gsize length = 0;
-
-  g_file_get_contents (from, &text, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (to, text, length, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (to, 0755), ==, 0);
-}
 
 static char *
 data_path (Fixture *f, const char *relative)
@@ -122,12 +68,10 @@ read_data (Fixture *f, const char *relative)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = g_test_build_filename (G_TEST_BUILT, "plugins",
-                                                     NULL);
+  g_autofree char *fixtures = jtest_fixture_plugins ("");
   static const char *const names[] = { "echo.so", "reject.so" };
 
-  f->dir = g_dir_make_tmp ("jsync-append-XXXXXX", NULL);
-  g_assert_nonnull (f->dir);
+  f->dir = jtest_tree_make (NULL, "jsync-append");
   f->data = g_build_filename (f->dir, "data", NULL);
   f->db = g_build_filename (f->dir, "cache.db", NULL);
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
@@ -139,16 +83,9 @@ fixture_setup (Fixture *f, gconstpointer user_data)
       g_autofree char *from = g_build_filename (fixtures, names[i], NULL);
       g_autofree char *to = g_build_filename (f->plugins, names[i], NULL);
 
-      copy_file (from, to);
+      jtest_copy_file (from, to, 0755);
     }
-  /* G_TEST_OPTION_ISOLATE_DIRS gives GLib's getters a folder per test but
-   * leaves /dev/null in the environment: hand the child the folders. */
-  f->env = g_get_environ ();
-  f->env = g_environ_setenv (f->env, "HOME", g_get_home_dir (), TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CACHE_HOME", g_get_user_cache_dir (),
-                             TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME",
-                             g_get_user_config_dir (), TRUE);
+  f->env = jtest_child_environ ();
   f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", f->state, TRUE);
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);
   g_setenv ("JSYNC_PLUGIN_PATH", f->plugins, TRUE);
@@ -157,7 +94,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
 static void
 fixture_teardown (Fixture *f, gconstpointer user_data)
 {
-  remove_tree (f->dir);
+  jtest_tree_remove (f->dir);
   g_free (f->dir);
   g_free (f->data);
   g_free (f->db);
@@ -177,60 +114,25 @@ write_keyfile (Fixture *f, const char *text)
   return path;
 }
 
-static const char *
-jsync_bin (void)
-{
-  const char *bin = g_getenv ("JSYNC_BIN");
-
-  g_assert_nonnull (bin);
-  return bin;
-}
-
 /* Run jsync with --data-dir and --db of the fixture, the arguments, and
  * `input` on its stdin (an empty stdin when NULL). */
-static Run *
+static JTestRun *
 run_input_argv (Fixture *f, const char *input, const char *const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GString) line = g_string_new (jsync_bin ());
-  g_autoptr(GError) error = NULL;
-  Run *run = g_new0 (Run, 1);
+  g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
+  g_autoptr(GString) line = g_string_new (jtest_bin ());
+  JTestSpawn options = { .cwd = f->dir, .env = f->env,
+                         .stdin_text = input != NULL ? input : "" };
+  JTestRun *run;
 
-  g_ptr_array_add (argv, (gpointer) jsync_bin ());
-  g_ptr_array_add (argv, (gpointer) "--data-dir");
-  g_ptr_array_add (argv, f->data);
-  g_ptr_array_add (argv, (gpointer) "--db");
-  g_ptr_array_add (argv, f->db);
   for (guint i = 0; args[i] != NULL; i++)
-    {
-      g_ptr_array_add (argv, (gpointer) args[i]);
-      g_string_append_printf (line, " '%s'", args[i]);
-    }
-  g_ptr_array_add (argv, NULL);
+    g_string_append_printf (line, " '%s'", args[i]);
   g_test_message ("run: %s", line->str);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_set_environ (launcher, f->env);
-  g_subprocess_launcher_set_cwd (launcher, f->dir);
-  run->before = g_get_real_time () / 1000;
-  process = g_subprocess_launcher_spawnv (launcher,
-                                          (const char *const *) argv->pdata,
-                                          &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, input != NULL ? input : "", NULL,
-                                 &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  g_subprocess_wait (process, NULL, &error);
-  g_assert_no_error (error);
-  run->after = g_get_real_time () / 1000;
+  run = jtest_spawn ((const char *const *) argv->pdata, &options);
   if (*run->err != '\0')
     g_test_message ("stderr:\n%s", run->err);
-  g_assert_true (g_subprocess_get_if_exited (process));
-  run->status = g_subprocess_get_exit_status (process);
+  g_assert_cmpint (run->signal, ==, 0);
   return run;
 }
 
@@ -264,30 +166,6 @@ parse_line (const char *line)
   return json;
 }
 
-static const char *
-member_str (json_object *object, const char *key)
-{
-  json_object *value = NULL;
-
-  if (!json_object_object_get_ex (object, key, &value))
-    g_test_message ("no \"%s\" in %s", key, json_object_to_json_string (object));
-  g_assert_true (json_object_object_get_ex (object, key, NULL));
-  g_assert_cmpint (json_object_get_type (value), ==, json_type_string);
-  return json_object_get_string (value);
-}
-
-static gint64
-member_int (json_object *object, const char *key)
-{
-  json_object *value = NULL;
-
-  if (!json_object_object_get_ex (object, key, &value))
-    g_test_message ("no \"%s\" in %s", key, json_object_to_json_string (object));
-  g_assert_true (json_object_object_get_ex (object, key, NULL));
-  g_assert_cmpint (json_object_get_type (value), ==, json_type_int);
-  return json_object_get_int64 (value);
-}
-
 /* How many lines: "\n" characters. */
 static guint
 count_lines (const char *text)
@@ -301,7 +179,7 @@ count_lines (const char *text)
 
 /* The id printed on stdout: one line, nothing else. */
 static char *
-printed_id (Run *run)
+printed_id (JTestRun *run)
 {
   g_assert_true (g_str_has_suffix (run->out, "\n"));
   g_assert_cmpuint (count_lines (run->out), ==, 1);
@@ -356,13 +234,13 @@ state_device_id (Fixture *f)
 static void
 test_cli_envelope (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) first = RUN (f, "append", "notes.jsonl",
-                              "{\"type\":\"echo_note\",\"data\":{\"text\":"
-                              "\"héllo / wörld\",\"n\":1.50}}");
+  g_autoptr(JTestRun) first = RUN (f, "append", "notes.jsonl",
+                                   "{\"type\":\"echo_note\",\"data\":{\"text\":"
+                                   "\"héllo / wörld\",\"n\":1.50}}");
   g_autofree char *id1 = printed_id (first);
   g_autofree char *text1 = read_data (f, "notes.jsonl");
   g_autofree char *device = state_device_id (f);
-  g_autoptr(Run) second = NULL;
+  g_autoptr(JTestRun) second = NULL;
   g_autofree char *id2 = NULL;
   g_autofree char *text2 = NULL;
   g_autofree char *expected_start = NULL;
@@ -382,12 +260,12 @@ test_cli_envelope (Fixture *f, gconstpointer user_data)
                                    "{\"type\":\"echo_note\",\"data\":{\"text\":"
                                    "\"héllo / wörld\",\"n\":1.50},\"id\":\""));
   event1 = parse_line (text1);
-  g_assert_cmpstr (member_str (event1, "id"), ==, id1);
+  g_assert_cmpstr (jtest_member_str (event1, "id"), ==, id1);
   g_assert_nonnull (device);
   assert_uuid_v4 (device);
-  g_assert_cmpstr (member_str (event1, "deviceId"), ==, device);
-  g_assert_cmpint (member_int (event1, "timestamp"), >=, first->before);
-  g_assert_cmpint (member_int (event1, "timestamp"), <=, first->after);
+  g_assert_cmpstr (jtest_member_str (event1, "deviceId"), ==, device);
+  g_assert_cmpint (jtest_member_int (event1, "timestamp"), >=, first->started);
+  g_assert_cmpint (jtest_member_int (event1, "timestamp"), <=, first->ended);
   assert_cached (f, id1, "echo_note");
 
   /* A second run: a new id, the same device. */
@@ -406,8 +284,8 @@ test_cli_envelope (Fixture *f, gconstpointer user_data)
                                     "\"deviceId\":\"%s\",\"timestamp\":",
                                     id2, device);
   g_assert_true (g_str_has_prefix (lines[0], expected_start));
-  g_assert_cmpint (member_int (event2, "timestamp"), >=, second->before);
-  g_assert_cmpint (member_int (event2, "timestamp"), <=, second->after);
+  g_assert_cmpint (jtest_member_int (event2, "timestamp"), >=, second->started);
+  g_assert_cmpint (jtest_member_int (event2, "timestamp"), <=, second->ended);
   assert_cached (f, id2, "echo_other");
   assert_cached (f, id1, "echo_note");
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events", NULL),
@@ -418,15 +296,15 @@ static void
 test_cli_keyfile_device (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *keyfile = write_keyfile (f, "[jsync]\ndevice-id = laptop-1\n");
-  g_autoptr(Run) run = RUN (f, "--config", keyfile, "append", "a.jsonl",
-                            "{\"type\":\"echo_x\"}");
+  g_autoptr(JTestRun) run = RUN (f, "--config", keyfile, "append", "a.jsonl",
+                                 "{\"type\":\"echo_x\"}");
   g_autofree char *text = read_data (f, "a.jsonl");
   g_autofree char *state = state_device_id (f);
   g_autoptr(json_object) event = NULL;
 
   g_assert_cmpint (run->status, ==, 0);
   event = parse_line (text);
-  g_assert_cmpstr (member_str (event, "deviceId"), ==, "laptop-1");
+  g_assert_cmpstr (jtest_member_str (event, "deviceId"), ==, "laptop-1");
   /* Nothing made in the state folder when the keyfile says. */
   g_assert_null (state);
 }
@@ -437,8 +315,8 @@ test_cli_newline (Fixture *f, gconstpointer user_data)
   static const char *const torn =
       "{\"id\":\"old-1\",\"type\":\"echo_old\",\"timestamp\":5,"
       "\"deviceId\":\"dev-a\"}";
-  g_autoptr(Run) run = NULL;
-  g_autoptr(Run) again = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) again = NULL;
   g_autofree char *text = NULL;
   g_autofree char *text2 = NULL;
   g_autofree char *id = NULL;
@@ -475,7 +353,7 @@ static void
 assert_refused (Fixture *f, const char *file, const char *body,
                 const char *word)
 {
-  g_autoptr(Run) run = RUN (f, "append", file, body);
+  g_autoptr(JTestRun) run = RUN (f, "append", file, body);
 
   g_assert_cmpint (run->status, ==, 2);
   g_assert_cmpstr (run->out, ==, "");
@@ -525,7 +403,7 @@ test_cli_refused_path (Fixture *f, gconstpointer user_data)
   g_autofree char *keyfile = write_keyfile (f, "[jsync]\nignore = archive\n");
   g_autofree char *folder = data_path (f, "folder.jsonl");
   g_autofree char *escaped = g_build_filename (f->dir, "escaped.jsonl", NULL);
-  g_autoptr(Run) ignored = NULL;
+  g_autoptr(JTestRun) ignored = NULL;
   g_autofree char *text = NULL;
 
   write_data (f, "real/log.jsonl", "");
@@ -571,14 +449,14 @@ test_cli_refused_path (Fixture *f, gconstpointer user_data)
 static void
 test_cli_stdin (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = RUN_INPUT (f,
-                                  "{\n  \"type\": \"echo_piped\",\n"
-                                  "  \"data\": {\"lines\": [1, 2]}\n}\n",
-                                  "append", "piped.jsonl");
+  g_autoptr(JTestRun) run = RUN_INPUT (f,
+                                       "{\n  \"type\": \"echo_piped\",\n"
+                                       "  \"data\": {\"lines\": [1, 2]}\n}\n",
+                                       "append", "piped.jsonl");
   g_autofree char *id = NULL;
   g_autofree char *text = read_data (f, "piped.jsonl");
   g_autofree char *expected = NULL;
-  g_autoptr(Run) empty = NULL;
+  g_autoptr(JTestRun) empty = NULL;
 
   g_assert_cmpint (run->status, ==, 0);
   id = printed_id (run);
@@ -598,8 +476,8 @@ test_cli_stdin (Fixture *f, gconstpointer user_data)
 static void
 test_cli_nested (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = RUN (f, "append", "./a//b/c/deep.jsonl",
-                            "{\"type\":\"echo_deep\"}");
+  g_autoptr(JTestRun) run = RUN (f, "append", "./a//b/c/deep.jsonl",
+                                 "{\"type\":\"echo_deep\"}");
   g_autofree char *id = NULL;
   g_autofree char *text = read_data (f, "a/b/c/deep.jsonl");
 
@@ -616,8 +494,8 @@ test_cli_nested (Fixture *f, gconstpointer user_data)
 static void
 test_cli_json (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_j\"}",
-                            "--json", "--fsync");
+  g_autoptr(JTestRun) run = RUN (f, "append", "log.jsonl",
+                                 "{\"type\":\"echo_j\"}", "--json", "--fsync");
   g_autoptr(json_object) json = NULL;
   g_autoptr(json_object) event = NULL;
   g_autofree char *text = read_data (f, "log.jsonl");
@@ -646,28 +524,29 @@ test_cli_json (Fixture *f, gconstpointer user_data)
         g_test_message ("no \"%s\"", keys[i]);
       g_assert_true (json_object_object_get_ex (json, keys[i], NULL));
     }
-  g_assert_cmpint (member_int (json, "version"), ==, 1);
-  g_assert_cmpstr (member_str (json, "command"), ==, "append");
-  g_assert_cmpstr (member_str (json, "id"), ==, member_str (event, "id"));
-  g_assert_cmpstr (member_str (json, "file"), ==, "log.jsonl");
+  g_assert_cmpint (jtest_member_int (json, "version"), ==, 1);
+  g_assert_cmpstr (jtest_member_str (json, "command"), ==, "append");
+  g_assert_cmpstr (jtest_member_str (json, "id"), ==,
+                   jtest_member_str (event, "id"));
+  g_assert_cmpstr (jtest_member_str (json, "file"), ==, "log.jsonl");
   g_assert_true (json_object_object_get_ex (json, "success", &value));
   g_assert_true (json_object_get_boolean (value));
-  g_assert_cmpint (member_int (json, "eventsApplied"), ==, 1);
-  g_assert_cmpint (member_int (json, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (json, "eventsApplied"), ==, 1);
+  g_assert_cmpint (jtest_member_int (json, "eventsFailed"), ==, 0);
   g_assert_true (json_object_object_get_ex (json, "filesProcessed", &value));
   g_assert_cmpuint (json_object_array_length (value), ==, 1);
   g_assert_cmpstr (json_object_get_string (json_object_array_get_idx (value, 0)),
                    ==, "log.jsonl");
-  g_assert_cmpint (member_int (json, "lastSyncTimestamp"), >=,
-                   member_int (event, "timestamp"));
-  assert_cached (f, member_str (event, "id"), "echo_j");
+  g_assert_cmpint (jtest_member_int (json, "lastSyncTimestamp"), >=,
+                   jtest_member_int (event, "timestamp"));
+  assert_cached (f, jtest_member_str (event, "id"), "echo_j");
 }
 
 static void
 test_cli_failed_event (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = RUN (f, "append", "log.jsonl",
-                            "{\"type\":\"reject_x\",\"data\":{\"bad\":true}}");
+  g_autoptr(JTestRun) run = RUN (f, "append", "log.jsonl",
+                                 "{\"type\":\"reject_x\",\"data\":{\"bad\":true}}");
   g_autofree char *id = NULL;
   g_autofree char *text = read_data (f, "log.jsonl");
 
@@ -683,9 +562,9 @@ test_cli_failed_event (Fixture *f, gconstpointer user_data)
 static void
 test_cli_usage (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) none = RUN (f, "append");
-  g_autoptr(Run) three = RUN (f, "append", "a.jsonl", "{\"type\":\"echo_x\"}",
-                              "extra");
+  g_autoptr(JTestRun) none = RUN (f, "append");
+  g_autoptr(JTestRun) three = RUN (f, "append", "a.jsonl",
+                                   "{\"type\":\"echo_x\"}", "extra");
 
   g_assert_cmpint (none->status, ==, 2);
   g_assert_cmpint (three->status, ==, 2);
@@ -773,7 +652,7 @@ test_lib_append (Fixture *f, gconstpointer user_data)
   event = parse_line (text);
   device = jsync_config_dup_device_id (config, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (member_str (event, "deviceId"), ==, device);
+  g_assert_cmpstr (jtest_member_str (event, "deviceId"), ==, device);
 
   /* No result wanted. */
   id2 = jsync_coordinator_append (c, "lib/log.jsonl", "{\"type\":\"echo_two\"}",

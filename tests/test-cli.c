@@ -1,4 +1,5 @@
-/* test-cli.c: the jsync program as a user runs it (DESIGN.md "The program").
+/* test-cli.c: the jsync program as a user runs it (docs/design.md "The
+ * program's interface").
  *
  * Every case spawns the built binary (JSYNC_BIN) over a data folder made in
  * a fresh temp folder, with the cache inside that folder too, and checks
@@ -24,8 +25,8 @@
 #include <jsync/jsync-plugin.h>
 #include <sqlite3.h>
 
-#define NEXUS_EVENTS 317
-#define NEXUS_FILES 14
+#include "jsync-test.h"
+
 
 typedef struct
 {
@@ -36,90 +37,7 @@ typedef struct
   const char *cwd;              /* borrowed: the child's folder, dir */
 } Fixture;
 
-typedef struct
-{
-  int status;                   /* exit status */
-  char *out;                    /* owned: stdout */
-  char *err;                    /* owned: stderr */
-  json_object *json;            /* owned, nullable: stdout parsed, if asked */
-  gint64 before;                /* ms, wall clock before the spawn */
-  gint64 after;                 /* ms, wall clock after it */
-} Run;
-
-static void
-run_free (Run *run)
-{
-  if (run == NULL)
-    return;
-  g_free (run->out);
-  g_free (run->err);
-  if (run->json != NULL)
-    json_object_put (run->json);
-  g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
-
 /* --- Files ---------------------------------------------------------------- */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
-      || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  g_chmod (path, 0700);
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_rmdir (path);
-}
-
-static void
-copy_file (const char *from, const char *to, int mode)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
-  gsize length = 0;
-
-  g_file_get_contents (from, &text, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (to, text, length, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (to, mode), ==, 0);
-}
-
-static void
-copy_tree (const char *from, const char *to)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = g_dir_open (from, 0, &error);
-  const char *name;
-
-  g_assert_no_error (error);
-  g_assert_cmpint (g_mkdir_with_parents (to, 0755), ==, 0);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *source = g_build_filename (from, name, NULL);
-      g_autofree char *target = g_build_filename (to, name, NULL);
-
-      if (g_file_test (source, G_FILE_TEST_IS_DIR))
-        copy_tree (source, target);
-      else
-        copy_file (source, target, 0644);
-    }
-}
 
 static char *
 data_path (Fixture *f, const char *relative)
@@ -132,25 +50,16 @@ static void
 write_data (Fixture *f, const char *relative, const char *text)
 {
   g_autofree char *path = data_path (f, relative);
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = g_fopen (path, "w");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, FALSE);
 }
 
 static void
 append_data (Fixture *f, const char *relative, const char *text)
 {
   g_autofree char *path = data_path (f, relative);
-  FILE *file = g_fopen (path, "a");
 
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, TRUE);
 }
 
 static char *
@@ -186,67 +95,23 @@ append_event (Fixture *f, const char *relative, const char *id,
 
 /* --- Fixture -------------------------------------------------------------- */
 
-static const char *
-jsync_bin (void)
-{
-  static char *bin = NULL;
-
-  if (bin == NULL)
-    {
-      const char *env = g_getenv ("JSYNC_BIN");
-
-      bin = env != NULL ? g_strdup (env)
-                        : g_test_build_filename (G_TEST_BUILT, "..", "jsync",
-                                                 NULL);
-    }
-  return bin;
-}
-
-static char *
-fixture_plugins_dir (void)
-{
-  return g_test_build_filename (G_TEST_BUILT, "plugins", NULL);
-}
-
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
   (void) user_data;
-  f->dir = g_dir_make_tmp ("jsync-cli-XXXXXX", NULL);
-  g_assert_nonnull (f->dir);
+  f->dir = jtest_tree_make (NULL, "jsync-cli");
   f->data = g_build_filename (f->dir, "data", NULL);
   f->db = g_build_filename (f->dir, "cache.db", NULL);
   g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
   f->cwd = f->dir;
-  f->env = g_get_environ ();
-  /* G_TEST_OPTION_ISOLATE_DIRS points GLib's own dirs at a fresh folder per
-   * test but leaves /dev/null in the environment: hand the child the
-   * folders themselves. */
-  f->env = g_environ_setenv (f->env, "HOME", g_get_home_dir (), TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CACHE_HOME", g_get_user_cache_dir (),
-                             TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME",
-                             g_get_user_config_dir (), TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_DATA_HOME", g_get_user_data_dir (),
-                             TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", g_get_user_state_dir (),
-                             TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_RUNTIME_DIR",
-                             g_get_user_runtime_dir (), TRUE);
-  if (g_environ_getenv (f->env, "JSYNC_PLUGIN_PATH") == NULL)
-    {
-      g_autofree char *bundled = g_test_build_filename (G_TEST_BUILT, "..",
-                                                        "plugins", NULL);
-
-      f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", bundled, TRUE);
-    }
+  f->env = jtest_child_environ ();
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer user_data)
 {
   (void) user_data;
-  remove_tree (f->dir);
+  jtest_tree_remove (f->dir);
   g_free (f->dir);
   g_free (f->data);
   g_free (f->db);
@@ -263,7 +128,7 @@ fixture_set_plugin_path (Fixture *f, const char *path)
 static void
 fixture_use_fixture_plugins (Fixture *f)
 {
-  g_autofree char *dir = fixture_plugins_dir ();
+  g_autofree char *dir = jtest_fixture_plugins ("");
 
   fixture_set_plugin_path (f, dir);
 }
@@ -272,7 +137,7 @@ fixture_use_fixture_plugins (Fixture *f)
 static void
 fixture_use_echo_plugins (Fixture *f)
 {
-  g_autofree char *fixtures = fixture_plugins_dir ();
+  g_autofree char *fixtures = jtest_fixture_plugins ("");
   g_autofree char *dir = g_build_filename (f->dir, "plugins", NULL);
   static const char *const names[] = { "echo.so", "reject.so" };
 
@@ -282,7 +147,7 @@ fixture_use_echo_plugins (Fixture *f)
       g_autofree char *from = g_build_filename (fixtures, names[i], NULL);
       g_autofree char *to = g_build_filename (dir, names[i], NULL);
 
-      copy_file (from, to, 0755);
+      jtest_copy_file (from, to, 0755);
     }
   fixture_set_plugin_path (f, dir);
 }
@@ -290,50 +155,21 @@ fixture_use_echo_plugins (Fixture *f)
 static void
 fixture_copy_nexus (Fixture *f)
 {
-  const char *nexus = g_test_get_filename (G_TEST_DIST, "data", "nexus", NULL);
-
-  remove_tree (f->data);
-  copy_tree (nexus, f->data);
+  jtest_tree_remove (f->data);
+  jtest_tree_copy (jtest_nexus_dir (), f->data);
 }
 
 /* --- Running the program -------------------------------------------------- */
 
-/* Parse stdout as exactly one JSON object and nothing else. */
-static json_object *
-parse_single_object (const char *text)
-{
-  json_tokener *tokener = json_tokener_new ();
-  size_t length = strlen (text);
-  json_object *json = json_tokener_parse_ex (tokener, text, (int) length);
-  enum json_tokener_error status = json_tokener_get_error (tokener);
-  size_t end = json_tokener_get_parse_end (tokener);
-
-  if (status != json_tokener_success)
-    g_test_message ("stdout: %s", text);
-  g_assert_cmpstr (json_tokener_error_desc (status), ==,
-                   json_tokener_error_desc (json_tokener_success));
-  g_assert_nonnull (json);
-  g_assert_cmpint (json_object_get_type (json), ==, json_type_object);
-  for (size_t i = end; i < length; i++)
-    if (!g_ascii_isspace (text[i]))
-      {
-        g_test_message ("after the object on stdout: %s", text + i);
-        g_assert_cmpstr (text + i, ==, "");
-      }
-  json_tokener_free (tokener);
-  return json;
-}
-
-static Run *
+static JTestRun *
 run_argv (Fixture *f, const char *const *args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GString) line = g_string_new (jsync_bin ());
-  Run *run = g_new0 (Run, 1);
-  int wait_status = 0;
+  g_autoptr(GString) line = g_string_new (jtest_bin ());
+  JTestSpawn options = { .cwd = f->cwd, .env = f->env };
+  JTestRun *run;
 
-  g_ptr_array_add (argv, (gpointer) jsync_bin ());
+  g_ptr_array_add (argv, (gpointer) jtest_bin ());
   for (guint i = 0; args[i] != NULL; i++)
     {
       g_ptr_array_add (argv, (gpointer) args[i]);
@@ -343,27 +179,21 @@ run_argv (Fixture *f, const char *const *args)
   g_test_message ("run: JSYNC_PLUGIN_PATH=%s %s",
                   g_environ_getenv (f->env, "JSYNC_PLUGIN_PATH"), line->str);
 
-  run->before = g_get_real_time () / 1000;
-  g_spawn_sync (f->cwd, (char **) argv->pdata, f->env, G_SPAWN_DEFAULT, NULL,
-                NULL, &run->out, &run->err, &wait_status, &error);
-  run->after = g_get_real_time () / 1000;
-  g_assert_no_error (error);
+  run = jtest_spawn ((const char *const *) argv->pdata, &options);
   if (*run->err != '\0')
     g_test_message ("stderr:\n%s", run->err);
-  if (!WIFEXITED (wait_status))
+  if (run->signal != 0)
     {
-      g_test_message ("jsync did not exit normally (wait status %d)",
-                      wait_status);
-      g_assert_cmpint (WIFEXITED (wait_status), ==, 1);
+      g_test_message ("jsync did not exit normally (signal %d)", run->signal);
+      g_assert_cmpint (run->signal, ==, 0);
     }
-  run->status = WEXITSTATUS (wait_status);
   return run;
 }
 
 #define RUN(f, ...) run_argv ((f), (const char *const[]) { __VA_ARGS__, NULL })
 
 /* Run with --data-dir and --db of the fixture, then the given arguments. */
-static Run *
+static JTestRun *
 run_here_argv (Fixture *f, const char *const *args)
 {
   g_autoptr(GPtrArray) all = g_ptr_array_new ();
@@ -382,12 +212,12 @@ run_here_argv (Fixture *f, const char *const *args)
   run_here_argv ((f), (const char *const[]) { __VA_ARGS__, NULL })
 
 /* Run a --json command here and parse its stdout. */
-static Run *
+static JTestRun *
 run_json_argv (Fixture *f, const char *const *args)
 {
-  Run *run = run_here_argv (f, args);
+  JTestRun *run = run_here_argv (f, args);
 
-  run->json = parse_single_object (run->out);
+  run->json = jtest_parse_object (run->out);
   return run;
 }
 
@@ -396,119 +226,53 @@ run_json_argv (Fixture *f, const char *const *args)
 
 /* --- JSON ----------------------------------------------------------------- */
 
-static json_object *
-member (json_object *object, const char *key)
-{
-  json_object *value = NULL;
-
-  if (!json_object_object_get_ex (object, key, &value))
-    g_test_message ("no key \"%s\" in %s", key,
-                    json_object_to_json_string (object));
-  g_assert_true (json_object_object_get_ex (object, key, NULL));
-  return value;
-}
-
-static gint64
-member_int (json_object *object, const char *key)
-{
-  json_object *value = member (object, key);
-
-  g_assert_cmpint (json_object_get_type (value), ==, json_type_int);
-  return json_object_get_int64 (value);
-}
-
-static const char *
-member_str (json_object *object, const char *key)
-{
-  json_object *value = member (object, key);
-
-  if (value == NULL)
-    return NULL;
-  g_assert_cmpint (json_object_get_type (value), ==, json_type_string);
-  return json_object_get_string (value);
-}
-
-static gboolean
-member_bool (json_object *object, const char *key)
-{
-  json_object *value = member (object, key);
-
-  g_assert_cmpint (json_object_get_type (value), ==, json_type_boolean);
-  return json_object_get_boolean (value);
-}
-
-static json_object *
-member_array (json_object *object, const char *key)
-{
-  json_object *value = member (object, key);
-
-  g_assert_cmpint (json_object_get_type (value), ==, json_type_array);
-  return value;
-}
-
-static gsize
-member_len (json_object *object, const char *key)
-{
-  return json_object_array_length (member_array (object, key));
-}
-
-static gboolean
-array_has_string (json_object *array, const char *text)
-{
-  for (gsize i = 0; i < json_object_array_length (array); i++)
-    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (array, i)),
-                   text) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* The sync or rebuild object: every documented key, of its type. */
 static void
-assert_result_shape (Run *run, const char *command)
+assert_result_shape (JTestRun *run, const char *command)
 {
   json_object *json = run->json;
 
-  g_assert_cmpint (member_int (json, "version"), ==, 1);
-  g_assert_cmpstr (member_str (json, "command"), ==, command);
-  member_bool (json, "success");
-  g_assert_cmpint (member_int (json, "eventsApplied"), >=, 0);
-  g_assert_cmpint (member_int (json, "eventsSkipped"), >=, 0);
-  g_assert_cmpint (member_int (json, "eventsFailed"), >=, 0);
-  g_assert_cmpint (member_int (json, "eventsPending"), >=, 0);
-  member_array (json, "errors");
-  g_assert_cmpint (member_int (json, "duration"), >=, 0);
-  g_assert_cmpint (member_int (json, "duration"), <=,
-                   run->after - run->before + 1);
-  member_array (json, "filesProcessed");
-  member_array (json, "filesReread");
-  member_array (json, "lostEvents");
-  g_assert_cmpint (member_int (json, "lastSyncTimestamp"), >=,
-                   run->before - 1000);
-  g_assert_cmpint (member_int (json, "lastSyncTimestamp"), <=,
-                   run->after + 1000);
+  g_assert_cmpint (jtest_member_int (json, "version"), ==, 1);
+  g_assert_cmpstr (jtest_member_str (json, "command"), ==, command);
+  jtest_member_bool (json, "success");
+  g_assert_cmpint (jtest_member_int (json, "eventsApplied"), >=, 0);
+  g_assert_cmpint (jtest_member_int (json, "eventsSkipped"), >=, 0);
+  g_assert_cmpint (jtest_member_int (json, "eventsFailed"), >=, 0);
+  g_assert_cmpint (jtest_member_int (json, "eventsPending"), >=, 0);
+  jtest_member_array (json, "errors");
+  g_assert_cmpint (jtest_member_int (json, "duration"), >=, 0);
+  g_assert_cmpint (jtest_member_int (json, "duration"), <=,
+                   run->ended - run->started + 1);
+  jtest_member_array (json, "filesProcessed");
+  jtest_member_array (json, "filesReread");
+  jtest_member_array (json, "lostEvents");
+  g_assert_cmpint (jtest_member_int (json, "lastSyncTimestamp"), >=,
+                   run->started - 1000);
+  g_assert_cmpint (jtest_member_int (json, "lastSyncTimestamp"), <=,
+                   run->ended + 1000);
 }
 
 static void
 assert_counts (json_object *json, gint64 applied, gint64 skipped,
                gint64 failed, gint64 pending)
 {
-  g_assert_cmpint (member_int (json, "eventsApplied"), ==, applied);
-  g_assert_cmpint (member_int (json, "eventsSkipped"), ==, skipped);
-  g_assert_cmpint (member_int (json, "eventsFailed"), ==, failed);
-  g_assert_cmpint (member_int (json, "eventsPending"), ==, pending);
+  g_assert_cmpint (jtest_member_int (json, "eventsApplied"), ==, applied);
+  g_assert_cmpint (jtest_member_int (json, "eventsSkipped"), ==, skipped);
+  g_assert_cmpint (jtest_member_int (json, "eventsFailed"), ==, failed);
+  g_assert_cmpint (jtest_member_int (json, "eventsPending"), ==, pending);
 }
 
 static void
 assert_files_processed (json_object *json, const char *const *files)
 {
-  json_object *array = member_array (json, "filesProcessed");
+  json_object *array = jtest_member_array (json, "filesProcessed");
   guint n = files != NULL ? g_strv_length ((char **) files) : 0;
 
   if (json_object_array_length (array) != n)
     g_test_message ("filesProcessed: %s", json_object_to_json_string (array));
   g_assert_cmpuint (json_object_array_length (array), ==, n);
   for (guint i = 0; i < n; i++)
-    g_assert_true (array_has_string (array, files[i]));
+    g_assert_true (jtest_array_has_string (array, files[i]));
 }
 
 /* --- The cache ------------------------------------------------------------ */
@@ -600,7 +364,7 @@ assert_cell_equal (const char *table, gsize row, const char *column,
 static void
 assert_dump_is_nexus (Fixture *f)
 {
-  g_autoptr(Run) run = RUN_HERE (f, "dump");
+  g_autoptr(JTestRun) run = RUN_HERE (f, "dump");
   const char *path = g_test_get_filename (G_TEST_DIST, "data", "nexus.expected.json",
                                           NULL);
   json_object *expected = json_object_from_file (path);
@@ -608,12 +372,12 @@ assert_dump_is_nexus (Fixture *f)
 
   g_assert_cmpint (run->status, ==, 0);
   g_assert_nonnull (expected);
-  actual = parse_single_object (run->out);
+  actual = jtest_parse_object (run->out);
   g_assert_cmpint (json_object_object_length (actual), ==,
                    json_object_object_length (expected));
   json_object_object_foreach (expected, table, rows)
     {
-      json_object *got = member_array (actual, table);
+      json_object *got = jtest_member_array (actual, table);
 
       g_assert_cmpuint (json_object_array_length (got), ==,
                         json_object_array_length (rows));
@@ -626,7 +390,7 @@ assert_dump_is_nexus (Fixture *f)
                            json_object_object_length (want_row));
           json_object_object_foreach (want_row, column, value)
             assert_cell_equal (table, i, column, value,
-                               member (got_row, column));
+                               jtest_member (got_row, column));
         }
     }
   json_object_put (actual);
@@ -642,7 +406,7 @@ expected_rows (const char *table)
   gsize n;
 
   g_assert_nonnull (expected);
-  n = member_len (expected, table);
+  n = jtest_member_len (expected, table);
   json_object_put (expected);
   return n;
 }
@@ -652,23 +416,23 @@ expected_rows (const char *table)
 static void
 test_example_sync (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) first = NULL;
-  g_autoptr(Run) second = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
   json_object *files;
 
   (void) user_data;
   fixture_copy_nexus (f);
   first = RUN_HERE (f, "sync", "--json");
   g_assert_cmpint (first->status, ==, 0);
-  first->json = parse_single_object (first->out);
+  first->json = jtest_parse_object (first->out);
   assert_result_shape (first, "sync");
-  g_assert_true (member_bool (first->json, "success"));
-  assert_counts (first->json, NEXUS_EVENTS, 0, 0, 0);
-  g_assert_cmpuint (member_len (first->json, "errors"), ==, 0);
-  g_assert_cmpuint (member_len (first->json, "filesReread"), ==, 0);
-  g_assert_cmpuint (member_len (first->json, "lostEvents"), ==, 0);
-  files = member_array (first->json, "filesProcessed");
-  g_assert_cmpuint (json_object_array_length (files), ==, NEXUS_FILES);
+  g_assert_true (jtest_member_bool (first->json, "success"));
+  assert_counts (first->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
+  g_assert_cmpuint (jtest_member_len (first->json, "errors"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (first->json, "filesReread"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (first->json, "lostEvents"), ==, 0);
+  files = jtest_member_array (first->json, "filesProcessed");
+  g_assert_cmpuint (json_object_array_length (files), ==, JTEST_NEXUS_FILES);
   for (gsize i = 0; i < json_object_array_length (files); i++)
     {
       const char *file = json_object_get_string (
@@ -681,24 +445,25 @@ test_example_sync (Fixture *f, gconstpointer user_data)
                      || g_str_has_prefix (file, "workspaces/ws_"));
       g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
     }
-  g_assert_true (array_has_string (files, "workspaces/ws_default.jsonl"));
-  g_assert_true (array_has_string (
+  g_assert_true (jtest_array_has_string (files,
+                                         "workspaces/ws_default.jsonl"));
+  g_assert_true (jtest_array_has_string (
       files, "conversations/conv_conv_1733412345678_k3j9x2m1q.jsonl"));
 
   second = RUN_JSON (f, "sync");
   g_assert_cmpint (second->status, ==, 0);
   assert_result_shape (second, "sync");
-  g_assert_true (member_bool (second->json, "success"));
+  g_assert_true (jtest_member_bool (second->json, "success"));
   assert_counts (second->json, 0, 0, 0, 0);
   assert_files_processed (second->json, NULL);
-  g_assert_cmpuint (member_len (second->json, "errors"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (second->json, "errors"), ==, 0);
 }
 
 static void
 test_example_dump (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) sync = NULL;
-  g_autoptr(Run) wrapped = NULL;
+  g_autoptr(JTestRun) sync = NULL;
+  g_autoptr(JTestRun) wrapped = NULL;
 
   (void) user_data;
   fixture_copy_nexus (f);
@@ -709,17 +474,18 @@ test_example_dump (Fixture *f, gconstpointer user_data)
   /* dump --json wraps the same tables. */
   wrapped = RUN_JSON (f, "dump");
   g_assert_cmpint (wrapped->status, ==, 0);
-  g_assert_cmpint (member_int (wrapped->json, "version"), ==, 1);
-  g_assert_cmpstr (member_str (wrapped->json, "command"), ==, "dump");
-  g_assert_cmpuint (member_len (member (wrapped->json, "tables"), "messages"),
+  g_assert_cmpint (jtest_member_int (wrapped->json, "version"), ==, 1);
+  g_assert_cmpstr (jtest_member_str (wrapped->json, "command"), ==, "dump");
+  g_assert_cmpuint (jtest_member_len (jtest_member (wrapped->json, "tables"),
+                                      "messages"),
                     ==, expected_rows ("messages"));
 }
 
 static void
 test_example_rebuild (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) sync = NULL;
-  g_autoptr(Run) rebuild = NULL;
+  g_autoptr(JTestRun) sync = NULL;
+  g_autoptr(JTestRun) rebuild = NULL;
   g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
 
   (void) user_data;
@@ -731,9 +497,9 @@ test_example_rebuild (Fixture *f, gconstpointer user_data)
   rebuild = RUN_JSON (f, "rebuild");
   g_assert_cmpint (rebuild->status, ==, 0);
   assert_result_shape (rebuild, "rebuild");
-  g_assert_true (member_bool (rebuild->json, "success"));
-  assert_counts (rebuild->json, NEXUS_EVENTS, 0, 0, 0);
-  g_assert_cmpuint (member_len (rebuild->json, "errors"), ==, 0);
+  g_assert_true (jtest_member_bool (rebuild->json, "success"));
+  assert_counts (rebuild->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
+  g_assert_cmpuint (jtest_member_len (rebuild->json, "errors"), ==, 0);
   g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
   assert_dump_is_nexus (f);
 }
@@ -755,7 +521,7 @@ assert_fts_ok (sqlite3 *db, const char *table)
 static void
 test_example_fts (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) sync = NULL;
+  g_autoptr(JTestRun) sync = NULL;
   sqlite3 *db;
   sqlite3_stmt *stmt = NULL;
   gboolean found = FALSE;
@@ -812,7 +578,7 @@ test_example_clean_stderr (Fixture *f, gconstpointer user_data)
   fixture_copy_nexus (f);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
-      g_autoptr(Run) run = RUN_HERE (f, commands[i], "--json");
+      g_autoptr(JTestRun) run = RUN_HERE (f, commands[i], "--json");
 
       g_assert_cmpint (run->status, ==, 0);
       g_assert_null (strstr (run->err, "assertion"));
@@ -827,10 +593,10 @@ static void
 test_options_position (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *db_after = g_build_filename (f->dir, "after.db", NULL);
-  g_autoptr(Run) before = NULL;
-  g_autoptr(Run) after = NULL;
-  g_autoptr(Run) dump_before = NULL;
-  g_autoptr(Run) dump_after = NULL;
+  g_autoptr(JTestRun) before = NULL;
+  g_autoptr(JTestRun) after = NULL;
+  g_autoptr(JTestRun) dump_before = NULL;
+  g_autoptr(JTestRun) dump_after = NULL;
 
   (void) user_data;
   fixture_copy_nexus (f);
@@ -838,14 +604,15 @@ test_options_position (Fixture *f, gconstpointer user_data)
   after = RUN (f, "sync", "--data-dir", f->data, "--db", db_after, "--json");
   g_assert_cmpint (before->status, ==, 0);
   g_assert_cmpint (after->status, ==, 0);
-  before->json = parse_single_object (before->out);
-  after->json = parse_single_object (after->out);
+  before->json = jtest_parse_object (before->out);
+  after->json = jtest_parse_object (after->out);
   assert_result_shape (before, "sync");
   assert_result_shape (after, "sync");
-  assert_counts (before->json, NEXUS_EVENTS, 0, 0, 0);
-  assert_counts (after->json, NEXUS_EVENTS, 0, 0, 0);
-  g_assert_true (json_object_equal (member (before->json, "filesProcessed"),
-                                    member (after->json, "filesProcessed")));
+  assert_counts (before->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
+  assert_counts (after->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
+  g_assert_true (json_object_equal (
+      jtest_member (before->json, "filesProcessed"),
+      jtest_member (after->json, "filesProcessed")));
   g_assert_true (g_file_test (db_after, G_FILE_TEST_IS_REGULAR));
 
   dump_before = RUN (f, "dump", "--db", f->db, "--data-dir", f->data);
@@ -858,7 +625,7 @@ test_options_position (Fixture *f, gconstpointer user_data)
 static void
 test_options_version (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = RUN (f, "--version");
+  g_autoptr(JTestRun) run = RUN (f, "--version");
 
   (void) user_data;
   g_assert_cmpint (run->status, ==, 0);
@@ -877,7 +644,7 @@ test_options_version (Fixture *f, gconstpointer user_data)
 static void
 test_options_help (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = RUN (f, "--help");
+  g_autoptr(JTestRun) run = RUN (f, "--help");
   const char *const words[] = { "sync", "rebuild", "status", "plugins", "dump",
                                 "--data-dir", "--db", "--json" };
 
@@ -890,7 +657,7 @@ test_options_help (Fixture *f, gconstpointer user_data)
 static void
 test_options_unknown_command (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = RUN_HERE (f, "frobnicate");
+  g_autoptr(JTestRun) run = RUN_HERE (f, "frobnicate");
 
   (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
@@ -902,8 +669,8 @@ test_options_unknown_command (Fixture *f, gconstpointer user_data)
 static void
 test_options_unknown_option (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = RUN_HERE (f, "sync", "--frobnicate");
-  g_autoptr(Run) extra = RUN_HERE (f, "sync", "status");
+  g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--frobnicate");
+  g_autoptr(JTestRun) extra = RUN_HERE (f, "sync", "status");
 
   (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
@@ -918,9 +685,9 @@ test_options_unknown_option (Fixture *f, gconstpointer user_data)
 static void
 test_options_batch_size (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) zero = RUN_HERE (f, "sync", "--batch-size", "0");
-  g_autoptr(Run) word = RUN_HERE (f, "sync", "--batch-size", "ten");
-  g_autoptr(Run) small = NULL;
+  g_autoptr(JTestRun) zero = RUN_HERE (f, "sync", "--batch-size", "0");
+  g_autoptr(JTestRun) word = RUN_HERE (f, "sync", "--batch-size", "ten");
+  g_autoptr(JTestRun) small = NULL;
 
   (void) user_data;
   g_assert_cmpint (zero->status, ==, 2);
@@ -931,16 +698,16 @@ test_options_batch_size (Fixture *f, gconstpointer user_data)
   fixture_copy_nexus (f);
   small = RUN_JSON (f, "sync", "--batch-size", "7");
   g_assert_cmpint (small->status, ==, 0);
-  assert_counts (small->json, NEXUS_EVENTS, 0, 0, 0);
+  assert_counts (small->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
   assert_dump_is_nexus (f);
 }
 
 static void
 test_options_quiet (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) quiet = NULL;
-  g_autoptr(Run) json = NULL;
-  g_autoptr(Run) verbose = NULL;
+  g_autoptr(JTestRun) quiet = NULL;
+  g_autoptr(JTestRun) json = NULL;
+  g_autoptr(JTestRun) verbose = NULL;
 
   (void) user_data;
   fixture_use_echo_plugins (f);
@@ -966,8 +733,8 @@ test_options_defaults (Fixture *f, gconstpointer user_data)
   g_autofree char *cache = g_build_filename (g_get_user_cache_dir (), "jsync",
                                              NULL);
   g_autoptr(GDir) dir = NULL;
-  g_autoptr(Run) run = NULL;
-  g_autoptr(Run) again = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) again = NULL;
   const char *name;
   guint dbs = 0;
 
@@ -977,7 +744,7 @@ test_options_defaults (Fixture *f, gconstpointer user_data)
   f->cwd = f->data;
   run = RUN (f, "--json");
   g_assert_cmpint (run->status, ==, 0);
-  run->json = parse_single_object (run->out);
+  run->json = jtest_parse_object (run->out);
   assert_result_shape (run, "sync");
   assert_counts (run->json, 1, 0, 0, 0);
 
@@ -992,7 +759,7 @@ test_options_defaults (Fixture *f, gconstpointer user_data)
   /* The same cache is found again. */
   again = RUN (f, "sync", "--json");
   g_assert_cmpint (again->status, ==, 0);
-  again->json = parse_single_object (again->out);
+  again->json = jtest_parse_object (again->out);
   assert_counts (again->json, 0, 0, 0, 0);
 }
 
@@ -1002,8 +769,8 @@ static void
 test_config_missing_data_dir (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *missing = g_build_filename (f->dir, "no-such-folder", NULL);
-  g_autoptr(Run) run = RUN (f, "sync", "--data-dir", missing, "--db", f->db,
-                            "--json");
+  g_autoptr(JTestRun) run = RUN (f, "sync", "--data-dir", missing, "--db",
+                                 f->db, "--json");
 
   (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
@@ -1015,7 +782,7 @@ static void
 test_config_missing_keyfile (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *missing = g_build_filename (f->dir, "nope.conf", NULL);
-  g_autoptr(Run) run = RUN_HERE (f, "sync", "--config", missing);
+  g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--config", missing);
 
   (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
@@ -1026,7 +793,7 @@ static void
 test_config_malformed_value (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *conf = write_keyfile (f, "[jsync]\nbatch-size=ten\n");
-  g_autoptr(Run) run = RUN_HERE (f, "sync", "--config", conf);
+  g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--config", conf);
 
   (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
@@ -1043,8 +810,8 @@ test_config_missing_plugins_dir (Fixture *f, gconstpointer user_data)
   g_autofree char *conf = NULL;
   g_autofree char *text = g_strdup_printf ("[jsync]\nplugins-dir=%s\n",
                                            missing);
-  g_autoptr(Run) run = NULL;
-  g_autoptr(Run) keyed = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) keyed = NULL;
 
   (void) user_data;
   /* Named folders must exist even while JSYNC_PLUGIN_PATH overrides them. */
@@ -1062,8 +829,8 @@ static void
 test_config_plugins_dir (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *dir = g_build_filename (f->dir, "plugins", NULL);
-  g_autoptr(Run) run = NULL;
-  g_autoptr(Run) plugins = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) plugins = NULL;
 
   (void) user_data;
   fixture_use_echo_plugins (f);
@@ -1075,17 +842,18 @@ test_config_plugins_dir (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 1);
   plugins = RUN_JSON (f, "plugins", "--plugins-dir", dir);
   g_assert_cmpint (plugins->status, ==, 0);
-  g_assert_true (array_has_string (member_array (plugins->json, "searchPath"),
-                                   dir));
+  g_assert_true (jtest_array_has_string (jtest_member_array (plugins->json,
+                                                             "searchPath"),
+                                         dir));
 }
 
 static void
 test_config_prefix_conflict (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = fixture_plugins_dir ();
+  g_autofree char *fixtures = jtest_fixture_plugins ("");
   g_autofree char *conflict = g_build_filename (fixtures, "conflict", NULL);
   g_autofree char *path = g_strconcat (fixtures, ":", conflict, NULL);
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   (void) user_data;
   fixture_set_plugin_path (f, path);
@@ -1101,7 +869,7 @@ test_config_prefix_conflict (Fixture *f, gconstpointer user_data)
 static void
 test_config_unreadable_data_dir (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   (void) user_data;
   if (geteuid () == 0)
@@ -1123,7 +891,7 @@ test_config_cache_unwritable (Fixture *f, gconstpointer user_data)
   g_autofree char *file = g_build_filename (f->dir, "a-file", NULL);
   g_autofree char *db = g_build_filename (file, "cache.db", NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   (void) user_data;
   g_file_set_contents (file, "", 0, &error);
@@ -1142,14 +910,14 @@ test_keyfile_paths (Fixture *f, gconstpointer user_data)
   g_autofree char *text = g_strdup_printf ("[jsync]\ndata-dir=%s\n"
                                            "database=%s\n", f->data, f->db);
   g_autofree char *conf = write_keyfile (f, text);
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   (void) user_data;
   fixture_copy_nexus (f);
   run = RUN (f, "--config", conf, "sync", "--json");
   g_assert_cmpint (run->status, ==, 0);
-  run->json = parse_single_object (run->out);
-  assert_counts (run->json, NEXUS_EVENTS, 0, 0, 0);
+  run->json = jtest_parse_object (run->out);
+  assert_counts (run->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
   g_assert_true (g_file_test (f->db, G_FILE_TEST_IS_REGULAR));
   assert_dump_is_nexus (f);
 }
@@ -1164,7 +932,7 @@ test_keyfile_default_location (Fixture *f, gconstpointer user_data)
   g_autofree char *text = g_strdup_printf ("[jsync]\ndata-dir=%s\n"
                                            "database=%s\n", f->data, f->db);
   g_autoptr(GError) error = NULL;
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   (void) user_data;
   fixture_use_echo_plugins (f);
@@ -1174,7 +942,7 @@ test_keyfile_default_location (Fixture *f, gconstpointer user_data)
   g_assert_no_error (error);
   run = RUN (f, "sync", "--json");
   g_assert_cmpint (run->status, ==, 0);
-  run->json = parse_single_object (run->out);
+  run->json = jtest_parse_object (run->out);
   assert_counts (run->json, 1, 0, 0, 0);
   g_assert_true (g_file_test (f->db, G_FILE_TEST_IS_REGULAR));
 }
@@ -1187,8 +955,8 @@ test_keyfile_overridden (Fixture *f, gconstpointer user_data)
   g_autofree char *text = g_strdup_printf ("[jsync]\ndata-dir=%s\n"
                                            "database=%s\n", f->data, f->db);
   g_autofree char *conf = write_keyfile (f, text);
-  g_autoptr(Run) run = NULL;
-  g_autoptr(Run) run2 = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) run2 = NULL;
   const char *const only_b[] = { "b.jsonl", NULL };
 
   (void) user_data;
@@ -1207,7 +975,7 @@ test_keyfile_overridden (Fixture *f, gconstpointer user_data)
   /* --db over database=: the keyfile's cache is not touched. */
   run = RUN (f, "--config", conf, "--db", other_db, "--json");
   g_assert_cmpint (run->status, ==, 0);
-  run->json = parse_single_object (run->out);
+  run->json = jtest_parse_object (run->out);
   assert_counts (run->json, 1, 0, 0, 0);
   g_assert_true (g_file_test (other_db, G_FILE_TEST_IS_REGULAR));
   g_assert_false (g_file_test (f->db, G_FILE_TEST_EXISTS));
@@ -1215,7 +983,7 @@ test_keyfile_overridden (Fixture *f, gconstpointer user_data)
   /* --data-dir over data-dir=. */
   run2 = RUN (f, "sync", "--json", "--data-dir", other_data, "--config", conf);
   g_assert_cmpint (run2->status, ==, 0);
-  run2->json = parse_single_object (run2->out);
+  run2->json = jtest_parse_object (run2->out);
   assert_counts (run2->json, 1, 0, 0, 0);
   assert_files_processed (run2->json, only_b);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
@@ -1227,7 +995,7 @@ test_keyfile_unknown_key (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *conf = write_keyfile (f, "[jsync]\nfrobnicate=1\n"
                                             "[elsewhere]\nx=1\n");
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   (void) user_data;
   fixture_use_echo_plugins (f);
@@ -1245,10 +1013,10 @@ static void
 test_keyfile_disabled_applier (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *conf = write_keyfile (f, "[applier:echo]\nenabled=false\n");
-  g_autoptr(Run) off = NULL;
-  g_autoptr(Run) plugins = NULL;
-  g_autoptr(Run) on = NULL;
-  g_autoptr(Run) again = NULL;
+  g_autoptr(JTestRun) off = NULL;
+  g_autoptr(JTestRun) plugins = NULL;
+  g_autoptr(JTestRun) on = NULL;
+  g_autoptr(JTestRun) again = NULL;
   g_autoptr(GError) error = NULL;
 
   (void) user_data;
@@ -1262,8 +1030,9 @@ test_keyfile_disabled_applier (Fixture *f, gconstpointer user_data)
   assert_counts (off->json, 1, 0, 0, 2);
   plugins = RUN_JSON (f, "plugins", "--config", conf);
   g_assert_cmpint (plugins->status, ==, 0);
-  g_assert_true (array_has_string (member_array (plugins->json, "disabled"),
-                                   "echo"));
+  g_assert_true (jtest_array_has_string (jtest_member_array (plugins->json,
+                                                             "disabled"),
+                                         "echo"));
   if (cache_has_table (f, "echo_events"))
     g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 0);
 
@@ -1338,22 +1107,23 @@ assert_error (json_object *errors, gsize index, guint line, const char *id)
   json_object *error = json_object_array_get_idx (errors, index);
 
   g_assert_nonnull (error);
-  g_assert_cmpstr (member_str (error, "file"), ==, "logs/a.jsonl");
-  g_assert_cmpint (member_int (error, "line"), ==, line);
-  g_assert_cmpint (member_int (error, "offset"), ==, bad_input_offset (line));
+  g_assert_cmpstr (jtest_member_str (error, "file"), ==, "logs/a.jsonl");
+  g_assert_cmpint (jtest_member_int (error, "line"), ==, line);
+  g_assert_cmpint (jtest_member_int (error, "offset"), ==,
+                   bad_input_offset (line));
   if (id == NULL)
-    g_assert_null (member (error, "id"));
+    g_assert_null (jtest_member (error, "id"));
   else
-    g_assert_cmpstr (member_str (error, "id"), ==, id);
-  g_assert_cmpuint (strlen (member_str (error, "message")), >, 0);
+    g_assert_cmpstr (jtest_member_str (error, "id"), ==, id);
+  g_assert_cmpuint (strlen (jtest_member_str (error, "message")), >, 0);
 }
 
 static void
 test_bad_input_recorded (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) first = NULL;
-  g_autoptr(Run) second = NULL;
-  g_autoptr(Run) status = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
+  g_autoptr(JTestRun) status = NULL;
   json_object *errors;
   const char *const logs_a[] = { "logs/a.jsonl", NULL };
   const guint bad_lines[] = { 2, 3, 5, 7 };
@@ -1365,17 +1135,18 @@ test_bad_input_recorded (Fixture *f, gconstpointer user_data)
   first = RUN_JSON (f, "sync");
   g_assert_cmpint (first->status, ==, 1);
   assert_result_shape (first, "sync");
-  g_assert_false (member_bool (first->json, "success"));
+  g_assert_false (jtest_member_bool (first->json, "success"));
   assert_counts (first->json, 4, 0, 4, 1);
   assert_files_processed (first->json, logs_a);
-  errors = member_array (first->json, "errors");
+  errors = jtest_member_array (first->json, "errors");
   g_assert_cmpuint (json_object_array_length (errors), ==, 4);
   assert_error (errors, 0, 2, NULL);
   assert_error (errors, 1, 3, "badts");
   assert_error (errors, 2, 5, NULL);
   assert_error (errors, 3, 7, "rj");
-  g_assert_nonnull (strstr (member_str (json_object_array_get_idx (errors, 3),
-                                        "message"), "bad is true"));
+  g_assert_nonnull (strstr (jtest_member_str (
+                                json_object_array_get_idx (errors, 3), "message"),
+                            "bad is true"));
   for (guint i = 0; i < G_N_ELEMENTS (bad_lines); i++)
     {
       g_autofree char *where = g_strdup_printf ("logs/a.jsonl:%u",
@@ -1395,18 +1166,18 @@ test_bad_input_recorded (Fixture *f, gconstpointer user_data)
   second = RUN_JSON (f, "sync");
   g_assert_cmpint (second->status, ==, 0);
   assert_counts (second->json, 0, 0, 0, 1);
-  g_assert_cmpuint (member_len (second->json, "errors"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (second->json, "errors"), ==, 0);
   status = RUN_JSON (f, "status");
   g_assert_cmpint (status->status, ==, 0);
-  g_assert_cmpint (member_int (status->json, "eventsFailed"), ==, 4);
-  g_assert_cmpint (member_int (status->json, "eventsPending"), ==, 1);
+  g_assert_cmpint (jtest_member_int (status->json, "eventsFailed"), ==, 4);
+  g_assert_cmpint (jtest_member_int (status->json, "eventsPending"), ==, 1);
 }
 
 static void
 test_bad_input_strict (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) strict = NULL;
-  g_autoptr(Run) keyfile = NULL;
+  g_autoptr(JTestRun) strict = NULL;
+  g_autoptr(JTestRun) keyfile = NULL;
   g_autofree char *conf = write_keyfile (f, "[jsync]\nstrict=true\n");
   g_autofree char *other_db = g_build_filename (f->dir, "other.db", NULL);
 
@@ -1430,8 +1201,8 @@ test_bad_input_strict (Fixture *f, gconstpointer user_data)
 static void
 test_bad_input_pending (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = NULL;
-  g_autoptr(Run) status = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) status = NULL;
   json_object *types;
 
   (void) user_data;
@@ -1442,13 +1213,13 @@ test_bad_input_pending (Fixture *f, gconstpointer user_data)
   append_event (f, "a.jsonl", "t3", "task_updated", 4);
   run = RUN_JSON (f, "sync");
   g_assert_cmpint (run->status, ==, 0);
-  g_assert_true (member_bool (run->json, "success"));
+  g_assert_true (jtest_member_bool (run->json, "success"));
   assert_counts (run->json, 1, 0, 0, 3);
 
   status = RUN_JSON (f, "status");
   g_assert_cmpint (status->status, ==, 0);
-  g_assert_cmpint (member_int (status->json, "eventsPending"), ==, 3);
-  types = member_array (status->json, "pendingTypes");
+  g_assert_cmpint (jtest_member_int (status->json, "eventsPending"), ==, 3);
+  types = jtest_member_array (status->json, "pendingTypes");
   g_assert_cmpuint (json_object_array_length (types), ==, 3);
 }
 
@@ -1459,9 +1230,9 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
                                         "noname.so", "misnamed.so",
                                         "nosymbol.so", "nullsymbol.so",
                                         "notamodule.so" };
-  g_autofree char *fixtures = fixture_plugins_dir ();
-  g_autoptr(Run) plugins = NULL;
-  g_autoptr(Run) sync = NULL;
+  g_autofree char *fixtures = jtest_fixture_plugins ("");
+  g_autoptr(JTestRun) plugins = NULL;
+  g_autoptr(JTestRun) sync = NULL;
   json_object *failures, *loaded;
   gboolean echo = FALSE, reject = FALSE;
 
@@ -1471,9 +1242,9 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
 
   plugins = RUN_JSON (f, "plugins");
   g_assert_cmpint (plugins->status, ==, 0);
-  g_assert_cmpint (member_int (plugins->json, "version"), ==, 1);
-  g_assert_cmpstr (member_str (plugins->json, "command"), ==, "plugins");
-  failures = member_array (plugins->json, "failures");
+  g_assert_cmpint (jtest_member_int (plugins->json, "version"), ==, 1);
+  g_assert_cmpstr (jtest_member_str (plugins->json, "command"), ==, "plugins");
+  failures = jtest_member_array (plugins->json, "failures");
   for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
     {
       g_autofree char *path = g_build_filename (fixtures, broken[i], NULL);
@@ -1483,10 +1254,11 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
         {
           json_object *failure = json_object_array_get_idx (failures, k);
 
-          if (g_strcmp0 (member_str (failure, "path"), path) == 0)
+          if (g_strcmp0 (jtest_member_str (failure, "path"), path) == 0)
             {
               listed = TRUE;
-              g_assert_cmpuint (strlen (member_str (failure, "reason")), >, 0);
+              g_assert_cmpuint (strlen (jtest_member_str (failure, "reason")),
+                                >, 0);
             }
         }
       if (!listed)
@@ -1495,29 +1267,29 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
       g_assert_nonnull (strstr (plugins->err, path));
     }
 
-  loaded = member_array (plugins->json, "plugins");
+  loaded = jtest_member_array (plugins->json, "plugins");
   for (gsize i = 0; i < json_object_array_length (loaded); i++)
     {
       json_object *plugin = json_object_array_get_idx (loaded, i);
-      const char *name = member_str (plugin, "name");
-      json_object *prefixes = member_array (plugin, "prefixes");
+      const char *name = jtest_member_str (plugin, "name");
+      json_object *prefixes = jtest_member_array (plugin, "prefixes");
 
       if (g_strcmp0 (name, "echo") == 0)
         {
           echo = TRUE;
           g_assert_cmpuint (json_object_array_length (prefixes), ==, 1);
-          g_assert_true (array_has_string (prefixes, "echo_"));
-          g_assert_true (g_str_has_suffix (member_str (plugin, "path"),
+          g_assert_true (jtest_array_has_string (prefixes, "echo_"));
+          g_assert_true (g_str_has_suffix (jtest_member_str (plugin, "path"),
                                            "/echo.so"));
         }
       else if (g_strcmp0 (name, "reject") == 0)
         {
           reject = TRUE;
           g_assert_cmpuint (json_object_array_length (prefixes), ==, 1);
-          g_assert_true (array_has_string (prefixes, "reject_"));
+          g_assert_true (jtest_array_has_string (prefixes, "reject_"));
         }
       for (guint b = 0; b < G_N_ELEMENTS (broken); b++)
-        g_assert_false (g_str_has_suffix (member_str (plugin, "path"),
+        g_assert_false (g_str_has_suffix (jtest_member_str (plugin, "path"),
                                           broken[b]));
     }
   g_assert_true (echo);
@@ -1539,7 +1311,7 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
 static void
 test_plugins_text (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   (void) user_data;
   fixture_use_fixture_plugins (f);
@@ -1556,9 +1328,9 @@ test_plugins_writable_by_others (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *dir = g_build_filename (f->dir, "plugins", NULL);
   g_autofree char *echo = g_build_filename (dir, "echo.so", NULL);
-  g_autoptr(Run) sync = NULL;
-  g_autoptr(Run) plugins = NULL;
-  g_autoptr(Run) fixed = NULL;
+  g_autoptr(JTestRun) sync = NULL;
+  g_autoptr(JTestRun) plugins = NULL;
+  g_autoptr(JTestRun) fixed = NULL;
   json_object *failures;
   gboolean listed = FALSE;
 
@@ -1573,9 +1345,10 @@ test_plugins_writable_by_others (Fixture *f, gconstpointer user_data)
 
   plugins = RUN_JSON (f, "plugins");
   g_assert_cmpint (plugins->status, ==, 0);
-  failures = member_array (plugins->json, "failures");
+  failures = jtest_member_array (plugins->json, "failures");
   for (gsize i = 0; i < json_object_array_length (failures); i++)
-    if (g_strcmp0 (member_str (json_object_array_get_idx (failures, i), "path"),
+    if (g_strcmp0 (jtest_member_str (json_object_array_get_idx (failures, i),
+                                     "path"),
                    echo) == 0)
       listed = TRUE;
   g_assert_true (listed);
@@ -1591,8 +1364,8 @@ test_plugins_writable_by_others (Fixture *f, gconstpointer user_data)
 static void
 test_incremental_append (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) first = NULL;
-  g_autoptr(Run) second = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
   const char *const both[] = { "x.jsonl", "sub/y.jsonl", NULL };
   const char *const only_y[] = { "sub/y.jsonl", NULL };
 
@@ -1620,9 +1393,9 @@ test_incremental_torn_line (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *line = event_line ("b", "echo_t", 2, "{\"n\":2}");
   g_autofree char *head = g_strndup (line, 25);
-  g_autoptr(Run) torn = NULL;
-  g_autoptr(Run) whole = NULL;
-  g_autoptr(Run) again = NULL;
+  g_autoptr(JTestRun) torn = NULL;
+  g_autoptr(JTestRun) whole = NULL;
+  g_autoptr(JTestRun) again = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
   (void) user_data;
@@ -1632,7 +1405,7 @@ test_incremental_torn_line (Fixture *f, gconstpointer user_data)
   torn = RUN_JSON (f, "sync");
   g_assert_cmpint (torn->status, ==, 0);
   assert_counts (torn->json, 1, 0, 0, 0);
-  g_assert_cmpuint (member_len (torn->json, "errors"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (torn->json, "errors"), ==, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id = 'b'"), ==, 0);
 
@@ -1641,7 +1414,7 @@ test_incremental_torn_line (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (whole->status, ==, 0);
   assert_counts (whole->json, 1, 0, 0, 0);
   assert_files_processed (whole->json, only_x);
-  g_assert_cmpuint (member_len (whole->json, "filesReread"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (whole->json, "filesReread"), ==, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id = 'b' AND payload = '{\"n\":2}'"),
                    ==, 1);
@@ -1656,8 +1429,8 @@ test_incremental_conflict_copy (Fixture *f, gconstpointer user_data)
   const char *copy = "x.sync-conflict-20250101-120000-ABC.jsonl";
   g_autofree char *original = NULL;
   g_autofree char *x_path = data_path (f, "x.jsonl");
-  g_autoptr(Run) first = NULL;
-  g_autoptr(Run) second = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
   g_autoptr(GError) error = NULL;
   const char *const only_copy[] = { copy, NULL };
 
@@ -1683,13 +1456,13 @@ test_incremental_conflict_copy (Fixture *f, gconstpointer user_data)
 
 /* x.jsonl holds a and b; y.jsonl holds y at `y_ts`.  After a first sync, a
  * sync tool overwrites x.jsonl in place with c and d (ts 3, 4). */
-static Run *
+static JTestRun *
 rewrite_scenario (Fixture *f, gint64 y_ts)
 {
   g_autofree char *c = event_line ("c", "echo_t", 3, NULL);
   g_autofree char *d = event_line ("d", "echo_t", 4, "{\"long\":\"enough\"}");
   g_autofree char *text = g_strconcat (c, d, NULL);
-  g_autoptr(Run) first = NULL;
+  g_autoptr(JTestRun) first = NULL;
 
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
@@ -1705,28 +1478,31 @@ rewrite_scenario (Fixture *f, gint64 y_ts)
 
 /* The rewrite is reported, its lost events named, their effects kept. */
 static void
-assert_rewrite_reported (Run *second)
+assert_rewrite_reported (JTestRun *second)
 {
   json_object *reread, *lost, *ids;
 
   g_assert_cmpint (second->status, ==, 0);
-  g_assert_cmpint (member_int (second->json, "eventsApplied"), ==, 2);
-  g_assert_cmpint (member_int (second->json, "eventsFailed"), ==, 0);
-  reread = member_array (second->json, "filesReread");
+  g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (jtest_member_int (second->json, "eventsFailed"), ==, 0);
+  reread = jtest_member_array (second->json, "filesReread");
   g_assert_cmpuint (json_object_array_length (reread), ==, 1);
-  g_assert_cmpstr (member_str (json_object_array_get_idx (reread, 0), "file"),
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (reread, 0),
+                                     "file"),
                    ==, "x.jsonl");
-  g_assert_cmpuint (strlen (member_str (json_object_array_get_idx (reread, 0),
-                                        "reason")), >, 0);
+  g_assert_cmpuint (strlen (jtest_member_str (
+                              json_object_array_get_idx (reread, 0), "reason")),
+                    >, 0);
   g_assert_nonnull (strstr (second->err, "x.jsonl"));
-  lost = member_array (second->json, "lostEvents");
+  lost = jtest_member_array (second->json, "lostEvents");
   g_assert_cmpuint (json_object_array_length (lost), ==, 1);
-  g_assert_cmpstr (member_str (json_object_array_get_idx (lost, 0), "file"),
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
+                                     "file"),
                    ==, "x.jsonl");
-  ids = member_array (json_object_array_get_idx (lost, 0), "ids");
+  ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
   g_assert_cmpuint (json_object_array_length (ids), ==, 2);
-  g_assert_true (array_has_string (ids, "a"));
-  g_assert_true (array_has_string (ids, "b"));
+  g_assert_true (jtest_array_has_string (ids, "a"));
+  g_assert_true (jtest_array_has_string (ids, "b"));
 }
 
 /* Two different bodies under one id: the one that sorts first is the event,
@@ -1736,8 +1512,8 @@ test_incremental_conflicting_copies (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *late = event_line ("k", "echo_t", 5, "{\"v\":\"late\"}");
   g_autofree char *early = event_line ("k", "echo_t", 4, "{\"v\":\"early\"}");
-  g_autoptr(Run) first = NULL;
-  g_autoptr(Run) second = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
 
   (void) user_data;
   fixture_use_echo_plugins (f);
@@ -1749,9 +1525,9 @@ test_incremental_conflicting_copies (Fixture *f, gconstpointer user_data)
   write_data (f, "y.jsonl", early);
   second = RUN_JSON (f, "sync");
   g_assert_cmpint (second->status, ==, 0);
-  g_assert_true (member_bool (second->json, "success"));
-  g_assert_cmpint (member_int (second->json, "eventsFailed"), ==, 0);
-  g_assert_cmpint (member_int (second->json, "conflicts"), ==, 1);
+  g_assert_true (jtest_member_bool (second->json, "success"));
+  g_assert_cmpint (jtest_member_int (second->json, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (second->json, "conflicts"), ==, 1);
   g_assert_nonnull (strstr (second->err, "y.jsonl:1"));
   g_assert_nonnull (strstr (second->err, "warning"));
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
@@ -1762,29 +1538,29 @@ test_incremental_conflicting_copies (Fixture *f, gconstpointer user_data)
 static void
 test_incremental_rewritten (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) second = NULL;
+  g_autoptr(JTestRun) second = NULL;
 
   (void) user_data;
   /* y sorts first: c and d come after everything the applier holds. */
   second = rewrite_scenario (f, 0);
   assert_rewrite_reported (second);
-  g_assert_cmpuint (member_len (second->json, "errors"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (second->json, "errors"), ==, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 5);
 }
 
 /* Same, but c and d sort before y, so the applier's stream is re-applied
- * from the stored events: a and b are no longer in x.jsonl, yet DESIGN.md
+ * from the stored events: a and b are no longer in x.jsonl, yet docs/design.md
  * "Lost events" says the cache keeps their effects (the cache keeps each
  * event's line for this). */
 static void
 test_incremental_rewritten_late (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) second = NULL;
+  g_autoptr(JTestRun) second = NULL;
 
   (void) user_data;
   second = rewrite_scenario (f, 9);
   assert_rewrite_reported (second);
-  g_assert_cmpuint (member_len (second->json, "errors"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (second->json, "errors"), ==, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 5);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id IN ('a', 'b')"), ==, 2);
@@ -1795,8 +1571,8 @@ test_incremental_truncated (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *path = data_path (f, "x.jsonl");
   g_autofree char *first_line = event_line ("a", "echo_t", 1, NULL);
-  g_autoptr(Run) first = NULL;
-  g_autoptr(Run) second = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
   json_object *reread;
 
   (void) user_data;
@@ -1811,14 +1587,16 @@ test_incremental_truncated (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (truncate (path, (off_t) strlen (first_line)), ==, 0);
   second = RUN_JSON (f, "sync");
   g_assert_cmpint (second->status, ==, 0);
-  g_assert_cmpint (member_int (second->json, "eventsApplied"), ==, 0);
-  g_assert_cmpint (member_int (second->json, "eventsFailed"), ==, 0);
-  reread = member_array (second->json, "filesReread");
+  g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 0);
+  g_assert_cmpint (jtest_member_int (second->json, "eventsFailed"), ==, 0);
+  reread = jtest_member_array (second->json, "filesReread");
   g_assert_cmpuint (json_object_array_length (reread), ==, 1);
-  g_assert_cmpstr (member_str (json_object_array_get_idx (reread, 0), "file"),
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (reread, 0),
+                                     "file"),
                    ==, "x.jsonl");
-  g_assert_cmpuint (strlen (member_str (json_object_array_get_idx (reread, 0),
-                                        "reason")), >, 0);
+  g_assert_cmpuint (strlen (jtest_member_str (
+                              json_object_array_get_idx (reread, 0), "reason")),
+                    >, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 }
 
@@ -1827,10 +1605,10 @@ static void
 test_incremental_deleted (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *y = data_path (f, "y.jsonl");
-  g_autoptr(Run) first = NULL;
-  g_autoptr(Run) second = NULL;
-  g_autoptr(Run) status = NULL;
-  g_autoptr(Run) rebuild = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
+  g_autoptr(JTestRun) status = NULL;
+  g_autoptr(JTestRun) rebuild = NULL;
   json_object *lost, *ids;
 
   (void) user_data;
@@ -1846,20 +1624,21 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   second = RUN_JSON (f, "sync");
   g_assert_cmpint (second->status, ==, 0);
   assert_counts (second->json, 0, 0, 0, 0);
-  lost = member_array (second->json, "lostEvents");
+  lost = jtest_member_array (second->json, "lostEvents");
   g_assert_cmpuint (json_object_array_length (lost), ==, 1);
-  g_assert_cmpstr (member_str (json_object_array_get_idx (lost, 0), "file"),
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
+                                     "file"),
                    ==, "y.jsonl");
-  ids = member_array (json_object_array_get_idx (lost, 0), "ids");
+  ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
   g_assert_cmpuint (json_object_array_length (ids), ==, 2);
-  g_assert_true (array_has_string (ids, "b"));
-  g_assert_true (array_has_string (ids, "c"));
+  g_assert_true (jtest_array_has_string (ids, "b"));
+  g_assert_true (jtest_array_has_string (ids, "c"));
   g_assert_nonnull (strstr (second->err, "y.jsonl"));
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 
   status = RUN_JSON (f, "status");
   g_assert_cmpint (status->status, ==, 0);
-  g_assert_cmpuint (member_len (status->json, "lostEvents"), ==, 2);
+  g_assert_cmpuint (jtest_member_len (status->json, "lostEvents"), ==, 2);
 
   /* A rebuild drops them, and warns first. */
   rebuild = RUN_JSON (f, "rebuild");
@@ -1873,7 +1652,7 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
 static void
 test_incremental_stversions (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
   (void) user_data;
@@ -1898,7 +1677,7 @@ test_incremental_symlink (Fixture *f, gconstpointer user_data)
   g_autofree char *link = data_path (f, "link.jsonl");
   g_autofree char *line = event_line ("s", "echo_t", 1, NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
   (void) user_data;
@@ -1924,8 +1703,8 @@ test_cache_locked (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *lock = g_strconcat (f->db, ".lock", NULL);
   g_autofree char *conf = write_keyfile (f, "[jsync]\nlock-timeout=1\n");
-  g_autoptr(Run) run = NULL;
-  g_autoptr(Run) after = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) after = NULL;
   int fd;
 
   (void) user_data;
@@ -1938,7 +1717,7 @@ test_cache_locked (Fixture *f, gconstpointer user_data)
   run = RUN_HERE (f, "sync", "--config", conf, "--json");
   g_assert_cmpint (run->status, ==, 3);
   g_assert_nonnull (strstr (run->err, "lock"));
-  g_assert_cmpint (run->after - run->before, <, 5000);
+  g_assert_cmpint (run->ended - run->started, <, 5000);
 
   g_assert_cmpint (flock (fd, LOCK_UN), ==, 0);
   close (fd);
@@ -1953,7 +1732,7 @@ test_cache_corrupt (Fixture *f, gconstpointer user_data)
   g_autofree char *corrupt = g_strconcat (f->db, ".corrupt", NULL);
   g_autoptr(GString) garbage = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(Run) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   (void) user_data;
   fixture_copy_nexus (f);
@@ -1964,7 +1743,7 @@ test_cache_corrupt (Fixture *f, gconstpointer user_data)
 
   run = RUN_JSON (f, "sync");
   g_assert_cmpint (run->status, ==, 0);
-  assert_counts (run->json, NEXUS_EVENTS, 0, 0, 0);
+  assert_counts (run->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
   g_assert_nonnull (strstr (run->err, "moved aside"));
   g_assert_nonnull (strstr (run->err, corrupt));
   g_assert_true (g_file_test (corrupt, G_FILE_TEST_IS_REGULAR));
@@ -1976,8 +1755,8 @@ test_cache_corrupt (Fixture *f, gconstpointer user_data)
 static void
 test_status_json (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) sync = NULL;
-  g_autoptr(Run) status = NULL;
+  g_autoptr(JTestRun) sync = NULL;
+  g_autoptr(JTestRun) status = NULL;
   json_object *files, *appliers;
   gboolean workspace = FALSE, conversation = FALSE;
 
@@ -1987,32 +1766,32 @@ test_status_json (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (sync->status, ==, 0);
   status = RUN_JSON (f, "status");
   g_assert_cmpint (status->status, ==, 0);
-  g_assert_cmpint (member_int (status->json, "version"), ==, 1);
-  g_assert_cmpstr (member_str (status->json, "command"), ==, "status");
-  g_assert_cmpint (member_int (status->json, "eventsApplied"), ==,
-                   NEXUS_EVENTS);
-  g_assert_cmpint (member_int (status->json, "eventsPending"), ==, 0);
-  g_assert_cmpint (member_int (status->json, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (status->json, "version"), ==, 1);
+  g_assert_cmpstr (jtest_member_str (status->json, "command"), ==, "status");
+  g_assert_cmpint (jtest_member_int (status->json, "eventsApplied"), ==,
+                   JTEST_NEXUS_EVENTS);
+  g_assert_cmpint (jtest_member_int (status->json, "eventsPending"), ==, 0);
+  g_assert_cmpint (jtest_member_int (status->json, "eventsFailed"), ==, 0);
 
-  files = member_array (status->json, "files");
-  g_assert_cmpuint (json_object_array_length (files), ==, NEXUS_FILES);
+  files = jtest_member_array (status->json, "files");
+  g_assert_cmpuint (json_object_array_length (files), ==, JTEST_NEXUS_FILES);
   for (gsize i = 0; i < json_object_array_length (files); i++)
     {
       json_object *file = json_object_array_get_idx (files, i);
-      g_autofree char *path = data_path (f, member_str (file, "file"));
+      g_autofree char *path = data_path (f, jtest_member_str (file, "file"));
       GStatBuf st;
 
       g_assert_cmpint (g_stat (path, &st), ==, 0);
       /* Every example log ends with "\n": read to its end. */
-      g_assert_cmpint (member_int (file, "offset"), ==, st.st_size);
+      g_assert_cmpint (jtest_member_int (file, "offset"), ==, st.st_size);
     }
 
-  appliers = member_array (status->json, "appliers");
+  appliers = jtest_member_array (status->json, "appliers");
   for (gsize i = 0; i < json_object_array_length (appliers); i++)
     {
       json_object *applier = json_object_array_get_idx (appliers, i);
-      json_object *rows = member (applier, "rows");
-      const char *name = member_str (applier, "name");
+      json_object *rows = jtest_member (applier, "rows");
+      const char *name = jtest_member_str (applier, "name");
       const char *const ws_tables[] = { "workspaces", "sessions", "states",
                                         "memory_traces", NULL };
       const char *const conv_tables[] = { "conversations", "messages", NULL };
@@ -2029,7 +1808,7 @@ test_status_json (Fixture *f, gconstpointer user_data)
           tables = conv_tables;
         }
       for (guint t = 0; tables != NULL && tables[t] != NULL; t++)
-        g_assert_cmpint (member_int (rows, tables[t]), ==,
+        g_assert_cmpint (jtest_member_int (rows, tables[t]), ==,
                          expected_rows (tables[t]));
     }
   g_assert_true (workspace);
@@ -2039,9 +1818,9 @@ test_status_json (Fixture *f, gconstpointer user_data)
 static void
 test_status_text (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(Run) sync = NULL;
-  g_autoptr(Run) status = NULL;
-  g_autofree char *applied = g_strdup_printf ("%d applied", NEXUS_EVENTS);
+  g_autoptr(JTestRun) sync = NULL;
+  g_autoptr(JTestRun) status = NULL;
+  g_autofree char *applied = g_strdup_printf ("%d applied", JTEST_NEXUS_EVENTS);
 
   (void) user_data;
   fixture_copy_nexus (f);
@@ -2068,11 +1847,12 @@ test_json_stdout_only (Fixture *f, gconstpointer user_data)
   write_bad_input (f);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
-      g_autoptr(Run) run = RUN_JSON (f, commands[i]);
+      g_autoptr(JTestRun) run = RUN_JSON (f, commands[i]);
 
       g_assert_cmpint (run->status, <=, 1);
-      g_assert_cmpint (member_int (run->json, "version"), ==, 1);
-      g_assert_cmpstr (member_str (run->json, "command"), ==, commands[i]);
+      g_assert_cmpint (jtest_member_int (run->json, "version"), ==, 1);
+      g_assert_cmpstr (jtest_member_str (run->json, "command"), ==,
+                       commands[i]);
       g_assert_nonnull (strstr (run->err, "warning"));
       g_assert_null (strstr (run->out, "warning"));
     }

@@ -400,23 +400,6 @@ conc_errors (const char *err)
 
 /* --- Children ------------------------------------------------------------- */
 
-static const char *
-conc_bin (void)
-{
-  static char *bin = NULL;
-
-  if (g_once_init_enter (&bin))
-    {
-      const char *env = g_getenv ("JSYNC_BIN");
-
-      g_once_init_leave (&bin, env != NULL
-                                 ? g_strdup (env)
-                                 : g_test_build_filename (G_TEST_BUILT, "..",
-                                                          "jsync", NULL));
-    }
-  return bin;
-}
-
 /* In the child: die with the thread that made it (it is the one that
  * waits for it), so that nothing outlives a test that aborted. */
 static void
@@ -444,7 +427,7 @@ conc_start (Round *round, Command command, const char *db,
   child->out_path = g_strdup_printf ("%s/run-%u.out", round->program->dir, n);
   child->err_path = g_strdup_printf ("%s/run-%u.err", round->program->dir, n);
   g_mutex_init (&child->lock);
-  g_ptr_array_add (argv, (gpointer) conc_bin ());
+  g_ptr_array_add (argv, (gpointer) jtest_bin ());
   g_ptr_array_add (argv, (gpointer) "--data-dir");
   g_ptr_array_add (argv, round->program->data);
   g_ptr_array_add (argv, (gpointer) "--db");
@@ -537,11 +520,11 @@ conc_child_free (Child *child)
 /* Wait for a child (killing it after `timeout` µs when > 0), collect its
  * output, and check what every run must: no sanitizer report, no damaged
  * cache.  The child is still the caller's to free. (transfer full) */
-static ProgramRun *
+static JTestRun *
 conc_wait (Round *round, Child *child, gint64 timeout)
 {
   g_autoptr(GError) error = NULL;
-  ProgramRun *run = g_new0 (ProgramRun, 1);
+  JTestRun *run = g_new0 (JTestRun, 1);
   struct rusage usage = { 0 };
   int status = 0;
   pid_t done;
@@ -605,18 +588,18 @@ conc_wait (Round *round, Child *child, gint64 timeout)
 }
 
 /* Wait, then free the child. (transfer full) */
-static ProgramRun *
+static JTestRun *
 conc_finish (Round *round, Child *child, gint64 timeout)
 {
-  ProgramRun *run = conc_wait (round, child, timeout);
+  JTestRun *run = conc_wait (round, child, timeout);
 
   conc_child_free (child);
   return run;
 }
 
-static ProgramRun *
+static JTestRun *
 conc_run (Round *round, Command command, const char *db,
-          const char *const *args)
+        const char *const *args)
 {
   return conc_finish (round, conc_start (round, command, db, args),
                       CONC_RUN_TIMEOUT);
@@ -679,7 +662,7 @@ conc_check_result (Round *round, const char *what, json_object *json)
 
 /* A sync, rebuild or append that finished: exit 0 and a clean result. */
 static void
-conc_check_run (Round *round, const char *what, ProgramRun *run)
+conc_check_run (Round *round, const char *what, JTestRun *run)
 {
   json_object *json;
 
@@ -1014,7 +997,7 @@ conc_op_append (Round *round, GRand *rand)
 {
   HistoryEvent *event;
   g_autofree char *body = NULL;
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   const char *relative;
   GRWLock *lock;
   json_object *json;
@@ -1369,7 +1352,7 @@ conc_syncer (gpointer data)
     {
       const char *const args[] = { "sync", "--json", "--batch-size",
                                    conc_batch (rand), NULL };
-      g_autoptr(ProgramRun) run = conc_run (round, CMD_SYNC, NULL, args);
+      g_autoptr(JTestRun) run = conc_run (round, CMD_SYNC, NULL, args);
 
       conc_check_run (round, "sync", run);
     }
@@ -1390,14 +1373,14 @@ conc_rebuilder (gpointer data)
       gboolean two = g_rand_int_range (rand, 0, 5) < 2 && !skip_double;
       Child *first = conc_start (round, CMD_REBUILD, NULL, args);
       Child *second = two ? conc_start (round, CMD_REBUILD, NULL, args) : NULL;
-      g_autoptr(ProgramRun) run = conc_finish (round, first, CONC_RUN_TIMEOUT);
+      g_autoptr(JTestRun) run = conc_finish (round, first, CONC_RUN_TIMEOUT);
 
       conc_check_run (round, two ? "rebuild (one of two at once)" : "rebuild",
                       run);
       if (second != NULL)
         {
-          g_autoptr(ProgramRun) other = conc_finish (round, second,
-                                                     CONC_RUN_TIMEOUT);
+          g_autoptr(JTestRun) other = conc_finish (round, second,
+                                                   CONC_RUN_TIMEOUT);
 
           conc_check_run (round, "rebuild (one of two at once)", other);
           g_mutex_lock (&round->lock);
@@ -1467,7 +1450,7 @@ conc_verifier (gpointer data)
   while (conc_pause (round, rand, 300, 1500))
     {
       const char *const args[] = { "verify", "--json", NULL };
-      g_autoptr(ProgramRun) run = conc_run (round, CMD_VERIFY, NULL, args);
+      g_autoptr(JTestRun) run = conc_run (round, CMD_VERIFY, NULL, args);
 
       if (run->status == 4)
         {
@@ -1511,7 +1494,7 @@ conc_status (gpointer data)
   while (conc_pause (round, rand, 20, 100))
     {
       const char *const args[] = { "status", "--json", NULL };
-      g_autoptr(ProgramRun) run = conc_run (round, CMD_STATUS, NULL, args);
+      g_autoptr(JTestRun) run = conc_run (round, CMD_STATUS, NULL, args);
       json_object *json = conc_parse (run->out);
 
       if (run->status != 0 || json == NULL)
@@ -1593,7 +1576,7 @@ conc_watch (gpointer data)
   Watch *watch = data;
   Round *round = watch->round;
   const char *const args[] = { "watch", "--json", NULL };
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   g_auto(GStrv) lines = NULL;
   Child *child = conc_start (round, CMD_WATCH, NULL, args);
 
@@ -1713,7 +1696,7 @@ conc_write_initial (Round *round, guint initial, GHashTable *late)
       g_autofree char *path = g_build_filename (round->program->data,
                                                 order->pdata[i], NULL);
 
-      history_write_text (path, text->str, FALSE);
+      jtest_write_text (path, text->str, FALSE);
       g_string_free (text, TRUE);
     }
   g_assert_cmpuint (written, ==, initial);
@@ -1724,7 +1707,7 @@ static json_object *
 conc_dump (Round *round, const char *db, char **why)
 {
   const char *const args[] = { "dump", NULL };
-  g_autoptr(ProgramRun) run = conc_run (round, CMD_OTHER, db, args);
+  g_autoptr(JTestRun) run = conc_run (round, CMD_OTHER, db, args);
   json_object *json = run->status == 0 ? conc_parse (run->out) : NULL;
 
   if (json == NULL)
@@ -2025,7 +2008,7 @@ conc_check_end (Round *round)
   /* A fresh cache of the same logs. */
   {
     const char *const args[] = { "sync", "--batch-size", "100000", NULL };
-    g_autoptr(ProgramRun) build = conc_run (round, CMD_OTHER, fresh, args);
+    g_autoptr(JTestRun) build = conc_run (round, CMD_OTHER, fresh, args);
     g_autofree char *fts = NULL;
 
     /* A fresh cache, with nothing else running: the test's own ground. */
@@ -2102,7 +2085,7 @@ conc_check_end (Round *round)
   /* verify, with nothing moving. */
   {
     const char *const args[] = { "verify", "--json", NULL };
-    g_autoptr(ProgramRun) run = conc_run (round, CMD_OTHER, NULL, args);
+    g_autoptr(JTestRun) run = conc_run (round, CMD_OTHER, NULL, args);
 
     if (run->status != 0)
       {
@@ -2149,7 +2132,7 @@ conc_round (guint index, guint32 seed)
     g_autofree char *keyfile = g_strdup_printf ("[jsync]\nlock-timeout = %d\n",
                                                 CONC_LOCK_TIMEOUT * conc_slow);
 
-    history_write_text (round->config, keyfile, FALSE);
+    jtest_write_text (round->config, keyfile, FALSE);
   }
   g_mutex_init (&round->lock);
   round->file_locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -2190,7 +2173,7 @@ conc_round (guint index, guint32 seed)
   /* The first sync, alone. */
   {
     const char *const args[] = { "sync", NULL };
-    g_autoptr(ProgramRun) run = conc_run (round, CMD_OTHER, NULL, args);
+    g_autoptr(JTestRun) run = conc_run (round, CMD_OTHER, NULL, args);
 
     if (run->status != 0)
       g_test_message ("the first sync: jsync → exit %d:\n%s", run->status,
@@ -2259,7 +2242,7 @@ conc_round (guint index, guint32 seed)
   /* The last sync, with nothing else moving. */
   {
     const char *const args[] = { "sync", "--json", NULL };
-    g_autoptr(ProgramRun) run = conc_run (round, CMD_OTHER, NULL, args);
+    g_autoptr(JTestRun) run = conc_run (round, CMD_OTHER, NULL, args);
 
     if (run->status != 0)
       {

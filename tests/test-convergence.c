@@ -1,5 +1,5 @@
 /* test-convergence.c: multi-device convergence at scale (issue 3, item 3;
- * DESIGN.md §2), through the library.
+ * docs/design.md "Order"), through the library.
  *
  * Each scenario is a random Nexus history (nexus-history.c) of two to four
  * devices with skewed clocks, written to shared logs and to conflict copies,
@@ -38,6 +38,7 @@
 #include <sqlite3.h>
 
 #include "applier-harness.h"
+#include "jsync-test.h"
 #include "nexus-history.h"
 
 /* Scenarios in a normal run (at JSYNC_TEST_SCALE=1), and with -m slow. */
@@ -306,7 +307,7 @@ scenario_run (const char *root, GPtrArray *ops)
   char *failure = NULL;
   Sim sim = { 0 };
 
-  history_remove_tree (root);
+  jtest_tree_remove (root);
   g_assert_cmpint (g_mkdir_with_parents (root, 0755), ==, 0);
   sim.data = g_build_filename (root, "data", NULL);
   sim.db = g_build_filename (root, "cache.db", NULL);
@@ -505,7 +506,7 @@ test_convergence (void)
             break;
         }
     }
-  history_remove_tree (root);
+  jtest_tree_remove (root);
   g_test_message ("convergence: %u scenarios, %" G_GUINT64_FORMAT " events,"
                   " %" G_GUINT64_FORMAT " extra copies, %" G_GUINT64_FORMAT
                   " conflicting copies, %" G_GUINT64_FORMAT " torn lines, %"
@@ -559,7 +560,7 @@ run_steps (const Step *steps, gsize n)
       ((HistoryOp *) ops->pdata[i])->from = g_strdup (steps[i].from);
     }
   failure = scenario_run (root, ops);
-  history_remove_tree (root);
+  jtest_tree_remove (root);
   return failure;
 }
 

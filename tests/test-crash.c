@@ -1,4 +1,5 @@
-/* test-crash.c: the crash loop (issue 3, item 1; DESIGN.md §3).
+/* test-crash.c: the crash loop (issue 3, item 1; docs/design.md "Atomic
+ * batches").
  *
  * For each seed, a multi-device Nexus data folder (nexus-history.c: four
  * devices with skewed clocks, three conversations and two workspaces,
@@ -93,7 +94,7 @@ crash_run (Program *program, GRand *rand, Estimate *estimate)
   gint64 delay = g_rand_int_range (rand, 0, (gint32) MIN (*normal * 6 / 5,
                                                           G_MAXINT32 - 1) + 1);
   g_autofree char *before = cache_state (program);
-  g_autoptr(ProgramRun) run = program_spawn (program, NULL, args, delay, -1);
+  g_autoptr(JTestRun) run = program_spawn (program, NULL, args, delay, -1);
 
   if (run->signal == SIGKILL)
     {
@@ -175,7 +176,7 @@ crash_seed (guint seed, guint kills)
   g_autoptr(GPtrArray) events = NULL;
   g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GHashTable) winners = NULL;
-  g_autoptr(ProgramRun) last = NULL;
+  g_autoptr(JTestRun) last = NULL;
   g_autofree char *reference = g_build_filename (program->dir, "reference.db",
                                                  NULL);
   g_autofree char *difference = NULL;
@@ -193,8 +194,8 @@ crash_seed (guint seed, guint kills)
    * up takes is the first estimate. */
   {
     const char *const args[] = { "sync", NULL };
-    g_autoptr(ProgramRun) run = program_spawn (program, NULL, args, -1,
-                                               60 * G_USEC_PER_SEC);
+    g_autoptr(JTestRun) run = program_spawn (program, NULL, args, -1,
+                                             60 * G_USEC_PER_SEC);
 
     g_assert_cmpint (run->status, ==, 0);
     estimate.normal[0] = run->duration * 3 / 2;
@@ -228,8 +229,8 @@ crash_seed (guint seed, guint kills)
   last = PROGRAM_RUN (program, "--batch-size", "4", "sync");
   g_assert_cmpint (last->status, ==, 0);
   {
-    g_autoptr(ProgramRun) build = program_spawn (program, reference, fresh, -1,
-                                                 60 * G_USEC_PER_SEC);
+    g_autoptr(JTestRun) build = program_spawn (program, reference, fresh, -1,
+                                               60 * G_USEC_PER_SEC);
 
     g_assert_cmpint (build->status, ==, 0);
   }

@@ -1,5 +1,6 @@
 /* test-event.c: one log line as an event: strict parsing, the envelope and
- * the key order (DESIGN.md §Sync semantics 1, 2 and 6). */
+ * the key order (docs/design.md "Events", "Order"
+ * and "Bad input"). */
 #include <locale.h>
 #include <string.h>
 #include <sys/mman.h>

@@ -45,7 +45,7 @@ static void
 failed_setup (CliFixture *f, gconstpointer data)
 {
   g_autofree char *plugins = NULL;
-  g_autoptr(CliRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   cli_fixture_setup (f, data);
   plugins = cli_fixture_use_fixture_plugins (f, "", reject_module);
@@ -64,23 +64,23 @@ use_fixed_plugin (CliFixture *f)
 static json_object *
 failure_at (json_object *json, size_t i)
 {
-  return json_object_array_get_idx (cli_member_array (json, "failed"), i);
+  return json_object_array_get_idx (jtest_member_array (json, "failed"), i);
 }
 
 static gint64
 status_failed (CliFixture *f)
 {
-  g_autoptr(CliRun) run = CLI_RUN_JSON (f, "status");
+  g_autoptr(JTestRun) run = CLI_RUN_JSON (f, "status");
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  return cli_member_int (run->json, "eventsFailed");
+  return jtest_member_int (run->json, "eventsFailed");
 }
 
 /* The list, as text: file:line: message (event id). */
 static void
 test_list_text (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = CLI_RUN (f, "failed");
+  g_autoptr(JTestRun) run = CLI_RUN (f, "failed");
   g_auto(GStrv) lines = NULL;
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
@@ -101,30 +101,28 @@ test_list_text (CliFixture *f, gconstpointer data)
 static void
 test_list_json (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = CLI_RUN_JSON (f, "failed");
+  g_autoptr(JTestRun) run = CLI_RUN_JSON (f, "failed");
   json_object *r2, *broken;
   g_autofree char *r1 = reject_line ("r1", 1000, FALSE);
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (run->json, "version"), ==, 1);
-  g_assert_cmpstr (cli_member_str (run->json, "command"), ==, "failed");
-  g_assert_cmpuint (json_object_array_length (cli_member_array (run->json,
-                                                                "failed")),
-                    ==, 3);
+  g_assert_cmpint (jtest_member_int (run->json, "version"), ==, 1);
+  g_assert_cmpstr (jtest_member_str (run->json, "command"), ==, "failed");
+  g_assert_cmpuint (jtest_member_len (run->json, "failed"), ==, 3);
   r2 = failure_at (run->json, 0);
-  g_assert_cmpstr (cli_member_str (r2, "file"), ==, "r.jsonl");
-  g_assert_cmpint (cli_member_int (r2, "line"), ==, 2);
-  g_assert_cmpint (cli_member_int (r2, "offset"), ==, (gint64) strlen (r1));
-  g_assert_cmpint (cli_member_int (r2, "length"), >, 0);
-  g_assert_cmpstr (cli_member_str (r2, "id"), ==, "r2");
-  g_assert_cmpstr (cli_member_str (r2, "message"), ==,
+  g_assert_cmpstr (jtest_member_str (r2, "file"), ==, "r.jsonl");
+  g_assert_cmpint (jtest_member_int (r2, "line"), ==, 2);
+  g_assert_cmpint (jtest_member_int (r2, "offset"), ==, (gint64) strlen (r1));
+  g_assert_cmpint (jtest_member_int (r2, "length"), >, 0);
+  g_assert_cmpstr (jtest_member_str (r2, "id"), ==, "r2");
+  g_assert_cmpstr (jtest_member_str (r2, "message"), ==,
                    "reject: rejected: bad is true");
-  g_assert_true (cli_member_bool (r2, "retryable"));
-  g_assert_false (cli_member_bool (r2, "truncated"));
+  g_assert_true (jtest_member_bool (r2, "retryable"));
+  g_assert_false (jtest_member_bool (r2, "truncated"));
   broken = failure_at (run->json, 1);
-  g_assert_cmpint (cli_member_int (broken, "line"), ==, 4);
-  g_assert_null (cli_member (broken, "id"));
-  g_assert_false (cli_member_bool (broken, "retryable"));
+  g_assert_cmpint (jtest_member_int (broken, "line"), ==, 4);
+  g_assert_null (jtest_member (broken, "id"));
+  g_assert_false (jtest_member_bool (broken, "retryable"));
   g_assert_cmpint (status_failed (f), ==, 3);
 }
 
@@ -132,15 +130,13 @@ test_list_json (CliFixture *f, gconstpointer data)
 static void
 test_list_empty (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = NULL;
-  g_autoptr(CliRun) text = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) text = NULL;
 
   cli_sql (f, "DELETE FROM jsync_failed");
   run = CLI_RUN_JSON (f, "failed");
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (run->json,
-                                                                "failed")),
-                    ==, 0);
+  g_assert_cmpuint (jtest_member_len (run->json, "failed"), ==, 0);
   text = CLI_RUN (f, "failed");
   g_assert_cmpstr (text->out, ==, "no failed lines or events\n");
 }
@@ -150,21 +146,17 @@ test_list_empty (CliFixture *f, gconstpointer data)
 static void
 test_retry_still_failing (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) retry = CLI_RUN_JSON (f, "failed", "--retry");
-  g_autoptr(CliRun) list = CLI_RUN_JSON (f, "failed");
+  g_autoptr(JTestRun) retry = CLI_RUN_JSON (f, "failed", "--retry");
+  g_autoptr(JTestRun) list = CLI_RUN_JSON (f, "failed");
 
   g_assert_cmpint (retry->status, ==, JSYNC_EXIT_EVENTS_FAILED);
-  g_assert_cmpstr (cli_member_str (retry->json, "command"), ==, "failed");
-  g_assert_true (cli_member_bool (retry->json, "retry"));
-  g_assert_false (cli_member_bool (retry->json, "success"));
-  g_assert_cmpint (cli_member_int (retry->json, "eventsApplied"), ==, 0);
-  g_assert_cmpint (cli_member_int (retry->json, "eventsFailed"), ==, 2);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (retry->json,
-                                                                "errors")),
-                    ==, 2);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (list->json,
-                                                                "failed")),
-                    ==, 2);
+  g_assert_cmpstr (jtest_member_str (retry->json, "command"), ==, "failed");
+  g_assert_true (jtest_member_bool (retry->json, "retry"));
+  g_assert_false (jtest_member_bool (retry->json, "success"));
+  g_assert_cmpint (jtest_member_int (retry->json, "eventsApplied"), ==, 0);
+  g_assert_cmpint (jtest_member_int (retry->json, "eventsFailed"), ==, 2);
+  g_assert_cmpuint (jtest_member_len (retry->json, "errors"), ==, 2);
+  g_assert_cmpuint (jtest_member_len (list->json, "failed"), ==, 2);
   g_assert_cmpint (status_failed (f), ==, 2);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
 }
@@ -174,19 +166,17 @@ test_retry_still_failing (CliFixture *f, gconstpointer data)
 static void
 test_retry_fixed (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) retry = NULL;
-  g_autoptr(CliRun) list = NULL;
-  g_autoptr(CliRun) verify = NULL;
-  g_autoptr(CliRun) again = NULL;
+  g_autoptr(JTestRun) retry = NULL;
+  g_autoptr(JTestRun) list = NULL;
+  g_autoptr(JTestRun) verify = NULL;
+  g_autoptr(JTestRun) again = NULL;
 
   use_fixed_plugin (f);
   retry = CLI_RUN (f, "failed", "--retry");
   g_assert_cmpint (retry->status, ==, JSYNC_EXIT_OK);
   g_assert_nonnull (strstr (retry->out, "retry: 2 applied, 0 failed again"));
   list = CLI_RUN_JSON (f, "failed");
-  g_assert_cmpuint (json_object_array_length (cli_member_array (list->json,
-                                                                "failed")),
-                    ==, 0);
+  g_assert_cmpuint (jtest_member_len (list->json, "failed"), ==, 0);
   g_assert_cmpint (status_failed (f), ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM reject_events"), ==, 4);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_events"
@@ -196,26 +186,25 @@ test_retry_fixed (CliFixture *f, gconstpointer data)
   /* Nothing left: a second retry does nothing. */
   again = CLI_RUN_JSON (f, "failed", "--retry");
   g_assert_cmpint (again->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (again->json, "eventsApplied"), ==, 0);
+  g_assert_cmpint (jtest_member_int (again->json, "eventsApplied"), ==, 0);
 }
 
 /* A line that is no event is not retried, and stays listed. */
 static void
 test_retry_keeps_lines (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) retry = NULL;
-  g_autoptr(CliRun) list = NULL;
+  g_autoptr(JTestRun) retry = NULL;
+  g_autoptr(JTestRun) list = NULL;
 
   use_fixed_plugin (f);
   retry = CLI_RUN_JSON (f, "failed", "--retry");
   g_assert_cmpint (retry->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (retry->json, "eventsApplied"), ==, 2);
-  g_assert_cmpint (cli_member_int (retry->json, "notRetried"), ==, 1);
+  g_assert_cmpint (jtest_member_int (retry->json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (jtest_member_int (retry->json, "notRetried"), ==, 1);
   list = CLI_RUN_JSON (f, "failed");
-  g_assert_cmpuint (json_object_array_length (cli_member_array (list->json,
-                                                                "failed")),
-                    ==, 1);
-  g_assert_cmpint (cli_member_int (failure_at (list->json, 0), "line"), ==, 4);
+  g_assert_cmpuint (jtest_member_len (list->json, "failed"), ==, 1);
+  g_assert_cmpint (jtest_member_int (failure_at (list->json, 0), "line"), ==,
+                   4);
   g_assert_cmpint (status_failed (f), ==, 1);
 }
 
@@ -232,9 +221,7 @@ test_retry_library (CliFixture *f, gconstpointer data)
   coordinator = cli_open (f);
   failed = jsync_coordinator_failed (coordinator, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (failed,
-                                                                "failed")),
-                    ==, 2);
+  g_assert_cmpuint (jtest_member_len (failed, "failed"), ==, 2);
   json_object_put (failed);
   result = jsync_coordinator_retry_failed (coordinator, &error);
   g_assert_no_error (error);
@@ -244,9 +231,7 @@ test_retry_library (CliFixture *f, gconstpointer data)
   g_assert_cmpuint (result->events_pending, ==, 0);
   failed = jsync_coordinator_failed (coordinator, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (failed,
-                                                                "failed")),
-                    ==, 0);
+  g_assert_cmpuint (jtest_member_len (failed, "failed"), ==, 0);
   json_object_put (failed);
 }
 

@@ -34,6 +34,8 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
+#include "jsync-test.h"
+
 /* --- The fault VFS -------------------------------------------------------- */
 
 typedef enum
@@ -424,29 +426,6 @@ warned (const char *pattern)
 /* --- Files -------------------------------------------------------------- */
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
-      || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_rmdir (path);
-}
-
-static void
 write_file (const char *path, const char *text, gssize length)
 {
   g_autofree char *dir = g_path_get_dirname (path);
@@ -570,12 +549,11 @@ static const char *const world_logs[] = {
 static void
 world_setup (World *w, gconstpointer data)
 {
-  const char *src = g_test_get_filename (G_TEST_DIST, "data", "nexus", NULL);
+  const char *src = jtest_nexus_dir ();
   g_autoptr(JsyncResult) result = NULL;
   g_autofree char *ref_db = NULL;
 
-  w->dir = g_dir_make_tmp ("jsync-faults-XXXXXX", NULL);
-  g_assert_nonnull (w->dir);
+  w->dir = jtest_tree_make (NULL, "jsync-faults");
   w->data = g_build_filename (w->dir, "data", NULL);
   w->base = g_build_filename (w->dir, "base.db", NULL);
   w->db = g_build_filename (w->dir, "cache", "work.db", NULL);
@@ -634,7 +612,7 @@ static void
 world_teardown (World *w, gconstpointer data)
 {
   fault_reset ();
-  remove_tree (w->dir);
+  jtest_tree_remove (w->dir);
   g_free (w->dir);
   g_free (w->data);
   g_free (w->base);
@@ -1422,7 +1400,7 @@ log_change_run (World *w, LogChange change)
   /* The log comes back (or stays replaced): the next run recovers. */
   if (change == LOG_DELETE || change == LOG_DIRECTORY)
     {
-      remove_tree (path);
+      jtest_tree_remove (path);
       write_file (path, lf.saved, lf.saved_length);
       assert_recovers (w, FALSE);
     }

@@ -80,9 +80,9 @@ found (CliFixture *f, const char *query, const char *table)
 
   g_assert_no_error (error);
   g_assert_nonnull (json);
-  results = cli_member_array (json, "results");
+  results = jtest_member_array (json, "results");
   for (size_t i = 0; i < json_object_array_length (results); i++)
-    g_ptr_array_add (ids, (gpointer) cli_member_str (
+    g_ptr_array_add (ids, (gpointer) jtest_member_str (
                               json_object_array_get_idx (results, i), "id"));
   g_ptr_array_sort (ids, compare_strings);
   g_ptr_array_add (ids, NULL);
@@ -128,10 +128,10 @@ assert_verify_identical (CliFixture *f)
 
   g_assert_no_error (error);
   g_assert_nonnull (report);
-  if (!cli_member_bool (report, "identical"))
+  if (!jtest_member_bool (report, "identical"))
     g_test_message ("%s", json_object_to_json_string_ext (
-                              report, JSON_C_TO_STRING_PRETTY));
-  g_assert_true (cli_member_bool (report, "identical"));
+                                report, JSON_C_TO_STRING_PRETTY));
+  g_assert_true (jtest_member_bool (report, "identical"));
   json_object_put (report);
 }
 

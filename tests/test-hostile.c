@@ -117,21 +117,12 @@ cache_int (Fixture *f, const char *sql)
 }
 
 static json_object *
-first_error (ProgramRun *run)
+first_error (JTestRun *run)
 {
-  json_object *errors = program_member (run->json, "errors");
+  json_object *errors = jtest_member (run->json, "errors");
 
   g_assert_cmpuint (json_object_array_length (errors), >=, 1);
   return json_object_array_get_idx (errors, 0);
-}
-
-static const char *
-member_string (json_object *object, const char *key)
-{
-  json_object *value = program_member (object, key);
-
-  g_assert_cmpint (json_object_get_type (value), ==, json_type_string);
-  return json_object_get_string (value);
 }
 
 /* --- Bad lines between good ones ------------------------------------------ */
@@ -140,15 +131,15 @@ member_string (json_object *object, const char *key)
  * failed event named by file and line (exit 1); the three good events are
  * applied; the line's bytes are kept in jsync_failed; a second run says
  * nothing new. */
-static ProgramRun *
+static JTestRun *
 run_bad_line (Fixture *f, const char *bad, gsize length, const char *reason)
 {
   g_autofree char *create = metadata_line ("e1", 1000);
   g_autofree char *m1 = message_line ("e2", "dev-a", 2000, "m1", "before");
   g_autofree char *m2 = message_line ("e4", "dev-a", 4000, "m2", "after");
   g_autofree char *where = g_strdup_printf ("%s:3", CONV);
-  g_autoptr(ProgramRun) again = NULL;
-  ProgramRun *run;
+  g_autoptr(JTestRun) again = NULL;
+  JTestRun *run;
   json_object *error;
 
   append_text (f, CONV, create);
@@ -157,16 +148,16 @@ run_bad_line (Fixture *f, const char *bad, gsize length, const char *reason)
   append_text (f, CONV, m2);
   run = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (run->status, ==, 1);
-  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==, 3);
-  g_assert_cmpint (program_member_int (run->json, "eventsFailed"), ==, 1);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 3);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsFailed"), ==, 1);
   error = first_error (run);
-  g_assert_cmpstr (member_string (error, "file"), ==, CONV);
-  g_assert_cmpint (program_member_int (error, "line"), ==, 3);
-  g_assert_cmpint (program_member_int (error, "offset"), ==,
+  g_assert_cmpstr (jtest_member_str (error, "file"), ==, CONV);
+  g_assert_cmpint (jtest_member_int (error, "line"), ==, 3);
+  g_assert_cmpint (jtest_member_int (error, "offset"), ==,
                    strlen (create) + strlen (m1));
-  if (strstr (member_string (error, "message"), reason) == NULL)
-    g_test_message ("message: %s", member_string (error, "message"));
-  g_assert_nonnull (strstr (member_string (error, "message"), reason));
+  if (strstr (jtest_member_str (error, "message"), reason) == NULL)
+    g_test_message ("message: %s", jtest_member_str (error, "message"));
+  g_assert_nonnull (strstr (jtest_member_str (error, "message"), reason));
   g_assert_nonnull (strstr (run->err, where));
   g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
                    ==, 2);
@@ -175,8 +166,8 @@ run_bad_line (Fixture *f, const char *bad, gsize length, const char *reason)
 
   again = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (again->status, ==, 0);
-  g_assert_cmpint (program_member_int (again->json, "eventsApplied"), ==, 0);
-  g_assert_cmpint (program_member_int (again->json, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (again->json, "eventsApplied"), ==, 0);
+  g_assert_cmpint (jtest_member_int (again->json, "eventsFailed"), ==, 0);
   return run;
 }
 
@@ -186,7 +177,7 @@ test_nul (Fixture *f, gconstpointer user_data)
   static const char line[] = "{\"type\":\"message\",\"conversationId\":\"c1\","
                              "\"data\":{\"id\":\"m9\",\"content\":\"a\0b\"},"
                              "\"id\":\"e3\",\"deviceId\":\"d\",\"timestamp\":3}\n";
-  g_autoptr(ProgramRun) run = run_bad_line (f, line, sizeof line - 1, "NUL");
+  g_autoptr(JTestRun) run = run_bad_line (f, line, sizeof line - 1, "NUL");
 
   /* The raw line is kept whole, NUL included. */
   g_assert_cmpint (cache_int (f, "SELECT length(raw) FROM jsync_failed"), ==,
@@ -200,7 +191,7 @@ test_nul_escaped (Fixture *f, gconstpointer user_data)
   static const char line[] = "{\"type\":\"message\",\"conversationId\":\"c1\","
                              "\"data\":{\"id\":\"m9\"},\"id\":\"e\\u00003\","
                              "\"deviceId\":\"d\",\"timestamp\":3}\n";
-  g_autoptr(ProgramRun) run = run_bad_line (f, line, sizeof line - 1, "NUL");
+  g_autoptr(JTestRun) run = run_bad_line (f, line, sizeof line - 1, "NUL");
 }
 
 static void
@@ -220,7 +211,7 @@ test_invalid_utf8 (Fixture *f, gconstpointer user_data)
           "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
           "\"m9\",\"content\":\"%s\"},\"id\":\"e3\",\"deviceId\":\"d\","
           "\"timestamp\":3}\n", bad[i]);
-      g_autoptr(ProgramRun) run = NULL;
+      g_autoptr(JTestRun) run = NULL;
 
       if (i > 0)
         {
@@ -243,7 +234,7 @@ test_deep_nesting (Fixture *f, gconstpointer user_data)
       g_autoptr(GString) line = g_string_new (
           "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":"
           "{\"id\":\"m9\",\"deep\":");
-      g_autoptr(ProgramRun) run = NULL;
+      g_autoptr(JTestRun) run = NULL;
 
       for (guint i = 0; i < depth; i++)
         g_string_append (line, objects ? "{\"a\":" : "[");
@@ -285,7 +276,7 @@ test_numbers (Fixture *f, gconstpointer user_data)
           "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
           "\"m9\"},\"id\":\"e3\",\"deviceId\":\"d\",\"timestamp\":%s}\n",
           cases[i].timestamp);
-      g_autoptr(ProgramRun) run = NULL;
+      g_autoptr(JTestRun) run = NULL;
 
       if (i > 0)
         {
@@ -306,7 +297,7 @@ test_numbers (Fixture *f, gconstpointer user_data)
           "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
           "\"m9\",\"sequenceNumber\":%s},\"id\":\"e3\",\"deviceId\":\"d\","
           "\"timestamp\":3}\n", numbers[i]);
-      g_autoptr(ProgramRun) run = NULL;
+      g_autoptr(JTestRun) run = NULL;
 
       fixture_teardown (f, NULL);
       fixture_setup (f, NULL);
@@ -344,7 +335,7 @@ test_field_types (Fixture *f, gconstpointer user_data)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *line = g_strdup_printf ("{%s}\n", cases[i].envelope);
-      g_autoptr(ProgramRun) run = NULL;
+      g_autoptr(JTestRun) run = NULL;
 
       if (i > 0)
         {
@@ -395,7 +386,7 @@ baseline_rss (Fixture *f, const char *keyfile)
   g_autofree char *dir = g_path_get_dirname (path);
   g_autoptr(GError) error = NULL;
   const char *const args[] = { "--config", keyfile, "sync", NULL };
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   g_file_set_contents (path, all, -1, &error);
@@ -425,7 +416,7 @@ run_huge_line (Fixture *f, gint64 max_line_bytes, gint64 bound)
                                                G_GINT64_FORMAT "\n",
                                                max_line_bytes);
   g_autoptr(GError) error = NULL;
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   json_object *e;
   gint64 base;
 
@@ -443,12 +434,12 @@ run_huge_line (Fixture *f, gint64 max_line_bytes, gint64 bound)
                   G_GINT64_FORMAT " KiB without it", run->peak_rss, length,
                   max_line_bytes, base);
   g_assert_cmpint (run->status, ==, 1);
-  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==, 3);
-  g_assert_cmpint (program_member_int (run->json, "eventsFailed"), ==, 1);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 3);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsFailed"), ==, 1);
   e = first_error (run);
-  g_assert_cmpstr (member_string (e, "file"), ==, CONV);
-  g_assert_cmpint (program_member_int (e, "line"), ==, 3);
-  g_assert_nonnull (strstr (member_string (e, "message"), "max-line-bytes"));
+  g_assert_cmpstr (jtest_member_str (e, "file"), ==, CONV);
+  g_assert_cmpint (jtest_member_int (e, "line"), ==, 3);
+  g_assert_nonnull (strstr (jtest_member_str (e, "message"), "max-line-bytes"));
   /* Recorded by offset, length and its first 4 KiB. */
   g_assert_cmpint (cache_int (f, "SELECT length FROM jsync_failed"), ==,
                    length - 1);
@@ -489,7 +480,7 @@ test_huge_log (Fixture *f, gconstpointer user_data)
   const guint messages = 200;
   g_autofree char *create = metadata_line ("e1", 1000);
   g_autofree char *content = g_malloc (MIB + 1);
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   gint64 size = strlen (create);
   const char *scale = g_getenv ("JSYNC_TEST_SCALE");
 
@@ -515,7 +506,7 @@ test_huge_log (Fixture *f, gconstpointer user_data)
   g_test_message ("peak RSS: %" G_GINT64_FORMAT " KiB for a log of %"
                   G_GINT64_FORMAT " bytes", run->peak_rss, size);
   g_assert_cmpint (run->status, ==, 0);
-  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==,
+  g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==,
                    messages + 1);
   g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
                    ==, messages);
@@ -544,7 +535,7 @@ test_symlink_loop (Fixture *f, gconstpointer user_data)
   g_autofree char *up = data_path (f, "conversations/up.jsonl");
   g_autofree char *a = data_path (f, "a.jsonl");
   g_autofree char *b = data_path (f, "b.jsonl");
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   write_good_log (f);
   g_assert_cmpint (symlink ("..", loop), ==, 0);
@@ -553,9 +544,9 @@ test_symlink_loop (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (symlink ("a.jsonl", b), ==, 0);
   run = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (run->status, ==, 0);
-  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 2);
   g_assert_cmpint (json_object_array_length (
-                       program_member (run->json, "filesProcessed")), ==, 1);
+                       jtest_member (run->json, "filesProcessed")), ==, 1);
   g_assert_nonnull (strstr (run->err, "a.jsonl: skipped: a symbolic link"));
   g_assert_nonnull (strstr (run->err, "b.jsonl: skipped: a symbolic link"));
   g_assert_nonnull (strstr (run->err, "up.jsonl: skipped: a symbolic link"));
@@ -566,7 +557,7 @@ test_fifo (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *fifo = data_path (f, "conversations/x.jsonl");
   const char *const args[] = { "sync", "--json", NULL };
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   json_object *json;
 
   write_good_log (f);
@@ -578,7 +569,7 @@ test_fifo (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (run->status, ==, 0);
   json = json_tokener_parse (run->out);
   g_assert_nonnull (json);
-  g_assert_cmpint (program_member_int (json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (jtest_member_int (json, "eventsApplied"), ==, 2);
   json_object_put (json);
   g_assert_nonnull (strstr (run->err,
                             "x.jsonl: skipped: not a regular file"));
@@ -590,7 +581,7 @@ test_fifo (Fixture *f, gconstpointer user_data)
 static void
 make_cache (Fixture *f)
 {
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   write_good_log (f);
   run = PROGRAM_RUN (f->program, "sync");
@@ -625,11 +616,11 @@ overwrite_page (Fixture *f, gint64 page)
 /* The cache rebuilt from the logs after it was moved aside: the next run
  * applies everything, and the damaged file is kept beside it. */
 static void
-assert_rebuilt (Fixture *f, ProgramRun *run, gint64 applied)
+assert_rebuilt (Fixture *f, JTestRun *run, gint64 applied)
 {
   g_autofree char *aside = g_strconcat (f->program->db, ".corrupt", NULL);
 
-  g_assert_cmpint (program_member_int (run->json, "eventsApplied"), ==,
+  g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==,
                    applied);
   g_assert_true (g_file_test (aside, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
@@ -641,7 +632,7 @@ assert_rebuilt (Fixture *f, ProgramRun *run, gint64 applied)
 static void
 test_cache_truncated (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   GStatBuf st;
 
   make_cache (f);
@@ -658,7 +649,7 @@ test_cache_truncated (Fixture *f, gconstpointer user_data)
 static void
 test_cache_header (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(ProgramRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   FILE *file;
 
   make_cache (f);
@@ -678,8 +669,8 @@ test_cache_header (Fixture *f, gconstpointer user_data)
 static void
 test_cache_page (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(ProgramRun) first = NULL;
-  g_autoptr(ProgramRun) second = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
 
   make_cache (f);
   overwrite_page (f, root_page (f, "jsync_sources"));
@@ -700,8 +691,8 @@ static void
 test_cache_page_applier (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *m2 = message_line ("e3", "dev-a", 3000, "m2", "more");
-  g_autoptr(ProgramRun) first = NULL;
-  g_autoptr(ProgramRun) second = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
 
   make_cache (f);
   overwrite_page (f, root_page (f, "messages"));
@@ -712,7 +703,7 @@ test_cache_page_applier (Fixture *f, gconstpointer user_data)
   g_assert_nonnull (strstr (first->err, "the next run rebuilds it"));
   second = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (second->status, ==, 0);
-  g_assert_cmpint (program_member_int (second->json, "eventsApplied"), ==, 3);
+  g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 3);
   g_assert_cmpint (cache_int (f, "SELECT messageCount FROM conversations"),
                    ==, 2);
 }
@@ -721,8 +712,8 @@ test_cache_page_applier (Fixture *f, gconstpointer user_data)
 static void
 test_cache_page_status (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(ProgramRun) status = NULL;
-  g_autoptr(ProgramRun) sync = NULL;
+  g_autoptr(JTestRun) status = NULL;
+  g_autoptr(JTestRun) sync = NULL;
 
   make_cache (f);
   overwrite_page (f, root_page (f, "jsync_sources"));
@@ -771,17 +762,17 @@ static void
 assert_refused_then_fixed (Fixture *f, const char *path, const char *fix,
                            int mode)
 {
-  g_autoptr(ProgramRun) sync = NULL;
-  g_autoptr(ProgramRun) plugins = NULL;
-  g_autoptr(ProgramRun) fixed = NULL;
+  g_autoptr(JTestRun) sync = NULL;
+  g_autoptr(JTestRun) plugins = NULL;
+  g_autoptr(JTestRun) fixed = NULL;
   g_autofree char *reason = g_strdup_printf ("%s is writable by other users",
                                              path);
 
   write_good_log (f);
   sync = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (sync->status, ==, 0);
-  g_assert_cmpint (program_member_int (sync->json, "eventsApplied"), ==, 0);
-  g_assert_cmpint (program_member_int (sync->json, "eventsPending"), ==, 2);
+  g_assert_cmpint (jtest_member_int (sync->json, "eventsApplied"), ==, 0);
+  g_assert_cmpint (jtest_member_int (sync->json, "eventsPending"), ==, 2);
   g_assert_nonnull (strstr (sync->err, reason));
   plugins = PROGRAM_RUN (f->program, "plugins");
   g_assert_cmpint (plugins->status, ==, 0);
@@ -789,8 +780,8 @@ assert_refused_then_fixed (Fixture *f, const char *path, const char *fix,
   g_assert_cmpint (g_chmod (fix, mode), ==, 0);
   fixed = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (fixed->status, ==, 0);
-  g_assert_cmpint (program_member_int (fixed->json, "eventsApplied"), ==, 2);
-  g_assert_cmpint (program_member_int (fixed->json, "eventsPending"), ==, 0);
+  g_assert_cmpint (jtest_member_int (fixed->json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (jtest_member_int (fixed->json, "eventsPending"), ==, 0);
 }
 
 static void
@@ -814,16 +805,6 @@ test_plugins_file_writable (Fixture *f, gconstpointer user_data)
 
 /* --- Silent overwrite (issue 3, item 5) ------------------------------------ */
 
-static gboolean
-array_has (json_object *array, const char *text)
-{
-  for (gsize i = 0; i < json_object_array_length (array); i++)
-    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (array, i)),
-                   text) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* Device A wrote e1 (the conversation), e2..e4 (messages m2..m4) and e5 (an
  * edit of m2) and this cache applied them.  The sync tool then replaces the
  * log (by rename, as sync tools do) with device B's version: e1, e2, e3 (e3
@@ -843,7 +824,7 @@ overwrite_scenario (Fixture *f)
   g_autofree char *replacement = NULL;
   g_autofree char *path = data_path (f, CONV);
   g_autofree char *tmp = data_path (f, "conversations/.syncthing.tmp");
-  g_autoptr(ProgramRun) first = NULL;
+  g_autoptr(JTestRun) first = NULL;
   g_autoptr(GError) error = NULL;
   json_object *json = json_tokener_parse (e3);
 
@@ -858,7 +839,7 @@ overwrite_scenario (Fixture *f)
   append_text (f, CONV, e5);
   first = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (first->status, ==, 0);
-  g_assert_cmpint (program_member_int (first->json, "eventsApplied"), ==, 5);
+  g_assert_cmpint (jtest_member_int (first->json, "eventsApplied"), ==, 5);
 
   replacement = g_strconcat (e1, e2, e3_spaced, e6, e7, NULL);
   g_file_set_contents (tmp, replacement, -1, &error);
@@ -886,8 +867,8 @@ assert_all_effects (Fixture *f, gint64 messages)
 static void
 assert_status_lists_lost (Fixture *f)
 {
-  g_autoptr(ProgramRun) status = PROGRAM_RUN (f->program, "status", "--json");
-  json_object *lost = program_member (status->json, "lostEvents");
+  g_autoptr(JTestRun) status = PROGRAM_RUN (f->program, "status", "--json");
+  json_object *lost = jtest_member (status->json, "lostEvents");
 
   g_assert_cmpint (status->status, ==, 0);
   g_assert_cmpuint (json_object_array_length (lost), ==, 2);
@@ -895,35 +876,36 @@ assert_status_lists_lost (Fixture *f)
     {
       json_object *event = json_object_array_get_idx (lost, i);
 
-      g_assert_cmpstr (member_string (event, "file"), ==, CONV);
-      g_assert_cmpstr (member_string (event, "id"), ==, i == 0 ? "e4" : "e5");
+      g_assert_cmpstr (jtest_member_str (event, "file"), ==, CONV);
+      g_assert_cmpstr (jtest_member_str (event, "id"), ==,
+                       i == 0 ? "e4" : "e5");
     }
 }
 
 static void
 test_overwrite_detected (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(ProgramRun) second = NULL;
-  g_autoptr(ProgramRun) text = NULL;
+  g_autoptr(JTestRun) second = NULL;
+  g_autoptr(JTestRun) text = NULL;
   json_object *lost, *entry, *reread;
 
   overwrite_scenario (f);
   second = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (second->status, ==, 0);
   /* What B's version still holds is not applied again; B's own are. */
-  g_assert_cmpint (program_member_int (second->json, "eventsApplied"), ==, 2);
-  g_assert_cmpint (program_member_int (second->json, "eventsSkipped"), ==, 3);
-  g_assert_cmpint (program_member_int (second->json, "eventsFailed"), ==, 0);
-  reread = program_member (second->json, "filesReread");
+  g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 2);
+  g_assert_cmpint (jtest_member_int (second->json, "eventsSkipped"), ==, 3);
+  g_assert_cmpint (jtest_member_int (second->json, "eventsFailed"), ==, 0);
+  reread = jtest_member (second->json, "filesReread");
   g_assert_cmpuint (json_object_array_length (reread), ==, 1);
-  lost = program_member (second->json, "lostEvents");
+  lost = jtest_member (second->json, "lostEvents");
   g_assert_cmpuint (json_object_array_length (lost), ==, 1);
   entry = json_object_array_get_idx (lost, 0);
-  g_assert_cmpstr (member_string (entry, "file"), ==, CONV);
-  g_assert_cmpuint (json_object_array_length (program_member (entry, "ids")),
+  g_assert_cmpstr (jtest_member_str (entry, "file"), ==, CONV);
+  g_assert_cmpuint (json_object_array_length (jtest_member (entry, "ids")),
                     ==, 2);
-  g_assert_true (array_has (program_member (entry, "ids"), "e4"));
-  g_assert_true (array_has (program_member (entry, "ids"), "e5"));
+  g_assert_true (jtest_array_has_string (jtest_member (entry, "ids"), "e4"));
+  g_assert_true (jtest_array_has_string (jtest_member (entry, "ids"), "e5"));
   g_assert_nonnull (strstr (second->err, CONV));
   g_assert_nonnull (strstr (second->err, "no longer in it"));
   /* The cache keeps the effects of e4 and e5. */
@@ -945,9 +927,9 @@ static void
 test_overwrite_then_late_event (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *late = message_line ("e0", "dev-c", 1500, "m0", "early");
-  g_autoptr(ProgramRun) second = NULL;
-  g_autoptr(ProgramRun) third = NULL;
-  g_autoptr(ProgramRun) rebuild = NULL;
+  g_autoptr(JTestRun) second = NULL;
+  g_autoptr(JTestRun) third = NULL;
+  g_autoptr(JTestRun) rebuild = NULL;
 
   overwrite_scenario (f);
   second = PROGRAM_RUN (f->program, "sync", "--json");
@@ -955,11 +937,11 @@ test_overwrite_then_late_event (Fixture *f, gconstpointer user_data)
   append_text (f, "conversations/conv_c1 (1).jsonl", late);
   third = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (third->status, ==, 0);
-  g_assert_cmpint (program_member_int (third->json, "eventsApplied"), ==, 1);
+  g_assert_cmpint (jtest_member_int (third->json, "eventsApplied"), ==, 1);
   g_assert_cmpuint (json_object_array_length (
-                        program_member (third->json, "lostEvents")), ==, 0);
+                        jtest_member (third->json, "lostEvents")), ==, 0);
   g_assert_cmpuint (json_object_array_length (
-                        program_member (third->json, "errors")), ==, 0);
+                        jtest_member (third->json, "errors")), ==, 0);
   assert_all_effects (f, 6);
   g_assert_cmpint (cache_int (f, "SELECT count(*) FROM jsync_events"), ==, 8);
   assert_status_lists_lost (f);

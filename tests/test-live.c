@@ -340,7 +340,7 @@ test_verify_grown (CliFixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (during.calls, >, 0);
   g_test_message ("%s", json_object_to_json_string (report));
-  g_assert_true (cli_member_bool (report, "identical"));
+  g_assert_true (jtest_member_bool (report, "identical"));
   json_object_put (report);
 }
 
@@ -390,9 +390,9 @@ test_verify_replaced (CliFixture *f, gconstpointer data)
   g_test_assert_expected_messages ();
   g_assert_no_error (error);
   g_assert_true (during.done);
-  g_assert_true (cli_member_bool (report, "identical"));
+  g_assert_true (jtest_member_bool (report, "identical"));
   g_assert_cmpint (json_object_array_length (
-                       cli_member_array (report, "onlyInCache")), ==, 0);
+                       jtest_member_array (report, "onlyInCache")), ==, 0);
   json_object_put (report);
 }
 

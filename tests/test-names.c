@@ -74,25 +74,13 @@ assert_no_controls (const char *text)
     }
 }
 
-static gboolean
-strings_have (json_object *array, const char *text)
-{
-  for (size_t i = 0; i < json_object_array_length (array); i++)
-    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (array,
-                                                                      i)),
-                   text)
-        == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* The file names of a list of objects. */
 static gboolean
 files_have (json_object *array, const char *file)
 {
   for (size_t i = 0; i < json_object_array_length (array); i++)
-    if (g_strcmp0 (cli_member_str (json_object_array_get_idx (array, i),
-                                   "file"),
+    if (g_strcmp0 (jtest_member_str (json_object_array_get_idx (array, i),
+                                     "file"),
                    file)
         == 0)
       return TRUE;
@@ -106,22 +94,20 @@ files_have (json_object *array, const char *file)
 static void
 test_json (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) sync = CLI_RUN_JSON (f, "sync");
-  g_autoptr(CliRun) status = NULL;
-  g_autoptr(CliRun) failed = NULL;
-  g_autoptr(CliRun) dump = NULL;
-  g_autoptr(CliRun) again = NULL;
+  g_autoptr(JTestRun) sync = CLI_RUN_JSON (f, "sync");
+  g_autoptr(JTestRun) status = NULL;
+  g_autoptr(JTestRun) failed = NULL;
+  g_autoptr(JTestRun) dump = NULL;
+  g_autoptr(JTestRun) again = NULL;
   json_object *workspaces;
 
   g_assert_cmpint (sync->status, ==, JSYNC_EXIT_EVENTS_FAILED);
-  g_assert_cmpint (cli_member_int (sync->json, "eventsApplied"), ==, 2);
-  g_assert_true (strings_have (cli_member_array (sync->json,
-                                                 "filesProcessed"),
-                               BAD_SHOWN));
-  g_assert_true (strings_have (cli_member_array (sync->json,
-                                                 "filesProcessed"),
-                               ESC_NAME));
-  g_assert_true (files_have (cli_member_array (sync->json, "errors"),
+  g_assert_cmpint (jtest_member_int (sync->json, "eventsApplied"), ==, 2);
+  g_assert_true (jtest_array_has_string (
+      jtest_member_array (sync->json, "filesProcessed"), BAD_SHOWN));
+  g_assert_true (jtest_array_has_string (
+      jtest_member_array (sync->json, "filesProcessed"), ESC_NAME));
+  g_assert_true (files_have (jtest_member_array (sync->json, "errors"),
                              BAD_SHOWN));
   assert_no_controls (sync->err);
   g_assert_nonnull (strstr (sync->err, BAD_SHOWN));
@@ -129,23 +115,23 @@ test_json (CliFixture *f, gconstpointer data)
 
   status = CLI_RUN_JSON (f, "status");
   g_assert_cmpint (status->status, ==, JSYNC_EXIT_OK);
-  g_assert_true (files_have (cli_member_array (status->json, "files"),
+  g_assert_true (files_have (jtest_member_array (status->json, "files"),
                              BAD_SHOWN));
-  g_assert_true (files_have (cli_member_array (status->json, "files"),
+  g_assert_true (files_have (jtest_member_array (status->json, "files"),
                              ESC_NAME));
   assert_no_controls (status->err);
 
   failed = CLI_RUN_JSON (f, "failed");
   g_assert_cmpint (failed->status, ==, JSYNC_EXIT_OK);
-  g_assert_true (files_have (cli_member_array (failed->json, "failed"),
+  g_assert_true (files_have (jtest_member_array (failed->json, "failed"),
                              BAD_SHOWN));
-  g_assert_true (files_have (cli_member_array (failed->json, "failed"),
+  g_assert_true (files_have (jtest_member_array (failed->json, "failed"),
                              ESC_NAME));
   assert_no_controls (failed->err);
 
   dump = CLI_RUN_JSON (f, "dump");
-  workspaces = cli_member_array (cli_member (dump->json, "tables"),
-                                 "workspaces");
+  workspaces = jtest_member_array (jtest_member (dump->json, "tables"),
+                                     "workspaces");
   g_assert_cmpuint (json_object_array_length (workspaces), ==, 2);
 
   /* The cache holds the real names: nothing new to read. */
@@ -155,9 +141,9 @@ test_json (CliFixture *f, gconstpointer data)
                    ==, 1);
   again = CLI_RUN_JSON (f, "sync");
   g_assert_cmpint (again->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (again->json, "eventsApplied"), ==, 0);
+  g_assert_cmpint (jtest_member_int (again->json, "eventsApplied"), ==, 0);
   g_assert_cmpuint (json_object_array_length (
-                        cli_member_array (again->json, "filesProcessed")),
+                        jtest_member_array (again->json, "filesProcessed")),
                     ==, 0);
 }
 
@@ -166,9 +152,9 @@ test_json (CliFixture *f, gconstpointer data)
 static void
 test_text (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) sync = CLI_RUN (f, "sync");
-  g_autoptr(CliRun) status = NULL;
-  g_autoptr(CliRun) failed = NULL;
+  g_autoptr(JTestRun) sync = CLI_RUN (f, "sync");
+  g_autoptr(JTestRun) status = NULL;
+  g_autoptr(JTestRun) failed = NULL;
 
   g_assert_cmpint (sync->status, ==, JSYNC_EXIT_EVENTS_FAILED);
   assert_no_controls (sync->out);
@@ -250,14 +236,14 @@ append_deep (CliFixture *f, const char *file, const char *text)
 static gboolean
 dump_has_workspace (CliFixture *f, const char *id)
 {
-  g_autoptr(CliRun) dump = CLI_RUN_JSON (f, "dump");
-  json_object *workspaces = cli_member_array (cli_member (dump->json,
-                                                          "tables"),
-                                              "workspaces");
+  g_autoptr(JTestRun) dump = CLI_RUN_JSON (f, "dump");
+  json_object *workspaces = jtest_member_array (jtest_member (dump->json,
+                                                              "tables"),
+                                                  "workspaces");
 
   for (size_t i = 0; i < json_object_array_length (workspaces); i++)
-    if (g_strcmp0 (cli_member_str (json_object_array_get_idx (workspaces, i),
-                                   "id"),
+    if (g_strcmp0 (jtest_member_str (json_object_array_get_idx (workspaces, i),
+                                     "id"),
                    id)
         == 0)
       return TRUE;
@@ -271,8 +257,8 @@ test_deep_append (CliFixture *f, gconstpointer data)
 {
   g_autofree char *folder = make_deep_folders (f);
   g_autofree char *file = g_strconcat (folder, "/deep.jsonl", NULL);
-  g_autoptr(CliRun) append = NULL;
-  g_autoptr(CliRun) sync = NULL;
+  g_autoptr(JTestRun) append = NULL;
+  g_autoptr(JTestRun) sync = NULL;
 
   append = CLI_RUN_JSON (f, "append", file,
                          "{\"type\":\"workspace_created\",\"data\":{\"id\":"
@@ -281,10 +267,10 @@ test_deep_append (CliFixture *f, gconstpointer data)
   if (append->status != JSYNC_EXIT_OK)
     g_test_message ("append: %.300s", append->err);
   g_assert_cmpint (append->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (append->json, "eventsApplied"), ==, 1);
+  g_assert_cmpint (jtest_member_int (append->json, "eventsApplied"), ==, 1);
   sync = CLI_RUN_JSON (f, "sync");
   g_assert_cmpint (sync->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (sync->json, "filesFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (sync->json, "filesFailed"), ==, 0);
   g_assert_true (dump_has_workspace (f, "deep"));
 }
 
@@ -297,15 +283,15 @@ test_deep_raw (CliFixture *f, gconstpointer data)
   g_autofree char *file = g_strconcat (folder, "/raw.jsonl", NULL);
   g_autofree char *w1 = workspace_line ("w1", 1000);
   g_autofree char *w2 = workspace_line ("w2", 2000);
-  g_autoptr(CliRun) first = NULL;
-  g_autoptr(CliRun) second = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
 
   append_deep (f, file, w1);
   first = CLI_RUN_JSON (f, "sync");
   if (first->status != JSYNC_EXIT_OK)
     g_test_message ("sync: %.300s", first->err);
   g_assert_cmpint (first->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (first->json, "eventsApplied"), ==, 1);
+  g_assert_cmpint (jtest_member_int (first->json, "eventsApplied"), ==, 1);
   g_assert_true (dump_has_workspace (f, "w1"));
 
   append_deep (f, file, w2);
@@ -313,9 +299,9 @@ test_deep_raw (CliFixture *f, gconstpointer data)
   if (second->status != JSYNC_EXIT_OK)
     g_test_message ("sync: %.300s", second->err);
   g_assert_cmpint (second->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (second->json, "eventsApplied"), ==, 1);
+  g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 1);
   g_assert_cmpuint (json_object_array_length (
-                        cli_member_array (second->json, "filesReread")),
+                        jtest_member_array (second->json, "filesReread")),
                     ==, 0);
   g_assert_true (dump_has_workspace (f, "w2"));
 }

@@ -12,12 +12,13 @@
  */
 #include <locale.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
+
+#include "jsync-test.h"
 
 /* The Nexus events of the data folder: three for the bundled appliers and
  * one (project_created) that no applier takes. */
@@ -71,29 +72,6 @@ static const char task_rows[] =
 static char *kit_dir;           /* owned: temp folder of the build */
 static char *kit_module;        /* owned: kit_dir/tasks.so, once built */
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
-      || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_rmdir (path);
-}
-
 /* Build examples/tasks/tasks.c the user's way, the first time only.
  * Returns FALSE, with the test skipped, when cc or pkg-config is missing. */
 static gboolean
@@ -102,11 +80,8 @@ kit_build (void)
   g_autofree char *cc = g_find_program_in_path ("cc");
   g_autofree char *pkg_config = g_find_program_in_path ("pkg-config");
   g_autofree char *source = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
   g_autofree char *module = NULL;
-  g_autoptr(GError) error = NULL;
-  int wait_status = 0;
+  g_autoptr(JTestRun) run = NULL;
 
   if (kit_module != NULL)
     return TRUE;
@@ -118,8 +93,7 @@ kit_build (void)
 
   source = g_test_build_filename (G_TEST_DIST, "..", "examples", "tasks",
                                   "tasks.c", NULL);
-  kit_dir = g_dir_make_tmp ("jsync-kit-XXXXXX", &error);
-  g_assert_no_error (error);
+  kit_dir = jtest_tree_make (NULL, "jsync-kit");
   module = g_build_filename (kit_dir, "tasks.so", NULL);
   {
     /* The command of examples/tasks/README.md, the paths as $1 and $2. */
@@ -132,16 +106,16 @@ kit_build (void)
 
     g_test_message ("build: PKG_CONFIG_PATH=%s %s",
                     g_getenv ("PKG_CONFIG_PATH"), argv[2]);
-    g_spawn_sync (kit_dir, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
-                  NULL, &out, &err, &wait_status, &error);
+    JTestSpawn options = { .cwd = kit_dir };
+
+    run = jtest_spawn (argv, &options);
   }
-  g_assert_no_error (error);
-  if (*err != '\0')
-    g_test_message ("build stderr:\n%s", err);
-  g_assert_true (WIFEXITED (wait_status));
-  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 0);
+  if (*run->err != '\0')
+    g_test_message ("build stderr:\n%s", run->err);
+  g_assert_cmpint (run->signal, ==, 0);
+  g_assert_cmpint (run->status, ==, 0);
   /* The example builds without a warning at the compiler's defaults. */
-  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpstr (run->err, ==, "");
   g_assert_true (g_file_test (module, G_FILE_TEST_IS_REGULAR));
   kit_module = g_steal_pointer (&module);
   return TRUE;
@@ -159,33 +133,13 @@ typedef struct
   char **env;                   /* owned: the child's environment */
 } Fixture;
 
-static void
-copy_file (const char *from, const char *to)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *bytes = NULL;
-  gsize length = 0;
-
-  g_file_get_contents (from, &bytes, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (to, bytes, (gssize) length, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (to, 0755), ==, 0);
-}
-
 /* Write (or extend) a log of the data folder. */
 static void
 write_log (Fixture *f, const char *relative, const char *text, gboolean append)
 {
   g_autofree char *path = g_build_filename (f->data, relative, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = g_fopen (path, append ? "a" : "w");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, append);
 }
 
 /* Drop the built module into the plugins folder, as a user does. */
@@ -194,21 +148,19 @@ fixture_drop_in (Fixture *f)
 {
   g_autofree char *to = g_build_filename (f->plugins, "tasks.so", NULL);
 
-  copy_file (kit_module, to);
+  jtest_copy_file (kit_module, to, 0755);
 }
 
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *bundled = g_test_build_filename (G_TEST_BUILT, "..",
-                                                    "plugins", NULL);
+  const char *bundled = jtest_bundled_plugins ();
   static const char *const names[] = { "conversation.so", "workspace.so" };
 
   (void) user_data;
   if (!kit_build ())
     return;
-  f->dir = g_dir_make_tmp ("jsync-kit-run-XXXXXX", NULL);
-  g_assert_nonnull (f->dir);
+  f->dir = jtest_tree_make (NULL, "jsync-kit-run");
   f->data = g_build_filename (f->dir, "data", NULL);
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
   f->db = g_build_filename (f->dir, "cache.db", NULL);
@@ -221,7 +173,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
       g_autofree char *from = g_build_filename (bundled, names[i], NULL);
       g_autofree char *to = g_build_filename (f->plugins, names[i], NULL);
 
-      copy_file (from, to);
+      jtest_copy_file (from, to, 0755);
     }
 
   write_log (f, "conversations/conv_c1.jsonl", nexus_conversation, FALSE);
@@ -229,18 +181,9 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   write_log (f, "projects/project_p1.jsonl", nexus_project, FALSE);
   write_log (f, "tasks/tasks_p1.jsonl", task_log, FALSE);
 
-  /* --plugins-dir, not JSYNC_PLUGIN_PATH, which would replace it.
-   * G_TEST_OPTION_ISOLATE_DIRS leaves /dev/null in the environment: hand
-   * the child GLib's per-test folders. */
-  f->env = g_get_environ ();
+  /* --plugins-dir, not JSYNC_PLUGIN_PATH, which would replace it. */
+  f->env = jtest_child_environ ();
   f->env = g_environ_unsetenv (f->env, "JSYNC_PLUGIN_PATH");
-  f->env = g_environ_setenv (f->env, "HOME", g_get_home_dir (), TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CACHE_HOME", g_get_user_cache_dir (),
-                             TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME",
-                             g_get_user_config_dir (), TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", g_get_user_state_dir (),
-                             TRUE);
 }
 
 static void
@@ -248,7 +191,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
 {
   (void) user_data;
   if (f->dir != NULL)
-    remove_tree (f->dir);
+    jtest_tree_remove (f->dir);
   g_free (f->dir);
   g_free (f->data);
   g_free (f->plugins);
@@ -259,22 +202,6 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
 
 /* --- Running jsync -------------------------------------------------------- */
 
-static const char *
-jsync_bin (void)
-{
-  static char *bin = NULL;
-
-  if (bin == NULL)
-    {
-      const char *env = g_getenv ("JSYNC_BIN");
-
-      bin = env != NULL ? g_strdup (env)
-                        : g_test_build_filename (G_TEST_BUILT, "..", "jsync",
-                                                 NULL);
-    }
-  return bin;
-}
-
 /* Run `jsync --data-dir D --db F --plugins-dir P [--config K] COMMAND
  * --json`; check the exit status and return stdout parsed.  (transfer
  * full) */
@@ -282,13 +209,10 @@ static json_object *
 run_jsync (Fixture *f, const char *command, int expected_status)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  int wait_status = 0;
-  json_object *json;
+  g_autoptr(JTestRun) run = NULL;
+  JTestSpawn options = { .cwd = f->dir, .env = f->env };
 
-  g_ptr_array_add (argv, (gpointer) jsync_bin ());
+  g_ptr_array_add (argv, (gpointer) jtest_bin ());
   g_ptr_array_add (argv, (gpointer) "--data-dir");
   g_ptr_array_add (argv, f->data);
   g_ptr_array_add (argv, (gpointer) "--db");
@@ -306,35 +230,12 @@ run_jsync (Fixture *f, const char *command, int expected_status)
 
   g_test_message ("run: jsync --plugins-dir %s %s --json", f->plugins,
                   command);
-  g_spawn_sync (f->dir, (char **) argv->pdata, f->env, G_SPAWN_DEFAULT, NULL,
-                NULL, &out, &err, &wait_status, &error);
-  g_assert_no_error (error);
-  if (*err != '\0')
-    g_test_message ("stderr:\n%s", err);
-  g_assert_true (WIFEXITED (wait_status));
-  g_assert_cmpint (WEXITSTATUS (wait_status), ==, expected_status);
-  json = json_tokener_parse (out);
-  if (json == NULL)
-    g_test_message ("stdout:\n%s", out);
-  g_assert_nonnull (json);
-  return json;
-}
-
-static json_object *
-member (json_object *object, const char *key)
-{
-  json_object *value = NULL;
-
-  if (!json_object_object_get_ex (object, key, &value))
-    g_test_message ("no \"%s\" in %s", key, json_object_to_json_string (object));
-  g_assert_true (json_object_object_get_ex (object, key, NULL));
-  return value;
-}
-
-static gint64
-member_int (json_object *object, const char *key)
-{
-  return json_object_get_int64 (member (object, key));
+  run = jtest_spawn ((const char *const *) argv->pdata, &options);
+  if (*run->err != '\0')
+    g_test_message ("stderr:\n%s", run->err);
+  g_assert_cmpint (run->signal, ==, 0);
+  g_assert_cmpint (run->status, ==, expected_status);
+  return jtest_parse_object (run->out);
 }
 
 /* --- The cache ------------------------------------------------------------ */
@@ -401,8 +302,10 @@ assert_rebuild_agrees (Fixture *f)
 
   json_object_put (run_jsync (f, "rebuild", 0));
   after = run_jsync (f, "dump", 0);
-  g_assert_cmpstr (json_object_to_json_string (member (before, "tables")), ==,
-                   json_object_to_json_string (member (after, "tables")));
+  g_assert_cmpstr (json_object_to_json_string (jtest_member (before,
+                                                            "tables")),
+                   ==,
+                   json_object_to_json_string (jtest_member (after, "tables")));
   json_object_put (before);
   json_object_put (after);
 }
@@ -421,30 +324,35 @@ test_plugins_listed (Fixture *f, gconstpointer user_data)
   fixture_drop_in (f);
   json = run_jsync (f, "plugins", 0);
   g_assert_cmpstr (json_object_get_string (
-                     json_object_array_get_idx (member (json, "searchPath"),
-                                                0)), ==, f->plugins);
-  plugins = member (json, "plugins");
+                     json_object_array_get_idx (
+                       jtest_member (json, "searchPath"), 0)),
+                   ==, f->plugins);
+  plugins = jtest_member (json, "plugins");
   for (size_t i = 0; i < json_object_array_length (plugins); i++)
     {
       json_object *plugin = json_object_array_get_idx (plugins, i);
 
-      if (g_strcmp0 (json_object_get_string (member (plugin, "name")),
+      if (g_strcmp0 (json_object_get_string (jtest_member (plugin, "name")),
                      "tasks") == 0)
         tasks = plugin;
     }
   g_assert_nonnull (tasks);
   path = g_build_filename (f->plugins, "tasks.so", NULL);
-  g_assert_cmpstr (json_object_get_string (member (tasks, "path")), ==, path);
-  g_assert_cmpstr (json_object_get_string (member (tasks, "version")), ==,
+  g_assert_cmpstr (json_object_get_string (jtest_member (tasks, "path")), ==,
+                   path);
+  g_assert_cmpstr (json_object_get_string (jtest_member (tasks, "version")), ==,
                    "1.0.0");
-  g_assert_cmpstr (json_object_to_json_string (member (tasks, "prefixes")),
+  g_assert_cmpstr (json_object_to_json_string (jtest_member (tasks,
+                                                            "prefixes")),
                    ==, "[ \"task_\" ]");
-  g_assert_cmpstr (json_object_to_json_string (member (tasks, "tables")), ==,
-                   "[ \"tasks\" ]");
-  g_assert_cmpstr (json_object_to_json_string (member (tasks, "search")), ==,
-                   "[ \"task_fts\" ]");
-  g_assert_true (json_object_get_boolean (member (tasks, "active")));
-  failures = member (json, "failures");
+  g_assert_cmpstr (json_object_to_json_string (jtest_member (tasks,
+                                                            "tables")),
+                   ==, "[ \"tasks\" ]");
+  g_assert_cmpstr (json_object_to_json_string (jtest_member (tasks,
+                                                            "search")),
+                   ==, "[ \"task_fts\" ]");
+  g_assert_true (json_object_get_boolean (jtest_member (tasks, "active")));
+  failures = jtest_member (json, "failures");
   for (size_t i = 0; i < json_object_array_length (failures); i++)
     g_test_message ("load failure: %s", json_object_to_json_string (
                                           json_object_array_get_idx (failures,
@@ -473,11 +381,12 @@ test_sync_rows (Fixture *f, gconstpointer user_data)
   g_assert_no_error (error);
 
   result = run_jsync (f, "sync", 0);
-  g_assert_true (json_object_get_boolean (member (result, "success")));
-  g_assert_cmpint (member_int (result, "eventsApplied"), ==,
+  g_assert_true (json_object_get_boolean (jtest_member (result, "success")));
+  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==,
                    NEXUS_APPLIED + TASK_EVENTS);
-  g_assert_cmpint (member_int (result, "eventsFailed"), ==, 0);
-  g_assert_cmpint (member_int (result, "eventsPending"), ==, NEXUS_PENDING);
+  g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
+                   NEXUS_PENDING);
   json_object_put (result);
 
   rows = task_table (f);
@@ -521,8 +430,9 @@ test_sync_late (Fixture *f, gconstpointer user_data)
              "\"id\":\"e-late\",\"deviceId\":\"dev-b\",\"timestamp\":2000}\n",
              FALSE);
   result = run_jsync (f, "sync", 0);
-  g_assert_cmpint (member_int (result, "eventsFailed"), ==, 0);
-  g_assert_cmpint (member_int (result, "eventsPending"), ==, NEXUS_PENDING);
+  g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
+                   NEXUS_PENDING);
   json_object_put (result);
 
   rows = task_table (f);
@@ -550,8 +460,9 @@ test_sync_pending (Fixture *f, gconstpointer user_data)
   if (f->dir == NULL)
     return;
   result = run_jsync (f, "sync", 0);
-  g_assert_cmpint (member_int (result, "eventsApplied"), ==, NEXUS_APPLIED);
-  g_assert_cmpint (member_int (result, "eventsPending"), ==,
+  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==,
+                   NEXUS_APPLIED);
+  g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
                    NEXUS_PENDING + TASK_EVENTS);
   json_object_put (result);
   tables = query (f, "SELECT count(*) FROM sqlite_master"
@@ -559,7 +470,7 @@ test_sync_pending (Fixture *f, gconstpointer user_data)
   g_assert_cmpstr (tables, ==, "0\n");
 
   result = run_jsync (f, "status", 0);
-  types = member (result, "pendingTypes");
+  types = jtest_member (result, "pendingTypes");
   g_assert_cmpstr (json_object_to_json_string_ext (types,
                                                    JSON_C_TO_STRING_PLAIN),
                    ==,
@@ -571,9 +482,10 @@ test_sync_pending (Fixture *f, gconstpointer user_data)
 
   fixture_drop_in (f);
   result = run_jsync (f, "sync", 0);
-  g_assert_cmpint (member_int (result, "eventsApplied"), ==, TASK_EVENTS);
-  g_assert_cmpint (member_int (result, "eventsFailed"), ==, 0);
-  g_assert_cmpint (member_int (result, "eventsPending"), ==, NEXUS_PENDING);
+  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==, TASK_EVENTS);
+  g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
+                   NEXUS_PENDING);
   json_object_put (result);
   rows = task_table (f);
   g_assert_cmpstr (rows, ==, task_rows);
@@ -598,17 +510,19 @@ test_sync_failed (Fixture *f, gconstpointer user_data)
              "\"id\":\"e-bad\",\"deviceId\":\"dev-a\",\"timestamp\":4000}\n",
              TRUE);
   result = run_jsync (f, "sync", 1);
-  g_assert_cmpint (member_int (result, "eventsApplied"), ==,
+  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==,
                    NEXUS_APPLIED + TASK_EVENTS);
-  g_assert_cmpint (member_int (result, "eventsFailed"), ==, 1);
-  errors = member (result, "errors");
+  g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 1);
+  errors = jtest_member (result, "errors");
   g_assert_cmpint (json_object_array_length (errors), ==, 1);
   first = json_object_array_get_idx (errors, 0);
-  g_assert_cmpstr (json_object_get_string (member (first, "file")), ==,
+  g_assert_cmpstr (json_object_get_string (jtest_member (first, "file")), ==,
                    "tasks/tasks_p1.jsonl");
-  g_assert_cmpint (member_int (first, "line"), ==, TASK_EVENTS + 1);
-  g_assert_cmpstr (json_object_get_string (member (first, "id")), ==, "e-bad");
-  g_assert_nonnull (strstr (json_object_get_string (member (first, "message")),
+  g_assert_cmpint (jtest_member_int (first, "line"), ==, TASK_EVENTS + 1);
+  g_assert_cmpstr (json_object_get_string (jtest_member (first, "id")), ==,
+                   "e-bad");
+  g_assert_nonnull (strstr (json_object_get_string (jtest_member (first,
+                                                                  "message")),
                             "task_updated: data.due: expected an integer"));
   json_object_put (result);
 
@@ -638,7 +552,7 @@ main (int argc, char **argv)
 
   status = g_test_run ();
   if (kit_dir != NULL)
-    remove_tree (kit_dir);
+    jtest_tree_remove (kit_dir);
   g_free (kit_dir);
   g_free (kit_module);
   return status;

@@ -10,7 +10,6 @@
 
 #include "cli-run.h"
 
-#define NEXUS_EVENTS 317
 
 typedef struct
 {
@@ -101,10 +100,10 @@ test_library_sync (CliFixture *f, gconstpointer data)
   g_assert_false (seen.backwards);
   g_assert_false (seen.over);
   /* At least one report per batch (317 events in batches of 50). */
-  g_assert_cmpuint (seen.read_calls, >=, NEXUS_EVENTS / 50);
+  g_assert_cmpuint (seen.read_calls, >=, JTEST_NEXUS_EVENTS / 50);
   g_assert_cmpuint (seen.bytes_total, ==, data_bytes (f->data));
   g_assert_cmpuint (seen.last_bytes_done, ==, seen.bytes_total);
-  g_assert_cmpuint (seen.events_done, ==, NEXUS_EVENTS);
+  g_assert_cmpuint (seen.events_done, ==, JTEST_NEXUS_EVENTS);
   g_ptr_array_unref (seen.phases);
 }
 
@@ -124,7 +123,7 @@ test_library_rebuild (CliFixture *f, gconstpointer data)
   result = jsync_coordinator_rebuild (coordinator, &error);
   g_assert_no_error (error);
   assert_phases (&seen, phases);
-  g_assert_cmpuint (seen.events_done, ==, NEXUS_EVENTS);
+  g_assert_cmpuint (seen.events_done, ==, JTEST_NEXUS_EVENTS);
   g_ptr_array_unref (seen.phases);
 }
 
@@ -133,9 +132,9 @@ test_library_rebuild (CliFixture *f, gconstpointer data)
 static void
 test_cli_pipe (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) plain = NULL;
-  g_autoptr(CliRun) verbose = NULL;
-  g_autoptr(CliRun) quiet = NULL;
+  g_autoptr(JTestRun) plain = NULL;
+  g_autoptr(JTestRun) verbose = NULL;
+  g_autoptr(JTestRun) quiet = NULL;
 
   cli_fixture_copy_nexus (f);
   plain = CLI_RUN (f, "rebuild");
@@ -172,8 +171,8 @@ count (const char *text, const char *what)
 static void
 test_cli_terminal (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = NULL;
-  g_autoptr(CliRun) quiet = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) quiet = NULL;
   json_object *json;
   gint64 duration;
   const char *p;
@@ -184,7 +183,7 @@ test_cli_terminal (CliFixture *f, gconstpointer data)
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_EVENTS_FAILED);
   json = json_tokener_parse (run->out);
   g_assert_nonnull (json);
-  duration = cli_member_int (json, "duration");
+  duration = jtest_member_int (json, "duration");
   json_object_put (json);
 
   g_assert_nonnull (strstr (run->err, "\r\033[Kscan"));

@@ -1,5 +1,6 @@
 /* test-reader.c: complete lines of a log file from a checkpoint
- * (DESIGN.md §Sync semantics 4-6). */
+ * (docs/design.md "Checkpoints" and
+ * "Partial lines"). */
 #include <fcntl.h>
 #include <locale.h>
 #include <string.h>

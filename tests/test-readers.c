@@ -37,7 +37,7 @@ static void
 readers_setup (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CliRun) sync = NULL;
+  g_autoptr(JTestRun) sync = NULL;
 
   cli_fixture_setup (&f->cli, data);
   f->conf = g_build_filename (f->cli.dir, "jsync.conf", NULL);
@@ -70,12 +70,12 @@ static const char *const reader_commands[][3] = {
 /* Run one reader with --json and `options` (NULL-terminated); it must
  * succeed (checked before its output is parsed, so that a failure says
  * why). (transfer full) */
-static CliRun *
+static JTestRun *
 run_reader_with (CliFixture *f, guint which, const char *const *options)
 {
   const char *const *command = reader_commands[which];
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  CliRun *run;
+  JTestRun *run;
 
   for (guint i = 0; options[i] != NULL; i++)
     g_ptr_array_add (args, (gpointer) options[i]);
@@ -97,7 +97,7 @@ static char *
 run_reader (Fixture *f, guint which)
 {
   const char *const options[] = { "--config", f->conf, NULL };
-  g_autoptr(CliRun) run = run_reader_with (&f->cli, which, options);
+  g_autoptr(JTestRun) run = run_reader_with (&f->cli, which, options);
 
   return g_strdup (json_object_to_json_string (run->json));
 }
@@ -122,20 +122,16 @@ assert_outputs_sane (Fixture *f, GPtrArray *outputs)
   g_autoptr(json_object) dump = json_tokener_parse (outputs->pdata[2]);
   g_autoptr(json_object) search = json_tokener_parse (outputs->pdata[3]);
 
-  g_assert_cmpint (cli_member_int (status, "eventsApplied"), ==,
+  g_assert_cmpint (jtest_member_int (status, "eventsApplied"), ==,
                    cli_sql_int (&f->cli, "SELECT count(*) FROM jsync_events"
-                                         " WHERE status = 0"));
-  g_assert_cmpint (cli_member_int (status, "eventsApplied"), >, 0);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (failed,
-                                                                "failed")),
-                    ==, 1);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (
-                        cli_member (dump, "tables"), "conversations")),
+                                           " WHERE status = 0"));
+  g_assert_cmpint (jtest_member_int (status, "eventsApplied"), >, 0);
+  g_assert_cmpuint (jtest_member_len (failed, "failed"), ==, 1);
+  g_assert_cmpuint (json_object_array_length (jtest_member_array (
+                        jtest_member (dump, "tables"), "conversations")),
                     ==, cli_sql_int (&f->cli,
-                                     "SELECT count(*) FROM conversations"));
-  g_assert_cmpuint (json_object_array_length (cli_member_array (search,
-                                                                "results")),
-                    >, 0);
+                                       "SELECT count(*) FROM conversations"));
+  g_assert_cmpuint (jtest_member_len (search, "results"), >, 0);
 }
 
 /* A sync elsewhere holds the writer lock for longer than lock-timeout: the
@@ -209,29 +205,30 @@ test_no_cache (Fixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (reader_commands); i++)
     {
       const char *const options[] = { "--db", db, NULL };
-      g_autoptr(CliRun) run = run_reader_with (&f->cli, i, options);
+      g_autoptr(JTestRun) run = run_reader_with (&f->cli, i, options);
 
       if (i == 0)
         {
-          g_assert_cmpint (cli_member_int (run->json, "eventsApplied"), ==, 0);
+          g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==,
+                           0);
           g_assert_cmpuint (json_object_array_length (
-                                cli_member_array (run->json, "files")),
+                                jtest_member_array (run->json, "files")),
                             ==, 0);
           g_assert_nonnull (strstr (run->err, "no cache yet"));
         }
       else if (i == 1)
         g_assert_cmpuint (json_object_array_length (
-                              cli_member_array (run->json, "failed")),
+                              jtest_member_array (run->json, "failed")),
                           ==, 0);
       else if (i == 2)
         g_assert_cmpuint (json_object_array_length (
-                              cli_member_array (cli_member (run->json,
-                                                            "tables"),
-                                                "conversations")),
+                              jtest_member_array (jtest_member (run->json,
+                                                                "tables"),
+                                                    "conversations")),
                           ==, 0);
       else
         g_assert_cmpuint (json_object_array_length (
-                              cli_member_array (run->json, "results")),
+                              jtest_member_array (run->json, "results")),
                           ==, 0);
       g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
     }
@@ -247,7 +244,7 @@ test_old_schema (Fixture *f, gconstpointer data)
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(CliRun) sync = NULL;
+  g_autoptr(JTestRun) sync = NULL;
   sqlite3 *db = NULL;
 
   cli_fixture_copy_nexus (&f->cli);
@@ -266,7 +263,7 @@ test_old_schema (Fixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (reader_commands); i++)
     {
       const char *const *command = reader_commands[i];
-      g_autoptr(CliRun) run = NULL;
+      g_autoptr(JTestRun) run = NULL;
 
       run = command[1] != NULL ? CLI_RUN (&f->cli, command[0], command[1])
                                : CLI_RUN (&f->cli, command[0]);

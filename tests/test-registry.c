@@ -10,6 +10,7 @@
 #include <jsync/jsync.h>
 
 #include "jsync-registry.h"
+#include "jsync-test.h"
 
 typedef struct
 {
@@ -25,7 +26,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autofree char *nullsymbol = NULL;
 
   f->registry = jsync_registry_new ();
-  f->fixtures = g_test_build_filename (G_TEST_BUILT, "plugins", NULL);
+  f->fixtures = jtest_fixture_plugins ("");
   f->conflict = g_build_filename (f->fixtures, "conflict", NULL);
   nullsymbol = g_build_filename (f->fixtures, "nullsymbol." G_MODULE_SUFFIX,
                                  NULL);
@@ -384,7 +385,8 @@ test_reject_writable_file (Fixture *f, gconstpointer data)
   g_autofree char *reason = NULL;
   const char *dirs[] = { dir, NULL };
 
-  /* Group-writable alone is not refused: DESIGN.md says "by others". */
+  /* Group-writable alone is not refused: docs/design.md "The plugin
+   * lifecycle" says "by other users". */
   g_assert_cmpint (g_chmod (echo, 0646), ==, 0);
   g_assert_cmpint (g_chmod (reject, 0664), ==, 0);
   reason = g_strdup_printf ("refused: %s is writable by other users "
@@ -427,7 +429,8 @@ test_reject_group_writable_loads (Fixture *f, gconstpointer data)
   g_autofree char *echo = copy_fixture (f, "echo", dir);
   const char *dirs[] = { dir, NULL };
 
-  /* DESIGN.md refuses "writable by others" only. */
+  /* docs/design.md "The plugin lifecycle" refuses "writable by other users"
+   * only. */
   g_assert_cmpint (g_chmod (dir, 0775), ==, 0);
   g_assert_cmpint (g_chmod (echo, 0664), ==, 0);
   g_assert_true (load_dirs (f, dirs, NULL, &error));

@@ -46,7 +46,7 @@ search (CliFixture *f, const char *query, const JsyncSearchOptions *options)
 static json_object *
 results (json_object *json)
 {
-  return cli_member_array (json, "results");
+  return jtest_member_array (json, "results");
 }
 
 static json_object *
@@ -62,8 +62,8 @@ has_result (json_object *json, const char *table, const char *id)
     {
       json_object *hit = result_at (json, i);
 
-      if (g_strcmp0 (cli_member_str (hit, "table"), table) == 0
-          && g_strcmp0 (cli_member_str (hit, "id"), id) == 0)
+      if (g_strcmp0 (jtest_member_str (hit, "table"), table) == 0
+          && g_strcmp0 (jtest_member_str (hit, "id"), id) == 0)
         return TRUE;
     }
   return FALSE;
@@ -86,7 +86,7 @@ test_words_found (CliFixture *f, gconstpointer data)
   for (size_t i = 0; i < n; i++)
     {
       g_autofree char *snippet = g_utf8_strdown (
-          cli_member_str (result_at (json, i), "snippet"), -1);
+          jtest_member_str (result_at (json, i), "snippet"), -1);
 
       g_assert_nonnull (strstr (snippet, "[garden]"));
     }
@@ -100,7 +100,7 @@ result_text (json_object *hit)
 {
   g_autoptr(GString) text = g_string_new (NULL);
 
-  json_object_object_foreach (cli_member (hit, "columns"), name, value)
+  json_object_object_foreach (jtest_member (hit, "columns"), name, value)
     {
       (void) name;
       if (value != NULL)
@@ -147,8 +147,8 @@ hit_list (json_object *json)
     {
       json_object *hit = result_at (json, i);
 
-      g_string_append_printf (list, "%s %s\n", cli_member_str (hit, "table"),
-                              cli_member_str (hit, "id"));
+      g_string_append_printf (list, "%s %s\n", jtest_member_str (hit, "table"),
+                              jtest_member_str (hit, "id"));
     }
   return g_string_free (g_steal_pointer (&list), FALSE);
 }
@@ -175,7 +175,7 @@ test_repeated_words (CliFixture *f, gconstpointer data)
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree char *quoted = NULL;
   g_autofree char *once_text = NULL;
-  g_autoptr(CliRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   json_object *once, *repeated;
 
   for (guint i = 0; i < 3000; i++)
@@ -185,7 +185,7 @@ test_repeated_words (CliFixture *f, gconstpointer data)
 
   once = search (f, "garden", &many);
   repeated = search (f, text->str, &many);
-  g_assert_cmpstr (cli_member_str (repeated, "ftsQuery"), ==, "\"garden\"");
+  g_assert_cmpstr (jtest_member_str (repeated, "ftsQuery"), ==, "\"garden\"");
   g_assert_cmpuint (json_object_array_length (results (once)), >, 20);
   once_text = g_strdup (json_object_to_json_string (results (once)));
   g_assert_cmpstr (json_object_to_json_string (results (repeated)), ==,
@@ -195,7 +195,7 @@ test_repeated_words (CliFixture *f, gconstpointer data)
 
   run = CLI_RUN_JSON (f, "search", text->str);
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpstr (cli_member_str (run->json, "ftsQuery"), ==, "\"garden\"");
+  g_assert_cmpstr (jtest_member_str (run->json, "ftsQuery"), ==, "\"garden\"");
 }
 
 /* 3,000 words, every one of the 64 ways to capitalize "garden" over and
@@ -226,7 +226,7 @@ test_spellings (CliFixture *f, gconstpointer data)
 
   once = search (f, "garden", &many);
   spelled = search (f, text->str, &many);
-  g_assert_cmpuint (count_phrases (cli_member_str (spelled, "ftsQuery")), ==,
+  g_assert_cmpuint (count_phrases (jtest_member_str (spelled, "ftsQuery")), ==,
                     64);
   once_hits = hit_list (once);
   spelled_hits = hit_list (spelled);
@@ -244,14 +244,14 @@ test_too_many_words (CliFixture *f, gconstpointer data)
   g_autoptr(GString) more = NULL;
   g_autoptr(JsyncCoordinator) coordinator = cli_open (f);
   g_autoptr(GError) error = NULL;
-  g_autoptr(CliRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   g_autofree char *expected = NULL;
   json_object *json;
 
   for (guint i = 0; i < JSYNC_SEARCH_MAX_WORDS; i++)
     g_string_append_printf (most, "garden%u ", i);
   json = search (f, most->str, NULL);
-  g_assert_cmpuint (count_phrases (cli_member_str (json, "ftsQuery")), ==,
+  g_assert_cmpuint (count_phrases (jtest_member_str (json, "ftsQuery")), ==,
                     JSYNC_SEARCH_MAX_WORDS);
   json_object_put (json);
 
@@ -278,13 +278,14 @@ test_rank_order (CliFixture *f, gconstpointer data)
   double previous = -G_MAXDOUBLE;
 
   g_assert_cmpuint (json_object_array_length (results (json)), >=, 3);
-  g_assert_cmpstr (cli_member_str (first, "table"), ==, "conversations");
-  g_assert_cmpstr (cli_member_str (first, "id"), ==, CHAPTER_CONVERSATION);
-  g_assert_cmpstr (cli_member_str (first, "snippet"), ==, "Chapter 3 [outline]");
+  g_assert_cmpstr (jtest_member_str (first, "table"), ==, "conversations");
+  g_assert_cmpstr (jtest_member_str (first, "id"), ==, CHAPTER_CONVERSATION);
+  g_assert_cmpstr (jtest_member_str (first, "snippet"), ==,
+                   "Chapter 3 [outline]");
   for (size_t i = 0; i < json_object_array_length (results (json)); i++)
     {
-      double rank = json_object_get_double (cli_member (result_at (json, i),
-                                                        "rank"));
+      double rank = json_object_get_double (jtest_member (result_at (json, i),
+                                                          "rank"));
 
       g_assert_cmpfloat (rank, >=, previous);
       previous = rank;
@@ -330,7 +331,7 @@ test_quote_hostile (CliFixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
     {
       json = search (f, hostile[i], NULL);
-      cli_member_array (json, "results");
+      jtest_member_array (json, "results");
       json_object_put (json);
     }
   /* "garden (" still finds garden: the parenthesis is no token. */
@@ -396,7 +397,7 @@ test_table (CliFixture *f, gconstpointer data)
 
       g_assert_cmpuint (n, >=, 1);
       for (size_t r = 0; r < n; r++)
-        g_assert_cmpstr (cli_member_str (result_at (json, r), "table"), ==,
+        g_assert_cmpstr (jtest_member_str (result_at (json, r), "table"), ==,
                          names[i][1]);
       json_object_put (json);
     }
@@ -418,8 +419,8 @@ test_limit (CliFixture *f, gconstpointer data)
   g_assert_cmpuint (json_object_array_length (results (top)), ==, 3);
   g_assert_cmpuint (json_object_array_length (results (all)), >, 20);
   for (size_t i = 0; i < 3; i++)
-    g_assert_cmpint (cli_member_int (result_at (top, i), "rowid"), ==,
-                     cli_member_int (result_at (all, i), "rowid"));
+    g_assert_cmpint (jtest_member_int (result_at (top, i), "rowid"), ==,
+                     jtest_member_int (result_at (all, i), "rowid"));
   json_object_put (top);
   json_object_put (all);
 }
@@ -428,25 +429,27 @@ test_limit (CliFixture *f, gconstpointer data)
 static void
 test_cli_json (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = CLI_RUN_JSON (f, "search", "chapter", "--table",
-                                        "conversations");
+  g_autoptr(JTestRun) run = CLI_RUN_JSON (f, "search", "chapter", "--table",
+                                          "conversations");
   json_object *hit, *columns;
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (run->json, "version"), ==, 1);
-  g_assert_cmpstr (cli_member_str (run->json, "command"), ==, "search");
-  g_assert_cmpstr (cli_member_str (run->json, "query"), ==, "chapter");
+  g_assert_cmpint (jtest_member_int (run->json, "version"), ==, 1);
+  g_assert_cmpstr (jtest_member_str (run->json, "command"), ==, "search");
+  g_assert_cmpstr (jtest_member_str (run->json, "query"), ==, "chapter");
   g_assert_cmpuint (json_object_array_length (results (run->json)), ==, 1);
   hit = result_at (run->json, 0);
-  g_assert_cmpstr (cli_member_str (hit, "table"), ==, "conversations");
-  g_assert_cmpstr (cli_member_str (hit, "fts"), ==, "conversation_fts");
-  g_assert_cmpstr (cli_member_str (hit, "id"), ==, CHAPTER_CONVERSATION);
-  g_assert_cmpint (cli_member_int (hit, "rowid"), >, 0);
-  g_assert_cmpint (json_object_get_type (cli_member (hit, "rank")), ==,
+  g_assert_cmpstr (jtest_member_str (hit, "table"), ==, "conversations");
+  g_assert_cmpstr (jtest_member_str (hit, "fts"), ==, "conversation_fts");
+  g_assert_cmpstr (jtest_member_str (hit, "id"), ==, CHAPTER_CONVERSATION);
+  g_assert_cmpint (jtest_member_int (hit, "rowid"), >, 0);
+  g_assert_cmpint (json_object_get_type (jtest_member (hit, "rank")), ==,
                    json_type_double);
-  g_assert_cmpstr (cli_member_str (hit, "snippet"), ==, "[Chapter] 3 outline");
-  columns = cli_member (hit, "columns");
-  g_assert_cmpstr (cli_member_str (columns, "title"), ==, "Chapter 3 outline");
+  g_assert_cmpstr (jtest_member_str (hit, "snippet"), ==,
+                   "[Chapter] 3 outline");
+  columns = jtest_member (hit, "columns");
+  g_assert_cmpstr (jtest_member_str (columns, "title"), ==,
+                   "Chapter 3 outline");
 }
 
 /* The program on a pipe: [brackets], no escape sequences; the declared
@@ -454,8 +457,8 @@ test_cli_json (CliFixture *f, gconstpointer data)
 static void
 test_cli_plain (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = CLI_RUN (f, "search", "garden", "--table",
-                                   "workspaces");
+  g_autoptr(JTestRun) run = CLI_RUN (f, "search", "garden", "--table",
+                                     "workspaces");
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
   g_assert_nonnull (strstr (run->out, "workspaces " GARDEN_WORKSPACE));
@@ -469,8 +472,8 @@ test_cli_plain (CliFixture *f, gconstpointer data)
 static void
 test_cli_terminal (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = CLI_RUN_TTY (f, TRUE, "search", "garden", "--table",
-                                       "workspaces");
+  g_autoptr(JTestRun) run = CLI_RUN_TTY (f, TRUE, "search", "garden",
+                                         "--table", "workspaces");
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
   g_assert_nonnull (strstr (run->out, "\033[1mGarden\033[0m planning"));
@@ -483,12 +486,12 @@ static void
 test_cli_exit (CliFixture *f, gconstpointer data)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  g_autoptr(CliRun) hostile_run = NULL;
-  g_autoptr(CliRun) empty = NULL;
-  g_autoptr(CliRun) nothing = NULL;
-  g_autoptr(CliRun) raw = NULL;
-  g_autoptr(CliRun) limit = NULL;
-  g_autoptr(CliRun) missing = NULL;
+  g_autoptr(JTestRun) hostile_run = NULL;
+  g_autoptr(JTestRun) empty = NULL;
+  g_autoptr(JTestRun) nothing = NULL;
+  g_autoptr(JTestRun) raw = NULL;
+  g_autoptr(JTestRun) limit = NULL;
+  g_autoptr(JTestRun) missing = NULL;
 
   g_ptr_array_add (args, (gpointer) "search");
   g_ptr_array_add (args, (gpointer) "--");
@@ -518,14 +521,14 @@ test_cli_exit (CliFixture *f, gconstpointer data)
 static void
 test_cli_limit_table (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = CLI_RUN_JSON (f, "search", "garden", "--limit", "2",
-                                        "--table", "message_fts");
-  g_autoptr(CliRun) unknown = CLI_RUN (f, "search", "garden", "--table",
-                                       "nosuch");
+  g_autoptr(JTestRun) run = CLI_RUN_JSON (f, "search", "garden", "--limit",
+                                          "2", "--table", "message_fts");
+  g_autoptr(JTestRun) unknown = CLI_RUN (f, "search", "garden", "--table",
+                                         "nosuch");
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
   g_assert_cmpuint (json_object_array_length (results (run->json)), ==, 2);
-  g_assert_cmpstr (cli_member_str (result_at (run->json, 1), "table"), ==,
+  g_assert_cmpstr (jtest_member_str (result_at (run->json, 1), "table"), ==,
                    "messages");
   g_assert_cmpint (unknown->status, ==, JSYNC_EXIT_USAGE);
   g_assert_nonnull (strstr (unknown->err, "nosuch"));

@@ -1,5 +1,5 @@
-/* test-sync.c: the sync contract (DESIGN.md "Sync semantics"), through the
- * library API, with the bundled appliers and the fixture ones.
+/* test-sync.c: the sync contract (docs/design.md "The sync contract"),
+ * through the library API, with the bundled appliers and the fixture ones.
  *
  * The reference for "what the cache must hold" is a cache built in one
  * batch from scratch: every distinct event applied in key order.  Every
@@ -15,6 +15,8 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
+#include "jsync-test.h"
+
 typedef struct
 {
   char *dir;                    /* owned: temp root */
@@ -25,30 +27,9 @@ typedef struct
 } Fixture;
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR)
-            && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
-static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  f->dir = g_dir_make_tmp ("jsync-sync-XXXXXX", NULL);
-  g_assert_nonnull (f->dir);
+  f->dir = jtest_tree_make (NULL, "jsync-sync");
   f->data = g_build_filename (f->dir, "data", NULL);
   f->db = g_build_filename (f->dir, "cache", "cache.db", NULL);
   g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
@@ -58,7 +39,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->dir);
+  jtest_tree_remove (f->dir);
   g_free (f->dir);
   g_free (f->data);
   g_free (f->db);
@@ -81,14 +62,8 @@ static void
 append_file (Fixture *f, const char *relative, const char *text)
 {
   g_autofree char *path = g_build_filename (f->data, relative, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-  FILE *file;
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  file = fopen (path, "ab");
-  g_assert_nonnull (file);
-  g_assert_cmpint (fputs (text, file), >=, 0);
-  g_assert_cmpint (fclose (file), ==, 0);
+  jtest_write_text (path, text, TRUE);
 }
 
 static JsyncConfig *
@@ -289,7 +264,7 @@ message_update_line (const char *id, const char *device, gint64 ts,
 static void
 test_example (Fixture *f, gconstpointer data)
 {
-  const char *src = g_test_get_filename (G_TEST_DIST, "data", "nexus", NULL);
+  const char *src = jtest_nexus_dir ();
   g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) second = NULL;
   g_autofree char *expected_path = NULL;
@@ -298,9 +273,9 @@ test_example (Fixture *f, gconstpointer data)
   g_free (f->data);
   f->data = g_strdup (src);
   first = fixture_sync (f);
-  g_assert_cmpuint (first->events_applied, ==, 317);
+  g_assert_cmpuint (first->events_applied, ==, JTEST_NEXUS_EVENTS);
   g_assert_cmpuint (first->events_failed, ==, 0);
-  g_assert_cmpuint (first->files_processed->len, ==, 14);
+  g_assert_cmpuint (first->files_processed->len, ==, JTEST_NEXUS_FILES);
   second = fixture_sync (f);
   g_assert_cmpuint (second->events_applied, ==, 0);
   g_assert_cmpuint (second->events_skipped, ==, 0);

@@ -66,6 +66,8 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 
+#include "jsync-test.h"
+
 #define FOLDER_ID "jsync-e2e"
 #define WRITERS_PER_SIDE 2
 #define APPEND_SECONDS 60       /* at JSYNC_TEST_SCALE=1 */
@@ -282,29 +284,6 @@ child_setup_group (gpointer user_data)
 }
 
 /* --- Files ---------------------------------------------------------------- */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
-      || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_rmdir (path);
-}
 
 static char *
 read_text (const char *path)
@@ -551,27 +530,18 @@ side_init (Fixture *f, Side *side, const char *name)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = g_test_build_filename (G_TEST_BUILT, "plugins",
-                                                     NULL);
+  g_autofree char *fixtures = jtest_fixture_plugins ("");
   g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
   g_autofree char *to = NULL;
-  g_autofree char *module = NULL;
   g_autofree char *home = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize length = 0;
 
-  f->root = g_dir_make_tmp ("jsync-syncthing-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->root = jtest_tree_make (NULL, "jsync-syncthing");
   f->plugins = g_build_filename (f->root, "plugins", NULL);
   f->report = g_string_new (NULL);
   f->checks = g_ptr_array_new_with_free_func (check_free);
   g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
   to = g_build_filename (f->plugins, "echo.so", NULL);
-  g_file_get_contents (from, &module, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (to, module, length, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (to, 0755), ==, 0);
+  jtest_copy_file (from, to, 0755);
 
   /* Every child's home and XDG folders are in the scratch folder. */
   home = g_build_filename (f->root, "home", NULL);
@@ -711,7 +681,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
         g_test_message ("could not copy %s to %s: %s", f->root, keep,
                         error != NULL ? error->message : "cp failed");
     }
-  remove_tree (f->root);
+  jtest_tree_remove (f->root);
   side_clear (&f->sides[0]);
   side_clear (&f->sides[1]);
   g_free (f->root);
@@ -1244,10 +1214,8 @@ static GPtrArray *
 jsync_argv (Side *side, const char *db, const char *const *args)
 {
   GPtrArray *argv = g_ptr_array_new ();
-  const char *bin = g_getenv ("JSYNC_BIN");
 
-  g_assert_nonnull (bin);
-  g_ptr_array_add (argv, (gpointer) bin);
+  g_ptr_array_add (argv, (gpointer) jtest_bin ());
   g_ptr_array_add (argv, (gpointer) "--config");
   g_ptr_array_add (argv, side->conf);
   g_ptr_array_add (argv, (gpointer) "--data-dir");
@@ -1267,13 +1235,15 @@ jsync_run (Fixture *f, Side *side, const char *db, char **out, char **err,
            const char *const *args)
 {
   g_autoptr(GPtrArray) argv = jsync_argv (side, db, args);
-  g_autoptr(GError) error = NULL;
-  int status = 0;
+  JTestSpawn options = { .cwd = side->dir, .env = f->env };
+  g_autoptr(JTestRun) run = jtest_spawn ((const char *const *) argv->pdata,
+                                         &options);
 
-  g_spawn_sync (side->dir, (char **) argv->pdata, f->env, G_SPAWN_DEFAULT,
-                NULL, NULL, out, err, &status, &error);
-  g_assert_no_error (error);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+  if (out != NULL)
+    *out = g_steal_pointer (&run->out);
+  if (err != NULL)
+    *err = g_steal_pointer (&run->err);
+  return run->status;
 }
 
 #define JSYNC(f, side, db, out, err, ...) \

@@ -4,7 +4,7 @@
  *
  * A fresh cache is identical (exit 0); a row changed, added or removed
  * behind jsync's back, or an FTS entry deleted, is a difference (exit 4)
- * naming the table and the keys; events lost from the logs (DESIGN.md
+ * naming the table and the keys; events lost from the logs (docs/design.md
  * "Lost events") are reported apart, as only in the cache, and are no
  * difference.  The temporary file is gone afterwards, whatever happened.
  */
@@ -25,7 +25,7 @@ nexus_setup (CliFixture *f, gconstpointer data)
   cli_fixture_setup (f, data);
   cli_fixture_copy_nexus (f);
   result = cli_sync (f);
-  g_assert_cmpuint (result->events_applied, ==, 317);
+  g_assert_cmpuint (result->events_applied, ==, JTEST_NEXUS_EVENTS);
 }
 
 static void
@@ -39,13 +39,13 @@ assert_no_temp_file (CliFixture *f)
 static json_object *
 table_report (json_object *report, const char *name)
 {
-  json_object *tables = cli_member_array (report, "tables");
+  json_object *tables = jtest_member_array (report, "tables");
 
   for (size_t i = 0; i < json_object_array_length (tables); i++)
     {
       json_object *table = json_object_array_get_idx (tables, i);
 
-      if (g_strcmp0 (cli_member_str (table, "table"), name) == 0)
+      if (g_strcmp0 (jtest_member_str (table, "table"), name) == 0)
         return table;
     }
   g_test_message ("no table %s in %s", name,
@@ -57,13 +57,13 @@ table_report (json_object *report, const char *name)
 static json_object *
 fts_report (json_object *report, const char *name)
 {
-  json_object *list = cli_member_array (report, "fts");
+  json_object *list = jtest_member_array (report, "fts");
 
   for (size_t i = 0; i < json_object_array_length (list); i++)
     {
       json_object *index = json_object_array_get_idx (list, i);
 
-      if (g_strcmp0 (cli_member_str (index, "table"), name) == 0)
+      if (g_strcmp0 (jtest_member_str (index, "table"), name) == 0)
         return index;
     }
   g_assert_not_reached ();
@@ -75,27 +75,27 @@ static void
 assert_only_differences (json_object *report, const char *table,
                          const char *fts)
 {
-  json_object *tables = cli_member_array (report, "tables");
-  json_object *list = cli_member_array (report, "fts");
+  json_object *tables = jtest_member_array (report, "tables");
+  json_object *list = jtest_member_array (report, "fts");
 
   for (size_t i = 0; i < json_object_array_length (tables); i++)
     {
       json_object *item = json_object_array_get_idx (tables, i);
 
-      if (g_strcmp0 (cli_member_str (item, "table"), table) == 0)
+      if (g_strcmp0 (jtest_member_str (item, "table"), table) == 0)
         continue;
-      g_assert_cmpint (cli_member_int (item, "onlyInCache"), ==, 0);
-      g_assert_cmpint (cli_member_int (item, "onlyInRebuild"), ==, 0);
-      g_assert_cmpint (cli_member_int (item, "cacheRows"), ==,
-                       cli_member_int (item, "rebuildRows"));
+      g_assert_cmpint (jtest_member_int (item, "onlyInCache"), ==, 0);
+      g_assert_cmpint (jtest_member_int (item, "onlyInRebuild"), ==, 0);
+      g_assert_cmpint (jtest_member_int (item, "cacheRows"), ==,
+                       jtest_member_int (item, "rebuildRows"));
     }
   for (size_t i = 0; i < json_object_array_length (list); i++)
     {
       json_object *item = json_object_array_get_idx (list, i);
 
-      if (g_strcmp0 (cli_member_str (item, "table"), fts) == 0)
+      if (g_strcmp0 (jtest_member_str (item, "table"), fts) == 0)
         continue;
-      g_assert_true (cli_member_bool (item, "ok"));
+      g_assert_true (jtest_member_bool (item, "ok"));
     }
 }
 
@@ -109,21 +109,17 @@ test_fresh_library (CliFixture *f, gconstpointer data)
 
   g_assert_no_error (error);
   g_assert_nonnull (report);
-  g_assert_cmpint (cli_member_int (report, "version"), ==, 1);
-  g_assert_cmpstr (cli_member_str (report, "command"), ==, "verify");
-  g_assert_true (cli_member_bool (report, "identical"));
-  g_assert_cmpuint (json_object_array_length (cli_member_array (report, "tables")),
-                    ==, 6);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (report, "fts")),
-                    ==, 3);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (report,
-                                                                "onlyInCache")),
-                    ==, 0);
-  g_assert_cmpint (cli_member_int (table_report (report, "messages"),
-                                   "cacheRows"), ==, 104);
-  g_assert_cmpint (cli_member_int (table_report (report, "messages"),
-                                   "rebuildRows"), ==, 104);
-  g_assert_cmpint (cli_member_int (report, "synced"), ==, 0);
+  g_assert_cmpint (jtest_member_int (report, "version"), ==, 1);
+  g_assert_cmpstr (jtest_member_str (report, "command"), ==, "verify");
+  g_assert_true (jtest_member_bool (report, "identical"));
+  g_assert_cmpuint (jtest_member_len (report, "tables"), ==, 6);
+  g_assert_cmpuint (jtest_member_len (report, "fts"), ==, 3);
+  g_assert_cmpuint (jtest_member_len (report, "onlyInCache"), ==, 0);
+  g_assert_cmpint (jtest_member_int (table_report (report, "messages"),
+                                     "cacheRows"), ==, 104);
+  g_assert_cmpint (jtest_member_int (table_report (report, "messages"),
+                                     "rebuildRows"), ==, 104);
+  g_assert_cmpint (jtest_member_int (report, "synced"), ==, 0);
   assert_only_differences (report, NULL, NULL);
   assert_no_temp_file (f);
   json_object_put (report);
@@ -133,7 +129,7 @@ test_fresh_library (CliFixture *f, gconstpointer data)
 static void
 test_fresh_cli (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = CLI_RUN (f, "verify");
+  g_autoptr(JTestRun) run = CLI_RUN (f, "verify");
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
   g_assert_nonnull (strstr (run->out, "matches a rebuild"));
@@ -145,21 +141,21 @@ test_fresh_cli (CliFixture *f, gconstpointer data)
 static void
 test_tamper_title (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = NULL;
-  g_autoptr(CliRun) text = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) text = NULL;
   json_object *table, *keys;
 
   cli_sql (f, "UPDATE conversations SET title = 'Tampered'"
               " WHERE id = '" CHAPTER_CONVERSATION "'");
   run = CLI_RUN_JSON (f, "verify");
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_DIFFERENT);
-  g_assert_false (cli_member_bool (run->json, "identical"));
+  g_assert_false (jtest_member_bool (run->json, "identical"));
   table = table_report (run->json, "conversations");
-  g_assert_cmpint (cli_member_int (table, "onlyInCache"), ==, 1);
-  g_assert_cmpint (cli_member_int (table, "onlyInRebuild"), ==, 1);
-  keys = cli_member_array (table, "keys");
+  g_assert_cmpint (jtest_member_int (table, "onlyInCache"), ==, 1);
+  g_assert_cmpint (jtest_member_int (table, "onlyInRebuild"), ==, 1);
+  keys = jtest_member_array (table, "keys");
   g_assert_cmpuint (json_object_array_length (keys), ==, 1);
-  g_assert_cmpstr (cli_member_str (json_object_array_get_idx (keys, 0), "id"),
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (keys, 0), "id"),
                    ==, CHAPTER_CONVERSATION);
   /* The triggers kept the index right: only the table differs. */
   assert_only_differences (run->json, "conversations", NULL);
@@ -179,7 +175,7 @@ test_tamper_title (CliFixture *f, gconstpointer data)
 static void
 test_tamper_rows (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
   json_object *messages, *workspaces;
 
   cli_sql (f, "INSERT INTO messages (id, conversationId, role, content,"
@@ -189,23 +185,23 @@ test_tamper_rows (CliFixture *f, gconstpointer data)
   run = CLI_RUN_JSON (f, "verify");
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_DIFFERENT);
   messages = table_report (run->json, "messages");
-  g_assert_cmpint (cli_member_int (messages, "onlyInCache"), ==, 1);
-  g_assert_cmpint (cli_member_int (messages, "onlyInRebuild"), ==, 0);
-  g_assert_cmpint (cli_member_int (messages, "cacheRows"), ==, 105);
-  g_assert_cmpstr (cli_member_str (json_object_array_get_idx (
-                                       cli_member_array (messages, "keys"), 0),
+  g_assert_cmpint (jtest_member_int (messages, "onlyInCache"), ==, 1);
+  g_assert_cmpint (jtest_member_int (messages, "onlyInRebuild"), ==, 0);
+  g_assert_cmpint (jtest_member_int (messages, "cacheRows"), ==, 105);
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (
+                                     jtest_member_array (messages, "keys"), 0),
                                    "id"), ==, "intruder");
   workspaces = table_report (run->json, "workspaces");
-  g_assert_cmpint (cli_member_int (workspaces, "onlyInCache"), ==, 0);
-  g_assert_cmpint (cli_member_int (workspaces, "onlyInRebuild"), ==, 1);
+  g_assert_cmpint (jtest_member_int (workspaces, "onlyInCache"), ==, 0);
+  g_assert_cmpint (jtest_member_int (workspaces, "onlyInRebuild"), ==, 1);
 }
 
 /* An FTS entry deleted: the index no longer matches its table. */
 static void
 test_tamper_fts (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = NULL;
-  g_autoptr(CliRun) text = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) text = NULL;
   json_object *index;
 
   cli_sql (f, "INSERT INTO conversation_fts (conversation_fts, rowid, id, title)"
@@ -213,10 +209,10 @@ test_tamper_fts (CliFixture *f, gconstpointer data)
               " WHERE id = '" CHAPTER_CONVERSATION "'");
   run = CLI_RUN_JSON (f, "verify");
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_DIFFERENT);
-  g_assert_false (cli_member_bool (run->json, "identical"));
+  g_assert_false (jtest_member_bool (run->json, "identical"));
   index = fts_report (run->json, "conversation_fts");
-  g_assert_false (cli_member_bool (index, "ok"));
-  g_assert_nonnull (strstr (cli_member_str (index, "message"), "malformed"));
+  g_assert_false (jtest_member_bool (index, "ok"));
+  g_assert_nonnull (strstr (jtest_member_str (index, "message"), "malformed"));
   assert_only_differences (run->json, NULL, "conversation_fts");
 
   text = CLI_RUN (f, "verify");
@@ -229,7 +225,7 @@ test_tamper_fts (CliFixture *f, gconstpointer data)
 static void
 test_unsynced (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   cli_append (f, "conversations/conv_" CHAPTER_CONVERSATION ".jsonl",
               "{\"type\":\"conversation_updated\",\"conversationId\":\""
@@ -237,7 +233,7 @@ test_unsynced (CliFixture *f, gconstpointer data)
               "\"id\":\"late-1\",\"deviceId\":\"d\",\"timestamp\":1765299999999}\n");
   run = CLI_RUN_JSON (f, "verify");
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (cli_member_int (run->json, "synced"), ==, 1);
+  g_assert_cmpint (jtest_member_int (run->json, "synced"), ==, 1);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM conversations"
                                    " WHERE title = 'Later'"), ==, 1);
 }
@@ -271,10 +267,10 @@ test_lost_events (CliFixture *f, gconstpointer data)
       "\"data\":{\"content\":\"edited words\"},");
   g_autofree char *both = g_strconcat (create, message, update, NULL);
   g_autofree char *without = g_strconcat (create, update, NULL);
-  g_autoptr(CliRun) first = NULL;
-  g_autoptr(CliRun) second = NULL;
-  g_autoptr(CliRun) run = NULL;
-  g_autoptr(CliRun) text = NULL;
+  g_autoptr(JTestRun) first = NULL;
+  g_autoptr(JTestRun) second = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) text = NULL;
   json_object *lost, *messages;
 
   /* Only this conversation: the example data is not needed here. */
@@ -290,15 +286,15 @@ test_lost_events (CliFixture *f, gconstpointer data)
 
   run = CLI_RUN_JSON (f, "verify");
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  g_assert_true (cli_member_bool (run->json, "identical"));
-  lost = cli_member_array (run->json, "onlyInCache");
+  g_assert_true (jtest_member_bool (run->json, "identical"));
+  lost = jtest_member_array (run->json, "onlyInCache");
   g_assert_cmpuint (json_object_array_length (lost), ==, 1);
-  g_assert_cmpstr (cli_member_str (json_object_array_get_idx (lost, 0), "id"),
-                   ==, "e2");
-  g_assert_cmpstr (cli_member_str (json_object_array_get_idx (lost, 0), "file"),
-                   ==, "conversations/conv_c1.jsonl");
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
+                                     "id"), ==, "e2");
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
+                                     "file"), ==, "conversations/conv_c1.jsonl");
   messages = table_report (run->json, "messages");
-  g_assert_cmpint (cli_member_int (messages, "rebuildRows"), ==, 1);
+  g_assert_cmpint (jtest_member_int (messages, "rebuildRows"), ==, 1);
   assert_only_differences (run->json, NULL, NULL);
 
   text = CLI_RUN (f, "verify");
@@ -312,7 +308,7 @@ test_lost_events (CliFixture *f, gconstpointer data)
 static void
 test_lost_and_different (CliFixture *f, gconstpointer data)
 {
-  g_autoptr(CliRun) run = NULL;
+  g_autoptr(JTestRun) run = NULL;
 
   /* Lose the whole workspace log: its rows stay, as lost events' effects. */
   g_autofree char *log = g_build_filename (f->data, "workspaces",
@@ -329,9 +325,7 @@ test_lost_and_different (CliFixture *f, gconstpointer data)
               " WHERE id = '" CHAPTER_CONVERSATION "'");
   run = CLI_RUN_JSON (f, "verify");
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_DIFFERENT);
-  g_assert_cmpuint (json_object_array_length (cli_member_array (run->json,
-                                                                "onlyInCache")),
-                    >, 0);
+  g_assert_cmpuint (jtest_member_len (run->json, "onlyInCache"), >, 0);
   assert_only_differences (run->json, "conversations", NULL);
 }
 

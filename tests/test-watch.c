@@ -1,4 +1,4 @@
-/* test-watch.c: `jsync watch` follows the data folder (DESIGN.md
+/* test-watch.c: `jsync watch` follows the data folder (docs/design.md
  * "Concurrency"; the program and jsync_coordinator_watch()).
  *
  * The program is started over a data folder (the echo fixture applier in
@@ -22,6 +22,8 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
+#include "jsync-test.h"
+
 #define FUNCTIONAL_DEADLINE 10  /* seconds */
 
 typedef struct
@@ -40,29 +42,6 @@ typedef struct
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
 
 /* --- Files ---------------------------------------------------------------- */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK)
-      || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        remove_tree (child);
-      }
-  g_rmdir (path);
-}
 
 static char *
 data_path (Fixture *f, const char *relative)
@@ -115,16 +94,11 @@ read_text (const char *path)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = g_test_build_filename (G_TEST_BUILT, "plugins",
-                                                     NULL);
+  g_autofree char *fixtures = jtest_fixture_plugins ("");
   g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
   g_autofree char *to = NULL;
-  g_autofree char *module = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize length = 0;
 
-  f->dir = g_dir_make_tmp ("jsync-watch-XXXXXX", NULL);
-  g_assert_nonnull (f->dir);
+  f->dir = jtest_tree_make (NULL, "jsync-watch");
   f->data = g_build_filename (f->dir, "data", NULL);
   f->db = g_build_filename (f->dir, "cache.db", NULL);
   f->reference = g_build_filename (f->dir, "reference.db", NULL);
@@ -134,21 +108,9 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
   g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
   to = g_build_filename (f->plugins, "echo.so", NULL);
-  g_file_get_contents (from, &module, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (to, module, length, &error);
-  g_assert_no_error (error);
+  jtest_copy_file (from, to, 0644);
 
-  /* G_TEST_OPTION_ISOLATE_DIRS leaves /dev/null in the environment: hand
-   * the child GLib's per-test folders. */
-  f->env = g_get_environ ();
-  f->env = g_environ_setenv (f->env, "HOME", g_get_home_dir (), TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CACHE_HOME", g_get_user_cache_dir (),
-                             TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME",
-                             g_get_user_config_dir (), TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", g_get_user_state_dir (),
-                             TRUE);
+  f->env = jtest_child_environ ();
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);
   g_setenv ("JSYNC_PLUGIN_PATH", f->plugins, TRUE);
 }
@@ -162,7 +124,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
       g_subprocess_wait (f->watch, NULL, NULL);
       g_object_unref (f->watch);
     }
-  remove_tree (f->dir);
+  jtest_tree_remove (f->dir);
   g_free (f->dir);
   g_free (f->data);
   g_free (f->db);
@@ -173,48 +135,21 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
   g_strfreev (f->env);
 }
 
-static const char *
-jsync_bin (void)
-{
-  const char *bin = g_getenv ("JSYNC_BIN");
-
-  g_assert_nonnull (bin);
-  return bin;
-}
-
-/* argv for jsync over the fixture's data folder and `db`. */
-static GPtrArray *
-jsync_argv (Fixture *f, const char *db, const char *const *args)
-{
-  GPtrArray *argv = g_ptr_array_new ();
-
-  g_ptr_array_add (argv, (gpointer) jsync_bin ());
-  g_ptr_array_add (argv, (gpointer) "--data-dir");
-  g_ptr_array_add (argv, f->data);
-  g_ptr_array_add (argv, (gpointer) "--db");
-  g_ptr_array_add (argv, (gpointer) db);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  return argv;
-}
-
 /* Run jsync to its end; returns its exit status, stdout in *out. */
 static int
 run_jsync (Fixture *f, const char *db, char **out, const char *const *args)
 {
-  g_autoptr(GPtrArray) argv = jsync_argv (f, db, args);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  int wait_status = 0;
+  g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, db, args);
+  JTestSpawn options = { .cwd = f->dir, .env = f->env };
+  g_autoptr(JTestRun) run = jtest_spawn ((const char *const *) argv->pdata,
+                                         &options);
 
-  g_spawn_sync (f->dir, (char **) argv->pdata, f->env, G_SPAWN_DEFAULT, NULL,
-                NULL, out, &err, &wait_status, &error);
-  g_assert_no_error (error);
-  if (err != NULL && *err != '\0')
-    g_test_message ("jsync %s: stderr:\n%s", args[0], err);
-  g_assert_true (WIFEXITED (wait_status));
-  return WEXITSTATUS (wait_status);
+  if (*run->err != '\0')
+    g_test_message ("jsync %s: stderr:\n%s", args[0], run->err);
+  g_assert_cmpint (run->signal, ==, 0);
+  if (out != NULL)
+    *out = g_steal_pointer (&run->out);
+  return run->status;
 }
 
 #define RUN(f, db, out, ...) \
@@ -252,7 +187,7 @@ start_watch_argv (Fixture *f, const char *const *args)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
       G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-  g_autoptr(GPtrArray) argv = jsync_argv (f, f->db, args);
+  g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
   g_autoptr(GError) error = NULL;
 
   g_subprocess_launcher_set_environ (launcher, f->env);
@@ -373,7 +308,7 @@ sync_reference (Fixture *f)
 
 /* Rows of the watch's cache that differ from a fresh full sync's (in
  * `fresh`, attached): the watch's alone (not counting events of deleted
- * logs, which it keeps: DESIGN.md "Lost events"), the fresh one's alone,
+ * logs, which it keeps: docs/design.md "Lost events"), the fresh one's alone,
  * and rows of one id that differ. */
 static gint64
 count_unlike_fresh (Fixture *f, const char *fresh)
@@ -498,14 +433,14 @@ test_follow (Fixture *f, gconstpointer user_data)
   wait_for_count (f, 7);
   sync_reference (f);
 
-  /* A log deleted: its event stays (DESIGN.md "Lost events"), recorded. */
+  /* A log deleted: its event stays (docs/design.md "Lost events"), recorded. */
   g_assert_cmpint (g_unlink (b), ==, 0);
   wait_for_cache (f, "SELECT count(*) FROM jsync_lost WHERE file = 'b.jsonl'",
                   1);
   sync_reference (f);
 
   /* A whole folder deleted, then made again: followed anew. */
-  remove_tree (sub);
+  jtest_tree_remove (sub);
   wait_for_cache (f, "SELECT count(*) FROM jsync_lost"
                      " WHERE file = 'sub/deeper/c.jsonl'", 2);
   sync_reference (f);

@@ -1,0 +1,130 @@
+/* jsync-test.h: the test kit every test program links (tests/lib, built
+ * once as a static library in tests/meson.build), after GStreamer's
+ * libgstcheck: where the program and the plugins are, the example data's
+ * constants, temporary trees, one way to run a program, and one family of
+ * JSON member helpers.
+ */
+#ifndef JSYNC_TEST_H
+#define JSYNC_TEST_H
+
+#include <glib.h>
+#include <json-c/json.h>
+
+G_BEGIN_DECLS
+
+/* --- The example data ---------------------------------------------------- */
+
+/* What a sync of tests/data/nexus does: the events it applies, and its
+ * logs (tests/data/nexus.expected.json is the cache's dump). */
+#define JTEST_NEXUS_EVENTS 317
+#define JTEST_NEXUS_FILES 14
+
+/* --- Where things are ---------------------------------------------------- */
+
+/* The program under test: $JSYNC_BIN (meson sets it), else the build's
+ * jsync.  (transfer none) */
+const char *jtest_bin (void);
+/* The bundled appliers: $JSYNC_PLUGIN_PATH as the test was started with
+ * (meson's build/plugins), else the build's plugins folder.
+ * (transfer none) */
+const char *jtest_bundled_plugins (void);
+/* build/tests/plugins/<from> ("" for that folder itself), where the
+ * fixture appliers are built.  (transfer full) */
+char *jtest_fixture_plugins (const char *from);
+/* tests/data/nexus.  (transfer none) */
+const char *jtest_nexus_dir (void);
+
+/* argv for the program over a data folder and a cache: JSYNC_BIN,
+ * --data-dir `data`, --db `db`, then `args`, NULL-terminated; the strings
+ * are borrowed.  (transfer container) */
+GPtrArray *jtest_jsync_argv (const char *data, const char *db,
+                             const char *const *args);
+
+/* The environment for a child: this one, with the per-test HOME and XDG
+ * folders that G_TEST_OPTION_ISOLATE_DIRS gives GLib's getters (the
+ * environment itself says /dev/null) and JSYNC_PLUGIN_PATH set to the
+ * bundled appliers when it is not set.  (transfer full) */
+char **jtest_child_environ (void);
+
+/* --- Temporary trees ----------------------------------------------------- */
+
+/* A fresh folder "<prefix>-XXXXXX" under `root` (g_get_tmp_dir () when
+ * NULL).  (transfer full) */
+char *jtest_tree_make (const char *root, const char *prefix);
+/* Copy one file, with that mode. */
+void jtest_copy_file (const char *from, const char *to, int mode);
+/* Copy a folder's files (0644) and folders, recursively; `to` is made. */
+void jtest_tree_copy (const char *from, const char *to);
+/* Write `text` to a file, or append it; the file is rewritten in place
+ * (the same inode, as an app or a sync tool that rewrites a log does), and
+ * its folder is made. */
+void jtest_write_text (const char *path, const char *text, gboolean append);
+/* Remove a file or folder and everything below it, without following
+ * symbolic links, making folders readable first (tests chmod some). */
+void jtest_tree_remove (const char *path);
+
+/* --- Running a program --------------------------------------------------- */
+
+typedef enum
+{
+  JTEST_TTY_NONE = 0,
+  JTEST_TTY_STDOUT,             /* stdout on a pseudo-terminal */
+  JTEST_TTY_STDERR,             /* stderr on a pseudo-terminal */
+} JTestTty;
+
+typedef struct
+{
+  const char *cwd;              /* borrowed, nullable: the child's folder */
+  char *const *env;             /* borrowed, nullable: else this one's */
+  const char *stdin_text;       /* borrowed, nullable: else /dev/null */
+  JTestTty tty;                 /* the terminal's output is in out or err */
+  gboolean json;                /* stdout must be one strict JSON object */
+  int kill_signal;              /* not 0: sent after kill_after µs */
+  gint64 kill_after;            /* µs (the crash loop kills within ms) */
+  gint64 timeout_ms;            /* > 0: SIGKILL after that long, timed_out */
+} JTestSpawn;
+
+typedef struct
+{
+  int status;                   /* exit status; -1 when a signal ended it */
+  int signal;                   /* the signal that ended it, or 0 */
+  gboolean timed_out;           /* killed after the timeout */
+  char *out;                    /* owned: stdout (or the terminal's output) */
+  char *err;                    /* owned: stderr (or the terminal's output) */
+  json_object *json;            /* owned, nullable: stdout parsed */
+  gint64 started;               /* ms, wall clock before the spawn */
+  gint64 ended;                 /* ms, wall clock after the exit */
+  gint64 duration;              /* µs */
+  gint64 peak_rss;              /* KiB: the child's ru_maxrss */
+} JTestRun;
+
+/* Run argv[0] (a path, or a name looked up in PATH) to its end, or until killed; asserts it could be
+ * started, and with `json`, that stdout is exactly one object of strict
+ * JSON in valid UTF-8.  `options` may be NULL.  (transfer full) */
+JTestRun *jtest_spawn (const char *const *argv, const JTestSpawn *options);
+void jtest_run_free (JTestRun *run);
+
+/* Exactly one object of strict JSON, in valid UTF-8, with only white space
+ * after it: asserted.  (transfer full) */
+json_object *jtest_parse_object (const char *text);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JTestRun, jtest_run_free)
+
+/* --- JSON members -------------------------------------------------------- */
+
+/* A member of a JSON object, asserting it is there with that type (a
+ * string member may be JSON null: NULL).  (transfer none) */
+json_object *jtest_member (json_object *object, const char *key);
+gint64 jtest_member_int (json_object *object, const char *key);
+const char *jtest_member_str (json_object *object, const char *key);
+gboolean jtest_member_bool (json_object *object, const char *key);
+json_object *jtest_member_array (json_object *object, const char *key);
+/* The length of an array member. */
+gsize jtest_member_len (json_object *object, const char *key);
+
+/* Whether an array holds the string `text`. */
+gboolean jtest_array_has_string (json_object *array, const char *text);
+
+G_END_DECLS
+
+#endif /* JSYNC_TEST_H */
