@@ -25,7 +25,7 @@ apply_add_to_batch (Run *run, Item *item)
 gboolean
 apply_batch_full (Run *run)
 {
-  return run->batch->len >= jsync_config_get_batch_size (run->self->config)
+  return run->batch->len >= run->context->batch_size
          || run->batch_bytes >= BATCH_MAX_BYTES || run->stop;
 }
 

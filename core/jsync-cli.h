@@ -1,7 +1,7 @@
 /* jsync-cli.h: what the jsync program's command files share.
  *
  * The program is main.c (options, logging, dispatch) plus one file per
- * group of commands (jsync-cmd-*.c), each a thin client of jsync.h.  A
+ * command (jsync-cmd-<command>.c), each a thin client of jsync.h.  A
  * command is an entry of the table in main.c: its name, a one-line
  * summary for --help, how it opens the coordinator (to write, or to read
  * only), and the function that runs it and returns the exit status.
@@ -75,7 +75,8 @@ gint64 jsync_cli_json_int (json_object *object, const char *key);
 /* Clear a progress line before writing more to stderr. */
 void jsync_cli_clear_progress (void);
 
-/* The commands (jsync-cmd-*.c). */
+/* The commands, each in jsync-cmd-<command>.c; rebuild shares sync's file
+ * (jsync-cmd-sync.c), whose result it prints the same way. */
 int jsync_cmd_sync (JsyncCoordinator *coordinator, JsyncConfig *config,
                     int n_args, char **args);
 int jsync_cmd_rebuild (JsyncCoordinator *coordinator, JsyncConfig *config,
@@ -86,14 +87,12 @@ int jsync_cmd_plugins (JsyncCoordinator *coordinator, JsyncConfig *config,
                        int n_args, char **args);
 int jsync_cmd_dump (JsyncCoordinator *coordinator, JsyncConfig *config,
                     int n_args, char **args);
-/* jsync-cmd-search.c */
 int jsync_cmd_search (JsyncCoordinator *coordinator, JsyncConfig *config,
                       int n_args, char **args);
 int jsync_cmd_verify (JsyncCoordinator *coordinator, JsyncConfig *config,
                       int n_args, char **args);
 int jsync_cmd_failed (JsyncCoordinator *coordinator, JsyncConfig *config,
                       int n_args, char **args);
-/* jsync-cmd-watch.c */
 int jsync_cmd_append (JsyncCoordinator *coordinator, JsyncConfig *config,
                       int n_args, char **args);
 int jsync_cmd_watch (JsyncCoordinator *coordinator, JsyncConfig *config,

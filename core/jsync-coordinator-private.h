@@ -6,6 +6,7 @@
 
 #include "jsync-registry.h"
 #include "jsync-store.h"
+#include "jsync-sync.h"
 
 G_BEGIN_DECLS
 
@@ -34,20 +35,6 @@ void jsync_coordinator_report (JsyncCoordinator *self, const char *phase,
                                guint64 bytes_done, guint64 bytes_total,
                                guint64 events_done);
 
-/* How far a run reads one log, at the most: a verify's rebuild reads each
- * log exactly as far as the cache it is compared with did, so that both
- * hold the same lines whatever was appended since. */
-typedef struct
-{
-  guint64 offset;               /* a line boundary */
-  gint64 tail_hash;             /* of the bytes before it */
-} JsyncReadLimit;
-
-/* A log no longer holds, before its limit, the bytes it held there
- * (replaced meanwhile): the run cannot read what was asked. */
-#define JSYNC_SYNC_LIMIT_MOVED (jsync_sync_limit_moved_quark ())
-GQuark jsync_sync_limit_moved_quark (void);
-
 /* Run on a new cache file after its logs were read, before the appliers'
  * finish_rebuild. */
 typedef gboolean (*JsyncBuildHook) (JsyncCoordinator *self, JsyncStore *store,
@@ -64,20 +51,11 @@ gboolean jsync_coordinator_build (JsyncCoordinator *self, const char *path,
 /* Remove a SQLite file and its -wal, -shm and -journal files. */
 void jsync_coordinator_remove_db_files (const char *path);
 
-/* One sync run over `store` (the live cache, or a rebuild's new file);
- * fills `result`.  FALSE when the run could not go on. */
-gboolean jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
-                         gboolean rebuilding, GHashTable *limits,
-                         JsyncResult *result, GError **error);
-/* Apply the stored pending events that an applier takes now, each in its
- * place in the key order of its stream, without reading the logs. */
-gboolean jsync_sync_catch_up (JsyncCoordinator *self, JsyncStore *store,
-                              JsyncResult *result, GError **error);
-/* The same for the failed events (status 2) that an applier takes: those
- * that apply are marked applied and their jsync_failed rows deleted; those
- * that fail again are recorded anew (in result too). */
-gboolean jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
-                                  JsyncResult *result, GError **error);
+/* The sync engine's context for one call, from this coordinator: its data
+ * folder, registry and config values; progress goes through
+ * jsync_coordinator_report() (so to self->progress as it is then). */
+void jsync_coordinator_sync_context (JsyncCoordinator *self,
+                                     JsyncSyncContext *context);
 
 /* Reopen the cache when its file is no longer the one open (a rebuild in
  * another process swapped a new file in, or it was removed); *reopened

@@ -13,6 +13,7 @@
 #include "jsync-coordinator-private.h"
 #include "jsync-dump.h"
 #include "jsync-result.h"
+#include "jsync-sync.h"
 #include "jsync-text.h"
 
 /**
@@ -484,6 +485,36 @@ jsync_coordinator_report (JsyncCoordinator *self, const char *phase,
     self->progress (&progress, self->progress_data);
 }
 
+/* The sync engine's progress, handed on as the coordinator's. */
+static void
+coordinator_sync_progress (const char *phase, guint64 bytes_done,
+                           guint64 bytes_total, guint64 events_done,
+                           gpointer user_data)
+{
+  jsync_coordinator_report (user_data, phase, bytes_done, bytes_total,
+                            events_done);
+}
+
+/**
+ * jsync_coordinator_sync_context:
+ * What the sync engine takes from this coordinator for one call.
+ */
+void
+jsync_coordinator_sync_context (JsyncCoordinator *self,
+                                JsyncSyncContext *context)
+{
+  *context = (JsyncSyncContext) {
+    .data_dir = self->data_dir,
+    .registry = self->registry,
+    .batch_size = jsync_config_get_batch_size (self->config),
+    .max_line_bytes = jsync_config_get_max_line_bytes (self->config),
+    .ignore = jsync_config_get_ignore (self->config),
+    .strict = jsync_config_get_strict (self->config),
+    .progress = coordinator_sync_progress,
+    .progress_data = self,
+  };
+}
+
 static void
 coordinator_finish_result (JsyncResult *result, gint64 start)
 {
@@ -537,6 +568,7 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
 {
   g_autoptr(JsyncResult) result = jsync_result_new ();
   gint64 start = g_get_monotonic_time ();
+  JsyncSyncContext context;
   gboolean ok;
   int lock;
 
@@ -545,7 +577,8 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   lock = jsync_coordinator_lock_live_store (self, error);
   if (lock < 0)
     return NULL;
-  ok = jsync_sync_run (self, self->store, FALSE, NULL, result, error);
+  jsync_coordinator_sync_context (self, &context);
+  ok = jsync_sync_run (&context, self->store, FALSE, NULL, result, error);
   jsync_store_unlock (lock);
   if (!ok)
     {
@@ -566,9 +599,11 @@ jsync_coordinator_build (JsyncCoordinator *self, const char *path,
                          GHashTable *limits, JsyncBuildHook before_finish, JsyncResult *result,
                          GError **error)
 {
+  JsyncSyncContext context;
   JsyncStore *store;
   gboolean ok;
 
+  jsync_coordinator_sync_context (self, &context);
   /* First with no journal: a third of the time goes to writing one, and
    * only an event an applier rejects needs it.  If one is met, the file
    * is thrown away and built again with a journal. */
@@ -587,7 +622,8 @@ jsync_coordinator_build (JsyncCoordinator *self, const char *path,
            && jsync_store_attach (store, self->registry,
                                   jsync_config_get_keyfile (self->config),
                                   TRUE, &local_error)
-           && jsync_sync_run (self, store, TRUE, limits, result, &local_error)
+           && jsync_sync_run (&context, store, TRUE, limits, result,
+                               &local_error)
            && (before_finish == NULL
                || before_finish (self, store, result, &local_error));
       if (ok || journal
@@ -644,16 +680,18 @@ coordinator_catch_up_build (JsyncCoordinator *self, const char *path,
   JsyncStore *store = jsync_store_open_full (
       path, FALSE, jsync_config_get_lock_timeout (self->config), error);
   JsyncProgressFunc progress = self->progress;
+  JsyncSyncContext context;
   gboolean ok;
 
   if (store == NULL)
     return FALSE;
+  jsync_coordinator_sync_context (self, &context);
   /* Part of the "swap" phase: no scan and read phases of its own. */
   self->progress = NULL;
   ok = jsync_store_attach (store, self->registry,
                            jsync_config_get_keyfile (self->config), FALSE,
                            error)
-       && jsync_sync_run (self, store, FALSE, NULL, result, error);
+       && jsync_sync_run (&context, store, FALSE, NULL, result, error);
   self->progress = progress;
   jsync_store_free (store);
   return ok;

@@ -12,6 +12,7 @@
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-result.h"
+#include "jsync-sync.h"
 #include "jsync-text.h"
 
 /**
@@ -94,6 +95,7 @@ jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
 {
   g_autoptr(JsyncResult) result = jsync_result_new ();
   gint64 start = g_get_monotonic_time ();
+  JsyncSyncContext context;
   gboolean ok;
   int lock;
 
@@ -102,7 +104,8 @@ jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
   lock = jsync_coordinator_lock_live_store (self, error);
   if (lock < 0)
     return NULL;
-  ok = jsync_sync_retry_failed (self, self->store, result, error);
+  jsync_coordinator_sync_context (self, &context);
+  ok = jsync_sync_retry_failed (&context, self->store, result, error);
   jsync_store_unlock (lock);
   if (!ok)
     return NULL;

@@ -117,10 +117,9 @@ lost_search_log (Run *run, Source *source, GHashTable *wanted, GError **error)
   JsyncLine line;
 
   /* One that cannot be read now holds nothing we can see. */
-  reader = jsync_reader_open_below (run->self->data_dir, source->path,
+  reader = jsync_reader_open_below (run->context->data_dir, source->path,
                                     0, 0,
-                                    jsync_config_get_max_line_bytes (
-                                        run->self->config), NULL);
+                                    run->context->max_line_bytes, NULL);
   while (reader != NULL && jsync_reader_next (reader, &line, NULL))
     {
       JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };

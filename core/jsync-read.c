@@ -28,7 +28,7 @@ item_free (gpointer data)
 JsyncApplierInstance *
 read_route (Run *run, const char *type)
 {
-  JsyncPlugin *plugin = jsync_registry_route (run->self->registry, type);
+  JsyncPlugin *plugin = jsync_registry_route (run->context->registry, type);
 
   if (plugin == NULL)
     return NULL;
@@ -293,7 +293,7 @@ read_line (Run *run, Source *source, JsyncPrefetchRecord *record,
       g_autofree char *message = g_strdup_printf (
           "line of %" G_GUINT64_FORMAT " bytes exceeds max-line-bytes (%"
           G_GINT64_FORMAT "); its first %zu bytes are kept",
-          line->full_length, jsync_config_get_max_line_bytes (run->self->config),
+          line->full_length, run->context->max_line_bytes,
           line->length);
 
       return record_failure (run, source, line->line, line->offset,

@@ -24,7 +24,7 @@ record_failure (Run *run, Source *source, guint64 line, guint64 offset,
   run->result->events_failed++;
   jsync_result_add_error (run->result, source->path, line, offset, event_id,
                           message);
-  if (jsync_config_get_strict (run->self->config))
+  if (run->context->strict)
     run->stop = TRUE;
   return TRUE;
 }

@@ -89,7 +89,7 @@ scan_load_sources (Run *run, GError **error)
     {
       const char *path = (const char *) sqlite3_column_text (
           stmt, JSYNC_SOURCE_PATH);
-      Source *source = source_new (&block, run->self->data_dir,
+      Source *source = source_new (&block, run->context->data_dir,
                                    path != NULL ? path : "",
                                    sqlite3_column_bytes (stmt,
                                                          JSYNC_SOURCE_PATH));
@@ -359,8 +359,8 @@ gboolean
 scan_data_folder (Run *run, GPtrArray *found, GError **error)
 {
   Scan scan = {
-    .data_dir = run->self->data_dir,
-    .ignore = jsync_config_get_ignore (run->self->config),
+    .data_dir = run->context->data_dir,
+    .ignore = run->context->ignore,
     .relative = g_string_new (NULL),
     .blocks = g_async_queue_new (),
     .spare = g_async_queue_new_full ((GDestroyNotify) scan_block_free),
@@ -389,7 +389,7 @@ scan_data_folder (Run *run, GPtrArray *found, GError **error)
 
           if (source == NULL)
             {
-              source = source_new (&block, run->self->data_dir, path,
+              source = source_new (&block, run->context->data_dir, path,
                                    strlen (path));
               g_hash_table_insert (run->sources, source->path, source);
             }
@@ -461,7 +461,7 @@ scan_check_source (Run *run, Source *source, gboolean *read, char **reason,
    * read yet has no hash of them either). */
   if (source->offset == 0)
     return TRUE;
-  fd = jsync_path_open_below (run->self->data_dir, source->path, O_RDONLY);
+  fd = jsync_path_open_below (run->context->data_dir, source->path, O_RDONLY);
   if (fd < 0)
     {
       g_set_error (&local_error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s",

@@ -14,6 +14,10 @@
  *   apply_*, group_*
  *             jsync-apply.c   batches, groups, replays, deferral, flush
  *   lost_*    jsync-lost.c    lost events, copies elsewhere, unseen folders
+ *
+ * Its entry points, for the coordinator, are in jsync-sync.h; a run knows
+ * its caller only through the JsyncSyncContext it was given (run->context)
+ * and uses below it the store, the registry, the reader and the prefetch.
  */
 #ifndef JSYNC_SYNC_PRIVATE_H
 #define JSYNC_SYNC_PRIVATE_H
@@ -23,14 +27,13 @@
 
 #include <jsync/jsync.h>
 
-#include "jsync-config.h"
-#include "jsync-coordinator-private.h"
 #include "jsync-event.h"
 #include "jsync-prefetch.h"
 #include "jsync-reader.h"
 #include "jsync-registry.h"
 #include "jsync-result.h"
 #include "jsync-store.h"
+#include "jsync-sync.h"
 
 /* Most bytes of event text a batch holds before it is applied. */
 #define BATCH_MAX_BYTES (16 * 1024 * 1024)
@@ -105,7 +108,7 @@ typedef struct
 
 typedef struct
 {
-  JsyncCoordinator *self;
+  const JsyncSyncContext *context; /* borrowed: the caller's */
   JsyncStore *store;        /* borrowed */
   GHashTable *limits;       /* borrowed, nullable: path → JsyncReadLimit*;
                              * only the logs named are read, that far */

@@ -14,10 +14,12 @@
 void
 run_progress (Run *run, const char *phase, guint64 done, guint64 total)
 {
-  jsync_coordinator_report (run->self, phase, done, total,
+  if (run->context->progress != NULL)
+    run->context->progress (phase, done, total,
                             run->result->events_applied
                               + run->result->events_skipped
-                              + run->result->events_failed);
+                              + run->result->events_failed,
+                            run->context->progress_data);
 }
 
 static gint
@@ -162,10 +164,10 @@ run_replay_upgraded (Run *run, GError **error)
 
 /* Give a run its tables; run_teardown() frees them. */
 static void
-run_setup (Run *run, JsyncCoordinator *self, JsyncStore *store,
+run_setup (Run *run, const JsyncSyncContext *context, JsyncStore *store,
            JsyncResult *result)
 {
-  run->self = self;
+  run->context = context;
   run->store = store;
   run->result = result;
   run->careful = TRUE;
@@ -219,7 +221,7 @@ run_end (Run *run, gboolean ok, GError **error)
 
 /* Apply the stored events of one status that an applier takes now. */
 static gboolean
-run_apply_stored (JsyncCoordinator *self, JsyncStore *store,
+run_apply_stored (const JsyncSyncContext *context, JsyncStore *store,
                   JsyncEventStatus status,
                   JsyncResult *result, GError **error)
 {
@@ -227,7 +229,7 @@ run_apply_stored (JsyncCoordinator *self, JsyncStore *store,
   Run run = { 0 };
   gboolean ok;
 
-  run_setup (&run, self, store, result);
+  run_setup (&run, context, store, result);
   ok = scan_load_sources (&run, error)
        && run_load_stored_items (&run, status, items, error)
        && run_apply_items (&run, items, status == JSYNC_EVENT_FAILED, error);
@@ -244,10 +246,10 @@ run_apply_stored (JsyncCoordinator *self, JsyncStore *store,
  * reading the logs.
  */
 gboolean
-jsync_sync_catch_up (JsyncCoordinator *self, JsyncStore *store,
+jsync_sync_catch_up (const JsyncSyncContext *context, JsyncStore *store,
                      JsyncResult *result, GError **error)
 {
-  return run_apply_stored (self, store, JSYNC_EVENT_PENDING, result, error);
+  return run_apply_stored (context, store, JSYNC_EVENT_PENDING, result, error);
 }
 
 /**
@@ -256,10 +258,11 @@ jsync_sync_catch_up (JsyncCoordinator *self, JsyncStore *store,
  * that apply leave jsync_failed, the others are recorded anew.
  */
 gboolean
-jsync_sync_retry_failed (JsyncCoordinator *self, JsyncStore *store,
-                         JsyncResult *result, GError **error)
+jsync_sync_retry_failed (const JsyncSyncContext *context,
+                         JsyncStore *store, JsyncResult *result,
+                         GError **error)
 {
-  return run_apply_stored (self, store, JSYNC_EVENT_FAILED, result, error);
+  return run_apply_stored (context, store, JSYNC_EVENT_FAILED, result, error);
 }
 
 /* --- The run ------------------------------------------------------------ */
@@ -344,11 +347,10 @@ run_start_prefetch (Run *run, GPtrArray *to_read)
       lines[i] = source->line;
       ends[i] = source->limit != NULL ? source->limit->offset : G_MAXUINT64;
     }
-  return jsync_prefetch_start (run->self->data_dir, paths, offsets, lines,
+  return jsync_prefetch_start (run->context->data_dir, paths, offsets, lines,
                                run->limits != NULL ? ends : NULL,
                                to_read->len,
-                               jsync_config_get_max_line_bytes (
-                                   run->self->config));
+                               run->context->max_line_bytes);
 }
 
 /**
@@ -359,7 +361,7 @@ run_start_prefetch (Run *run, GPtrArray *to_read)
 G_DEFINE_QUARK (jsync-sync-limit-moved, jsync_sync_limit_moved)
 
 gboolean
-jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
+jsync_sync_run (const JsyncSyncContext *context, JsyncStore *store,
                 gboolean rebuilding, GHashTable *limits, JsyncResult *result,
                 GError **error)
 {
@@ -369,7 +371,7 @@ jsync_sync_run (JsyncCoordinator *self, JsyncStore *store,
   Run run = { 0 };
   gboolean ok = FALSE;
 
-  run_setup (&run, self, store, result);
+  run_setup (&run, context, store, result);
   run.rebuilding = rebuilding;
   run.limits = limits;
   if (rebuilding && jsync_store_count_of (store, JSYNC_COUNT_ANY_EVENT) == 0)

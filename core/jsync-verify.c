@@ -24,6 +24,7 @@
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-result.h"
+#include "jsync-sync.h"
 #include "jsync-text.h"
 
 /* Sync and build again when a log changed under the build. */
@@ -39,11 +40,13 @@ static gboolean
 verify_feed_lost (JsyncCoordinator *self, JsyncStore *build,
                   JsyncResult *result, GError **error)
 {
+  JsyncSyncContext context;
   gboolean kept;
 
   if (!jsync_store_keep_lost_events (self->store, build, &kept, error))
     return FALSE;
-  return !kept || jsync_sync_catch_up (self, build, result, error);
+  jsync_coordinator_sync_context (self, &context);
+  return !kept || jsync_sync_catch_up (&context, build, result, error);
 }
 
 static gboolean
@@ -346,9 +349,11 @@ verify_sync_and_build (JsyncCoordinator *self, const char *path,
     {
       g_autoptr(GHashTable) limits = NULL;
       g_autoptr(GError) local_error = NULL;
+      JsyncSyncContext context;
 
       jsync_result_clear (built);
-      if (!jsync_sync_run (self, self->store, FALSE, NULL, synced, error))
+      jsync_coordinator_sync_context (self, &context);
+      if (!jsync_sync_run (&context, self->store, FALSE, NULL, synced, error))
         return FALSE;
       limits = verify_limits (self->store, error);
       if (limits == NULL)

@@ -1,0 +1,26 @@
+/* jsync-cmd-dump.c: the command dump. */
+#include "jsync-cli.h"
+
+int
+jsync_cmd_dump (JsyncCoordinator *coordinator, JsyncConfig *config,
+                int n_args, char **args)
+{
+  g_autoptr(GError) error = NULL;
+  json_object *dump = jsync_coordinator_dump (coordinator, &error);
+
+  if (dump == NULL)
+    return jsync_cli_fail (error);
+  if (jsync_cli_options.json)
+    {
+      json_object *wrapped = json_object_new_object ();
+
+      json_object_object_add (wrapped, "version", json_object_new_int (1));
+      json_object_object_add (wrapped, "command",
+                              json_object_new_string ("dump"));
+      json_object_object_add (wrapped, "tables", dump);
+      dump = wrapped;
+    }
+  jsync_cli_print_json (dump);
+  json_object_put (dump);
+  return JSYNC_EXIT_OK;
+}
