@@ -161,11 +161,10 @@ rebuild_during (const JsyncProgress *progress, gpointer data)
   result = jsync_coordinator_rebuild (other, &during->error);
 }
 
-/* Defect 2: two rebuilds at once built into the same "<db>.rebuild": the
- * second removed the first's file, the first then renamed nothing over
- * the cache it had moved aside, and no cache was left. */
+/* The example data synced, then a rebuild during whose reading `during`
+ * does what another process would; both must succeed. */
 static void
-test_two_rebuilds (CliFixture *f, gconstpointer data)
+rebuild_with (CliFixture *f, JsyncProgressFunc during_func)
 {
   During during = { .f = f };
   g_autoptr(JsyncCoordinator) coordinator = NULL;
@@ -173,16 +172,24 @@ test_two_rebuilds (CliFixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   cli_fixture_copy_nexus (f);
-  g_clear_pointer (&result, jsync_result_free);
   result = cli_sync (f);
   g_clear_pointer (&result, jsync_result_free);
   coordinator = cli_open (f);
-  jsync_coordinator_set_progress (coordinator, rebuild_during, &during);
+  jsync_coordinator_set_progress (coordinator, during_func, &during);
   result = jsync_coordinator_rebuild (coordinator, &error);
   g_assert_true (during.done);
   g_assert_no_error (during.error);
   g_assert_no_error (error);
   g_assert_nonnull (result);
+}
+
+/* Defect 2: two rebuilds at once built into the same "<db>.rebuild": the
+ * second removed the first's file, the first then renamed nothing over
+ * the cache it had moved aside, and no cache was left. */
+static void
+test_two_rebuilds (CliFixture *f, gconstpointer data)
+{
+  rebuild_with (f, rebuild_during);
   g_assert_true (g_file_test (f->db, G_FILE_TEST_IS_REGULAR));
   assert_equals_fresh (f);
 }
@@ -209,20 +216,7 @@ sync_new_log_during (const JsyncProgress *progress, gpointer data)
 static void
 test_rebuild_catches_up (CliFixture *f, gconstpointer data)
 {
-  During during = { .f = f };
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  cli_fixture_copy_nexus (f);
-  result = cli_sync (f);
-  g_clear_pointer (&result, jsync_result_free);
-  coordinator = cli_open (f);
-  jsync_coordinator_set_progress (coordinator, sync_new_log_during, &during);
-  result = jsync_coordinator_rebuild (coordinator, &error);
-  g_assert_true (during.done);
-  g_assert_no_error (during.error);
-  g_assert_no_error (error);
+  rebuild_with (f, sync_new_log_during);
   g_assert_cmpint (count_event (f, "new-0"), ==, 1);
   g_assert_cmpint (count_event (f, "new-1"), ==, 1);
   assert_equals_fresh (f);
