@@ -583,12 +583,16 @@ gen_step (Gen *gen, gint64 t)
   return gen->now;
 }
 
+/* Write `event` now to the workspace's log, with `data` (taken, nullable)
+ * as its last member. */
 static void
-gen_ws_write (Gen *gen, Workspace *ws, json_object *event, guint device,
-              gint64 t)
+gen_ws_write (Gen *gen, Workspace *ws, json_object *event, json_object *data,
+              guint device)
 {
-  gint64 ts = gen_ts (gen, device, gen_step (gen, t));
+  gint64 ts = gen_ts (gen, device, gen_step (gen, gen->now));
 
+  if (data != NULL)
+    json_object_object_add (event, "data", data);
   if (gen_full (gen))
     {
       json_object_put (event);
@@ -636,8 +640,7 @@ gen_workspace_created (Gen *gen, Workspace *ws, guint device)
 
       gen_add_string (data, "contextJson", context);
     }
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
   ws->created = TRUE;
 }
 
@@ -665,8 +668,7 @@ gen_workspace_updated (Gen *gen, Workspace *ws, guint device)
                             json_object_new_boolean (rng_chance (&gen->rng,
                                                                  0.8)));
   gen_add_int (data, "lastAccessed", gen->now);
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
@@ -685,8 +687,7 @@ gen_session_created (Gen *gen, Workspace *ws, guint device)
   if (rng_chance (&gen->rng, 0.7))
     gen_add_string (data, "description", "Nexus chat");
   gen_add_int (data, "startTime", gen->now);
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
@@ -705,8 +706,7 @@ gen_session_updated (Gen *gen, Workspace *ws, guint device)
 
       gen_add_string (data, "name", name);
     }
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
@@ -753,8 +753,7 @@ gen_trace_added (Gen *gen, Workspace *ws, guint device, const char *tool)
                       meta, JSON_C_TO_STRING_PLAIN
                               | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put (meta);
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
@@ -790,8 +789,7 @@ gen_state_saved (Gen *gen, Workspace *ws, guint device)
   if (rng_chance (&gen->rng, 0.5))
     json_object_array_add (tags, json_object_new_string ("draft"));
   json_object_object_add (data, "tags", tags);
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
@@ -802,7 +800,7 @@ gen_state_deleted (Gen *gen, Workspace *ws, guint device)
   gen_add_string (event, "workspaceId", ws->id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (event, "stateId", ws->state);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, NULL, device);
   g_clear_pointer (&ws->state, g_free);
 }
 
@@ -812,7 +810,7 @@ gen_workspace_deleted (Gen *gen, Workspace *ws, guint device)
   json_object *event = gen_event ("workspace_deleted");
 
   gen_add_string (event, "workspaceId", ws->id);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, NULL, device);
   ws->deleted = TRUE;
 }
 
@@ -849,11 +847,16 @@ gen_pick_workspace (Gen *gen, guint device)
 
 /* --- Conversations */
 
+/* Write `event` at true time `t` to the conversation's `file`, with `data`
+ * (taken, nullable) as its last member. */
 static void
 gen_conv_write (Gen *gen, Conv *conv, FILE *file, json_object *event,
-                guint device, gint64 t)
+                json_object *data, guint device, gint64 t)
 {
   gint64 ts = gen_ts (gen, device, gen_step (gen, t));
+
+  if (data != NULL)
+    json_object_object_add (event, "data", data);
 
   if (gen_full (gen))
     {
@@ -894,8 +897,7 @@ gen_metadata (Gen *gen, Conv *conv, FILE *file, guint device)
                               json_object_new_double (0.7));
       json_object_object_add (data, "settings", settings);
     }
-  json_object_object_add (event, "data", data);
-  gen_conv_write (gen, conv, file, event, device, gen->now);
+  gen_conv_write (gen, conv, file, event, data, device, gen->now);
 }
 
 static void
@@ -920,8 +922,7 @@ gen_conversation_updated (Gen *gen, Conv *conv, FILE *file, guint device,
       json_object_object_add (data, "settings", settings);
     }
   gen_add_int (data, "updated", t);
-  json_object_object_add (event, "data", data);
-  gen_conv_write (gen, conv, file, event, device, t);
+  gen_conv_write (gen, conv, file, event, data, device, t);
 }
 
 /* A tool_calls array; with `results`, each call carries its result. */
@@ -997,8 +998,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
   gen_add_string (data, "state", "complete");
   gen_add_int (data, "sequenceNumber", conv->seq++);
   gen_add_int (data, "activeAlternativeIndex", 0);
-  json_object_object_add (event, "data", data);
-  gen_conv_write (gen, conv, file, event, device, gen->now);
+  gen_conv_write (gen, conv, file, event, data, device, gen->now);
 
   /* The assistant's message, empty, maybe calling tools. */
   gen->now += rng_range (&gen->rng, 150, 900);
@@ -1025,8 +1025,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
   gen_add_string (data, "state", "streaming");
   gen_add_int (data, "sequenceNumber", conv->seq++);
   gen_add_int (data, "activeAlternativeIndex", 0);
-  json_object_object_add (event, "data", data);
-  gen_conv_write (gen, conv, file, event, device, gen->now);
+  gen_conv_write (gen, conv, file, event, data, device, gen->now);
 
   /* Tool results, and a memory trace per call. */
   if (n_tools > 0)
@@ -1039,8 +1038,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
                               gen_tool_calls (gen, tool_ids, tool_names,
                                               tool_paths, n_tools, TRUE));
       gen_add_string (data, "state", "streaming");
-      json_object_object_add (event, "data", data);
-      gen_conv_write (gen, conv, file, event, device, gen->now);
+      gen_conv_write (gen, conv, file, event, data, device, gen->now);
       for (guint i = 0; i < n_tools; i++)
         if (rng_chance (&gen->rng, 0.8))
           gen_trace_added (gen, ws, device, tool_names[i]);
@@ -1067,8 +1065,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
       if (reasoning != NULL && (u == 1 || u == updates))
         gen_add_string (data, "reasoning", reasoning);
       gen_add_string (data, "state", u == updates ? "complete" : "streaming");
-      json_object_object_add (event, "data", data);
-      gen_conv_write (gen, conv, file, event, device, gen->now);
+      gen_conv_write (gen, conv, file, event, data, device, gen->now);
     }
 
   /* The title after the first answer; updated now and then. */
@@ -1103,8 +1100,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
       data = json_object_new_object ();
       json_object_object_add (data, "alternatives", alternatives);
       gen_add_int (data, "activeAlternativeIndex", 1);
-      json_object_object_add (event, "data", data);
-      gen_conv_write (gen, conv, file, event, device, gen->now);
+      gen_conv_write (gen, conv, file, event, data, device, gen->now);
     }
 
   /* A message deleted now and then. */
@@ -1114,7 +1110,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
       event = gen_conv_event ("message_deleted", conv);
       gen_add_string (event, "messageId",
                       rng_chance (&gen->rng, 0.5) ? user_id : assistant_id);
-      gen_conv_write (gen, conv, file, event, device, gen->now);
+      gen_conv_write (gen, conv, file, event, NULL, device, gen->now);
     }
 
   /* Another device renames the conversation at the same moment: with its
@@ -1176,8 +1172,8 @@ gen_conversation (Gen *gen, Conv *conv, gboolean fresh, guint turns)
     {
       gen->now += rng_range (&gen->rng, 60000, 86400000);
       gen_conv_write (gen, conv, file,
-                      gen_conv_event ("conversation_deleted", conv), device,
-                      gen->now);
+                      gen_conv_event ("conversation_deleted", conv), NULL,
+                      device, gen->now);
       conv->deleted = TRUE;
     }
   if (!gen->appending && ws != gen->workspaces->pdata[0]
