@@ -30,11 +30,7 @@ result_lost_free (JsyncLost *lost)
 }
 
 /* The counters, with their --json keys in the order the object has them. */
-static const struct
-{
-  const char *key;
-  gsize offset;
-} result_counters[] = {
+static const JsyncKeyedMember result_counters[] = {
   { "eventsApplied", G_STRUCT_OFFSET (JsyncResult, events_applied) },
   { "eventsSkipped", G_STRUCT_OFFSET (JsyncResult, events_skipped) },
   { "eventsFailed", G_STRUCT_OFFSET (JsyncResult, events_failed) },
@@ -59,7 +55,7 @@ static const struct
 };
 
 #define RESULT_COUNTER(result, i) \
-  G_STRUCT_MEMBER (guint64, result, result_counters[i].offset)
+  JSYNC_KEYED_MEMBER (guint64, result, result_counters, i)
 #define RESULT_LIST(result, i) \
   G_STRUCT_MEMBER (GPtrArray *, result, result_lists[i].offset)
 

@@ -1,4 +1,5 @@
-/* jsync-text.h: texts from outside (log names, messages) made fit to show. */
+/* jsync-text.h: texts from outside (log names, messages) made fit to show,
+ * and the tables that name a struct's members by key. */
 #ifndef JSYNC_TEXT_H
 #define JSYNC_TEXT_H
 
@@ -12,6 +13,18 @@ G_BEGIN_DECLS
  * null) for a NULL text.  (transfer full) */
 json_object *jsync_json_new_text_len (const char *text, gssize length);
 #define jsync_json_new_text(text) jsync_json_new_text_len ((text), -1)
+
+/* A key (of the keyfile, of a --json object) and the offset of the member
+ * that holds its value: an entry of a table that stands for a chain of
+ * alike blocks. */
+typedef struct
+{
+  const char *key;
+  gsize offset;
+} JsyncKeyedMember;
+
+#define JSYNC_KEYED_MEMBER(type, pointer, table, i) \
+  G_STRUCT_MEMBER (type, pointer, (table)[i].offset)
 
 G_END_DECLS
 
