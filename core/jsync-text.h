@@ -3,6 +3,8 @@
 #ifndef JSYNC_TEXT_H
 #define JSYNC_TEXT_H
 
+#include <sqlite3.h>
+
 #include <jsync/jsync.h>
 
 G_BEGIN_DECLS
@@ -13,6 +15,12 @@ G_BEGIN_DECLS
  * null) for a NULL text.  (transfer full) */
 json_object *jsync_json_new_text_len (const char *text, gssize length);
 #define jsync_json_new_text(text) jsync_json_new_text_len ((text), -1)
+
+/* A column of the current row of `stmt` as JSON: NULL for SQL NULL, a
+ * number, or a string, made valid UTF-8 when `valid` (a log's name is
+ * bytes).  (transfer full) */
+json_object *jsync_json_new_column (sqlite3_stmt *stmt, int column,
+                                    gboolean valid);
 
 /* A key (of the keyfile, of a --json object) and the offset of the member
  * that holds its value: an entry of a table that stands for a chain of
