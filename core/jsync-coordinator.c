@@ -291,20 +291,25 @@ coordinator_store_is_live (JsyncCoordinator *self)
 
 /**
  * jsync_coordinator_lock_live_store:
- * Take the writer lock, then make sure the store open is the live cache:
+ * Check that the coordinator may write (`what` names the command for the
+ * error), take the writer lock, then make sure the store open is the live cache:
  * a rebuild in another process may have swapped a new file in since it was
  * opened, and a writer must never write into the file it replaced (what it
  * wrote would be in no cache a later run opens).  Returns the lock's file
  * descriptor (jsync_store_unlock), or -1 with error set.
  */
 int
-jsync_coordinator_lock_live_store (JsyncCoordinator *self, GError **error)
+jsync_coordinator_lock_live_store (JsyncCoordinator *self, const char *what,
+                                   GError **error)
 {
-  int lock = jsync_store_lock (self->db_path,
-                               jsync_config_get_lock_timeout (self->config),
-                               error);
   JsyncStore *store;
+  int lock;
 
+  if (!jsync_coordinator_check_writable (self, what, error))
+    return -1;
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config),
+                           error);
   if (lock < 0 || coordinator_store_is_live (self))
     return lock;
   store = coordinator_open_store_locked (self, error);
@@ -515,14 +520,6 @@ jsync_coordinator_sync_context (JsyncCoordinator *self,
   };
 }
 
-static void
-coordinator_finish_result (JsyncResult *result, gint64 start)
-{
-  result->success = result->events_failed == 0 && result->files_failed == 0;
-  result->last_sync_timestamp = g_get_real_time () / 1000;
-  result->duration = (g_get_monotonic_time () - start) / 1000;
-}
-
 /* A corruption that SQLite reported mid-run in the live cache: the file is
  * moved aside now, under the writer lock, so that the next run (or the next
  * call: the store is reopened) rebuilds it from the logs; the error says
@@ -572,9 +569,7 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (!jsync_coordinator_check_writable (self, "sync", error))
-    return NULL;
-  lock = jsync_coordinator_lock_live_store (self, error);
+  lock = jsync_coordinator_lock_live_store (self, "sync", error);
   if (lock < 0)
     return NULL;
   jsync_coordinator_sync_context (self, &context);
@@ -585,7 +580,7 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
       coordinator_set_aside_if_corrupt (self, error);
       return NULL;
     }
-  coordinator_finish_result (result, start);
+  jsync_result_finish (result, start);
   return g_steal_pointer (&result);
 }
 
@@ -813,7 +808,7 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   build_dir_release (&build);
   if (!ok)
     return NULL;
-  coordinator_finish_result (result, start);
+  jsync_result_finish (result, start);
   return g_steal_pointer (&result);
 }
 

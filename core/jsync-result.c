@@ -101,6 +101,19 @@ jsync_result_free (JsyncResult *result)
 }
 
 /**
+ * jsync_result_finish:
+ * Set what a run says at its end: success (no event and no file failed),
+ * the wall clock now and the duration since `start` (monotonic, µs).
+ */
+void
+jsync_result_finish (JsyncResult *result, gint64 start)
+{
+  result->success = result->events_failed == 0 && result->files_failed == 0;
+  result->last_sync_timestamp = g_get_real_time () / 1000;
+  result->duration = (g_get_monotonic_time () - start) / 1000;
+}
+
+/**
  * jsync_result_add_error:
  * Record one failed event in the result.
  */

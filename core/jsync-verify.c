@@ -374,9 +374,7 @@ jsync_coordinator_verify (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (!jsync_coordinator_check_writable (self, "verify", error))
-    return NULL;
-  lock = jsync_coordinator_lock_live_store (self, error);
+  lock = jsync_coordinator_lock_live_store (self, "verify", error);
   if (lock < 0)
     return NULL;
   store = self->store;
