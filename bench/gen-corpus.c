@@ -378,28 +378,33 @@ text_path (Rng *rng)
 
 /* --- The generator -------------------------------------------------------- */
 
+/* What a conversation and a workspace have alike: one log, named after
+ * the id. */
 typedef struct
 {
   char *id;                 /* owned */
   char *path;               /* owned: absolute */
+  gint64 last_ts;           /* largest timestamp written */
+} GenLog;
+
+typedef struct
+{
+  GenLog log;
   gboolean bulk;            /* written without blank lines */
   gboolean deleted;
   gint64 seq;               /* next sequenceNumber */
   gboolean titled;
   guint device;             /* last writer */
-  gint64 last_ts;           /* largest timestamp written */
 } Conv;
 
 typedef struct
 {
-  char *id;                 /* owned: workspace id */
-  char *path;               /* owned */
+  GenLog log;
   FILE *file;               /* owned, opened on first write */
   gboolean created;
   gboolean deleted;
   char *session;            /* owned, nullable: current session */
   char *state;              /* owned, nullable: last saved state */
-  gint64 last_ts;
 } Workspace;
 
 typedef struct
@@ -420,25 +425,37 @@ typedef struct
   gboolean appending;
 } Gen;
 
+/* Name the log of `id` (taken): `folder`/`prefix`<id>.jsonl. */
 static void
-conv_free (gpointer data)
+gen_log_init (GenLog *log, const char *out, const char *folder,
+              const char *prefix, char *id)
 {
-  Conv *conv = data;
+  g_autofree char *name = g_strconcat (prefix, id, ".jsonl", NULL);
 
-  g_free (conv->id);
-  g_free (conv->path);
+  log->id = id;
+  log->path = g_build_filename (out, folder, name, NULL);
+}
+
+static void
+gen_log_clear (GenLog *log)
+{
+  g_free (log->id);
+  g_free (log->path);
+}
+
+static void
+conv_free (Conv *conv)
+{
+  gen_log_clear (&conv->log);
   g_free (conv);
 }
 
 static void
-workspace_free (gpointer data)
+workspace_free (Workspace *ws)
 {
-  Workspace *ws = data;
-
   if (ws->file != NULL)
     fclose (ws->file);
-  g_free (ws->id);
-  g_free (ws->path);
+  gen_log_clear (&ws->log);
   g_free (ws->session);
   g_free (ws->state);
   g_free (ws);
@@ -562,10 +579,8 @@ static Workspace *
 gen_workspace_new (Gen *gen, const char *id)
 {
   Workspace *ws = g_new0 (Workspace, 1);
-  g_autofree char *name = g_strconcat ("ws_", id, ".jsonl", NULL);
 
-  ws->id = g_strdup (id);
-  ws->path = g_build_filename (gen->out, "workspaces", name, NULL);
+  gen_log_init (&ws->log, gen->out, "workspaces", "ws_", g_strdup (id));
   g_ptr_array_add (gen->workspaces, ws);
   gen->files++;
   return ws;
@@ -583,25 +598,36 @@ gen_step (Gen *gen, gint64 t)
   return gen->now;
 }
 
-/* Write `event` now to the workspace's log, with `data` (taken, nullable)
- * as its last member. */
-static void
-gen_ws_write (Gen *gen, Workspace *ws, json_object *event, json_object *data,
-              guint device)
+/* Write `event` at true time `t` to `log` through `*file` (opened when
+ * NULL), with `data` (taken, nullable) as its last member; FALSE when the
+ * corpus is full and the event is dropped. */
+static gboolean
+gen_log_write (Gen *gen, GenLog *log, FILE **file, gboolean bulk,
+               json_object *event, json_object *data, guint device, gint64 t)
 {
-  gint64 ts = gen_ts (gen, device, gen_step (gen, gen->now));
+  gint64 ts = gen_ts (gen, device, gen_step (gen, t));
 
   if (data != NULL)
     json_object_object_add (event, "data", data);
   if (gen_full (gen))
     {
       json_object_put (event);
-      return;
+      return FALSE;
     }
-  if (ws->file == NULL)
-    ws->file = gen_open (gen, ws->path);
-  gen_write (gen, ws->file, FALSE, event, device, ts);
-  ws->last_ts = MAX (ws->last_ts, ts);
+  if (*file == NULL)
+    *file = gen_open (gen, log->path);
+  gen_write (gen, *file, bulk, event, device, ts);
+  log->last_ts = MAX (log->last_ts, ts);
+  return TRUE;
+}
+
+/* Write `event` now to the workspace's log (gen_log_write()). */
+static void
+gen_ws_write (Gen *gen, Workspace *ws, json_object *event, json_object *data,
+              guint device)
+{
+  gen_log_write (gen, &ws->log, &ws->file, FALSE, event, data, device,
+                 gen->now);
 }
 
 static void
@@ -612,7 +638,7 @@ gen_workspace_created (Gen *gen, Workspace *ws, guint device)
   g_autofree char *name = NULL;
   g_autofree char *description = NULL;
 
-  if (strcmp (ws->id, "default") == 0)
+  if (strcmp (ws->log.id, "default") == 0)
     {
       name = g_strdup ("Default Workspace");
       description = g_strdup ("Default workspace for tool calls without"
@@ -624,11 +650,11 @@ gen_workspace_created (Gen *gen, Workspace *ws, guint device)
       description = text_new (&gen->rng, rng_range (&gen->rng, 30, 300),
                               FALSE);
     }
-  gen_add_string (data, "id", ws->id);
+  gen_add_string (data, "id", ws->log.id);
   gen_add_string (data, "name", name);
   gen_add_string (data, "description", description);
   gen_add_string (data, "rootFolder",
-                  strcmp (ws->id, "default") == 0
+                  strcmp (ws->log.id, "default") == 0
                     ? "/" : gen_folders[rng_below (&gen->rng,
                                                    G_N_ELEMENTS (gen_folders))]);
   gen_add_int (data, "created", gen->now);
@@ -650,7 +676,7 @@ gen_workspace_updated (Gen *gen, Workspace *ws, guint device)
   json_object *event = gen_event ("workspace_updated");
   json_object *data = json_object_new_object ();
 
-  gen_add_string (event, "workspaceId", ws->id);
+  gen_add_string (event, "workspaceId", ws->log.id);
   if (rng_chance (&gen->rng, 0.03))
     {
       g_autofree char *name = text_new (&gen->rng, 20, FALSE);
@@ -681,7 +707,7 @@ gen_session_created (Gen *gen, Workspace *ws, guint device)
   g_free (ws->session);
   ws->session = rng_uuid (&gen->rng);
   name = g_strdup_printf ("Session %" G_GINT64_FORMAT, gen->now / 1000);
-  gen_add_string (event, "workspaceId", ws->id);
+  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (data, "id", ws->session);
   gen_add_string (data, "name", name);
   if (rng_chance (&gen->rng, 0.7))
@@ -696,7 +722,7 @@ gen_session_updated (Gen *gen, Workspace *ws, guint device)
   json_object *event = gen_event ("session_updated");
   json_object *data = json_object_new_object ();
 
-  gen_add_string (event, "workspaceId", ws->id);
+  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_int (data, "endTime", gen->now);
   json_object_object_add (data, "isActive", json_object_new_boolean (FALSE));
@@ -728,7 +754,7 @@ gen_trace_added (Gen *gen, Workspace *ws, guint device, const char *tool)
   g_autofree char *path = text_path (&gen->rng);
   guint n_related = rng_below (&gen->rng, 4);
 
-  gen_add_string (event, "workspaceId", ws->id);
+  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (data, "id", id);
   gen_add_string (data, "content", content);
@@ -770,7 +796,7 @@ gen_state_saved (Gen *gen, Workspace *ws, guint device)
 
   g_free (ws->state);
   ws->state = rng_uuid (&gen->rng);
-  gen_add_string (event, "workspaceId", ws->id);
+  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (data, "id", ws->state);
   gen_add_string (data, "name", name);
@@ -797,7 +823,7 @@ gen_state_deleted (Gen *gen, Workspace *ws, guint device)
 {
   json_object *event = gen_event ("state_deleted");
 
-  gen_add_string (event, "workspaceId", ws->id);
+  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (event, "stateId", ws->state);
   gen_ws_write (gen, ws, event, NULL, device);
@@ -809,7 +835,7 @@ gen_workspace_deleted (Gen *gen, Workspace *ws, guint device)
 {
   json_object *event = gen_event ("workspace_deleted");
 
-  gen_add_string (event, "workspaceId", ws->id);
+  gen_add_string (event, "workspaceId", ws->log.id);
   gen_ws_write (gen, ws, event, NULL, device);
   ws->deleted = TRUE;
 }
@@ -847,25 +873,15 @@ gen_pick_workspace (Gen *gen, guint device)
 
 /* --- Conversations */
 
-/* Write `event` at true time `t` to the conversation's `file`, with `data`
- * (taken, nullable) as its last member. */
+/* Write `event` at true time `t` to the conversation's open `file`
+ * (gen_log_write()). */
 static void
 gen_conv_write (Gen *gen, Conv *conv, FILE *file, json_object *event,
                 json_object *data, guint device, gint64 t)
 {
-  gint64 ts = gen_ts (gen, device, gen_step (gen, t));
-
-  if (data != NULL)
-    json_object_object_add (event, "data", data);
-
-  if (gen_full (gen))
-    {
-      json_object_put (event);
-      return;
-    }
-  gen_write (gen, file, conv->bulk, event, device, ts);
-  conv->device = device;
-  conv->last_ts = MAX (conv->last_ts, ts);
+  if (gen_log_write (gen, &conv->log, &file, conv->bulk, event, data, device,
+                     t))
+    conv->device = device;
 }
 
 static json_object *
@@ -873,7 +889,7 @@ gen_conv_event (const char *type, Conv *conv)
 {
   json_object *event = gen_event (type);
 
-  gen_add_string (event, "conversationId", conv->id);
+  gen_add_string (event, "conversationId", conv->log.id);
   return event;
 }
 
@@ -883,7 +899,7 @@ gen_metadata (Gen *gen, Conv *conv, FILE *file, guint device)
   json_object *event = gen_event ("metadata");
   json_object *data = json_object_new_object ();
 
-  gen_add_string (data, "id", conv->id);
+  gen_add_string (data, "id", conv->log.id);
   gen_add_string (data, "title", "New conversation");
   gen_add_int (data, "created", gen->now);
   gen_add_string (data, "vault", "MyVault");
@@ -1148,7 +1164,7 @@ static void
 gen_conversation (Gen *gen, Conv *conv, gboolean fresh, guint turns)
 {
   guint device = gen_pick_device (gen);
-  FILE *file = gen_open (gen, conv->path);
+  FILE *file = gen_open (gen, conv->log.path);
   Workspace *ws = gen_pick_workspace (gen, device);
 
   if (fresh)
@@ -1181,18 +1197,16 @@ gen_conversation (Gen *gen, Conv *conv, gboolean fresh, guint turns)
           || (gen_count (gen, "workspace_deleted") == 0
               && gen->events > gen->limit * 3 / 5)))
     gen_workspace_deleted (gen, ws, device);
-  gen_close (file, conv->path);
+  gen_close (file, conv->log.path);
 }
 
 static Conv *
 gen_conv_new (Gen *gen)
 {
   Conv *conv = g_new0 (Conv, 1);
-  g_autofree char *name = NULL;
 
-  conv->id = rng_uuid (&gen->rng);
-  name = g_strconcat ("conv_", conv->id, ".jsonl", NULL);
-  conv->path = g_build_filename (gen->out, "conversations", name, NULL);
+  gen_log_init (&conv->log, gen->out, "conversations", "conv_",
+                rng_uuid (&gen->rng));
   conv->bulk = rng_chance (&gen->rng, 0.1);
   g_ptr_array_add (gen->convs, conv);
   gen->files++;
@@ -1215,14 +1229,14 @@ gen_conflict_copy (Gen *gen, Conv *conv)
   guint own = rng_range (&gen->rng, 1, 3);
   Conv copy;
 
-  if (!g_file_get_contents (conv->path, &contents, &length, NULL)
+  if (!g_file_get_contents (conv->log.path, &contents, &length, NULL)
       || length < 2)
     return;
   /* Cut at a line end in the second half. */
   cut = length / 2 + rng_below (&gen->rng, length / 2);
   while (cut < length && contents[cut - 1] != '\n')
     cut++;
-  base = g_strndup (conv->path, strlen (conv->path) - strlen (".jsonl"));
+  base = g_strndup (conv->log.path, strlen (conv->log.path) - strlen (".jsonl"));
   switch (rng_below (&gen->rng, 3))
     {
     case 0:
@@ -1252,7 +1266,7 @@ gen_conflict_copy (Gen *gen, Conv *conv)
       json_object *event = gen_conv_event ("conversation_updated", &copy);
       json_object *data = json_object_new_object ();
       g_autofree char *title = text_new (&gen->rng, 30, FALSE);
-      gint64 t = conv->last_ts - gen->skew[conv->device]
+      gint64 t = conv->log.last_ts - gen->skew[conv->device]
                  - rng_range (&gen->rng, 0, 3600000);
 
       gen_add_string (data, "title", title);
@@ -1394,9 +1408,9 @@ gen_load_existing (Gen *gen)
       Conv *conv = g_new0 (Conv, 1);
       const char *file = names->pdata[i];
 
-      conv->id = g_strndup (file + strlen ("conv_"),
-                            strlen (file) - strlen ("conv_.jsonl"));
-      conv->path = g_build_filename (conv_dir, file, NULL);
+      gen_log_init (&conv->log, gen->out, "conversations", "conv_",
+                    g_strndup (file + strlen ("conv_"),
+                               strlen (file) - strlen ("conv_.jsonl")));
       conv->titled = TRUE;
       conv->seq = -1;       /* read when first appended to */
       g_ptr_array_add (gen->convs, conv);
@@ -1425,7 +1439,7 @@ gen_load_existing (Gen *gen)
         ws = gen_workspace_new (gen, id);
         gen->files--;
         ws->created = TRUE;
-        gen_read_tail (ws->path, &ws->last_ts, &device, &seq, &ws->session);
+        gen_read_tail (ws->log.path, &ws->log.last_ts, &device, &seq, &ws->session);
       }
 }
 
@@ -1444,7 +1458,7 @@ gen_append (Gen *gen)
    * to until the end. */
   for (guint i = 0; i < gen->workspaces->len; i++)
     gen->now = MAX (gen->now,
-                    ((Workspace *) gen->workspaces->pdata[i])->last_ts
+                    ((Workspace *) gen->workspaces->pdata[i])->log.last_ts
                       - gen->skew[2]);
   while (!gen_full (gen))
     {
@@ -1459,12 +1473,12 @@ gen_append (Gen *gen)
         {
           g_autofree char *device = NULL;
 
-          gen_read_tail (conv->path, &conv->last_ts, &device, &conv->seq,
+          gen_read_tail (conv->log.path, &conv->log.last_ts, &device, &conv->seq,
                          NULL);
           conv->device = gen_device_index (gen, device);
         }
       /* One after another, minutes apart, after what the file holds. */
-      gen->now = MAX (gen->now, conv->last_ts - gen->skew[2])
+      gen->now = MAX (gen->now, conv->log.last_ts - gen->skew[2])
                  + rng_lognormal (&gen->rng, 20 * 60000.0, 1.0, 60000,
                                   86400000);
       gen_conversation (gen, conv, fresh,
@@ -1476,7 +1490,7 @@ gen_append (Gen *gen)
       Workspace *ws = gen->workspaces->pdata[i];
 
       if (ws->file != NULL)
-        gen_close (g_steal_pointer (&ws->file), ws->path);
+        gen_close (g_steal_pointer (&ws->file), ws->log.path);
     }
 }
 
@@ -1522,7 +1536,7 @@ gen_corpus (Gen *gen)
     {
       ws = gen->workspaces->pdata[i];
       if (ws->file != NULL)
-        gen_close (g_steal_pointer (&ws->file), ws->path);
+        gen_close (g_steal_pointer (&ws->file), ws->log.path);
     }
 
   /* A few sync-tool conflict copies: 3 per 1000 conversations, at least
@@ -1608,8 +1622,9 @@ main (int argc, char **argv)
   gen.skew[2] = -skew;
   gen.out = g_steal_pointer (&out);
   gen.types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  gen.convs = g_ptr_array_new_with_free_func (conv_free);
-  gen.workspaces = g_ptr_array_new_with_free_func (workspace_free);
+  gen.convs = g_ptr_array_new_with_free_func ((GDestroyNotify) conv_free);
+  gen.workspaces = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) workspace_free);
 
   if (append_percent > 0)
     {
