@@ -384,6 +384,7 @@ typedef struct
 {
   char *id;                 /* owned */
   char *path;               /* owned: absolute */
+  const char *key;          /* the routing key of its events */
   gint64 last_ts;           /* largest timestamp written */
 } GenLog;
 
@@ -425,15 +426,17 @@ typedef struct
   gboolean appending;
 } Gen;
 
-/* Name the log of `id` (taken): `folder`/`prefix`<id>.jsonl. */
+/* Name the log of `id` (taken): `folder`/`prefix`<id>.jsonl; its events
+ * carry the id as `key`. */
 static void
 gen_log_init (GenLog *log, const char *out, const char *folder,
-              const char *prefix, char *id)
+              const char *prefix, const char *key, char *id)
 {
   g_autofree char *name = g_strconcat (prefix, id, ".jsonl", NULL);
 
   log->id = id;
   log->path = g_build_filename (out, folder, name, NULL);
+  log->key = key;
 }
 
 static void
@@ -491,8 +494,9 @@ gen_ts (Gen *gen, guint device, gint64 t)
   return t + gen->skew[device];
 }
 
-/* A new event object with its type and routing keys: the caller adds data,
- * then gen_write() adds id, deviceId and timestamp. */
+/* A new event object with its type: the caller adds the routing keys
+ * (gen_log_event()) and data, then gen_write() adds id, deviceId and
+ * timestamp. */
 static json_object *
 gen_event (const char *type)
 {
@@ -512,6 +516,16 @@ static void
 gen_add_int (json_object *object, const char *key, gint64 value)
 {
   json_object_object_add (object, key, json_object_new_int64 (value));
+}
+
+/* A new event of `log`'s conversation or workspace, with its routing key. */
+static json_object *
+gen_log_event (const char *type, const GenLog *log)
+{
+  json_object *event = gen_event (type);
+
+  gen_add_string (event, log->key, log->id);
+  return event;
 }
 
 /* Append the event to `file` as Nexus does, and count it. */
@@ -580,7 +594,8 @@ gen_workspace_new (Gen *gen, const char *id)
 {
   Workspace *ws = g_new0 (Workspace, 1);
 
-  gen_log_init (&ws->log, gen->out, "workspaces", "ws_", g_strdup (id));
+  gen_log_init (&ws->log, gen->out, "workspaces", "ws_", "workspaceId",
+                g_strdup (id));
   g_ptr_array_add (gen->workspaces, ws);
   gen->files++;
   return ws;
@@ -673,10 +688,9 @@ gen_workspace_created (Gen *gen, Workspace *ws, guint device)
 static void
 gen_workspace_updated (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("workspace_updated");
+  json_object *event = gen_log_event ("workspace_updated", &ws->log);
   json_object *data = json_object_new_object ();
 
-  gen_add_string (event, "workspaceId", ws->log.id);
   if (rng_chance (&gen->rng, 0.03))
     {
       g_autofree char *name = text_new (&gen->rng, 20, FALSE);
@@ -700,14 +714,13 @@ gen_workspace_updated (Gen *gen, Workspace *ws, guint device)
 static void
 gen_session_created (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("session_created");
+  json_object *event = gen_log_event ("session_created", &ws->log);
   json_object *data = json_object_new_object ();
   g_autofree char *name = NULL;
 
   g_free (ws->session);
   ws->session = rng_uuid (&gen->rng);
   name = g_strdup_printf ("Session %" G_GINT64_FORMAT, gen->now / 1000);
-  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (data, "id", ws->session);
   gen_add_string (data, "name", name);
   if (rng_chance (&gen->rng, 0.7))
@@ -719,10 +732,9 @@ gen_session_created (Gen *gen, Workspace *ws, guint device)
 static void
 gen_session_updated (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("session_updated");
+  json_object *event = gen_log_event ("session_updated", &ws->log);
   json_object *data = json_object_new_object ();
 
-  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_int (data, "endTime", gen->now);
   json_object_object_add (data, "isActive", json_object_new_boolean (FALSE));
@@ -738,7 +750,7 @@ gen_session_updated (Gen *gen, Workspace *ws, guint device)
 static void
 gen_trace_added (Gen *gen, Workspace *ws, guint device, const char *tool)
 {
-  json_object *event = gen_event ("trace_added");
+  json_object *event = gen_log_event ("trace_added", &ws->log);
   json_object *data = json_object_new_object ();
   json_object *meta = json_object_new_object ();
   json_object *params = json_object_new_object ();
@@ -754,7 +766,6 @@ gen_trace_added (Gen *gen, Workspace *ws, guint device, const char *tool)
   g_autofree char *path = text_path (&gen->rng);
   guint n_related = rng_below (&gen->rng, 4);
 
-  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (data, "id", id);
   gen_add_string (data, "content", content);
@@ -785,7 +796,7 @@ gen_trace_added (Gen *gen, Workspace *ws, guint device, const char *tool)
 static void
 gen_state_saved (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("state_saved");
+  json_object *event = gen_log_event ("state_saved", &ws->log);
   json_object *data = json_object_new_object ();
   json_object *state = json_object_new_object ();
   json_object *tags = json_object_new_array ();
@@ -796,7 +807,6 @@ gen_state_saved (Gen *gen, Workspace *ws, guint device)
 
   g_free (ws->state);
   ws->state = rng_uuid (&gen->rng);
-  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (data, "id", ws->state);
   gen_add_string (data, "name", name);
@@ -821,9 +831,8 @@ gen_state_saved (Gen *gen, Workspace *ws, guint device)
 static void
 gen_state_deleted (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("state_deleted");
+  json_object *event = gen_log_event ("state_deleted", &ws->log);
 
-  gen_add_string (event, "workspaceId", ws->log.id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (event, "stateId", ws->state);
   gen_ws_write (gen, ws, event, NULL, device);
@@ -833,9 +842,8 @@ gen_state_deleted (Gen *gen, Workspace *ws, guint device)
 static void
 gen_workspace_deleted (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("workspace_deleted");
+  json_object *event = gen_log_event ("workspace_deleted", &ws->log);
 
-  gen_add_string (event, "workspaceId", ws->log.id);
   gen_ws_write (gen, ws, event, NULL, device);
   ws->deleted = TRUE;
 }
@@ -884,15 +892,6 @@ gen_conv_write (Gen *gen, Conv *conv, FILE *file, json_object *event,
     conv->device = device;
 }
 
-static json_object *
-gen_conv_event (const char *type, Conv *conv)
-{
-  json_object *event = gen_event (type);
-
-  gen_add_string (event, "conversationId", conv->log.id);
-  return event;
-}
-
 static void
 gen_metadata (Gen *gen, Conv *conv, FILE *file, guint device)
 {
@@ -920,7 +919,8 @@ static void
 gen_conversation_updated (Gen *gen, Conv *conv, FILE *file, guint device,
                           gint64 t, gboolean title)
 {
-  json_object *event = gen_conv_event ("conversation_updated", conv);
+  json_object *event = gen_log_event ("conversation_updated",
+                                      &conv->log);
   json_object *data = json_object_new_object ();
 
   if (title)
@@ -1006,7 +1006,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
                           ? rng_range (&gen->rng, 2000, 9000)
                           : rng_lognormal (&gen->rng, 120, 1.0, 3, 4000),
                         FALSE);
-  event = gen_conv_event ("message", conv);
+  event = gen_log_event ("message", &conv->log);
   data = json_object_new_object ();
   gen_add_string (data, "id", user_id);
   gen_add_string (data, "role", "user");
@@ -1029,7 +1029,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
                                                       G_N_ELEMENTS (gen_tools))]);
       tool_paths[i] = text_path (&gen->rng);
     }
-  event = gen_conv_event ("message", conv);
+  event = gen_log_event ("message", &conv->log);
   data = json_object_new_object ();
   gen_add_string (data, "id", assistant_id);
   gen_add_string (data, "role", "assistant");
@@ -1047,7 +1047,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
   if (n_tools > 0)
     {
       gen->now += rng_range (&gen->rng, 500, 8000);
-      event = gen_conv_event ("message_updated", conv);
+      event = gen_log_event ("message_updated", &conv->log);
       gen_add_string (event, "messageId", assistant_id);
       data = json_object_new_object ();
       json_object_object_add (data, "tool_calls",
@@ -1074,7 +1074,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
       g_autofree char *part = text_prefix (answer, total * u / updates);
 
       gen->now += rng_range (&gen->rng, 300, 2500);
-      event = gen_conv_event ("message_updated", conv);
+      event = gen_log_event ("message_updated", &conv->log);
       gen_add_string (event, "messageId", assistant_id);
       data = json_object_new_object ();
       gen_add_string (data, "content", part);
@@ -1111,7 +1111,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
       gen_add_int (alternative, "timestamp", gen->now);
       gen_add_string (alternative, "state", "complete");
       json_object_array_add (alternatives, alternative);
-      event = gen_conv_event ("message_updated", conv);
+      event = gen_log_event ("message_updated", &conv->log);
       gen_add_string (event, "messageId", assistant_id);
       data = json_object_new_object ();
       json_object_object_add (data, "alternatives", alternatives);
@@ -1123,7 +1123,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
   if (rng_chance (&gen->rng, 0.006))
     {
       gen->now += rng_range (&gen->rng, 1000, 30000);
-      event = gen_conv_event ("message_deleted", conv);
+      event = gen_log_event ("message_deleted", &conv->log);
       gen_add_string (event, "messageId",
                       rng_chance (&gen->rng, 0.5) ? user_id : assistant_id);
       gen_conv_write (gen, conv, file, event, NULL, device, gen->now);
@@ -1188,8 +1188,8 @@ gen_conversation (Gen *gen, Conv *conv, gboolean fresh, guint turns)
     {
       gen->now += rng_range (&gen->rng, 60000, 86400000);
       gen_conv_write (gen, conv, file,
-                      gen_conv_event ("conversation_deleted", conv), NULL,
-                      device, gen->now);
+                      gen_log_event ("conversation_deleted", &conv->log),
+                      NULL, device, gen->now);
       conv->deleted = TRUE;
     }
   if (!gen->appending && ws != gen->workspaces->pdata[0]
@@ -1206,7 +1206,7 @@ gen_conv_new (Gen *gen)
   Conv *conv = g_new0 (Conv, 1);
 
   gen_log_init (&conv->log, gen->out, "conversations", "conv_",
-                rng_uuid (&gen->rng));
+                "conversationId", rng_uuid (&gen->rng));
   conv->bulk = rng_chance (&gen->rng, 0.1);
   g_ptr_array_add (gen->convs, conv);
   gen->files++;
@@ -1263,7 +1263,8 @@ gen_conflict_copy (Gen *gen, Conv *conv)
   /* Its own events: a few updates a device made before the copies met. */
   for (guint i = 0; i < own; i++)
     {
-      json_object *event = gen_conv_event ("conversation_updated", &copy);
+      json_object *event = gen_log_event ("conversation_updated",
+                                          &copy.log);
       json_object *data = json_object_new_object ();
       g_autofree char *title = text_new (&gen->rng, 30, FALSE);
       gint64 t = conv->log.last_ts - gen->skew[conv->device]
@@ -1409,6 +1410,7 @@ gen_load_existing (Gen *gen)
       const char *file = names->pdata[i];
 
       gen_log_init (&conv->log, gen->out, "conversations", "conv_",
+                    "conversationId",
                     g_strndup (file + strlen ("conv_"),
                                strlen (file) - strlen ("conv_.jsonl")));
       conv->titled = TRUE;
