@@ -53,8 +53,8 @@ struct _JsyncConfig
   char *path;                 /* owned: the keyfile as named, nullable */
   ConfigValues file;          /* from the keyfile */
 
-  /* From the setters (the first six members have one); these win over
-   * the keyfile. */
+  /* From the setters (only the first six members have one); these win
+   * over the keyfile. */
   ConfigValues set;
 
   /* The default database, computed when first asked for. */
