@@ -378,28 +378,34 @@ text_path (Rng *rng)
 
 /* --- The generator -------------------------------------------------------- */
 
+/* What a conversation and a workspace have alike: one log, named after
+ * the id. */
 typedef struct
 {
   char *id;                 /* owned */
   char *path;               /* owned: absolute */
+  const char *key;          /* the routing key of its events */
+  gint64 last_ts;           /* largest timestamp written */
+} GenLog;
+
+typedef struct
+{
+  GenLog log;
   gboolean bulk;            /* written without blank lines */
   gboolean deleted;
   gint64 seq;               /* next sequenceNumber */
   gboolean titled;
   guint device;             /* last writer */
-  gint64 last_ts;           /* largest timestamp written */
 } Conv;
 
 typedef struct
 {
-  char *id;                 /* owned: workspace id */
-  char *path;               /* owned */
+  GenLog log;
   FILE *file;               /* owned, opened on first write */
   gboolean created;
   gboolean deleted;
   char *session;            /* owned, nullable: current session */
   char *state;              /* owned, nullable: last saved state */
-  gint64 last_ts;
 } Workspace;
 
 typedef struct
@@ -420,25 +426,39 @@ typedef struct
   gboolean appending;
 } Gen;
 
+/* Name the log of `id` (taken): `folder`/`prefix`<id>.jsonl; its events
+ * carry the id as `key`. */
 static void
-conv_free (gpointer data)
+gen_log_init (GenLog *log, const char *out, const char *folder,
+              const char *prefix, const char *key, char *id)
 {
-  Conv *conv = data;
+  g_autofree char *name = g_strconcat (prefix, id, ".jsonl", NULL);
 
-  g_free (conv->id);
-  g_free (conv->path);
+  log->id = id;
+  log->path = g_build_filename (out, folder, name, NULL);
+  log->key = key;
+}
+
+static void
+gen_log_clear (GenLog *log)
+{
+  g_free (log->id);
+  g_free (log->path);
+}
+
+static void
+conv_free (Conv *conv)
+{
+  gen_log_clear (&conv->log);
   g_free (conv);
 }
 
 static void
-workspace_free (gpointer data)
+workspace_free (Workspace *ws)
 {
-  Workspace *ws = data;
-
   if (ws->file != NULL)
     fclose (ws->file);
-  g_free (ws->id);
-  g_free (ws->path);
+  gen_log_clear (&ws->log);
   g_free (ws->session);
   g_free (ws->state);
   g_free (ws);
@@ -474,8 +494,9 @@ gen_ts (Gen *gen, guint device, gint64 t)
   return t + gen->skew[device];
 }
 
-/* A new event object with its type and routing keys: the caller adds data,
- * then gen_write() adds id, deviceId and timestamp. */
+/* A new event object with its type: the caller adds the routing keys
+ * (gen_log_event()) and data, then gen_write() adds id, deviceId and
+ * timestamp. */
 static json_object *
 gen_event (const char *type)
 {
@@ -495,6 +516,16 @@ static void
 gen_add_int (json_object *object, const char *key, gint64 value)
 {
   json_object_object_add (object, key, json_object_new_int64 (value));
+}
+
+/* A new event of `log`'s conversation or workspace, with its routing key. */
+static json_object *
+gen_log_event (const char *type, const GenLog *log)
+{
+  json_object *event = gen_event (type);
+
+  gen_add_string (event, log->key, log->id);
+  return event;
 }
 
 /* Append the event to `file` as Nexus does, and count it. */
@@ -562,10 +593,9 @@ static Workspace *
 gen_workspace_new (Gen *gen, const char *id)
 {
   Workspace *ws = g_new0 (Workspace, 1);
-  g_autofree char *name = g_strconcat ("ws_", id, ".jsonl", NULL);
 
-  ws->id = g_strdup (id);
-  ws->path = g_build_filename (gen->out, "workspaces", name, NULL);
+  gen_log_init (&ws->log, gen->out, "workspaces", "ws_", "workspaceId",
+                g_strdup (id));
   g_ptr_array_add (gen->workspaces, ws);
   gen->files++;
   return ws;
@@ -583,21 +613,36 @@ gen_step (Gen *gen, gint64 t)
   return gen->now;
 }
 
-static void
-gen_ws_write (Gen *gen, Workspace *ws, json_object *event, guint device,
-              gint64 t)
+/* Write `event` at true time `t` to `log` through `*file` (opened when
+ * NULL), with `data` (taken, nullable) as its last member; FALSE when the
+ * corpus is full and the event is dropped. */
+static gboolean
+gen_log_write (Gen *gen, GenLog *log, FILE **file, gboolean bulk,
+               json_object *event, json_object *data, guint device, gint64 t)
 {
   gint64 ts = gen_ts (gen, device, gen_step (gen, t));
 
+  if (data != NULL)
+    json_object_object_add (event, "data", data);
   if (gen_full (gen))
     {
       json_object_put (event);
-      return;
+      return FALSE;
     }
-  if (ws->file == NULL)
-    ws->file = gen_open (gen, ws->path);
-  gen_write (gen, ws->file, FALSE, event, device, ts);
-  ws->last_ts = MAX (ws->last_ts, ts);
+  if (*file == NULL)
+    *file = gen_open (gen, log->path);
+  gen_write (gen, *file, bulk, event, device, ts);
+  log->last_ts = MAX (log->last_ts, ts);
+  return TRUE;
+}
+
+/* Write `event` now to the workspace's log (gen_log_write()). */
+static void
+gen_ws_write (Gen *gen, Workspace *ws, json_object *event, json_object *data,
+              guint device)
+{
+  gen_log_write (gen, &ws->log, &ws->file, FALSE, event, data, device,
+                 gen->now);
 }
 
 static void
@@ -608,7 +653,7 @@ gen_workspace_created (Gen *gen, Workspace *ws, guint device)
   g_autofree char *name = NULL;
   g_autofree char *description = NULL;
 
-  if (strcmp (ws->id, "default") == 0)
+  if (strcmp (ws->log.id, "default") == 0)
     {
       name = g_strdup ("Default Workspace");
       description = g_strdup ("Default workspace for tool calls without"
@@ -620,11 +665,11 @@ gen_workspace_created (Gen *gen, Workspace *ws, guint device)
       description = text_new (&gen->rng, rng_range (&gen->rng, 30, 300),
                               FALSE);
     }
-  gen_add_string (data, "id", ws->id);
+  gen_add_string (data, "id", ws->log.id);
   gen_add_string (data, "name", name);
   gen_add_string (data, "description", description);
   gen_add_string (data, "rootFolder",
-                  strcmp (ws->id, "default") == 0
+                  strcmp (ws->log.id, "default") == 0
                     ? "/" : gen_folders[rng_below (&gen->rng,
                                                    G_N_ELEMENTS (gen_folders))]);
   gen_add_int (data, "created", gen->now);
@@ -636,18 +681,16 @@ gen_workspace_created (Gen *gen, Workspace *ws, guint device)
 
       gen_add_string (data, "contextJson", context);
     }
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
   ws->created = TRUE;
 }
 
 static void
 gen_workspace_updated (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("workspace_updated");
+  json_object *event = gen_log_event ("workspace_updated", &ws->log);
   json_object *data = json_object_new_object ();
 
-  gen_add_string (event, "workspaceId", ws->id);
   if (rng_chance (&gen->rng, 0.03))
     {
       g_autofree char *name = text_new (&gen->rng, 20, FALSE);
@@ -665,37 +708,33 @@ gen_workspace_updated (Gen *gen, Workspace *ws, guint device)
                             json_object_new_boolean (rng_chance (&gen->rng,
                                                                  0.8)));
   gen_add_int (data, "lastAccessed", gen->now);
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
 gen_session_created (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("session_created");
+  json_object *event = gen_log_event ("session_created", &ws->log);
   json_object *data = json_object_new_object ();
   g_autofree char *name = NULL;
 
   g_free (ws->session);
   ws->session = rng_uuid (&gen->rng);
   name = g_strdup_printf ("Session %" G_GINT64_FORMAT, gen->now / 1000);
-  gen_add_string (event, "workspaceId", ws->id);
   gen_add_string (data, "id", ws->session);
   gen_add_string (data, "name", name);
   if (rng_chance (&gen->rng, 0.7))
     gen_add_string (data, "description", "Nexus chat");
   gen_add_int (data, "startTime", gen->now);
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
 gen_session_updated (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("session_updated");
+  json_object *event = gen_log_event ("session_updated", &ws->log);
   json_object *data = json_object_new_object ();
 
-  gen_add_string (event, "workspaceId", ws->id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_int (data, "endTime", gen->now);
   json_object_object_add (data, "isActive", json_object_new_boolean (FALSE));
@@ -705,14 +744,13 @@ gen_session_updated (Gen *gen, Workspace *ws, guint device)
 
       gen_add_string (data, "name", name);
     }
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
 gen_trace_added (Gen *gen, Workspace *ws, guint device, const char *tool)
 {
-  json_object *event = gen_event ("trace_added");
+  json_object *event = gen_log_event ("trace_added", &ws->log);
   json_object *data = json_object_new_object ();
   json_object *meta = json_object_new_object ();
   json_object *params = json_object_new_object ();
@@ -728,7 +766,6 @@ gen_trace_added (Gen *gen, Workspace *ws, guint device, const char *tool)
   g_autofree char *path = text_path (&gen->rng);
   guint n_related = rng_below (&gen->rng, 4);
 
-  gen_add_string (event, "workspaceId", ws->id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (data, "id", id);
   gen_add_string (data, "content", content);
@@ -753,14 +790,13 @@ gen_trace_added (Gen *gen, Workspace *ws, guint device, const char *tool)
                       meta, JSON_C_TO_STRING_PLAIN
                               | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put (meta);
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
 gen_state_saved (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("state_saved");
+  json_object *event = gen_log_event ("state_saved", &ws->log);
   json_object *data = json_object_new_object ();
   json_object *state = json_object_new_object ();
   json_object *tags = json_object_new_array ();
@@ -771,7 +807,6 @@ gen_state_saved (Gen *gen, Workspace *ws, guint device)
 
   g_free (ws->state);
   ws->state = rng_uuid (&gen->rng);
-  gen_add_string (event, "workspaceId", ws->id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (data, "id", ws->state);
   gen_add_string (data, "name", name);
@@ -790,29 +825,26 @@ gen_state_saved (Gen *gen, Workspace *ws, guint device)
   if (rng_chance (&gen->rng, 0.5))
     json_object_array_add (tags, json_object_new_string ("draft"));
   json_object_object_add (data, "tags", tags);
-  json_object_object_add (event, "data", data);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, data, device);
 }
 
 static void
 gen_state_deleted (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("state_deleted");
+  json_object *event = gen_log_event ("state_deleted", &ws->log);
 
-  gen_add_string (event, "workspaceId", ws->id);
   gen_add_string (event, "sessionId", ws->session);
   gen_add_string (event, "stateId", ws->state);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, NULL, device);
   g_clear_pointer (&ws->state, g_free);
 }
 
 static void
 gen_workspace_deleted (Gen *gen, Workspace *ws, guint device)
 {
-  json_object *event = gen_event ("workspace_deleted");
+  json_object *event = gen_log_event ("workspace_deleted", &ws->log);
 
-  gen_add_string (event, "workspaceId", ws->id);
-  gen_ws_write (gen, ws, event, device, gen->now);
+  gen_ws_write (gen, ws, event, NULL, device);
   ws->deleted = TRUE;
 }
 
@@ -849,29 +881,15 @@ gen_pick_workspace (Gen *gen, guint device)
 
 /* --- Conversations */
 
+/* Write `event` at true time `t` to the conversation's open `file`
+ * (gen_log_write()). */
 static void
 gen_conv_write (Gen *gen, Conv *conv, FILE *file, json_object *event,
-                guint device, gint64 t)
+                json_object *data, guint device, gint64 t)
 {
-  gint64 ts = gen_ts (gen, device, gen_step (gen, t));
-
-  if (gen_full (gen))
-    {
-      json_object_put (event);
-      return;
-    }
-  gen_write (gen, file, conv->bulk, event, device, ts);
-  conv->device = device;
-  conv->last_ts = MAX (conv->last_ts, ts);
-}
-
-static json_object *
-gen_conv_event (const char *type, Conv *conv)
-{
-  json_object *event = gen_event (type);
-
-  gen_add_string (event, "conversationId", conv->id);
-  return event;
+  if (gen_log_write (gen, &conv->log, &file, conv->bulk, event, data, device,
+                     t))
+    conv->device = device;
 }
 
 static void
@@ -880,7 +898,7 @@ gen_metadata (Gen *gen, Conv *conv, FILE *file, guint device)
   json_object *event = gen_event ("metadata");
   json_object *data = json_object_new_object ();
 
-  gen_add_string (data, "id", conv->id);
+  gen_add_string (data, "id", conv->log.id);
   gen_add_string (data, "title", "New conversation");
   gen_add_int (data, "created", gen->now);
   gen_add_string (data, "vault", "MyVault");
@@ -894,15 +912,15 @@ gen_metadata (Gen *gen, Conv *conv, FILE *file, guint device)
                               json_object_new_double (0.7));
       json_object_object_add (data, "settings", settings);
     }
-  json_object_object_add (event, "data", data);
-  gen_conv_write (gen, conv, file, event, device, gen->now);
+  gen_conv_write (gen, conv, file, event, data, device, gen->now);
 }
 
 static void
 gen_conversation_updated (Gen *gen, Conv *conv, FILE *file, guint device,
                           gint64 t, gboolean title)
 {
-  json_object *event = gen_conv_event ("conversation_updated", conv);
+  json_object *event = gen_log_event ("conversation_updated",
+                                      &conv->log);
   json_object *data = json_object_new_object ();
 
   if (title)
@@ -920,8 +938,7 @@ gen_conversation_updated (Gen *gen, Conv *conv, FILE *file, guint device,
       json_object_object_add (data, "settings", settings);
     }
   gen_add_int (data, "updated", t);
-  json_object_object_add (event, "data", data);
-  gen_conv_write (gen, conv, file, event, device, t);
+  gen_conv_write (gen, conv, file, event, data, device, t);
 }
 
 /* A tool_calls array; with `results`, each call carries its result. */
@@ -989,7 +1006,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
                           ? rng_range (&gen->rng, 2000, 9000)
                           : rng_lognormal (&gen->rng, 120, 1.0, 3, 4000),
                         FALSE);
-  event = gen_conv_event ("message", conv);
+  event = gen_log_event ("message", &conv->log);
   data = json_object_new_object ();
   gen_add_string (data, "id", user_id);
   gen_add_string (data, "role", "user");
@@ -997,8 +1014,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
   gen_add_string (data, "state", "complete");
   gen_add_int (data, "sequenceNumber", conv->seq++);
   gen_add_int (data, "activeAlternativeIndex", 0);
-  json_object_object_add (event, "data", data);
-  gen_conv_write (gen, conv, file, event, device, gen->now);
+  gen_conv_write (gen, conv, file, event, data, device, gen->now);
 
   /* The assistant's message, empty, maybe calling tools. */
   gen->now += rng_range (&gen->rng, 150, 900);
@@ -1013,7 +1029,7 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
                                                       G_N_ELEMENTS (gen_tools))]);
       tool_paths[i] = text_path (&gen->rng);
     }
-  event = gen_conv_event ("message", conv);
+  event = gen_log_event ("message", &conv->log);
   data = json_object_new_object ();
   gen_add_string (data, "id", assistant_id);
   gen_add_string (data, "role", "assistant");
@@ -1025,22 +1041,20 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
   gen_add_string (data, "state", "streaming");
   gen_add_int (data, "sequenceNumber", conv->seq++);
   gen_add_int (data, "activeAlternativeIndex", 0);
-  json_object_object_add (event, "data", data);
-  gen_conv_write (gen, conv, file, event, device, gen->now);
+  gen_conv_write (gen, conv, file, event, data, device, gen->now);
 
   /* Tool results, and a memory trace per call. */
   if (n_tools > 0)
     {
       gen->now += rng_range (&gen->rng, 500, 8000);
-      event = gen_conv_event ("message_updated", conv);
+      event = gen_log_event ("message_updated", &conv->log);
       gen_add_string (event, "messageId", assistant_id);
       data = json_object_new_object ();
       json_object_object_add (data, "tool_calls",
                               gen_tool_calls (gen, tool_ids, tool_names,
                                               tool_paths, n_tools, TRUE));
       gen_add_string (data, "state", "streaming");
-      json_object_object_add (event, "data", data);
-      gen_conv_write (gen, conv, file, event, device, gen->now);
+      gen_conv_write (gen, conv, file, event, data, device, gen->now);
       for (guint i = 0; i < n_tools; i++)
         if (rng_chance (&gen->rng, 0.8))
           gen_trace_added (gen, ws, device, tool_names[i]);
@@ -1060,15 +1074,14 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
       g_autofree char *part = text_prefix (answer, total * u / updates);
 
       gen->now += rng_range (&gen->rng, 300, 2500);
-      event = gen_conv_event ("message_updated", conv);
+      event = gen_log_event ("message_updated", &conv->log);
       gen_add_string (event, "messageId", assistant_id);
       data = json_object_new_object ();
       gen_add_string (data, "content", part);
       if (reasoning != NULL && (u == 1 || u == updates))
         gen_add_string (data, "reasoning", reasoning);
       gen_add_string (data, "state", u == updates ? "complete" : "streaming");
-      json_object_object_add (event, "data", data);
-      gen_conv_write (gen, conv, file, event, device, gen->now);
+      gen_conv_write (gen, conv, file, event, data, device, gen->now);
     }
 
   /* The title after the first answer; updated now and then. */
@@ -1098,23 +1111,22 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
       gen_add_int (alternative, "timestamp", gen->now);
       gen_add_string (alternative, "state", "complete");
       json_object_array_add (alternatives, alternative);
-      event = gen_conv_event ("message_updated", conv);
+      event = gen_log_event ("message_updated", &conv->log);
       gen_add_string (event, "messageId", assistant_id);
       data = json_object_new_object ();
       json_object_object_add (data, "alternatives", alternatives);
       gen_add_int (data, "activeAlternativeIndex", 1);
-      json_object_object_add (event, "data", data);
-      gen_conv_write (gen, conv, file, event, device, gen->now);
+      gen_conv_write (gen, conv, file, event, data, device, gen->now);
     }
 
   /* A message deleted now and then. */
   if (rng_chance (&gen->rng, 0.006))
     {
       gen->now += rng_range (&gen->rng, 1000, 30000);
-      event = gen_conv_event ("message_deleted", conv);
+      event = gen_log_event ("message_deleted", &conv->log);
       gen_add_string (event, "messageId",
                       rng_chance (&gen->rng, 0.5) ? user_id : assistant_id);
-      gen_conv_write (gen, conv, file, event, device, gen->now);
+      gen_conv_write (gen, conv, file, event, NULL, device, gen->now);
     }
 
   /* Another device renames the conversation at the same moment: with its
@@ -1152,7 +1164,7 @@ static void
 gen_conversation (Gen *gen, Conv *conv, gboolean fresh, guint turns)
 {
   guint device = gen_pick_device (gen);
-  FILE *file = gen_open (gen, conv->path);
+  FILE *file = gen_open (gen, conv->log.path);
   Workspace *ws = gen_pick_workspace (gen, device);
 
   if (fresh)
@@ -1176,8 +1188,8 @@ gen_conversation (Gen *gen, Conv *conv, gboolean fresh, guint turns)
     {
       gen->now += rng_range (&gen->rng, 60000, 86400000);
       gen_conv_write (gen, conv, file,
-                      gen_conv_event ("conversation_deleted", conv), device,
-                      gen->now);
+                      gen_log_event ("conversation_deleted", &conv->log),
+                      NULL, device, gen->now);
       conv->deleted = TRUE;
     }
   if (!gen->appending && ws != gen->workspaces->pdata[0]
@@ -1185,18 +1197,16 @@ gen_conversation (Gen *gen, Conv *conv, gboolean fresh, guint turns)
           || (gen_count (gen, "workspace_deleted") == 0
               && gen->events > gen->limit * 3 / 5)))
     gen_workspace_deleted (gen, ws, device);
-  gen_close (file, conv->path);
+  gen_close (file, conv->log.path);
 }
 
 static Conv *
 gen_conv_new (Gen *gen)
 {
   Conv *conv = g_new0 (Conv, 1);
-  g_autofree char *name = NULL;
 
-  conv->id = rng_uuid (&gen->rng);
-  name = g_strconcat ("conv_", conv->id, ".jsonl", NULL);
-  conv->path = g_build_filename (gen->out, "conversations", name, NULL);
+  gen_log_init (&conv->log, gen->out, "conversations", "conv_",
+                "conversationId", rng_uuid (&gen->rng));
   conv->bulk = rng_chance (&gen->rng, 0.1);
   g_ptr_array_add (gen->convs, conv);
   gen->files++;
@@ -1219,14 +1229,14 @@ gen_conflict_copy (Gen *gen, Conv *conv)
   guint own = rng_range (&gen->rng, 1, 3);
   Conv copy;
 
-  if (!g_file_get_contents (conv->path, &contents, &length, NULL)
+  if (!g_file_get_contents (conv->log.path, &contents, &length, NULL)
       || length < 2)
     return;
   /* Cut at a line end in the second half. */
   cut = length / 2 + rng_below (&gen->rng, length / 2);
   while (cut < length && contents[cut - 1] != '\n')
     cut++;
-  base = g_strndup (conv->path, strlen (conv->path) - strlen (".jsonl"));
+  base = g_strndup (conv->log.path, strlen (conv->log.path) - strlen (".jsonl"));
   switch (rng_below (&gen->rng, 3))
     {
     case 0:
@@ -1253,10 +1263,11 @@ gen_conflict_copy (Gen *gen, Conv *conv)
   /* Its own events: a few updates a device made before the copies met. */
   for (guint i = 0; i < own; i++)
     {
-      json_object *event = gen_conv_event ("conversation_updated", &copy);
+      json_object *event = gen_log_event ("conversation_updated",
+                                          &copy.log);
       json_object *data = json_object_new_object ();
       g_autofree char *title = text_new (&gen->rng, 30, FALSE);
-      gint64 t = conv->last_ts - gen->skew[conv->device]
+      gint64 t = conv->log.last_ts - gen->skew[conv->device]
                  - rng_range (&gen->rng, 0, 3600000);
 
       gen_add_string (data, "title", title);
@@ -1398,9 +1409,10 @@ gen_load_existing (Gen *gen)
       Conv *conv = g_new0 (Conv, 1);
       const char *file = names->pdata[i];
 
-      conv->id = g_strndup (file + strlen ("conv_"),
-                            strlen (file) - strlen ("conv_.jsonl"));
-      conv->path = g_build_filename (conv_dir, file, NULL);
+      gen_log_init (&conv->log, gen->out, "conversations", "conv_",
+                    "conversationId",
+                    g_strndup (file + strlen ("conv_"),
+                               strlen (file) - strlen ("conv_.jsonl")));
       conv->titled = TRUE;
       conv->seq = -1;       /* read when first appended to */
       g_ptr_array_add (gen->convs, conv);
@@ -1429,7 +1441,7 @@ gen_load_existing (Gen *gen)
         ws = gen_workspace_new (gen, id);
         gen->files--;
         ws->created = TRUE;
-        gen_read_tail (ws->path, &ws->last_ts, &device, &seq, &ws->session);
+        gen_read_tail (ws->log.path, &ws->log.last_ts, &device, &seq, &ws->session);
       }
 }
 
@@ -1448,7 +1460,7 @@ gen_append (Gen *gen)
    * to until the end. */
   for (guint i = 0; i < gen->workspaces->len; i++)
     gen->now = MAX (gen->now,
-                    ((Workspace *) gen->workspaces->pdata[i])->last_ts
+                    ((Workspace *) gen->workspaces->pdata[i])->log.last_ts
                       - gen->skew[2]);
   while (!gen_full (gen))
     {
@@ -1463,12 +1475,12 @@ gen_append (Gen *gen)
         {
           g_autofree char *device = NULL;
 
-          gen_read_tail (conv->path, &conv->last_ts, &device, &conv->seq,
+          gen_read_tail (conv->log.path, &conv->log.last_ts, &device, &conv->seq,
                          NULL);
           conv->device = gen_device_index (gen, device);
         }
       /* One after another, minutes apart, after what the file holds. */
-      gen->now = MAX (gen->now, conv->last_ts - gen->skew[2])
+      gen->now = MAX (gen->now, conv->log.last_ts - gen->skew[2])
                  + rng_lognormal (&gen->rng, 20 * 60000.0, 1.0, 60000,
                                   86400000);
       gen_conversation (gen, conv, fresh,
@@ -1480,7 +1492,7 @@ gen_append (Gen *gen)
       Workspace *ws = gen->workspaces->pdata[i];
 
       if (ws->file != NULL)
-        gen_close (g_steal_pointer (&ws->file), ws->path);
+        gen_close (g_steal_pointer (&ws->file), ws->log.path);
     }
 }
 
@@ -1526,7 +1538,7 @@ gen_corpus (Gen *gen)
     {
       ws = gen->workspaces->pdata[i];
       if (ws->file != NULL)
-        gen_close (g_steal_pointer (&ws->file), ws->path);
+        gen_close (g_steal_pointer (&ws->file), ws->log.path);
     }
 
   /* A few sync-tool conflict copies: 3 per 1000 conversations, at least
@@ -1612,8 +1624,9 @@ main (int argc, char **argv)
   gen.skew[2] = -skew;
   gen.out = g_steal_pointer (&out);
   gen.types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  gen.convs = g_ptr_array_new_with_free_func (conv_free);
-  gen.workspaces = g_ptr_array_new_with_free_func (workspace_free);
+  gen.convs = g_ptr_array_new_with_free_func ((GDestroyNotify) conv_free);
+  gen.workspaces = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) workspace_free);
 
   if (append_percent > 0)
     {

@@ -13,6 +13,8 @@
  */
 #include "jsync-config.h"
 
+#include "jsync-text.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,13 +53,9 @@ struct _JsyncConfig
   char *path;                 /* owned: the keyfile as named, nullable */
   ConfigValues file;          /* from the keyfile */
 
-  /* From the setters; these win over the keyfile. */
-  char *data_dir;             /* owned, nullable */
-  char *database;             /* owned, nullable */
-  char *plugins_dir;          /* owned, nullable */
-  guint batch_size;           /* 0: unset */
-  gboolean has_strict;
-  gboolean strict;
+  /* From the setters (only the first six members have one); these win
+   * over the keyfile. */
+  ConfigValues set;
 
   /* The default database, computed when first asked for. */
   char *default_database;     /* owned, nullable */
@@ -74,6 +72,14 @@ config_values_clear (ConfigValues *values)
   g_clear_pointer (&values->device_id, g_free);
   g_clear_pointer (&values->disabled_appliers, g_strfreev);
   memset (values, 0, sizeof *values);
+}
+
+/* Replace the string in `slot` by a copy of `value` (nullable). */
+static void
+config_set_string (char **slot, const char *value)
+{
+  g_free (*slot);
+  *slot = g_strdup (value);
 }
 
 /**
@@ -102,9 +108,7 @@ jsync_config_free (JsyncConfig *config)
   g_key_file_unref (config->keyfile);
   g_free (config->path);
   config_values_clear (&config->file);
-  g_free (config->data_dir);
-  g_free (config->database);
-  g_free (config->plugins_dir);
+  config_values_clear (&config->set);
   g_free (config->default_database);
   g_free (config->default_database_for);
   g_free (config);
@@ -204,6 +208,13 @@ config_read_path (GKeyFile *keyfile, const char *group, const char *key,
   return g_canonicalize_filename (value, base_dir);
 }
 
+/* The keys of [jsync] that are paths, and where ConfigValues keeps them. */
+static const JsyncKeyedMember config_path_keys[] = {
+  { "data-dir", G_STRUCT_OFFSET (ConfigValues, data_dir) },
+  { "database", G_STRUCT_OFFSET (ConfigValues, database) },
+  { "plugins-dir", G_STRUCT_OFFSET (ConfigValues, plugins_dir) },
+};
+
 /* Read one key of [jsync] into @values; FALSE with the reason alone in
  * @error (the caller says where).  Unknown keys are only warned about. */
 static gboolean
@@ -213,27 +224,16 @@ config_read_jsync_key (GKeyFile *keyfile, const char *path,
 {
   guint64 number = 0;
 
-  if (g_str_equal (key, "data-dir"))
-    {
-      g_free (values->data_dir);
-      values->data_dir = config_read_path (keyfile, CONFIG_GROUP, key,
-                                           base_dir, error);
-      return values->data_dir != NULL;
-    }
-  if (g_str_equal (key, "database"))
-    {
-      g_free (values->database);
-      values->database = config_read_path (keyfile, CONFIG_GROUP, key,
-                                           base_dir, error);
-      return values->database != NULL;
-    }
-  if (g_str_equal (key, "plugins-dir"))
-    {
-      g_free (values->plugins_dir);
-      values->plugins_dir = config_read_path (keyfile, CONFIG_GROUP, key,
-                                              base_dir, error);
-      return values->plugins_dir != NULL;
-    }
+  for (guint i = 0; i < G_N_ELEMENTS (config_path_keys); i++)
+    if (g_str_equal (key, config_path_keys[i].key))
+      {
+        char **slot = &JSYNC_KEYED_MEMBER (char *, values, config_path_keys,
+                                           i);
+
+        g_free (*slot);
+        *slot = config_read_path (keyfile, CONFIG_GROUP, key, base_dir, error);
+        return *slot != NULL;
+      }
   if (g_str_equal (key, "batch-size"))
     {
       if (!config_read_unsigned (keyfile, CONFIG_GROUP, key, 1,
@@ -400,8 +400,7 @@ jsync_config_load_file (JsyncConfig *config, const char *path, GError **error)
 
   g_key_file_unref (config->keyfile);
   config->keyfile = g_steal_pointer (&keyfile);
-  g_free (config->path);
-  config->path = g_strdup (path);
+  config_set_string (&config->path, path);
   config_values_clear (&config->file);
   config->file = values;
   return TRUE;
@@ -418,8 +417,7 @@ void
 jsync_config_set_data_dir (JsyncConfig *config, const char *dir)
 {
   g_return_if_fail (config != NULL);
-  g_free (config->data_dir);
-  config->data_dir = g_strdup (dir);
+  config_set_string (&config->set.data_dir, dir);
 }
 
 /**
@@ -431,8 +429,7 @@ void
 jsync_config_set_database (JsyncConfig *config, const char *path)
 {
   g_return_if_fail (config != NULL);
-  g_free (config->database);
-  config->database = g_strdup (path);
+  config_set_string (&config->set.database, path);
 }
 
 /**
@@ -444,8 +441,7 @@ void
 jsync_config_set_plugins_dir (JsyncConfig *config, const char *dir)
 {
   g_return_if_fail (config != NULL);
-  g_free (config->plugins_dir);
-  config->plugins_dir = g_strdup (dir);
+  config_set_string (&config->set.plugins_dir, dir);
 }
 
 /**
@@ -458,7 +454,7 @@ jsync_config_set_batch_size (JsyncConfig *config, guint batch_size)
 {
   g_return_if_fail (config != NULL);
   g_return_if_fail (batch_size > 0);
-  config->batch_size = batch_size;
+  config->set.batch_size = batch_size;
 }
 
 /**
@@ -470,8 +466,8 @@ void
 jsync_config_set_strict (JsyncConfig *config, gboolean strict)
 {
   g_return_if_fail (config != NULL);
-  config->has_strict = TRUE;
-  config->strict = strict != FALSE;
+  config->set.has_strict = TRUE;
+  config->set.strict = strict != FALSE;
 }
 
 /* --- Getters ------------------------------------------------------------- */
@@ -485,8 +481,8 @@ const char *
 jsync_config_get_data_dir (JsyncConfig *config)
 {
   g_return_val_if_fail (config != NULL, NULL);
-  if (config->data_dir != NULL)
-    return config->data_dir;
+  if (config->set.data_dir != NULL)
+    return config->set.data_dir;
   if (config->file.data_dir != NULL)
     return config->file.data_dir;
   return ".";
@@ -523,8 +519,8 @@ jsync_config_get_database (JsyncConfig *config)
   const char *data_dir;
 
   g_return_val_if_fail (config != NULL, NULL);
-  if (config->database != NULL)
-    return config->database;
+  if (config->set.database != NULL)
+    return config->set.database;
   if (config->file.database != NULL)
     return config->file.database;
 
@@ -533,9 +529,8 @@ jsync_config_get_database (JsyncConfig *config)
       || g_strcmp0 (config->default_database_for, data_dir) != 0)
     {
       g_free (config->default_database);
-      g_free (config->default_database_for);
       config->default_database = config_dup_default_database (data_dir);
-      config->default_database_for = g_strdup (data_dir);
+      config_set_string (&config->default_database_for, data_dir);
     }
   return config->default_database;
 }
@@ -549,8 +544,8 @@ const char *
 jsync_config_get_plugins_dir (JsyncConfig *config)
 {
   g_return_val_if_fail (config != NULL, NULL);
-  if (config->plugins_dir != NULL)
-    return config->plugins_dir;
+  if (config->set.plugins_dir != NULL)
+    return config->set.plugins_dir;
   return config->file.plugins_dir;
 }
 
@@ -563,8 +558,8 @@ guint
 jsync_config_get_batch_size (JsyncConfig *config)
 {
   g_return_val_if_fail (config != NULL, JSYNC_DEFAULT_BATCH_SIZE);
-  if (config->batch_size > 0)
-    return config->batch_size;
+  if (config->set.batch_size > 0)
+    return config->set.batch_size;
   if (config->file.batch_size > 0)
     return config->file.batch_size;
   return JSYNC_DEFAULT_BATCH_SIZE;
@@ -579,8 +574,8 @@ gboolean
 jsync_config_get_strict (JsyncConfig *config)
 {
   g_return_val_if_fail (config != NULL, FALSE);
-  if (config->has_strict)
-    return config->strict;
+  if (config->set.has_strict)
+    return config->set.strict;
   if (config->file.has_strict)
     return config->file.strict;
   return FALSE;
@@ -704,7 +699,7 @@ jsync_config_dup_plugin_path (JsyncConfig *config)
     }
   else
     {
-      config_add_dir (dirs, config->plugins_dir);
+      config_add_dir (dirs, config->set.plugins_dir);
       config_add_dir (dirs, config->file.plugins_dir);
       config_add_dir (dirs, JSYNC_PLUGINS_DIR);
     }
@@ -724,7 +719,7 @@ jsync_config_dup_required_plugin_dirs (JsyncConfig *config)
                                                                TRUE);
 
   g_return_val_if_fail (config != NULL, NULL);
-  config_add_dir (dirs, config->plugins_dir);
+  config_add_dir (dirs, config->set.plugins_dir);
   config_add_dir (dirs, config->file.plugins_dir);
   return (GStrv) g_ptr_array_free (g_steal_pointer (&dirs), FALSE);
 }

@@ -64,10 +64,12 @@ gboolean jsync_coordinator_reopen_if_replaced (JsyncCoordinator *self,
                                                gboolean *reopened,
                                                GError **error);
 
-/* Take the writer lock and make self->store the live cache (reopened if a
- * rebuild elsewhere swapped a new file in); the lock's fd, or -1. */
+/* Check that the coordinator may write (jsync_coordinator_check_writable()
+ * with `what`), take the writer lock and make self->store the live cache
+ * (reopened if a rebuild elsewhere swapped a new file in); the lock's fd,
+ * or -1. */
 int jsync_coordinator_lock_live_store (JsyncCoordinator *self,
-                                       GError **error);
+                                       const char *what, GError **error);
 
 /* The live cache, opened again if a failed rebuild left none (an I/O error
  * after the swap); NULL with error set when it cannot be opened.  Every

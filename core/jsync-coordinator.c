@@ -291,20 +291,25 @@ coordinator_store_is_live (JsyncCoordinator *self)
 
 /**
  * jsync_coordinator_lock_live_store:
- * Take the writer lock, then make sure the store open is the live cache:
+ * Check that the coordinator may write (`what` names the command for the
+ * error), take the writer lock, then make sure the store open is the live cache:
  * a rebuild in another process may have swapped a new file in since it was
  * opened, and a writer must never write into the file it replaced (what it
  * wrote would be in no cache a later run opens).  Returns the lock's file
  * descriptor (jsync_store_unlock), or -1 with error set.
  */
 int
-jsync_coordinator_lock_live_store (JsyncCoordinator *self, GError **error)
+jsync_coordinator_lock_live_store (JsyncCoordinator *self, const char *what,
+                                   GError **error)
 {
-  int lock = jsync_store_lock (self->db_path,
-                               jsync_config_get_lock_timeout (self->config),
-                               error);
   JsyncStore *store;
+  int lock;
 
+  if (!jsync_coordinator_check_writable (self, what, error))
+    return -1;
+  lock = jsync_store_lock (self->db_path,
+                           jsync_config_get_lock_timeout (self->config),
+                           error);
   if (lock < 0 || coordinator_store_is_live (self))
     return lock;
   store = coordinator_open_store_locked (self, error);
@@ -515,14 +520,6 @@ jsync_coordinator_sync_context (JsyncCoordinator *self,
   };
 }
 
-static void
-coordinator_finish_result (JsyncResult *result, gint64 start)
-{
-  result->success = result->events_failed == 0 && result->files_failed == 0;
-  result->last_sync_timestamp = g_get_real_time () / 1000;
-  result->duration = (g_get_monotonic_time () - start) / 1000;
-}
-
 /* A corruption that SQLite reported mid-run in the live cache: the file is
  * moved aside now, under the writer lock, so that the next run (or the next
  * call: the store is reopened) rebuilds it from the logs; the error says
@@ -572,9 +569,7 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (!jsync_coordinator_check_writable (self, "sync", error))
-    return NULL;
-  lock = jsync_coordinator_lock_live_store (self, error);
+  lock = jsync_coordinator_lock_live_store (self, "sync", error);
   if (lock < 0)
     return NULL;
   jsync_coordinator_sync_context (self, &context);
@@ -585,7 +580,7 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
       coordinator_set_aside_if_corrupt (self, error);
       return NULL;
     }
-  coordinator_finish_result (result, start);
+  jsync_result_finish (result, start);
   return g_steal_pointer (&result);
 }
 
@@ -813,8 +808,29 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   build_dir_release (&build);
   if (!ok)
     return NULL;
-  coordinator_finish_result (result, start);
+  jsync_result_finish (result, start);
   return g_steal_pointer (&result);
+}
+
+/* The event counts of `status --json`: their keys, in the order of the
+ * object and of JsyncCount. */
+static const char *const coordinator_count_keys[] = {
+  [JSYNC_COUNT_APPLIED] = "eventsApplied",
+  [JSYNC_COUNT_PENDING] = "eventsPending",
+  [JSYNC_COUNT_FAILED] = "eventsFailed",
+};
+
+/* An applier of `status --json` and `plugins --json`: its name and version
+ * (the caller adds the rest). */
+static json_object *
+coordinator_applier_json (const JsyncApplierDesc *desc)
+{
+  json_object *item = json_object_new_object ();
+
+  json_object_object_add (item, "name", json_object_new_string (desc->name));
+  json_object_object_add (item, "version",
+                          json_object_new_string (desc->version));
+  return item;
 }
 
 /**
@@ -858,18 +874,10 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   json_object_object_add (status, "dataDir",
                           jsync_json_new_text (self->data_dir));
   json_object_object_add (status, "files", files);
-  json_object_object_add (
-      status, "eventsApplied",
-      json_object_new_int64 (jsync_store_count_of (store,
-                                                   JSYNC_COUNT_APPLIED)));
-  json_object_object_add (
-      status, "eventsPending",
-      json_object_new_int64 (jsync_store_count_of (store,
-                                                   JSYNC_COUNT_PENDING)));
-  json_object_object_add (
-      status, "eventsFailed",
-      json_object_new_int64 (jsync_store_count_of (store,
-                                                   JSYNC_COUNT_FAILED)));
+  for (JsyncCount c = 0; c < G_N_ELEMENTS (coordinator_count_keys); c++)
+    json_object_object_add (status, coordinator_count_keys[c],
+                            json_object_new_int64 (
+                                jsync_store_count_of (store, c)));
   json_object_object_add (status, "pendingTypes", pending);
   json_object_object_add (status, "lostEvents", lost);
 
@@ -878,12 +886,9 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
     {
       JsyncApplierInstance *applier = store->appliers->pdata[i];
       const JsyncApplierDesc *desc = applier->plugin->desc;
-      json_object *item = json_object_new_object ();
+      json_object *item = coordinator_applier_json (desc);
       json_object *tables = json_object_new_object ();
 
-      json_object_object_add (item, "name", json_object_new_string (desc->name));
-      json_object_object_add (item, "version",
-                              json_object_new_string (desc->version));
       json_object_object_add (item, "schemaVersion",
                               json_object_new_int (desc->schema_version));
       for (guint t = 0; desc->tables[t] != NULL; t++)
@@ -901,6 +906,19 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   jsync_store_end_read (store, began);
   json_object_object_add (status, "appliers", appliers);
   return status;
+}
+
+/* A failure of `plugins --json`: {"path":path,"reason":reason}, added to
+ * `failures`; a NULL path is null. */
+static void
+coordinator_add_failure (json_object *failures, const char *path,
+                         const char *reason)
+{
+  json_object *item = json_object_new_object ();
+
+  json_object_object_add (item, "path", jsync_json_new_text (path));
+  json_object_object_add (item, "reason", jsync_json_new_text (reason));
+  json_object_array_add (failures, item);
 }
 
 static json_object *
@@ -937,12 +955,9 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
     {
       JsyncPlugin *plugin = loaded->pdata[i];
       const JsyncApplierDesc *desc = plugin->desc;
-      json_object *item = json_object_new_object ();
+      json_object *item = coordinator_applier_json (desc);
       json_object *search = json_object_new_array ();
 
-      json_object_object_add (item, "name", json_object_new_string (desc->name));
-      json_object_object_add (item, "version",
-                              json_object_new_string (desc->version));
       json_object_object_add (item, "description",
                               desc->description
                                 ? json_object_new_string (desc->description)
@@ -969,24 +984,14 @@ jsync_coordinator_plugins (JsyncCoordinator *self)
   for (guint i = 0; i < failed->len; i++)
     {
       JsyncLoadFailure *failure = failed->pdata[i];
-      json_object *item = json_object_new_object ();
 
-      json_object_object_add (item, "path", jsync_json_new_text (failure->path));
-      json_object_object_add (item, "reason",
-                              jsync_json_new_text (failure->reason));
-      json_object_array_add (failures, item);
+      coordinator_add_failure (failures, failure->path, failure->reason);
     }
+  /* Appliers whose init failed: no file of their own to name. */
   for (guint i = 0; self->store != NULL && i < self->store->init_failures->len;
        i++)
-    {
-      json_object *item = json_object_new_object ();
-
-      json_object_object_add (item, "path", NULL);
-      json_object_object_add (item, "reason",
-                              jsync_json_new_text (
-                                  self->store->init_failures->pdata[i]));
-      json_object_array_add (failures, item);
-    }
+    coordinator_add_failure (failures, NULL,
+                             self->store->init_failures->pdata[i]);
   json_object_object_add (json, "failures", failures);
   for (guint i = 0; i < disabled->len; i++)
     json_object_array_add (disabled_json,

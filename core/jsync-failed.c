@@ -99,9 +99,7 @@ jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (!jsync_coordinator_check_writable (self, "failed --retry", error))
-    return NULL;
-  lock = jsync_coordinator_lock_live_store (self, error);
+  lock = jsync_coordinator_lock_live_store (self, "failed --retry", error);
   if (lock < 0)
     return NULL;
   jsync_coordinator_sync_context (self, &context);
@@ -109,8 +107,7 @@ jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
   jsync_store_unlock (lock);
   if (!ok)
     return NULL;
-  result->success = result->events_failed == 0;
-  result->last_sync_timestamp = g_get_real_time () / 1000;
-  result->duration = (g_get_monotonic_time () - start) / 1000;
+  /* A retry reads no log: no file fails. */
+  jsync_result_finish (result, start);
   return g_steal_pointer (&result);
 }

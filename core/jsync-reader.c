@@ -112,11 +112,34 @@ jsync_reader_free (JsyncReader *reader)
   g_free (reader);
 }
 
-/* Read one more chunk after the unread bytes; FALSE at end of file. */
+/* Read up to `want` bytes at `at` into `into`, none at or past the limit;
+ * how many, 0 at end of file (reader->eof set) or on error. */
+static gsize
+reader_pread (JsyncReader *reader, void *into, gsize want, guint64 at,
+              GError **error)
+{
+  gssize n;
+
+  want = at < reader->limit ? MIN (want, reader->limit - at) : 0;
+  do
+    n = want > 0 ? pread (reader->fd, into, want, at) : 0;
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    {
+      reader_set_io_error (error, reader->path, "read", errno);
+      return 0;
+    }
+  if (n == 0)
+    reader->eof = TRUE;
+  return n;
+}
+
+/* Read one more chunk after the unread bytes; FALSE at end of file or on
+ * error. */
 static gboolean
 reader_fill (JsyncReader *reader, GError **error)
 {
-  gssize n;
+  gsize n;
 
   if (reader->start > 0)
     {
@@ -136,29 +159,11 @@ reader_fill (JsyncReader *reader, GError **error)
                             + READER_CHUNK);
       reader->buffer = g_realloc (reader->buffer, reader->size);
     }
-  {
-    guint64 at = reader->buffer_offset + reader->end;
-    gsize want = at < reader->limit
-                     ? MIN (reader->size - reader->end, reader->limit - at)
-                     : 0;
-
-    do
-      n = want > 0 ? pread (reader->fd, reader->buffer + reader->end, want, at)
-                   : 0;
-    while (n < 0 && errno == EINTR);
-  }
-  if (n < 0)
-    {
-      reader_set_io_error (error, reader->path, "read", errno);
-      return FALSE;
-    }
-  if (n == 0)
-    {
-      reader->eof = TRUE;
-      return FALSE;
-    }
+  n = reader_pread (reader, reader->buffer + reader->end,
+                    reader->size - reader->end,
+                    reader->buffer_offset + reader->end, error);
   reader->end += n;
-  return TRUE;
+  return n > 0;
 }
 
 static gboolean
@@ -185,25 +190,11 @@ reader_skip_long_line (JsyncReader *reader, guint64 line_offset,
   for (;;)
     {
       char chunk[READER_CHUNK / 4];
-      gssize n;
+      gsize n = reader_pread (reader, chunk, sizeof chunk, scan, error);
       char *nl;
 
-      do
-        n = scan < reader->limit
-                ? pread (reader->fd, chunk,
-                         MIN (sizeof chunk, reader->limit - scan), scan)
-                : 0;
-      while (n < 0 && errno == EINTR);
-      if (n < 0)
-        {
-          reader_set_io_error (error, reader->path, "read", errno);
-          return FALSE;
-        }
       if (n == 0)
-        {
-          reader->eof = TRUE;
-          return FALSE;
-        }
+        return FALSE;
       nl = memchr (chunk, '\n', n);
       if (scan == line_offset)
         {

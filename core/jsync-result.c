@@ -4,8 +4,8 @@
 
 #include "jsync-text.h"
 
-void
-jsync_event_error_free (JsyncEventError *error)
+static void
+result_error_free (JsyncEventError *error)
 {
   g_free (error->file);
   g_free (error->id);
@@ -14,24 +14,50 @@ jsync_event_error_free (JsyncEventError *error)
 }
 
 static void
-result_reread_free (gpointer data)
+result_reread_free (JsyncReread *reread)
 {
-  JsyncReread *reread = data;
-
   g_free (reread->file);
   g_free (reread->reason);
   g_free (reread);
 }
 
 static void
-result_lost_free (gpointer data)
+result_lost_free (JsyncLost *lost)
 {
-  JsyncLost *lost = data;
-
   g_free (lost->file);
   g_ptr_array_unref (lost->ids);
   g_free (lost);
 }
+
+/* The counters, with their --json keys in the order the object has them. */
+static const JsyncKeyedMember result_counters[] = {
+  { "eventsApplied", G_STRUCT_OFFSET (JsyncResult, events_applied) },
+  { "eventsSkipped", G_STRUCT_OFFSET (JsyncResult, events_skipped) },
+  { "eventsFailed", G_STRUCT_OFFSET (JsyncResult, events_failed) },
+  { "eventsPending", G_STRUCT_OFFSET (JsyncResult, events_pending) },
+  { "conflicts", G_STRUCT_OFFSET (JsyncResult, conflicts) },
+  { "filesFailed", G_STRUCT_OFFSET (JsyncResult, files_failed) },
+};
+
+/* The lists, and how each frees its elements. */
+static const struct
+{
+  gsize offset;
+  GDestroyNotify free;
+} result_lists[] = {
+  { G_STRUCT_OFFSET (JsyncResult, errors),
+    (GDestroyNotify) result_error_free },
+  { G_STRUCT_OFFSET (JsyncResult, files_processed), g_free },
+  { G_STRUCT_OFFSET (JsyncResult, files_reread),
+    (GDestroyNotify) result_reread_free },
+  { G_STRUCT_OFFSET (JsyncResult, lost_events),
+    (GDestroyNotify) result_lost_free },
+};
+
+#define RESULT_COUNTER(result, i) \
+  JSYNC_KEYED_MEMBER (guint64, result, result_counters, i)
+#define RESULT_LIST(result, i) \
+  G_STRUCT_MEMBER (GPtrArray *, result, result_lists[i].offset)
 
 /**
  * jsync_result_new:
@@ -43,32 +69,25 @@ jsync_result_new (void)
   JsyncResult *result = g_new0 (JsyncResult, 1);
 
   result->success = TRUE;
-  result->errors = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) jsync_event_error_free);
-  result->files_processed = g_ptr_array_new_with_free_func (g_free);
-  result->files_reread = g_ptr_array_new_with_free_func (result_reread_free);
-  result->lost_events = g_ptr_array_new_with_free_func (result_lost_free);
+  for (guint i = 0; i < G_N_ELEMENTS (result_lists); i++)
+    RESULT_LIST (result, i) = g_ptr_array_new_with_free_func (
+        result_lists[i].free);
   return result;
 }
 
 /**
  * jsync_result_clear:
- * Back to what jsync_result_new() returns.
+ * Back to what jsync_result_new() returns, but for the duration and the
+ * last sync's time.
  */
 void
 jsync_result_clear (JsyncResult *result)
 {
   result->success = TRUE;
-  result->events_applied = 0;
-  result->events_skipped = 0;
-  result->events_failed = 0;
-  result->events_pending = 0;
-  result->conflicts = 0;
-  result->files_failed = 0;
-  g_ptr_array_set_size (result->errors, 0);
-  g_ptr_array_set_size (result->files_processed, 0);
-  g_ptr_array_set_size (result->files_reread, 0);
-  g_ptr_array_set_size (result->lost_events, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (result_counters); i++)
+    RESULT_COUNTER (result, i) = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (result_lists); i++)
+    g_ptr_array_set_size (RESULT_LIST (result, i), 0);
 }
 
 void
@@ -76,11 +95,22 @@ jsync_result_free (JsyncResult *result)
 {
   if (result == NULL)
     return;
-  g_ptr_array_unref (result->errors);
-  g_ptr_array_unref (result->files_processed);
-  g_ptr_array_unref (result->files_reread);
-  g_ptr_array_unref (result->lost_events);
+  for (guint i = 0; i < G_N_ELEMENTS (result_lists); i++)
+    g_ptr_array_unref (RESULT_LIST (result, i));
   g_free (result);
+}
+
+/**
+ * jsync_result_finish:
+ * Set what a run says at its end: success (no event and no file failed),
+ * the wall clock now and the duration since `start` (monotonic, µs).
+ */
+void
+jsync_result_finish (JsyncResult *result, gint64 start)
+{
+  result->success = result->events_failed == 0 && result->files_failed == 0;
+  result->last_sync_timestamp = g_get_real_time () / 1000;
+  result->duration = (g_get_monotonic_time () - start) / 1000;
 }
 
 /**
@@ -141,6 +171,18 @@ result_strings_to_json (GPtrArray *strings)
   return array;
 }
 
+/* One object of a list, {"file":file}, added to `list`; the
+ * caller adds the rest. */
+static json_object *
+result_item_add (json_object *list, const char *file)
+{
+  json_object *item = json_object_new_object ();
+
+  json_object_object_add (item, "file", jsync_json_new_text (file));
+  json_object_array_add (list, item);
+  return item;
+}
+
 json_object *
 jsync_result_to_json (const JsyncResult *result, const char *command)
 {
@@ -153,31 +195,20 @@ jsync_result_to_json (const JsyncResult *result, const char *command)
   json_object_object_add (json, "command", json_object_new_string (command));
   json_object_object_add (json, "success",
                           json_object_new_boolean (result->success));
-  json_object_object_add (json, "eventsApplied",
-                          json_object_new_int64 (result->events_applied));
-  json_object_object_add (json, "eventsSkipped",
-                          json_object_new_int64 (result->events_skipped));
-  json_object_object_add (json, "eventsFailed",
-                          json_object_new_int64 (result->events_failed));
-  json_object_object_add (json, "eventsPending",
-                          json_object_new_int64 (result->events_pending));
-  json_object_object_add (json, "conflicts",
-                          json_object_new_int64 (result->conflicts));
-  json_object_object_add (json, "filesFailed",
-                          json_object_new_int64 (result->files_failed));
+  for (guint i = 0; i < G_N_ELEMENTS (result_counters); i++)
+    json_object_object_add (json, result_counters[i].key,
+                            json_object_new_int64 (RESULT_COUNTER (result, i)));
   for (guint i = 0; i < result->errors->len; i++)
     {
       JsyncEventError *e = result->errors->pdata[i];
-      json_object *item = json_object_new_object ();
+      json_object *item = result_item_add (errors, e->file);
 
-      json_object_object_add (item, "file", jsync_json_new_text (e->file));
       json_object_object_add (item, "line", json_object_new_int64 (e->line));
       json_object_object_add (item, "offset",
                               json_object_new_int64 (e->offset));
       json_object_object_add (item, "id", jsync_json_new_text (e->id));
       json_object_object_add (item, "message",
                               jsync_json_new_text (e->message));
-      json_object_array_add (errors, item);
     }
   json_object_object_add (json, "errors", errors);
   json_object_object_add (json, "duration",
@@ -187,21 +218,17 @@ jsync_result_to_json (const JsyncResult *result, const char *command)
   for (guint i = 0; i < result->files_reread->len; i++)
     {
       JsyncReread *r = result->files_reread->pdata[i];
-      json_object *item = json_object_new_object ();
 
-      json_object_object_add (item, "file", jsync_json_new_text (r->file));
-      json_object_object_add (item, "reason", jsync_json_new_text (r->reason));
-      json_object_array_add (reread, item);
+      json_object_object_add (result_item_add (reread, r->file), "reason",
+                              jsync_json_new_text (r->reason));
     }
   json_object_object_add (json, "filesReread", reread);
   for (guint i = 0; i < result->lost_events->len; i++)
     {
       JsyncLost *l = result->lost_events->pdata[i];
-      json_object *item = json_object_new_object ();
 
-      json_object_object_add (item, "file", jsync_json_new_text (l->file));
-      json_object_object_add (item, "ids", result_strings_to_json (l->ids));
-      json_object_array_add (lost, item);
+      json_object_object_add (result_item_add (lost, l->file), "ids",
+                              result_strings_to_json (l->ids));
     }
   json_object_object_add (json, "lostEvents", lost);
   json_object_object_add (json, "lastSyncTimestamp",

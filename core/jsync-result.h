@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 
 JsyncResult *jsync_result_new (void);
 void jsync_result_clear (JsyncResult *result);
-void jsync_event_error_free (JsyncEventError *error);
+void jsync_result_finish (JsyncResult *result, gint64 start);
 void jsync_result_add_error (JsyncResult *result, const char *file,
                              guint64 line, guint64 offset, const char *id,
                              const char *message);

@@ -18,6 +18,7 @@
 #include <jsync/jsync.h>
 
 #include "jsync-coordinator-private.h"
+#include "jsync-text.h"
 
 #define SEARCH_DEFAULT_LIMIT 20
 /* Tokens of context in a snippet. */
@@ -97,25 +98,6 @@ jsync_search_quote (const char *text)
   guint n_words;
 
   return search_quote_words (text, &n_words);
-}
-
-/* A column's value as JSON (NULL for SQL NULL). */
-static json_object *
-search_value (sqlite3_stmt *stmt, int column)
-{
-  switch (sqlite3_column_type (stmt, column))
-    {
-    case SQLITE_INTEGER:
-      return json_object_new_int64 (sqlite3_column_int64 (stmt, column));
-    case SQLITE_FLOAT:
-      return json_object_new_double (sqlite3_column_double (stmt, column));
-    case SQLITE_NULL:
-      return NULL;
-    default:
-      return json_object_new_string_len (
-          (const char *) sqlite3_column_text (stmt, column),
-          sqlite3_column_bytes (stmt, column));
-    }
 }
 
 static gboolean
@@ -248,14 +230,16 @@ search_one (JsyncCoordinator *self, SearchTable *table, guint index,
                               json_object_new_string (table->decl->fts));
       json_object_object_add (hit->json, "rowid",
                               json_object_new_int64 (hit->rowid));
-      json_object_object_add (hit->json, "id", search_value (stmt, 3));
+      json_object_object_add (hit->json, "id",
+                              jsync_json_new_column (stmt, 3, FALSE));
       json_object_object_add (hit->json, "rank",
                               json_object_new_double (hit->rank));
-      json_object_object_add (hit->json, "snippet", search_value (stmt, 2));
+      json_object_object_add (hit->json, "snippet",
+                              jsync_json_new_column (stmt, 2, FALSE));
       for (guint c = 0; table->columns[c] != NULL; c++)
         if (*table->columns[c] != '\0')
           json_object_object_add (columns, table->columns[c],
-                                  search_value (stmt, column++));
+                                  jsync_json_new_column (stmt, column++, FALSE));
       json_object_object_add (hit->json, "columns", columns);
       g_ptr_array_add (hits, hit);
     }

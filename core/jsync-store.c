@@ -113,26 +113,29 @@ jsync_store_needs_journal_quark (void)
   return g_quark_from_static_string ("jsync-store-needs-journal-quark");
 }
 
+/* Open (BEGIN IMMEDIATE) or commit the transaction, unless it already is
+ * in that state. */
+static gboolean
+store_set_transaction (JsyncStore *store, gboolean open, GError **error)
+{
+  if (store->in_transaction == open)
+    return TRUE;
+  if (!jsync_store_exec (store, open ? "BEGIN IMMEDIATE" : "COMMIT", error))
+    return FALSE;
+  store->in_transaction = open;
+  return TRUE;
+}
+
 gboolean
 jsync_store_begin (JsyncStore *store, GError **error)
 {
-  if (store->in_transaction)
-    return TRUE;
-  if (!jsync_store_exec (store, "BEGIN IMMEDIATE", error))
-    return FALSE;
-  store->in_transaction = TRUE;
-  return TRUE;
+  return store_set_transaction (store, TRUE, error);
 }
 
 gboolean
 jsync_store_commit (JsyncStore *store, GError **error)
 {
-  if (!store->in_transaction)
-    return TRUE;
-  if (!jsync_store_exec (store, "COMMIT", error))
-    return FALSE;
-  store->in_transaction = FALSE;
-  return TRUE;
+  return store_set_transaction (store, FALSE, error);
 }
 
 /**

@@ -86,3 +86,30 @@ jsync_json_new_text_len (const char *text, gssize length)
   json = json_object_new_string (shown);
   return json;
 }
+
+/**
+ * jsync_json_new_column:
+ * A column's value as JSON (NULL for SQL NULL); text made valid UTF-8 when
+ * `valid`.
+ */
+json_object *
+jsync_json_new_column (sqlite3_stmt *stmt, int column, gboolean valid)
+{
+  const char *text;
+  int length;
+
+  switch (sqlite3_column_type (stmt, column))
+    {
+    case SQLITE_INTEGER:
+      return json_object_new_int64 (sqlite3_column_int64 (stmt, column));
+    case SQLITE_FLOAT:
+      return json_object_new_double (sqlite3_column_double (stmt, column));
+    case SQLITE_NULL:
+      return NULL;
+    default:
+      text = (const char *) sqlite3_column_text (stmt, column);
+      length = sqlite3_column_bytes (stmt, column);
+      return valid ? jsync_json_new_text_len (text, length)
+                   : json_object_new_string_len (text, length);
+    }
+}

@@ -70,23 +70,30 @@ verify_count (JsyncStore *store, const char *sql, gint64 *count,
   return rc == SQLITE_ROW;
 }
 
-static json_object *
-verify_value (sqlite3_stmt *stmt, int column)
+/* The names `sql` selects for `table` (its ?1), added to `names`. */
+static gboolean
+verify_names (JsyncStore *store, const char *sql, const char *table,
+              GPtrArray *names, GError **error)
 {
-  switch (sqlite3_column_type (stmt, column))
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
     {
-    case SQLITE_INTEGER:
-      return json_object_new_int64 (sqlite3_column_int64 (stmt, column));
-    case SQLITE_FLOAT:
-      return json_object_new_double (sqlite3_column_double (stmt, column));
-    case SQLITE_NULL:
-      return NULL;
-    default:
-      /* A log's name is bytes: shown valid UTF-8. */
-      return jsync_json_new_text_len (
-          (const char *) sqlite3_column_text (stmt, column),
-          sqlite3_column_bytes (stmt, column));
+      jsync_store_set_error (store, error, "read table columns");
+      return FALSE;
     }
+  sqlite3_bind_text (stmt, 1, table, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (names,
+                     g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      jsync_store_set_error (store, error, "read table columns");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* The cache's columns of a table as a quoted list, and its primary key's
@@ -95,44 +102,17 @@ static gboolean
 verify_columns (JsyncStore *store, const char *table, GString *columns,
                 GPtrArray *keys, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
   g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_free);
-  int rc;
 
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT name FROM pragma_table_info (?1, 'main')"
-                          " ORDER BY pk = 0, pk, cid",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read table columns");
-      return FALSE;
-    }
-  sqlite3_bind_text (stmt, 1, table, -1, SQLITE_STATIC);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (all, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (store, error, "read table columns");
-      return FALSE;
-    }
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT name FROM pragma_table_info (?1, 'main')"
-                          " WHERE pk > 0 ORDER BY pk",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read table columns");
-      return FALSE;
-    }
-  sqlite3_bind_text (stmt, 1, table, -1, SQLITE_STATIC);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (keys, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (store, error, "read table columns");
-      return FALSE;
-    }
+  if (!verify_names (store,
+                     "SELECT name FROM pragma_table_info (?1, 'main')"
+                     " ORDER BY pk = 0, pk, cid",
+                     table, all, error)
+      || !verify_names (store,
+                        "SELECT name FROM pragma_table_info (?1, 'main')"
+                        " WHERE pk > 0 ORDER BY pk",
+                        table, keys, error))
+    return FALSE;
   if (all->len == 0)
     {
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT,
@@ -224,7 +204,7 @@ verify_table (JsyncStore *store, const char *table, json_object *tables,
 
           for (guint i = 0; i < keys->len; i++)
             json_object_object_add (key, keys->pdata[i],
-                                    verify_value (stmt, i));
+                                    jsync_json_new_column (stmt, i, TRUE));
           json_object_array_add (key_array, key);
         }
       sqlite3_finalize (stmt);
@@ -394,9 +374,7 @@ jsync_coordinator_verify (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  if (!jsync_coordinator_check_writable (self, "verify", error))
-    return NULL;
-  lock = jsync_coordinator_lock_live_store (self, error);
+  lock = jsync_coordinator_lock_live_store (self, "verify", error);
   if (lock < 0)
     return NULL;
   store = self->store;

@@ -21,6 +21,9 @@
 #include <glib.h>
 #include <jsync/jsync-plugin.h>
 
+#define FUZZ_NAME "fuzz-" FUZZ_APPLIER
+#include "fuzz-common.h"
+
 #include "jsync-event.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -31,27 +34,9 @@ extern const JsyncApplierDesc jsync_applier_descriptor;
 
 #define FUZZ_MAX_LINES 16
 
-#define CHECK(condition)                                                  \
-  G_STMT_START                                                            \
-  {                                                                       \
-    if (!(condition))                                                     \
-      {                                                                   \
-        fprintf (stderr, "fuzz-%s: %s:%d: check failed: %s\n", FUZZ_APPLIER, \
-                 __FILE__, __LINE__, #condition);                         \
-        abort ();                                                         \
-      }                                                                   \
-  }                                                                       \
-  G_STMT_END
-
 static const JsyncApplierDesc *desc = &jsync_applier_descriptor;
 static sqlite3 *db;
 static gpointer state;
-
-static void
-fuzz_discard_log (const char *domain, GLogLevelFlags level,
-                  const char *message, gpointer user_data)
-{
-}
 
 static void
 fuzz_exec (const char *sql)
@@ -201,9 +186,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     .group = group,
   };
 
-  /* Warnings are expected from hostile input; a critical is a finding. */
-  g_log_set_default_handler (fuzz_discard_log, NULL);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  fuzz_set_log_policy ();
   CHECK (g_strcmp0 (desc->name, FUZZ_APPLIER) == 0);
   CHECK (sqlite3_open (":memory:", &db) == SQLITE_OK);
   sqlite3_extended_result_codes (db, 1);

@@ -14,55 +14,22 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#define FUZZ_NAME "fuzz-keyfile"
+#include "fuzz-common.h"
+
 #include "jsync-config.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
-static char *scratch_dir;
-static char *conf_path;
-
-#define CHECK(condition)                                                  \
-  G_STMT_START                                                            \
-  {                                                                       \
-    if (!(condition))                                                     \
-      {                                                                   \
-        fprintf (stderr, "fuzz-keyfile: %s:%d: check failed: %s\n",       \
-                 __FILE__, __LINE__, #condition);                         \
-        abort ();                                                         \
-      }                                                                   \
-  }                                                                       \
-  G_STMT_END
-
-static void
-fuzz_cleanup (void)
-{
-  g_unlink (conf_path);
-  g_rmdir (scratch_dir);
-}
-
-static void
-fuzz_discard_log (const char *domain, GLogLevelFlags level,
-                  const char *message, gpointer user_data)
-{
-}
+static const char *conf_path;
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  const char *base = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR)
-                       ? "/dev/shm" : g_get_tmp_dir ();
-  g_autofree char *template = g_build_filename (base, "jsync-fuzz-XXXXXX",
-                                                NULL);
-
-  scratch_dir = g_mkdtemp (g_steal_pointer (&template));
-  CHECK (scratch_dir != NULL);
-  conf_path = g_build_filename (scratch_dir, "jsync.conf", NULL);
-  atexit (fuzz_cleanup);
-  /* Unknown keys are warnings: not findings, and not worth printing; a
-   * critical is a finding. */
-  g_log_set_default_handler (fuzz_discard_log, NULL);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  conf_path = fuzz_scratch_init ("jsync.conf");
+  /* Unknown keys are warnings: not findings. */
+  fuzz_set_log_policy ();
   return 0;
 }
 

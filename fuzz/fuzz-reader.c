@@ -29,6 +29,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#define FUZZ_NAME "fuzz-reader"
+#include "fuzz-common.h"
+
 #include "jsync-event.h"
 #include "jsync-reader.h"
 
@@ -48,49 +51,13 @@ typedef struct
   gboolean too_long;
 } Seen;
 
-static char *scratch_dir;
-static char *log_path;
-
-#define CHECK(condition)                                                  \
-  G_STMT_START                                                            \
-  {                                                                       \
-    if (!(condition))                                                     \
-      {                                                                   \
-        fprintf (stderr, "fuzz-reader: %s:%d: check failed: %s\n",        \
-                 __FILE__, __LINE__, #condition);                         \
-        abort ();                                                         \
-      }                                                                   \
-  }                                                                       \
-  G_STMT_END
-
-static void
-fuzz_cleanup (void)
-{
-  g_unlink (log_path);
-  g_rmdir (scratch_dir);
-}
-
-static void
-fuzz_discard_log (const char *domain, GLogLevelFlags level,
-                  const char *message, gpointer user_data)
-{
-}
+static const char *log_path;
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  const char *base = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR)
-                       ? "/dev/shm" : g_get_tmp_dir ();
-  g_autofree char *template = g_build_filename (base, "jsync-fuzz-XXXXXX",
-                                                NULL);
-
-  scratch_dir = g_mkdtemp (g_steal_pointer (&template));
-  CHECK (scratch_dir != NULL);
-  log_path = g_build_filename (scratch_dir, "log.jsonl", NULL);
-  atexit (fuzz_cleanup);
-  /* Warnings are expected from hostile input; a critical is a finding. */
-  g_log_set_default_handler (fuzz_discard_log, NULL);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  log_path = fuzz_scratch_init ("log.jsonl");
+  fuzz_set_log_policy ();
   return 0;
 }
 
