@@ -1,0 +1,628 @@
+/* test-task.c: the bundled `task` applier, driven directly.
+ *
+ * Each case applies events through the harness (a savepoint and a batch
+ * per event, as the core would) and reads back the rows a user would
+ * query.  Events are written as their envelope members with ' for ";
+ * task_apply() below adds the id, deviceId and a timestamp of 1000 times
+ * the event's rank in the case, so the n-th event's time is n * 1000.
+ * Rows read back as "value|value|..." lines, NULL for SQL NULL.
+ */
+#include <locale.h>
+
+#include "applier-harness.h"
+
+typedef struct
+{
+  Harness *harness;             /* owned */
+  guint serial;                 /* events applied so far */
+} Fixture;
+
+/* The appliers a case loads: the task applier, alone or beside the
+ * workspace applier. */
+static const char *const task_alone[] = { "task", NULL };
+static const char *const task_with_workspace[] = { "workspace", "task", NULL };
+
+static void
+fixture_set_up (Fixture *f, gconstpointer names)
+{
+  f->harness = harness_new (names);
+  f->serial = 0;
+}
+
+static void
+fixture_tear_down (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  harness_free (f->harness);
+}
+
+/* Apply one event given by its members (without id, deviceId and
+ * timestamp); FALSE with error set when the applier rejects it. */
+static gboolean
+task_apply (Fixture *f, const char *members, GError **error)
+{
+  g_autofree char *line = NULL;
+
+  f->serial++;
+  line = g_strdup_printf ("{%s,'id':'event-%u','deviceId':'device',"
+                          "'timestamp':%u}", members, f->serial,
+                          f->serial * 1000);
+  g_strdelimit (line, "'", '"');
+  return harness_apply (f->harness, line, error);
+}
+
+static void
+task_apply_ok (Fixture *f, const char *members)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_test_message ("%s", members);
+  g_assert_true (task_apply (f, members, &error));
+  g_assert_no_error (error);
+}
+
+/* Assert the event fails as invalid with `message` and changes no row. */
+static void
+task_apply_fails (Fixture *f, const char *members, const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  json_object *before = harness_dump (f->harness);
+  json_object *after;
+
+  g_test_message ("%s", members);
+  g_assert_false (task_apply (f, members, &error));
+  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, message);
+  after = harness_dump (f->harness);
+  harness_assert_dump_equal (after, before);
+  json_object_put (after);
+  json_object_put (before);
+}
+
+/* The rows of a query, one "a|b|c" line each, "NULL" for SQL NULL. */
+static char *
+task_rows (Fixture *f, const char *sql)
+{
+  g_autoptr(GString) rows = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (harness_get_db (f->harness), sql, -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      for (int i = 0; i < sqlite3_column_count (stmt); i++)
+        {
+          const char *text = (const char *) sqlite3_column_text (stmt, i);
+
+          g_string_append_printf (rows, "%s%s", i > 0 ? "|" : "",
+                                  text != NULL ? text : "NULL");
+        }
+      g_string_append_c (rows, '\n');
+    }
+  sqlite3_finalize (stmt);
+  return g_string_free (g_steal_pointer (&rows), FALSE);
+}
+
+#define assert_rows(f, sql, expected)                   \
+  G_STMT_START                                          \
+  {                                                     \
+    g_autofree char *rows_ = task_rows ((f), (sql));    \
+    g_assert_cmpstr (rows_, ==, (expected));            \
+  }                                                     \
+  G_STMT_END
+
+/* Every column of projects and tasks, in the schema's order. */
+#define PROJECTS "SELECT * FROM projects ORDER BY id"
+#define TASKS "SELECT * FROM tasks ORDER BY id"
+#define DEPENDENCIES \
+  "SELECT * FROM task_dependencies ORDER BY taskId, dependsOnTaskId"
+#define LINKS "SELECT * FROM task_note_links ORDER BY taskId, notePath"
+
+/* A project p in workspace w, and a task t in it (events 1 and 2). */
+#define PROJECT_P \
+  "'type':'project_created','data':{'id':'p','workspaceId':'w','name':'P'}"
+#define TASK_T \
+  "'type':'task_created','data':{'id':'t','projectId':'p'," \
+  "'workspaceId':'w','title':'T'}"
+
+/* --- The descriptor */
+
+static void
+test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  const JsyncApplierDesc *desc = harness_get_desc (f->harness, "task");
+
+  g_assert_cmpstr (desc->name, ==, "task");
+  g_assert_cmpstr (desc->prefixes[0], ==, "project_");
+  g_assert_cmpstr (desc->prefixes[1], ==, "task_");
+  g_assert_null (desc->prefixes[2]);
+  /* One stream: no finer split keeps the order (task.c's head comment). */
+  g_assert_null (desc->stream);
+  g_assert_nonnull (desc->end_batch);
+  /* The schema runs twice without harm. */
+  g_assert_true (jsync_sql_exec (harness_get_db (f->harness),
+                                 desc->schema_sql, NULL));
+  task_apply_fails (f, "'type':'task_archived','taskId':'t'",
+                    "task_archived: unknown event type");
+}
+
+/* --- Projects */
+
+static void
+test_project_created (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_ok (f, PROJECT_P);
+  task_apply_ok (f, "'type':'project_created','data':{'id':'q',"
+                    "'workspaceId':'w','name':'Q','description':'about',"
+                    "'status':'paused','created':5,'updated':6,"
+                    "'metadataJson':'{\\'a\\':1}'}");
+  /* null: absent where there is a default, NULL elsewhere. */
+  task_apply_ok (f, "'type':'project_created','data':{'id':'r',"
+                    "'workspaceId':'w','name':'R','description':null,"
+                    "'status':null,'created':null,'metadataJson':null}");
+  assert_rows (f, PROJECTS,
+               "p|w|P|NULL|active|1000|1000|NULL\n"
+               "q|w|Q|about|paused|5|6|{\"a\":1}\n"
+               "r|w|R|NULL|active|3000|3000|NULL\n");
+}
+
+static void
+test_project_invalid (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_fails (f, "'type':'project_created','data':{'workspaceId':'w',"
+                       "'name':'P'}",
+                    "project_created: missing data.id");
+  task_apply_fails (f, "'type':'project_created','data':{'id':'p',"
+                       "'name':'P'}",
+                    "project_created: missing data.workspaceId");
+  task_apply_fails (f, "'type':'project_created','data':{'id':'p',"
+                       "'workspaceId':'w'}",
+                    "project_created: missing data.name");
+  task_apply_fails (f, "'type':'project_created','data':{'id':'p',"
+                       "'workspaceId':'w','name':null}",
+                    "project_created: data.name: expected a string");
+  task_apply_fails (f, "'type':'project_created','data':{'id':'p',"
+                       "'workspaceId':'w','name':'P','created':'now'}",
+                    "project_created: data.created: expected an integer");
+  task_apply_fails (f, "'type':'project_created','data':[1]",
+                    "project_created: data: expected an object");
+  task_apply_ok (f, PROJECT_P);
+  task_apply_fails (f, "'type':'project_updated','data':{'name':'Q'}",
+                    "project_updated: missing projectId");
+  task_apply_fails (f, "'type':'project_updated','projectId':'p',"
+                       "'data':{'name':null}",
+                    "project_updated: data.name: expected a string");
+  task_apply_fails (f, "'type':'project_deleted','projectId':7",
+                    "project_deleted: projectId: expected a string");
+  /* The failed events took their turns: p is the 7th. */
+  assert_rows (f, PROJECTS, "p|w|P|NULL|active|7000|7000|NULL\n");
+}
+
+static void
+test_project_updated (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_ok (f, "'type':'project_created','data':{'id':'p',"
+                    "'workspaceId':'w','name':'P','description':'d',"
+                    "'metadataJson':'{}'}");
+  /* Only the keys carried; null status keeps it, null description
+   * clears it; workspaceId and created are not an update's. */
+  task_apply_ok (f, "'type':'project_updated','projectId':'p','data':{"
+                    "'name':'P2','status':null,'description':null,"
+                    "'updated':77,'workspaceId':'elsewhere','created':1}");
+  assert_rows (f, PROJECTS, "p|w|P2|NULL|active|1000|77|{}\n");
+  task_apply_ok (f, "'type':'project_updated','projectId':'p','data':{"
+                    "'status':'done','metadataJson':null}");
+  assert_rows (f, PROJECTS, "p|w|P2|NULL|done|1000|77|NULL\n");
+  /* Nothing to update: no row appears. */
+  task_apply_ok (f, "'type':'project_updated','projectId':'q','data':{"
+                    "'name':'Q'}");
+  /* A create of an id that exists sets only its keys. */
+  task_apply_ok (f, "'type':'project_created','data':{'id':'p',"
+                    "'workspaceId':'w2','name':'P3'}");
+  assert_rows (f, PROJECTS, "p|w2|P3|NULL|done|1000|77|NULL\n");
+}
+
+/* Upstream's UNIQUE(workspaceId, name) with REPLACE deleted the first. */
+static void
+test_project_same_name (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_ok (f, PROJECT_P);
+  task_apply_ok (f, "'type':'project_created','data':{'id':'p2',"
+                    "'workspaceId':'w','name':'P'}");
+  assert_rows (f, "SELECT id, workspaceId, name FROM projects ORDER BY id",
+               "p|w|P\np2|w|P\n");
+}
+
+/* --- Tasks */
+
+static void
+test_task_created (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_ok (f, TASK_T);
+  task_apply_ok (f, "'type':'task_created','data':{'id':'u','projectId':'p',"
+                    "'workspaceId':'w','parentTaskId':'t','title':'U',"
+                    "'description':'d','status':'doing','priority':'high',"
+                    "'created':5,'updated':6,'completedAt':7,'dueDate':8,"
+                    "'assignee':'ann','tagsJson':'[\\'x\\']',"
+                    "'metadataJson':'{}'}");
+  task_apply_ok (f, "'type':'task_created','data':{'id':'v','projectId':'p',"
+                    "'workspaceId':'w','title':'V','parentTaskId':null,"
+                    "'status':null,'priority':null,'updated':null,"
+                    "'dueDate':null,'tagsJson':null}");
+  /* id projectId workspaceId parentTaskId title description status
+   * priority created updated completedAt dueDate assignee tagsJson
+   * metadataJson; t's project was never created: stored all the same. */
+  assert_rows (f, TASKS,
+               "t|p|w|NULL|T|NULL|todo|medium|1000|1000|NULL|NULL|NULL|NULL"
+               "|NULL\n"
+               "u|p|w|t|U|d|doing|high|5|6|7|8|ann|[\"x\"]|{}\n"
+               "v|p|w|NULL|V|NULL|todo|medium|3000|3000|NULL|NULL|NULL|NULL"
+               "|NULL\n");
+}
+
+static void
+test_task_invalid (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_fails (f, "'type':'task_created','data':{'projectId':'p',"
+                       "'workspaceId':'w','title':'T'}",
+                    "task_created: missing data.id");
+  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
+                       "'workspaceId':'w','title':'T'}",
+                    "task_created: missing data.projectId");
+  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
+                       "'projectId':'p','title':'T'}",
+                    "task_created: missing data.workspaceId");
+  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
+                       "'projectId':'p','workspaceId':'w'}",
+                    "task_created: missing data.title");
+  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
+                       "'projectId':'p','workspaceId':null,'title':'T'}",
+                    "task_created: data.workspaceId: expected a string");
+  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
+                       "'projectId':'p','workspaceId':'w','title':'T',"
+                       "'dueDate':1.5}",
+                    "task_created: data.dueDate: expected an integer");
+  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
+                       "'projectId':'p','workspaceId':'w','title':'T',"
+                       "'tagsJson':['x']}",
+                    "task_created: data.tagsJson: expected a string");
+  task_apply_ok (f, TASK_T);
+  task_apply_fails (f, "'type':'task_updated','data':{'title':'U'}",
+                    "task_updated: missing taskId");
+  task_apply_fails (f, "'type':'task_updated','taskId':'t',"
+                       "'data':{'projectId':null}",
+                    "task_updated: data.projectId: expected a string");
+  task_apply_fails (f, "'type':'task_updated','taskId':'t',"
+                       "'data':{'completedAt':'yesterday'}",
+                    "task_updated: data.completedAt: expected an integer");
+  task_apply_fails (f, "'type':'task_deleted'",
+                    "task_deleted: missing taskId");
+  task_apply_fails (f, "'type':'task_dependency_added','taskId':'t'",
+                    "task_dependency_added: missing dependsOnTaskId");
+  task_apply_fails (f, "'type':'task_dependency_removed',"
+                       "'dependsOnTaskId':'t'",
+                    "task_dependency_removed: missing taskId");
+  task_apply_fails (f, "'type':'task_note_linked','taskId':'t'",
+                    "task_note_linked: missing notePath");
+  task_apply_fails (f, "'type':'task_note_linked','taskId':'t',"
+                       "'notePath':'a.md','linkType':3",
+                    "task_note_linked: linkType: expected a string");
+  task_apply_fails (f, "'type':'task_note_unlinked','notePath':'a.md'",
+                    "task_note_unlinked: missing taskId");
+}
+
+static void
+test_task_updated (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_ok (f, "'type':'task_created','data':{'id':'t','projectId':'p',"
+                    "'workspaceId':'w','parentTaskId':'s','title':'T',"
+                    "'priority':'low','assignee':'ann','dueDate':9}");
+  task_apply_ok (f, "'type':'task_updated','taskId':'t','data':{"
+                    "'status':'done','completedAt':50,'updated':51}");
+  assert_rows (f, "SELECT parentTaskId, status, priority, completedAt,"
+                  " updated, dueDate, assignee FROM tasks",
+               "s|done|low|50|51|9|ann\n");
+  /* null clears parentTaskId, completedAt, dueDate and assignee; keeps
+   * status and priority (they have defaults). */
+  task_apply_ok (f, "'type':'task_updated','taskId':'t','data':{"
+                    "'parentTaskId':null,'completedAt':null,'dueDate':null,"
+                    "'assignee':null,'status':null,'priority':null}");
+  assert_rows (f, "SELECT parentTaskId, status, priority, completedAt,"
+                  " updated, dueDate, assignee FROM tasks",
+               "NULL|done|low|NULL|51|NULL|NULL\n");
+  /* A move to another project keeps the workspace; workspaceId and
+   * created are not an update's. */
+  task_apply_ok (f, "'type':'task_updated','taskId':'t','data':{"
+                    "'projectId':'q','workspaceId':'w2','created':1,"
+                    "'title':'T2','tagsJson':'[]'}");
+  assert_rows (f, "SELECT projectId, workspaceId, created, title, tagsJson"
+                  " FROM tasks",
+               "q|w|1000|T2|[]\n");
+  /* No such task: nothing. */
+  task_apply_ok (f, "'type':'task_updated','taskId':'x','data':{"
+                    "'title':'X'}");
+  assert_rows (f, "SELECT id FROM tasks", "t\n");
+  /* A create of an id that exists sets only its keys, workspaceId too. */
+  task_apply_ok (f, "'type':'task_created','data':{'id':'t','projectId':'p',"
+                    "'workspaceId':'w3','title':'T3'}");
+  assert_rows (f, "SELECT projectId, workspaceId, title, status, priority"
+                  " FROM tasks",
+               "p|w3|T3|done|low\n");
+}
+
+/* --- Dependencies and note links */
+
+static void
+test_dependencies (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  /* Tasks need not exist, and nothing checks for cycles or self-edges. */
+  task_apply_ok (f, "'type':'task_dependency_added','taskId':'a',"
+                    "'dependsOnTaskId':'b'");
+  task_apply_ok (f, "'type':'task_dependency_added','taskId':'a',"
+                    "'dependsOnTaskId':'b'");
+  task_apply_ok (f, "'type':'task_dependency_added','taskId':'b',"
+                    "'dependsOnTaskId':'a'");
+  task_apply_ok (f, "'type':'task_dependency_added','taskId':'c',"
+                    "'dependsOnTaskId':'c'");
+  /* Added twice: one edge, created by the first. */
+  assert_rows (f, DEPENDENCIES, "a|b|1000\nb|a|3000\nc|c|4000\n");
+  task_apply_ok (f, "'type':'task_dependency_removed','taskId':'a',"
+                    "'dependsOnTaskId':'b'");
+  task_apply_ok (f, "'type':'task_dependency_removed','taskId':'x',"
+                    "'dependsOnTaskId':'y'");
+  assert_rows (f, DEPENDENCIES, "b|a|3000\nc|c|4000\n");
+}
+
+static void
+test_note_links (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
+                    "'notePath':'a.md'");
+  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
+                    "'notePath':'b.md','linkType':'output'");
+  task_apply_ok (f, "'type':'task_note_linked','taskId':'u',"
+                    "'notePath':'a.md','linkType':null");
+  /* A relink with another linkType changes nothing. */
+  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
+                    "'notePath':'a.md','linkType':'input'");
+  assert_rows (f, LINKS,
+               "t|a.md|reference|1000\nt|b.md|output|2000\n"
+               "u|a.md|reference|3000\n");
+  task_apply_ok (f, "'type':'task_note_unlinked','taskId':'t',"
+                    "'notePath':'a.md'");
+  assert_rows (f, LINKS, "t|b.md|output|2000\nu|a.md|reference|3000\n");
+  /* Linked again after the unlink: a new link. */
+  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
+                    "'notePath':'a.md','linkType':'input'");
+  assert_rows (f, LINKS,
+               "t|a.md|input|6000\nt|b.md|output|2000\n"
+               "u|a.md|reference|3000\n");
+}
+
+/* --- Deletes */
+
+/* Projects p and q; t and its subtask s in p, u in q with parent t;
+ * edges t→u, u→t, s→u; links of t and u. */
+static void
+apply_tree (Fixture *f)
+{
+  task_apply_ok (f, PROJECT_P);
+  task_apply_ok (f, "'type':'project_created','data':{'id':'q',"
+                    "'workspaceId':'w','name':'Q'}");
+  task_apply_ok (f, TASK_T);
+  task_apply_ok (f, "'type':'task_created','data':{'id':'s','projectId':'p',"
+                    "'workspaceId':'w','title':'S','parentTaskId':'t'}");
+  task_apply_ok (f, "'type':'task_created','data':{'id':'u','projectId':'q',"
+                    "'workspaceId':'w','title':'U','parentTaskId':'t'}");
+  task_apply_ok (f, "'type':'task_dependency_added','taskId':'t',"
+                    "'dependsOnTaskId':'u'");
+  task_apply_ok (f, "'type':'task_dependency_added','taskId':'u',"
+                    "'dependsOnTaskId':'t'");
+  task_apply_ok (f, "'type':'task_dependency_added','taskId':'s',"
+                    "'dependsOnTaskId':'u'");
+  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
+                    "'notePath':'t.md'");
+  task_apply_ok (f, "'type':'task_note_linked','taskId':'u',"
+                    "'notePath':'u.md'");
+}
+
+static void
+test_task_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  apply_tree (f);
+  task_apply_ok (f, "'type':'task_deleted','taskId':'t'");
+  /* t's edges on either side and its links go; its subtasks stay,
+   * without a parent. */
+  assert_rows (f, "SELECT id, projectId, parentTaskId FROM tasks ORDER BY id",
+               "s|p|NULL\nu|q|NULL\n");
+  assert_rows (f, DEPENDENCIES, "s|u|8000\n");
+  assert_rows (f, LINKS, "u|u.md|reference|10000\n");
+  assert_rows (f, "SELECT kind, id FROM task_workspace_refs"
+                  " ORDER BY kind, id",
+               "project|p\nproject|q\ntask|s\ntask|u\n");
+  /* A task that is not there still takes its edges and links along. */
+  task_apply_ok (f, "'type':'task_dependency_added','taskId':'x',"
+                    "'dependsOnTaskId':'u'");
+  task_apply_ok (f, "'type':'task_deleted','taskId':'x'");
+  assert_rows (f, DEPENDENCIES, "s|u|8000\n");
+}
+
+static void
+test_project_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  apply_tree (f);
+  task_apply_ok (f, "'type':'project_deleted','projectId':'p'");
+  /* p, its tasks t and s, their edges and links go; u (in q) loses its
+   * parent. */
+  assert_rows (f, "SELECT id FROM projects", "q\n");
+  assert_rows (f, "SELECT id, projectId, parentTaskId FROM tasks",
+               "u|q|NULL\n");
+  assert_rows (f, DEPENDENCIES, "");
+  assert_rows (f, LINKS, "u|u.md|reference|10000\n");
+  assert_rows (f, "SELECT kind, id FROM task_workspace_refs"
+                  " ORDER BY kind, id",
+               "project|q\ntask|u\n");
+  /* A project never created: its tasks go all the same. */
+  task_apply_ok (f, "'type':'task_created','data':{'id':'v','projectId':'z',"
+                    "'workspaceId':'w','title':'V'}");
+  task_apply_ok (f, "'type':'project_deleted','projectId':'z'");
+  assert_rows (f, "SELECT id FROM tasks", "u\n");
+}
+
+static void
+test_clear (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  const JsyncApplierDesc *desc = harness_get_desc (f->harness, "task");
+  g_autoptr(GError) error = NULL;
+
+  apply_tree (f);
+  g_assert_true (desc->clear (harness_get_state (f->harness, "task"),
+                              &error));
+  g_assert_no_error (error);
+  assert_rows (f, "SELECT (SELECT count(*) FROM projects)"
+                  " + (SELECT count(*) FROM tasks)"
+                  " + (SELECT count(*) FROM task_dependencies)"
+                  " + (SELECT count(*) FROM task_note_links)"
+                  " + (SELECT count(*) FROM task_workspace_refs)",
+               "0\n");
+}
+
+/* --- Workspace names */
+
+/* Create the workspaces table by hand (as the workspace applier would),
+ * with or without isArchived. */
+static void
+make_workspaces (Fixture *f, gboolean archivable)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "CREATE TABLE workspaces (id TEXT PRIMARY KEY, name TEXT NOT NULL%s);"
+      "INSERT INTO workspaces (id, name) VALUES ('w-dev1', 'Dev'),"
+      " ('w-dev2', 'dev'), ('w-ops', 'Ops'), ('w-old', 'Old');",
+      archivable ? ", isArchived INTEGER DEFAULT 0" : "");
+
+  g_assert_true (jsync_sql_exec (harness_get_db (f->harness), sql, NULL));
+  if (archivable)
+    g_assert_true (jsync_sql_exec (harness_get_db (f->harness),
+                                   "UPDATE workspaces SET isArchived = 1"
+                                   " WHERE id = 'w-old'", NULL));
+}
+
+/* Projects naming a workspace by id, by name in other case, by an
+ * ambiguous name, by an archived one's name, by no workspace's; and a
+ * task naming one by name. */
+static void
+apply_named (Fixture *f)
+{
+  static const char *const raws[] = { "w-ops", "ops", "dev", "Old", "none" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (raws); i++)
+    {
+      g_autofree char *event = g_strdup_printf (
+          "'type':'project_created','data':{'id':'p%u','workspaceId':'%s',"
+          "'name':'P'}", i, raws[i]);
+
+      task_apply_ok (f, event);
+    }
+  task_apply_ok (f, "'type':'task_created','data':{'id':'t','projectId':'p0',"
+                    "'workspaceId':'OPS','title':'T'}");
+}
+
+static void
+test_names (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  make_workspaces (f, TRUE);
+  apply_named (f);
+  assert_rows (f, "SELECT id, workspaceId FROM projects ORDER BY id",
+               "p0|w-ops\np1|w-ops\np2|dev\np3|Old\np4|none\n");
+  assert_rows (f, "SELECT workspaceId FROM tasks", "w-ops\n");
+  /* The raw values are kept. */
+  assert_rows (f, "SELECT raw FROM task_workspace_refs ORDER BY kind, id",
+               "w-ops\nops\ndev\nOld\nnone\nOPS\n");
+}
+
+/* Before the workspace applier has isArchived, no workspace is archived. */
+static void
+test_names_unarchivable (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  make_workspaces (f, FALSE);
+  apply_named (f);
+  assert_rows (f, "SELECT id, workspaceId FROM projects ORDER BY id",
+               "p0|w-ops\np1|w-ops\np2|dev\np3|w-old\np4|none\n");
+}
+
+/* Without a workspaces table, raw values stay. */
+static void
+test_names_no_table (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  apply_named (f);
+  assert_rows (f, "SELECT id, workspaceId FROM projects ORDER BY id",
+               "p0|w-ops\np1|ops\np2|dev\np3|Old\np4|none\n");
+}
+
+/* The column follows the workspaces table as it ends, whatever came first:
+ * a workspace created after the task, renamed, made ambiguous, deleted. */
+static void
+test_names_follow_workspaces (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+{
+  task_apply_ok (f, "'type':'task_created','data':{'id':'t','projectId':'p',"
+                    "'workspaceId':'ops','title':'T'}");
+  assert_rows (f, "SELECT workspaceId FROM tasks", "ops\n");
+  task_apply_ok (f, "'type':'workspace_created','data':{'id':'w-ops',"
+                    "'name':'Ops'}");
+  assert_rows (f, "SELECT workspaceId FROM tasks", "w-ops\n");
+  task_apply_ok (f, "'type':'workspace_updated','workspaceId':'w-ops',"
+                    "'data':{'name':'Operations'}");
+  assert_rows (f, "SELECT workspaceId FROM tasks", "ops\n");
+  task_apply_ok (f, "'type':'workspace_created','data':{'id':'w-ops2',"
+                    "'name':'OPS'}");
+  assert_rows (f, "SELECT workspaceId FROM tasks", "w-ops2\n");
+  task_apply_ok (f, "'type':'workspace_updated','workspaceId':'w-ops',"
+                    "'data':{'name':'ops'}");
+  assert_rows (f, "SELECT workspaceId FROM tasks", "ops\n");
+  task_apply_ok (f, "'type':'workspace_deleted','workspaceId':'w-ops2'");
+  assert_rows (f, "SELECT workspaceId FROM tasks", "w-ops\n");
+  /* A workspace whose id is the raw value wins over names. */
+  task_apply_ok (f, "'type':'workspace_created','data':{'id':'ops',"
+                    "'name':'Other'}");
+  assert_rows (f, "SELECT workspaceId FROM tasks", "ops\n");
+  /* A move keeps the resolved workspace. */
+  task_apply_ok (f, "'type':'task_updated','taskId':'t','data':{"
+                    "'projectId':'q'}");
+  assert_rows (f, "SELECT projectId, workspaceId FROM tasks", "q|ops\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  static const struct
+  {
+    const char *path;
+    void (*test) (Fixture *, gconstpointer);
+    const char *const *appliers;
+  } cases[] = {
+    { "/task/descriptor", test_descriptor, task_alone },
+    { "/task/project/created", test_project_created, task_alone },
+    { "/task/project/invalid", test_project_invalid, task_alone },
+    { "/task/project/updated", test_project_updated, task_alone },
+    { "/task/project/same-name", test_project_same_name, task_alone },
+    { "/task/task/created", test_task_created, task_alone },
+    { "/task/task/invalid", test_task_invalid, task_alone },
+    { "/task/task/updated", test_task_updated, task_alone },
+    { "/task/dependencies", test_dependencies, task_alone },
+    { "/task/note-links", test_note_links, task_alone },
+    { "/task/delete/task", test_task_deleted, task_alone },
+    { "/task/delete/project", test_project_deleted, task_alone },
+    { "/task/clear", test_clear, task_alone },
+    { "/task/names/resolve", test_names, task_alone },
+    { "/task/names/unarchivable", test_names_unarchivable, task_alone },
+    { "/task/names/no-table", test_names_no_table, task_alone },
+    { "/task/names/follow-workspaces", test_names_follow_workspaces,
+      task_with_workspace },
+  };
+
+  setlocale (LC_ALL, "");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_test_add (cases[i].path, Fixture, cases[i].appliers, fixture_set_up,
+                cases[i].test, fixture_tear_down);
+  return g_test_run ();
+}
