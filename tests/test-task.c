@@ -11,6 +11,8 @@
 
 #include "applier-harness.h"
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
+
 typedef struct
 {
   Harness *harness;             /* owned */
@@ -60,22 +62,32 @@ task_apply_ok (Fixture *f, const char *members)
   g_assert_no_error (error);
 }
 
-/* Assert the event fails as invalid with `message` and changes no row. */
-static void
-task_apply_fails (Fixture *f, const char *members, const char *message)
+/* An event the applier must reject, and the message it gives. */
+typedef struct
 {
-  g_autoptr(GError) error = NULL;
-  json_object *before = harness_dump (f->harness);
-  json_object *after;
+  const char *members;
+  const char *message;
+} TaskInvalid;
 
-  g_test_message ("%s", members);
-  g_assert_false (task_apply (f, members, &error));
-  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
-  g_assert_cmpstr (error->message, ==, message);
+/* Assert each event fails as invalid with its message, and that none of
+ * them changed a row. */
+static void
+task_assert_invalid (Fixture *f, const TaskInvalid *invalid, gsize n)
+{
+  g_autoptr(json_object) before = harness_dump (f->harness);
+  g_autoptr(json_object) after = NULL;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s", invalid[i].members);
+      g_assert_false (task_apply (f, invalid[i].members, &error));
+      g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
+      g_assert_cmpstr (error->message, ==, invalid[i].message);
+    }
   after = harness_dump (f->harness);
-  harness_assert_dump_equal (after, before);
-  json_object_put (after);
-  json_object_put (before);
+  g_assert_true (json_object_equal (after, before));
 }
 
 /* The rows of a query, one "a|b|c" line each, "NULL" for SQL NULL. */
@@ -126,6 +138,11 @@ task_rows (Fixture *f, const char *sql)
 
 /* --- The descriptor */
 
+static const TaskInvalid invalid_types[] = {
+  { "'type':'task_archived','taskId':'t'",
+    "task_archived: unknown event type" },
+};
+
 static void
 test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer names)
 {
@@ -141,8 +158,7 @@ test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer names)
   /* The schema runs twice without harm. */
   g_assert_true (jsync_sql_exec (harness_get_db (f->harness),
                                  desc->schema_sql, NULL));
-  task_apply_fails (f, "'type':'task_archived','taskId':'t'",
-                    "task_archived: unknown event type");
+  task_assert_invalid (f, invalid_types, G_N_ELEMENTS (invalid_types));
 }
 
 /* --- Projects */
@@ -165,34 +181,42 @@ test_project_created (Fixture *f, G_GNUC_UNUSED gconstpointer names)
                "r|w|R|NULL|active|3000|3000|NULL\n");
 }
 
+static const TaskInvalid invalid_project_creates[] = {
+  { "'type':'project_created','data':{'workspaceId':'w',"
+    "'name':'P'}",
+    "project_created: missing data.id" },
+  { "'type':'project_created','data':{'id':'p',"
+    "'name':'P'}",
+    "project_created: missing data.workspaceId" },
+  { "'type':'project_created','data':{'id':'p',"
+    "'workspaceId':'w'}",
+    "project_created: missing data.name" },
+  { "'type':'project_created','data':{'id':'p',"
+    "'workspaceId':'w','name':null}",
+    "project_created: data.name: expected a string" },
+  { "'type':'project_created','data':{'id':'p',"
+    "'workspaceId':'w','name':'P','created':'now'}",
+    "project_created: data.created: expected an integer" },
+  { "'type':'project_created','data':[1]",
+    "project_created: data: expected an object" },
+};
+
+static const TaskInvalid invalid_project_events[] = {
+  { "'type':'project_updated','data':{'name':'Q'}",
+    "project_updated: missing projectId" },
+  { "'type':'project_updated','projectId':'p',"
+    "'data':{'name':null}",
+    "project_updated: data.name: expected a string" },
+  { "'type':'project_deleted','projectId':7",
+    "project_deleted: projectId: expected a string" },
+};
+
 static void
 test_project_invalid (Fixture *f, G_GNUC_UNUSED gconstpointer names)
 {
-  task_apply_fails (f, "'type':'project_created','data':{'workspaceId':'w',"
-                       "'name':'P'}",
-                    "project_created: missing data.id");
-  task_apply_fails (f, "'type':'project_created','data':{'id':'p',"
-                       "'name':'P'}",
-                    "project_created: missing data.workspaceId");
-  task_apply_fails (f, "'type':'project_created','data':{'id':'p',"
-                       "'workspaceId':'w'}",
-                    "project_created: missing data.name");
-  task_apply_fails (f, "'type':'project_created','data':{'id':'p',"
-                       "'workspaceId':'w','name':null}",
-                    "project_created: data.name: expected a string");
-  task_apply_fails (f, "'type':'project_created','data':{'id':'p',"
-                       "'workspaceId':'w','name':'P','created':'now'}",
-                    "project_created: data.created: expected an integer");
-  task_apply_fails (f, "'type':'project_created','data':[1]",
-                    "project_created: data: expected an object");
+  task_assert_invalid (f, invalid_project_creates, G_N_ELEMENTS (invalid_project_creates));
   task_apply_ok (f, PROJECT_P);
-  task_apply_fails (f, "'type':'project_updated','data':{'name':'Q'}",
-                    "project_updated: missing projectId");
-  task_apply_fails (f, "'type':'project_updated','projectId':'p',"
-                       "'data':{'name':null}",
-                    "project_updated: data.name: expected a string");
-  task_apply_fails (f, "'type':'project_deleted','projectId':7",
-                    "project_deleted: projectId: expected a string");
+  task_assert_invalid (f, invalid_project_events, G_N_ELEMENTS (invalid_project_events));
   /* The failed events took their turns: p is the 7th. */
   assert_rows (f, PROJECTS, "p|w|P|NULL|active|7000|7000|NULL\n");
 }
@@ -259,55 +283,63 @@ test_task_created (Fixture *f, G_GNUC_UNUSED gconstpointer names)
                "|NULL\n");
 }
 
+static const TaskInvalid invalid_task_creates[] = {
+  { "'type':'task_created','data':{'projectId':'p',"
+    "'workspaceId':'w','title':'T'}",
+    "task_created: missing data.id" },
+  { "'type':'task_created','data':{'id':'t',"
+    "'workspaceId':'w','title':'T'}",
+    "task_created: missing data.projectId" },
+  { "'type':'task_created','data':{'id':'t',"
+    "'projectId':'p','title':'T'}",
+    "task_created: missing data.workspaceId" },
+  { "'type':'task_created','data':{'id':'t',"
+    "'projectId':'p','workspaceId':'w'}",
+    "task_created: missing data.title" },
+  { "'type':'task_created','data':{'id':'t',"
+    "'projectId':'p','workspaceId':null,'title':'T'}",
+    "task_created: data.workspaceId: expected a string" },
+  { "'type':'task_created','data':{'id':'t',"
+    "'projectId':'p','workspaceId':'w','title':'T',"
+    "'dueDate':1.5}",
+    "task_created: data.dueDate: expected an integer" },
+  { "'type':'task_created','data':{'id':'t',"
+    "'projectId':'p','workspaceId':'w','title':'T',"
+    "'tagsJson':['x']}",
+    "task_created: data.tagsJson: expected a string" },
+};
+
+static const TaskInvalid invalid_task_events[] = {
+  { "'type':'task_updated','data':{'title':'U'}",
+    "task_updated: missing taskId" },
+  { "'type':'task_updated','taskId':'t',"
+    "'data':{'projectId':null}",
+    "task_updated: data.projectId: expected a string" },
+  { "'type':'task_updated','taskId':'t',"
+    "'data':{'completedAt':'yesterday'}",
+    "task_updated: data.completedAt: expected an integer" },
+  { "'type':'task_deleted'",
+    "task_deleted: missing taskId" },
+  { "'type':'task_dependency_added','taskId':'t'",
+    "task_dependency_added: missing dependsOnTaskId" },
+  { "'type':'task_dependency_removed',"
+    "'dependsOnTaskId':'t'",
+    "task_dependency_removed: missing taskId" },
+  { "'type':'task_note_linked','taskId':'t'",
+    "task_note_linked: missing notePath" },
+  { "'type':'task_note_linked','taskId':'t',"
+    "'notePath':'a.md','linkType':3",
+    "task_note_linked: linkType: expected a string" },
+  { "'type':'task_note_unlinked','notePath':'a.md'",
+    "task_note_unlinked: missing taskId" },
+};
+
 static void
 test_task_invalid (Fixture *f, G_GNUC_UNUSED gconstpointer names)
 {
-  task_apply_fails (f, "'type':'task_created','data':{'projectId':'p',"
-                       "'workspaceId':'w','title':'T'}",
-                    "task_created: missing data.id");
-  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
-                       "'workspaceId':'w','title':'T'}",
-                    "task_created: missing data.projectId");
-  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
-                       "'projectId':'p','title':'T'}",
-                    "task_created: missing data.workspaceId");
-  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
-                       "'projectId':'p','workspaceId':'w'}",
-                    "task_created: missing data.title");
-  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
-                       "'projectId':'p','workspaceId':null,'title':'T'}",
-                    "task_created: data.workspaceId: expected a string");
-  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
-                       "'projectId':'p','workspaceId':'w','title':'T',"
-                       "'dueDate':1.5}",
-                    "task_created: data.dueDate: expected an integer");
-  task_apply_fails (f, "'type':'task_created','data':{'id':'t',"
-                       "'projectId':'p','workspaceId':'w','title':'T',"
-                       "'tagsJson':['x']}",
-                    "task_created: data.tagsJson: expected a string");
+  task_assert_invalid (f, invalid_task_creates, G_N_ELEMENTS (invalid_task_creates));
   task_apply_ok (f, TASK_T);
-  task_apply_fails (f, "'type':'task_updated','data':{'title':'U'}",
-                    "task_updated: missing taskId");
-  task_apply_fails (f, "'type':'task_updated','taskId':'t',"
-                       "'data':{'projectId':null}",
-                    "task_updated: data.projectId: expected a string");
-  task_apply_fails (f, "'type':'task_updated','taskId':'t',"
-                       "'data':{'completedAt':'yesterday'}",
-                    "task_updated: data.completedAt: expected an integer");
-  task_apply_fails (f, "'type':'task_deleted'",
-                    "task_deleted: missing taskId");
-  task_apply_fails (f, "'type':'task_dependency_added','taskId':'t'",
-                    "task_dependency_added: missing dependsOnTaskId");
-  task_apply_fails (f, "'type':'task_dependency_removed',"
-                       "'dependsOnTaskId':'t'",
-                    "task_dependency_removed: missing taskId");
-  task_apply_fails (f, "'type':'task_note_linked','taskId':'t'",
-                    "task_note_linked: missing notePath");
-  task_apply_fails (f, "'type':'task_note_linked','taskId':'t',"
-                       "'notePath':'a.md','linkType':3",
-                    "task_note_linked: linkType: expected a string");
-  task_apply_fails (f, "'type':'task_note_unlinked','notePath':'a.md'",
-                    "task_note_unlinked: missing taskId");
+  task_assert_invalid (f, invalid_task_events, G_N_ELEMENTS (invalid_task_events));
 }
 
 static void
@@ -590,39 +622,36 @@ test_names_follow_workspaces (Fixture *f, G_GNUC_UNUSED gconstpointer names)
   assert_rows (f, "SELECT projectId, workspaceId FROM tasks", "q|ops\n");
 }
 
+/* A case of the task applier alone (TASK), or beside the workspace
+ * applier (BOTH). */
+#define TASK(path, test) \
+  g_test_add (path, Fixture, task_alone, fixture_set_up, test, \
+              fixture_tear_down)
+#define BOTH(path, test) \
+  g_test_add (path, Fixture, task_with_workspace, fixture_set_up, test, \
+              fixture_tear_down)
+
 int
 main (int argc, char **argv)
 {
-  static const struct
-  {
-    const char *path;
-    void (*test) (Fixture *, gconstpointer);
-    const char *const *appliers;
-  } cases[] = {
-    { "/task/descriptor", test_descriptor, task_alone },
-    { "/task/project/created", test_project_created, task_alone },
-    { "/task/project/invalid", test_project_invalid, task_alone },
-    { "/task/project/updated", test_project_updated, task_alone },
-    { "/task/project/same-name", test_project_same_name, task_alone },
-    { "/task/task/created", test_task_created, task_alone },
-    { "/task/task/invalid", test_task_invalid, task_alone },
-    { "/task/task/updated", test_task_updated, task_alone },
-    { "/task/dependencies", test_dependencies, task_alone },
-    { "/task/note-links", test_note_links, task_alone },
-    { "/task/delete/task", test_task_deleted, task_alone },
-    { "/task/delete/project", test_project_deleted, task_alone },
-    { "/task/clear", test_clear, task_alone },
-    { "/task/names/resolve", test_names, task_alone },
-    { "/task/names/unarchivable", test_names_unarchivable, task_alone },
-    { "/task/names/no-table", test_names_no_table, task_alone },
-    { "/task/names/follow-workspaces", test_names_follow_workspaces,
-      task_with_workspace },
-  };
-
   setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    g_test_add (cases[i].path, Fixture, cases[i].appliers, fixture_set_up,
-                cases[i].test, fixture_tear_down);
+  TASK ("/task/descriptor", test_descriptor);
+  TASK ("/task/project/created", test_project_created);
+  TASK ("/task/project/invalid", test_project_invalid);
+  TASK ("/task/project/updated", test_project_updated);
+  TASK ("/task/project/same-name", test_project_same_name);
+  TASK ("/task/task/created", test_task_created);
+  TASK ("/task/task/invalid", test_task_invalid);
+  TASK ("/task/task/updated", test_task_updated);
+  TASK ("/task/dependencies", test_dependencies);
+  TASK ("/task/note-links", test_note_links);
+  TASK ("/task/delete/task", test_task_deleted);
+  TASK ("/task/delete/project", test_project_deleted);
+  TASK ("/task/clear", test_clear);
+  TASK ("/task/names/resolve", test_names);
+  TASK ("/task/names/unarchivable", test_names_unarchivable);
+  TASK ("/task/names/no-table", test_names_no_table);
+  BOTH ("/task/names/follow-workspaces", test_names_follow_workspaces);
   return g_test_run ();
 }

@@ -243,13 +243,14 @@ static const char *const task_live_sql[TASK_N_WORKSPACES] = {
 
 typedef struct
 {
-  sqlite3 *db;                                          /* borrowed */
-  sqlite3_stmt *stmts[TASK_N_SQL];                      /* owned */
-  sqlite3_stmt *upsert[TASK_N_ENTITIES];                /* owned */
-  sqlite3_stmt *update[TASK_N_ENTITIES];                /* owned */
+  sqlite3 *db;                  /* borrowed */
+  GPtrArray *owned;             /* of sqlite3_stmt*: every statement below */
+  sqlite3_stmt *stmts[TASK_N_SQL];
+  sqlite3_stmt *upsert[TASK_N_ENTITIES];
+  sqlite3_stmt *update[TASK_N_ENTITIES];
   sqlite3_stmt *cascade[TASK_N_CASCADES][G_N_ELEMENTS (task_cascade_sql)];
   /* Prepared at the first end_batch that needs them (the workspaces table
-   * may come later than this applier): owned, nullable. */
+   * may come later than this applier); NULL until then. */
   sqlite3_stmt *resolve[TASK_N_WORKSPACES][TASK_N_ENTITIES];
 } TaskState;
 
@@ -263,22 +264,17 @@ typedef struct
 } TaskValue;
 
 static void
+task_finalize (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+static void
 task_free (gpointer data)
 {
   TaskState *state = data;
 
-  for (guint i = 0; i < TASK_N_SQL; i++)
-    sqlite3_finalize (state->stmts[i]);
-  for (guint e = 0; e < TASK_N_ENTITIES; e++)
-    {
-      sqlite3_finalize (state->upsert[e]);
-      sqlite3_finalize (state->update[e]);
-      for (guint w = 0; w < TASK_N_WORKSPACES; w++)
-        sqlite3_finalize (state->resolve[w][e]);
-    }
-  for (guint c = 0; c < TASK_N_CASCADES; c++)
-    for (guint i = 0; i < G_N_ELEMENTS (task_cascade_sql); i++)
-      sqlite3_finalize (state->cascade[c][i]);
+  g_clear_pointer (&state->owned, g_ptr_array_unref);
   g_free (state);
 }
 
@@ -286,11 +282,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TaskState, task_free)
 
 /* --- Statements */
 
-/* Prepare `template` with each (name, value) pair of the NULL-terminated
- * list replaced. */
+/* Prepare a statement the state owns. */
 static sqlite3_stmt *
-task_prepare_template (sqlite3 *db, const char *template, GError **error,
-                       ...)
+task_prepare (TaskState *state, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_sql_prepare (state->db, sql, error);
+
+  if (stmt != NULL)
+    g_ptr_array_add (state->owned, stmt);
+  return stmt;
+}
+
+/* The same, of `template` with each (name, value) pair of the
+ * NULL-terminated list replaced. */
+static sqlite3_stmt *
+task_prepare_template (TaskState *state, const char *template,
+                       GError **error, ...)
 {
   g_autoptr(GString) sql = g_string_new (template);
   const char *name;
@@ -300,7 +307,7 @@ task_prepare_template (sqlite3 *db, const char *template, GError **error,
   while ((name = va_arg (args, const char *)) != NULL)
     g_string_replace (sql, name, va_arg (args, const char *), 0);
   va_end (args);
-  return jsync_sql_prepare (db, sql->str, error);
+  return task_prepare (state, sql->str, error);
 }
 
 /* An entity's statements, from its columns.  Column i is bound as ?(2i+2),
@@ -339,10 +346,9 @@ task_prepare_entity (TaskState *state, TaskEntityId id, GError **error)
                             taken->str);
   update = g_strdup_printf ("UPDATE %s SET%s WHERE id = ?1", entity->table,
                             set->str);
-  state->upsert[id] = jsync_sql_prepare (state->db, upsert, error);
-  if (state->upsert[id] == NULL)
-    return FALSE;
-  state->update[id] = jsync_sql_prepare (state->db, update, error);
+  state->upsert[id] = task_prepare (state, upsert, error);
+  state->update[id] = state->upsert[id] != NULL
+                        ? task_prepare (state, update, error) : NULL;
   return state->update[id] != NULL;
 }
 
@@ -352,12 +358,10 @@ task_init (const JsyncApplierContext *context, GError **error)
   g_autoptr(TaskState) state = g_new0 (TaskState, 1);
 
   state->db = context->db;
+  state->owned = g_ptr_array_new_with_free_func (task_finalize);
   for (guint i = 0; i < TASK_N_SQL; i++)
-    {
-      state->stmts[i] = jsync_sql_prepare (state->db, task_sql[i], error);
-      if (state->stmts[i] == NULL)
-        return NULL;
-    }
+    if ((state->stmts[i] = task_prepare (state, task_sql[i], error)) == NULL)
+      return NULL;
   for (guint e = 0; e < TASK_N_ENTITIES; e++)
     if (!task_prepare_entity (state, e, error))
       return NULL;
@@ -365,7 +369,7 @@ task_init (const JsyncApplierContext *context, GError **error)
     for (guint i = 0; i < G_N_ELEMENTS (task_cascade_sql); i++)
       {
         state->cascade[c][i] = task_prepare_template (
-            state->db, task_cascade_sql[i], error,
+            state, task_cascade_sql[i], error,
             "VICTIMS", task_cascade_victims[c], NULL);
         if (state->cascade[c][i] == NULL)
           return NULL;
@@ -401,21 +405,6 @@ task_get_envelope (const JsyncEvent *event, const char *key,
   if (required && field != JSYNC_FIELD_SET)
     {
       task_set_invalid (error, "missing %s", key);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* The data object; NULL when absent or null. */
-static gboolean
-task_get_data (const JsyncEvent *event, json_object **data, GError **error)
-{
-  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
-      == JSYNC_FIELD_SET
-      && !json_object_is_type (*data, json_type_object))
-    {
-      *data = NULL;
-      jsync_json_type_error (error, "data", "an object");
       return FALSE;
     }
   return TRUE;
@@ -506,23 +495,27 @@ task_bind_values (sqlite3_stmt *stmt, const TaskEntity *entity,
 typedef gboolean (*TaskHandler) (TaskState *state, const JsyncEvent *event,
                                  TaskEntityId entity, GError **error);
 
-/* project_created, task_created. */
+/* Read what a create or an update of `entity` carries: the id (data.id
+ * of a create, the envelope's id_key of an update) and the columns. */
 static gboolean
-task_apply_create (TaskState *state, const JsyncEvent *event,
-                   TaskEntityId id, GError **error)
+task_read_entity (const JsyncEvent *event, const TaskEntity *entity,
+                  gboolean create, const char **id, TaskValue *values,
+                  GError **error)
 {
-  const TaskEntity *entity = &task_entities[id];
-  sqlite3_stmt *upsert = state->upsert[id];
-  sqlite3_stmt *ref = state->stmts[TASK_SQL_SET_REF];
-  TaskValue values[TASK_MAX_COLUMNS];
-  const char *workspace_id = NULL;
-  json_object *data;
-  const char *entity_id;
-  JsyncField field;
+  json_object *data = NULL;
+  JsyncField field = JSYNC_FIELD_SET;
 
-  if (!task_get_data (event, &data, error))
+  if (!create && !task_get_envelope (event, entity->id_key, TRUE, id, error))
     return FALSE;
-  if (!jsync_json_get_string (data, "id", &field, &entity_id, error))
+  /* An absent or null data reads as an empty object. */
+  if (jsync_json_lookup (jsync_event_get_json (event), "data", &data)
+      == JSYNC_FIELD_SET
+      && !json_object_is_type (data, json_type_object))
+    {
+      jsync_json_type_error (error, "data", "an object");
+      return FALSE;
+    }
+  if (create && !jsync_json_get_string (data, "id", &field, id, error))
     {
       g_prefix_error (error, "data.");
       return FALSE;
@@ -532,44 +525,40 @@ task_apply_create (TaskState *state, const JsyncEvent *event,
       task_set_invalid (error, "missing data.id");
       return FALSE;
     }
-  if (!task_read_columns (data, entity, TRUE, values, error))
-    return FALSE;
-  for (guint i = 0; entity->columns[i].key != NULL; i++)
-    if (strcmp (entity->columns[i].key, "workspaceId") == 0)
-      workspace_id = values[i].text;
-
-  /* The row takes the raw value; end_batch resolves it. */
-  jsync_sql_bind_text (upsert, 1, entity_id);
-  task_bind_values (upsert, entity, values,
-                    jsync_event_get_timestamp (event));
-  if (!jsync_sql_run (upsert, error))
-    return FALSE;
-  jsync_sql_bind_text (ref, 1, entity->ref_kind);
-  jsync_sql_bind_text (ref, 2, entity_id);
-  jsync_sql_bind_text (ref, 3, workspace_id);
-  return jsync_sql_run (ref, error);
+  return task_read_columns (data, entity, create, values, error);
 }
 
-/* project_updated, task_updated. */
+/* project_created, task_created (an upsert, then the raw workspaceId kept
+ * for end_batch, which resolves the row's); project_updated,
+ * task_updated. */
 static gboolean
-task_apply_update (TaskState *state, const JsyncEvent *event,
-                   TaskEntityId id, GError **error)
+task_apply_write (TaskState *state, const JsyncEvent *event, TaskEntityId id,
+                  GError **error)
 {
   const TaskEntity *entity = &task_entities[id];
-  sqlite3_stmt *update = state->update[id];
+  gboolean create = g_str_has_suffix (jsync_event_get_type (event),
+                                      "_created");
+  sqlite3_stmt *stmt = create ? state->upsert[id] : state->update[id];
+  sqlite3_stmt *ref = state->stmts[TASK_SQL_SET_REF];
   TaskValue values[TASK_MAX_COLUMNS];
-  const char *entity_id;
-  json_object *data;
+  const char *entity_id = NULL;
+  const char *raw = NULL;
 
-  if (!task_get_envelope (event, entity->id_key, TRUE, &entity_id, error)
-      || !task_get_data (event, &data, error)
-      || !task_read_columns (data, entity, FALSE, values, error))
+  if (!task_read_entity (event, entity, create, &entity_id, values, error))
     return FALSE;
-
-  jsync_sql_bind_text (update, 1, entity_id);
-  task_bind_values (update, entity, values,
-                    jsync_event_get_timestamp (event));
-  return jsync_sql_run (update, error);
+  jsync_sql_bind_text (stmt, 1, entity_id);
+  task_bind_values (stmt, entity, values, jsync_event_get_timestamp (event));
+  if (!jsync_sql_run (stmt, error))
+    return FALSE;
+  if (!create)
+    return TRUE;
+  for (guint i = 0; entity->columns[i].key != NULL; i++)
+    if (strcmp (entity->columns[i].key, "workspaceId") == 0)
+      raw = values[i].text;
+  jsync_sql_bind_text (ref, 1, entity->ref_kind);
+  jsync_sql_bind_text (ref, 2, entity_id);
+  jsync_sql_bind_text (ref, 3, raw);
+  return jsync_sql_run (ref, error);
 }
 
 /* Run statements taking the id as ?1. */
@@ -666,11 +655,11 @@ static const struct
   TaskHandler apply;
   TaskEntityId entity;
 } task_handlers[] = {
-  { "project_created", task_apply_create, TASK_ENTITY_PROJECT },
-  { "project_updated", task_apply_update, TASK_ENTITY_PROJECT },
+  { "project_created", task_apply_write, TASK_ENTITY_PROJECT },
+  { "project_updated", task_apply_write, TASK_ENTITY_PROJECT },
   { "project_deleted", task_apply_delete, TASK_ENTITY_PROJECT },
-  { "task_created", task_apply_create, TASK_ENTITY_TASK },
-  { "task_updated", task_apply_update, TASK_ENTITY_TASK },
+  { "task_created", task_apply_write, TASK_ENTITY_TASK },
+  { "task_updated", task_apply_write, TASK_ENTITY_TASK },
   { "task_deleted", task_apply_delete, TASK_ENTITY_TASK },
   { "task_dependency_added", task_apply_dependency, TASK_ENTITY_TASK },
   { "task_dependency_removed", task_apply_dependency, TASK_ENTITY_TASK },
@@ -684,33 +673,43 @@ static gboolean
 task_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
   const char *type = jsync_event_get_type (event);
+  guint i = 0;
 
-  for (guint i = 0; i < G_N_ELEMENTS (task_handlers); i++)
-    if (strcmp (type, task_handlers[i].type) == 0)
-      {
-        if (task_handlers[i].apply (data, event, task_handlers[i].entity,
-                                    error))
-          return TRUE;
-        g_prefix_error (error, "%s: ", type);
-        return FALSE;
-      }
-  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
-               "%s: unknown event type", type);
+  while (i < G_N_ELEMENTS (task_handlers)
+         && strcmp (type, task_handlers[i].type) != 0)
+    i++;
+  if (i == G_N_ELEMENTS (task_handlers))
+    {
+      task_set_invalid (error, "%s: unknown event type", type);
+      return FALSE;
+    }
+  if (task_handlers[i].apply (data, event, task_handlers[i].entity, error))
+    return TRUE;
+  g_prefix_error (error, "%s: ", type);
   return FALSE;
 }
 
+/* The tables holding rows: dumped, compared, and what clear() empties. */
+static const char *const task_tables[] = {
+  "projects", "tasks", "task_dependencies", "task_note_links",
+  "task_workspace_refs", NULL,
+};
+
+/* Empty every table of task_tables. */
 static gboolean
 task_clear (gpointer data, GError **error)
 {
   TaskState *state = data;
 
-  return jsync_sql_exec (state->db,
-                         "DELETE FROM task_note_links;"
-                         "DELETE FROM task_dependencies;"
-                         "DELETE FROM tasks;"
-                         "DELETE FROM projects;"
-                         "DELETE FROM task_workspace_refs;",
-                         error);
+  for (guint i = 0; task_tables[i] != NULL; i++)
+    {
+      g_autofree char *sql = g_strdup_printf ("DELETE FROM %s",
+                                              task_tables[i]);
+
+      if (!jsync_sql_exec (state->db, sql, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* What the workspaces table is like now. */
@@ -750,7 +749,7 @@ task_end_batch (gpointer data, GError **error)
                                    ? "t.raw" : task_resolved_sql;
 
           *stmt = task_prepare_template (
-              state->db, task_resolve_sql, error,
+              state, task_resolve_sql, error,
               "RESOLVED", resolved, "LIVE",
               task_live_sql[workspaces] != NULL ? task_live_sql[workspaces]
                                                 : "1",
@@ -770,22 +769,13 @@ task_end_batch (gpointer data, GError **error)
 
 static const char *const task_prefixes[] = { "project_", "task_", NULL };
 
-static const char *const task_tables[] = {
-  "projects", "tasks", "task_dependencies", "task_note_links",
-  "task_workspace_refs", NULL,
-};
-
 JSYNC_APPLIER_DEFINE (
   .name = "task",
   .version = "1.0.0",
   .description = "Nexus projects, tasks, their dependencies and note links",
   .prefixes = task_prefixes,
-  .schema_sql = task_schema_sql,
-  .schema_version = 1,
-  .tables = task_tables,
-  .init = task_init,
-  .apply = task_apply,
-  .clear = task_clear,
-  .free = task_free,
-  .end_batch = task_end_batch,
+  .schema_sql = task_schema_sql, .schema_version = 1, .tables = task_tables,
+  /* No stream, no rebuild hooks (see the head comment). */
+  .init = task_init, .apply = task_apply, .clear = task_clear,
+  .end_batch = task_end_batch, .free = task_free,
 );
