@@ -1,11 +1,13 @@
-/* bookmarks.c: an example applier, built out of tree the way a user builds one:
+/* bookmarks.c: an example applier, built out of tree the way a user builds
+ * one:
  *
- *   cc -shared -fPIC $(pkg-config --cflags jsync-plugin) bookmarks.c -o bookmarks.so \
- *      $(pkg-config --libs jsync-plugin)
+ *   cc -shared -fPIC $(pkg-config --cflags jsync-plugin) bookmarks.c \
+ *      -o bookmarks.so $(pkg-config --libs jsync-plugin)
  *
- * It projects the bookmark_ events of later Nexus versions (the format is in
- * README.md beside this file) into one table, bookmarks, with an FTS5 index over
- * the titles, bookmark_fts, offered to `jsync search`.  The events and their
+ * It projects the bookmark_ events of a small reading list (a format made
+ * up for this example, given in README.md beside this file) into one
+ * table, bookmarks, with an FTS5 index over the titles, bookmark_fts,
+ * offered to `jsync search`.  The events and their
  * fields (`?` = optional; envelope keys first, then data.*):
  *
  *   bookmark_created  data: id, title?, folderId?, status?, due?
@@ -26,9 +28,10 @@
  * bookmark does not exist at its point in the order.  A delete removes the
  * bookmark.
  *
- * Streams: one per bookmark (bookmark_created: data.id; the others: bookmarkId).  Every
- * statement matches one id, so one stream never touches another's rows,
- * and a late event re-applies the events of its bookmark alone.
+ * Streams: one per bookmark (bookmark_created: data.id; the others:
+ * bookmarkId).  Every statement matches one id, so one stream never
+ * touches another's rows, and a late event re-applies the events of its
+ * bookmark alone.
  *
  * Keyfile: [applier:bookmarks] default-status (a non-empty string, default
  * "todo").  A changed value applies to events applied after the change;
@@ -53,15 +56,18 @@ static const char bookmarks_schema_sql[] =
   "  created INTEGER NOT NULL,"
   "  updated INTEGER NOT NULL"
   ");"
-  "CREATE INDEX IF NOT EXISTS idx_bookmarks_folder ON bookmarks (folderId, status);"
+  "CREATE INDEX IF NOT EXISTS idx_bookmarks_folder"
+  "  ON bookmarks (folderId, status);"
   "CREATE VIRTUAL TABLE IF NOT EXISTS bookmark_fts USING fts5 ("
   "  id, title, content = 'bookmarks', content_rowid = 'rowid'"
   ");"
-  "CREATE TRIGGER IF NOT EXISTS bookmarks_fts_insert AFTER INSERT ON bookmarks BEGIN"
+  "CREATE TRIGGER IF NOT EXISTS bookmarks_fts_insert"
+  "  AFTER INSERT ON bookmarks BEGIN"
   "  INSERT INTO bookmark_fts (rowid, id, title)"
   "    VALUES (new.rowid, new.id, new.title);"
   "END;"
-  "CREATE TRIGGER IF NOT EXISTS bookmarks_fts_delete AFTER DELETE ON bookmarks BEGIN"
+  "CREATE TRIGGER IF NOT EXISTS bookmarks_fts_delete"
+  "  AFTER DELETE ON bookmarks BEGIN"
   "  INSERT INTO bookmark_fts (bookmark_fts, rowid, id, title)"
   "    VALUES ('delete', old.rowid, old.id, old.title);"
   "END;"
@@ -86,7 +92,8 @@ typedef enum
 static const char *const bookmarks_sql[BOOKMARKS_N_SQL] = {
   /* ?1 id, ?2 folderId, ?3 title, ?4 status, ?5 due, ?6 timestamp. */
   [BOOKMARKS_SQL_UPSERT] =
-    "INSERT INTO bookmarks (id, folderId, title, status, due, created, updated)"
+    "INSERT INTO bookmarks (id, folderId, title, status, due, created,"
+    "                       updated)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
     " ON CONFLICT (id) DO UPDATE SET"
     "  folderId = excluded.folderId, title = excluded.title,"
@@ -126,7 +133,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BookmarksState, bookmarks_free)
 
 /* [applier:bookmarks] default-status, or "todo".  (transfer full) */
 static char *
-bookmarks_read_default_status (const JsyncApplierContext *context, GError **error)
+bookmarks_read_default_status (const JsyncApplierContext *context,
+                               GError **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *value = NULL;
@@ -169,7 +177,8 @@ bookmarks_init (const JsyncApplierContext *context, GError **error)
 
 /* The event's data object; NULL when absent or null. */
 static gboolean
-bookmarks_get_data (const JsyncEvent *event, json_object **data, GError **error)
+bookmarks_get_data (const JsyncEvent *event, json_object **data,
+                    GError **error)
 {
   if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
       == JSYNC_FIELD_SET
@@ -186,7 +195,7 @@ bookmarks_get_data (const JsyncEvent *event, json_object **data, GError **error)
  * `required`.  `where` names `parent` in messages ("data." or ""). */
 static gboolean
 bookmarks_get_string (json_object *parent, const char *where, const char *key,
-                  gboolean required, const char **out, GError **error)
+                      gboolean required, const char **out, GError **error)
 {
   JsyncField field;
 
@@ -207,7 +216,7 @@ bookmarks_get_string (json_object *parent, const char *where, const char *key,
 /* data.due: *carried is FALSE when absent; *due is NULL when null. */
 static gboolean
 bookmarks_get_due (json_object *data, gboolean *carried, const gint64 **due,
-               gint64 *storage, GError **error)
+                   gint64 *storage, GError **error)
 {
   JsyncField field;
 
@@ -235,7 +244,7 @@ bookmarks_bind_due (sqlite3_stmt *stmt, int index, const gint64 *due)
 
 static gboolean
 bookmarks_apply_created (BookmarksState *state, const JsyncEvent *event,
-                     GError **error)
+                         GError **error)
 {
   sqlite3_stmt *stmt = state->stmts[BOOKMARKS_SQL_UPSERT];
   const char *id, *title, *folder_id, *status;
@@ -248,7 +257,7 @@ bookmarks_apply_created (BookmarksState *state, const JsyncEvent *event,
       || !bookmarks_get_string (data, "data.", "id", TRUE, &id, error)
       || !bookmarks_get_string (data, "data.", "title", FALSE, &title, error)
       || !bookmarks_get_string (data, "data.", "folderId", FALSE, &folder_id,
-                            error)
+                                error)
       || !bookmarks_get_string (data, "data.", "status", FALSE, &status, error)
       || !bookmarks_get_due (data, &carried, &due, &due_value, error))
     return FALSE;
@@ -265,7 +274,7 @@ bookmarks_apply_created (BookmarksState *state, const JsyncEvent *event,
 
 static gboolean
 bookmarks_apply_updated (BookmarksState *state, const JsyncEvent *event,
-                     GError **error)
+                         GError **error)
 {
   sqlite3_stmt *stmt = state->stmts[BOOKMARKS_SQL_UPDATE];
   const char *bookmark_id, *title, *status;
@@ -274,8 +283,8 @@ bookmarks_apply_updated (BookmarksState *state, const JsyncEvent *event,
   gint64 due_value;
   gboolean carried;
 
-  if (!bookmarks_get_string (jsync_event_get_json (event), "", "bookmarkId", TRUE,
-                         &bookmark_id, error)
+  if (!bookmarks_get_string (jsync_event_get_json (event), "", "bookmarkId",
+                             TRUE, &bookmark_id, error)
       || !bookmarks_get_data (event, &data, error)
       || !bookmarks_get_string (data, "data.", "title", FALSE, &title, error)
       || !bookmarks_get_string (data, "data.", "status", FALSE, &status, error)
@@ -291,27 +300,28 @@ bookmarks_apply_updated (BookmarksState *state, const JsyncEvent *event,
   if (!jsync_sql_run (stmt, error))
     return FALSE;
   if (sqlite3_changes (state->db) == 0)
-    g_debug ("%s: no bookmark %s: nothing to update", jsync_event_get_id (event),
-             bookmark_id);
+    g_debug ("%s: no bookmark %s: nothing to update",
+             jsync_event_get_id (event), bookmark_id);
   return TRUE;
 }
 
 static gboolean
 bookmarks_apply_deleted (BookmarksState *state, const JsyncEvent *event,
-                     GError **error)
+                         GError **error)
 {
   sqlite3_stmt *stmt = state->stmts[BOOKMARKS_SQL_DELETE];
   const char *bookmark_id;
 
-  if (!bookmarks_get_string (jsync_event_get_json (event), "", "bookmarkId", TRUE,
-                         &bookmark_id, error))
+  if (!bookmarks_get_string (jsync_event_get_json (event), "", "bookmarkId",
+                             TRUE, &bookmark_id, error))
     return FALSE;
   jsync_sql_bind_text (stmt, 1, bookmark_id);
   return jsync_sql_run (stmt, error);
 }
 
-typedef gboolean (*BookmarksHandler) (BookmarksState *state, const JsyncEvent *event,
-                                  GError **error);
+typedef gboolean (*BookmarksHandler) (BookmarksState *state,
+                                      const JsyncEvent *event,
+                                      GError **error);
 
 static const struct
 {
@@ -347,8 +357,8 @@ bookmarks_apply (gpointer data, const JsyncEvent *event, GError **error)
   return FALSE;
 }
 
-/* bookmark_created: data.id; bookmark_updated, bookmark_deleted: bookmarkId.  Borrowed from
- * the event. */
+/* bookmark_created: data.id; bookmark_updated, bookmark_deleted:
+ * bookmarkId.  Borrowed from the event. */
 static const char *
 bookmarks_stream (G_GNUC_UNUSED gpointer data, const JsyncEvent *event)
 {
@@ -380,7 +390,8 @@ bookmarks_finish_rebuild (gpointer data, GError **error)
   BookmarksState *state = data;
 
   return jsync_sql_exec (state->db,
-                         "INSERT INTO bookmark_fts (bookmark_fts) VALUES ('rebuild');",
+                         "INSERT INTO bookmark_fts (bookmark_fts)"
+                         " VALUES ('rebuild');",
                          error);
 }
 
@@ -396,7 +407,8 @@ static const JsyncSearchTable bookmarks_search[] = {
 JSYNC_APPLIER_DEFINE (
   .name = "bookmarks",
   .version = "1.0.0",
-  .description = "Nexus bookmarks (bookmark_created, bookmark_updated, bookmark_deleted)",
+  .description = "Bookmarks (bookmark_created, bookmark_updated,"
+                 " bookmark_deleted)",
   .prefixes = bookmarks_prefixes,
   .schema_sql = bookmarks_schema_sql,
   .schema_version = 1,
