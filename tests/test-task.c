@@ -622,36 +622,48 @@ test_names_follow_workspaces (Fixture *f, G_GNUC_UNUSED gconstpointer names)
   assert_rows (f, "SELECT projectId, workspaceId FROM tasks", "q|ops\n");
 }
 
-/* A case of the task applier alone (TASK), or beside the workspace
- * applier (BOTH). */
-#define TASK(path, test) \
-  g_test_add (path, Fixture, task_alone, fixture_set_up, test, \
-              fixture_tear_down)
-#define BOTH(path, test) \
-  g_test_add (path, Fixture, task_with_workspace, fixture_set_up, test, \
-              fixture_tear_down)
+typedef void (*TaskTestFunc) (Fixture *f, gconstpointer appliers);
+
+/* Add the cases given as (path, function) pairs, up to a NULL path, each
+ * with a harness of `appliers`. */
+static void
+add_cases (const char *const *appliers, ...)
+{
+  const char *path;
+  va_list args;
+
+  va_start (args, appliers);
+  while ((path = va_arg (args, const char *)) != NULL)
+    g_test_add (path, Fixture, appliers, fixture_set_up,
+                va_arg (args, TaskTestFunc), fixture_tear_down);
+  va_end (args);
+}
 
 int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  TASK ("/task/descriptor", test_descriptor);
-  TASK ("/task/project/created", test_project_created);
-  TASK ("/task/project/invalid", test_project_invalid);
-  TASK ("/task/project/updated", test_project_updated);
-  TASK ("/task/project/same-name", test_project_same_name);
-  TASK ("/task/task/created", test_task_created);
-  TASK ("/task/task/invalid", test_task_invalid);
-  TASK ("/task/task/updated", test_task_updated);
-  TASK ("/task/dependencies", test_dependencies);
-  TASK ("/task/note-links", test_note_links);
-  TASK ("/task/delete/task", test_task_deleted);
-  TASK ("/task/delete/project", test_project_deleted);
-  TASK ("/task/clear", test_clear);
-  TASK ("/task/names/resolve", test_names);
-  TASK ("/task/names/unarchivable", test_names_unarchivable);
-  TASK ("/task/names/no-table", test_names_no_table);
-  BOTH ("/task/names/follow-workspaces", test_names_follow_workspaces);
+  add_cases (task_alone,
+             "/task/descriptor", test_descriptor,
+             "/task/project/created", test_project_created,
+             "/task/project/invalid", test_project_invalid,
+             "/task/project/updated", test_project_updated,
+             "/task/project/same-name", test_project_same_name,
+             "/task/task/created", test_task_created,
+             "/task/task/invalid", test_task_invalid,
+             "/task/task/updated", test_task_updated,
+             "/task/dependencies", test_dependencies,
+             "/task/note-links", test_note_links,
+             "/task/delete/task", test_task_deleted,
+             "/task/delete/project", test_project_deleted,
+             "/task/clear", test_clear,
+             "/task/names/resolve", test_names,
+             "/task/names/unarchivable", test_names_unarchivable,
+             "/task/names/no-table", test_names_no_table,
+             NULL);
+  add_cases (task_with_workspace,
+             "/task/names/follow-workspaces", test_names_follow_workspaces,
+             NULL);
   return g_test_run ();
 }
