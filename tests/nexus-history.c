@@ -603,9 +603,9 @@ history_generate (GRand *rand, const HistoryShape *shape)
           /* A folder per workspace, as Nexus writes them; the ids in them
            * are shared (an old writer named folders by workspace name). */
           s -= shape->conversations + shape->workspaces;
+          s %= G_N_ELEMENTS (history_task_workspaces);
           base = g_strdup_printf ("tasks/tasks_%s/shard-000001",
-                                  history_task_workspaces[
-                                      s % G_N_ELEMENTS (history_task_workspaces)]);
+                                  history_task_workspaces[s]);
           data = history_task_event (rand, envelope, n, ts);
         }
       if (data != NULL)
@@ -1335,7 +1335,8 @@ history_collect_winners (const char *dir, GHashTable *winners)
 char *
 history_ops_script (GPtrArray *ops)
 {
-  GString *script = g_string_new ("mkdir -p data/conversations data/workspaces");
+  GString *script = g_string_new ("mkdir -p data/conversations"
+                                  " data/workspaces");
 
   for (guint i = 0; i < G_N_ELEMENTS (history_task_workspaces); i++)
     g_string_append_printf (script, " data/tasks/tasks_%s",

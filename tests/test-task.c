@@ -24,15 +24,37 @@ typedef struct
 static const char *const task_alone[] = { "task", NULL };
 static const char *const task_with_workspace[] = { "workspace", "task", NULL };
 
-static void
-fixture_set_up (Fixture *f, gconstpointer names)
+/* One step of a case: an event to apply (its members), then, when query
+ * is set, the rows the query must give. */
+typedef struct
 {
-  f->harness = harness_new (names);
+  const char *event;            /* nullable */
+  const char *query;            /* nullable */
+  const char *rows;
+} TaskStep;
+
+/* A case: its path, the appliers it loads, and, for the cases that are
+ * only steps (task_run_steps), its steps. */
+typedef struct
+{
+  const char *path;
+  const char *const *appliers;
+  const TaskStep *steps;         /* nullable */
+  gsize n_steps;
+  gboolean after_tree;          /* the steps come after apply_tree() */
+} TaskCase;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  const TaskCase *c = data;
+
+  f->harness = harness_new (c->appliers);
   f->serial = 0;
 }
 
 static void
-fixture_tear_down (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+fixture_tear_down (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
   harness_free (f->harness);
 }
@@ -122,6 +144,35 @@ task_rows (Fixture *f, const char *sql)
   }                                                     \
   G_STMT_END
 
+static void
+task_run_steps (Fixture *f, const TaskStep *steps, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      if (steps[i].event != NULL)
+        task_apply_ok (f, steps[i].event);
+      if (steps[i].query != NULL)
+        assert_rows (f, steps[i].query, steps[i].rows);
+    }
+}
+
+#define RUN_STEPS(f, steps) task_run_steps ((f), (steps), G_N_ELEMENTS (steps))
+
+static void apply_tree (Fixture *f);
+
+static void
+test_steps (Fixture *f, gconstpointer data)
+{
+  const TaskCase *c = data;
+
+  if (c->after_tree)
+    apply_tree (f);
+  task_run_steps (f, c->steps, c->n_steps);
+}
+
+#define ASSERT_INVALID(f, invalid) \
+  task_assert_invalid ((f), (invalid), G_N_ELEMENTS (invalid))
+
 /* Every column of projects and tasks, in the schema's order. */
 #define PROJECTS "SELECT * FROM projects ORDER BY id"
 #define TASKS "SELECT * FROM tasks ORDER BY id"
@@ -144,7 +195,7 @@ static const TaskInvalid invalid_types[] = {
 };
 
 static void
-test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
   const JsyncApplierDesc *desc = harness_get_desc (f->harness, "task");
 
@@ -158,28 +209,25 @@ test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer names)
   /* The schema runs twice without harm. */
   g_assert_true (jsync_sql_exec (harness_get_db (f->harness),
                                  desc->schema_sql, NULL));
-  task_assert_invalid (f, invalid_types, G_N_ELEMENTS (invalid_types));
+  ASSERT_INVALID (f, invalid_types);
 }
 
 /* --- Projects */
 
-static void
-test_project_created (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  task_apply_ok (f, PROJECT_P);
-  task_apply_ok (f, "'type':'project_created','data':{'id':'q',"
-                    "'workspaceId':'w','name':'Q','description':'about',"
-                    "'status':'paused','created':5,'updated':6,"
-                    "'metadataJson':'{\\'a\\':1}'}");
+static const TaskStep project_created_steps[] = {
+  { PROJECT_P },
+  { "'type':'project_created','data':{'id':'q',"
+    "'workspaceId':'w','name':'Q','description':'about',"
+    "'status':'paused','created':5,'updated':6,"
+    "'metadataJson':'{\\'a\\':1}'}" },
   /* null: absent where there is a default, NULL elsewhere. */
-  task_apply_ok (f, "'type':'project_created','data':{'id':'r',"
-                    "'workspaceId':'w','name':'R','description':null,"
-                    "'status':null,'created':null,'metadataJson':null}");
-  assert_rows (f, PROJECTS,
-               "p|w|P|NULL|active|1000|1000|NULL\n"
-               "q|w|Q|about|paused|5|6|{\"a\":1}\n"
-               "r|w|R|NULL|active|3000|3000|NULL\n");
-}
+  { "'type':'project_created','data':{'id':'r',"
+    "'workspaceId':'w','name':'R','description':null,"
+    "'status':null,'created':null,'metadataJson':null}",
+    PROJECTS, "p|w|P|NULL|active|1000|1000|NULL\n"
+              "q|w|Q|about|paused|5|6|{\"a\":1}\n"
+              "r|w|R|NULL|active|3000|3000|NULL\n" },
+};
 
 static const TaskInvalid invalid_project_creates[] = {
   { "'type':'project_created','data':{'workspaceId':'w',"
@@ -212,76 +260,70 @@ static const TaskInvalid invalid_project_events[] = {
 };
 
 static void
-test_project_invalid (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+test_project_invalid (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  task_assert_invalid (f, invalid_project_creates, G_N_ELEMENTS (invalid_project_creates));
+  ASSERT_INVALID (f, invalid_project_creates);
   task_apply_ok (f, PROJECT_P);
-  task_assert_invalid (f, invalid_project_events, G_N_ELEMENTS (invalid_project_events));
+  ASSERT_INVALID (f, invalid_project_events);
   /* The failed events took their turns: p is the 7th. */
   assert_rows (f, PROJECTS, "p|w|P|NULL|active|7000|7000|NULL\n");
 }
 
-static void
-test_project_updated (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  task_apply_ok (f, "'type':'project_created','data':{'id':'p',"
-                    "'workspaceId':'w','name':'P','description':'d',"
-                    "'metadataJson':'{}'}");
+static const TaskStep project_updated_steps[] = {
+  { "'type':'project_created','data':{'id':'p',"
+    "'workspaceId':'w','name':'P','description':'d',"
+    "'metadataJson':'{}'}" },
   /* Only the keys carried; null status keeps it, null description
    * clears it; workspaceId and created are not an update's. */
-  task_apply_ok (f, "'type':'project_updated','projectId':'p','data':{"
-                    "'name':'P2','status':null,'description':null,"
-                    "'updated':77,'workspaceId':'elsewhere','created':1}");
-  assert_rows (f, PROJECTS, "p|w|P2|NULL|active|1000|77|{}\n");
-  task_apply_ok (f, "'type':'project_updated','projectId':'p','data':{"
-                    "'status':'done','metadataJson':null}");
-  assert_rows (f, PROJECTS, "p|w|P2|NULL|done|1000|77|NULL\n");
+  { "'type':'project_updated','projectId':'p','data':{"
+    "'name':'P2','status':null,'description':null,"
+    "'updated':77,'workspaceId':'elsewhere','created':1}",
+    PROJECTS, "p|w|P2|NULL|active|1000|77|{}\n" },
+  { "'type':'project_updated','projectId':'p','data':{"
+    "'status':'done','metadataJson':null}",
+    PROJECTS, "p|w|P2|NULL|done|1000|77|NULL\n" },
   /* Nothing to update: no row appears. */
-  task_apply_ok (f, "'type':'project_updated','projectId':'q','data':{"
-                    "'name':'Q'}");
+  { "'type':'project_updated','projectId':'q','data':{"
+    "'name':'Q'}" },
   /* A create of an id that exists sets only its keys. */
-  task_apply_ok (f, "'type':'project_created','data':{'id':'p',"
-                    "'workspaceId':'w2','name':'P3'}");
-  assert_rows (f, PROJECTS, "p|w2|P3|NULL|done|1000|77|NULL\n");
-}
+  { "'type':'project_created','data':{'id':'p',"
+    "'workspaceId':'w2','name':'P3'}",
+    PROJECTS, "p|w2|P3|NULL|done|1000|77|NULL\n" },
+};
 
 /* Upstream's UNIQUE(workspaceId, name) with REPLACE deleted the first. */
-static void
-test_project_same_name (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  task_apply_ok (f, PROJECT_P);
-  task_apply_ok (f, "'type':'project_created','data':{'id':'p2',"
-                    "'workspaceId':'w','name':'P'}");
-  assert_rows (f, "SELECT id, workspaceId, name FROM projects ORDER BY id",
-               "p|w|P\np2|w|P\n");
-}
+static const TaskStep project_same_name_steps[] = {
+  { PROJECT_P },
+  { "'type':'project_created','data':{'id':'p2',"
+    "'workspaceId':'w','name':'P'}",
+    "SELECT id, workspaceId, name FROM projects ORDER BY id",
+    "p|w|P\np2|w|P\n" },
+};
 
 /* --- Tasks */
 
-static void
-test_task_created (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  task_apply_ok (f, TASK_T);
-  task_apply_ok (f, "'type':'task_created','data':{'id':'u','projectId':'p',"
-                    "'workspaceId':'w','parentTaskId':'t','title':'U',"
-                    "'description':'d','status':'doing','priority':'high',"
-                    "'created':5,'updated':6,'completedAt':7,'dueDate':8,"
-                    "'assignee':'ann','tagsJson':'[\\'x\\']',"
-                    "'metadataJson':'{}'}");
-  task_apply_ok (f, "'type':'task_created','data':{'id':'v','projectId':'p',"
-                    "'workspaceId':'w','title':'V','parentTaskId':null,"
-                    "'status':null,'priority':null,'updated':null,"
-                    "'dueDate':null,'tagsJson':null}");
+static const TaskStep task_created_steps[] = {
+  { TASK_T },
+  { "'type':'task_created','data':{'id':'u','projectId':'p',"
+    "'workspaceId':'w','parentTaskId':'t','title':'U',"
+    "'description':'d','status':'doing','priority':'high',"
+    "'created':5,'updated':6,'completedAt':7,'dueDate':8,"
+    "'assignee':'ann','tagsJson':'[\\'x\\']',"
+    "'metadataJson':'{}'}" },
+  { "'type':'task_created','data':{'id':'v','projectId':'p',"
+    "'workspaceId':'w','title':'V','parentTaskId':null,"
+    "'status':null,'priority':null,'updated':null,"
+    "'dueDate':null,'tagsJson':null}" },
   /* id projectId workspaceId parentTaskId title description status
    * priority created updated completedAt dueDate assignee tagsJson
    * metadataJson; t's project was never created: stored all the same. */
-  assert_rows (f, TASKS,
-               "t|p|w|NULL|T|NULL|todo|medium|1000|1000|NULL|NULL|NULL|NULL"
-               "|NULL\n"
-               "u|p|w|t|U|d|doing|high|5|6|7|8|ann|[\"x\"]|{}\n"
-               "v|p|w|NULL|V|NULL|todo|medium|3000|3000|NULL|NULL|NULL|NULL"
-               "|NULL\n");
-}
+  { NULL,
+    TASKS, "t|p|w|NULL|T|NULL|todo|medium|1000|1000|NULL|NULL|NULL|NULL"
+           "|NULL\n"
+           "u|p|w|t|U|d|doing|high|5|6|7|8|ann|[\"x\"]|{}\n"
+           "v|p|w|NULL|V|NULL|todo|medium|3000|3000|NULL|NULL|NULL|NULL"
+           "|NULL\n" },
+};
 
 static const TaskInvalid invalid_task_creates[] = {
   { "'type':'task_created','data':{'projectId':'p',"
@@ -335,173 +377,156 @@ static const TaskInvalid invalid_task_events[] = {
 };
 
 static void
-test_task_invalid (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+test_task_invalid (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  task_assert_invalid (f, invalid_task_creates, G_N_ELEMENTS (invalid_task_creates));
+  ASSERT_INVALID (f, invalid_task_creates);
   task_apply_ok (f, TASK_T);
-  task_assert_invalid (f, invalid_task_events, G_N_ELEMENTS (invalid_task_events));
+  ASSERT_INVALID (f, invalid_task_events);
 }
 
-static void
-test_task_updated (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  task_apply_ok (f, "'type':'task_created','data':{'id':'t','projectId':'p',"
-                    "'workspaceId':'w','parentTaskId':'s','title':'T',"
-                    "'priority':'low','assignee':'ann','dueDate':9}");
-  task_apply_ok (f, "'type':'task_updated','taskId':'t','data':{"
-                    "'status':'done','completedAt':50,'updated':51}");
-  assert_rows (f, "SELECT parentTaskId, status, priority, completedAt,"
-                  " updated, dueDate, assignee FROM tasks",
-               "s|done|low|50|51|9|ann\n");
+static const TaskStep task_updated_steps[] = {
+  { "'type':'task_created','data':{'id':'t','projectId':'p',"
+    "'workspaceId':'w','parentTaskId':'s','title':'T',"
+    "'priority':'low','assignee':'ann','dueDate':9}" },
+  { "'type':'task_updated','taskId':'t','data':{"
+    "'status':'done','completedAt':50,'updated':51}",
+    "SELECT parentTaskId, status, priority, completedAt,"
+    " updated, dueDate, assignee FROM tasks", "s|done|low|50|51|9|ann\n" },
   /* null clears parentTaskId, completedAt, dueDate and assignee; keeps
    * status and priority (they have defaults). */
-  task_apply_ok (f, "'type':'task_updated','taskId':'t','data':{"
-                    "'parentTaskId':null,'completedAt':null,'dueDate':null,"
-                    "'assignee':null,'status':null,'priority':null}");
-  assert_rows (f, "SELECT parentTaskId, status, priority, completedAt,"
-                  " updated, dueDate, assignee FROM tasks",
-               "NULL|done|low|NULL|51|NULL|NULL\n");
+  { "'type':'task_updated','taskId':'t','data':{"
+    "'parentTaskId':null,'completedAt':null,'dueDate':null,"
+    "'assignee':null,'status':null,'priority':null}",
+    "SELECT parentTaskId, status, priority, completedAt,"
+    " updated, dueDate, assignee FROM tasks",
+    "NULL|done|low|NULL|51|NULL|NULL\n" },
   /* A move to another project keeps the workspace; workspaceId and
    * created are not an update's. */
-  task_apply_ok (f, "'type':'task_updated','taskId':'t','data':{"
-                    "'projectId':'q','workspaceId':'w2','created':1,"
-                    "'title':'T2','tagsJson':'[]'}");
-  assert_rows (f, "SELECT projectId, workspaceId, created, title, tagsJson"
-                  " FROM tasks",
-               "q|w|1000|T2|[]\n");
+  { "'type':'task_updated','taskId':'t','data':{"
+    "'projectId':'q','workspaceId':'w2','created':1,"
+    "'title':'T2','tagsJson':'[]'}",
+    "SELECT projectId, workspaceId, created, title, tagsJson"
+    " FROM tasks", "q|w|1000|T2|[]\n" },
   /* No such task: nothing. */
-  task_apply_ok (f, "'type':'task_updated','taskId':'x','data':{"
-                    "'title':'X'}");
-  assert_rows (f, "SELECT id FROM tasks", "t\n");
+  { "'type':'task_updated','taskId':'x','data':{"
+    "'title':'X'}",
+    "SELECT id FROM tasks", "t\n" },
   /* A create of an id that exists sets only its keys, workspaceId too. */
-  task_apply_ok (f, "'type':'task_created','data':{'id':'t','projectId':'p',"
-                    "'workspaceId':'w3','title':'T3'}");
-  assert_rows (f, "SELECT projectId, workspaceId, title, status, priority"
-                  " FROM tasks",
-               "p|w3|T3|done|low\n");
-}
+  { "'type':'task_created','data':{'id':'t','projectId':'p',"
+    "'workspaceId':'w3','title':'T3'}",
+    "SELECT projectId, workspaceId, title, status, priority"
+    " FROM tasks", "p|w3|T3|done|low\n" },
+};
 
 /* --- Dependencies and note links */
 
-static void
-test_dependencies (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
+static const TaskStep dependencies_steps[] = {
   /* Tasks need not exist, and nothing checks for cycles or self-edges. */
-  task_apply_ok (f, "'type':'task_dependency_added','taskId':'a',"
-                    "'dependsOnTaskId':'b'");
-  task_apply_ok (f, "'type':'task_dependency_added','taskId':'a',"
-                    "'dependsOnTaskId':'b'");
-  task_apply_ok (f, "'type':'task_dependency_added','taskId':'b',"
-                    "'dependsOnTaskId':'a'");
-  task_apply_ok (f, "'type':'task_dependency_added','taskId':'c',"
-                    "'dependsOnTaskId':'c'");
+  { "'type':'task_dependency_added','taskId':'a',"
+    "'dependsOnTaskId':'b'" },
+  { "'type':'task_dependency_added','taskId':'a',"
+    "'dependsOnTaskId':'b'" },
+  { "'type':'task_dependency_added','taskId':'b',"
+    "'dependsOnTaskId':'a'" },
+  { "'type':'task_dependency_added','taskId':'c',"
+    "'dependsOnTaskId':'c'" },
   /* Added twice: one edge, created by the first. */
-  assert_rows (f, DEPENDENCIES, "a|b|1000\nb|a|3000\nc|c|4000\n");
-  task_apply_ok (f, "'type':'task_dependency_removed','taskId':'a',"
-                    "'dependsOnTaskId':'b'");
-  task_apply_ok (f, "'type':'task_dependency_removed','taskId':'x',"
-                    "'dependsOnTaskId':'y'");
-  assert_rows (f, DEPENDENCIES, "b|a|3000\nc|c|4000\n");
-}
+  { NULL,
+    DEPENDENCIES, "a|b|1000\nb|a|3000\nc|c|4000\n" },
+  { "'type':'task_dependency_removed','taskId':'a',"
+    "'dependsOnTaskId':'b'" },
+  { "'type':'task_dependency_removed','taskId':'x',"
+    "'dependsOnTaskId':'y'",
+    DEPENDENCIES, "b|a|3000\nc|c|4000\n" },
+};
 
-static void
-test_note_links (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
-                    "'notePath':'a.md'");
-  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
-                    "'notePath':'b.md','linkType':'output'");
-  task_apply_ok (f, "'type':'task_note_linked','taskId':'u',"
-                    "'notePath':'a.md','linkType':null");
+static const TaskStep note_links_steps[] = {
+  { "'type':'task_note_linked','taskId':'t',"
+    "'notePath':'a.md'" },
+  { "'type':'task_note_linked','taskId':'t',"
+    "'notePath':'b.md','linkType':'output'" },
+  { "'type':'task_note_linked','taskId':'u',"
+    "'notePath':'a.md','linkType':null" },
   /* A relink with another linkType changes nothing. */
-  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
-                    "'notePath':'a.md','linkType':'input'");
-  assert_rows (f, LINKS,
-               "t|a.md|reference|1000\nt|b.md|output|2000\n"
-               "u|a.md|reference|3000\n");
-  task_apply_ok (f, "'type':'task_note_unlinked','taskId':'t',"
-                    "'notePath':'a.md'");
-  assert_rows (f, LINKS, "t|b.md|output|2000\nu|a.md|reference|3000\n");
+  { "'type':'task_note_linked','taskId':'t',"
+    "'notePath':'a.md','linkType':'input'",
+    LINKS, "t|a.md|reference|1000\nt|b.md|output|2000\n"
+           "u|a.md|reference|3000\n" },
+  { "'type':'task_note_unlinked','taskId':'t',"
+    "'notePath':'a.md'",
+    LINKS, "t|b.md|output|2000\nu|a.md|reference|3000\n" },
   /* Linked again after the unlink: a new link. */
-  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
-                    "'notePath':'a.md','linkType':'input'");
-  assert_rows (f, LINKS,
-               "t|a.md|input|6000\nt|b.md|output|2000\n"
-               "u|a.md|reference|3000\n");
-}
+  { "'type':'task_note_linked','taskId':'t',"
+    "'notePath':'a.md','linkType':'input'",
+    LINKS, "t|a.md|input|6000\nt|b.md|output|2000\n"
+           "u|a.md|reference|3000\n" },
+};
 
 /* --- Deletes */
 
 /* Projects p and q; t and its subtask s in p, u in q with parent t;
  * edges t→u, u→t, s→u; links of t and u. */
+static const TaskStep tree_steps[] = {
+  { PROJECT_P },
+  { "'type':'project_created','data':{'id':'q',"
+    "'workspaceId':'w','name':'Q'}" },
+  { TASK_T },
+  { "'type':'task_created','data':{'id':'s','projectId':'p',"
+    "'workspaceId':'w','title':'S','parentTaskId':'t'}" },
+  { "'type':'task_created','data':{'id':'u','projectId':'q',"
+    "'workspaceId':'w','title':'U','parentTaskId':'t'}" },
+  { "'type':'task_dependency_added','taskId':'t',"
+    "'dependsOnTaskId':'u'" },
+  { "'type':'task_dependency_added','taskId':'u',"
+    "'dependsOnTaskId':'t'" },
+  { "'type':'task_dependency_added','taskId':'s',"
+    "'dependsOnTaskId':'u'" },
+  { "'type':'task_note_linked','taskId':'t',"
+    "'notePath':'t.md'" },
+  { "'type':'task_note_linked','taskId':'u',"
+    "'notePath':'u.md'" },
+};
+
 static void
 apply_tree (Fixture *f)
 {
-  task_apply_ok (f, PROJECT_P);
-  task_apply_ok (f, "'type':'project_created','data':{'id':'q',"
-                    "'workspaceId':'w','name':'Q'}");
-  task_apply_ok (f, TASK_T);
-  task_apply_ok (f, "'type':'task_created','data':{'id':'s','projectId':'p',"
-                    "'workspaceId':'w','title':'S','parentTaskId':'t'}");
-  task_apply_ok (f, "'type':'task_created','data':{'id':'u','projectId':'q',"
-                    "'workspaceId':'w','title':'U','parentTaskId':'t'}");
-  task_apply_ok (f, "'type':'task_dependency_added','taskId':'t',"
-                    "'dependsOnTaskId':'u'");
-  task_apply_ok (f, "'type':'task_dependency_added','taskId':'u',"
-                    "'dependsOnTaskId':'t'");
-  task_apply_ok (f, "'type':'task_dependency_added','taskId':'s',"
-                    "'dependsOnTaskId':'u'");
-  task_apply_ok (f, "'type':'task_note_linked','taskId':'t',"
-                    "'notePath':'t.md'");
-  task_apply_ok (f, "'type':'task_note_linked','taskId':'u',"
-                    "'notePath':'u.md'");
+  RUN_STEPS (f, tree_steps);
 }
 
-static void
-test_task_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  apply_tree (f);
-  task_apply_ok (f, "'type':'task_deleted','taskId':'t'");
+static const TaskStep task_deleted_steps[] = {
   /* t's edges on either side and its links go; its subtasks stay,
    * without a parent. */
-  assert_rows (f, "SELECT id, projectId, parentTaskId FROM tasks ORDER BY id",
-               "s|p|NULL\nu|q|NULL\n");
-  assert_rows (f, DEPENDENCIES, "s|u|8000\n");
-  assert_rows (f, LINKS, "u|u.md|reference|10000\n");
-  assert_rows (f, "SELECT kind, id FROM task_workspace_refs"
-                  " ORDER BY kind, id",
-               "project|p\nproject|q\ntask|s\ntask|u\n");
+  { "'type':'task_deleted','taskId':'t'",
+    "SELECT id, projectId, parentTaskId FROM tasks ORDER BY id",
+    "s|p|NULL\nu|q|NULL\n" },
+  { NULL, DEPENDENCIES, "s|u|8000\n" },
+  { NULL, LINKS, "u|u.md|reference|10000\n" },
+  { NULL, "SELECT kind, id FROM task_workspace_refs ORDER BY kind, id",
+    "project|p\nproject|q\ntask|s\ntask|u\n" },
   /* A task that is not there still takes its edges and links along. */
-  task_apply_ok (f, "'type':'task_dependency_added','taskId':'x',"
-                    "'dependsOnTaskId':'u'");
-  task_apply_ok (f, "'type':'task_deleted','taskId':'x'");
-  assert_rows (f, DEPENDENCIES, "s|u|8000\n");
-}
+  { "'type':'task_dependency_added','taskId':'x','dependsOnTaskId':'u'" },
+  { "'type':'task_deleted','taskId':'x'", DEPENDENCIES, "s|u|8000\n" },
+};
 
-static void
-test_project_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  apply_tree (f);
-  task_apply_ok (f, "'type':'project_deleted','projectId':'p'");
+static const TaskStep project_deleted_steps[] = {
   /* p, its tasks t and s, their edges and links go; u (in q) loses its
    * parent. */
-  assert_rows (f, "SELECT id FROM projects", "q\n");
-  assert_rows (f, "SELECT id, projectId, parentTaskId FROM tasks",
-               "u|q|NULL\n");
-  assert_rows (f, DEPENDENCIES, "");
-  assert_rows (f, LINKS, "u|u.md|reference|10000\n");
-  assert_rows (f, "SELECT kind, id FROM task_workspace_refs"
-                  " ORDER BY kind, id",
-               "project|q\ntask|u\n");
+  { "'type':'project_deleted','projectId':'p'", "SELECT id FROM projects",
+    "q\n" },
+  { NULL, "SELECT id, projectId, parentTaskId FROM tasks", "u|q|NULL\n" },
+  { NULL, DEPENDENCIES, "" },
+  { NULL, LINKS, "u|u.md|reference|10000\n" },
+  { NULL, "SELECT kind, id FROM task_workspace_refs ORDER BY kind, id",
+    "project|q\ntask|u\n" },
   /* A project never created: its tasks go all the same. */
-  task_apply_ok (f, "'type':'task_created','data':{'id':'v','projectId':'z',"
-                    "'workspaceId':'w','title':'V'}");
-  task_apply_ok (f, "'type':'project_deleted','projectId':'z'");
-  assert_rows (f, "SELECT id FROM tasks", "u\n");
-}
+  { "'type':'task_created','data':{'id':'v','projectId':'z',"
+    "'workspaceId':'w','title':'V'}" },
+  { "'type':'project_deleted','projectId':'z'", "SELECT id FROM tasks",
+    "u\n" },
+};
 
 static void
-test_clear (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+test_clear (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
   const JsyncApplierDesc *desc = harness_get_desc (f->harness, "task");
   g_autoptr(GError) error = NULL;
@@ -559,7 +584,7 @@ apply_named (Fixture *f)
 }
 
 static void
-test_names (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+test_names (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
   make_workspaces (f, TRUE);
   apply_named (f);
@@ -573,7 +598,7 @@ test_names (Fixture *f, G_GNUC_UNUSED gconstpointer names)
 
 /* Before the workspace applier has isArchived, no workspace is archived. */
 static void
-test_names_unarchivable (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+test_names_unarchivable (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
   make_workspaces (f, FALSE);
   apply_named (f);
@@ -583,7 +608,7 @@ test_names_unarchivable (Fixture *f, G_GNUC_UNUSED gconstpointer names)
 
 /* Without a workspaces table, raw values stay. */
 static void
-test_names_no_table (Fixture *f, G_GNUC_UNUSED gconstpointer names)
+test_names_no_table (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
   apply_named (f);
   assert_rows (f, "SELECT id, workspaceId FROM projects ORDER BY id",
@@ -592,49 +617,67 @@ test_names_no_table (Fixture *f, G_GNUC_UNUSED gconstpointer names)
 
 /* The column follows the workspaces table as it ends, whatever came first:
  * a workspace created after the task, renamed, made ambiguous, deleted. */
-static void
-test_names_follow_workspaces (Fixture *f, G_GNUC_UNUSED gconstpointer names)
-{
-  task_apply_ok (f, "'type':'task_created','data':{'id':'t','projectId':'p',"
-                    "'workspaceId':'ops','title':'T'}");
-  assert_rows (f, "SELECT workspaceId FROM tasks", "ops\n");
-  task_apply_ok (f, "'type':'workspace_created','data':{'id':'w-ops',"
-                    "'name':'Ops'}");
-  assert_rows (f, "SELECT workspaceId FROM tasks", "w-ops\n");
-  task_apply_ok (f, "'type':'workspace_updated','workspaceId':'w-ops',"
-                    "'data':{'name':'Operations'}");
-  assert_rows (f, "SELECT workspaceId FROM tasks", "ops\n");
-  task_apply_ok (f, "'type':'workspace_created','data':{'id':'w-ops2',"
-                    "'name':'OPS'}");
-  assert_rows (f, "SELECT workspaceId FROM tasks", "w-ops2\n");
-  task_apply_ok (f, "'type':'workspace_updated','workspaceId':'w-ops',"
-                    "'data':{'name':'ops'}");
-  assert_rows (f, "SELECT workspaceId FROM tasks", "ops\n");
-  task_apply_ok (f, "'type':'workspace_deleted','workspaceId':'w-ops2'");
-  assert_rows (f, "SELECT workspaceId FROM tasks", "w-ops\n");
+static const TaskStep names_follow_workspaces_steps[] = {
+  { "'type':'task_created','data':{'id':'t','projectId':'p',"
+    "'workspaceId':'ops','title':'T'}",
+    "SELECT workspaceId FROM tasks", "ops\n" },
+  { "'type':'workspace_created','data':{'id':'w-ops',"
+    "'name':'Ops'}",
+    "SELECT workspaceId FROM tasks", "w-ops\n" },
+  { "'type':'workspace_updated','workspaceId':'w-ops',"
+    "'data':{'name':'Operations'}",
+    "SELECT workspaceId FROM tasks", "ops\n" },
+  { "'type':'workspace_created','data':{'id':'w-ops2',"
+    "'name':'OPS'}",
+    "SELECT workspaceId FROM tasks", "w-ops2\n" },
+  { "'type':'workspace_updated','workspaceId':'w-ops',"
+    "'data':{'name':'ops'}",
+    "SELECT workspaceId FROM tasks", "ops\n" },
+  { "'type':'workspace_deleted','workspaceId':'w-ops2'",
+    "SELECT workspaceId FROM tasks", "w-ops\n" },
   /* A workspace whose id is the raw value wins over names. */
-  task_apply_ok (f, "'type':'workspace_created','data':{'id':'ops',"
-                    "'name':'Other'}");
-  assert_rows (f, "SELECT workspaceId FROM tasks", "ops\n");
+  { "'type':'workspace_created','data':{'id':'ops',"
+    "'name':'Other'}",
+    "SELECT workspaceId FROM tasks", "ops\n" },
   /* A move keeps the resolved workspace. */
-  task_apply_ok (f, "'type':'task_updated','taskId':'t','data':{"
-                    "'projectId':'q'}");
-  assert_rows (f, "SELECT projectId, workspaceId FROM tasks", "q|ops\n");
-}
+  { "'type':'task_updated','taskId':'t','data':{"
+    "'projectId':'q'}",
+    "SELECT projectId, workspaceId FROM tasks", "q|ops\n" },
+};
 
-typedef void (*TaskTestFunc) (Fixture *f, gconstpointer appliers);
+typedef void (*TaskTestFunc) (Fixture *f, gconstpointer data);
+
+/* The cases that are only steps. */
+#define STEP_CASE(path, appliers, steps) \
+  { path, appliers, steps, G_N_ELEMENTS (steps), FALSE }
+#define TREE_CASE(path, steps) \
+  { path, task_alone, steps, G_N_ELEMENTS (steps), TRUE }
+
+static const TaskCase step_cases[] = {
+  TREE_CASE ("/task/delete/task", task_deleted_steps),
+  TREE_CASE ("/task/delete/project", project_deleted_steps),
+  STEP_CASE ("/task/project/created", task_alone, project_created_steps),
+  STEP_CASE ("/task/project/updated", task_alone, project_updated_steps),
+  STEP_CASE ("/task/project/same-name", task_alone, project_same_name_steps),
+  STEP_CASE ("/task/task/created", task_alone, task_created_steps),
+  STEP_CASE ("/task/task/updated", task_alone, task_updated_steps),
+  STEP_CASE ("/task/dependencies", task_alone, dependencies_steps),
+  STEP_CASE ("/task/note-links", task_alone, note_links_steps),
+  STEP_CASE ("/task/names/follow-workspaces", task_with_workspace,
+             names_follow_workspaces_steps),
+};
 
 /* Add the cases given as (path, function) pairs, up to a NULL path, each
- * with a harness of `appliers`. */
+ * with a harness of the task applier alone. */
 static void
-add_cases (const char *const *appliers, ...)
+add_cases (const char *path, ...)
 {
-  const char *path;
+  static const TaskCase alone = { NULL, task_alone };
   va_list args;
 
-  va_start (args, appliers);
-  while ((path = va_arg (args, const char *)) != NULL)
-    g_test_add (path, Fixture, appliers, fixture_set_up,
+  va_start (args, path);
+  for (; path != NULL; path = va_arg (args, const char *))
+    g_test_add (path, Fixture, &alone, fixture_set_up,
                 va_arg (args, TaskTestFunc), fixture_tear_down);
   va_end (args);
 }
@@ -644,26 +687,16 @@ main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  add_cases (task_alone,
-             "/task/descriptor", test_descriptor,
-             "/task/project/created", test_project_created,
+  for (guint i = 0; i < G_N_ELEMENTS (step_cases); i++)
+    g_test_add (step_cases[i].path, Fixture, &step_cases[i], fixture_set_up,
+                test_steps, fixture_tear_down);
+  add_cases ("/task/descriptor", test_descriptor,
              "/task/project/invalid", test_project_invalid,
-             "/task/project/updated", test_project_updated,
-             "/task/project/same-name", test_project_same_name,
-             "/task/task/created", test_task_created,
              "/task/task/invalid", test_task_invalid,
-             "/task/task/updated", test_task_updated,
-             "/task/dependencies", test_dependencies,
-             "/task/note-links", test_note_links,
-             "/task/delete/task", test_task_deleted,
-             "/task/delete/project", test_project_deleted,
              "/task/clear", test_clear,
              "/task/names/resolve", test_names,
              "/task/names/unarchivable", test_names_unarchivable,
              "/task/names/no-table", test_names_no_table,
-             NULL);
-  add_cases (task_with_workspace,
-             "/task/names/follow-workspaces", test_names_follow_workspaces,
              NULL);
   return g_test_run ();
 }
