@@ -90,6 +90,12 @@ history_add_text (json_object *object, const char *key, char *text)
 }
 
 static void
+history_add_string (json_object *object, const char *key, const char *value)
+{
+  json_object_object_add (object, key, json_object_new_string (value));
+}
+
+static void
 history_add_int (json_object *object, const char *key, gint64 value)
 {
   json_object_object_add (object, key, json_object_new_int64 (value));
@@ -103,11 +109,10 @@ history_tool_calls (GRand *rand, guint n)
   json_object *function = json_object_new_object ();
   g_autofree char *id = g_strdup_printf ("call_%u", n);
 
-  json_object_object_add (call, "id", json_object_new_string (id));
-  json_object_object_add (call, "type", json_object_new_string ("function"));
-  json_object_object_add (function, "name", json_object_new_string ("search"));
-  json_object_object_add (function, "arguments",
-                          json_object_new_string ("{\"q\":\"x\"}"));
+  history_add_string (call, "id", id);
+  history_add_string (call, "type", "function");
+  history_add_string (function, "name", "search");
+  history_add_string (function, "arguments", "{\"q\":\"x\"}");
   json_object_object_add (call, "function", function);
   /* Extra keys are kept verbatim (docs/format.md "Values"). */
   if (history_chance (rand, 50))
@@ -201,7 +206,7 @@ history_task_event (GRand *rand, json_object *envelope, guint n, gint64 ts)
   while (roll >= history_task_kinds[k].percent)
     roll -= history_task_kinds[k++].percent;
   type = history_task_kinds[k].type;
-  json_object_object_add (envelope, "type", json_object_new_string (type));
+  history_add_string (envelope, "type", type);
   for (guint r = 0; r < 2 && history_task_kinds[k].routing[r] != NULL; r++)
     {
       const char *key = history_task_kinds[k].routing[r];
@@ -216,8 +221,8 @@ history_task_event (GRand *rand, json_object *envelope, guint n, gint64 ts)
   if (strcmp (type, "project_created") == 0)
     {
       json_object_object_add (data, "id", history_pool_id (rand, "p", 3));
-      json_object_object_add (data, "workspaceId", json_object_new_string (
-          HISTORY_PICK (rand, history_task_workspaces)));
+      history_add_string (data, "workspaceId",
+                          HISTORY_PICK (rand, history_task_workspaces));
       /* Now and then a create without its name: a failed event. */
       history_maybe (rand, data, "name", 95, 0,
                      json_object_new_string ("Project"));
@@ -243,8 +248,8 @@ history_task_event (GRand *rand, json_object *envelope, guint n, gint64 ts)
       json_object_object_add (data, "id", history_pool_id (rand, "t", 5));
       history_maybe (rand, data, "projectId", 95, 0,
                      history_pool_id (rand, "p", 3));
-      json_object_object_add (data, "workspaceId", json_object_new_string (
-          HISTORY_PICK (rand, history_task_workspaces)));
+      history_add_string (data, "workspaceId",
+                          HISTORY_PICK (rand, history_task_workspaces));
       history_add_text (data, "title", history_text (rand, "task", n));
       history_maybe (rand, data, "parentTaskId", 30, 10,
                      history_pool_id (rand, "t", 5));
@@ -294,17 +299,16 @@ history_conversation_event (GRand *rand, json_object *envelope,
   if (kind < 12)
     {
       type = "metadata";
-      json_object_object_add (data, "id", json_object_new_string (conversation));
+      history_add_string (data, "id", conversation);
       history_add_text (data, "title", history_text (rand, "Title", n));
       if (history_chance (rand, 80))
         history_add_int (data, "created", ts - g_rand_int_range (rand, 0, 50));
-      json_object_object_add (data, "vault", json_object_new_string ("Vault"));
+      history_add_string (data, "vault", "Vault");
       if (history_chance (rand, 30))
         {
           json_object *settings = json_object_new_object ();
 
-          json_object_object_add (settings, "model",
-                                  json_object_new_string ("m1"));
+          history_add_string (settings, "model", "m1");
           json_object_object_add (settings, "n", json_object_new_int (n));
           json_object_object_add (data, "settings", settings);
         }
@@ -312,9 +316,8 @@ history_conversation_event (GRand *rand, json_object *envelope,
   else if (kind < 47)
     {
       type = "message";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
-      json_object_object_add (data, "id", json_object_new_string (message));
+      history_add_string (envelope, "conversationId", conversation);
+      history_add_string (data, "id", message);
       json_object_object_add (
           data, "role",
           json_object_new_string (history_roles[g_rand_int_range (
@@ -330,8 +333,7 @@ history_conversation_event (GRand *rand, json_object *envelope,
       if (history_chance (rand, 20))
         history_add_text (data, "reasoning", history_text (rand, "thinks", n));
       if (history_chance (rand, 20))
-        json_object_object_add (data, "state",
-                                json_object_new_string ("streaming"));
+        history_add_string (data, "state", "streaming");
       if (history_chance (rand, 10))
         {
           json_object *alternatives = json_object_new_array ();
@@ -344,15 +346,12 @@ history_conversation_event (GRand *rand, json_object *envelope,
   else if (kind < 67)
     {
       type = "message_updated";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
-      json_object_object_add (envelope, "messageId",
-                              json_object_new_string (message));
+      history_add_string (envelope, "conversationId", conversation);
+      history_add_string (envelope, "messageId", message);
       if (history_chance (rand, 80))
         history_add_text (data, "content", history_text (rand, "edit", n));
       if (history_chance (rand, 40))
-        json_object_object_add (data, "state",
-                                json_object_new_string ("complete"));
+        history_add_string (data, "state", "complete");
       if (history_chance (rand, 15))
         json_object_object_add (data, "tool_calls",
                                 history_chance (rand, 50)
@@ -363,18 +362,14 @@ history_conversation_event (GRand *rand, json_object *envelope,
   else if (kind < 75)
     {
       type = "message_deleted";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
-      json_object_object_add (envelope, "messageId",
-                              json_object_new_string (message));
-      json_object_put (data);
-      data = NULL;
+      history_add_string (envelope, "conversationId", conversation);
+      history_add_string (envelope, "messageId", message);
+      g_clear_pointer (&data, json_object_put);
     }
   else if (kind < 91)
     {
       type = "conversation_updated";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
+      history_add_string (envelope, "conversationId", conversation);
       if (history_chance (rand, 60))
         history_add_text (data, "title", history_text (rand, "Renamed", n));
       if (history_chance (rand, 70))
@@ -383,21 +378,18 @@ history_conversation_event (GRand *rand, json_object *envelope,
   else if (kind < 95)
     {
       type = "conversation_deleted";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
-      json_object_put (data);
-      data = NULL;
+      history_add_string (envelope, "conversationId", conversation);
+      g_clear_pointer (&data, json_object_put);
     }
   else
     {
       /* A type no bundled applier takes (Nexus's skills are out of
        * scope): pending. */
       type = "skill_created";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
+      history_add_string (envelope, "conversationId", conversation);
       history_add_text (data, "name", history_text (rand, "branch", n));
     }
-  json_object_object_add (envelope, "type", json_object_new_string (type));
+  history_add_string (envelope, "type", type);
   return data;
 }
 
@@ -417,25 +409,22 @@ history_workspace_event (GRand *rand, json_object *envelope,
   const char *type;
 
   if (kind >= 10)
-    json_object_object_add (envelope, "workspaceId",
-                            json_object_new_string (workspace));
+    history_add_string (envelope, "workspaceId", workspace);
   if (kind < 10)
     {
       type = "workspace_created";
-      json_object_object_add (data, "id", json_object_new_string (workspace));
+      history_add_string (data, "id", workspace);
       history_add_text (data, "name", history_workspace_name (rand, n));
       if (history_chance (rand, 20))
         json_object_object_add (data, "isArchived",
                                 json_object_new_boolean (TRUE));
       if (history_chance (rand, 50))
         history_add_text (data, "description", history_text (rand, "about", n));
-      json_object_object_add (data, "rootFolder",
-                              json_object_new_string ("Notes"));
+      history_add_string (data, "rootFolder", "Notes");
       if (history_chance (rand, 80))
         history_add_int (data, "created", ts);
       if (history_chance (rand, 30))
-        json_object_object_add (data, "contextJson",
-                                json_object_new_string ("{\"purpose\":\"p\"}"));
+        history_add_string (data, "contextJson", "{\"purpose\":\"p\"}");
     }
   else if (kind < 22)
     {
@@ -453,13 +442,12 @@ history_workspace_event (GRand *rand, json_object *envelope,
   else if (kind < 25)
     {
       type = "workspace_deleted";
-      json_object_put (data);
-      data = NULL;
+      g_clear_pointer (&data, json_object_put);
     }
   else if (kind < 40)
     {
       type = "session_created";
-      json_object_object_add (data, "id", json_object_new_string (session));
+      history_add_string (data, "id", session);
       if (history_chance (rand, 80))
         history_add_text (data, "name", history_text (rand, "Session", n));
       if (history_chance (rand, 50))
@@ -468,8 +456,7 @@ history_workspace_event (GRand *rand, json_object *envelope,
   else if (kind < 52)
     {
       type = "session_updated";
-      json_object_object_add (envelope, "sessionId",
-                              json_object_new_string (session));
+      history_add_string (envelope, "sessionId", session);
       if (history_chance (rand, 50))
         history_add_text (data, "name", history_text (rand, "Session", n));
       if (history_chance (rand, 50))
@@ -481,12 +468,10 @@ history_workspace_event (GRand *rand, json_object *envelope,
   else if (kind < 67)
     {
       type = "state_saved";
-      json_object_object_add (envelope, "sessionId",
-                              json_object_new_string (session));
-      json_object_object_add (data, "id", json_object_new_string (state));
+      history_add_string (envelope, "sessionId", session);
+      history_add_string (data, "id", state);
       history_add_text (data, "name", history_text (rand, "State", n));
-      json_object_object_add (data, "stateJson",
-                              json_object_new_string ("{\"open\":[\"a.md\"]}"));
+      history_add_string (data, "stateJson", "{\"open\":[\"a.md\"]}");
       if (history_chance (rand, 50))
         {
           json_object *tags = json_object_new_array ();
@@ -498,26 +483,20 @@ history_workspace_event (GRand *rand, json_object *envelope,
   else if (kind < 73)
     {
       type = "state_deleted";
-      json_object_object_add (envelope, "sessionId",
-                              json_object_new_string (session));
-      json_object_object_add (envelope, "stateId",
-                              json_object_new_string (state));
-      json_object_put (data);
-      data = NULL;
+      history_add_string (envelope, "sessionId", session);
+      history_add_string (envelope, "stateId", state);
+      g_clear_pointer (&data, json_object_put);
     }
   else if (kind < 97)
     {
       type = "trace_added";
-      json_object_object_add (envelope, "sessionId",
-                              json_object_new_string (session));
-      json_object_object_add (data, "id", json_object_new_string (trace));
+      history_add_string (envelope, "sessionId", session);
+      history_add_string (data, "id", trace);
       history_add_text (data, "content", history_text (rand, "did", n));
       if (history_chance (rand, 50))
-        json_object_object_add (data, "traceType",
-                                json_object_new_string ("file_edit"));
+        history_add_string (data, "traceType", "file_edit");
       if (history_chance (rand, 20))
-        json_object_object_add (data, "metadataJson",
-                                json_object_new_string ("{\"k\":1}"));
+        history_add_string (data, "metadataJson", "{\"k\":1}");
     }
   else
     {
@@ -525,7 +504,7 @@ history_workspace_event (GRand *rand, json_object *envelope,
       type = "embedding_added";
       history_add_text (data, "title", history_text (rand, "embedding", n));
     }
-  json_object_object_add (envelope, "type", json_object_new_string (type));
+  history_add_string (envelope, "type", type);
   return data;
 }
 
@@ -615,9 +594,8 @@ history_generate (GRand *rand, const HistoryShape *shape)
                                    g_rand_int_range (rand, 0, 0x1000), n);
       event->device = g_strdup (history_devices[d]);
       event->ts = ts;
-      json_object_object_add (envelope, "id", json_object_new_string (event->id));
-      json_object_object_add (envelope, "deviceId",
-                              json_object_new_string (event->device));
+      history_add_string (envelope, "id", event->id);
+      history_add_string (envelope, "deviceId", event->device);
       history_add_int (envelope, "timestamp", ts);
       event->line = history_serialize (envelope);
       json_object_put (envelope);
@@ -653,11 +631,10 @@ history_variant (GRand *rand, const HistoryEvent *event)
       const char *device = history_devices[g_rand_int_range (
           rand, 0, G_N_ELEMENTS (history_devices))];
 
-      json_object_object_add (json, "deviceId",
-                              json_object_new_string (
-                                  strcmp (device, event->device) == 0
-                                    ? "00000000-0000-4000-8000-000000000000"
-                                    : device));
+      history_add_string (json, "deviceId",
+                          strcmp (device, event->device) == 0
+                            ? "00000000-0000-4000-8000-000000000000"
+                            : device);
     }
   if (!json_object_object_get_ex (json, "data", &data) || data == NULL)
     {
