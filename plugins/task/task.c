@@ -128,6 +128,9 @@ static const TaskColumn task_task_columns[] = {
   { NULL },
 };
 
+G_STATIC_ASSERT (G_N_ELEMENTS (task_project_columns) - 1 <= TASK_MAX_COLUMNS);
+G_STATIC_ASSERT (G_N_ELEMENTS (task_task_columns) - 1 <= TASK_MAX_COLUMNS);
+
 typedef enum
 {
   TASK_ENTITY_PROJECT,
