@@ -663,6 +663,61 @@ static const Step copy_deleted_smallest_left_steps[] = {
   SYNC,
 };
 
+/* The task applier across syncs.  A task names its workspace "ops"
+ * before any workspace exists; the workspace Ops arrives in a later sync,
+ * in a batch without task events, then is renamed: the column follows the
+ * workspaces table as it ends, as in a rebuild. */
+#define TASK_NAMING(ws) "{\"type\":\"task_created\",\"data\":{\"id\":\"t1\"," \
+  "\"projectId\":\"p1\",\"workspaceId\":\"" ws "\",\"title\":\"T\"}," \
+  "\"id\":\"k1\",\"deviceId\":\"d\",\"timestamp\":1}\n"
+#define WORKSPACE_NAMED(name, event, ts) "{\"type\":\"workspace_created\"," \
+  "\"data\":{\"id\":\"w-ops\",\"name\":\"" name "\"},\"id\":\"" event "\"," \
+  "\"deviceId\":\"d\",\"timestamp\":" ts "}\n"
+#define WORKSPACE_RENAMED "{\"type\":\"workspace_updated\"," \
+  "\"workspaceId\":\"w-ops\",\"data\":{\"name\":\"Operations\"}," \
+  "\"id\":\"k3\",\"deviceId\":\"d\",\"timestamp\":3}\n"
+
+static const Step task_name_later_steps[] = {
+  { HISTORY_APPEND, "tasks/tasks_ops/shard-000001.jsonl", TASK_NAMING ("ops"),
+    0 },
+  SYNC,
+  { HISTORY_APPEND, "workspaces/ws_w-ops.jsonl",
+    WORKSPACE_NAMED ("Ops", "k2", "2"), 0 },
+  SYNC,
+  { HISTORY_APPEND, "workspaces/ws_w-ops.jsonl", WORKSPACE_RENAMED, 0 },
+  SYNC,
+  { HISTORY_APPEND, "workspaces/ws_w-ops2.jsonl",
+    "{\"type\":\"workspace_created\",\"data\":{\"id\":\"w-ops2\","
+    "\"name\":\"OPS\"},\"id\":\"k4\",\"deviceId\":\"d\","
+    "\"timestamp\":4}\n", 0 },
+  SYNC,
+};
+
+/* A late task_deleted (an older timestamp, from another device's log)
+ * reaches rows that later events of other tasks made: the whole applier
+ * is replayed, in order. */
+#define TASK_EVENT(type, members, event, ts) "{\"type\":\"" type "\"," \
+  members ",\"id\":\"" event "\",\"deviceId\":\"d\",\"timestamp\":" ts \
+  "}\n"
+
+static const Step task_late_delete_steps[] = {
+  { HISTORY_APPEND, "tasks/tasks_w/shard-000001.jsonl",
+    TASK_EVENT ("task_created", "\"data\":{\"id\":\"t1\",\"projectId\":"
+                "\"p1\",\"workspaceId\":\"w\",\"title\":\"T\"}", "j1", "1")
+    TASK_EVENT ("task_created", "\"data\":{\"id\":\"t2\",\"projectId\":"
+                "\"p1\",\"workspaceId\":\"w\",\"title\":\"U\","
+                "\"parentTaskId\":\"t1\"}", "j2", "2")
+    TASK_EVENT ("task_dependency_added", "\"taskId\":\"t2\","
+                "\"dependsOnTaskId\":\"t1\"", "j4", "4")
+    TASK_EVENT ("task_created", "\"data\":{\"id\":\"t1\",\"projectId\":"
+                "\"p1\",\"workspaceId\":\"w\",\"title\":\"T again\"}",
+                "j5", "5"), 0 },
+  SYNC,
+  { HISTORY_APPEND, "tasks/tasks_w/shard-000001 (1).jsonl",
+    TASK_EVENT ("task_deleted", "\"taskId\":\"t1\"", "j3", "3"), 0 },
+  SYNC,
+};
+
 #define MESSAGE_IN(conversation, event, ts) "{\"type\":\"message\"," \
   "\"conversationId\":\"" conversation "\",\"data\":{\"id\":\"m1\"}," \
   "\"id\":\"" event "\",\"deviceId\":\"d\",\"timestamp\":" ts "}\n"
@@ -712,6 +767,9 @@ main (int argc, char **argv)
       STEPS (copy_deleted_later_steps) },
     { "/convergence/regression/copy-deleted-smallest-left",
       STEPS (copy_deleted_smallest_left_steps) },
+    { "/convergence/task/name-resolved-later",
+      STEPS (task_name_later_steps) },
+    { "/convergence/task/late-delete", STEPS (task_late_delete_steps) },
   };
 
   setlocale (LC_ALL, "");
