@@ -16,7 +16,7 @@ top=$(pwd)
 seconds=${1:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 out=${FUZZ_OUT:-$build/findings}
-targets="reader keyfile workspace conversation"
+targets="reader keyfile workspace conversation task"
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=${FUZZ_CC:-clang} meson setup "$build" -Dfuzz=true \

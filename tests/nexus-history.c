@@ -32,6 +32,19 @@ static const char *const history_words[] = {
   "summary", "draft", "line\nbreak", "search", "merge", "conflict",
 };
 
+/* Workspace names that recur (some differ only in case), and what task
+ * events give as their workspaceId: workspace ids, names, neither. */
+static const char *const history_workspace_names[] = {
+  "Ops", "ops", "Dev", "Old",
+};
+static const char *const history_task_workspaces[] = {
+  "default", "w1", "ops", "OPS", "dev", "Old", "none",
+};
+static const char *const history_note_paths[] = { "a.md", "Notes/b.md" };
+static const char *const history_link_types[] = {
+  "reference", "output", "input",
+};
+
 static const char *const history_roles[] = {
   "user", "assistant", "system", "tool",
 };
@@ -77,6 +90,12 @@ history_add_text (json_object *object, const char *key, char *text)
 }
 
 static void
+history_add_string (json_object *object, const char *key, const char *value)
+{
+  json_object_object_add (object, key, json_object_new_string (value));
+}
+
+static void
 history_add_int (json_object *object, const char *key, gint64 value)
 {
   json_object_object_add (object, key, json_object_new_int64 (value));
@@ -90,17 +109,179 @@ history_tool_calls (GRand *rand, guint n)
   json_object *function = json_object_new_object ();
   g_autofree char *id = g_strdup_printf ("call_%u", n);
 
-  json_object_object_add (call, "id", json_object_new_string (id));
-  json_object_object_add (call, "type", json_object_new_string ("function"));
-  json_object_object_add (function, "name", json_object_new_string ("search"));
-  json_object_object_add (function, "arguments",
-                          json_object_new_string ("{\"q\":\"x\"}"));
+  history_add_string (call, "id", id);
+  history_add_string (call, "type", "function");
+  history_add_string (function, "name", "search");
+  history_add_string (function, "arguments", "{\"q\":\"x\"}");
   json_object_object_add (call, "function", function);
   /* Extra keys are kept verbatim (docs/format.md "Values"). */
   if (history_chance (rand, 50))
     json_object_object_add (call, "extra", json_object_new_int (n));
   json_object_array_add (calls, call);
   return calls;
+}
+
+static const char *
+history_pick (GRand *rand, const char *const *pool, guint n)
+{
+  return pool[g_rand_int_range (rand, 0, n)];
+}
+
+#define HISTORY_PICK(rand, pool) history_pick (rand, pool, G_N_ELEMENTS (pool))
+
+/* A workspace's name: often one the task events name it by. */
+static char *
+history_workspace_name (GRand *rand, guint n)
+{
+  if (history_chance (rand, 40))
+    return g_strdup (HISTORY_PICK (rand, history_workspace_names));
+  return history_text (rand, "Workspace", n);
+}
+
+/* One of a few ids: "<prefix><0..n-1>". */
+static json_object *
+history_pool_id (GRand *rand, const char *prefix, int n)
+{
+  g_autofree char *id = g_strdup_printf ("%s%d", prefix,
+                                         g_rand_int_range (rand, 0, n));
+
+  return json_object_new_string (id);
+}
+
+/* A JSON string of `text` (taking it). */
+static json_object *
+history_string (char *text)
+{
+  json_object *string = json_object_new_string (text);
+
+  g_free (text);
+  return string;
+}
+
+/* Add `value` at `key` (taking it) in `percent` of the calls, null in
+ * `nulls` percent of the others. */
+static void
+history_maybe (GRand *rand, json_object *object, const char *key,
+               int percent, int nulls, json_object *value)
+{
+  if (history_chance (rand, percent))
+    json_object_object_add (object, key, value);
+  else
+    {
+      json_object_put (value);
+      if (history_chance (rand, nulls))
+        json_object_object_add (object, key, NULL);
+    }
+}
+
+/* The task events, their share in percent, and their envelope ids. */
+static const struct
+{
+  const char *type;
+  int percent;
+  const char *routing[2];
+} history_task_kinds[] = {
+  { "project_created", 12, { NULL } },
+  { "project_updated", 10, { "projectId" } },
+  { "project_deleted", 4, { "projectId" } },
+  { "task_created", 20, { NULL } },
+  { "task_updated", 18, { "taskId" } },
+  { "task_deleted", 6, { "taskId" } },
+  { "task_dependency_added", 10, { "taskId", "dependsOnTaskId" } },
+  { "task_dependency_removed", 5, { "taskId", "dependsOnTaskId" } },
+  { "task_note_linked", 10, { "taskId", "notePath" } },
+  { "task_note_unlinked", 5, { "taskId", "notePath" } },
+};
+
+/* The data of one event of a task folder (NULL for none).  Ids come from
+ * pools shared by every folder: p0..p2, t0..t4. */
+static json_object *
+history_task_event (GRand *rand, json_object *envelope, guint n, gint64 ts)
+{
+  int roll = g_rand_int_range (rand, 0, 100);
+  guint k = 0;
+  const char *type;
+  json_object *data = json_object_new_object ();
+
+  while (roll >= history_task_kinds[k].percent)
+    roll -= history_task_kinds[k++].percent;
+  type = history_task_kinds[k].type;
+  history_add_string (envelope, "type", type);
+  for (guint r = 0; r < 2 && history_task_kinds[k].routing[r] != NULL; r++)
+    {
+      const char *key = history_task_kinds[k].routing[r];
+
+      json_object_object_add (
+          envelope, key,
+          strcmp (key, "projectId") == 0 ? history_pool_id (rand, "p", 3)
+          : strcmp (key, "notePath") == 0
+            ? json_object_new_string (HISTORY_PICK (rand, history_note_paths))
+            : history_pool_id (rand, "t", 5));
+    }
+  if (strcmp (type, "project_created") == 0)
+    {
+      json_object_object_add (data, "id", history_pool_id (rand, "p", 3));
+      history_add_string (data, "workspaceId",
+                          HISTORY_PICK (rand, history_task_workspaces));
+      /* Now and then a create without its name: a failed event. */
+      history_maybe (rand, data, "name", 95, 0,
+                     json_object_new_string ("Project"));
+      history_maybe (rand, data, "description", 30, 10,
+                     json_object_new_string ("about"));
+      history_maybe (rand, data, "status", 20, 10,
+                     json_object_new_string ("paused"));
+      history_maybe (rand, data, "metadataJson", 20, 0,
+                     json_object_new_string ("{\"k\":1}"));
+    }
+  else if (strcmp (type, "project_updated") == 0)
+    {
+      history_maybe (rand, data, "name", 40, 0,
+                     history_string (history_text (rand, "Project", n)));
+      history_maybe (rand, data, "status", 40, 10,
+                     json_object_new_string ("done"));
+      history_maybe (rand, data, "description", 30, 30,
+                     json_object_new_string ("now"));
+      history_maybe (rand, data, "updated", 50, 0, json_object_new_int64 (ts));
+    }
+  else if (strcmp (type, "task_created") == 0)
+    {
+      json_object_object_add (data, "id", history_pool_id (rand, "t", 5));
+      history_maybe (rand, data, "projectId", 95, 0,
+                     history_pool_id (rand, "p", 3));
+      history_add_string (data, "workspaceId",
+                          HISTORY_PICK (rand, history_task_workspaces));
+      history_add_text (data, "title", history_text (rand, "task", n));
+      history_maybe (rand, data, "parentTaskId", 30, 10,
+                     history_pool_id (rand, "t", 5));
+      history_maybe (rand, data, "priority", 30, 10,
+                     json_object_new_string ("high"));
+      history_maybe (rand, data, "dueDate", 20, 10,
+                     json_object_new_int64 (ts + 1000));
+      history_maybe (rand, data, "tagsJson", 20, 0,
+                     json_object_new_string ("[\"a\"]"));
+    }
+  else if (strcmp (type, "task_updated") == 0)
+    {
+      history_maybe (rand, data, "projectId", 15, 0,
+                     history_pool_id (rand, "p", 3));
+      history_maybe (rand, data, "parentTaskId", 15, 15,
+                     history_pool_id (rand, "t", 5));
+      history_maybe (rand, data, "status", 30, 5,
+                     json_object_new_string ("done"));
+      history_maybe (rand, data, "completedAt", 20, 20,
+                     json_object_new_int64 (ts));
+      history_maybe (rand, data, "title", 30, 0,
+                     history_string (history_text (rand, "Task", n)));
+      history_maybe (rand, data, "workspaceId", 10, 0,
+                     json_object_new_string ("ignored"));
+    }
+  else if (strcmp (type, "task_note_linked") == 0)
+    history_maybe (rand, envelope, "linkType", 60, 10,
+                   json_object_new_string (HISTORY_PICK (rand,
+                                                         history_link_types)));
+  if (json_object_object_length (data) == 0)
+    g_clear_pointer (&data, json_object_put);
+  return data;
 }
 
 /* The data of one conversation event; sets *type and the routing ids. */
@@ -118,17 +299,16 @@ history_conversation_event (GRand *rand, json_object *envelope,
   if (kind < 12)
     {
       type = "metadata";
-      json_object_object_add (data, "id", json_object_new_string (conversation));
+      history_add_string (data, "id", conversation);
       history_add_text (data, "title", history_text (rand, "Title", n));
       if (history_chance (rand, 80))
         history_add_int (data, "created", ts - g_rand_int_range (rand, 0, 50));
-      json_object_object_add (data, "vault", json_object_new_string ("Vault"));
+      history_add_string (data, "vault", "Vault");
       if (history_chance (rand, 30))
         {
           json_object *settings = json_object_new_object ();
 
-          json_object_object_add (settings, "model",
-                                  json_object_new_string ("m1"));
+          history_add_string (settings, "model", "m1");
           json_object_object_add (settings, "n", json_object_new_int (n));
           json_object_object_add (data, "settings", settings);
         }
@@ -136,9 +316,8 @@ history_conversation_event (GRand *rand, json_object *envelope,
   else if (kind < 47)
     {
       type = "message";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
-      json_object_object_add (data, "id", json_object_new_string (message));
+      history_add_string (envelope, "conversationId", conversation);
+      history_add_string (data, "id", message);
       json_object_object_add (
           data, "role",
           json_object_new_string (history_roles[g_rand_int_range (
@@ -154,8 +333,7 @@ history_conversation_event (GRand *rand, json_object *envelope,
       if (history_chance (rand, 20))
         history_add_text (data, "reasoning", history_text (rand, "thinks", n));
       if (history_chance (rand, 20))
-        json_object_object_add (data, "state",
-                                json_object_new_string ("streaming"));
+        history_add_string (data, "state", "streaming");
       if (history_chance (rand, 10))
         {
           json_object *alternatives = json_object_new_array ();
@@ -168,15 +346,12 @@ history_conversation_event (GRand *rand, json_object *envelope,
   else if (kind < 67)
     {
       type = "message_updated";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
-      json_object_object_add (envelope, "messageId",
-                              json_object_new_string (message));
+      history_add_string (envelope, "conversationId", conversation);
+      history_add_string (envelope, "messageId", message);
       if (history_chance (rand, 80))
         history_add_text (data, "content", history_text (rand, "edit", n));
       if (history_chance (rand, 40))
-        json_object_object_add (data, "state",
-                                json_object_new_string ("complete"));
+        history_add_string (data, "state", "complete");
       if (history_chance (rand, 15))
         json_object_object_add (data, "tool_calls",
                                 history_chance (rand, 50)
@@ -187,18 +362,14 @@ history_conversation_event (GRand *rand, json_object *envelope,
   else if (kind < 75)
     {
       type = "message_deleted";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
-      json_object_object_add (envelope, "messageId",
-                              json_object_new_string (message));
-      json_object_put (data);
-      data = NULL;
+      history_add_string (envelope, "conversationId", conversation);
+      history_add_string (envelope, "messageId", message);
+      g_clear_pointer (&data, json_object_put);
     }
   else if (kind < 91)
     {
       type = "conversation_updated";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
+      history_add_string (envelope, "conversationId", conversation);
       if (history_chance (rand, 60))
         history_add_text (data, "title", history_text (rand, "Renamed", n));
       if (history_chance (rand, 70))
@@ -207,20 +378,18 @@ history_conversation_event (GRand *rand, json_object *envelope,
   else if (kind < 95)
     {
       type = "conversation_deleted";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
-      json_object_put (data);
-      data = NULL;
+      history_add_string (envelope, "conversationId", conversation);
+      g_clear_pointer (&data, json_object_put);
     }
   else
     {
-      /* Later upstream types no bundled applier takes: pending. */
-      type = "branch_created";
-      json_object_object_add (envelope, "conversationId",
-                              json_object_new_string (conversation));
+      /* A type no bundled applier takes (Nexus's skills are out of
+       * scope): pending. */
+      type = "skill_created";
+      history_add_string (envelope, "conversationId", conversation);
       history_add_text (data, "name", history_text (rand, "branch", n));
     }
-  json_object_object_add (envelope, "type", json_object_new_string (type));
+  history_add_string (envelope, "type", type);
   return data;
 }
 
@@ -240,28 +409,28 @@ history_workspace_event (GRand *rand, json_object *envelope,
   const char *type;
 
   if (kind >= 10)
-    json_object_object_add (envelope, "workspaceId",
-                            json_object_new_string (workspace));
+    history_add_string (envelope, "workspaceId", workspace);
   if (kind < 10)
     {
       type = "workspace_created";
-      json_object_object_add (data, "id", json_object_new_string (workspace));
-      history_add_text (data, "name", history_text (rand, "Workspace", n));
+      history_add_string (data, "id", workspace);
+      history_add_text (data, "name", history_workspace_name (rand, n));
+      if (history_chance (rand, 20))
+        json_object_object_add (data, "isArchived",
+                                json_object_new_boolean (TRUE));
       if (history_chance (rand, 50))
         history_add_text (data, "description", history_text (rand, "about", n));
-      json_object_object_add (data, "rootFolder",
-                              json_object_new_string ("Notes"));
+      history_add_string (data, "rootFolder", "Notes");
       if (history_chance (rand, 80))
         history_add_int (data, "created", ts);
       if (history_chance (rand, 30))
-        json_object_object_add (data, "contextJson",
-                                json_object_new_string ("{\"purpose\":\"p\"}"));
+        history_add_string (data, "contextJson", "{\"purpose\":\"p\"}");
     }
   else if (kind < 22)
     {
       type = "workspace_updated";
       if (history_chance (rand, 50))
-        history_add_text (data, "name", history_text (rand, "Renamed", n));
+        history_add_text (data, "name", history_workspace_name (rand, n));
       if (history_chance (rand, 50))
         history_add_int (data, "lastAccessed", ts);
       if (history_chance (rand, 30))
@@ -273,13 +442,12 @@ history_workspace_event (GRand *rand, json_object *envelope,
   else if (kind < 25)
     {
       type = "workspace_deleted";
-      json_object_put (data);
-      data = NULL;
+      g_clear_pointer (&data, json_object_put);
     }
   else if (kind < 40)
     {
       type = "session_created";
-      json_object_object_add (data, "id", json_object_new_string (session));
+      history_add_string (data, "id", session);
       if (history_chance (rand, 80))
         history_add_text (data, "name", history_text (rand, "Session", n));
       if (history_chance (rand, 50))
@@ -288,8 +456,7 @@ history_workspace_event (GRand *rand, json_object *envelope,
   else if (kind < 52)
     {
       type = "session_updated";
-      json_object_object_add (envelope, "sessionId",
-                              json_object_new_string (session));
+      history_add_string (envelope, "sessionId", session);
       if (history_chance (rand, 50))
         history_add_text (data, "name", history_text (rand, "Session", n));
       if (history_chance (rand, 50))
@@ -301,12 +468,10 @@ history_workspace_event (GRand *rand, json_object *envelope,
   else if (kind < 67)
     {
       type = "state_saved";
-      json_object_object_add (envelope, "sessionId",
-                              json_object_new_string (session));
-      json_object_object_add (data, "id", json_object_new_string (state));
+      history_add_string (envelope, "sessionId", session);
+      history_add_string (data, "id", state);
       history_add_text (data, "name", history_text (rand, "State", n));
-      json_object_object_add (data, "stateJson",
-                              json_object_new_string ("{\"open\":[\"a.md\"]}"));
+      history_add_string (data, "stateJson", "{\"open\":[\"a.md\"]}");
       if (history_chance (rand, 50))
         {
           json_object *tags = json_object_new_array ();
@@ -318,33 +483,28 @@ history_workspace_event (GRand *rand, json_object *envelope,
   else if (kind < 73)
     {
       type = "state_deleted";
-      json_object_object_add (envelope, "sessionId",
-                              json_object_new_string (session));
-      json_object_object_add (envelope, "stateId",
-                              json_object_new_string (state));
-      json_object_put (data);
-      data = NULL;
+      history_add_string (envelope, "sessionId", session);
+      history_add_string (envelope, "stateId", state);
+      g_clear_pointer (&data, json_object_put);
     }
   else if (kind < 97)
     {
       type = "trace_added";
-      json_object_object_add (envelope, "sessionId",
-                              json_object_new_string (session));
-      json_object_object_add (data, "id", json_object_new_string (trace));
+      history_add_string (envelope, "sessionId", session);
+      history_add_string (data, "id", trace);
       history_add_text (data, "content", history_text (rand, "did", n));
       if (history_chance (rand, 50))
-        json_object_object_add (data, "traceType",
-                                json_object_new_string ("file_edit"));
+        history_add_string (data, "traceType", "file_edit");
       if (history_chance (rand, 20))
-        json_object_object_add (data, "metadataJson",
-                                json_object_new_string ("{\"k\":1}"));
+        history_add_string (data, "metadataJson", "{\"k\":1}");
     }
   else
     {
-      type = "task_created";
-      history_add_text (data, "title", history_text (rand, "task", n));
+      /* Out of scope too (embeddings): pending. */
+      type = "embedding_added";
+      history_add_text (data, "title", history_text (rand, "embedding", n));
     }
-  json_object_object_add (envelope, "type", json_object_new_string (type));
+  history_add_string (envelope, "type", type);
   return data;
 }
 
@@ -354,7 +514,8 @@ history_serialize (json_object *envelope)
 {
   static const char *const order[] = {
     "type", "workspaceId", "sessionId", "stateId", "conversationId",
-    "messageId", "data", "id", "deviceId", "timestamp",
+    "messageId", "projectId", "taskId", "dependsOnTaskId", "notePath",
+    "linkType", "data", "id", "deviceId", "timestamp",
   };
   json_object *ordered = json_object_new_object ();
   char *text;
@@ -381,7 +542,7 @@ history_generate (GRand *rand, const HistoryShape *shape)
 {
   GPtrArray *events = g_ptr_array_new_with_free_func (history_event_free);
   guint devices = CLAMP (shape->devices, 1, G_N_ELEMENTS (history_devices));
-  guint streams = shape->conversations + shape->workspaces;
+  guint streams = shape->conversations + shape->workspaces + shape->tasks;
   g_autofree guint *sequence = g_new0 (guint, MAX (shape->conversations, 1));
   gint64 last_ts = 0;
 
@@ -409,12 +570,22 @@ history_generate (GRand *rand, const HistoryShape *shape)
           data = history_conversation_event (rand, envelope, stream_id, n, ts,
                                              &sequence[s]);
         }
-      else
+      else if (s < shape->conversations + shape->workspaces)
         {
           s -= shape->conversations;
           stream_id = s == 0 ? g_strdup ("default") : g_strdup_printf ("w%u", s);
           base = g_strdup_printf ("workspaces/ws_%s", stream_id);
           data = history_workspace_event (rand, envelope, stream_id, n, ts);
+        }
+      else
+        {
+          /* A folder per workspace, as Nexus writes them; the ids in them
+           * are shared (an old writer named folders by workspace name). */
+          s -= shape->conversations + shape->workspaces;
+          s %= G_N_ELEMENTS (history_task_workspaces);
+          base = g_strdup_printf ("tasks/tasks_%s/shard-000001",
+                                  history_task_workspaces[s]);
+          data = history_task_event (rand, envelope, n, ts);
         }
       if (data != NULL)
         json_object_object_add (envelope, "data", data);
@@ -423,9 +594,8 @@ history_generate (GRand *rand, const HistoryShape *shape)
                                    g_rand_int_range (rand, 0, 0x1000), n);
       event->device = g_strdup (history_devices[d]);
       event->ts = ts;
-      json_object_object_add (envelope, "id", json_object_new_string (event->id));
-      json_object_object_add (envelope, "deviceId",
-                              json_object_new_string (event->device));
+      history_add_string (envelope, "id", event->id);
+      history_add_string (envelope, "deviceId", event->device);
       history_add_int (envelope, "timestamp", ts);
       event->line = history_serialize (envelope);
       json_object_put (envelope);
@@ -461,11 +631,10 @@ history_variant (GRand *rand, const HistoryEvent *event)
       const char *device = history_devices[g_rand_int_range (
           rand, 0, G_N_ELEMENTS (history_devices))];
 
-      json_object_object_add (json, "deviceId",
-                              json_object_new_string (
-                                  strcmp (device, event->device) == 0
-                                    ? "00000000-0000-4000-8000-000000000000"
-                                    : device));
+      history_add_string (json, "deviceId",
+                          strcmp (device, event->device) == 0
+                            ? "00000000-0000-4000-8000-000000000000"
+                            : device);
     }
   if (!json_object_object_get_ex (json, "data", &data) || data == NULL)
     {
@@ -554,7 +723,7 @@ history_type_is_applied (const char *type)
 {
   static const char *const prefixes[] = {
     "metadata", "conversation_", "message", "workspace_", "session_",
-    "state_", "trace_",
+    "state_", "trace_", "project_", "task_",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
@@ -1143,8 +1312,13 @@ history_collect_winners (const char *dir, GHashTable *winners)
 char *
 history_ops_script (GPtrArray *ops)
 {
-  GString *script = g_string_new (
-      "mkdir -p data/conversations data/workspaces && cd data\n");
+  GString *script = g_string_new ("mkdir -p data/conversations"
+                                  " data/workspaces");
+
+  for (guint i = 0; i < G_N_ELEMENTS (history_task_workspaces); i++)
+    g_string_append_printf (script, " data/tasks/tasks_%s",
+                            history_task_workspaces[i]);
+  g_string_append (script, " && cd data\n");
 
   for (guint i = 0; i < ops->len; i++)
     {

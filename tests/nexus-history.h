@@ -2,12 +2,15 @@
  * reliability tests (test-convergence, test-crash).
  *
  * A history is a list of events in the real Nexus format (docs/format.md)
- * over a few conversations and workspaces, written by devices whose clocks
- * disagree, each event placed in the file its device writes: the shared log
- * (conversations/conv_<id>.jsonl, workspaces/ws_<id>.jsonl) or that
- * device's sync-tool conflict copy of it.  Entity ids come from small pools
- * so that updates, deletes and re-creates hit each other, and some updates
- * come before their creates in the order.  A few events are of types no
+ * over a few conversations, workspaces and task folders, written by devices
+ * whose clocks disagree, each event placed in the file its device writes:
+ * the shared log (conversations/conv_<id>.jsonl, workspaces/ws_<id>.jsonl,
+ * tasks/tasks_<id>/shard-000001.jsonl) or that device's sync-tool conflict
+ * copy of it.  Entity ids come from small pools so that updates, deletes
+ * and re-creates hit each other, and some updates come before their
+ * creates in the order; project and task ids are shared by every task
+ * folder, and tasks name their workspace by id or by name (a few names
+ * recur among the workspaces).  A few events are of types no
  * bundled applier takes (they wait as pending).
  */
 #ifndef NEXUS_HISTORY_H
@@ -24,6 +27,8 @@ typedef struct
   guint devices;            /* 1 to 4 */
   guint conversations;      /* streams of the conversation applier */
   guint workspaces;         /* streams of the workspace applier */
+  guint tasks;              /* task folders (tasks/tasks_<id>/), sharing
+                             * project and task ids across folders */
   guint events;
 } HistoryShape;
 

@@ -1,12 +1,12 @@
 /* test-plugin-kit.c: the plugin kit as a user meets it.
  *
- * examples/tasks/tasks.c is built exactly as its README says, through
+ * examples/bookmarks/bookmarks.c is built exactly as its README says, through
  * `sh -c` with cc and `pkg-config jsync-plugin` (tests/meson.build points
  * PKG_CONFIG_PATH at meson's uninstalled .pc files), once per run.  Each
  * case then drops the module into a private plugins folder beside copies of
  * the bundled appliers and runs the jsync binary (JSYNC_BIN) with
  * --plugins-dir naming that folder and JSYNC_PLUGIN_PATH unset, over a data
- * folder holding task_ events beside Nexus ones, and checks what a user
+ * folder holding bookmark_ events beside Nexus ones, and checks what a user
  * would: `jsync plugins`, the sync results, and the rows of the cache.
  * Without cc or pkg-config every case is skipped.
  */
@@ -21,7 +21,8 @@
 #include "jsync-test.h"
 
 /* The Nexus events of the data folder: three for the bundled appliers and
- * one (project_created) that no applier takes. */
+ * one (skill_created: Nexus's skills are out of scope) that no applier
+ * takes. */
 #define NEXUS_APPLIED 3
 #define NEXUS_PENDING 1
 
@@ -39,40 +40,40 @@ static const char nexus_workspace[] =
   "\"name\":\"Default\",\"rootFolder\":\"/\",\"created\":800},"
   "\"id\":\"e-w1\",\"deviceId\":\"dev-a\",\"timestamp\":800}\n";
 
-static const char nexus_project[] =
-  "{\"type\":\"project_created\",\"data\":{\"id\":\"p1\",\"name\":\"Garden\"},"
-  "\"id\":\"e-p1\",\"deviceId\":\"dev-a\",\"timestamp\":700}\n";
+static const char nexus_skill[] =
+  "{\"type\":\"skill_created\",\"data\":{\"id\":\"s1\",\"name\":\"Garden\"},"
+  "\"id\":\"e-s1\",\"deviceId\":\"dev-a\",\"timestamp\":700}\n";
 
-/* Five task events of one device: t3 is created and deleted, t2 takes the
+/* Five bookmark events of one device: t3 is created and deleted, t2 takes the
  * keyfile's default status when there is one. */
-#define TASK_EVENTS 5
+#define BOOKMARK_EVENTS 5
 
-static const char task_log[] =
-  "{\"type\":\"task_created\",\"data\":{\"id\":\"t1\","
-  "\"title\":\"Water the garden\",\"projectId\":\"p1\",\"status\":\"todo\","
+static const char bookmark_log[] =
+  "{\"type\":\"bookmark_created\",\"data\":{\"id\":\"t1\","
+  "\"title\":\"Water the garden\",\"folderId\":\"p1\",\"status\":\"todo\","
   "\"due\":5000},\"id\":\"e-t1\",\"deviceId\":\"dev-a\",\"timestamp\":1000}\n"
-  "{\"type\":\"task_created\",\"data\":{\"id\":\"t2\",\"title\":\"Buy seeds\","
-  "\"projectId\":\"p1\"},\"id\":\"e-t2\",\"deviceId\":\"dev-a\","
+  "{\"type\":\"bookmark_created\",\"data\":{\"id\":\"t2\",\"title\":\"Buy seeds\","
+  "\"folderId\":\"p1\"},\"id\":\"e-t2\",\"deviceId\":\"dev-a\","
   "\"timestamp\":1100}\n"
-  "{\"type\":\"task_created\",\"data\":{\"id\":\"t3\","
+  "{\"type\":\"bookmark_created\",\"data\":{\"id\":\"t3\","
   "\"title\":\"Call the plumber\"},\"id\":\"e-t3\",\"deviceId\":\"dev-a\","
   "\"timestamp\":1200}\n"
-  "{\"type\":\"task_deleted\",\"taskId\":\"t3\",\"id\":\"e-t4\","
+  "{\"type\":\"bookmark_deleted\",\"bookmarkId\":\"t3\",\"id\":\"e-t4\","
   "\"deviceId\":\"dev-a\",\"timestamp\":1300}\n"
-  "{\"type\":\"task_updated\",\"taskId\":\"t1\",\"data\":{\"status\":\"doing\","
+  "{\"type\":\"bookmark_updated\",\"bookmarkId\":\"t1\",\"data\":{\"status\":\"doing\","
   "\"due\":null},\"id\":\"e-t5\",\"deviceId\":\"dev-a\",\"timestamp\":3000}\n";
 
-/* The tasks table after task_log: id|projectId|title|status|due|created|updated. */
-static const char task_rows[] =
+/* The bookmarks table after bookmark_log: id|folderId|title|status|due|created|updated. */
+static const char bookmark_rows[] =
   "t1|p1|Water the garden|doing|NULL|1000|3000\n"
   "t2|p1|Buy seeds|todo|NULL|1100|1100\n";
 
 /* --- The module, built once --------------------------------------------- */
 
 static char *kit_dir;           /* owned: temp folder of the build */
-static char *kit_module;        /* owned: kit_dir/tasks.so, once built */
+static char *kit_module;        /* owned: kit_dir/bookmarks.so, once built */
 
-/* Build examples/tasks/tasks.c the user's way, the first time only.
+/* Build examples/bookmarks/bookmarks.c the user's way, the first time only.
  * Returns FALSE, with the test skipped, when cc or pkg-config is missing. */
 static gboolean
 kit_build (void)
@@ -91,12 +92,12 @@ kit_build (void)
       return FALSE;
     }
 
-  source = g_test_build_filename (G_TEST_DIST, "..", "examples", "tasks",
-                                  "tasks.c", NULL);
+  source = g_test_build_filename (G_TEST_DIST, "..", "examples", "bookmarks",
+                                  "bookmarks.c", NULL);
   kit_dir = jtest_tree_make (NULL, "jsync-kit");
-  module = g_build_filename (kit_dir, "tasks.so", NULL);
+  module = g_build_filename (kit_dir, "bookmarks.so", NULL);
   {
-    /* The command of examples/tasks/README.md, the paths as $1 and $2. */
+    /* The command of examples/bookmarks/README.md, the paths as $1 and $2. */
     const char *const argv[] = {
       "sh", "-c",
       "cc -shared -fPIC $(pkg-config --cflags jsync-plugin) \"$1\" -o \"$2\" "
@@ -146,7 +147,7 @@ write_log (Fixture *f, const char *relative, const char *text, gboolean append)
 static void
 fixture_drop_in (Fixture *f)
 {
-  g_autofree char *to = g_build_filename (f->plugins, "tasks.so", NULL);
+  g_autofree char *to = g_build_filename (f->plugins, "bookmarks.so", NULL);
 
   jtest_copy_file (kit_module, to, 0755);
 }
@@ -155,7 +156,8 @@ static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
   const char *bundled = jtest_bundled_plugins ();
-  static const char *const names[] = { "conversation.so", "workspace.so" };
+  static const char *const names[] = { "conversation.so", "workspace.so",
+                                       "task.so" };
 
   (void) user_data;
   if (!kit_build ())
@@ -178,8 +180,8 @@ fixture_setup (Fixture *f, gconstpointer user_data)
 
   write_log (f, "conversations/conv_c1.jsonl", nexus_conversation, FALSE);
   write_log (f, "workspaces/ws_default.jsonl", nexus_workspace, FALSE);
-  write_log (f, "projects/project_p1.jsonl", nexus_project, FALSE);
-  write_log (f, "tasks/tasks_p1.jsonl", task_log, FALSE);
+  write_log (f, "skills/skill_s1.jsonl", nexus_skill, FALSE);
+  write_log (f, "bookmarks/bookmarks_f1.jsonl", bookmark_log, FALSE);
 
   /* --plugins-dir, not JSYNC_PLUGIN_PATH, which would replace it. */
   f->env = jtest_child_environ ();
@@ -273,18 +275,18 @@ query (Fixture *f, const char *sql)
 }
 
 static char *
-task_table (Fixture *f)
+bookmark_table (Fixture *f)
 {
-  return query (f, "SELECT id, projectId, title, status, due, created,"
-                   " updated FROM tasks ORDER BY id");
+  return query (f, "SELECT id, folderId, title, status, due, created,"
+                   " updated FROM bookmarks ORDER BY id");
 }
 
-/* The task ids whose title matches an FTS5 query, through task_fts. */
+/* The bookmark ids whose title matches an FTS5 query, through bookmark_fts. */
 static char *
-task_search (Fixture *f, const char *match)
+bookmark_search (Fixture *f, const char *match)
 {
-  char *sql = sqlite3_mprintf ("SELECT t.id FROM tasks t JOIN task_fts f"
-                               " ON t.id = f.id WHERE task_fts MATCH %Q"
+  char *sql = sqlite3_mprintf ("SELECT t.id FROM bookmarks t JOIN bookmark_fts f"
+                               " ON t.id = f.id WHERE bookmark_fts MATCH %Q"
                                " ORDER BY t.id", match);
   char *rows = query (f, sql);
 
@@ -317,7 +319,7 @@ static void
 test_plugins_listed (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *path = NULL;
-  json_object *json, *plugins, *tasks = NULL, *failures;
+  json_object *json, *plugins, *bookmarks = NULL, *failures;
 
   if (f->dir == NULL)
     return;
@@ -333,25 +335,25 @@ test_plugins_listed (Fixture *f, gconstpointer user_data)
       json_object *plugin = json_object_array_get_idx (plugins, i);
 
       if (g_strcmp0 (json_object_get_string (jtest_member (plugin, "name")),
-                     "tasks") == 0)
-        tasks = plugin;
+                     "bookmarks") == 0)
+        bookmarks = plugin;
     }
-  g_assert_nonnull (tasks);
-  path = g_build_filename (f->plugins, "tasks.so", NULL);
-  g_assert_cmpstr (json_object_get_string (jtest_member (tasks, "path")), ==,
+  g_assert_nonnull (bookmarks);
+  path = g_build_filename (f->plugins, "bookmarks.so", NULL);
+  g_assert_cmpstr (json_object_get_string (jtest_member (bookmarks, "path")), ==,
                    path);
-  g_assert_cmpstr (json_object_get_string (jtest_member (tasks, "version")), ==,
+  g_assert_cmpstr (json_object_get_string (jtest_member (bookmarks, "version")), ==,
                    "1.0.0");
-  g_assert_cmpstr (json_object_to_json_string (jtest_member (tasks,
+  g_assert_cmpstr (json_object_to_json_string (jtest_member (bookmarks,
                                                             "prefixes")),
-                   ==, "[ \"task_\" ]");
-  g_assert_cmpstr (json_object_to_json_string (jtest_member (tasks,
+                   ==, "[ \"bookmark_\" ]");
+  g_assert_cmpstr (json_object_to_json_string (jtest_member (bookmarks,
                                                             "tables")),
-                   ==, "[ \"tasks\" ]");
-  g_assert_cmpstr (json_object_to_json_string (jtest_member (tasks,
+                   ==, "[ \"bookmarks\" ]");
+  g_assert_cmpstr (json_object_to_json_string (jtest_member (bookmarks,
                                                             "search")),
-                   ==, "[ \"task_fts\" ]");
-  g_assert_true (json_object_get_boolean (jtest_member (tasks, "active")));
+                   ==, "[ \"bookmark_fts\" ]");
+  g_assert_true (json_object_get_boolean (jtest_member (bookmarks, "active")));
   failures = jtest_member (json, "failures");
   for (size_t i = 0; i < json_object_array_length (failures); i++)
     g_test_message ("load failure: %s", json_object_to_json_string (
@@ -361,8 +363,8 @@ test_plugins_listed (Fixture *f, gconstpointer user_data)
   json_object_put (json);
 }
 
-/* sync applies the task events beside the Nexus ones; the keyfile's
- * [applier:tasks] group reaches init; FTS finds titles. */
+/* sync applies the bookmark events beside the Nexus ones; the keyfile's
+ * [applier:bookmarks] group reaches init; FTS finds titles. */
 static void
 test_sync_rows (Fixture *f, gconstpointer user_data)
 {
@@ -376,27 +378,27 @@ test_sync_rows (Fixture *f, gconstpointer user_data)
     return;
   fixture_drop_in (f);
   f->config = g_build_filename (f->dir, "jsync.conf", NULL);
-  g_file_set_contents (f->config, "[applier:tasks]\ndefault-status = inbox\n",
+  g_file_set_contents (f->config, "[applier:bookmarks]\ndefault-status = inbox\n",
                        -1, &error);
   g_assert_no_error (error);
 
   result = run_jsync (f, "sync", 0);
   g_assert_true (json_object_get_boolean (jtest_member (result, "success")));
   g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==,
-                   NEXUS_APPLIED + TASK_EVENTS);
+                   NEXUS_APPLIED + BOOKMARK_EVENTS);
   g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
   g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
                    NEXUS_PENDING);
   json_object_put (result);
 
-  rows = task_table (f);
+  rows = bookmark_table (f);
   g_assert_cmpstr (rows, ==,
                    "t1|p1|Water the garden|doing|NULL|1000|3000\n"
                    "t2|p1|Buy seeds|inbox|NULL|1100|1100\n");
-  found = task_search (f, "garden");
+  found = bookmark_search (f, "garden");
   g_assert_cmpstr (found, ==, "t1\n");
   g_clear_pointer (&found, g_free);
-  found = task_search (f, "plumber");
+  found = bookmark_search (f, "plumber");
   g_assert_cmpstr (found, ==, "");
   conversations = query (f, "SELECT id, title, messageCount"
                             " FROM conversations");
@@ -418,14 +420,14 @@ test_sync_late (Fixture *f, gconstpointer user_data)
     return;
   fixture_drop_in (f);
   json_object_put (run_jsync (f, "sync", 0));
-  rows = task_table (f);
-  g_assert_cmpstr (rows, ==, task_rows);
+  rows = bookmark_table (f);
+  g_assert_cmpstr (rows, ==, bookmark_rows);
   g_clear_pointer (&rows, g_free);
 
   /* At 2000, before t1's update at 3000: the status it sets is overwritten
    * by that update, the title it sets is not. */
-  write_log (f, "tasks/tasks_p1.sync-conflict-20260101-120000-DEVB.jsonl",
-             "{\"type\":\"task_updated\",\"taskId\":\"t1\","
+  write_log (f, "bookmarks/bookmarks_f1.sync-conflict-20260101-120000-DEVB.jsonl",
+             "{\"type\":\"bookmark_updated\",\"bookmarkId\":\"t1\","
              "\"data\":{\"status\":\"done\",\"title\":\"Water the roses\"},"
              "\"id\":\"e-late\",\"deviceId\":\"dev-b\",\"timestamp\":2000}\n",
              FALSE);
@@ -435,20 +437,20 @@ test_sync_late (Fixture *f, gconstpointer user_data)
                    NEXUS_PENDING);
   json_object_put (result);
 
-  rows = task_table (f);
+  rows = bookmark_table (f);
   g_assert_cmpstr (rows, ==,
                    "t1|p1|Water the roses|doing|NULL|1000|3000\n"
                    "t2|p1|Buy seeds|todo|NULL|1100|1100\n");
-  found = task_search (f, "roses");
+  found = bookmark_search (f, "roses");
   g_assert_cmpstr (found, ==, "t1\n");
   g_clear_pointer (&found, g_free);
-  found = task_search (f, "garden");
+  found = bookmark_search (f, "garden");
   g_assert_cmpstr (found, ==, "");
 
   assert_rebuild_agrees (f);
 }
 
-/* Task events that arrived before the applier existed wait as pending and
+/* Bookmark events that arrived before the applier existed wait as pending and
  * are applied once it is dropped in. */
 static void
 test_sync_pending (Fixture *f, gconstpointer user_data)
@@ -463,10 +465,10 @@ test_sync_pending (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==,
                    NEXUS_APPLIED);
   g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
-                   NEXUS_PENDING + TASK_EVENTS);
+                   NEXUS_PENDING + BOOKMARK_EVENTS);
   json_object_put (result);
   tables = query (f, "SELECT count(*) FROM sqlite_master"
-                     " WHERE name = 'tasks'");
+                     " WHERE name = 'bookmarks'");
   g_assert_cmpstr (tables, ==, "0\n");
 
   result = run_jsync (f, "status", 0);
@@ -474,26 +476,26 @@ test_sync_pending (Fixture *f, gconstpointer user_data)
   g_assert_cmpstr (json_object_to_json_string_ext (types,
                                                    JSON_C_TO_STRING_PLAIN),
                    ==,
-                   "[{\"type\":\"project_created\",\"count\":1},"
-                   "{\"type\":\"task_created\",\"count\":3},"
-                   "{\"type\":\"task_deleted\",\"count\":1},"
-                   "{\"type\":\"task_updated\",\"count\":1}]");
+                   "[{\"type\":\"bookmark_created\",\"count\":3},"
+                   "{\"type\":\"bookmark_deleted\",\"count\":1},"
+                   "{\"type\":\"bookmark_updated\",\"count\":1},"
+                   "{\"type\":\"skill_created\",\"count\":1}]");
   json_object_put (result);
 
   fixture_drop_in (f);
   result = run_jsync (f, "sync", 0);
-  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==, TASK_EVENTS);
+  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==, BOOKMARK_EVENTS);
   g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
   g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
                    NEXUS_PENDING);
   json_object_put (result);
-  rows = task_table (f);
-  g_assert_cmpstr (rows, ==, task_rows);
+  rows = bookmark_table (f);
+  g_assert_cmpstr (rows, ==, bookmark_rows);
 
   assert_rebuild_agrees (f);
 }
 
-/* A malformed task event fails alone, with a message naming the file, the
+/* A malformed bookmark event fails alone, with a message naming the file, the
  * line, the applier, the event type and the key. */
 static void
 test_sync_failed (Fixture *f, gconstpointer user_data)
@@ -504,31 +506,31 @@ test_sync_failed (Fixture *f, gconstpointer user_data)
   if (f->dir == NULL)
     return;
   fixture_drop_in (f);
-  write_log (f, "tasks/tasks_p1.jsonl",
-             "{\"type\":\"task_updated\",\"taskId\":\"t2\","
+  write_log (f, "bookmarks/bookmarks_f1.jsonl",
+             "{\"type\":\"bookmark_updated\",\"bookmarkId\":\"t2\","
              "\"data\":{\"due\":\"tomorrow\",\"status\":\"done\"},"
              "\"id\":\"e-bad\",\"deviceId\":\"dev-a\",\"timestamp\":4000}\n",
              TRUE);
   result = run_jsync (f, "sync", 1);
   g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==,
-                   NEXUS_APPLIED + TASK_EVENTS);
+                   NEXUS_APPLIED + BOOKMARK_EVENTS);
   g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 1);
   errors = jtest_member (result, "errors");
   g_assert_cmpint (json_object_array_length (errors), ==, 1);
   first = json_object_array_get_idx (errors, 0);
   g_assert_cmpstr (json_object_get_string (jtest_member (first, "file")), ==,
-                   "tasks/tasks_p1.jsonl");
-  g_assert_cmpint (jtest_member_int (first, "line"), ==, TASK_EVENTS + 1);
+                   "bookmarks/bookmarks_f1.jsonl");
+  g_assert_cmpint (jtest_member_int (first, "line"), ==, BOOKMARK_EVENTS + 1);
   g_assert_cmpstr (json_object_get_string (jtest_member (first, "id")), ==,
                    "e-bad");
   g_assert_nonnull (strstr (json_object_get_string (jtest_member (first,
                                                                   "message")),
-                            "task_updated: data.due: expected an integer"));
+                            "bookmark_updated: data.due: expected an integer"));
   json_object_put (result);
 
   /* Nothing of the failed event was written. */
-  rows = task_table (f);
-  g_assert_cmpstr (rows, ==, task_rows);
+  rows = bookmark_table (f);
+  g_assert_cmpstr (rows, ==, bookmark_rows);
 }
 
 int
