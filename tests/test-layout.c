@@ -357,6 +357,39 @@ test_upgrade (CliFixture *f, gconstpointer data)
                                    " WHERE name = 'Too late'"), ==, 0);
 }
 
+/* --- The example of today's layout ---------------------------------------- */
+
+/* tests/data/nexus-shards: every event taken (none pending, none failed),
+ * each once; the cache is nexus-shards.expected.json, and a rebuild's. */
+static void
+test_example_shards (CliFixture *f, gconstpointer data)
+{
+  const char *expected_path = g_test_get_filename (
+      G_TEST_DIST, "data", "nexus-shards.expected.json", NULL);
+  g_autoptr(json_object) expected = json_object_from_file (expected_path);
+  g_autoptr(json_object) actual = NULL;
+  g_autoptr(JTestRun) run = NULL;
+
+  jtest_tree_copy (g_test_get_filename (G_TEST_DIST, "data", "nexus-shards",
+                                        NULL), f->data);
+  run = CLI_RUN_JSON (f, "sync");
+  g_assert_cmpint (run->status, ==, 0);
+  /* 80 distinct events; 4 lines are copies in the conflict copies. */
+  g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 80);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsSkipped"), ==, 4);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsPending"), ==, 0);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (run->json, "conflicts"), ==, 0);
+  /* The 16 logs; _meta/vault-root.json is none. */
+  g_assert_cmpint (jtest_member_len (run->json, "filesProcessed"), ==, 16);
+
+  actual = dump_of (f, f->db);
+  g_assert_true (json_object_equal (actual, expected));
+  g_clear_pointer (&run, jtest_run_free);
+  run = CLI_RUN (f, "verify");
+  g_assert_cmpint (run->status, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -373,6 +406,9 @@ main (int argc, char **argv)
        GUINT_TO_POINTER (0));
   ADD ("/layout/lost/conflict-new-wins", test_lost_conflict_in_rewritten,
        GUINT_TO_POINTER (1));
+
+  /* Needs the task applier (plugins/task): last. */
+  ADD ("/layout/with-tasks/example-shards", test_example_shards, NULL);
 
 #undef ADD
   return g_test_run ();
