@@ -214,11 +214,12 @@ history_conversation_event (GRand *rand, json_object *envelope,
     }
   else
     {
-      /* Later upstream types no bundled applier takes: pending. */
-      type = "branch_created";
+      /* A type no bundled applier takes: pending.  (branch_* are the
+       * conversation applier's since its schema 2.) */
+      type = "skill_created";
       json_object_object_add (envelope, "conversationId",
                               json_object_new_string (conversation));
-      history_add_text (data, "name", history_text (rand, "branch", n));
+      history_add_text (data, "name", history_text (rand, "skill", n));
     }
   json_object_object_add (envelope, "type", json_object_new_string (type));
   return data;

@@ -180,22 +180,17 @@ count_rows (Fixture *f, const char *table, const char *where)
   return fixture_int (f, "SELECT count(*) FROM %s WHERE %s", table, where);
 }
 
-/* Upstream's message search: the ids it returns, newest first, joined by
- * commas. */
+/* The ids (first column) a search returns for `query`, joined by commas. */
 static char *
-search_messages (Fixture *f, const char *query)
+search_ids (Fixture *f, const char *sql, const char *query)
 {
   sqlite3 *db = harness_get_db (f->harness);
   g_autoptr(GString) ids = g_string_new (NULL);
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  g_assert_cmpint (sqlite3_prepare_v2 (db,
-                                       "SELECT m.* FROM messages m"
-                                       " JOIN message_fts f ON m.id = f.id"
-                                       " WHERE message_fts MATCH ?"
-                                       " ORDER BY m.timestamp DESC",
-                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==,
+                   SQLITE_OK);
   sqlite3_bind_text (stmt, 1, query, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     g_string_append_printf (ids, "%s%s", ids->len > 0 ? "," : "",
@@ -205,29 +200,17 @@ search_messages (Fixture *f, const char *query)
   return g_string_free (g_steal_pointer (&ids), FALSE);
 }
 
-static char *
-search_conversations (Fixture *f, const char *query)
-{
-  sqlite3 *db = harness_get_db (f->harness);
-  g_autoptr(GString) ids = g_string_new (NULL);
-  sqlite3_stmt *stmt = NULL;
-  int rc;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (db,
-                                       "SELECT c.id FROM conversations c"
-                                       " JOIN conversation_fts f"
-                                       " ON c.rowid = f.rowid"
-                                       " WHERE conversation_fts MATCH ?"
-                                       " ORDER BY c.id",
-                                       -1, &stmt, NULL), ==, SQLITE_OK);
-  sqlite3_bind_text (stmt, 1, query, -1, SQLITE_STATIC);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_string_append_printf (ids, "%s%s", ids->len > 0 ? "," : "",
-                            (const char *) sqlite3_column_text (stmt, 0));
-  g_assert_cmpint (rc, ==, SQLITE_DONE);
-  sqlite3_finalize (stmt);
-  return g_string_free (g_steal_pointer (&ids), FALSE);
-}
+/* Upstream's message search (newest first), and a conversation search by
+ * title. */
+#define search_messages(f, query)                                          \
+  search_ids ((f), "SELECT m.* FROM messages m"                            \
+              " JOIN message_fts f ON m.id = f.id"                         \
+              " WHERE message_fts MATCH ? ORDER BY m.timestamp DESC",      \
+              (query))
+#define search_conversations(f, query)                                     \
+  search_ids ((f), "SELECT c.id FROM conversations c"                      \
+              " JOIN conversation_fts f ON c.rowid = f.rowid"              \
+              " WHERE conversation_fts MATCH ? ORDER BY c.id", (query))
 
 static void
 assert_search (char *found, const char *expected)
@@ -1000,55 +983,58 @@ test_invalid_unknown_type (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 static void
 test_settings_metadata (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  fixture_apply_ok (f, "metadata", 1000, NULL,
-                    "{'id':'c1','settings':{'workspaceId':'w1',"
-                    "'sessionId':'s1','workflowId':'wf1',"
-                    "'runTrigger':'scheduled','scheduledFor':1760000000000,"
-                    "'runKey':'wf1:1760000000000',"
-                    "'chatSettings':{'workspaceId':'w9','sessionId':'s9'}}}");
-  assert_settings (f, "c1",
-                   "w1|s1|wf1|scheduled|integer:1760000000000|"
-                   "wf1:1760000000000");
-  /* chatSettings when the top-level key is missing or null; '' is a value
-   * and does not fall through. */
-  fixture_apply_ok (f, "metadata", 1000, NULL,
-                    "{'id':'c2','settings':{'workspaceId':null,"
-                    "'chatSettings':{'workspaceId':'w2','sessionId':'s2'}}}");
-  assert_settings (f, "c2", "w2|s2|NULL|NULL|NULL|NULL");
-  fixture_apply_ok (f, "metadata", 1000, NULL,
-                    "{'id':'c3','settings':{'workspaceId':'',"
-                    "'chatSettings':{'workspaceId':'w3'}}}");
-  assert_settings (f, "c3", "|NULL|NULL|NULL|NULL|NULL");
-  /* Another type than the column's: NULL, not a failure. */
-  fixture_apply_ok (f, "metadata", 1000, NULL,
-                    "{'id':'c4','settings':{'workspaceId':5,"
-                    "'sessionId':{'id':'s'},'workflowId':true,"
-                    "'runTrigger':['manual'],'scheduledFor':1.5,"
-                    "'runKey':null,'chatSettings':{'workspaceId':'w4'}}}");
-  assert_settings (f, "c4", "NULL|NULL|NULL|NULL|NULL|NULL");
-  fixture_apply_ok (f, "metadata", 1000, NULL,
-                    "{'id':'c5','settings':{'scheduledFor':'1760000000000',"
-                    "'chatSettings':'w5'}}");
-  assert_settings (f, "c5", "NULL|NULL|NULL|NULL|NULL|NULL");
-  /* No settings, null settings, settings that are no object. */
-  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c6'}");
-  fixture_apply_ok (f, "metadata", 1000, NULL,
-                    "{'id':'c7','settings':null}");
-  fixture_apply_ok (f, "metadata", 1000, NULL,
-                    "{'id':'c8','settings':['workspaceId']}");
-  assert_settings (f, "c6", "NULL|NULL|NULL|NULL|NULL|NULL");
-  assert_settings (f, "c7", "NULL|NULL|NULL|NULL|NULL|NULL");
-  assert_settings (f, "c8", "NULL|NULL|NULL|NULL|NULL|NULL");
+  /* The settings of conversation c<i + 1>, and its six columns. */
+  static const char *const cases[][2] = {
+    /* All six, and chatSettings, which the top-level keys win over. */
+    { "{'workspaceId':'w1','sessionId':'s1','workflowId':'wf1',"
+      "'runTrigger':'scheduled','scheduledFor':1760000000000,"
+      "'runKey':'wf1:1760000000000',"
+      "'chatSettings':{'workspaceId':'w9','sessionId':'s9'}}",
+      "w1|s1|wf1|scheduled|integer:1760000000000|wf1:1760000000000" },
+    /* chatSettings when the top-level key is missing or null; '' is a
+     * value and does not fall through. */
+    { "{'workspaceId':null,"
+      "'chatSettings':{'workspaceId':'w2','sessionId':'s2'}}",
+      "w2|s2|NULL|NULL|NULL|NULL" },
+    { "{'workspaceId':'','chatSettings':{'workspaceId':'w3'}}",
+      "|NULL|NULL|NULL|NULL|NULL" },
+    /* Another type than the column's: NULL, not a failure. */
+    { "{'workspaceId':5,'sessionId':{'id':'s'},'workflowId':true,"
+      "'runTrigger':['manual'],'scheduledFor':1.5,'runKey':null,"
+      "'chatSettings':{'workspaceId':'w4'}}",
+      "NULL|NULL|NULL|NULL|NULL|NULL" },
+    { "{'scheduledFor':'1760000000000','chatSettings':'w5'}",
+      "NULL|NULL|NULL|NULL|NULL|NULL" },
+    /* No settings, null settings, settings that are no object. */
+    { NULL, "NULL|NULL|NULL|NULL|NULL|NULL" },
+    { "null", "NULL|NULL|NULL|NULL|NULL|NULL" },
+    { "['workspaceId']", "NULL|NULL|NULL|NULL|NULL|NULL" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("c%u", i + 1);
+      g_autofree char *metadata = g_strdup_printf (
+          "{'id':'%s'%s%s}", id, cases[i][0] != NULL ? ",'settings':" : "",
+          cases[i][0] != NULL ? cases[i][0] : "");
+
+      g_test_message ("%s", metadata);
+      fixture_apply_ok (f, "metadata", 1000, NULL, metadata);
+      assert_settings (f, id, cases[i][1]);
+    }
   assert_column (f, "conversations", "c8", "metadataJson", "[\"workspaceId\"]");
 }
 
 static void
 test_settings_updated (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  fixture_apply_ok (f, "metadata", 1000, NULL,
-                    "{'id':'c1','settings':{'workspaceId':'w1',"
-                    "'sessionId':'s1','workflowId':'wf1',"
-                    "'runTrigger':'manual','scheduledFor':5,'runKey':'k'}}");
+  const char *settings = "{'workspaceId':'w1','sessionId':'s1',"
+                         "'workflowId':'wf1','runTrigger':'manual',"
+                         "'scheduledFor':5,'runKey':'k'}";
+  g_autofree char *metadata = g_strdup_printf ("{'id':'c1','settings':%s}",
+                                               settings);
+
+  fixture_apply_ok (f, "metadata", 1000, NULL, metadata);
   /* Without settings: the six stay, whatever else changes. */
   fixture_apply_ok (f, "conversation_updated", 1100, C1,
                     "{'title':'Renamed','updated':1100}");

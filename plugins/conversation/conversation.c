@@ -530,6 +530,26 @@ conversation_delete (ConversationState *state, const char *conversation_id,
   return jsync_sql_run (conversation, error);
 }
 
+/* Run an update (bound); that it found nothing (no conversation, or no
+ * message `message_id` in it) is no error. */
+static gboolean
+conversation_run_update (ConversationState *state, sqlite3_stmt *stmt,
+                         const JsyncEvent *event, const char *conversation_id,
+                         const char *message_id, GError **error)
+{
+  if (!jsync_sql_run (stmt, error))
+    return FALSE;
+  if (sqlite3_changes (state->db) > 0)
+    return TRUE;
+  if (message_id == NULL)
+    g_debug ("%s: no conversation %s: nothing to update",
+             jsync_event_get_id (event), conversation_id);
+  else
+    g_debug ("%s: no message %s in conversation %s: nothing to update",
+             jsync_event_get_id (event), message_id, conversation_id);
+  return TRUE;
+}
+
 /* --- The handlers */
 
 static gboolean
@@ -579,12 +599,8 @@ conversation_apply_conversation_updated (ConversationState *state,
 
   conversation_bind_text (stmt, 1, conversation_id);
   conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
-  if (!jsync_sql_run (stmt, error))
-    return FALSE;
-  if (sqlite3_changes (state->db) == 0)
-    g_debug ("%s: no conversation %s: nothing to update",
-             jsync_event_get_id (event), conversation_id);
-  return TRUE;
+  return conversation_run_update (state, stmt, event, conversation_id, NULL,
+                                  error);
 }
 
 static gboolean
@@ -680,12 +696,8 @@ conversation_apply_message_updated (ConversationState *state,
   conversation_bind_text (stmt, 1, message_id);
   conversation_bind_text (stmt, 2, conversation_id);
   conversation_bind_values (stmt, 3, values, G_N_ELEMENTS (values));
-  if (!jsync_sql_run (stmt, error))
-    return FALSE;
-  if (sqlite3_changes (state->db) == 0)
-    g_debug ("%s: no message %s in conversation %s: nothing to update",
-             jsync_event_get_id (event), message_id, conversation_id);
-  return TRUE;
+  return conversation_run_update (state, stmt, event, conversation_id,
+                                  message_id, error);
 }
 
 /* branch_created, branch_message, branch_message_updated, branch_updated:
@@ -703,9 +715,9 @@ static gboolean
 conversation_apply_message_deleted (ConversationState *state,
                                     const JsyncEvent *event, GError **error)
 {
-  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_DELETE_MESSAGE];
   const char *conversation_id;
   const char *message_id;
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_DELETE_MESSAGE];
 
   if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
                                     error)
@@ -771,69 +783,82 @@ conversation_clear_stream (gpointer data, const char *stream, GError **error)
   return conversation_delete (data, stream, error);
 }
 
-/* Empty both indexes at once rather than row by row: with every row noted
- * as new to the batch (indexed = 0), the delete triggers note nothing, and
- * end_batch indexes whatever the batch puts back. */
+/* The scripts of clear, begin_rebuild and finish_rebuild. */
+enum
+{
+  CONVERSATION_SCRIPT_CLEAR,
+  CONVERSATION_SCRIPT_BEGIN_REBUILD,
+  CONVERSATION_SCRIPT_FINISH_REBUILD,
+};
+
+static const char *const conversation_scripts[] = {
+  /* Empty both indexes at once rather than row by row: with every row
+   * noted as new to the batch (indexed = 0), the delete triggers note
+   * nothing, and end_batch indexes whatever the batch puts back.  clear
+   * then deletes the rows. */
+  [CONVERSATION_SCRIPT_CLEAR] =
+    "INSERT INTO conversation_fts (conversation_fts) VALUES ('delete-all');"
+    "INSERT INTO message_fts (message_fts) VALUES ('delete-all');"
+    "DELETE FROM conversation_fts_pending;"
+    "DELETE FROM message_fts_pending;"
+    "INSERT INTO conversation_fts_pending (contentRowid, indexed)"
+    " SELECT rowid, 0 FROM conversations;"
+    "INSERT INTO message_fts_pending (contentRowid, indexed)"
+    " SELECT rowid, 0 FROM messages;",
+  /* A rebuild fills the tables without the FTS triggers and indexes once
+   * at the end: kept up to date on every write, the indexes would tokenize
+   * a streamed message once per update, and FTS5 writes its pending terms
+   * to disk at every savepoint, that is at every event.  The names are
+   * those of conversation.sql. */
+  [CONVERSATION_SCRIPT_BEGIN_REBUILD] =
+    "DROP TRIGGER IF EXISTS conversations_fts_insert;"
+    "DROP TRIGGER IF EXISTS conversations_fts_delete;"
+    "DROP TRIGGER IF EXISTS conversations_fts_update;"
+    "DROP TRIGGER IF EXISTS messages_fts_insert;"
+    "DROP TRIGGER IF EXISTS messages_fts_delete;"
+    "DROP TRIGGER IF EXISTS messages_fts_update;",
+  /* Index everything and forget what any batch noted (the rebuild covers
+   * it); finish_rebuild then puts the triggers back (the schema is
+   * idempotent). */
+  [CONVERSATION_SCRIPT_FINISH_REBUILD] =
+    "INSERT INTO conversation_fts (conversation_fts) VALUES ('rebuild');"
+    "INSERT INTO message_fts (message_fts) VALUES ('rebuild');"
+    "DELETE FROM conversation_fts_pending;"
+    "DELETE FROM message_fts_pending;",
+};
+
+static gboolean
+conversation_run_script (gpointer data, guint script, GError **error)
+{
+  return jsync_sql_exec (((ConversationState *) data)->db,
+                         conversation_scripts[script], error);
+}
+
 static gboolean
 conversation_clear (gpointer data, GError **error)
 {
   ConversationState *state = data;
 
-  return jsync_sql_exec (state->db,
-                         "INSERT INTO conversation_fts (conversation_fts)"
-                         " VALUES ('delete-all');"
-                         "INSERT INTO message_fts (message_fts)"
-                         " VALUES ('delete-all');"
-                         "DELETE FROM conversation_fts_pending;"
-                         "DELETE FROM message_fts_pending;"
-                         "INSERT INTO conversation_fts_pending"
-                         " (contentRowid, indexed)"
-                         " SELECT rowid, 0 FROM conversations;"
-                         "INSERT INTO message_fts_pending"
-                         " (contentRowid, indexed)"
-                         " SELECT rowid, 0 FROM messages;",
-                         error)
+  return conversation_run_script (data, CONVERSATION_SCRIPT_CLEAR, error)
          && jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_MESSAGES], error)
          && jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_CONVERSATIONS],
                            error);
 }
 
-/* A rebuild fills the tables without the FTS triggers and indexes once at
- * the end: kept up to date on every write, the indexes would tokenize a
- * streamed message once per update, and FTS5 writes its pending terms to
- * disk at every savepoint, that is at every event.  The names are those of
- * conversation.sql. */
 static gboolean
 conversation_begin_rebuild (gpointer data, GError **error)
 {
-  ConversationState *state = data;
-
-  return jsync_sql_exec (state->db,
-                         "DROP TRIGGER IF EXISTS conversations_fts_insert;"
-                         "DROP TRIGGER IF EXISTS conversations_fts_delete;"
-                         "DROP TRIGGER IF EXISTS conversations_fts_update;"
-                         "DROP TRIGGER IF EXISTS messages_fts_insert;"
-                         "DROP TRIGGER IF EXISTS messages_fts_delete;"
-                         "DROP TRIGGER IF EXISTS messages_fts_update;",
-                         error);
+  return conversation_run_script (data, CONVERSATION_SCRIPT_BEGIN_REBUILD,
+                                  error);
 }
 
-/* Index everything, forget what any batch noted (the rebuild covers it),
- * then put the triggers back (the schema is idempotent). */
 static gboolean
 conversation_finish_rebuild (gpointer data, GError **error)
 {
-  ConversationState *state = data;
-
-  return jsync_sql_exec (state->db,
-                         "INSERT INTO conversation_fts (conversation_fts)"
-                         " VALUES ('rebuild');"
-                         "INSERT INTO message_fts (message_fts)"
-                         " VALUES ('rebuild');"
-                         "DELETE FROM conversation_fts_pending;"
-                         "DELETE FROM message_fts_pending;",
-                         error)
-         && jsync_sql_exec (state->db, conversation_schema_sql, error);
+  return conversation_run_script (data, CONVERSATION_SCRIPT_FINISH_REBUILD,
+                                  error)
+         && jsync_sql_exec (((ConversationState *) data)->db,
+                            conversation_schema_sql, error);
 }
 
 /* Bring one index up to date with what the batch noted, from the index's

@@ -545,6 +545,19 @@ workspace_run (sqlite3_stmt *stmt, const JsyncEvent *event, GError **error)
   return FALSE;
 }
 
+/* Run an entity's SET statement for the row `id`. */
+static gboolean
+workspace_run_set (const WorkspaceStatement *set,
+                   const WorkspaceEntity *entity, const char *id,
+                   const char *workspace_id, const char *session_id,
+                   const WorkspaceValue *values, const JsyncEvent *event,
+                   GError **error)
+{
+  workspace_bind_ids (set, id, workspace_id, session_id);
+  workspace_bind_set (set, entity, values);
+  return workspace_run (set->stmt, event, error);
+}
+
 /* --- Reading events */
 
 /* Set an INVALID error "<type>: <message>". */
@@ -762,9 +775,8 @@ workspace_apply_create (WorkspaceApplier *self, const JsyncEvent *event,
     return TRUE;
 
   /* The id exists: a create sets only what it carries. */
-  workspace_bind_ids (set, id, workspace_id, session_id);
-  workspace_bind_set (set, entity, values);
-  return workspace_run (set->stmt, event, error);
+  return workspace_run_set (set, entity, id, workspace_id, session_id,
+                            values, event, error);
 }
 
 /* workspace_updated, session_updated, state_updated.  The sessionId of a
@@ -795,45 +807,8 @@ workspace_apply_update (WorkspaceApplier *self, const JsyncEvent *event,
                                   values, error))
     return FALSE;
 
-  workspace_bind_ids (set, id, workspace_id, NULL);
-  workspace_bind_set (set, entity, values);
-  return workspace_run (set->stmt, event, error);
-}
-
-/* Delete one workspace and every row with its workspaceId. */
-static gboolean
-workspace_delete_stream (WorkspaceApplier *self, const char *workspace_id,
-                         GError **error)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
-    {
-      jsync_sql_bind_text (self->delete_stream[i], 1, workspace_id);
-      if (!jsync_sql_run (self->delete_stream[i], error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* workspace_deleted. */
-static gboolean
-workspace_apply_workspace_deleted (WorkspaceApplier *self,
-                                   const JsyncEvent *event,
-                                   const WorkspaceEntity *entity,
-                                   GError **error)
-{
-  const char *workspace_id = NULL;
-
-  if (!workspace_get_routing (event, "workspaceId", TRUE, &workspace_id,
-                              error)
-      || !workspace_check_workspace_id (event, "workspaceId", workspace_id,
-                                        error))
-    return FALSE;
-  if (!workspace_delete_stream (self, workspace_id, error))
-    {
-      g_prefix_error (error, "%s: ", jsync_event_get_type (event));
-      return FALSE;
-    }
-  return TRUE;
+  return workspace_run_set (set, entity, id, workspace_id, NULL, values,
+                            event, error);
 }
 
 /* session_updated: the update, then, when data.workspaceId names another
@@ -880,6 +855,42 @@ workspace_apply_session_updated (WorkspaceApplier *self,
       jsync_sql_bind_text (self->move[i], 3, from);
       if (!workspace_run (self->move[i], event, error))
         return FALSE;
+    }
+  return TRUE;
+}
+
+/* Delete one workspace and every row with its workspaceId. */
+static gboolean
+workspace_delete_stream (WorkspaceApplier *self, const char *workspace_id,
+                         GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
+    {
+      jsync_sql_bind_text (self->delete_stream[i], 1, workspace_id);
+      if (!jsync_sql_run (self->delete_stream[i], error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* workspace_deleted. */
+static gboolean
+workspace_apply_workspace_deleted (WorkspaceApplier *self,
+                                   const JsyncEvent *event,
+                                   const WorkspaceEntity *entity,
+                                   GError **error)
+{
+  const char *workspace_id = NULL;
+
+  if (!workspace_get_routing (event, "workspaceId", TRUE, &workspace_id,
+                              error)
+      || !workspace_check_workspace_id (event, "workspaceId", workspace_id,
+                                        error))
+    return FALSE;
+  if (!workspace_delete_stream (self, workspace_id, error))
+    {
+      g_prefix_error (error, "%s: ", jsync_event_get_type (event));
+      return FALSE;
     }
   return TRUE;
 }
@@ -989,55 +1000,68 @@ workspace_apply (gpointer state, const JsyncEvent *event, GError **error)
   return FALSE;
 }
 
-/* The index is emptied at once rather than row by row: with every
- * workspace noted as new to the batch (indexed = 0), the delete trigger
- * notes nothing, and end_batch indexes whatever the batch puts back. */
+/* The scripts of clear, begin_rebuild and finish_rebuild. */
+enum
+{
+  WORKSPACE_SCRIPT_CLEAR,
+  WORKSPACE_SCRIPT_BEGIN_REBUILD,
+  WORKSPACE_SCRIPT_FINISH_REBUILD,
+};
+
+static const char *const workspace_scripts[] = {
+  /* The index is emptied at once rather than row by row: with every
+   * workspace noted as new to the batch (indexed = 0), the delete trigger
+   * notes nothing, and end_batch indexes whatever the batch puts back. */
+  [WORKSPACE_SCRIPT_CLEAR] =
+    "INSERT INTO workspace_fts (workspace_fts) VALUES ('delete-all');"
+    "DELETE FROM workspace_fts_pending;"
+    "INSERT INTO workspace_fts_pending (contentRowid, indexed)"
+    " SELECT rowid, 0 FROM workspaces;"
+    "DELETE FROM memory_traces;"
+    "DELETE FROM states;"
+    "DELETE FROM sessions;"
+    "DELETE FROM workspaces;",
+  /* A rebuild fills workspaces without the FTS triggers and indexes once
+   * at the end.  The names are those of workspace.sql. */
+  [WORKSPACE_SCRIPT_BEGIN_REBUILD] =
+    "DROP TRIGGER IF EXISTS workspace_fts_insert;"
+    "DROP TRIGGER IF EXISTS workspace_fts_delete;"
+    "DROP TRIGGER IF EXISTS workspace_fts_update;",
+  /* Index everything and forget what any batch noted (the rebuild covers
+   * it); finish_rebuild then puts the triggers back (the schema is
+   * idempotent). */
+  [WORKSPACE_SCRIPT_FINISH_REBUILD] =
+    "INSERT INTO workspace_fts (workspace_fts) VALUES ('rebuild');"
+    "DELETE FROM workspace_fts_pending;",
+};
+
+/* Run one of workspace_scripts. */
+static gboolean
+workspace_run_script (gpointer state, guint script, GError **error)
+{
+  WorkspaceApplier *self = state;
+
+  return jsync_sql_exec (self->db, workspace_scripts[script], error);
+}
+
 static gboolean
 workspace_clear (gpointer state, GError **error)
 {
-  WorkspaceApplier *self = state;
-
-  return jsync_sql_exec (self->db,
-                         "INSERT INTO workspace_fts (workspace_fts)"
-                         " VALUES ('delete-all');"
-                         "DELETE FROM workspace_fts_pending;"
-                         "INSERT INTO workspace_fts_pending"
-                         " (contentRowid, indexed)"
-                         " SELECT rowid, 0 FROM workspaces;"
-                         "DELETE FROM memory_traces;"
-                         "DELETE FROM states;"
-                         "DELETE FROM sessions;"
-                         "DELETE FROM workspaces;",
-                         error);
+  return workspace_run_script (state, WORKSPACE_SCRIPT_CLEAR, error);
 }
 
-/* A rebuild fills workspaces without the FTS triggers and indexes once at
- * the end.  The names are those of workspace.sql. */
 static gboolean
 workspace_begin_rebuild (gpointer state, GError **error)
 {
-  WorkspaceApplier *self = state;
-
-  return jsync_sql_exec (self->db,
-                         "DROP TRIGGER IF EXISTS workspace_fts_insert;"
-                         "DROP TRIGGER IF EXISTS workspace_fts_delete;"
-                         "DROP TRIGGER IF EXISTS workspace_fts_update;",
-                         error);
+  return workspace_run_script (state, WORKSPACE_SCRIPT_BEGIN_REBUILD, error);
 }
 
-/* Index everything, forget what any batch noted (the rebuild covers it),
- * then put the triggers back (the schema is idempotent). */
 static gboolean
 workspace_finish_rebuild (gpointer state, GError **error)
 {
-  WorkspaceApplier *self = state;
-
-  return jsync_sql_exec (self->db,
-                         "INSERT INTO workspace_fts (workspace_fts)"
-                         " VALUES ('rebuild');"
-                         "DELETE FROM workspace_fts_pending;",
-                         error)
-         && jsync_sql_exec (self->db, workspace_schema_sql, error);
+  return workspace_run_script (state, WORKSPACE_SCRIPT_FINISH_REBUILD, error)
+         && jsync_sql_exec (((WorkspaceApplier *) state)->db,
+                            workspace_schema_sql, error);
 }
 
 /* The end of a batch: the index takes in the batch's changes.  Nothing is
