@@ -37,21 +37,22 @@ test_lost_conflict_in_rewritten (CliFixture *f, gconstpointer data)
   const char *const contents[] = { "b", "0" };
   const char *const kept[] = { "a", "0" };
   guint i = GPOINTER_TO_UINT (data);
-  g_autofree char *create = g_strdup (
-      "{\"type\":\"metadata\",\"data\":{\"id\":\"c1\",\"title\":\"T\"},"
-      "\"id\":\"e1\",\"deviceId\":\"d1\",\"timestamp\":1000}\n");
+  const char *create =
+    "{\"type\":\"metadata\",\"data\":{\"id\":\"c1\",\"title\":\"T\"},"
+    "\"id\":\"e1\",\"deviceId\":\"d1\",\"timestamp\":1000}\n";
   g_autofree char *m1 = message_line ("e2", 2000, "m1", "a");
   g_autofree char *m1_other = message_line ("e2", 2000, "m1", contents[i]);
   g_autofree char *m2 = message_line ("e3", 3000, "m2", "two");
   g_autofree char *before = g_strconcat (create, m1, NULL);
   g_autofree char *after = g_strconcat (create, m1_other, m2, NULL);
-  g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) result = NULL;
-  g_autofree char *content = NULL;
 
   cli_write (f, "conversations/conv_c1.jsonl", before);
-  first = cli_sync (f);
-  g_assert_cmpuint (first->events_applied, ==, 2);
+  {
+    g_autoptr(JsyncResult) first = cli_sync (f);
+
+    g_assert_cmpuint (first->events_applied, ==, 2);
+  }
 
   /* Rewritten in place: the bytes before the checkpoint changed. */
   cli_write (f, "conversations/conv_c1.jsonl", after);
