@@ -1174,6 +1174,14 @@ test_clear (Fixture *f, gconstpointer data)
 
 /* --- Full-text search */
 
+/* Apply one event, then check the index is exact. */
+static void
+apply_fts_ok (Fixture *f, const char *line)
+{
+  apply_ok (f, line);
+  harness_assert_fts_ok (f->harness);
+}
+
 #define FTS_IDS(match) \
   "SELECT group_concat(id, ' ') FROM (SELECT w.id FROM workspaces w" \
   " JOIN workspace_fts f ON w.rowid = f.rowid" \
@@ -1193,10 +1201,9 @@ test_fts (Fixture *f, gconstpointer data)
   assert_text (f, FTS_IDS ("garden"), "w1 w2");
   assert_text (f, FTS_IDS ("name:garden"), "w1");
 
-  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
-               "'data':{'name':'Orchard plans'},"
-               "'id':'e3','deviceId':'d1','timestamp':2000}");
-  harness_assert_fts_ok (f->harness);
+  apply_fts_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+                   "'data':{'name':'Orchard plans'},"
+                   "'id':'e3','deviceId':'d1','timestamp':2000}");
   assert_text (f, FTS_IDS ("orchard"), "w1");
   assert_text (f, FTS_IDS ("name:garden"), NULL);
   assert_int (f, "SELECT count(*) FROM workspace_fts"
@@ -1206,24 +1213,21 @@ test_fts (Fixture *f, gconstpointer data)
   apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
                "'data':{'lastAccessed':3000,'isActive':false},"
                "'id':'e4','deviceId':'d1','timestamp':3000}");
-  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
-               "'data':{'description':null},"
-               "'id':'e5','deviceId':'d1','timestamp':3100}");
-  harness_assert_fts_ok (f->harness);
+  apply_fts_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+                   "'data':{'description':null},"
+                   "'id':'e5','deviceId':'d1','timestamp':3100}");
   assert_int (f, "SELECT count(*) FROM workspace_fts"
                  " WHERE workspace_fts MATCH 'roses'", 0);
 
   /* A re-create changes the text through the same path. */
-  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2',"
-               "'name':'Library','description':'novels'},"
-               "'id':'e6','deviceId':'d1','timestamp':4000}");
-  harness_assert_fts_ok (f->harness);
+  apply_fts_ok (f, "{'type':'workspace_created','data':{'id':'w2',"
+                   "'name':'Library','description':'novels'},"
+                   "'id':'e6','deviceId':'d1','timestamp':4000}");
   assert_text (f, FTS_IDS ("novels OR library"), "w2");
   assert_text (f, FTS_IDS ("reading OR books"), NULL);
 
-  apply_ok (f, "{'type':'workspace_deleted','workspaceId':'w2',"
-               "'id':'e7','deviceId':'d1','timestamp':5000}");
-  harness_assert_fts_ok (f->harness);
+  apply_fts_ok (f, "{'type':'workspace_deleted','workspaceId':'w2',"
+                   "'id':'e7','deviceId':'d1','timestamp':5000}");
   assert_text (f, FTS_IDS ("library"), NULL);
   assert_text (f, FTS_IDS ("orchard"), "w1");
 
