@@ -299,7 +299,11 @@ test_upgrade (CliFixture *f, gconstpointer data)
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 0);
   g_assert_cmpint (jtest_member_len (run->json, "filesReread"), ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_appliers"
-                                   " WHERE schema_version = 2"), ==, 2);
+                                   " WHERE (name = 'workspace'"
+                                   "        AND version = '2.0.0'"
+                                   "        OR name = 'conversation'"
+                                   "        AND version = '0.4.0')"
+                                   " AND schema_version = 2"), ==, 2);
 
   /* The core's tables are as they were: the same rows, the same rowids
    * (only the streams the workspace applier gives changed). */
