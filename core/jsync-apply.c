@@ -142,11 +142,19 @@ apply_item (Run *run, Item *item, GPtrArray *defer, GError **error)
 
 /* Re-apply one stored event during a replay.  A stored event that can no
  * longer be read is reported and left out; one its applier now rejects is
- * marked failed (collected in `now_failed`). */
+ * marked failed (collected in `now_failed`); one its applier now puts in
+ * another stream (a new version that changed its stream function, replayed
+ * whole since its schema version changed) is collected in `restreamed` as
+ * (id, stream) pairs. */
 static gboolean
 apply_replay_stored (Run *run, JsyncApplierInstance *applier,
-                     sqlite3_stmt *row, GPtrArray *now_failed, GError **error)
+                     sqlite3_stmt *row, GPtrArray *now_failed,
+                     GPtrArray *restreamed, GError **error)
 {
+  const JsyncApplierDesc *desc = applier->plugin->desc;
+  const char *stored_stream = (const char *) sqlite3_column_text (
+      row, JSYNC_STORED_STREAM);
+  const char *stream;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *text = NULL;
   g_autofree char *rejection = NULL;
@@ -182,6 +190,14 @@ apply_replay_stored (Run *run, JsyncApplierInstance *applier,
   event.file = source != NULL ? source->path : NULL;
   event.line = sqlite3_column_int64 (row, JSYNC_STORED_LINE);
   event.offset = sqlite3_column_int64 (row, JSYNC_STORED_OFFSET);
+  stream = desc->stream != NULL ? desc->stream (applier->state, &event) : NULL;
+  if (stream == NULL)
+    stream = "";
+  if (g_strcmp0 (stored_stream, stream) != 0)
+    {
+      g_ptr_array_add (restreamed, g_strdup (id));
+      g_ptr_array_add (restreamed, g_strdup (stream));
+    }
   if (!apply_event (run, applier, &event, &rejection, error))
     {
       json_object_put (json);
@@ -256,6 +272,7 @@ apply_replay_group (Run *run, Group *group, GError **error)
 {
   const JsyncApplierDesc *desc = group->applier->plugin->desc;
   g_autoptr(GPtrArray) now_failed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) restreamed = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) applied = g_ptr_array_new ();
   sqlite3_stmt *stmt;
   gboolean ok;
@@ -292,7 +309,7 @@ apply_replay_group (Run *run, Group *group, GError **error)
         }
       if (ok)
         ok = apply_replay_stored (run, group->applier, stmt, now_failed,
-                                  error);
+                                  restreamed, error);
     }
   if (ok && rc != SQLITE_DONE)
     {
@@ -307,6 +324,10 @@ apply_replay_group (Run *run, Group *group, GError **error)
 
   if (ok)
     ok = apply_mark_failed (run, now_failed, error);
+  /* After the loop: the rows it read are not changed under it. */
+  for (guint i = 0; ok && i + 1 < restreamed->len; i += 2)
+    ok = jsync_store_event_set_stream (run->store, restreamed->pdata[i],
+                                       restreamed->pdata[i + 1], error);
   return ok;
 }
 

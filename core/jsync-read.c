@@ -254,10 +254,15 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
   g_warning ("%s:%" G_GUINT64_FORMAT ": event %s differs from the copy read"
              " before; the one that sorts first is kept",
              item->source->path, item->line, item->id);
+  /* The stored copy stays the event.  Its own file, read again, still
+   * holds the id, in another body: not lost (docs/design.md "Lost
+   * events"). */
   if (!read_new_copy_wins (item->ts, item->device, item->raw, item->length,
                            stored_ts, stored_device, stored_raw,
                            stored_length))
-    return TRUE;
+    return !own_reread
+           || jsync_store_event_seen (run->store, item->id, item->source->gen,
+                                      error);
 
   return read_replace_stored (run, item, stored_status, stored_applier,
                               stored_stream, error);

@@ -22,16 +22,18 @@ static const char *const store_sql[JSYNC_STMT_N] = {
     "UPDATE jsync_events SET gen = ?2 WHERE id = ?1",
   [JSYNC_STMT_EVENT_SET_STATUS] =
     "UPDATE jsync_events SET status = ?2 WHERE id = ?1",
+  [JSYNC_STMT_EVENT_SET_STREAM] =
+    "UPDATE jsync_events SET stream = ?2 WHERE id = ?1",
   [JSYNC_STMT_STREAM_MAX] =
     "SELECT ts, device, id FROM jsync_events"
     " WHERE applier = ?1 AND stream = ?2 AND status = 0"
     " ORDER BY ts DESC, device DESC, id DESC LIMIT 1",
   [JSYNC_STMT_STREAM_EVENTS] =
-    "SELECT id, ts, device, source, offset, length, hash, raw, line"
+    "SELECT id, ts, device, source, offset, length, hash, raw, line, stream"
     " FROM jsync_events WHERE applier = ?1 AND stream = ?2 AND status = 0"
     " ORDER BY ts, device, id",
   [JSYNC_STMT_APPLIER_EVENTS] =
-    "SELECT id, ts, device, source, offset, length, hash, raw, line"
+    "SELECT id, ts, device, source, offset, length, hash, raw, line, stream"
     " FROM jsync_events WHERE applier = ?1 AND status = 0"
     " ORDER BY ts, device, id",
   [JSYNC_STMT_FAILED_INSERT] =
@@ -216,6 +218,21 @@ jsync_store_event_set_status (JsyncStore *store, const char *id,
 
   sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int (stmt, 2, status);
+  return jsync_store_run (store, stmt, error);
+}
+
+/**
+ * jsync_store_event_set_stream:
+ * Set the stream an event is recorded in.
+ */
+gboolean
+jsync_store_event_set_stream (JsyncStore *store, const char *id,
+                              const char *stream, GError **error)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_SET_STREAM);
+
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, stream, -1, SQLITE_STATIC);
   return jsync_store_run (store, stmt, error);
 }
 

@@ -36,6 +36,7 @@ typedef enum
   JSYNC_STMT_EVENT_RELOCATE,
   JSYNC_STMT_EVENT_SEEN,
   JSYNC_STMT_EVENT_SET_STATUS,
+  JSYNC_STMT_EVENT_SET_STREAM,
   JSYNC_STMT_STREAM_MAX,
   JSYNC_STMT_STREAM_EVENTS,
   JSYNC_STMT_APPLIER_EVENTS,
@@ -196,6 +197,9 @@ gboolean jsync_store_event_seen (JsyncStore *store, const char *id,
 gboolean jsync_store_event_set_status (JsyncStore *store, const char *id,
                                        JsyncEventStatus status,
                                        GError **error);
+/* The stream an event's applier now gives it. */
+gboolean jsync_store_event_set_stream (JsyncStore *store, const char *id,
+                                       const char *stream, GError **error);
 /* Move an event's record to another copy of it (`raw`, `length` bytes,
  * in log `source` of generation `gen`). */
 gboolean jsync_store_event_move (JsyncStore *store, const char *id,
@@ -228,6 +232,7 @@ enum
   JSYNC_STORED_OFFSET = 4,
   JSYNC_STORED_RAW = 7,
   JSYNC_STORED_LINE = 8,
+  JSYNC_STORED_STREAM = 9,
 };
 
 /* The applied events of `applier`'s `stream` (all its streams when NULL),

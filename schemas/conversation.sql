@@ -5,7 +5,8 @@
 -- The DEFAULTs are upstream's; the applier always writes every column
 -- itself (docs/format.md: the applier's defaults apply, never the schema's).
 -- No foreign keys: messages may precede their conversation in the order,
--- and deletes cascade through explicit DELETE statements.
+-- and deletes cascade through explicit DELETE statements.  Schema 2 added
+-- the six columns after messageCount, derived from the settings.
 
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,
@@ -14,7 +15,13 @@ CREATE TABLE IF NOT EXISTS conversations (
   updated INTEGER NOT NULL,
   vaultName TEXT NOT NULL,
   metadataJson TEXT,
-  messageCount INTEGER DEFAULT 0
+  messageCount INTEGER DEFAULT 0,
+  workspaceId TEXT,
+  sessionId TEXT,
+  workflowId TEXT,
+  runTrigger TEXT,
+  scheduledFor INTEGER,
+  runKey TEXT
 );
 
 CREATE TABLE IF NOT EXISTS messages (
@@ -39,6 +46,19 @@ CREATE INDEX IF NOT EXISTS idx_messages_conversation
   ON messages (conversationId, sequenceNumber);
 CREATE INDEX IF NOT EXISTS idx_conversations_updated
   ON conversations (updated);
+-- Upstream's lookups by what the settings say.
+CREATE INDEX IF NOT EXISTS idx_conversations_workspace
+  ON conversations (workspaceId);
+CREATE INDEX IF NOT EXISTS idx_conversations_session
+  ON conversations (sessionId);
+CREATE INDEX IF NOT EXISTS idx_conversations_workflow
+  ON conversations (workflowId);
+CREATE INDEX IF NOT EXISTS idx_conversations_run_trigger
+  ON conversations (runTrigger);
+CREATE INDEX IF NOT EXISTS idx_conversations_scheduled_for
+  ON conversations (scheduledFor);
+CREATE INDEX IF NOT EXISTS idx_conversations_run_key
+  ON conversations (runKey);
 
 -- messageCount: a conversation's create counts its messages (they may come
 -- first); from then on each message row inserted or deleted moves it by

@@ -1,4 +1,4 @@
--- workspace.sql: the tables of the bundled `workspace` applier (schema 1).
+-- workspace.sql: the tables of the bundled `workspace` applier (schema 2).
 --
 -- Columns as docs/format.md "The `workspace` applier" gives them: camelCase
 -- names, times in integer ms, booleans 0/1, *Json columns holding JSON
@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS workspaces (
   lastAccessed INTEGER NOT NULL,
   isActive INTEGER DEFAULT 1,
   contextJson TEXT,
-  dedicatedAgentId TEXT
+  dedicatedAgentId TEXT,
+  isArchived INTEGER DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS sessions (
@@ -52,8 +53,10 @@ CREATE TABLE IF NOT EXISTS memory_traces (
   metadataJson TEXT
 );
 
--- Lookups by workspace (also what a workspace delete and clear_stream use)
--- and by session; traces are read newest first.
+-- Lookups of archived workspaces (schema 2), by workspace (also what a
+-- workspace delete and a session move use) and by session; traces are read
+-- newest first.
+CREATE INDEX IF NOT EXISTS idx_workspaces_archived ON workspaces (isArchived);
 CREATE INDEX IF NOT EXISTS sessions_workspace ON sessions (workspaceId);
 CREATE INDEX IF NOT EXISTS states_workspace ON states (workspaceId);
 CREATE INDEX IF NOT EXISTS states_session ON states (sessionId);

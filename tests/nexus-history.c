@@ -387,7 +387,7 @@ history_conversation_event (GRand *rand, json_object *envelope,
        * scope): pending. */
       type = "skill_created";
       history_add_string (envelope, "conversationId", conversation);
-      history_add_text (data, "name", history_text (rand, "branch", n));
+      history_add_text (data, "name", history_text (rand, "skill", n));
     }
   history_add_string (envelope, "type", type);
   return data;

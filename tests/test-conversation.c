@@ -180,22 +180,17 @@ count_rows (Fixture *f, const char *table, const char *where)
   return fixture_int (f, "SELECT count(*) FROM %s WHERE %s", table, where);
 }
 
-/* Upstream's message search: the ids it returns, newest first, joined by
- * commas. */
+/* The ids (first column) a search returns for `query`, joined by commas. */
 static char *
-search_messages (Fixture *f, const char *query)
+search_ids (Fixture *f, const char *sql, const char *query)
 {
   sqlite3 *db = harness_get_db (f->harness);
   g_autoptr(GString) ids = g_string_new (NULL);
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  g_assert_cmpint (sqlite3_prepare_v2 (db,
-                                       "SELECT m.* FROM messages m"
-                                       " JOIN message_fts f ON m.id = f.id"
-                                       " WHERE message_fts MATCH ?"
-                                       " ORDER BY m.timestamp DESC",
-                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==,
+                   SQLITE_OK);
   sqlite3_bind_text (stmt, 1, query, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     g_string_append_printf (ids, "%s%s", ids->len > 0 ? "," : "",
@@ -205,29 +200,17 @@ search_messages (Fixture *f, const char *query)
   return g_string_free (g_steal_pointer (&ids), FALSE);
 }
 
-static char *
-search_conversations (Fixture *f, const char *query)
-{
-  sqlite3 *db = harness_get_db (f->harness);
-  g_autoptr(GString) ids = g_string_new (NULL);
-  sqlite3_stmt *stmt = NULL;
-  int rc;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (db,
-                                       "SELECT c.id FROM conversations c"
-                                       " JOIN conversation_fts f"
-                                       " ON c.rowid = f.rowid"
-                                       " WHERE conversation_fts MATCH ?"
-                                       " ORDER BY c.id",
-                                       -1, &stmt, NULL), ==, SQLITE_OK);
-  sqlite3_bind_text (stmt, 1, query, -1, SQLITE_STATIC);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_string_append_printf (ids, "%s%s", ids->len > 0 ? "," : "",
-                            (const char *) sqlite3_column_text (stmt, 0));
-  g_assert_cmpint (rc, ==, SQLITE_DONE);
-  sqlite3_finalize (stmt);
-  return g_string_free (g_steal_pointer (&ids), FALSE);
-}
+/* Upstream's message search (newest first), and a conversation search by
+ * title. */
+#define search_messages(f, query)                                          \
+  search_ids ((f), "SELECT m.* FROM messages m"                            \
+              " JOIN message_fts f ON m.id = f.id"                         \
+              " WHERE message_fts MATCH ? ORDER BY m.timestamp DESC",      \
+              (query))
+#define search_conversations(f, query)                                     \
+  search_ids ((f), "SELECT c.id FROM conversations c"                      \
+              " JOIN conversation_fts f ON c.rowid = f.rowid"              \
+              " WHERE conversation_fts MATCH ? ORDER BY c.id", (query))
 
 static void
 assert_search (char *found, const char *expected)
@@ -239,13 +222,36 @@ assert_search (char *found, const char *expected)
 #define C1 "'conversationId':'c1'"
 #define C2 "'conversationId':'c2'"
 
+/* The columns derived from the settings, in the table's order. */
+static const char *const settings_columns[] = {
+  "workspaceId", "sessionId", "workflowId", "runTrigger", "scheduledFor",
+  "runKey",
+};
+
+/* Assert the six derived columns of conversation `id`, as one text:
+ * each value (or "NULL") joined by "|". */
+static void
+assert_settings (Fixture *f, const char *id, const char *expected)
+{
+  g_autofree char *text = fixture_text (
+      f, "SELECT coalesce (workspaceId, 'NULL') || '|'"
+      " || coalesce (sessionId, 'NULL') || '|'"
+      " || coalesce (workflowId, 'NULL') || '|'"
+      " || coalesce (runTrigger, 'NULL') || '|'"
+      " || coalesce (typeof (scheduledFor) || ':' || scheduledFor, 'NULL')"
+      " || '|' || coalesce (runKey, 'NULL')"
+      " FROM conversations WHERE id = '%s'", id);
+
+  g_assert_cmpstr (text, ==, expected);
+}
+
 /* --- The descriptor and the schema */
 
 static void
 test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
   const char *const prefixes[] = { "metadata", "conversation_", "message",
-                                   NULL };
+                                   "branch_", NULL };
   const char *const tables[] = { "conversations", "messages", NULL };
 
   g_assert_cmpstr (f->desc->name, ==, "conversation");
@@ -254,7 +260,7 @@ test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) f->desc->tables,
                                tables));
-  g_assert_cmpint (f->desc->schema_version, ==, 1);
+  g_assert_cmpint (f->desc->schema_version, ==, 2);
   g_assert_cmpstr (f->desc->search[0].fts, ==, "message_fts");
   g_assert_cmpstr (f->desc->search[0].table, ==, "messages");
   g_assert_cmpstr (f->desc->search[0].columns, ==,
@@ -316,6 +322,17 @@ test_schema_indexes (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   g_assert_null (strstr (messages, "TEMP B-TREE"));
   g_assert_nonnull (strstr (conversations, "USING INDEX"));
   g_assert_null (strstr (conversations, "TEMP B-TREE"));
+
+  /* Each column derived from the settings has its index. */
+  for (guint i = 0; i < G_N_ELEMENTS (settings_columns); i++)
+    {
+      g_autofree char *sql = g_strdup_printf (
+          "SELECT id FROM conversations WHERE %s = 'x'", settings_columns[i]);
+      g_autofree char *plan = query_plan (f, sql);
+
+      g_test_message ("%s: %s", sql, plan);
+      g_assert_nonnull (strstr (plan, "USING INDEX"));
+    }
 }
 
 /* --- metadata */
@@ -641,6 +658,42 @@ test_message_tool_calls (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   assert_column (f, "messages", "m2", "alternativesJson", NULL);
 }
 
+/* Today's tool calls carry more keys, and any type: kept as they are. */
+static void
+test_message_tool_calls_extended (Fixture *f,
+                                  G_GNUC_UNUSED gconstpointer data)
+{
+  fixture_apply_ok (f, "message", 1000, C1,
+                    "{'id':'m1','role':'assistant','tool_calls':"
+                    "[{'id':'call_1','type':'mcp','name':'searchContent',"
+                    "'function':{'name':'searchContent',"
+                    "'arguments':'{\\'q\\':1}'},"
+                    "'parameters':{'query':'roses','limit':5},"
+                    "'result':{'hits':[]},'success':true,'error':null,"
+                    "'executionTime':42}],"
+                    "'alternatives':[{'content':'other','tool_calls':"
+                    "[{'id':'call_2','type':'anything','success':false,"
+                    "'error':'boom'}]}]}");
+  assert_column (f, "messages", "m1", "toolCallsJson",
+                 "[{\"id\":\"call_1\",\"type\":\"mcp\","
+                 "\"name\":\"searchContent\",\"function\":"
+                 "{\"name\":\"searchContent\","
+                 "\"arguments\":\"{\\\"q\\\":1}\"},"
+                 "\"parameters\":{\"query\":\"roses\",\"limit\":5},"
+                 "\"result\":{\"hits\":[]},\"success\":true,"
+                 "\"error\":null,\"executionTime\":42}]");
+  assert_column (f, "messages", "m1", "alternativesJson",
+                 "[{\"content\":\"other\",\"tool_calls\":"
+                 "[{\"id\":\"call_2\",\"type\":\"anything\","
+                 "\"success\":false,\"error\":\"boom\"}]}]");
+  fixture_apply_ok (f, "message_updated", 1100, C1 ",'messageId':'m1'",
+                    "{'tool_calls':[{'id':'call_1','type':'mcp',"
+                    "'result':'done','success':true}]}");
+  assert_column (f, "messages", "m1", "toolCallsJson",
+                 "[{\"id\":\"call_1\",\"type\":\"mcp\","
+                 "\"result\":\"done\",\"success\":true}]");
+}
+
 static void
 test_message_content_null (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
@@ -925,6 +978,121 @@ test_invalid_unknown_type (Fixture *f, G_GNUC_UNUSED gconstpointer data)
     }
 }
 
+/* --- The columns derived from the settings */
+
+static void
+test_settings_metadata (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  /* The settings of conversation c<i + 1>, and its six columns. */
+  static const char *const cases[][2] = {
+    /* All six, and chatSettings, which the top-level keys win over. */
+    { "{'workspaceId':'w1','sessionId':'s1','workflowId':'wf1',"
+      "'runTrigger':'scheduled','scheduledFor':1760000000000,"
+      "'runKey':'wf1:1760000000000',"
+      "'chatSettings':{'workspaceId':'w9','sessionId':'s9'}}",
+      "w1|s1|wf1|scheduled|integer:1760000000000|wf1:1760000000000" },
+    /* chatSettings when the top-level key is missing or null; '' is a
+     * value and does not fall through. */
+    { "{'workspaceId':null,"
+      "'chatSettings':{'workspaceId':'w2','sessionId':'s2'}}",
+      "w2|s2|NULL|NULL|NULL|NULL" },
+    { "{'workspaceId':'','chatSettings':{'workspaceId':'w3'}}",
+      "|NULL|NULL|NULL|NULL|NULL" },
+    /* Another type than the column's: NULL, not a failure. */
+    { "{'workspaceId':5,'sessionId':{'id':'s'},'workflowId':true,"
+      "'runTrigger':['manual'],'scheduledFor':1.5,'runKey':null,"
+      "'chatSettings':{'workspaceId':'w4'}}",
+      "NULL|NULL|NULL|NULL|NULL|NULL" },
+    { "{'scheduledFor':'1760000000000','chatSettings':'w5'}",
+      "NULL|NULL|NULL|NULL|NULL|NULL" },
+    /* No settings, null settings, settings that are no object. */
+    { NULL, "NULL|NULL|NULL|NULL|NULL|NULL" },
+    { "null", "NULL|NULL|NULL|NULL|NULL|NULL" },
+    { "['workspaceId']", "NULL|NULL|NULL|NULL|NULL|NULL" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("c%u", i + 1);
+      g_autofree char *metadata = g_strdup_printf (
+          "{'id':'%s'%s%s}", id, cases[i][0] != NULL ? ",'settings':" : "",
+          cases[i][0] != NULL ? cases[i][0] : "");
+
+      g_test_message ("%s", metadata);
+      fixture_apply_ok (f, "metadata", 1000, NULL, metadata);
+      assert_settings (f, id, cases[i][1]);
+    }
+  assert_column (f, "conversations", "c8", "metadataJson", "[\"workspaceId\"]");
+}
+
+static void
+test_settings_updated (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  const char *settings = "{'workspaceId':'w1','sessionId':'s1',"
+                         "'workflowId':'wf1','runTrigger':'manual',"
+                         "'scheduledFor':5,'runKey':'k'}";
+  g_autofree char *metadata = g_strdup_printf ("{'id':'c1','settings':%s}",
+                                               settings);
+
+  fixture_apply_ok (f, "metadata", 1000, NULL, metadata);
+  /* Without settings: the six stay, whatever else changes. */
+  fixture_apply_ok (f, "conversation_updated", 1100, C1,
+                    "{'title':'Renamed','updated':1100}");
+  fixture_apply_ok (f, "metadata", 1200, NULL,
+                    "{'id':'c1','title':'Again'}");
+  assert_settings (f, "c1", "w1|s1|wf1|manual|integer:5|k");
+
+  /* With settings: all six recomputed, a missing key is NULL. */
+  fixture_apply_ok (f, "conversation_updated", 1300, C1,
+                    "{'settings':{'chatSettings':{'sessionId':'s2'},"
+                    "'runTrigger':'catch_up'}}");
+  assert_settings (f, "c1", "NULL|s2|NULL|catch_up|NULL|NULL");
+  assert_column (f, "conversations", "c1", "metadataJson",
+                 "{\"chatSettings\":{\"sessionId\":\"s2\"},"
+                 "\"runTrigger\":\"catch_up\"}");
+
+  /* settings: null clears them all, and metadataJson. */
+  fixture_apply_ok (f, "conversation_updated", 1400, C1, "{'settings':null}");
+  assert_settings (f, "c1", "NULL|NULL|NULL|NULL|NULL|NULL");
+  assert_column (f, "conversations", "c1", "metadataJson", NULL);
+
+  /* A re-create with settings recomputes them too. */
+  fixture_apply_ok (f, "metadata", 1500, NULL,
+                    "{'id':'c1','settings':{'workspaceId':'w5'}}");
+  assert_settings (f, "c1", "w5|NULL|NULL|NULL|NULL|NULL");
+  assert_column (f, "conversations", "c1", "title", "Again");
+}
+
+/* --- branch_* (legacy) */
+
+static void
+test_branch_events (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autoptr(json_object) before = NULL;
+  g_autoptr(json_object) after = NULL;
+
+  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1','title':'T'}");
+  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m1','content':'hi'}");
+  before = harness_dump (f->harness);
+  fixture_apply_ok (f, "branch_created", 1200,
+                    C1 ",'parentMessageId':'m1'",
+                    "{'id':'b1','type':'alternative','inheritContext':true,"
+                    "'metadataJson':'{}'}");
+  fixture_apply_ok (f, "branch_message", 1300, C1 ",'branchId':'b1'",
+                    "{'id':'m2','role':'user','content':'branch text'}");
+  fixture_apply_ok (f, "branch_message_updated", 1400,
+                    C1 ",'branchId':'b1','messageId':'m2'",
+                    "{'content':'changed'}");
+  fixture_apply_ok (f, "branch_updated", 1500, C1 ",'branchId':'b1'",
+                    "{'metadataJson':null,'updated':1500}");
+  /* Even without what they should carry: nothing is read. */
+  fixture_apply_ok (f, "branch_message", 1600, NULL, "'junk'");
+  after = harness_dump (f->harness);
+  harness_assert_dump_equal (after, before);
+  fixture_apply_fails (f, "branch_deleted", 1700, C1, NULL,
+                       "branch_deleted: unknown event type");
+}
+
 /* --- Streams */
 
 static void
@@ -954,6 +1122,8 @@ test_stream (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   assert_stream (f, "message_updated", C1 ",'messageId':'m1'", "{}", "c1");
   assert_stream (f, "message_deleted", C1 ",'messageId':'m1'", NULL, "c1");
   assert_stream (f, "conversation_archived", C1, NULL, "c1");
+  assert_stream (f, "branch_message", C1 ",'branchId':'b1'", "{'id':'m1'}",
+                 "c1");
   assert_stream (f, "message", NULL, "{'id':'m1'}", NULL);
   assert_stream (f, "message", "'conversationId':7", "{'id':'m1'}", NULL);
 }
@@ -1187,6 +1357,10 @@ main (int argc, char **argv)
   ADD ("message-deleted/one", test_message_deleted);
   ADD ("invalid/types", test_invalid_types);
   ADD ("invalid/unknown-type", test_invalid_unknown_type);
+  ADD ("message/tool-calls-extended", test_message_tool_calls_extended);
+  ADD ("settings/metadata", test_settings_metadata);
+  ADD ("settings/updated", test_settings_updated);
+  ADD ("branch/no-op", test_branch_events);
   ADD ("stream/values", test_stream);
   ADD ("stream/clear", test_clear_stream);
   ADD ("clear", test_clear);

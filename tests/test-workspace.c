@@ -95,18 +95,6 @@ apply_invalid (Fixture *f, const char *line, const char *message)
   json_object_put (before);
 }
 
-/* The stream of an event, copied (NULL for none). */
-static char *
-stream_dup (Fixture *f, const char *line)
-{
-  JsyncEvent event;
-  json_object *json = test_event_parse (line, &event);
-  char *stream = g_strdup (f->desc->stream (f->state, &event));
-
-  json_object_put (json);
-  return stream;
-}
-
 /* Assert the rows of one table, given in canonical (dump) order. */
 static void
 assert_table (Fixture *f, const char *table, const char *rows)
@@ -215,7 +203,7 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_true (g_strv_equal ((const char *const *) desc->prefixes,
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) desc->tables, tables));
-  g_assert_cmpint (desc->schema_version, ==, 1);
+  g_assert_cmpint (desc->schema_version, ==, 2);
   g_assert_nonnull (desc->schema_sql);
   g_assert_nonnull (desc->search);
   g_assert_cmpstr (desc->search[0].fts, ==, "workspace_fts");
@@ -224,8 +212,9 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_null (desc->search[1].fts);
   g_assert_nonnull (desc->init);
   g_assert_nonnull (desc->apply);
-  g_assert_nonnull (desc->stream);
-  g_assert_nonnull (desc->clear_stream);
+  /* One stream: a session move ties workspaces together. */
+  g_assert_null (desc->stream);
+  g_assert_null (desc->clear_stream);
   g_assert_nonnull (desc->clear);
   g_assert_nonnull (desc->finish_rebuild);
   g_assert_nonnull (desc->free);
@@ -243,7 +232,7 @@ test_schema_idempotent (Fixture *f, gconstpointer data)
   assert_int (f, "SELECT count(*) FROM workspaces", 1);
   /* Every statement of the schema is IF NOT EXISTS. */
   assert_int (f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
-                 " AND sql IS NOT NULL", 5);
+                 " AND sql IS NOT NULL", 6);
   assert_int (f, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'",
               3);
   harness_assert_fts_ok (f->harness);
@@ -262,10 +251,12 @@ test_workspace_create_defaults (Fixture *f, gconstpointer data)
   assert_table (f, "workspaces",
                 "[{'id':'w1','name':'One','description':null,"
                 "'rootFolder':'','created':1000,'lastAccessed':1000,"
-                "'isActive':1,'contextJson':null,'dedicatedAgentId':null},"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null,"
+                "'isArchived':0},"
                 "{'id':'w2','name':'Two','description':null,"
                 "'rootFolder':'','created':500,'lastAccessed':500,"
-                "'isActive':1,'contextJson':null,'dedicatedAgentId':null}]");
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null,"
+                "'isArchived':0}]");
 }
 
 static void
@@ -283,11 +274,11 @@ test_workspace_create_full (Fixture *f, gconstpointer data)
                 "[{'id':'w1','name':'One','description':'First',"
                 "'rootFolder':'Notes','created':10,'lastAccessed':20,"
                 "'isActive':0,'contextJson':'{ \\'purpose\\' : \\'x/y\\' }',"
-                "'dedicatedAgentId':'a1'},"
+                "'dedicatedAgentId':'a1','isArchived':0},"
                 "{'id':'w2','name':'Two','description':null,"
                 "'rootFolder':'','created':1757775354913,"
                 "'lastAccessed':1757775354913,'isActive':0,"
-                "'contextJson':null,'dedicatedAgentId':null}]");
+                "'contextJson':null,'dedicatedAgentId':null,'isArchived':0}]");
 }
 
 static void
@@ -307,7 +298,8 @@ test_workspace_create_again (Fixture *f, gconstpointer data)
   assert_table (f, "workspaces",
                 "[{'id':'w1','name':'Again','description':'First',"
                 "'rootFolder':'/','created':3000,'lastAccessed':5000,"
-                "'isActive':0,'contextJson':'{}','dedicatedAgentId':'a1'}]");
+                "'isActive':0,'contextJson':'{}','dedicatedAgentId':'a1',"
+                "'isArchived':0}]");
 }
 
 static void
@@ -322,7 +314,8 @@ test_workspace_create_null (Fixture *f, gconstpointer data)
   assert_table (f, "workspaces",
                 "[{'id':'w1','name':'One','description':null,"
                 "'rootFolder':'','created':1000,'lastAccessed':1000,"
-                "'isActive':1,'contextJson':null,'dedicatedAgentId':null}]");
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null,"
+                "'isArchived':0}]");
 
   /* On an existing id: unchanged where there is a default, NULL elsewhere. */
   apply_ok (f, "{'type':'workspace_created','data':{'id':'w2','name':'Two',"
@@ -338,10 +331,12 @@ test_workspace_create_null (Fixture *f, gconstpointer data)
   assert_table (f, "workspaces",
                 "[{'id':'w1','name':'One','description':null,"
                 "'rootFolder':'','created':1000,'lastAccessed':1000,"
-                "'isActive':1,'contextJson':null,'dedicatedAgentId':null},"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null,"
+                "'isArchived':0},"
                 "{'id':'w2','name':'Two!','description':null,"
                 "'rootFolder':'R','created':10,'lastAccessed':20,"
-                "'isActive':0,'contextJson':null,'dedicatedAgentId':null}]");
+                "'isActive':0,'contextJson':null,'dedicatedAgentId':null,"
+                "'isArchived':0}]");
 }
 
 /* --- workspace_updated */
@@ -360,7 +355,8 @@ test_workspace_update (Fixture *f, gconstpointer data)
   assert_table (f, "workspaces",
                 "[{'id':'w1','name':'New','description':'First',"
                 "'rootFolder':'Notes','created':10,'lastAccessed':10,"
-                "'isActive':0,'contextJson':'{}','dedicatedAgentId':'a1'}]");
+                "'isActive':0,'contextJson':'{}','dedicatedAgentId':'a1',"
+                "'isArchived':0}]");
 
   /* null: NULL for description, agent and context; rootFolder, isActive
    * and lastAccessed have defaults and stay; created is not an update key. */
@@ -372,7 +368,8 @@ test_workspace_update (Fixture *f, gconstpointer data)
   assert_table (f, "workspaces",
                 "[{'id':'w1','name':'New','description':null,"
                 "'rootFolder':'Notes','created':10,'lastAccessed':10,"
-                "'isActive':0,'contextJson':null,'dedicatedAgentId':null}]");
+                "'isActive':0,'contextJson':null,'dedicatedAgentId':null,"
+                "'isArchived':0}]");
 
   apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
                "'data':{'description':'Back','rootFolder':'/','isActive':1,"
@@ -386,7 +383,7 @@ test_workspace_update (Fixture *f, gconstpointer data)
                 "[{'id':'w1','name':'New','description':'Back',"
                 "'rootFolder':'/','created':10,'lastAccessed':4000,"
                 "'isActive':1,'contextJson':'{\\'k\\':1}',"
-                "'dedicatedAgentId':'a2'}]");
+                "'dedicatedAgentId':'a2','isArchived':0}]");
 }
 
 static void
@@ -397,13 +394,13 @@ test_workspace_update_missing (Fixture *f, gconstpointer data)
                "'id':'e1','deviceId':'d1','timestamp':1000}");
   g_assert_cmpint (count_rows (f), ==, 0);
 
-  /* It left nothing behind for a later create to pick up. */
+  /* It left nothing behind for a later create to pick up: name and
+   * lastAccessed are the create's. */
   apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'Real'},"
                "'id':'e2','deviceId':'d1','timestamp':2000}");
-  assert_table (f, "workspaces",
-                "[{'id':'w1','name':'Real','description':null,"
-                "'rootFolder':'','created':2000,'lastAccessed':2000,"
-                "'isActive':1,'contextJson':null,'dedicatedAgentId':null}]");
+  g_assert_cmpint (count_rows (f), ==, 1);
+  assert_text (f, "SELECT name || ' ' || created || ' ' || lastAccessed"
+                  " FROM workspaces WHERE id = 'w1'", "Real 2000 2000");
 }
 
 /* --- workspace_deleted */
@@ -437,10 +434,12 @@ test_workspace_delete (Fixture *f, gconstpointer data)
   assert_table (f, "workspaces",
                 "[{'id':'w1','name':'Anew','description':null,"
                 "'rootFolder':'','created':4000,'lastAccessed':4000,"
-                "'isActive':1,'contextJson':null,'dedicatedAgentId':null},"
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null,"
+                "'isArchived':0},"
                 "{'id':'w2','name':'Tree w2','description':'about w2',"
                 "'rootFolder':'','created':2000,'lastAccessed':2000,"
-                "'isActive':1,'contextJson':null,'dedicatedAgentId':null}]");
+                "'isActive':1,'contextJson':null,'dedicatedAgentId':null,"
+                "'isArchived':0}]");
   g_assert_cmpint (count_workspace_rows (f, "w1"), ==, 1);
   harness_assert_fts_ok (f->harness);
 }
@@ -518,16 +517,20 @@ test_session_update (Fixture *f, gconstpointer data)
                 "'description':'Chat','startTime':5,'endTime':9,"
                 "'isActive':0}]");
 
-  /* name and isActive have defaults: null leaves them; description and
-   * endTime become NULL; startTime is not an update key. */
+  /* name, startTime and isActive have defaults: null leaves them;
+   * description and endTime become NULL. */
   apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
                "'sessionId':'s1','data':{'name':null,'isActive':null,"
-               "'description':null,'endTime':null,'startTime':1},"
+               "'description':null,'endTime':null,'startTime':null},"
                "'id':'e3','deviceId':'d1','timestamp':3000}");
   assert_table (f, "sessions",
                 "[{'id':'s1','workspaceId':'w1','name':'One',"
                 "'description':null,'startTime':5,'endTime':null,"
                 "'isActive':0}]");
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'s1','data':{'startTime':1},"
+               "'id':'e3b','deviceId':'d1','timestamp':3500}");
+  assert_int (f, "SELECT startTime FROM sessions WHERE id = 's1'", 1);
 
   apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
                "'sessionId':'s1','data':{'name':'Renamed',"
@@ -542,7 +545,7 @@ test_session_update (Fixture *f, gconstpointer data)
                "'id':'e6','deviceId':'d1','timestamp':6000}");
   assert_table (f, "sessions",
                 "[{'id':'s1','workspaceId':'w1','name':'Renamed',"
-                "'description':'Back','startTime':5,'endTime':null,"
+                "'description':'Back','startTime':1,'endTime':null,"
                 "'isActive':1}]");
 }
 
@@ -822,9 +825,37 @@ test_invalid (Fixture *f, gconstpointer data)
     { "{'type':'session_deleted','workspaceId':'w1','sessionId':'w1-s',"
       "'id':'x','deviceId':'d1','timestamp':1}",
       "session_deleted: unknown event type" },
-    { "{'type':'state_updated','workspaceId':'w1','stateId':'w1-st',"
+    { "{'type':'state_renamed','workspaceId':'w1','stateId':'w1-st',"
       "'id':'x','deviceId':'d1','timestamp':1}",
-      "state_updated: unknown event type" },
+      "state_renamed: unknown event type" },
+    { "{'type':'state_updated','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'name':'X'},'id':'x','deviceId':'d1','timestamp':1}",
+      "state_updated: missing stateId" },
+    { "{'type':'state_updated','stateId':'w1-st',"
+      "'data':{'name':'X'},'id':'x','deviceId':'d1','timestamp':1}",
+      "state_updated: missing workspaceId" },
+    { "{'type':'state_updated','workspaceId':'w1','stateId':'w1-st',"
+      "'sessionId':7,'id':'x','deviceId':'d1','timestamp':1}",
+      "state_updated: sessionId: expected a string" },
+    { "{'type':'state_updated','workspaceId':'w1','stateId':'w1-st',"
+      "'data':{'stateJson':{}},'id':'x','deviceId':'d1','timestamp':1}",
+      "state_updated: data.stateJson: expected a string" },
+    { "{'type':'state_updated','workspaceId':'w1','stateId':'w1-st',"
+      "'data':{'name':5},'id':'x','deviceId':'d1','timestamp':1}",
+      "state_updated: data.name: expected a string" },
+    { "{'type':'workspace_updated','workspaceId':'w1',"
+      "'data':{'isArchived':'yes'},'id':'x','deviceId':'d1','timestamp':1}",
+      "workspace_updated: data.isArchived: expected a boolean" },
+    { "{'type':'session_updated','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'workspaceId':null},'id':'x','deviceId':'d1','timestamp':1}",
+      "session_updated: data.workspaceId: expected a string" },
+    { "{'type':'session_updated','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'workspaceId':2},'id':'x','deviceId':'d1','timestamp':1}",
+      "session_updated: data.workspaceId: expected a string" },
+    { "{'type':'session_updated','workspaceId':'w1','sessionId':'w1-s',"
+      "'data':{'workspaceId':'w2','startTime':'now'},"
+      "'id':'x','deviceId':'d1','timestamp':1}",
+      "session_updated: data.startTime: expected an integer" },
     { "{'type':'trace_','workspaceId':'w1',"
       "'id':'x','deviceId':'d1','timestamp':1}",
       "trace_: unknown event type" },
@@ -858,111 +889,248 @@ test_invalid_then_valid (Fixture *f, gconstpointer data)
   assert_int (f, "SELECT isActive FROM sessions WHERE id = 's1'", 0);
 }
 
-/* --- Streams */
+/* --- Workspace ids that name no workspace */
 
 static void
-test_stream (Fixture *f, gconstpointer data)
+test_blank_workspace_ids (Fixture *f, gconstpointer data)
 {
-  static const struct
-  {
-    const char *line;
-    const char *stream;
-  } cases[] = {
-    /* A workspace_created belongs to the workspace it creates. */
-    { "{'type':'workspace_created','workspaceId':'other',"
-      "'data':{'id':'w1','name':'X'},'id':'x','deviceId':'d1',"
-      "'timestamp':1}", "w1" },
-    { "{'type':'workspace_created','id':'x','deviceId':'d1','timestamp':1}",
-      NULL },
-    { "{'type':'workspace_created','data':{'id':5},'id':'x',"
-      "'deviceId':'d1','timestamp':1}", NULL },
-    { "{'type':'workspace_created','data':'w1','id':'x',"
-      "'deviceId':'d1','timestamp':1}", NULL },
-    { "{'type':'workspace_updated','workspaceId':'w1','data':{},"
-      "'id':'x','deviceId':'d1','timestamp':1}", "w1" },
-    { "{'type':'workspace_deleted','workspaceId':'w2',"
-      "'id':'x','deviceId':'d1','timestamp':1}", "w2" },
-    { "{'type':'session_created','workspaceId':'w3','data':{'id':'s1'},"
-      "'id':'x','deviceId':'d1','timestamp':1}", "w3" },
-    { "{'type':'session_updated','workspaceId':'w4','sessionId':'s1',"
-      "'id':'x','deviceId':'d1','timestamp':1}", "w4" },
-    { "{'type':'state_saved','workspaceId':'w5','sessionId':'s1',"
-      "'data':{'id':'st1'},'id':'x','deviceId':'d1','timestamp':1}", "w5" },
-    { "{'type':'state_deleted','workspaceId':'w6','sessionId':'s1',"
-      "'stateId':'st1','id':'x','deviceId':'d1','timestamp':1}", "w6" },
-    { "{'type':'trace_added','workspaceId':'default','sessionId':'s1',"
-      "'data':{'id':'t1'},'id':'x','deviceId':'d1','timestamp':1}",
-      "default" },
-    { "{'type':'workspace_archived','workspaceId':'w7',"
-      "'id':'x','deviceId':'d1','timestamp':1}", "w7" },
-    { "{'type':'session_created','data':{'id':'s1'},"
-      "'id':'x','deviceId':'d1','timestamp':1}", NULL },
-    { "{'type':'session_created','workspaceId':3,'data':{'id':'s1'},"
-      "'id':'x','deviceId':'d1','timestamp':1}", NULL },
-    { "{'type':'session_created','workspaceId':null,'data':{'id':'s1'},"
-      "'id':'x','deviceId':'d1','timestamp':1}", NULL },
-  };
+  static const char *const ids[] = { "", "  ", "undefined", "null" };
 
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+  apply_workspace_tree (f, "w1", 1000);
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     {
-      g_autofree char *stream = stream_dup (f, cases[i].line);
+      const struct
+      {
+        const char *format;
+        const char *message;
+      } cases[] = {
+        { "{'type':'workspace_created','data':{'id':'%s','name':'X'},"
+          "'id':'x','deviceId':'d1','timestamp':1}",
+          "workspace_created: data.id: '%s' names no workspace" },
+        { "{'type':'workspace_updated','workspaceId':'%s',"
+          "'data':{'name':'X'},'id':'x','deviceId':'d1','timestamp':1}",
+          "workspace_updated: workspaceId: '%s' names no workspace" },
+        { "{'type':'workspace_deleted','workspaceId':'%s',"
+          "'id':'x','deviceId':'d1','timestamp':1}",
+          "workspace_deleted: workspaceId: '%s' names no workspace" },
+        { "{'type':'session_created','workspaceId':'%s',"
+          "'data':{'id':'s9'},'id':'x','deviceId':'d1','timestamp':1}",
+          "session_created: workspaceId: '%s' names no workspace" },
+        { "{'type':'state_saved','workspaceId':'%s','sessionId':'w1-s',"
+          "'data':{'id':'st9'},'id':'x','deviceId':'d1','timestamp':1}",
+          "state_saved: workspaceId: '%s' names no workspace" },
+        { "{'type':'trace_added','workspaceId':'%s','sessionId':'w1-s',"
+          "'data':{'id':'t9'},'id':'x','deviceId':'d1','timestamp':1}",
+          "trace_added: workspaceId: '%s' names no workspace" },
+      };
 
-      g_test_message ("%s", cases[i].line);
-      g_assert_cmpstr (stream, ==, cases[i].stream);
+      for (guint j = 0; j < G_N_ELEMENTS (cases); j++)
+        {
+          g_autofree char *line = g_strdup_printf (cases[j].format, ids[i]);
+          g_autofree char *message = g_strdup_printf (cases[j].message,
+                                                      ids[i]);
+
+          g_strdelimit (message, "'", '"');
+          apply_invalid (f, line, message);
+        }
     }
+  /* A null or missing one is missing, as before. */
+  apply_invalid (f, "{'type':'workspace_created','data':{'id':null,"
+                    "'name':'X'},'id':'x','deviceId':'d1','timestamp':1}",
+                 "workspace_created: missing data.id");
+  apply_invalid (f, "{'type':'trace_added','workspaceId':null,"
+                    "'sessionId':'w1-s','data':{'id':'t9'},"
+                    "'id':'x','deviceId':'d1','timestamp':1}",
+                 "trace_added: missing workspaceId");
+  /* Not checked where the format does not ask it: nothing to update. */
+  apply_ok (f, "{'type':'session_updated','workspaceId':'undefined',"
+               "'sessionId':'w1-s','data':{'name':'X'},"
+               "'id':'e9','deviceId':'d1','timestamp':9000}");
+  apply_ok (f, "{'type':'state_updated','workspaceId':'','stateId':'w1-st',"
+               "'data':{'name':'X'},'id':'e10','deviceId':'d1',"
+               "'timestamp':9001}");
+  g_assert_cmpint (count_rows (f), ==, 4);
+  assert_int (f, "SELECT count(*) FROM sessions WHERE name = 'X'"
+                 " OR id IN (SELECT id FROM states WHERE name = 'X')", 0);
 }
 
+/* --- isArchived */
+
 static void
-test_clear_stream (Fixture *f, gconstpointer data)
+test_is_archived (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'One'},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2','name':'Two',"
+               "'isArchived':null},'id':'e2','deviceId':'d1',"
+               "'timestamp':1000}");
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w3','name':'Old',"
+               "'isArchived':true},'id':'e3','deviceId':'d1',"
+               "'timestamp':1000}");
+  assert_text (f, "SELECT group_concat(id || '=' || isArchived, ' ')"
+                  " FROM (SELECT * FROM workspaces ORDER BY id)",
+               "w1=0 w2=0 w3=1");
+
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'isArchived':true,'lastAccessed':2000},"
+               "'id':'e4','deviceId':'d1','timestamp':2000}");
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w3',"
+               "'data':{'isArchived':0,'lastAccessed':2000},"
+               "'id':'e5','deviceId':'d1','timestamp':2000}");
+  /* null has the default: it leaves the value. */
+  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+               "'data':{'isArchived':null,'lastAccessed':3000},"
+               "'id':'e6','deviceId':'d1','timestamp':3000}");
+  /* A re-create without the key leaves it too. */
+  apply_ok (f, "{'type':'workspace_created','data':{'id':'w1','name':'One'},"
+               "'id':'e7','deviceId':'d1','timestamp':4000}");
+  assert_text (f, "SELECT group_concat(id || '=' || isArchived, ' ')"
+                  " FROM (SELECT * FROM workspaces ORDER BY id)",
+               "w1=1 w2=0 w3=0");
+  assert_int (f, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                 " AND name = 'idx_workspaces_archived'", 1);
+}
+
+/* --- state_updated */
+
+static void
+test_state_update (Fixture *f, gconstpointer data)
+{
+  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'s1',"
+               "'data':{'id':'st1','name':'One','description':'Desc',"
+               "'created':5,'stateJson':'{\\'a\\':1}','tags':['x']},"
+               "'id':'e1','deviceId':'d1','timestamp':1000}");
+  apply_ok (f, "{'type':'state_updated','workspaceId':'w1','sessionId':'s2',"
+               "'stateId':'st1','data':{'name':'Renamed',"
+               "'stateJson':'{\\'a\\':2}','tags':['y', 'z']},"
+               "'id':'e2','deviceId':'d1','timestamp':2000}");
+  /* The sessionId an update carries moves nothing. */
+  assert_table (f, "states",
+                "[{'id':'st1','sessionId':'s1','workspaceId':'w1',"
+                "'name':'Renamed','description':'Desc','created':5,"
+                "'stateJson':'{\\'a\\':2}','tagsJson':'[\\'y\\',\\'z\\']'}]");
+
+  /* null: name and stateJson have defaults and stay; description and tags
+   * become NULL.  created is no update key. */
+  apply_ok (f, "{'type':'state_updated','workspaceId':'w1',"
+               "'stateId':'st1','data':{'name':null,'stateJson':null,"
+               "'description':null,'tags':null,'created':1},"
+               "'id':'e3','deviceId':'d1','timestamp':3000}");
+  assert_table (f, "states",
+                "[{'id':'st1','sessionId':'s1','workspaceId':'w1',"
+                "'name':'Renamed','description':null,'created':5,"
+                "'stateJson':'{\\'a\\':2}','tagsJson':null}]");
+
+  /* A missing state, or one of another workspace: no-ops, no errors. */
+  apply_ok (f, "{'type':'state_updated','workspaceId':'w1',"
+               "'stateId':'nope','data':{'name':'Ghost'},"
+               "'id':'e4','deviceId':'d1','timestamp':4000}");
+  apply_ok (f, "{'type':'state_updated','workspaceId':'w2',"
+               "'stateId':'st1','data':{'name':'Intruder'},"
+               "'id':'e5','deviceId':'d1','timestamp':5000}");
+  g_assert_cmpint (count_rows (f), ==, 1);
+  assert_text (f, "SELECT name FROM states WHERE id = 'st1'", "Renamed");
+}
+
+/* --- A session moved to another workspace */
+
+static void
+test_session_move (Fixture *f, gconstpointer data)
 {
   g_autoptr(Harness) other = harness_new ((const char *[]) { "workspace",
                                                              NULL });
-  g_autoptr(GError) error = NULL;
-  json_object *actual;
-  json_object *expected;
+  Fixture alone = { .harness = other };
 
   apply_workspace_tree (f, "w1", 1000);
   apply_workspace_tree (f, "w2", 2000);
-  /* Rows of w1 whose parents never came are w1's too. */
-  apply_ok (f, "{'type':'state_saved','workspaceId':'w1','sessionId':'lost',"
-               "'data':{'id':'st-lost'},'id':'e1','deviceId':'d1',"
-               "'timestamp':3000}");
+  /* Another session of w1 stays. */
+  apply_ok (f, "{'type':'trace_added','workspaceId':'w1',"
+               "'sessionId':'s-other','data':{'id':'t-other'},"
+               "'id':'e1','deviceId':'d1',"
+               "'timestamp':2500}");
+  /* The move, as Nexus writes it: in the old workspace's log... */
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'w1-s','data':{'workspaceId':'w2',"
+               "'name':'Moved'},'id':'e2','deviceId':'d1','timestamp':3000}");
+  /* Sessions, states and traces by workspace. */
+  assert_text (f, "SELECT group_concat (workspaceId || ':' || n, ' ') FROM"
+                  " (SELECT workspaceId, count(*) AS n FROM"
+                  "  (SELECT workspaceId FROM sessions UNION ALL"
+                  "   SELECT workspaceId FROM states UNION ALL"
+                  "   SELECT workspaceId FROM memory_traces)"
+                  "  GROUP BY workspaceId ORDER BY workspaceId)",
+               "w1:1 w2:6");
+  assert_text (f, "SELECT group_concat(workspaceId, ' ') FROM"
+                  " (SELECT workspaceId FROM sessions WHERE id = 'w1-s'"
+                  "  UNION ALL SELECT workspaceId FROM states"
+                  "  WHERE sessionId = 'w1-s'"
+                  "  UNION ALL SELECT workspaceId FROM memory_traces"
+                  "  WHERE sessionId = 'w1-s')", "w2 w2 w2");
+  /* ...then a create of the same id in the new one: a re-create. */
+  apply_ok (f, "{'type':'session_created','workspaceId':'w2',"
+               "'data':{'id':'w1-s','name':'Moved','startTime':1001},"
+               "'id':'e3','deviceId':'d1','timestamp':3001}");
+  /* The old workspace no longer holds it: its events miss it. */
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'w1-s','data':{'name':'Stale',"
+               "'workspaceId':'w3'},'id':'e4','deviceId':'d1',"
+               "'timestamp':4000}");
+  apply_ok (f, "{'type':'state_deleted','workspaceId':'w1',"
+               "'sessionId':'w1-s','stateId':'w1-st',"
+               "'id':'e5','deviceId':'d1','timestamp':4001}");
+  /* A move of a session that is not there moves nothing. */
+  apply_ok (f, "{'type':'session_updated','workspaceId':'w1',"
+               "'sessionId':'s-other','data':{'workspaceId':'w2'},"
+               "'id':'e6','deviceId':'d1','timestamp':4002}");
+  assert_table (f, "sessions",
+                "[{'id':'w1-s','workspaceId':'w2','name':'Moved',"
+                "'description':null,'startTime':1001,'endTime':null,"
+                "'isActive':1},"
+                "{'id':'w2-s','workspaceId':'w2','name':'Session',"
+                "'description':null,'startTime':2001,'endTime':null,"
+                "'isActive':1}]");
+  assert_table (f, "memory_traces",
+                "[{'id':'t-other','sessionId':'s-other','workspaceId':'w1',"
+                "'timestamp':2500,'type':null,'content':'',"
+                "'metadataJson':null},"
+                "{'id':'w1-t','sessionId':'w1-s','workspaceId':'w2',"
+                "'timestamp':1003,'type':'search','content':'did things',"
+                "'metadataJson':null},"
+                "{'id':'w2-t','sessionId':'w2-s','workspaceId':'w2',"
+                "'timestamp':2003,'type':'search','content':'did things',"
+                "'metadataJson':null}]");
+  assert_text (f, "SELECT workspaceId FROM states WHERE id = 'w1-st'", "w2");
 
-  g_assert_true (f->desc->clear_stream (f->state, "w1", &error));
-  g_assert_no_error (error);
-  g_assert_true (f->desc->clear_stream (f->state, "unknown", &error));
-  g_assert_no_error (error);
-  harness_end_batch (f->harness);
-
-  /* Exactly what w2's events alone give. */
+  /* The new workspace's delete takes what moved with it. */
+  apply_ok (f, "{'type':'workspace_deleted','workspaceId':'w2',"
+               "'id':'e7','deviceId':'d1','timestamp':5000}");
+  apply_workspace_tree (&alone, "w1", 1000);
+  apply_ok (&alone, "{'type':'trace_added','workspaceId':'w1',"
+                    "'sessionId':'s-other','data':{'id':'t-other'},"
+                    "'id':'e1','deviceId':'d1','timestamp':2500}");
+  apply_ok (&alone, "{'type':'session_updated','workspaceId':'w1',"
+                    "'sessionId':'w1-s','data':{'workspaceId':'w9'},"
+                    "'id':'e2','deviceId':'d1','timestamp':3000}");
+  apply_ok (&alone, "{'type':'workspace_deleted','workspaceId':'w9',"
+                    "'id':'e3','deviceId':'d1','timestamp':5000}");
   {
-    Fixture alone = { .harness = other };
+    json_object *actual = harness_dump (f->harness);
+    json_object *expected = harness_dump (other);
 
-    apply_workspace_tree (&alone, "w2", 2000);
+    harness_assert_dump_equal (actual, expected);
+    json_object_put (actual);
+    json_object_put (expected);
   }
-  actual = harness_dump (f->harness);
-  expected = harness_dump (other);
-  harness_assert_dump_equal (actual, expected);
-  json_object_put (actual);
-  json_object_put (expected);
-  harness_assert_fts_ok (f->harness);
-  assert_int (f, "SELECT count(*) FROM workspace_fts"
-                 " WHERE workspace_fts MATCH 'w1'", 0);
 }
 
-/* What the core does with a late event: clear the stream, re-apply it in
- * key order.  The result is the rebuild's. */
+/* What the core does with a late event: clear the applier (one stream),
+ * re-apply its events in key order.  The result is the rebuild's. */
 static void
-test_clear_stream_replay (Fixture *f, gconstpointer data)
+test_clear_replay (Fixture *f, gconstpointer data)
 {
   g_autofree char *dir = g_build_filename (g_test_get_dir (G_TEST_DIST),
                                            "data", "nexus", "workspaces",
                                            NULL);
-  g_autofree char *one = g_build_filename (g_get_user_cache_dir (), "one",
-                                           NULL);
-  g_autofree char *source = g_build_filename (dir, "ws_default.jsonl", NULL);
-  g_autofree char *copy = g_build_filename (one, "ws_default.jsonl", NULL);
-  g_autofree char *text = NULL;
   g_autoptr(GError) error = NULL;
   json_object *before;
   json_object *after;
@@ -970,19 +1138,11 @@ test_clear_stream_replay (Fixture *f, gconstpointer data)
   harness_replay_dir (f->harness, dir);
   before = harness_dump (f->harness);
 
-  g_assert_true (f->desc->clear_stream (f->state, "default", &error));
+  g_assert_true (f->desc->clear (f->state, &error));
   g_assert_no_error (error);
   harness_end_batch (f->harness);
-  assert_int (f, "SELECT count(*) FROM workspaces WHERE id = 'default'", 0);
-  assert_int (f, "SELECT count(*) FROM sessions"
-                 " WHERE workspaceId = 'default'", 0);
-
-  g_assert_cmpint (g_mkdir_with_parents (one, 0700), ==, 0);
-  g_file_get_contents (source, &text, NULL, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (copy, text, -1, &error);
-  g_assert_no_error (error);
-  harness_replay_dir (f->harness, one);
+  g_assert_cmpint (count_rows (f), ==, 0);
+  harness_replay_dir (f->harness, dir);
 
   after = harness_dump (f->harness);
   harness_assert_dump_equal (after, before);
@@ -990,6 +1150,7 @@ test_clear_stream_replay (Fixture *f, gconstpointer data)
   json_object_put (before);
   harness_assert_fts_ok (f->harness);
 }
+
 
 static void
 test_clear (Fixture *f, gconstpointer data)
@@ -1013,6 +1174,14 @@ test_clear (Fixture *f, gconstpointer data)
 
 /* --- Full-text search */
 
+/* Apply one event, then check the index is exact. */
+static void
+apply_fts_ok (Fixture *f, const char *line)
+{
+  apply_ok (f, line);
+  harness_assert_fts_ok (f->harness);
+}
+
 #define FTS_IDS(match) \
   "SELECT group_concat(id, ' ') FROM (SELECT w.id FROM workspaces w" \
   " JOIN workspace_fts f ON w.rowid = f.rowid" \
@@ -1032,10 +1201,9 @@ test_fts (Fixture *f, gconstpointer data)
   assert_text (f, FTS_IDS ("garden"), "w1 w2");
   assert_text (f, FTS_IDS ("name:garden"), "w1");
 
-  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
-               "'data':{'name':'Orchard plans'},"
-               "'id':'e3','deviceId':'d1','timestamp':2000}");
-  harness_assert_fts_ok (f->harness);
+  apply_fts_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+                   "'data':{'name':'Orchard plans'},"
+                   "'id':'e3','deviceId':'d1','timestamp':2000}");
   assert_text (f, FTS_IDS ("orchard"), "w1");
   assert_text (f, FTS_IDS ("name:garden"), NULL);
   assert_int (f, "SELECT count(*) FROM workspace_fts"
@@ -1045,24 +1213,21 @@ test_fts (Fixture *f, gconstpointer data)
   apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
                "'data':{'lastAccessed':3000,'isActive':false},"
                "'id':'e4','deviceId':'d1','timestamp':3000}");
-  apply_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
-               "'data':{'description':null},"
-               "'id':'e5','deviceId':'d1','timestamp':3100}");
-  harness_assert_fts_ok (f->harness);
+  apply_fts_ok (f, "{'type':'workspace_updated','workspaceId':'w1',"
+                   "'data':{'description':null},"
+                   "'id':'e5','deviceId':'d1','timestamp':3100}");
   assert_int (f, "SELECT count(*) FROM workspace_fts"
                  " WHERE workspace_fts MATCH 'roses'", 0);
 
   /* A re-create changes the text through the same path. */
-  apply_ok (f, "{'type':'workspace_created','data':{'id':'w2',"
-               "'name':'Library','description':'novels'},"
-               "'id':'e6','deviceId':'d1','timestamp':4000}");
-  harness_assert_fts_ok (f->harness);
+  apply_fts_ok (f, "{'type':'workspace_created','data':{'id':'w2',"
+                   "'name':'Library','description':'novels'},"
+                   "'id':'e6','deviceId':'d1','timestamp':4000}");
   assert_text (f, FTS_IDS ("novels OR library"), "w2");
   assert_text (f, FTS_IDS ("reading OR books"), NULL);
 
-  apply_ok (f, "{'type':'workspace_deleted','workspaceId':'w2',"
-               "'id':'e7','deviceId':'d1','timestamp':5000}");
-  harness_assert_fts_ok (f->harness);
+  apply_fts_ok (f, "{'type':'workspace_deleted','workspaceId':'w2',"
+                   "'id':'e7','deviceId':'d1','timestamp':5000}");
   assert_text (f, FTS_IDS ("library"), NULL);
   assert_text (f, FTS_IDS ("orchard"), "w1");
 
@@ -1142,9 +1307,11 @@ main (int argc, char **argv)
   ADD ("/workspace/trace/add-again", test_trace_add_again);
   ADD ("/workspace/invalid/fields", test_invalid);
   ADD ("/workspace/invalid/then-valid", test_invalid_then_valid);
-  ADD ("/workspace/stream/values", test_stream);
-  ADD ("/workspace/stream/clear", test_clear_stream);
-  ADD ("/workspace/stream/clear-replay", test_clear_stream_replay);
+  ADD ("/workspace/invalid/blank-ids", test_blank_workspace_ids);
+  ADD ("/workspace/archived", test_is_archived);
+  ADD ("/workspace/state/update", test_state_update);
+  ADD ("/workspace/session/move", test_session_move);
+  ADD ("/workspace/clear-replay", test_clear_replay);
   ADD ("/workspace/clear", test_clear);
   ADD ("/workspace/fts/exact", test_fts);
   ADD ("/workspace/replay/nexus", test_replay_nexus);

@@ -18,6 +18,13 @@
  *                         reasoning?, tool_calls?, tool_call_id?,
  *                         alternatives?, activeAlternativeIndex?
  *   message_deleted       conversationId, messageId
+ *   branch_created, branch_message, branch_message_updated, branch_updated
+ *                         no effect (legacy)
+ *
+ * metadata and conversation_updated carrying settings (even null) set
+ * workspaceId, sessionId (both also from settings.chatSettings),
+ * workflowId, runTrigger, scheduledFor and runKey from it; without, they
+ * stay.
  *
  * Field types: ids and texts are strings, times and indexes integers;
  * settings is any JSON value and tool_calls/alternatives an array (or
@@ -79,31 +86,50 @@ typedef enum
 #define CONVERSATION_FTS_INSERT 2
 #define CONVERSATION_FTS_EMPTY 3
 
+/* The SET of the six columns derived from the settings
+ * (conversation_get_settings()), from (carried, value) parameter pairs. */
+#define CONVERSATION_SETTINGS_SET(w, wv, s, sv, f, fv, t, tv, d, dv, k, kv) \
+  "  workspaceId = CASE WHEN ?" w " THEN ?" wv " ELSE workspaceId END," \
+  "  sessionId = CASE WHEN ?" s " THEN ?" sv " ELSE sessionId END," \
+  "  workflowId = CASE WHEN ?" f " THEN ?" fv " ELSE workflowId END," \
+  "  runTrigger = CASE WHEN ?" t " THEN ?" tv " ELSE runTrigger END," \
+  "  scheduledFor = CASE WHEN ?" d " THEN ?" dv " ELSE scheduledFor END," \
+  "  runKey = CASE WHEN ?" k " THEN ?" kv " ELSE runKey END"
+
 /* Settable columns are bound in pairs: ?N is 1 when the event carries the
  * column (an existing row takes the value), ?N+1 is the value (with the
  * insert default already applied). */
 static const char *const conversation_sql[CONVERSATION_N_SQL] = {
-  /* ?1 id; title, created, vaultName, metadataJson from ?2.  updated starts
-   * at created; a re-create leaves it, and recounts messageCount (messages
+  /* ?1 id; title, created, vaultName, metadataJson, then the settings'
+   * columns (CONVERSATION_SETTINGS_SET) from ?2.  updated starts at
+   * created; a re-create leaves it, and recounts messageCount (messages
    * may precede their conversation). */
   [CONVERSATION_SQL_UPSERT_CONVERSATION] =
     "INSERT INTO conversations (id, title, created, updated, vaultName,"
-    "                           metadataJson, messageCount)"
+    "                           metadataJson, messageCount, workspaceId,"
+    "                           sessionId, workflowId, runTrigger,"
+    "                           scheduledFor, runKey)"
     " VALUES (?1, ?3, ?5, ?5, ?7, ?9,"
-    "         (SELECT count(*) FROM messages WHERE conversationId = ?1))"
+    "         (SELECT count(*) FROM messages WHERE conversationId = ?1),"
+    "         ?11, ?13, ?15, ?17, ?19, ?21)"
     " ON CONFLICT (id) DO UPDATE SET"
     "  title = CASE WHEN ?2 THEN excluded.title ELSE title END,"
     "  created = CASE WHEN ?4 THEN excluded.created ELSE created END,"
     "  vaultName = CASE WHEN ?6 THEN excluded.vaultName ELSE vaultName END,"
     "  metadataJson = CASE WHEN ?8 THEN excluded.metadataJson"
     "                 ELSE metadataJson END,"
-    "  messageCount = excluded.messageCount",
-  /* ?1 id; title, updated, metadataJson from ?2. */
+    "  messageCount = excluded.messageCount,"
+    CONVERSATION_SETTINGS_SET ("10", "11", "12", "13", "14", "15", "16",
+                               "17", "18", "19", "20", "21"),
+  /* ?1 id; title, updated, metadataJson, then the settings' columns from
+   * ?2. */
   [CONVERSATION_SQL_UPDATE_CONVERSATION] =
     "UPDATE conversations SET"
     "  title = CASE WHEN ?2 THEN ?3 ELSE title END,"
     "  updated = CASE WHEN ?4 THEN max (updated, ?5) ELSE updated END,"
-    "  metadataJson = CASE WHEN ?6 THEN ?7 ELSE metadataJson END"
+    "  metadataJson = CASE WHEN ?6 THEN ?7 ELSE metadataJson END,"
+    CONVERSATION_SETTINGS_SET ("8", "9", "10", "11", "12", "13", "14", "15",
+                               "16", "17", "18", "19")
     " WHERE id = ?1",
   /* ?1 conversation id, ?2 a time updated rises to.  (messageCount is the
    * triggers' business.) */
@@ -370,6 +396,79 @@ conversation_get_json (json_object *data, const char *key,
   value->carried = value->field != JSYNC_FIELD_ABSENT;
 }
 
+/* The columns derived from the settings, in the statements' order. */
+enum
+{
+  CONVERSATION_SETTING_WORKSPACE,
+  CONVERSATION_SETTING_SESSION,
+  CONVERSATION_SETTING_WORKFLOW,
+  CONVERSATION_SETTING_RUN_TRIGGER,
+  CONVERSATION_SETTING_SCHEDULED_FOR,
+  CONVERSATION_SETTING_RUN_KEY,
+  CONVERSATION_N_SETTINGS
+};
+
+static const char *const conversation_setting_keys[CONVERSATION_N_SETTINGS] = {
+  "workspaceId", "sessionId", "workflowId", "runTrigger", "scheduledFor",
+  "runKey",
+};
+
+/* settings.<key> unless it is missing or null, then (workspaceId and
+ * sessionId only) settings.chatSettings.<key>; NULL when neither is
+ * there. */
+static json_object *
+conversation_settings_lookup (json_object *settings, guint setting)
+{
+  const char *key = conversation_setting_keys[setting];
+  json_object *chat = NULL;
+  json_object *value = NULL;
+
+  if (jsync_json_lookup (settings, key, &value) == JSYNC_FIELD_SET)
+    return value;
+  if (setting != CONVERSATION_SETTING_WORKSPACE
+      && setting != CONVERSATION_SETTING_SESSION)
+    return NULL;
+  if (jsync_json_lookup (settings, "chatSettings", &chat) == JSYNC_FIELD_SET
+      && jsync_json_lookup (chat, key, &value) == JSYNC_FIELD_SET)
+    return value;
+  return NULL;
+}
+
+/* The six columns derived from data.settings: carried when the event
+ * carries settings (even null), each then recomputed.  A value of another
+ * type than the column's (a string; scheduledFor an integer) is NULL, not
+ * a failure. */
+static void
+conversation_get_settings (json_object *data, ConversationValue *values)
+{
+  json_object *settings = NULL;
+  JsyncField field = jsync_json_lookup (data, "settings", &settings);
+
+  for (guint i = 0; i < CONVERSATION_N_SETTINGS; i++)
+    {
+      json_object *value = NULL;
+
+      values[i] = (ConversationValue) {
+        .field = field,
+        .carried = field != JSYNC_FIELD_ABSENT,
+      };
+      if (field == JSYNC_FIELD_SET)
+        value = conversation_settings_lookup (settings, i);
+      if (value == NULL)
+        continue;
+      if (i == CONVERSATION_SETTING_SCHEDULED_FOR)
+        {
+          values[i].is_integer = json_object_is_type (value, json_type_int);
+          if (values[i].is_integer)
+            values[i].integer = json_object_get_int64 (value);
+        }
+      else if (json_object_is_type (value, json_type_string)
+               && strlen (json_object_get_string (value))
+                  == (gsize) json_object_get_string_len (value))
+        values[i].text = json_object_get_string (value);
+    }
+}
+
 /* Bind text (NULL: SQL NULL) without a copy: every text bound here is
  * borrowed from the event or the caller for the whole call, and every
  * statement is stepped, reset and cleared (jsync_sql_run) right after its
@@ -431,6 +530,26 @@ conversation_delete (ConversationState *state, const char *conversation_id,
   return jsync_sql_run (conversation, error);
 }
 
+/* Run an update (bound); that it found nothing (no conversation, or no
+ * message `message_id` in it) is no error. */
+static gboolean
+conversation_run_update (ConversationState *state, sqlite3_stmt *stmt,
+                         const JsyncEvent *event, const char *conversation_id,
+                         const char *message_id, GError **error)
+{
+  if (!jsync_sql_run (stmt, error))
+    return FALSE;
+  if (sqlite3_changes (state->db) > 0)
+    return TRUE;
+  if (message_id == NULL)
+    g_debug ("%s: no conversation %s: nothing to update",
+             jsync_event_get_id (event), conversation_id);
+  else
+    g_debug ("%s: no message %s in conversation %s: nothing to update",
+             jsync_event_get_id (event), message_id, conversation_id);
+  return TRUE;
+}
+
 /* --- The handlers */
 
 static gboolean
@@ -441,7 +560,8 @@ conversation_apply_metadata (ConversationState *state,
   gint64 ts = jsync_event_get_timestamp (event);
   json_object *data;
   const char *id;
-  ConversationValue values[4];  /* title, created, vaultName, metadataJson */
+  /* title, created, vaultName, metadataJson, the settings' columns */
+  ConversationValue values[4 + CONVERSATION_N_SETTINGS];
 
   if (!conversation_get_data (event, &data, error)
       || !conversation_get_data_id (data, &id, error)
@@ -450,6 +570,7 @@ conversation_apply_metadata (ConversationState *state,
       || !conversation_get_text (data, "vault", "", &values[2], error))
     return FALSE;
   conversation_get_json (data, "settings", &values[3]);
+  conversation_get_settings (data, &values[4]);
 
   conversation_bind_text (stmt, 1, id);
   conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
@@ -464,7 +585,8 @@ conversation_apply_conversation_updated (ConversationState *state,
   sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_UPDATE_CONVERSATION];
   const char *conversation_id;
   json_object *data;
-  ConversationValue values[3];  /* title, updated, metadataJson */
+  /* title, updated, metadataJson, the settings' columns */
+  ConversationValue values[3 + CONVERSATION_N_SETTINGS];
 
   if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
                                     error)
@@ -473,15 +595,12 @@ conversation_apply_conversation_updated (ConversationState *state,
       || !conversation_get_integer (data, "updated", 0, &values[1], error))
     return FALSE;
   conversation_get_json (data, "settings", &values[2]);
+  conversation_get_settings (data, &values[3]);
 
   conversation_bind_text (stmt, 1, conversation_id);
   conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
-  if (!jsync_sql_run (stmt, error))
-    return FALSE;
-  if (sqlite3_changes (state->db) == 0)
-    g_debug ("%s: no conversation %s: nothing to update",
-             jsync_event_get_id (event), conversation_id);
-  return TRUE;
+  return conversation_run_update (state, stmt, event, conversation_id, NULL,
+                                  error);
 }
 
 static gboolean
@@ -577,11 +696,18 @@ conversation_apply_message_updated (ConversationState *state,
   conversation_bind_text (stmt, 1, message_id);
   conversation_bind_text (stmt, 2, conversation_id);
   conversation_bind_values (stmt, 3, values, G_N_ELEMENTS (values));
-  if (!jsync_sql_run (stmt, error))
-    return FALSE;
-  if (sqlite3_changes (state->db) == 0)
-    g_debug ("%s: no message %s in conversation %s: nothing to update",
-             jsync_event_get_id (event), message_id, conversation_id);
+  return conversation_run_update (state, stmt, event, conversation_id,
+                                  message_id, error);
+}
+
+/* branch_created, branch_message, branch_message_updated, branch_updated:
+ * written by a few Nexus builds of December 2025 and ignored since, by
+ * Nexus as here (a branch is now a conversation of its own). */
+static gboolean
+conversation_apply_nothing (G_GNUC_UNUSED ConversationState *state,
+                            G_GNUC_UNUSED const JsyncEvent *event,
+                            G_GNUC_UNUSED GError **error)
+{
   return TRUE;
 }
 
@@ -589,9 +715,9 @@ static gboolean
 conversation_apply_message_deleted (ConversationState *state,
                                     const JsyncEvent *event, GError **error)
 {
-  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_DELETE_MESSAGE];
   const char *conversation_id;
   const char *message_id;
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_DELETE_MESSAGE];
 
   if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
                                     error)
@@ -618,6 +744,10 @@ static const struct
   { "message", conversation_apply_message },
   { "message_updated", conversation_apply_message_updated },
   { "message_deleted", conversation_apply_message_deleted },
+  { "branch_created", conversation_apply_nothing },
+  { "branch_message", conversation_apply_nothing },
+  { "branch_message_updated", conversation_apply_nothing },
+  { "branch_updated", conversation_apply_nothing },
 };
 
 /* --- The callbacks */
@@ -653,69 +783,82 @@ conversation_clear_stream (gpointer data, const char *stream, GError **error)
   return conversation_delete (data, stream, error);
 }
 
-/* Empty both indexes at once rather than row by row: with every row noted
- * as new to the batch (indexed = 0), the delete triggers note nothing, and
- * end_batch indexes whatever the batch puts back. */
+/* The scripts of clear, begin_rebuild and finish_rebuild. */
+enum
+{
+  CONVERSATION_SCRIPT_CLEAR,
+  CONVERSATION_SCRIPT_BEGIN_REBUILD,
+  CONVERSATION_SCRIPT_FINISH_REBUILD,
+};
+
+static const char *const conversation_scripts[] = {
+  /* Empty both indexes at once rather than row by row: with every row
+   * noted as new to the batch (indexed = 0), the delete triggers note
+   * nothing, and end_batch indexes whatever the batch puts back.  clear
+   * then deletes the rows. */
+  [CONVERSATION_SCRIPT_CLEAR] =
+    "INSERT INTO conversation_fts (conversation_fts) VALUES ('delete-all');"
+    "INSERT INTO message_fts (message_fts) VALUES ('delete-all');"
+    "DELETE FROM conversation_fts_pending;"
+    "DELETE FROM message_fts_pending;"
+    "INSERT INTO conversation_fts_pending (contentRowid, indexed)"
+    " SELECT rowid, 0 FROM conversations;"
+    "INSERT INTO message_fts_pending (contentRowid, indexed)"
+    " SELECT rowid, 0 FROM messages;",
+  /* A rebuild fills the tables without the FTS triggers and indexes once
+   * at the end: kept up to date on every write, the indexes would tokenize
+   * a streamed message once per update, and FTS5 writes its pending terms
+   * to disk at every savepoint, that is at every event.  The names are
+   * those of conversation.sql. */
+  [CONVERSATION_SCRIPT_BEGIN_REBUILD] =
+    "DROP TRIGGER IF EXISTS conversations_fts_insert;"
+    "DROP TRIGGER IF EXISTS conversations_fts_delete;"
+    "DROP TRIGGER IF EXISTS conversations_fts_update;"
+    "DROP TRIGGER IF EXISTS messages_fts_insert;"
+    "DROP TRIGGER IF EXISTS messages_fts_delete;"
+    "DROP TRIGGER IF EXISTS messages_fts_update;",
+  /* Index everything and forget what any batch noted (the rebuild covers
+   * it); finish_rebuild then puts the triggers back (the schema is
+   * idempotent). */
+  [CONVERSATION_SCRIPT_FINISH_REBUILD] =
+    "INSERT INTO conversation_fts (conversation_fts) VALUES ('rebuild');"
+    "INSERT INTO message_fts (message_fts) VALUES ('rebuild');"
+    "DELETE FROM conversation_fts_pending;"
+    "DELETE FROM message_fts_pending;",
+};
+
+static gboolean
+conversation_run_script (gpointer data, guint script, GError **error)
+{
+  return jsync_sql_exec (((ConversationState *) data)->db,
+                         conversation_scripts[script], error);
+}
+
 static gboolean
 conversation_clear (gpointer data, GError **error)
 {
   ConversationState *state = data;
 
-  return jsync_sql_exec (state->db,
-                         "INSERT INTO conversation_fts (conversation_fts)"
-                         " VALUES ('delete-all');"
-                         "INSERT INTO message_fts (message_fts)"
-                         " VALUES ('delete-all');"
-                         "DELETE FROM conversation_fts_pending;"
-                         "DELETE FROM message_fts_pending;"
-                         "INSERT INTO conversation_fts_pending"
-                         " (contentRowid, indexed)"
-                         " SELECT rowid, 0 FROM conversations;"
-                         "INSERT INTO message_fts_pending"
-                         " (contentRowid, indexed)"
-                         " SELECT rowid, 0 FROM messages;",
-                         error)
+  return conversation_run_script (data, CONVERSATION_SCRIPT_CLEAR, error)
          && jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_MESSAGES], error)
          && jsync_sql_run (state->stmts[CONVERSATION_SQL_CLEAR_CONVERSATIONS],
                            error);
 }
 
-/* A rebuild fills the tables without the FTS triggers and indexes once at
- * the end: kept up to date on every write, the indexes would tokenize a
- * streamed message once per update, and FTS5 writes its pending terms to
- * disk at every savepoint, that is at every event.  The names are those of
- * conversation.sql. */
 static gboolean
 conversation_begin_rebuild (gpointer data, GError **error)
 {
-  ConversationState *state = data;
-
-  return jsync_sql_exec (state->db,
-                         "DROP TRIGGER IF EXISTS conversations_fts_insert;"
-                         "DROP TRIGGER IF EXISTS conversations_fts_delete;"
-                         "DROP TRIGGER IF EXISTS conversations_fts_update;"
-                         "DROP TRIGGER IF EXISTS messages_fts_insert;"
-                         "DROP TRIGGER IF EXISTS messages_fts_delete;"
-                         "DROP TRIGGER IF EXISTS messages_fts_update;",
-                         error);
+  return conversation_run_script (data, CONVERSATION_SCRIPT_BEGIN_REBUILD,
+                                  error);
 }
 
-/* Index everything, forget what any batch noted (the rebuild covers it),
- * then put the triggers back (the schema is idempotent). */
 static gboolean
 conversation_finish_rebuild (gpointer data, GError **error)
 {
-  ConversationState *state = data;
-
-  return jsync_sql_exec (state->db,
-                         "INSERT INTO conversation_fts (conversation_fts)"
-                         " VALUES ('rebuild');"
-                         "INSERT INTO message_fts (message_fts)"
-                         " VALUES ('rebuild');"
-                         "DELETE FROM conversation_fts_pending;"
-                         "DELETE FROM message_fts_pending;",
-                         error)
-         && jsync_sql_exec (state->db, conversation_schema_sql, error);
+  return conversation_run_script (data, CONVERSATION_SCRIPT_FINISH_REBUILD,
+                                  error)
+         && jsync_sql_exec (((ConversationState *) data)->db,
+                            conversation_schema_sql, error);
 }
 
 /* Bring one index up to date with what the batch noted, from the index's
@@ -759,7 +902,7 @@ conversation_end_batch (gpointer data, GError **error)
 }
 
 static const char *const conversation_prefixes[] = {
-  "metadata", "conversation_", "message", NULL
+  "metadata", "conversation_", "message", "branch_", NULL
 };
 
 static const char *const conversation_tables[] = {
@@ -778,12 +921,14 @@ JSYNC_APPLIER_DEFINE (
    * schema on caches made by 0.1.0, which adds them (their counts are
    * exact: 0.1.0 recounted).  0.3.0: FTS triggers that note rows for
    * end_batch; the schema replaces the older ones (the indexes they kept
-   * are exact, so nothing is re-indexed). */
-  .version = "0.3.0",
+   * are exact, so nothing is re-indexed).  0.4.0 (schema 2): the columns
+   * derived from the settings, branch_* taken as no-ops; the core rebuilds
+   * the tables from the stored events. */
+  .version = "0.4.0",
   .description = "Nexus conversations and their messages",
   .prefixes = conversation_prefixes,
   .schema_sql = conversation_schema_sql,
-  .schema_version = 1,
+  .schema_version = 2,
   .tables = conversation_tables,
   .search = conversation_search,
   .init = conversation_init,

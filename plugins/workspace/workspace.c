@@ -6,19 +6,25 @@
  *
  *   workspace_created  data: id, name, description?, rootFolder?, created?,
  *                      lastAccessed?, isActive?, dedicatedAgentId?,
- *                      contextJson? (a JSON string, stored as given)
+ *                      contextJson? (a JSON string, stored as given),
+ *                      isArchived?
  *   workspace_updated  workspaceId; data: any of name, description,
  *                      rootFolder, lastAccessed, isActive, dedicatedAgentId,
- *                      contextJson
+ *                      contextJson, isArchived
  *   workspace_deleted  workspaceId; deletes the workspace and every session,
  *                      state and trace with that workspaceId
  *   session_created    workspaceId; data: id, name?, description?,
  *                      startTime?, endTime?, isActive?
  *   session_updated    workspaceId, sessionId; data: any of name,
- *                      description, endTime, isActive
+ *                      description, startTime, endTime, isActive,
+ *                      workspaceId (moves the session with its states and
+ *                      traces to that workspace)
  *   state_saved        workspaceId, sessionId; data: id, name?,
  *                      description?, created?, stateJson? (a JSON string),
  *                      tags? (any JSON, stored as compact JSON text)
+ *   state_updated      workspaceId, stateId, sessionId? (type-checked
+ *                      only); data: any of name, description, stateJson,
+ *                      tags
  *   state_deleted      workspaceId, stateId, sessionId? (type-checked only)
  *   trace_added        workspaceId, sessionId; data: id, content?,
  *                      traceType? (→ type), metadataJson? (a JSON string);
@@ -30,13 +36,17 @@
  * `workspace` applier"): a create inserts with defaults, or, for an id that
  * exists, sets only the columns whose keys it carries; an update sets the
  * keys present and is a no-op for a missing entity; null counts as absent
- * for a column with a default and is NULL elsewhere.  The core keeps the
- * order: each workspace is one stream (workspace_stream()), and a late
- * event makes it clear that stream and re-apply it.  Streams stay apart
- * because every statement on sessions, states and traces matches
- * workspaceId as well as id (a re-create of a state or trace also moves it
- * to the sessionId it carries).  Every field is checked before anything is
- * written.
+ * for a column with a default and is NULL elsewhere.  Every statement on
+ * sessions, states and traces matches workspaceId as well as id (a
+ * re-create of a state or trace also moves it to the sessionId it
+ * carries); only a session move changes a row's workspaceId.  A workspace
+ * id that is "undefined", "null" or blank fails the events that name one
+ * (docs/format.md).  Every field is checked before anything is written.
+ *
+ * The applier is one stream (no stream callback): a session move makes
+ * the rows of one workspace depend on the events of another, so no
+ * workspace can be cleared and replayed alone.  A late event replays all
+ * of the applier's events.
  *
  * Full-text index: the schema's triggers note the workspaces each batch
  * touches (workspace_fts_pending), and end_batch updates workspace_fts from
@@ -130,6 +140,9 @@ static const WorkspaceColumn workspace_workspace_columns[] = {
     WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_NONE },
   { "contextJson", WORKSPACE_KIND_STRING,
     WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_NONE },
+  { "isArchived", WORKSPACE_KIND_BOOL,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_INT, NULL,
+    0 },
   { NULL },
 };
 
@@ -138,7 +151,7 @@ static const WorkspaceColumn workspace_session_columns[] = {
     WORKSPACE_DEFAULT_TEXT, "Unnamed Session" },
   { "description", WORKSPACE_KIND_STRING,
     WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_NONE },
-  { "startTime", WORKSPACE_KIND_INT, WORKSPACE_ON_CREATE,
+  { "startTime", WORKSPACE_KIND_INT, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
     WORKSPACE_DEFAULT_TIMESTAMP },
   { "endTime", WORKSPACE_KIND_INT, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
     WORKSPACE_DEFAULT_NONE },
@@ -148,15 +161,16 @@ static const WorkspaceColumn workspace_session_columns[] = {
 };
 
 static const WorkspaceColumn workspace_state_columns[] = {
-  { "name", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE, WORKSPACE_DEFAULT_TEXT,
-    "Unnamed State" },
-  { "description", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE,
-    WORKSPACE_DEFAULT_NONE },
+  { "name", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
+    WORKSPACE_DEFAULT_TEXT, "Unnamed State" },
+  { "description", WORKSPACE_KIND_STRING,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_NONE },
   { "created", WORKSPACE_KIND_INT, WORKSPACE_ON_CREATE,
     WORKSPACE_DEFAULT_TIMESTAMP },
-  { "stateJson", WORKSPACE_KIND_STRING, WORKSPACE_ON_CREATE,
-    WORKSPACE_DEFAULT_TEXT, "{}" },
-  { "tags", WORKSPACE_KIND_JSON, WORKSPACE_ON_CREATE, WORKSPACE_DEFAULT_NONE },
+  { "stateJson", WORKSPACE_KIND_STRING,
+    WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE, WORKSPACE_DEFAULT_TEXT, "{}" },
+  { "tags", WORKSPACE_KIND_JSON, WORKSPACE_ON_CREATE | WORKSPACE_ON_UPDATE,
+    WORKSPACE_DEFAULT_NONE },
   { NULL },
 };
 
@@ -178,9 +192,10 @@ static const WorkspaceEntity workspace_entities[WORKSPACE_N_ENTITIES] = {
     .columns = workspace_workspace_columns,
     .insert_sql =
       "INSERT INTO workspaces (id, name, description, rootFolder, created,"
-      " lastAccessed, isActive, dedicatedAgentId, contextJson)"
+      " lastAccessed, isActive, dedicatedAgentId, contextJson, isArchived)"
       " VALUES (:id, :name, :description, :rootFolder, :created,"
-      " :lastAccessed, :isActive, :dedicatedAgentId, :contextJson)"
+      " :lastAccessed, :isActive, :dedicatedAgentId, :contextJson,"
+      " :isArchived)"
       " ON CONFLICT (id) DO NOTHING",
     .set_sql =
       "UPDATE workspaces SET"
@@ -196,7 +211,9 @@ static const WorkspaceEntity workspace_entities[WORKSPACE_N_ENTITIES] = {
       " dedicatedAgentId = CASE WHEN :has_dedicatedAgentId"
       "   THEN :dedicatedAgentId ELSE dedicatedAgentId END,"
       " contextJson = CASE WHEN :has_contextJson THEN :contextJson"
-      "   ELSE contextJson END"
+      "   ELSE contextJson END,"
+      " isArchived = CASE WHEN :has_isArchived THEN :isArchived"
+      "   ELSE isArchived END"
       " WHERE id = :id",
   },
   [WORKSPACE_ENTITY_SESSION] = {
@@ -235,7 +252,7 @@ static const WorkspaceEntity workspace_entities[WORKSPACE_N_ENTITIES] = {
       " ON CONFLICT (id) DO NOTHING",
     .set_sql =
       "UPDATE states SET"
-      " sessionId = :sessionId,"
+      " sessionId = coalesce (:sessionId, sessionId),"
       " name = CASE WHEN :has_name THEN :name ELSE name END,"
       " description = CASE WHEN :has_description THEN :description"
       "   ELSE description END,"
@@ -274,6 +291,17 @@ static const char *const workspace_delete_sql[] = {
   "DELETE FROM states WHERE workspaceId = ?1",
   "DELETE FROM sessions WHERE workspaceId = ?1",
   "DELETE FROM workspaces WHERE id = ?1",
+};
+
+/* A session moved to another workspace (session_updated with
+ * data.workspaceId), with its states and traces: ?1 the new workspace, ?2
+ * the session, ?3 the workspace it leaves. */
+static const char *const workspace_move_sql[] = {
+  "UPDATE memory_traces SET workspaceId = ?1"
+  " WHERE sessionId = ?2 AND workspaceId = ?3",
+  "UPDATE states SET workspaceId = ?1"
+  " WHERE sessionId = ?2 AND workspaceId = ?3",
+  "UPDATE sessions SET workspaceId = ?1 WHERE id = ?2 AND workspaceId = ?3",
 };
 
 /* An entity's INSERT or SET statement and the indexes of its parameters,
@@ -321,6 +349,7 @@ typedef struct
   WorkspaceStatement insert[WORKSPACE_N_ENTITIES];
   WorkspaceStatement set[WORKSPACE_N_ENTITIES];
   sqlite3_stmt *delete_stream[G_N_ELEMENTS (workspace_delete_sql)]; /* owned */
+  sqlite3_stmt *move[G_N_ELEMENTS (workspace_move_sql)];  /* owned */
   sqlite3_stmt *delete_state;                           /* owned */
   sqlite3_stmt *fts[G_N_ELEMENTS (workspace_fts_sql)];  /* owned */
 } WorkspaceApplier;
@@ -345,6 +374,8 @@ workspace_free (gpointer state)
     }
   for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
     sqlite3_finalize (self->delete_stream[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (self->move); i++)
+    sqlite3_finalize (self->move[i]);
   sqlite3_finalize (self->delete_state);
   for (guint i = 0; i < G_N_ELEMENTS (self->fts); i++)
     sqlite3_finalize (self->fts[i]);
@@ -514,6 +545,19 @@ workspace_run (sqlite3_stmt *stmt, const JsyncEvent *event, GError **error)
   return FALSE;
 }
 
+/* Run an entity's SET statement for the row `id`. */
+static gboolean
+workspace_run_set (const WorkspaceStatement *set,
+                   const WorkspaceEntity *entity, const char *id,
+                   const char *workspace_id, const char *session_id,
+                   const WorkspaceValue *values, const JsyncEvent *event,
+                   GError **error)
+{
+  workspace_bind_ids (set, id, workspace_id, session_id);
+  workspace_bind_set (set, entity, values);
+  return workspace_run (set->stmt, event, error);
+}
+
 /* --- Reading events */
 
 /* Set an INVALID error "<type>: <message>". */
@@ -550,6 +594,23 @@ workspace_get_routing (const JsyncEvent *event, const char *key,
       return FALSE;
     }
   return TRUE;
+}
+
+/* The workspace id of a workspace_created (data.id) or of the envelope
+ * (workspaceId) of the events that name one: Nexus writers have left
+ * "undefined", "null" and blank ones, which name no workspace. */
+static gboolean
+workspace_check_workspace_id (const JsyncEvent *event, const char *what,
+                              const char *id, GError **error)
+{
+  g_autofree char *stripped = g_strstrip (g_strdup (id));
+
+  if (*stripped != '\0' && strcmp (id, "undefined") != 0
+      && strcmp (id, "null") != 0)
+    return TRUE;
+  workspace_set_invalid (error, event, "%s: \"%s\" names no workspace",
+                         what, id);
+  return FALSE;
 }
 
 /* The data object, or NULL when it is absent or null. */
@@ -697,8 +758,12 @@ workspace_apply_create (WorkspaceApplier *self, const JsyncEvent *event,
       workspace_set_invalid (error, event, "missing data.id");
       return FALSE;
     }
-  if (!workspace_read_columns (event, data, entity, WORKSPACE_ON_CREATE,
-                               values, error))
+  if ((entity->in_workspace
+       ? !workspace_check_workspace_id (event, "workspaceId", workspace_id,
+                                        error)
+       : !workspace_check_workspace_id (event, "data.id", id, error))
+      || !workspace_read_columns (event, data, entity, WORKSPACE_ON_CREATE,
+                                  values, error))
     return FALSE;
 
   workspace_bind_ids (insert, id, workspace_id, session_id);
@@ -710,12 +775,12 @@ workspace_apply_create (WorkspaceApplier *self, const JsyncEvent *event,
     return TRUE;
 
   /* The id exists: a create sets only what it carries. */
-  workspace_bind_ids (set, id, workspace_id, session_id);
-  workspace_bind_set (set, entity, values);
-  return workspace_run (set->stmt, event, error);
+  return workspace_run_set (set, entity, id, workspace_id, session_id,
+                            values, event, error);
 }
 
-/* workspace_updated, session_updated. */
+/* workspace_updated, session_updated, state_updated.  The sessionId of a
+ * state_updated is checked, not used: the state stays in its session. */
 static gboolean
 workspace_apply_update (WorkspaceApplier *self, const JsyncEvent *event,
                         const WorkspaceEntity *entity, GError **error)
@@ -725,19 +790,73 @@ workspace_apply_update (WorkspaceApplier *self, const JsyncEvent *event,
   json_object *data = NULL;
   const char *id = NULL;
   const char *workspace_id = NULL;
+  const char *session_id = NULL;
 
   if (!workspace_get_data (event, &data, error)
       || (entity->in_workspace
           && !workspace_get_routing (event, "workspaceId", TRUE,
                                      &workspace_id, error))
+      || (entity->in_session
+          && !workspace_get_routing (event, "sessionId", FALSE, &session_id,
+                                     error))
       || !workspace_get_routing (event, entity->id_key, TRUE, &id, error)
+      || (!entity->in_workspace
+          && !workspace_check_workspace_id (event, entity->id_key, id,
+                                            error))
       || !workspace_read_columns (event, data, entity, WORKSPACE_ON_UPDATE,
                                   values, error))
     return FALSE;
 
-  workspace_bind_ids (set, id, workspace_id, NULL);
-  workspace_bind_set (set, entity, values);
-  return workspace_run (set->stmt, event, error);
+  return workspace_run_set (set, entity, id, workspace_id, NULL, values,
+                            event, error);
+}
+
+/* session_updated: the update, then, when data.workspaceId names another
+ * workspace and the session was there, its move with the states and
+ * traces of that session in the workspace it leaves (as Nexus's own move
+ * does; its applier moves only the session). */
+static gboolean
+workspace_apply_session_updated (WorkspaceApplier *self,
+                                 const JsyncEvent *event,
+                                 const WorkspaceEntity *entity,
+                                 GError **error)
+{
+  json_object *data = NULL;
+  const char *to = NULL;
+  const char *from = NULL;
+  const char *session_id = NULL;
+  JsyncField field;
+
+  if (!workspace_get_data (event, &data, error))
+    return FALSE;
+  if (!jsync_json_get_string (data, "workspaceId", &field, &to, error))
+    {
+      g_prefix_error (error, "%s: data.", jsync_event_get_type (event));
+      return FALSE;
+    }
+  if (field == JSYNC_FIELD_NULL)
+    {
+      workspace_set_invalid (error, event,
+                             "data.workspaceId: expected a string");
+      return FALSE;
+    }
+  if (!workspace_apply_update (self, event, entity, error))
+    return FALSE;
+  if (field != JSYNC_FIELD_SET || sqlite3_changes (self->db) == 0)
+    return TRUE;
+
+  /* Both were checked by the update. */
+  workspace_get_routing (event, "workspaceId", TRUE, &from, NULL);
+  workspace_get_routing (event, entity->id_key, TRUE, &session_id, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (self->move); i++)
+    {
+      jsync_sql_bind_text (self->move[i], 1, to);
+      jsync_sql_bind_text (self->move[i], 2, session_id);
+      jsync_sql_bind_text (self->move[i], 3, from);
+      if (!workspace_run (self->move[i], event, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* Delete one workspace and every row with its workspaceId. */
@@ -764,7 +883,9 @@ workspace_apply_workspace_deleted (WorkspaceApplier *self,
   const char *workspace_id = NULL;
 
   if (!workspace_get_routing (event, "workspaceId", TRUE, &workspace_id,
-                              error))
+                              error)
+      || !workspace_check_workspace_id (event, "workspaceId", workspace_id,
+                                        error))
     return FALSE;
   if (!workspace_delete_stream (self, workspace_id, error))
     {
@@ -808,13 +929,29 @@ static const struct
   { "workspace_deleted", workspace_apply_workspace_deleted,
     WORKSPACE_ENTITY_WORKSPACE },
   { "session_created", workspace_apply_create, WORKSPACE_ENTITY_SESSION },
-  { "session_updated", workspace_apply_update, WORKSPACE_ENTITY_SESSION },
+  { "session_updated", workspace_apply_session_updated,
+    WORKSPACE_ENTITY_SESSION },
   { "state_saved", workspace_apply_create, WORKSPACE_ENTITY_STATE },
+  { "state_updated", workspace_apply_update, WORKSPACE_ENTITY_STATE },
   { "state_deleted", workspace_apply_state_deleted, WORKSPACE_ENTITY_STATE },
   { "trace_added", workspace_apply_create, WORKSPACE_ENTITY_TRACE },
 };
 
 /* --- The descriptor's callbacks */
+
+/* Prepare n statements of sql[] into stmts[]. */
+static gboolean
+workspace_prepare_all (sqlite3 *db, const char *const *sql,
+                       sqlite3_stmt **stmts, guint n, GError **error)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      stmts[i] = jsync_sql_prepare (db, sql[i], error);
+      if (stmts[i] == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
 
 static gpointer
 workspace_init (const JsyncApplierContext *context, GError **error)
@@ -832,26 +969,19 @@ workspace_init (const JsyncApplierContext *context, GError **error)
                                            TRUE, error))
         return NULL;
     }
-  for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
-    {
-      self->delete_stream[i] = jsync_sql_prepare (self->db,
-                                                  workspace_delete_sql[i],
-                                                  error);
-      if (self->delete_stream[i] == NULL)
-        return NULL;
-    }
   self->delete_state = jsync_sql_prepare (self->db,
                                           "DELETE FROM states"
                                           " WHERE id = ?1 AND workspaceId = ?2",
                                           error);
-  if (self->delete_state == NULL)
+  if (self->delete_state == NULL
+      || !workspace_prepare_all (self->db, workspace_delete_sql,
+                                 self->delete_stream,
+                                 G_N_ELEMENTS (self->delete_stream), error)
+      || !workspace_prepare_all (self->db, workspace_move_sql, self->move,
+                                 G_N_ELEMENTS (self->move), error)
+      || !workspace_prepare_all (self->db, workspace_fts_sql, self->fts,
+                                 G_N_ELEMENTS (self->fts), error))
     return NULL;
-  for (guint i = 0; i < G_N_ELEMENTS (self->fts); i++)
-    {
-      self->fts[i] = jsync_sql_prepare (self->db, workspace_fts_sql[i], error);
-      if (self->fts[i] == NULL)
-        return NULL;
-    }
   return g_steal_pointer (&self);
 }
 
@@ -870,72 +1000,68 @@ workspace_apply (gpointer state, const JsyncEvent *event, GError **error)
   return FALSE;
 }
 
-/* The workspace an event belongs to: data.id of a workspace_created, the
- * envelope's workspaceId of any other event. */
-static const char *
-workspace_stream (gpointer state, const JsyncEvent *event)
+/* The scripts of clear, begin_rebuild and finish_rebuild. */
+enum
 {
-  return jsync_event_get_entity_id (event, "workspace_created", "workspaceId");
-}
+  WORKSPACE_SCRIPT_CLEAR,
+  WORKSPACE_SCRIPT_BEGIN_REBUILD,
+  WORKSPACE_SCRIPT_FINISH_REBUILD,
+};
 
+static const char *const workspace_scripts[] = {
+  /* The index is emptied at once rather than row by row: with every
+   * workspace noted as new to the batch (indexed = 0), the delete trigger
+   * notes nothing, and end_batch indexes whatever the batch puts back. */
+  [WORKSPACE_SCRIPT_CLEAR] =
+    "INSERT INTO workspace_fts (workspace_fts) VALUES ('delete-all');"
+    "DELETE FROM workspace_fts_pending;"
+    "INSERT INTO workspace_fts_pending (contentRowid, indexed)"
+    " SELECT rowid, 0 FROM workspaces;"
+    "DELETE FROM memory_traces;"
+    "DELETE FROM states;"
+    "DELETE FROM sessions;"
+    "DELETE FROM workspaces;",
+  /* A rebuild fills workspaces without the FTS triggers and indexes once
+   * at the end.  The names are those of workspace.sql. */
+  [WORKSPACE_SCRIPT_BEGIN_REBUILD] =
+    "DROP TRIGGER IF EXISTS workspace_fts_insert;"
+    "DROP TRIGGER IF EXISTS workspace_fts_delete;"
+    "DROP TRIGGER IF EXISTS workspace_fts_update;",
+  /* Index everything and forget what any batch noted (the rebuild covers
+   * it); finish_rebuild then puts the triggers back (the schema is
+   * idempotent). */
+  [WORKSPACE_SCRIPT_FINISH_REBUILD] =
+    "INSERT INTO workspace_fts (workspace_fts) VALUES ('rebuild');"
+    "DELETE FROM workspace_fts_pending;",
+};
+
+/* Run one of workspace_scripts. */
 static gboolean
-workspace_clear_stream (gpointer state, const char *stream, GError **error)
+workspace_run_script (gpointer state, guint script, GError **error)
 {
-  if (workspace_delete_stream (state, stream, error))
-    return TRUE;
-  g_prefix_error (error, "clear workspace %s: ", stream);
-  return FALSE;
+  WorkspaceApplier *self = state;
+
+  return jsync_sql_exec (self->db, workspace_scripts[script], error);
 }
 
-/* The index is emptied at once rather than row by row: with every
- * workspace noted as new to the batch (indexed = 0), the delete trigger
- * notes nothing, and end_batch indexes whatever the batch puts back. */
 static gboolean
 workspace_clear (gpointer state, GError **error)
 {
-  WorkspaceApplier *self = state;
-
-  return jsync_sql_exec (self->db,
-                         "INSERT INTO workspace_fts (workspace_fts)"
-                         " VALUES ('delete-all');"
-                         "DELETE FROM workspace_fts_pending;"
-                         "INSERT INTO workspace_fts_pending"
-                         " (contentRowid, indexed)"
-                         " SELECT rowid, 0 FROM workspaces;"
-                         "DELETE FROM memory_traces;"
-                         "DELETE FROM states;"
-                         "DELETE FROM sessions;"
-                         "DELETE FROM workspaces;",
-                         error);
+  return workspace_run_script (state, WORKSPACE_SCRIPT_CLEAR, error);
 }
 
-/* A rebuild fills workspaces without the FTS triggers and indexes once at
- * the end.  The names are those of workspace.sql. */
 static gboolean
 workspace_begin_rebuild (gpointer state, GError **error)
 {
-  WorkspaceApplier *self = state;
-
-  return jsync_sql_exec (self->db,
-                         "DROP TRIGGER IF EXISTS workspace_fts_insert;"
-                         "DROP TRIGGER IF EXISTS workspace_fts_delete;"
-                         "DROP TRIGGER IF EXISTS workspace_fts_update;",
-                         error);
+  return workspace_run_script (state, WORKSPACE_SCRIPT_BEGIN_REBUILD, error);
 }
 
-/* Index everything, forget what any batch noted (the rebuild covers it),
- * then put the triggers back (the schema is idempotent). */
 static gboolean
 workspace_finish_rebuild (gpointer state, GError **error)
 {
-  WorkspaceApplier *self = state;
-
-  return jsync_sql_exec (self->db,
-                         "INSERT INTO workspace_fts (workspace_fts)"
-                         " VALUES ('rebuild');"
-                         "DELETE FROM workspace_fts_pending;",
-                         error)
-         && jsync_sql_exec (self->db, workspace_schema_sql, error);
+  return workspace_run_script (state, WORKSPACE_SCRIPT_FINISH_REBUILD, error)
+         && jsync_sql_exec (((WorkspaceApplier *) state)->db,
+                            workspace_schema_sql, error);
 }
 
 /* The end of a batch: the index takes in the batch's changes.  Nothing is
@@ -978,18 +1104,18 @@ static const JsyncSearchTable workspace_search[] = {
 JSYNC_APPLIER_DEFINE (
   .name = "workspace",
   /* 1.1.0: FTS triggers that note rows for end_batch; the schema replaces
-   * the older ones (the index they kept is exact: nothing is re-indexed). */
-  .version = "1.1.0",
+   * the older ones (the index they kept is exact: nothing is re-indexed).
+   * 2.0.0 (schema 2): isArchived, state_updated, session moves, one
+   * stream; the core rebuilds the tables from the stored events. */
+  .version = "2.0.0",
   .description = "Nexus workspaces, sessions, states and memory traces",
   .prefixes = workspace_prefixes,
   .schema_sql = workspace_schema_sql,
-  .schema_version = 1,
+  .schema_version = 2,
   .tables = workspace_tables,
   .search = workspace_search,
   .init = workspace_init,
   .apply = workspace_apply,
-  .stream = workspace_stream,
-  .clear_stream = workspace_clear_stream,
   .clear = workspace_clear,
   .begin_rebuild = workspace_begin_rebuild,
   .finish_rebuild = workspace_finish_rebuild,
