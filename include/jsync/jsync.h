@@ -159,7 +159,8 @@ typedef struct _JsyncCoordinator JsyncCoordinator;
 /* Where a long run is, handed to a JsyncProgressFunc (borrowed, for the
  * call).  phase is a short word: "scan" (listing the logs), "read" (reading
  * and applying them), "index" (finishing a rebuild), "swap" (putting a
- * rebuilt cache in place), "verify" (comparing caches).  The byte counts
+ * rebuilt cache in place), "verify" (comparing caches), "recover" (lost
+ * events written back: bytes of their lines, lines written).  The byte counts
  * measure the logs this run reads, so they move evenly whatever the events
  * hold. */
 typedef struct
