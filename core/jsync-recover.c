@@ -197,9 +197,9 @@ recover_run (JsyncCoordinator *self, const char *to, gboolean dry_run,
           return NULL;
         }
       if (attempt > 1)
-        g_warning ("%u event(s) written back were not read again (a log was"
-                   " replaced before the sync); they are written again",
-                   plan->count);
+        g_warning ("%u event(s) still lost after the lines were written (a"
+                   " log replaced before the sync read it?); they are written"
+                   " again", plan->count);
       if (!recover_pass (self, to, TRUE, plan, error))
         return NULL;
     }

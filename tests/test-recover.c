@@ -444,6 +444,92 @@ test_other_body (Fixture *f, gconstpointer data)
   g_assert_true (fresh_cache_equals (f));
 }
 
+/* --- Meanwhile, in the logs ---------------------------------------------- */
+
+/* What happens to the logs while recover writes them. */
+typedef struct
+{
+  Fixture *f;
+  GPtrArray *app_lines;         /* owned, nullable: an app appends these */
+  char *before;                 /* owned, nullable: a sync tool puts WS
+                                 * back as it was, once */
+  gboolean replaced;
+} Meanwhile;
+
+/* The app appends a line of its own (one write, O_APPEND) to one of the
+ * two logs, in turn. */
+static void
+meanwhile_app_appends (Meanwhile *m, guint64 n)
+{
+  g_autofree char *line = g_strdup_printf (
+      "{\"type\":\"app.note\",\"data\":{\"n\":%u},\"id\":\"app-%u\","
+      "\"deviceId\":\"app\",\"timestamp\":%" G_GUINT64_FORMAT "}",
+      m->app_lines->len, m->app_lines->len, 1700000000000 + n);
+  g_autofree char *text = g_strconcat (line, "\n", NULL);
+
+  cli_append (&m->f->cli, m->app_lines->len % 2 == 0 ? CONV : WS, text);
+  g_ptr_array_add (m->app_lines, g_steal_pointer (&line));
+}
+
+/* A sync tool puts its older copy of WS in place, by a rename. */
+static void
+meanwhile_replace (Meanwhile *m)
+{
+  g_autofree char *path = g_build_filename (m->f->cli.data, WS, NULL);
+  g_autofree char *aside = g_build_filename (m->f->cli.data, "workspaces",
+                                             ".ws.tmp", NULL);
+
+  jtest_write_text (aside, m->before, FALSE);
+  g_assert_cmpint (g_rename (aside, path), ==, 0);
+  m->replaced = TRUE;
+}
+
+/* After each line recover writes; the replacement after the last one
+ * (WS's last), before the sync reads them back. */
+static void
+meanwhile_progress (const JsyncProgress *progress, gpointer user_data)
+{
+  Meanwhile *m = user_data;
+
+  if (strcmp (progress->phase, "recover") != 0)
+    return;
+  if (m->app_lines != NULL)
+    meanwhile_app_appends (m, progress->events_done);
+  if (m->before != NULL && !m->replaced
+      && progress->events_done == ALL_LOST)
+    meanwhile_replace (m);
+}
+
+/* The lines the replacement dropped are still lost after the sync: they
+ * are written again, once. */
+static void
+test_log_replaced (Fixture *f, gconstpointer data)
+{
+  Meanwhile replacer = { .f = f, .before = read_data (f, WS) };
+  g_autoptr(JsyncCoordinator) coordinator = cli_open (&f->cli);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_object) report = NULL;
+
+  jsync_coordinator_set_progress (coordinator, meanwhile_progress,
+                                  &replacer);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         CONV ": read again from the start: *");
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "4 event(s) still lost after the lines were"
+                         " written*");
+  report = jsync_coordinator_recover (coordinator, NULL, JSYNC_RECOVER_NONE,
+                                      &error);
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+  g_assert_true (replacer.replaced);
+  assert_ids_of (recovered_ids (report, WS), f->ws_lost);
+  assert_each_once (f, WS, f->ws_lost);
+  assert_each_once (f, CONV, f->conv_lost);
+  g_assert_cmpuint (status_lost (f), ==, 0);
+  g_assert_true (fresh_cache_equals (f));
+  g_free (replacer.before);
+}
+
 /* --- Killed half-way ------------------------------------------------------ */
 
 /* Where the child kills itself: after this many lines written. */
@@ -536,37 +622,13 @@ test_killed (void)
 
 /* --- An app appending meanwhile ------------------------------------------- */
 
-typedef struct
-{
-  Fixture *f;
-  GPtrArray *written;           /* owned: the app's lines (char*) */
-} AppWriter;
-
-/* After each line recover writes, the app appends a line of its own (one
- * write, O_APPEND) to one of the two logs, in turn. */
-static void
-app_progress (const JsyncProgress *progress, gpointer user_data)
-{
-  AppWriter *app = user_data;
-  g_autofree char *line = NULL;
-  g_autofree char *text = NULL;
-
-  if (strcmp (progress->phase, "recover") != 0)
-    return;
-  line = g_strdup_printf ("{\"type\":\"app.note\",\"data\":{\"n\":%u},"
-                          "\"id\":\"app-%u\",\"deviceId\":\"app\","
-                          "\"timestamp\":%" G_GUINT64_FORMAT "}",
-                          app->written->len, app->written->len,
-                          1700000000000 + progress->events_done);
-  text = g_strconcat (line, "\n", NULL);
-  cli_append (&app->f->cli, app->written->len % 2 == 0 ? CONV : WS, text);
-  g_ptr_array_add (app->written, g_steal_pointer (&line));
-}
-
+/* After each line recover writes, the app appends one to one of the two
+ * logs: none is lost, none torn. */
 static void
 test_app_appends (Fixture *f, gconstpointer data)
 {
-  AppWriter app = { f, g_ptr_array_new_with_free_func (g_free) };
+  Meanwhile app = { .f = f,
+                    .app_lines = g_ptr_array_new_with_free_func (g_free) };
   g_autoptr(JsyncCoordinator) coordinator = cli_open (&f->cli);
   g_autoptr(GError) error = NULL;
   g_autoptr(json_object) report = NULL;
@@ -575,7 +637,7 @@ test_app_appends (Fixture *f, gconstpointer data)
   g_autofree char *conv = NULL;
   g_autoptr(GPtrArray) lines = NULL;
 
-  jsync_coordinator_set_progress (coordinator, app_progress, &app);
+  jsync_coordinator_set_progress (coordinator, meanwhile_progress, &app);
   /* The deleted log is back: its sync reads it from its start. */
   g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
                          CONV ": read again from the start: *");
@@ -583,7 +645,7 @@ test_app_appends (Fixture *f, gconstpointer data)
                                       &error);
   g_assert_no_error (error);
   g_test_assert_expected_messages ();
-  g_assert_cmpuint (app.written->len, ==, ALL_LOST);
+  g_assert_cmpuint (app.app_lines->len, ==, ALL_LOST);
   jsync_coordinator_set_progress (coordinator, NULL, NULL);
 
   /* No line lost, none torn: every line a whole event. */
@@ -591,9 +653,9 @@ test_app_appends (Fixture *f, gconstpointer data)
   conv = read_data (f, CONV);
   assert_each_once (f, WS, f->ws_lost);
   assert_each_once (f, CONV, f->conv_lost);
-  for (guint i = 0; i < app.written->len; i++)
+  for (guint i = 0; i < app.app_lines->len; i++)
     g_assert_cmpuint (count_line (i % 2 == 0 ? conv : ws,
-                                  app.written->pdata[i]), ==, 1);
+                                  app.app_lines->pdata[i]), ==, 1);
   lines = lines_of (conv);
   g_assert_cmpuint (lines->len, ==, CONV_LOST + (ALL_LOST + 1) / 2);
   for (guint i = 0; i < lines->len; i++)
@@ -606,7 +668,7 @@ test_app_appends (Fixture *f, gconstpointer data)
                                          " WHERE id LIKE 'app-%'"),
                    ==, ALL_LOST);
   g_assert_cmpuint (status_lost (f), ==, 0);
-  g_ptr_array_unref (app.written);
+  g_ptr_array_unref (app.app_lines);
 }
 
 /* The tests over the fixture's lost events. */
@@ -621,6 +683,7 @@ static const struct
   { "/recover/usage", test_usage },
   { "/recover/other-body", test_other_body },
   { "/recover/app-appends", test_app_appends },
+  { "/recover/log-replaced", test_log_replaced },
 };
 
 int
