@@ -411,37 +411,53 @@ test_usage (Fixture *f, gconstpointer data)
   g_assert_cmpuint (status_lost (f), ==, ALL_LOST);
 }
 
-/* The log it was lost from, rewritten again, holds the id with another
- * body, which sorts after the kept one: the kept copy is still in no log,
- * so it is still lost and recover writes it; both copies are then in the
- * log, and every device keeps the one that sorts first. */
-static void
-test_other_body (Fixture *f, gconstpointer data)
+/* The log it was lost from, rewritten again, holds the first lost id with
+ * another body: its data with the member `member` first.  Returns the
+ * recover's --json report.  (transfer full) */
+static json_object *
+recover_with_other_body (Fixture *f, const char *member, char **other)
 {
   const char *line = f->ws_lost->pdata[0];
   const char *body = strstr (line, "\"data\":{");
-  g_autofree char *other = NULL;
+  gsize head = body != NULL ? body - line + strlen ("\"data\":{") : 0;
   g_autoptr(JTestRun) run = NULL;
-  g_autoptr(json_object) event = jtest_parse_object (line);
-  g_autofree char *text = NULL;
   g_autofree char *ws = read_data (f, WS);
   g_autofree char *rewritten = NULL;
 
-  /* "zz" sorts after any key the data starts with. */
   g_assert_nonnull (body);
-  other = g_strdup_printf ("%.*s\"zz\":1,%s\n",
-                           (int) (body - line + strlen ("\"data\":{")), line,
-                           body + strlen ("\"data\":{"));
-  rewritten = g_strconcat (other, ws, NULL);
+  *other = g_strdup_printf ("%.*s%s,%s", (int) head, line, member,
+                            line + head);
+  rewritten = g_strconcat (*other, "\n", ws, NULL);
   cli_write (&f->cli, WS, rewritten);
   run = CLI_RUN_JSON (&f->cli, "recover");
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  assert_ids_of (recovered_ids (run->json, WS), f->ws_lost);
-  text = read_data (f, WS);
-  g_assert_cmpuint (count_line (text, line), ==, 1);
-  g_assert_cmpuint (count_line (text, g_strchomp (other)), ==, 1);
   g_assert_cmpuint (status_lost (f), ==, 0);
   g_assert_true (fresh_cache_equals (f));
+  return json_object_get (run->json);
+}
+
+/* With `data` FALSE, the other body sorts after the kept one ("zz" after
+ * any key the data starts with): the kept copy is still in no log, so the
+ * id is still lost and recover writes it; the log then holds both, and
+ * every device keeps the one that sorts first.  With TRUE, it sorts first
+ * ("" before any key): it is the event now (the cache follows the log), so
+ * the id is not lost, and recover writes the other three only. */
+static void
+test_other_body (Fixture *f, gconstpointer data)
+{
+  gboolean sorts_first = GPOINTER_TO_INT (data);
+  g_autofree char *other = NULL;
+  g_autoptr(json_object) report = recover_with_other_body (
+      f, sorts_first ? "\"\":1" : "\"zz\":1", &other);
+  g_autofree char *text = read_data (f, WS);
+  g_autoptr(GPtrArray) written = g_ptr_array_new ();
+
+  for (guint i = sorts_first ? 1 : 0; i < f->ws_lost->len; i++)
+    g_ptr_array_add (written, f->ws_lost->pdata[i]);
+  assert_ids_of (recovered_ids (report, WS), written);
+  g_assert_cmpuint (count_line (text, f->ws_lost->pdata[0]), ==,
+                    sorts_first ? 0 : 1);
+  g_assert_cmpuint (count_line (text, other), ==, 1);
 }
 
 /* --- Meanwhile, in the logs ---------------------------------------------- */
@@ -676,12 +692,14 @@ static const struct
 {
   const char *path;
   void (*func) (Fixture *f, gconstpointer data);
+  gboolean data;
 } recover_tests[] = {
   { "/recover/rewritten-and-deleted", test_recover },
   { "/recover/dry-run", test_dry_run },
   { "/recover/to", test_to },
   { "/recover/usage", test_usage },
-  { "/recover/other-body", test_other_body },
+  { "/recover/other-body/after", test_other_body, FALSE },
+  { "/recover/other-body/first", test_other_body, TRUE },
   { "/recover/app-appends", test_app_appends },
   { "/recover/log-replaced", test_log_replaced },
 };
@@ -693,7 +711,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (recover_tests); i++)
-    g_test_add (recover_tests[i].path, Fixture, NULL, fixture_setup,
+    g_test_add (recover_tests[i].path, Fixture,
+                GINT_TO_POINTER (recover_tests[i].data), fixture_setup,
                 recover_tests[i].func, fixture_teardown);
   g_test_add_func ("/recover/killed", test_killed);
   return g_test_run ();
