@@ -10,6 +10,7 @@
 
 #include <jsync/jsync.h>
 
+#include "jsync-append.h"
 #include "jsync-config.h"
 #include "jsync-coordinator-private.h"
 #include "jsync-event.h"
@@ -139,11 +140,15 @@ append_is_ignored (JsyncConfig *config, const char *relative, const char *name)
   return FALSE;
 }
 
-/* The components of `file` ("." and empty ones dropped), refused unless
+/**
+ * jsync_append_split_path:
+ * The components of `file` ("." and empty ones dropped), refused unless
  * sync would read the file: relative, no "..", nothing hidden or ignored,
- * a *.jsonl name.  (transfer full) */
-static GPtrArray *
-append_split_path (JsyncConfig *config, const char *file, GError **error)
+ * a *.jsonl name.  (transfer full)
+ */
+GPtrArray *
+jsync_append_split_path (JsyncConfig *config, const char *file,
+                         GError **error)
 {
   g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
   g_auto(GStrv) split = NULL;
@@ -195,6 +200,25 @@ append_split_path (JsyncConfig *config, const char *file, GError **error)
       return NULL;
     }
   return g_steal_pointer (&parts);
+}
+
+/**
+ * jsync_append_join_path:
+ * The path of jsync_append_split_path()'s components, as sync names the
+ * log.  (transfer full)
+ */
+char *
+jsync_append_join_path (GPtrArray *parts)
+{
+  g_autoptr(GString) path = g_string_new (NULL);
+
+  for (guint i = 0; i < parts->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (path, '/');
+      g_string_append (path, parts->pdata[i]);
+    }
+  return g_string_free (g_steal_pointer (&path), FALSE);
 }
 
 static void
@@ -428,33 +452,97 @@ append_is_recorded (JsyncCoordinator *self, const char *id)
   return TRUE;
 }
 
+/* An open log that lines are appended to. */
+struct _JsyncAppendTarget
+{
+  char *relative;           /* owned: the path shown in messages */
+  GArray *dirs;             /* owned: fds of the folders on the way */
+  gboolean created;         /* a folder or the file was made */
+  int fd;
+};
+
+/**
+ * jsync_append_target_open:
+ * Open the log `parts` names below data_dir for appending (missing folders
+ * made, no symbolic link followed).  (transfer full)
+ */
+JsyncAppendTarget *
+jsync_append_target_open (const char *data_dir, GPtrArray *parts,
+                          GError **error)
+{
+  JsyncAppendTarget *target = g_new0 (JsyncAppendTarget, 1);
+
+  target->relative = jsync_append_join_path (parts);
+  target->dirs = g_array_new (FALSE, FALSE, sizeof (int));
+  target->fd = append_open (data_dir, parts, target->dirs, &target->created,
+                            error);
+  if (target->fd < 0)
+    {
+      jsync_append_target_close (target);
+      return NULL;
+    }
+  return target;
+}
+
+/**
+ * jsync_append_target_write:
+ * Append one line (without its "\n") in one write().
+ */
+gboolean
+jsync_append_target_write (JsyncAppendTarget *target, const char *line,
+                           gsize length, GError **error)
+{
+  return append_write (target->fd, target->relative, line, length, error);
+}
+
+/**
+ * jsync_append_target_fsync:
+ * Make what was written durable: the log, then the folder entries made on
+ * the way.
+ */
+gboolean
+jsync_append_target_fsync (JsyncAppendTarget *target, GError **error)
+{
+  gboolean ok = fsync (target->fd) == 0;
+
+  for (guint i = 0; ok && target->created && i < target->dirs->len; i++)
+    ok = fsync (g_array_index (target->dirs, int, i)) == 0;
+  if (!ok)
+    g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: fsync: %s",
+                 target->relative, g_strerror (errno));
+  return ok;
+}
+
+/**
+ * jsync_append_target_close:
+ * Close the log and its folders.
+ */
+void
+jsync_append_target_close (JsyncAppendTarget *target)
+{
+  if (target != NULL)
+    {
+      /* The log, then the folders it is in. */
+      if (target->fd >= 0)
+        close (target->fd);
+      append_close_fds (target->dirs);
+      g_free (target->relative);
+      g_free (target);
+    }
+}
+
 /* Write the line to the log, durably with JSYNC_APPEND_FSYNC. */
 static gboolean
-append_write_log (JsyncCoordinator *self, GPtrArray *parts,
-                  const char *relative, const char *line,
+append_write_log (JsyncCoordinator *self, GPtrArray *parts, const char *line,
                   JsyncAppendFlags flags, GError **error)
 {
-  GArray *dirs = g_array_new (FALSE, FALSE, sizeof (int));
-  gboolean created = FALSE;
-  gboolean ok;
-  int fd;
+  g_autoptr(JsyncAppendTarget) target = NULL;
 
-  fd = append_open (self->data_dir, parts, dirs, &created, error);
-  ok = fd >= 0 && append_write (fd, relative, line, strlen (line), error);
-  if (ok && (flags & JSYNC_APPEND_FSYNC))
-    {
-      /* The line, then the folder entries made on the way. */
-      ok = fsync (fd) == 0;
-      for (guint i = 0; ok && created && i < dirs->len; i++)
-        ok = fsync (g_array_index (dirs, int, i)) == 0;
-      if (!ok)
-        g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: fsync: %s",
-                     relative, g_strerror (errno));
-    }
-  if (fd >= 0)
-    close (fd);
-  append_close_fds (dirs);
-  return ok;
+  target = jsync_append_target_open (self->data_dir, parts, error);
+  return target != NULL
+         && jsync_append_target_write (target, line, strlen (line), error)
+         && (!(flags & JSYNC_APPEND_FSYNC)
+             || jsync_append_target_fsync (target, error));
 }
 
 /**
@@ -484,12 +572,10 @@ jsync_coordinator_append (JsyncCoordinator *self, const char *file,
   /* Before anything is written: the sync after it would be refused. */
   if (!jsync_coordinator_check_writable (self, "append", error))
     return NULL;
-  parts = append_split_path (self->config, file, error);
+  parts = jsync_append_split_path (self->config, file, error);
   if (parts == NULL)
     return NULL;
-  g_ptr_array_add (parts, NULL);
-  relative = g_strjoinv ("/", (char **) parts->pdata);
-  g_ptr_array_remove_index (parts, parts->len - 1);
+  relative = jsync_append_join_path (parts);
   device_id = jsync_config_dup_device_id (self->config, error);
   if (device_id == NULL)
     return NULL;
@@ -515,7 +601,7 @@ jsync_coordinator_append (JsyncCoordinator *self, const char *file,
    * again (the same id: a copy that did survive is a duplicate). */
   for (guint attempt = 1;; attempt++)
     {
-      if (!append_write_log (self, parts, relative, line, flags, error))
+      if (!append_write_log (self, parts, line, flags, error))
         return NULL;
       synced = jsync_coordinator_sync (self, &sync_error);
       if (synced == NULL)

@@ -33,6 +33,8 @@ typedef struct
   gboolean raw;             /* search --raw */
   gboolean retry;           /* failed --retry */
   gboolean fsync;           /* append --fsync */
+  gboolean dry_run;         /* recover --dry-run */
+  char *to;                 /* recover --to */
 } JsyncCliOptions;
 
 extern JsyncCliOptions jsync_cli_options;
@@ -97,6 +99,8 @@ int jsync_cmd_append (JsyncCoordinator *coordinator, JsyncConfig *config,
                       int n_args, char **args);
 int jsync_cmd_watch (JsyncCoordinator *coordinator, JsyncConfig *config,
                      int n_args, char **args);
+int jsync_cmd_recover (JsyncCoordinator *coordinator, JsyncConfig *config,
+                       int n_args, char **args);
 
 G_END_DECLS
 

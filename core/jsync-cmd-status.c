@@ -50,6 +50,10 @@ cmd_print_status (json_object *status)
                         jsync_cli_json_string (event, "id"),
                         jsync_cli_json_string (event, "file"));
     }
+  if (json_object_array_length (lost) > 0)
+    jsync_cli_printf ("recover: `%s` writes the lost events back into their"
+                      " logs (--dry-run lists them first)\n",
+                      jsync_cli_json_string (status, "recoverCommand"));
   for (size_t i = 0; i < json_object_array_length (appliers); i++)
     {
       json_object *applier = json_object_array_get_idx (appliers, i);
@@ -75,6 +79,13 @@ jsync_cmd_status (JsyncCoordinator *coordinator, JsyncConfig *config,
 
   if (status == NULL)
     return jsync_cli_fail (error);
+  /* How to give lost events back (docs/design.md "Recover"). */
+  json_object_object_add (
+      status, "recoverCommand",
+      json_object_array_length (json_object_object_get (status, "lostEvents"))
+          > 0
+        ? json_object_new_string ("jsync recover")
+        : NULL);
   if (jsync_cli_options.json)
     jsync_cli_print_json (status);
   else

@@ -312,6 +312,18 @@ store_prepare (JsyncStore *store, const char *sql, const char *what,
   return stmt;
 }
 
+/* The same, with `value` bound to ?1. */
+static sqlite3_stmt *
+store_prepare_with_int (JsyncStore *store, const char *sql, int value,
+                        const char *what, GError **error)
+{
+  sqlite3_stmt *stmt = store_prepare (store, sql, what, error);
+
+  if (stmt != NULL)
+    sqlite3_bind_int (stmt, 1, value);
+  return stmt;
+}
+
 /**
  * jsync_store_events_with_status:
  * The events of one status but applied, in key order (columns
@@ -321,17 +333,12 @@ sqlite3_stmt *
 jsync_store_events_with_status (JsyncStore *store, JsyncEventStatus status,
                                 GError **error)
 {
-  sqlite3_stmt *stmt = store_prepare (
-      store,
-      "SELECT id, ts, device, type, source, offset, length,"
-      " line, hash, raw FROM jsync_events WHERE status = ?1"
-      " AND status <> 0"
-      " ORDER BY ts, device, id",
-      "read stored events", error);
-
-  if (stmt != NULL)
-    sqlite3_bind_int (stmt, 1, status);
-  return stmt;
+  return store_prepare_with_int (store,
+                                 "SELECT id, ts, device, type, source, offset,"
+                                 " length, line, hash, raw FROM jsync_events"
+                                 " WHERE status = ?1 AND status <> 0"
+                                 " ORDER BY ts, device, id",
+                                 status, "read stored events", error);
 }
 
 /* Step `stmt` through its rows, each given to `take`, then finalize it;
@@ -700,6 +707,22 @@ jsync_store_lost_contains (JsyncStore *store, const char *file,
   still = sqlite3_step (*stmt) == SQLITE_ROW;
   jsync_store_reset (*stmt);
   return still;
+}
+
+/**
+ * jsync_store_lost_events_read:
+ * The lost events with their lines, in key order (columns JSYNC_LOST_*).
+ */
+sqlite3_stmt *
+jsync_store_lost_events_read (JsyncStore *store, gboolean by_file,
+                              GError **error)
+{
+  return store_prepare_with_int (
+      store,
+      "SELECT min(l.file), e.id, e.raw FROM jsync_lost AS l"
+      " JOIN jsync_events AS e ON e.id = l.id GROUP BY e.id"
+      " ORDER BY CASE WHEN ?1 THEN min(l.file) END, e.ts, e.device, e.id",
+      by_file, "read lost events", error);
 }
 
 /**

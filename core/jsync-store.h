@@ -371,6 +371,21 @@ gboolean jsync_store_lost_delete (JsyncStore *store, const char *id,
 gboolean jsync_store_lost_contains (JsyncStore *store, const char *file,
                                     const char *id);
 
+/* Columns of jsync_store_lost_events_read()' rows. */
+enum
+{
+  JSYNC_LOST_FILE = 0,
+  JSYNC_LOST_ID = 1,
+  JSYNC_LOST_RAW = 2,
+};
+
+/* The lost events the cache holds a line of, one row each (with the first
+ * file it was lost from, when more than one), in key order (by file
+ * first with `by_file`): step it, then sqlite3_finalize() it.  NULL with
+ * the error when it cannot be read. */
+sqlite3_stmt *jsync_store_lost_events_read (JsyncStore *store,
+                                            gboolean by_file, GError **error);
+
 /* The first column of the first row of `sql` (a count), 0 when it cannot
  * be read. */
 guint64 jsync_store_count (JsyncStore *store, const char *sql);

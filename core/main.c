@@ -36,6 +36,8 @@ static const JsyncCliCommand main_commands[] = {
     JSYNC_CLI_WRITER, 1, 2, jsync_cmd_append },
   { "watch", "follow the logs, sync after each change (--json: a line a sync)",
     JSYNC_CLI_WRITER, 0, 0, jsync_cmd_watch },
+  { "recover", "write lost events back into their logs (--dry-run, --to)",
+    JSYNC_CLI_WRITER, 0, 0, jsync_cmd_recover },
 };
 
 static gboolean
@@ -78,6 +80,11 @@ static const GOptionEntry main_entries[] = {
     "failed: apply the failed events again", NULL },
   { "fsync", 0, 0, G_OPTION_ARG_NONE, &jsync_cli_options.fsync,
     "append: make the event durable (fsync) before the sync", NULL },
+  { "dry-run", 0, 0, G_OPTION_ARG_NONE, &jsync_cli_options.dry_run,
+    "recover: list what would be written where, write nothing", NULL },
+  { "to", 0, 0, G_OPTION_ARG_FILENAME, &jsync_cli_options.to,
+    "recover: write every lost event to FILE (below the data folder)",
+    "FILE" },
   G_OPTION_ENTRY_NULL
 };
 
@@ -443,5 +450,6 @@ main (int argc, char **argv)
   g_free (jsync_cli_options.plugins_dir);
   g_free (main_progress_state.phase);
   g_free (jsync_cli_options.table);
+  g_free (jsync_cli_options.to);
   return status;
 }

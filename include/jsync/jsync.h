@@ -159,7 +159,8 @@ typedef struct _JsyncCoordinator JsyncCoordinator;
 /* Where a long run is, handed to a JsyncProgressFunc (borrowed, for the
  * call).  phase is a short word: "scan" (listing the logs), "read" (reading
  * and applying them), "index" (finishing a rebuild), "swap" (putting a
- * rebuilt cache in place), "verify" (comparing caches).  The byte counts
+ * rebuilt cache in place), "verify" (comparing caches), "recover" (lost
+ * events written back: bytes of their lines, lines written).  The byte counts
  * measure the logs this run reads, so they move evenly whatever the events
  * hold. */
 typedef struct
@@ -318,6 +319,40 @@ char *jsync_coordinator_append (JsyncCoordinator *coordinator,
                                 const char *file, const char *body,
                                 gssize length, JsyncAppendFlags flags,
                                 JsyncResult **result, GError **error);
+
+/* --- Recovering lost events -----------------------------------------------
+ * (core/jsync-recover.c) */
+
+typedef enum
+{
+  JSYNC_RECOVER_NONE = 0,
+  JSYNC_RECOVER_DRY_RUN = 1 << 0,   /* find what would be written, write
+                                     * nothing to the logs */
+} JsyncRecoverFlags;
+
+/* Write the lost events (docs/design.md "Lost events", "Recover") back
+ * into the logs, under the writer lock: sync first, so that what a log
+ * holds again is no longer lost, then append the stored line of each event
+ * still lost, byte for byte (its own id, deviceId and timestamp), to the
+ * log it was lost from, or to `file` (nullable; relative to the data
+ * folder and checked as jsync_coordinator_append() checks its file), in
+ * key order, one write() each in append mode; fsync each log, and sync
+ * again, which reads them back (applying them again changes nothing: same
+ * ids).  Running it twice writes nothing the second time; killed half-way,
+ * the next call writes only what is still lost.  Progress goes to the
+ * progress function as phase "recover" (bytes of the lines to write,
+ * lines written).
+ * {"version":1, "command":"recover", "dryRun", "recovered": [{"file",
+ * "ids"}] (files in name order, ids in key order), then the keys of the
+ * last sync's result (jsync_result_to_json())}.  A refused file, or a
+ * lost event's log that sync would not read, is JSYNC_ERROR_USAGE with
+ * nothing written; a log or folder that could not be read is
+ * JSYNC_ERROR_IO before anything more is written (it may hold some of
+ * them again).  (transfer full) */
+json_object *jsync_coordinator_recover (JsyncCoordinator *coordinator,
+                                        const char *file,
+                                        JsyncRecoverFlags flags,
+                                        GError **error);
 
 /* Called after each sync of jsync_coordinator_watch() with its result, or
  * with the error that stopped it (the other is NULL; both lent for the
