@@ -1,6 +1,6 @@
 # bash completion for jsync: commands, options (each command's own after
-# it), the logs of the data folder for `append`, the full-text tables for
-# `search --table`.  tests/test-completion.c checks it against
+# it), the logs of the data folder for `append` and `recover --to`, the
+# full-text tables for `search --table`.  tests/test-completion.c checks it against
 # `jsync --help`.
 _jsync_commands="sync rebuild status plugins dump search verify failed append
 watch recover"
@@ -94,13 +94,17 @@ _jsync ()
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return
       ;;
-    --config | --db | --to)
+    --config | --db)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       return
       ;;
     --table)
       _jsync_reply "$(_jsync_tables)" "$cur"
+      return
+      ;;
+    --to)
+      _jsync_reply "$(_jsync_logs)" "$cur"
       return
       ;;
     --batch-size | --limit)

@@ -1,6 +1,6 @@
 # fish completion for jsync: commands, options (each command's own after
-# it), the logs of the data folder for `append`, the full-text tables for
-# `search --table`.  tests/test-completion.c checks it against
+# it), the logs of the data folder for `append` and `recover --to`, the
+# full-text tables for `search --table`.  tests/test-completion.c checks it against
 # `jsync --help`.
 set -l commands sync rebuild status plugins dump search verify failed append watch recover
 
@@ -73,7 +73,7 @@ complete -c jsync -n "not __fish_seen_subcommand_from $commands" -a verify -d 'r
 complete -c jsync -n "not __fish_seen_subcommand_from $commands" -a failed -d 'lines and events that failed; --retry applies them again'
 complete -c jsync -n "not __fish_seen_subcommand_from $commands" -a append -d 'add an event (JSON or stdin) to a log, then sync'
 complete -c jsync -n "not __fish_seen_subcommand_from $commands" -a watch -d 'follow the logs, sync after each change'
-complete -c jsync -n "not __fish_seen_subcommand_from $commands" -a recover -d 'recover events from the cache into a log'
+complete -c jsync -n "not __fish_seen_subcommand_from $commands" -a recover -d 'write lost events back into their logs, then sync'
 
 complete -c jsync -l config -r -F -d 'Keyfile to read'
 complete -c jsync -l data-dir -r -a '(__fish_complete_directories)' -d 'Folder of JSONL logs'
@@ -91,6 +91,6 @@ complete -c jsync -n '__fish_seen_subcommand_from search' -l table -x -a '(__jsy
 complete -c jsync -n '__fish_seen_subcommand_from search' -l raw -d 'Pass QUERY to FTS5 as it is'
 complete -c jsync -n '__fish_seen_subcommand_from failed' -l retry -d 'Apply the failed events again'
 complete -c jsync -n '__fish_seen_subcommand_from append' -l fsync -d 'Make the event durable before the sync'
-complete -c jsync -n '__fish_seen_subcommand_from recover' -l dry-run -d 'Say what would be done'
-complete -c jsync -n '__fish_seen_subcommand_from recover' -l to -r -F -d 'The file to write'
+complete -c jsync -n '__fish_seen_subcommand_from recover' -l dry-run -d 'List what would be written where'
+complete -c jsync -n '__fish_seen_subcommand_from recover' -l to -x -a '(__jsync_logs)' -d 'Write to this log instead'
 complete -c jsync -n __jsync_append_log -a '(__jsync_logs)' -d log

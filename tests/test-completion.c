@@ -9,8 +9,10 @@
  * commands, the options, the logs of the data folder for `append`
  * (relative, as sync reads them: no hidden folder or file, only *.jsonl),
  * and the full-text tables for `search --table` (as `jsync plugins --json`
- * lists them).  The zsh and fish scripts are syntax-checked by their shell
- * when it is installed, and must name every command and option.
+ * lists them).  The zsh and fish scripts must name every command and
+ * option, and are syntax-checked by their shell when it is installed;
+ * fish is driven too (`complete -C`): a command, the options of a
+ * command, the logs for `append`.
  */
 #include <locale.h>
 #include <string.h>
@@ -55,17 +57,16 @@ help_add_option (Help *help, const char *line)
   const char *gap = strstr (line, "  ");
   g_autofree char *spec = g_strndup (line, gap != NULL ? gap - line : -1);
   const char *description = gap != NULL ? g_strchug ((char *) gap) : "";
-  const char *colon = strchr (description, ':');
+  gsize word = strcspn (description, " ");
+  gboolean owned = word > 1 && description[word - 1] == ':';
   g_auto(GStrv) words = g_strsplit_set (spec, " ,=", -1);
 
   for (guint w = 0; words[w] != NULL; w++)
     if (*words[w] == '-')
       {
         g_ptr_array_add (help->options, g_strdup (words[w]));
-        g_ptr_array_add (help->owners,
-                         colon != NULL && strcspn (description, " ") > (gsize) (colon - description)
-                           ? g_strndup (description, colon - description)
-                           : g_strdup (""));
+        g_ptr_array_add (help->owners, owned ? g_strndup (description, word - 1)
+                                             : g_strdup (""));
       }
 }
 
@@ -273,17 +274,21 @@ test_bash_append_logs (void)
                                    dir, "s");
   /* Without --data-dir: the folder it runs in. */
   g_autoptr(GPtrArray) here = BASH (dir, "jsync", "append", "");
+  /* recover --to FILE: a log of the data folder too. */
+  g_autoptr(GPtrArray) to = BASH (dir, "jsync", "recover", "--to", "");
   /* The second argument is the event's JSON, not a log. */
   g_autoptr(GPtrArray) body = BASH (dir, "jsync", "append", "a.jsonl", "");
   g_autofree char *all_text = joined (all);
   g_autofree char *sub_text = joined (sub);
   g_autofree char *here_text = joined (here);
+  g_autofree char *to_text = joined (to);
 
   g_assert_cmpuint (all->len, ==, 2);
   g_assert_true (has (all, "a.jsonl"));
   g_assert_true (has (all, "sub/b c.jsonl"));
   g_assert_cmpstr (sub_text, ==, "sub/b c.jsonl");
   g_assert_cmpstr (here_text, ==, all_text);
+  g_assert_cmpstr (to_text, ==, all_text);
   g_assert_cmpuint (body->len, ==, 0);
   jtest_tree_remove (dir);
 }
@@ -332,7 +337,7 @@ test_bash_tables (void)
   jtest_tree_remove (dir);
 }
 
-/* --- zsh and fish ----------------------------------------------------------- */
+/* --- zsh and fish --------------------------------------------------------- */
 
 /* Whether `text` has `word` with no letter, digit or "-" right before or
  * after it. */
@@ -363,7 +368,8 @@ check_script_names (const char *name, gboolean fish)
   g_assert_no_error (error);
   for (guint i = 0; i < help->commands->len; i++)
     {
-      g_test_message ("%s: command %s", name, (char *) help->commands->pdata[i]);
+      g_test_message ("%s: command %s", name,
+                      (char *) help->commands->pdata[i]);
       g_assert_true (has_word (text, help->commands->pdata[i]));
     }
   for (guint i = 0; i < help->options->len; i++)
@@ -424,18 +430,86 @@ test_shell (gconstpointer data)
   check_syntax (shell->shell, shell->check, shell->script);
 }
 
+/* What fish offers for a command line (`complete -C`), without the
+ * descriptions; NULL when fish is not installed. */
+static GPtrArray *
+fish_complete (const char *line)
+{
+  g_autofree char *found = g_find_program_in_path ("fish");
+  g_autofree char *path = script_path ("jsync.fish");
+  const char *argv[] = { "fish", "--no-config", "-c",
+                         "source $argv[1]; and complete -C $argv[2]", path,
+                         line, NULL };
+  g_auto(GStrv) env = jtest_child_environ ();
+  JTestSpawn options = { .env = env };
+  g_autoptr(JTestRun) run = NULL;
+  g_auto(GStrv) lines = NULL;
+  GPtrArray *candidates;
+
+  if (found == NULL)
+    return NULL;
+  run = jtest_spawn (argv, &options);
+  if (*run->err != '\0')
+    g_test_message ("fish: %s", run->err);
+  g_assert_cmpint (run->status, ==, 0);
+  candidates = g_ptr_array_new_with_free_func (g_free);
+  lines = g_strsplit (run->out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (*lines[i] != '\0')
+      g_ptr_array_add (candidates,
+                       g_strndup (lines[i], strcspn (lines[i], "\t")));
+  return candidates;
+}
+
+/* fish, driven as bash is: a command, each command's options, the logs. */
+static void
+test_fish_driven (void)
+{
+  g_autofree char *dir = make_data ();
+  g_autofree char *append_line = g_strdup_printf (
+      "jsync --data-dir '%s' append ", dir);
+  g_autoptr(GPtrArray) sy = fish_complete ("jsync sy");
+  g_autoptr(GPtrArray) search = NULL;
+  g_autoptr(GPtrArray) sync = NULL;
+  g_autoptr(GPtrArray) logs = NULL;
+  g_autofree char *sy_text = NULL;
+  g_autofree char *logs_text = NULL;
+
+  if (sy == NULL)
+    {
+      g_test_skip ("fish is not installed");
+      jtest_tree_remove (dir);
+      return;
+    }
+  search = fish_complete ("jsync search --");
+  sync = fish_complete ("jsync sync --");
+  logs = fish_complete (append_line);
+  sy_text = joined (sy);
+  logs_text = joined (logs);
+  g_assert_cmpstr (sy_text, ==, "sync");
+  g_assert_true (has (search, "--table"));
+  g_assert_true (has (search, "--data-dir"));
+  g_assert_false (has (sync, "--table"));
+  g_assert_true (has (sync, "--data-dir"));
+  g_assert_cmpstr (logs_text, ==, "a.jsonl sub/b c.jsonl");
+  jtest_tree_remove (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-  g_test_add_data_func ("/completion/zsh", &zsh, test_shell);
+  g_test_add_data_func ("/completion/zsh/names-and-syntax", &zsh,
+                        test_shell);
   g_test_add_func ("/completion/bash/registered", test_bash_registered);
   g_test_add_func ("/completion/bash/commands", test_bash_commands);
-  g_test_add_data_func ("/completion/fish", &fish, test_shell);
+  g_test_add_data_func ("/completion/fish/names-and-syntax", &fish,
+                        test_shell);
   g_test_add_func ("/completion/bash/options", test_bash_options);
   g_test_add_func ("/completion/bash/append-logs", test_bash_append_logs);
   g_test_add_func ("/completion/bash/tables", test_bash_tables);
+  g_test_add_func ("/completion/fish/driven", test_fish_driven);
   return g_test_run ();
 }

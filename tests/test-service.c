@@ -77,7 +77,17 @@ add_events (Fixture *f, const char *log, guint first, guint n)
   jtest_write_text (path, lines->str, TRUE);
 }
 
-/* --- Running jsync as the unit does ---------------------------------------- */
+/* notes.jsonl with one event; bad.jsonl, whose line is no JSON. */
+static void
+add_bad_log (Fixture *f)
+{
+  g_autofree char *bad = g_build_filename (f->data, "bad.jsonl", NULL);
+
+  add_events (f, "notes.jsonl", 0, 1);
+  jtest_write_text (bad, "{bad\n", FALSE);
+}
+
+/* --- Running jsync as the unit does --------------------------------------- */
 
 /* The unit's command line, `jsync --data-dir DATA ARGS` (no --db: the
  * default cache); with `journal_fd` ("1" or "2"), through sh, which sets
@@ -120,7 +130,8 @@ run_jsync (Fixture *f, const char *journal_fd, gboolean json,
 }
 
 #define RUN(f, journal_fd, json, ...) \
-  run_jsync ((f), (journal_fd), (json), (const char *const[]) { __VA_ARGS__, NULL })
+  run_jsync ((f), (journal_fd), (json), \
+             (const char *const[]) { __VA_ARGS__, NULL })
 
 /* What `jsync status --json` says of the default cache. */
 static gint64
@@ -182,7 +193,8 @@ watch_start (Fixture *f, const char *journal_fd, gint64 kill_after)
 {
   Watch *w = g_new0 (Watch, 1);
 
-  w->argv = service_argv (f, journal_fd, (const char *const[]) { "watch", NULL });
+  w->argv = service_argv (f, journal_fd,
+                          (const char *const[]) { "watch", NULL });
   w->options.env = f->env;
   w->options.kill_signal = SIGTERM;
   w->options.kill_after = kill_after;
@@ -267,7 +279,7 @@ count_lines (const char *err, const char *start)
   return n;
 }
 
-/* --- SIGTERM -------------------------------------------------------------------- */
+/* --- SIGTERM -------------------------------------------------------------- */
 
 /* The service's life: started, an app appends, systemctl stop.  Its
  * messages are the journal's (stderr is the stream): "watching" and
@@ -331,7 +343,7 @@ test_stop_while_starting (Fixture *f, gconstpointer user_data)
   assert_stopped_cleanly (f, run, "jsync: stopped", 0, 3);
 }
 
-/* --- The journal --------------------------------------------------------------- */
+/* --- The journal ---------------------------------------------------------- */
 
 /* A log with a line that is no JSON (a warning, priority 4) and -vv
  * (debug messages, priority 7); a missing data folder (the error that
@@ -343,9 +355,7 @@ test_journal_priorities (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) journal = NULL;
   g_autoptr(JTestRun) failed = NULL;
 
-  add_events (f, "notes.jsonl", 0, 1);
-  jtest_write_text (g_build_filename (f->data, "bad.jsonl", NULL), "{bad\n",
-                    FALSE);
+  add_bad_log (f);
   journal = RUN (f, "2", FALSE, "sync", "-v", "-v");
   g_assert_cmpint (journal->status, ==, 1);
   g_assert_cmpuint (count_lines (journal->err, "<4>jsync: warning: bad.jsonl:1:"
@@ -368,9 +378,7 @@ test_journal_other_stream (Fixture *f, gconstpointer user_data)
 {
   const char *const streams[] = { "1", NULL };
 
-  add_events (f, "notes.jsonl", 0, 1);
-  jtest_write_text (g_build_filename (f->data, "bad.jsonl", NULL), "{bad\n",
-                    FALSE);
+  add_bad_log (f);
   for (guint i = 0; i < G_N_ELEMENTS (streams); i++)
     {
       g_autoptr(JTestRun) run = RUN (f, streams[i], FALSE, "rebuild", "-v",
