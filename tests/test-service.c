@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include <glib/gstdio.h>
 
 #include "jsync-test.h"
+#include "nexus-history.h"
 
 #define DEADLINE 10             /* seconds, for the watch to catch up */
 
@@ -90,21 +92,28 @@ add_bad_log (Fixture *f)
 /* --- Running jsync as the unit does --------------------------------------- */
 
 /* The unit's command line, `jsync --data-dir DATA ARGS` (no --db: the
- * default cache); with `journal_fd` ("1" or "2"), through sh, which sets
- * JOURNAL_STREAM to that stream of its own, then becomes jsync. */
+ * default cache), through sh, which writes its process id to `pid_file`,
+ * sets JOURNAL_STREAM to its stream `journal_fd` ("1" or "2"; none when
+ * NULL), and becomes jsync. */
 static GPtrArray *
-service_argv (Fixture *f, const char *journal_fd, const char *const *args)
+service_argv (Fixture *f, const char *pid_file, const char *journal_fd,
+              const char *const *args)
 {
+  static const char *const script =
+      "echo $$ >\"$0\"\n"
+      "if [ -n \"$1\" ]; then\n"
+      "  JOURNAL_STREAM=$(stat -L -c %d:%i /proc/$$/fd/$1)\n"
+      "  export JOURNAL_STREAM\n"
+      "fi\n"
+      "shift\n"
+      "exec \"$@\"\n";
   GPtrArray *argv = g_ptr_array_new ();
 
-  if (journal_fd != NULL)
-    {
-      g_ptr_array_add (argv, (gpointer) "sh");
-      g_ptr_array_add (argv, (gpointer) "-c");
-      g_ptr_array_add (argv, (gpointer) "JOURNAL_STREAM=$(stat -L -c %d:%i"
-                                        " /proc/$$/fd/$0) exec \"$@\"");
-      g_ptr_array_add (argv, (gpointer) journal_fd);
-    }
+  g_ptr_array_add (argv, (gpointer) "sh");
+  g_ptr_array_add (argv, (gpointer) "-c");
+  g_ptr_array_add (argv, (gpointer) script);
+  g_ptr_array_add (argv, (gpointer) pid_file);
+  g_ptr_array_add (argv, (gpointer) (journal_fd != NULL ? journal_fd : ""));
   g_ptr_array_add (argv, (gpointer) jtest_bin ());
   g_ptr_array_add (argv, (gpointer) "--data-dir");
   g_ptr_array_add (argv, f->data);
@@ -118,7 +127,7 @@ static JTestRun *
 run_jsync (Fixture *f, const char *journal_fd, gboolean json,
            const char *const *args)
 {
-  g_autoptr(GPtrArray) argv = service_argv (f, journal_fd, args);
+  g_autoptr(GPtrArray) argv = service_argv (f, "/dev/null", journal_fd, args);
   JTestSpawn options = { .env = f->env, .json = json, .timeout_ms = 60000 };
   JTestRun *run = jtest_spawn ((const char *const *) argv->pdata, &options);
 
@@ -167,11 +176,11 @@ take_lock (Fixture *f)
   return fd;
 }
 
-/* A watch running in a thread of its own until SIGTERM, `kill_after` µs
- * after it started. */
+/* A watch running in a thread of its own until the test stops it. */
 typedef struct
 {
   GPtrArray *argv;              /* owned */
+  char *pid_file;               /* owned */
   JTestSpawn options;
   JTestRun *run;                /* owned, nullable: once it ended */
   gint ended;                   /* atomic */
@@ -189,21 +198,40 @@ watch_thread (gpointer data)
 }
 
 static Watch *
-watch_start (Fixture *f, const char *journal_fd, gint64 kill_after)
+watch_start (Fixture *f, const char *journal_fd)
 {
   Watch *w = g_new0 (Watch, 1);
 
-  w->argv = service_argv (f, journal_fd,
+  w->pid_file = g_build_filename (f->dir, "watch.pid", NULL);
+  g_remove (w->pid_file);
+  w->argv = service_argv (f, w->pid_file, journal_fd,
                           (const char *const[]) { "watch", NULL });
   w->options.env = f->env;
-  w->options.kill_signal = SIGTERM;
-  w->options.kill_after = kill_after;
-  w->options.timeout_ms = kill_after / 1000 + 60000;
+  w->options.timeout_ms = 120000;
   w->thread = g_thread_new ("watch", watch_thread, w);
   return w;
 }
 
-/* Wait for the watch's end (its SIGTERM); (transfer full) its run. */
+/* systemctl stop: SIGTERM to the running watch. */
+static void
+watch_kill (Watch *w)
+{
+  gint64 deadline = g_get_monotonic_time () + DEADLINE * G_USEC_PER_SEC;
+  g_autofree char *pid = NULL;
+
+  /* sh wrote it before it became jsync. */
+  while (!g_file_get_contents (w->pid_file, &pid, NULL, NULL)
+         || strchr (pid, '\n') == NULL)
+    {
+      g_clear_pointer (&pid, g_free);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
+  g_assert_false (g_atomic_int_get (&w->ended));
+  g_assert_cmpint (kill (atoi (pid), SIGTERM), ==, 0);
+}
+
+/* Wait for the watch's end; (transfer full) its run. */
 static JTestRun *
 watch_join (Watch *w)
 {
@@ -211,11 +239,19 @@ watch_join (Watch *w)
 
   g_thread_join (w->thread);
   g_ptr_array_unref (w->argv);
+  g_free (w->pid_file);
   run = w->run;
   g_free (w);
   g_test_message ("watch: stopped %" G_GINT64_FORMAT " ms after its start;"
                   " stderr:\n%s", run->ended - run->started, run->err);
   return run;
+}
+
+static JTestRun *
+watch_stop (Watch *w)
+{
+  watch_kill (w);
+  return watch_join (w);
 }
 
 /* Poll the cache until it has `expected` events, while the watch runs. */
@@ -226,7 +262,6 @@ wait_applied (Fixture *f, Watch *w, gint64 expected)
 
   while (events_applied (f) != expected)
     {
-      /* Ended before the test got there: its kill came too soon. */
       g_assert_false (g_atomic_int_get (&w->ended));
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_usleep (50000);
@@ -291,33 +326,47 @@ test_stop_after_append (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
 
   add_events (f, "notes.jsonl", 0, 1);
-  w = watch_start (f, "2", 6 * G_USEC_PER_SEC);
+  w = watch_start (f, "2");
   wait_applied (f, w, 1);
   add_events (f, "notes.jsonl", 1, 2);
   add_events (f, "more/later.jsonl", 3, 1);
   wait_applied (f, w, 4);
-  run = watch_join (w);
+  run = watch_stop (w);
   g_assert_nonnull (strstr (run->err, "<5>jsync: watching "));
   assert_stopped_cleanly (f, run, "<5>jsync: stopped", 4, 4);
 }
 
-/* SIGTERM while the first sync (20,000 events: tenths of a second, in
- * batches of 1000) runs: it is finished, then the watch stops. */
+/* SIGTERM while the first sync (50,000 events: a second or so, in batches
+ * of 1000; a tenth of them, at least 5000, at a JSYNC_TEST_SCALE of 0.1 or
+ * less) runs, once the cache has some of them: the sync is finished, then
+ * the watch stops. */
 static void
 test_stop_mid_sync (Fixture *f, gconstpointer user_data)
 {
+  gint64 deadline = g_get_monotonic_time () + DEADLINE * G_USEC_PER_SEC;
+  guint events = MAX (5000, (guint) (50000 * history_test_scale ()));
+  g_autofree char *summary = g_strdup_printf (
+      "jsync: sync: %u applied, 0 skipped, 0 failed, 0 pending;", events);
   Watch *w;
   g_autoptr(JTestRun) run = NULL;
+  gint64 applied;
 
-  add_events (f, "big.jsonl", 0, 20000);
-  w = watch_start (f, NULL, 300 * 1000);
-  run = watch_join (w);
+  add_events (f, "big.jsonl", 0, events);
+  w = watch_start (f, NULL);
+  while ((applied = events_applied (f)) == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (5000);
+    }
+  g_test_message ("%" G_GINT64_FORMAT " of %u events in the cache: SIGTERM",
+                  applied, events);
+  /* Not yet all: the sync is in hand. */
+  g_assert_cmpint (applied, <, events);
+  run = watch_stop (w);
   /* One sync, whole. */
   g_assert_cmpuint (count_lines (run->err, "jsync: sync: "), ==, 1);
-  g_assert_cmpuint (count_lines (run->err, "jsync: sync: 20000 applied, 0"
-                                           " skipped, 0 failed, 0 pending;"),
-                    ==, 1);
-  assert_stopped_cleanly (f, run, "jsync: stopped", 20000, 20000);
+  g_assert_cmpuint (count_lines (run->err, summary), ==, 1);
+  assert_stopped_cleanly (f, run, "jsync: stopped", events, events);
 }
 
 /* SIGTERM while jsync starts, here waiting for the cache's lock that
@@ -332,13 +381,15 @@ test_stop_while_starting (Fixture *f, gconstpointer user_data)
 
   add_events (f, "notes.jsonl", 0, 3);
   lock = take_lock (f);
-  w = watch_start (f, NULL, 300 * 1000);
+  w = watch_start (f, NULL);
+  /* Long enough to be waiting for the lock (lock-timeout: 30 s). */
   g_usleep (G_USEC_PER_SEC);
-  /* Still there, waiting. */
+  watch_kill (w);
+  /* SIGTERM did not end it: it is kept while jsync starts. */
+  g_usleep (G_USEC_PER_SEC / 2);
   g_assert_false (g_atomic_int_get (&w->ended));
   close (lock);
   run = watch_join (w);
-  g_assert_cmpint (run->ended - run->started, >=, 1000);
   g_assert_cmpstr (run->err, ==, "jsync: stopped\n");
   assert_stopped_cleanly (f, run, "jsync: stopped", 0, 3);
 }
