@@ -68,12 +68,14 @@ _jsync_logs ()
 }
 
 # The FTS tables of the appliers, from `jsync plugins --json` (each
-# plugin's "search" array).
+# plugin's "search" array).  It opens the cache to write, so it may wait
+# for the lock of a long sync elsewhere: not for more than 3 s.
 _jsync_tables ()
 {
-  local -a args
+  local -a args run=("${COMP_WORDS[0]}")
   mapfile -t args < <(_jsync_location_args)
-  "${COMP_WORDS[0]}" "${args[@]}" --quiet plugins --json 2>/dev/null \
+  type -P timeout >/dev/null && run=(timeout 3 "${run[@]}")
+  "${run[@]}" "${args[@]}" --quiet plugins --json 2>/dev/null \
     | sed -n '/"search": \[/,/\]/s/^ *"\([^"]*\)",\{0,1\}$/\1/p'
 }
 

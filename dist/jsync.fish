@@ -20,10 +20,13 @@ function __jsync_location_args
     end
 end
 
-# The FTS tables of the appliers, from `jsync plugins --json`.
+# The FTS tables of the appliers, from `jsync plugins --json`.  It opens
+# the cache to write, so it may wait for the lock of a long sync
+# elsewhere: not for more than 3 s.
 function __jsync_tables
-    set -l jsync (commandline -opc)[1]
-    $jsync (__jsync_location_args) --quiet plugins --json 2>/dev/null \
+    set -l run (commandline -opc)[1]
+    command -q timeout; and set run timeout 3 $run
+    $run (__jsync_location_args) --quiet plugins --json 2>/dev/null \
         | sed -n '/"search": \[/,/\]/s/^ *"\([^"]*\)",\{0,1\}$/\1/p'
 end
 

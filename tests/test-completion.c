@@ -12,7 +12,7 @@
  * lists them).  The zsh and fish scripts must name every command and
  * option, and are syntax-checked by their shell when it is installed;
  * fish is driven too (`complete -C`): a command, the options of a
- * command, the logs for `append`.
+ * command, the logs for `append`, the tables for `search --table`.
  */
 #include <locale.h>
 #include <string.h>
@@ -461,7 +461,8 @@ fish_complete (const char *line)
   return candidates;
 }
 
-/* fish, driven as bash is: a command, each command's options, the logs. */
+/* fish, driven as bash is: a command, each command's options, the logs,
+ * the tables. */
 static void
 test_fish_driven (void)
 {
@@ -469,11 +470,17 @@ test_fish_driven (void)
   g_autofree char *append_line = g_strdup_printf (
       "jsync --data-dir '%s' append ", dir);
   g_autoptr(GPtrArray) sy = fish_complete ("jsync sy");
+  g_autofree char *db = g_build_filename (dir, "cache.db", NULL);
+  g_autofree char *table_line = g_strdup_printf (
+      "'%s' --data-dir '%s' --db '%s' search --table ", jtest_bin (),
+      jtest_nexus_dir (), db);
   g_autoptr(GPtrArray) search = NULL;
   g_autoptr(GPtrArray) sync = NULL;
   g_autoptr(GPtrArray) logs = NULL;
+  g_autoptr(GPtrArray) tables = NULL;
   g_autofree char *sy_text = NULL;
   g_autofree char *logs_text = NULL;
+  g_autofree char *tables_text = NULL;
 
   if (sy == NULL)
     {
@@ -484,14 +491,19 @@ test_fish_driven (void)
   search = fish_complete ("jsync search --");
   sync = fish_complete ("jsync sync --");
   logs = fish_complete (append_line);
+  tables = fish_complete (table_line);
   sy_text = joined (sy);
   logs_text = joined (logs);
+  tables_text = joined (tables);
   g_assert_cmpstr (sy_text, ==, "sync");
   g_assert_true (has (search, "--table"));
   g_assert_true (has (search, "--data-dir"));
   g_assert_false (has (sync, "--table"));
   g_assert_true (has (sync, "--data-dir"));
   g_assert_cmpstr (logs_text, ==, "a.jsonl sub/b c.jsonl");
+  /* As bash offers them (/completion/bash/tables). */
+  g_assert_cmpstr (tables_text, ==,
+                   "conversation_fts message_fts workspace_fts");
   jtest_tree_remove (dir);
 }
 
