@@ -70,6 +70,15 @@ help_add_option (Help *help, const char *line)
       }
 }
 
+/* The environment for a shell: the child's, without the LD_PRELOAD of a
+ * ThreadSanitizer build (tests/meson.build), which is for jsync and the
+ * test programs; fish, a C++ program of its own, crashes with it. */
+static char **
+shell_environ (void)
+{
+  return g_environ_unsetenv (jtest_child_environ (), "LD_PRELOAD");
+}
+
 static Help *
 help_read (void)
 {
@@ -126,7 +135,7 @@ bash_complete (const char *cwd, const char *const *words)
       "printf '%s\\n' \"${COMPREPLY[@]}\"\n";
   g_autofree char *path = script_path ("jsync.bash");
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_auto(GStrv) env = jtest_child_environ ();
+  g_auto(GStrv) env = shell_environ ();
   JTestSpawn options = { .cwd = cwd, .env = env };
   g_autoptr(JTestRun) run = NULL;
   g_auto(GStrv) lines = NULL;
@@ -185,7 +194,9 @@ test_bash_registered (void)
   g_autofree char *path = script_path ("jsync.bash");
   const char *argv[] = { "bash", "-c", "source \"$1\" && complete -p jsync",
                          "bash", path, NULL };
-  g_autoptr(JTestRun) run = jtest_spawn (argv, NULL);
+  g_auto(GStrv) env = shell_environ ();
+  JTestSpawn options = { .env = env };
+  g_autoptr(JTestRun) run = jtest_spawn (argv, &options);
 
   g_assert_cmpint (run->status, ==, 0);
   g_assert_cmpstr (run->out, ==, "complete -F _jsync jsync\n");
@@ -392,6 +403,8 @@ check_syntax (const char *shell, const char *flag, const char *name)
   g_autofree char *found = g_find_program_in_path (shell);
   g_autofree char *path = script_path (name);
   const char *argv[] = { shell, flag, path, NULL };
+  g_auto(GStrv) env = shell_environ ();
+  JTestSpawn options = { .env = env };
   g_autoptr(JTestRun) run = NULL;
 
   if (found == NULL)
@@ -402,7 +415,7 @@ check_syntax (const char *shell, const char *flag, const char *name)
       g_test_skip (why);
       return;
     }
-  run = jtest_spawn (argv, NULL);
+  run = jtest_spawn (argv, &options);
   if (*run->err != '\0')
     g_test_message ("%s: %s", shell, run->err);
   g_assert_cmpint (run->status, ==, 0);
@@ -440,7 +453,7 @@ fish_complete (const char *line)
   const char *argv[] = { "fish", "--no-config", "-c",
                          "source $argv[1]; and complete -C $argv[2]", path,
                          line, NULL };
-  g_auto(GStrv) env = jtest_child_environ ();
+  g_auto(GStrv) env = shell_environ ();
   JTestSpawn options = { .env = env };
   g_autoptr(JTestRun) run = NULL;
   g_auto(GStrv) lines = NULL;
