@@ -70,10 +70,25 @@ jsync_cmd_watch (JsyncCoordinator *coordinator, JsyncConfig *config,
   g_autofree char *data_dir = g_canonicalize_filename (
       jsync_config_get_data_dir (config), NULL);
   CmdWatch watch = { .data_dir = data_dir };
-  guint sigint = g_unix_signal_add (SIGINT, cmd_watch_signal, coordinator);
-  guint sigterm = g_unix_signal_add (SIGTERM, cmd_watch_signal, coordinator);
+  const struct timespec now = { 0, 0 };
+  sigset_t stop;
+  guint sigint;
+  guint sigterm;
   gboolean ok;
 
+  /* main() blocked them while jsync started: one that came meanwhile
+   * stops it before it watches. */
+  sigemptyset (&stop);
+  sigaddset (&stop, SIGINT);
+  sigaddset (&stop, SIGTERM);
+  if (sigtimedwait (&stop, NULL, &now) > 0)
+    {
+      g_message ("stopped");
+      return JSYNC_EXIT_OK;
+    }
+  sigint = g_unix_signal_add (SIGINT, cmd_watch_signal, coordinator);
+  sigterm = g_unix_signal_add (SIGTERM, cmd_watch_signal, coordinator);
+  pthread_sigmask (SIG_UNBLOCK, &stop, NULL);
   ok = jsync_coordinator_watch (coordinator, cmd_watch_synced, &watch, &error);
   g_source_remove (sigint);
   g_source_remove (sigterm);

@@ -1,10 +1,12 @@
 /* main.c: the jsync program: options, logging and the command table.  The
  * commands themselves are in jsync-cmd-*.c, thin clients of jsync.h. */
 #include <locale.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* For the ABI version the library loads appliers of. */
@@ -135,13 +137,70 @@ jsync_cli_printerr (const char *format, ...)
   main_write_escaped (stderr, text);
 }
 
-/* Log lines go to stderr, always: stdout is for results. */
+/* Under systemd (jsync-watch@.service), stderr is the journal's stream
+ * (JOURNAL_STREAM names it): then each message goes to the journal as an
+ * entry of its own, with its priority (GLib's PRIORITY field: 3 for
+ * errors, 4 warnings, 5 messages, 6 info, 7 debug) and log domain.
+ * Should the journal refuse it, the line goes to the stream after a
+ * "<N>" that gives journald its priority there (sd-daemon(3)). */
+static gboolean main_to_journal;
+
+/* Whether stderr is the journal's stream: systemd says which one in
+ * JOURNAL_STREAM ("<device>:<inode>", systemd.exec(5)); GLib's own check
+ * knows journald's socket by its path. */
+static gboolean
+main_stderr_is_journal (void)
+{
+  const char *stream = g_getenv ("JOURNAL_STREAM");
+  char *end = NULL;
+  guint64 device;
+  guint64 inode;
+  struct stat st;
+
+  if (g_log_writer_is_journald (STDERR_FILENO))
+    return TRUE;
+  if (stream == NULL || fstat (STDERR_FILENO, &st) != 0)
+    return FALSE;
+  device = g_ascii_strtoull (stream, &end, 10);
+  if (end == stream || *end != ':')
+    return FALSE;
+  stream = end + 1;
+  inode = g_ascii_strtoull (stream, &end, 10);
+  return end != stream && *end == '\0' && device == (guint64) st.st_dev
+         && inode == (guint64) st.st_ino;
+}
+
+/* One entry for the journal: `fields` with MESSAGE escaped as on a
+ * terminal; FALSE when the journal did not take it. */
+static gboolean
+main_journal_send (GLogLevelFlags level, const GLogField *fields,
+                   gsize n_fields, const char *message)
+{
+  g_autofree GLogField *entry = g_new (GLogField, n_fields);
+  g_autofree char *shown = jsync_escape_text (message, -1,
+                                              JSYNC_ESCAPE_CONTROLS);
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      entry[i] = fields[i];
+      if (strcmp (fields[i].key, "MESSAGE") == 0)
+        {
+          entry[i].value = shown;
+          entry[i].length = -1;
+        }
+    }
+  return g_log_writer_journald (level, entry, n_fields, NULL)
+         == G_LOG_WRITER_HANDLED;
+}
+
+/* Log lines go to stderr (or the journal): stdout is for results. */
 static GLogWriterOutput
 main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
                  gpointer user_data)
 {
   const char *message = NULL;
   const char *domain = NULL;
+  const char *priority = NULL;
   const char *prefix;
 
   for (gsize i = 0; i < n_fields; i++)
@@ -150,6 +209,8 @@ main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
         message = fields[i].value;
       else if (strcmp (fields[i].key, "GLIB_DOMAIN") == 0)
         domain = fields[i].value;
+      else if (strcmp (fields[i].key, "PRIORITY") == 0)
+        priority = fields[i].value;
     }
   if ((level & G_LOG_LEVEL_DEBUG) && jsync_cli_options.verbose < 2)
     return G_LOG_WRITER_HANDLED;
@@ -166,6 +227,13 @@ main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
     prefix = "debug";
   else
     prefix = NULL;
+  if (main_to_journal)
+    {
+      if (main_journal_send (level, fields, n_fields,
+                             message ? message : ""))
+        return G_LOG_WRITER_HANDLED;
+      jsync_cli_printerr ("<%s>", priority ? priority : "6");
+    }
   if (domain != NULL && strcmp (domain, "jsync") != 0)
     jsync_cli_printerr ("jsync: %s%s%s: %s\n", prefix ? prefix : "",
                         prefix ? ": " : "", domain, message ? message : "");
@@ -286,6 +354,20 @@ jsync_cli_print_json (json_object *json)
 int
 jsync_cli_fail (const GError *error)
 {
+  /* What ends the run is an error in the journal too (priority 3). */
+  if (main_to_journal)
+    {
+      const GLogField fields[] = {
+        { "MESSAGE", error->message, -1 },
+        { "PRIORITY", "3", -1 },
+        { "GLIB_DOMAIN", "jsync", -1 },
+      };
+
+      if (main_journal_send (G_LOG_LEVEL_CRITICAL, fields,
+                             G_N_ELEMENTS (fields), error->message))
+        return jsync_error_exit_status (error);
+      jsync_cli_printerr ("<3>");
+    }
   jsync_cli_printerr ("jsync: %s\n", error->message);
   return jsync_error_exit_status (error);
 }
@@ -399,6 +481,7 @@ main (int argc, char **argv)
   int status;
 
   setlocale (LC_ALL, "");
+  main_to_journal = main_stderr_is_journal ();
   g_log_set_writer_func (main_log_writer, NULL, NULL);
 
   context = g_option_context_new ("[COMMAND] [ARGUMENTS]");
@@ -442,6 +525,19 @@ main (int argc, char **argv)
         g_printerr ("jsync: %s: missing argument (see jsync --help)\n",
                     command->name);
       return JSYNC_EXIT_USAGE;
+    }
+  /* watch stops at SIGINT or SIGTERM after the sync in hand, with exit
+   * status 0 (a systemd stop right after a start, too): one that comes
+   * while it starts (the cache opened, its lock waited for, the appliers
+   * loaded) waits blocked until jsync_cmd_watch() takes it. */
+  if (command->run == jsync_cmd_watch)
+    {
+      sigset_t stop;
+
+      sigemptyset (&stop);
+      sigaddset (&stop, SIGINT);
+      sigaddset (&stop, SIGTERM);
+      pthread_sigmask (SIG_BLOCK, &stop, NULL);
     }
   status = main_run (command, n_args, argc >= 2 ? argv + 2 : NULL);
   g_free (jsync_cli_options.config);
