@@ -160,22 +160,27 @@ read_keep_smaller_copy (Run *run, Item *item, GError **error)
                                  error);
 }
 
-/* A copy of a stored event read again: where its own file, read again,
- * now holds it, and no longer lost. */
+/* A copy of a stored event read again in its own file: note where it now
+ * is. */
 static gboolean
-read_seen_again (Run *run, Item *item, gint64 stored_hash,
-                 gboolean own_reread, GError **error)
+read_relocate (Run *run, Item *item, gint64 stored_hash, gboolean own_reread,
+               GError **error)
 {
-  /* Read again in its own file: note where it now is. */
   if (own_reread && stored_hash == item->hash
       && !jsync_store_event_relocate (run->store, item->id, item->offset,
                                       item->length, item->line,
                                       item->source->gen, error))
     return FALSE;
-  if (run->lost_count > 0
-      && !jsync_store_lost_delete (run->store, item->id, error))
-    return FALSE;
   return TRUE;
+}
+
+/* The event (the copy that sorts first) is in a log again: no longer
+ * lost.  A conflicting copy that sorts after it does not bring it back. */
+static gboolean
+read_found (Run *run, Item *item, GError **error)
+{
+  return run->lost_count == 0
+         || jsync_store_lost_delete (run->store, item->id, error);
 }
 
 /* A conflicting copy that sorts before the stored one (of `stored_status`,
@@ -227,18 +232,20 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
   gboolean own_reread = stored_source == item->source->id
                         && item->source->rereading;
 
-  if (!read_seen_again (run, item, stored_hash, own_reread, error))
+  if (!read_relocate (run, item, stored_hash, own_reread, error))
     return FALSE;
   if (stored_hash == item->hash)
     {
       run->result->events_skipped++;
-      return TRUE;
+      return read_found (run, item, error);
     }
 
   stored_raw = record_load_raw (row, JSYNC_LOOKUP_RAW, &stored_length);
   if (read_same_json (stored_raw, stored_length, item->raw, item->length))
     {
       run->result->events_skipped++;
+      if (!read_found (run, item, error))
+        return FALSE;
       if (read_new_copy_wins (item->ts, item->device, item->raw, item->length,
                               stored_ts, stored_device, stored_raw,
                               stored_length))
@@ -254,18 +261,19 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
   g_warning ("%s:%" G_GUINT64_FORMAT ": event %s differs from the copy read"
              " before; the one that sorts first is kept",
              item->source->path, item->line, item->id);
-  /* The stored copy stays the event.  Its own file, read again, still
-   * holds the id, in another body: not lost (docs/design.md "Lost
+  /* The stored copy stays the event.  When its own file, read again,
+   * holds the id only in this other body, the event is in no log any more:
+   * it stays lost, reported, and `jsync recover` writes it back, so that
+   * every device keeps the copy that sorts first (docs/design.md "Lost
    * events"). */
   if (!read_new_copy_wins (item->ts, item->device, item->raw, item->length,
                            stored_ts, stored_device, stored_raw,
                            stored_length))
-    return !own_reread
-           || jsync_store_event_seen (run->store, item->id, item->source->gen,
-                                      error);
+    return TRUE;
 
-  return read_replace_stored (run, item, stored_status, stored_applier,
-                              stored_stream, error);
+  return read_found (run, item, error)
+         && read_replace_stored (run, item, stored_status, stored_applier,
+                                 stored_stream, error);
 }
 
 /* --- Reading lines ------------------------------------------------------- */

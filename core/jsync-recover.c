@@ -234,7 +234,7 @@ jsync_coordinator_recover (JsyncCoordinator *self, const char *file,
         return NULL;
       to = jsync_append_join_path (to_parts);
     }
-  lock = jsync_coordinator_lock_live_store (self, error);
+  lock = jsync_coordinator_lock_live_store (self, "recover", error);
   if (lock < 0)
     return NULL;
   plan.files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,

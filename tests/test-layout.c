@@ -29,13 +29,17 @@ message_line (const char *id, gint64 ts, const char *message,
 /* --- Lost events ---------------------------------------------------------- */
 
 /* A log rewritten by a sync tool still holds an id, in another body (a
- * conflicting copy): the id is not lost, whichever copy is the event. */
+ * conflicting copy).  When that copy sorts first it is the event, in a
+ * log: nothing is lost.  When the stored copy sorts first it stays the
+ * event, but no log holds it any more: it is reported lost (and `jsync
+ * recover` gives it back), or this cache would differ from a rebuild. */
 static void
 test_lost_conflict_in_rewritten (CliFixture *f, gconstpointer data)
 {
   /* "b" sorts after "a": the stored copy stays the event; "0" before. */
   const char *const contents[] = { "b", "0" };
   const char *const kept[] = { "a", "0" };
+  const guint lost[] = { 1, 0 };
   guint i = GPOINTER_TO_UINT (data);
   const char *create =
     "{\"type\":\"metadata\",\"data\":{\"id\":\"c1\",\"title\":\"T\"},"
@@ -58,10 +62,13 @@ test_lost_conflict_in_rewritten (CliFixture *f, gconstpointer data)
   cli_write (f, "conversations/conv_c1.jsonl", after);
   g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*read again*");
   g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*differs*");
+  if (lost[i] > 0)
+    g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
   result = cli_sync (f);
   g_test_assert_expected_messages ();
-  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
-  g_assert_cmpuint (result->lost_events->len, ==, 0);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==,
+                   lost[i]);
+  g_assert_cmpuint (result->lost_events->len, ==, lost[i]);
   g_assert_cmpuint (result->conflicts, ==, 1);
   g_assert_cmpuint (result->events_applied, ==, 1);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM messages"), ==, 2);
@@ -79,6 +86,44 @@ test_lost_conflict_in_rewritten (CliFixture *f, gconstpointer data)
     g_assert_cmpuint (again->lost_events->len, ==, 0);
     g_assert_cmpuint (again->events_applied, ==, 0);
   }
+}
+
+/* A lost event's id shows up in another log in another body.  A copy that
+ * sorts after the event does not bring it back: it stays lost; one that
+ * sorts first is the event now, in a log: nothing is lost. */
+static void
+test_lost_conflict_elsewhere (CliFixture *f, gconstpointer data)
+{
+  const char *create =
+    "{\"type\":\"metadata\",\"data\":{\"id\":\"c1\",\"title\":\"T\"},"
+    "\"id\":\"e1\",\"deviceId\":\"d1\",\"timestamp\":1000}\n";
+  g_autofree char *m1 = message_line ("e2", 2000, "m1", "a");
+  g_autofree char *later = message_line ("e2", 2000, "m1", "b");
+  g_autofree char *first = message_line ("e2", 2000, "m1", "0");
+  g_autofree char *both = g_strconcat (create, m1, NULL);
+
+  cli_write (f, "conversations/conv_c1.jsonl", both);
+  jsync_result_free (cli_sync (f));
+  cli_write (f, "conversations/conv_c1.jsonl", create);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*read again*");
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
+  jsync_result_free (cli_sync (f));
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 1);
+
+  cli_write (f, "conversations/conv_c1 (1).jsonl", later);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*differs*");
+  jsync_result_free (cli_sync (f));
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 1);
+
+  cli_write (f, "conversations/conv_c1 (2).jsonl", first);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*differs*");
+  jsync_result_free (cli_sync (f));
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
+  g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM messages"
+                                   " WHERE content = '0'"), ==, 1);
 }
 
 /* --- Both layouts and the conflict copies -------------------------------- */
@@ -395,6 +440,7 @@ main (int argc, char **argv)
        GUINT_TO_POINTER (0));
   ADD ("/layout/lost/conflict-new-wins", test_lost_conflict_in_rewritten,
        GUINT_TO_POINTER (1));
+  ADD ("/layout/lost/conflict-elsewhere", test_lost_conflict_elsewhere, NULL);
 
   /* Needs the task applier (plugins/task): last. */
   ADD ("/layout/with-tasks/example-shards", test_example_shards, NULL);
