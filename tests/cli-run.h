@@ -25,6 +25,10 @@ typedef struct
 
 void cli_fixture_setup (CliFixture *f, gconstpointer data);
 void cli_fixture_teardown (CliFixture *f, gconstpointer data);
+/* g_test_add for a case on a plain CliFixture. */
+#define CLI_ADD(path, func) \
+  g_test_add (path, CliFixture, NULL, cli_fixture_setup, func, \
+              cli_fixture_teardown)
 /* Copy tests/data/nexus into the data folder. */
 void cli_fixture_copy_nexus (CliFixture *f);
 /* Use a private plugin folder (for the child and the library alike) holding

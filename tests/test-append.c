@@ -9,7 +9,6 @@
  * 2, a message, nothing written).  The applier is the echo fixture (and
  * reject, to see a failed event), copied into a private folder.
  */
-#include <locale.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -677,23 +676,19 @@ test_lib_append (Fixture *f, gconstpointer user_data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
-  ADD ("/append/cli/envelope", test_cli_envelope);
-  ADD ("/append/cli/keyfile-device", test_cli_keyfile_device);
-  ADD ("/append/cli/newline", test_cli_newline);
-  ADD ("/append/cli/refused-body", test_cli_refused_body);
-  ADD ("/append/cli/refused-path", test_cli_refused_path);
-  ADD ("/append/cli/stdin", test_cli_stdin);
-  ADD ("/append/cli/nested", test_cli_nested);
-  ADD ("/append/cli/json", test_cli_json);
-  ADD ("/append/cli/failed-event", test_cli_failed_event);
-  ADD ("/append/cli/usage", test_cli_usage);
-  ADD ("/append/lib/device-id", test_lib_device_id);
-  ADD ("/append/lib/append", test_lib_append);
+  JTEST_ADD ("/append/cli/envelope", test_cli_envelope);
+  JTEST_ADD ("/append/cli/keyfile-device", test_cli_keyfile_device);
+  JTEST_ADD ("/append/cli/newline", test_cli_newline);
+  JTEST_ADD ("/append/cli/refused-body", test_cli_refused_body);
+  JTEST_ADD ("/append/cli/refused-path", test_cli_refused_path);
+  JTEST_ADD ("/append/cli/stdin", test_cli_stdin);
+  JTEST_ADD ("/append/cli/nested", test_cli_nested);
+  JTEST_ADD ("/append/cli/json", test_cli_json);
+  JTEST_ADD ("/append/cli/failed-event", test_cli_failed_event);
+  JTEST_ADD ("/append/cli/usage", test_cli_usage);
+  JTEST_ADD ("/append/lib/device-id", test_lib_device_id);
+  JTEST_ADD ("/append/lib/append", test_lib_append);
   return g_test_run ();
 }

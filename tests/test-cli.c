@@ -12,7 +12,6 @@
  * stderr must not carry the broken fixtures' warnings.
  */
 #include <fcntl.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -1863,60 +1862,60 @@ int main (int argc, char **argv);
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
-  ADD ("/cli/example/sync", test_example_sync);
-  ADD ("/cli/example/dump", test_example_dump);
-  ADD ("/cli/example/rebuild", test_example_rebuild);
-  ADD ("/cli/example/fts", test_example_fts);
-  ADD ("/cli/example/clean-stderr", test_example_clean_stderr);
-  ADD ("/cli/options/position", test_options_position);
-  ADD ("/cli/options/version", test_options_version);
-  ADD ("/cli/options/help", test_options_help);
-  ADD ("/cli/options/unknown-command", test_options_unknown_command);
-  ADD ("/cli/options/unknown-option", test_options_unknown_option);
-  ADD ("/cli/options/batch-size", test_options_batch_size);
-  ADD ("/cli/options/quiet", test_options_quiet);
-  ADD ("/cli/options/defaults", test_options_defaults);
-  ADD ("/cli/config/missing-data-dir", test_config_missing_data_dir);
-  ADD ("/cli/config/unreadable-data-dir", test_config_unreadable_data_dir);
-  ADD ("/cli/config/cache-unwritable", test_config_cache_unwritable);
-  ADD ("/cli/config/missing-keyfile", test_config_missing_keyfile);
-  ADD ("/cli/config/malformed-value", test_config_malformed_value);
-  ADD ("/cli/config/missing-plugins-dir", test_config_missing_plugins_dir);
-  ADD ("/cli/config/plugins-dir", test_config_plugins_dir);
-  ADD ("/cli/config/prefix-conflict", test_config_prefix_conflict);
-  ADD ("/cli/keyfile/paths", test_keyfile_paths);
-  ADD ("/cli/keyfile/default-location", test_keyfile_default_location);
-  ADD ("/cli/keyfile/overridden", test_keyfile_overridden);
-  ADD ("/cli/keyfile/unknown-key", test_keyfile_unknown_key);
-  ADD ("/cli/keyfile/disabled-applier", test_keyfile_disabled_applier);
-  ADD ("/cli/bad-input/recorded", test_bad_input_recorded);
-  ADD ("/cli/bad-input/strict", test_bad_input_strict);
-  ADD ("/cli/bad-input/pending", test_bad_input_pending);
-  ADD ("/cli/plugins/broken", test_plugins_broken);
-  ADD ("/cli/plugins/text", test_plugins_text);
-  ADD ("/cli/plugins/writable-by-others", test_plugins_writable_by_others);
-  ADD ("/cli/incremental/append", test_incremental_append);
-  ADD ("/cli/incremental/torn-line", test_incremental_torn_line);
-  ADD ("/cli/incremental/conflict-copy", test_incremental_conflict_copy);
-  ADD ("/cli/incremental/conflicting-copies",
+  JTEST_ADD ("/cli/example/sync", test_example_sync);
+  JTEST_ADD ("/cli/example/dump", test_example_dump);
+  JTEST_ADD ("/cli/example/rebuild", test_example_rebuild);
+  JTEST_ADD ("/cli/example/fts", test_example_fts);
+  JTEST_ADD ("/cli/example/clean-stderr", test_example_clean_stderr);
+  JTEST_ADD ("/cli/options/position", test_options_position);
+  JTEST_ADD ("/cli/options/version", test_options_version);
+  JTEST_ADD ("/cli/options/help", test_options_help);
+  JTEST_ADD ("/cli/options/unknown-command", test_options_unknown_command);
+  JTEST_ADD ("/cli/options/unknown-option", test_options_unknown_option);
+  JTEST_ADD ("/cli/options/batch-size", test_options_batch_size);
+  JTEST_ADD ("/cli/options/quiet", test_options_quiet);
+  JTEST_ADD ("/cli/options/defaults", test_options_defaults);
+  JTEST_ADD ("/cli/config/missing-data-dir", test_config_missing_data_dir);
+  JTEST_ADD ("/cli/config/unreadable-data-dir",
+             test_config_unreadable_data_dir);
+  JTEST_ADD ("/cli/config/cache-unwritable", test_config_cache_unwritable);
+  JTEST_ADD ("/cli/config/missing-keyfile", test_config_missing_keyfile);
+  JTEST_ADD ("/cli/config/malformed-value", test_config_malformed_value);
+  JTEST_ADD ("/cli/config/missing-plugins-dir",
+             test_config_missing_plugins_dir);
+  JTEST_ADD ("/cli/config/plugins-dir", test_config_plugins_dir);
+  JTEST_ADD ("/cli/config/prefix-conflict", test_config_prefix_conflict);
+  JTEST_ADD ("/cli/keyfile/paths", test_keyfile_paths);
+  JTEST_ADD ("/cli/keyfile/default-location", test_keyfile_default_location);
+  JTEST_ADD ("/cli/keyfile/overridden", test_keyfile_overridden);
+  JTEST_ADD ("/cli/keyfile/unknown-key", test_keyfile_unknown_key);
+  JTEST_ADD ("/cli/keyfile/disabled-applier", test_keyfile_disabled_applier);
+  JTEST_ADD ("/cli/bad-input/recorded", test_bad_input_recorded);
+  JTEST_ADD ("/cli/bad-input/strict", test_bad_input_strict);
+  JTEST_ADD ("/cli/bad-input/pending", test_bad_input_pending);
+  JTEST_ADD ("/cli/plugins/broken", test_plugins_broken);
+  JTEST_ADD ("/cli/plugins/text", test_plugins_text);
+  JTEST_ADD ("/cli/plugins/writable-by-others",
+             test_plugins_writable_by_others);
+  JTEST_ADD ("/cli/incremental/append", test_incremental_append);
+  JTEST_ADD ("/cli/incremental/torn-line", test_incremental_torn_line);
+  JTEST_ADD ("/cli/incremental/conflict-copy", test_incremental_conflict_copy);
+  JTEST_ADD ("/cli/incremental/conflicting-copies",
        test_incremental_conflicting_copies);
-  ADD ("/cli/incremental/rewritten", test_incremental_rewritten);
-  ADD ("/cli/incremental/rewritten-late", test_incremental_rewritten_late);
-  ADD ("/cli/incremental/truncated", test_incremental_truncated);
-  ADD ("/cli/incremental/deleted", test_incremental_deleted);
-  ADD ("/cli/incremental/stversions", test_incremental_stversions);
-  ADD ("/cli/incremental/symlink", test_incremental_symlink);
-  ADD ("/cli/cache/locked", test_cache_locked);
-  ADD ("/cli/cache/corrupt", test_cache_corrupt);
-  ADD ("/cli/status/json", test_status_json);
-  ADD ("/cli/status/text", test_status_text);
-  ADD ("/cli/json/stdout-only", test_json_stdout_only);
+  JTEST_ADD ("/cli/incremental/rewritten", test_incremental_rewritten);
+  JTEST_ADD ("/cli/incremental/rewritten-late",
+             test_incremental_rewritten_late);
+  JTEST_ADD ("/cli/incremental/truncated", test_incremental_truncated);
+  JTEST_ADD ("/cli/incremental/deleted", test_incremental_deleted);
+  JTEST_ADD ("/cli/incremental/stversions", test_incremental_stversions);
+  JTEST_ADD ("/cli/incremental/symlink", test_incremental_symlink);
+  JTEST_ADD ("/cli/cache/locked", test_cache_locked);
+  JTEST_ADD ("/cli/cache/corrupt", test_cache_corrupt);
+  JTEST_ADD ("/cli/status/json", test_status_json);
+  JTEST_ADD ("/cli/status/text", test_status_text);
+  JTEST_ADD ("/cli/json/stdout-only", test_json_stdout_only);
 
   return g_test_run ();
 }

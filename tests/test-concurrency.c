@@ -128,7 +128,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -2472,8 +2471,7 @@ main (int argc, char **argv)
   memcpy (args, argv, argc * sizeof (char *));
   args[argc++] = (char *) "--keep-going";
   argv = args;
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
   g_test_add_func ("/concurrency/rounds", test_rounds);
   for (guint p = 0; p < N_PROMISES; p++)

@@ -1,11 +1,11 @@
 /* test-config.c: the configuration: defaults, keyfile, setters, errors. */
-#include <locale.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "jsync-config.h"
+#include "jsync-test.h"
 
 /* Each test gets its own folder for keyfiles and data folders, inside the
  * temporary home that G_TEST_OPTION_ISOLATE_DIRS gives it. */
@@ -628,8 +628,7 @@ test_ignore (Fixture *fixture, gconstpointer user_data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
 #define ADD(name, func) \
   g_test_add ((name), Fixture, NULL, fixture_set_up, (func), \

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -597,23 +596,18 @@ test_append_log_replaced (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, CliFixture, NULL, cli_fixture_setup, func, \
-              cli_fixture_teardown)
-  ADD ("/live/sync/grown-while-read", test_grown_while_read);
-  ADD ("/live/rebuild/two-at-once", test_two_rebuilds);
-  ADD ("/live/rebuild/catches-up", test_rebuild_catches_up);
-  ADD ("/live/rebuild/incomplete-keeps-cache", test_rebuild_incomplete);
-  ADD ("/live/rebuild/stale-folder", test_rebuild_stale_folder);
-  ADD ("/live/verify/logs-grow", test_verify_grown);
-  ADD ("/live/lost/back-clears", test_lost_back);
-  ADD ("/live/lost/respaced-copy", test_lost_respaced);
-  ADD ("/live/append/log-replaced", test_append_log_replaced);
-  ADD ("/live/scan/unreadable-folder", test_unseen_folder);
-  ADD ("/live/verify/log-replaced", test_verify_replaced);
-#undef ADD
+  CLI_ADD ("/live/sync/grown-while-read", test_grown_while_read);
+  CLI_ADD ("/live/rebuild/two-at-once", test_two_rebuilds);
+  CLI_ADD ("/live/rebuild/catches-up", test_rebuild_catches_up);
+  CLI_ADD ("/live/rebuild/incomplete-keeps-cache", test_rebuild_incomplete);
+  CLI_ADD ("/live/rebuild/stale-folder", test_rebuild_stale_folder);
+  CLI_ADD ("/live/verify/logs-grow", test_verify_grown);
+  CLI_ADD ("/live/lost/back-clears", test_lost_back);
+  CLI_ADD ("/live/lost/respaced-copy", test_lost_respaced);
+  CLI_ADD ("/live/append/log-replaced", test_append_log_replaced);
+  CLI_ADD ("/live/scan/unreadable-folder", test_unseen_folder);
+  CLI_ADD ("/live/verify/log-replaced", test_verify_replaced);
   return g_test_run ();
 }

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -343,18 +342,15 @@ test_escape_text (void)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
 #define ADD(path, func) \
   g_test_add (path, CliFixture, NULL, names_setup, func, cli_fixture_teardown)
   ADD ("/names/invalid-and-escapes/json", test_json);
   ADD ("/names/invalid-and-escapes/text", test_text);
 #undef ADD
-  g_test_add ("/names/deep/append", CliFixture, NULL, cli_fixture_setup,
-              test_deep_append, cli_fixture_teardown);
-  g_test_add ("/names/deep/raw-log", CliFixture, NULL, cli_fixture_setup,
-              test_deep_raw, cli_fixture_teardown);
+  CLI_ADD ("/names/deep/append", test_deep_append);
+  CLI_ADD ("/names/deep/raw-log", test_deep_raw);
   g_test_add_func ("/names/escape-text", test_escape_text);
   return g_test_run ();
 }

@@ -2,7 +2,6 @@
  * (docs/design.md "Checkpoints" and
  * "Partial lines"). */
 #include <fcntl.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 
 #include "jsync-event.h"
 #include "jsync-reader.h"
+#include "jsync-test.h"
 
 int main (int argc, char **argv);
 
@@ -855,31 +855,27 @@ test_open (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-  ADD ("/reader/lines/basic", test_lines_basic);
-  ADD ("/reader/lines/blank-between", test_lines_blank_between);
-  ADD ("/reader/lines/partial-last", test_lines_partial_last);
-  ADD ("/reader/lines/resume", test_lines_resume);
-  ADD ("/reader/lines/crlf", test_lines_crlf);
-  ADD ("/reader/lines/whitespace-only", test_lines_whitespace_only);
-  ADD ("/reader/lines/empty", test_empty);
-  ADD ("/reader/lines/only-blank", test_only_blank);
-  ADD ("/reader/lines/many", test_many_lines);
-  ADD ("/reader/long/small-max", test_long_small_max);
-  ADD ("/reader/long/small-max-skipped", test_long_small_max_skipped);
-  ADD ("/reader/long/chunk", test_long_chunk);
-  ADD ("/reader/long/3mib", test_long_3mib);
-  ADD ("/reader/long/incomplete", test_long_incomplete);
-  ADD ("/reader/long/blank", test_long_blank);
-  ADD ("/reader/long/memory", test_long_memory);
-  ADD ("/reader/hash/tail", test_tail_hash);
-  ADD ("/reader/io/pread-all", test_pread_all);
-  ADD ("/reader/io/open", test_open);
-#undef ADD
+  JTEST_ADD ("/reader/lines/basic", test_lines_basic);
+  JTEST_ADD ("/reader/lines/blank-between", test_lines_blank_between);
+  JTEST_ADD ("/reader/lines/partial-last", test_lines_partial_last);
+  JTEST_ADD ("/reader/lines/resume", test_lines_resume);
+  JTEST_ADD ("/reader/lines/crlf", test_lines_crlf);
+  JTEST_ADD ("/reader/lines/whitespace-only", test_lines_whitespace_only);
+  JTEST_ADD ("/reader/lines/empty", test_empty);
+  JTEST_ADD ("/reader/lines/only-blank", test_only_blank);
+  JTEST_ADD ("/reader/lines/many", test_many_lines);
+  JTEST_ADD ("/reader/long/small-max", test_long_small_max);
+  JTEST_ADD ("/reader/long/small-max-skipped", test_long_small_max_skipped);
+  JTEST_ADD ("/reader/long/chunk", test_long_chunk);
+  JTEST_ADD ("/reader/long/3mib", test_long_3mib);
+  JTEST_ADD ("/reader/long/incomplete", test_long_incomplete);
+  JTEST_ADD ("/reader/long/blank", test_long_blank);
+  JTEST_ADD ("/reader/long/memory", test_long_memory);
+  JTEST_ADD ("/reader/hash/tail", test_tail_hash);
+  JTEST_ADD ("/reader/io/pread-all", test_pread_all);
+  JTEST_ADD ("/reader/io/open", test_open);
   g_test_add_func ("/reader/hash/known", test_hash_known);
 
   return g_test_run ();

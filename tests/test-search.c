@@ -9,7 +9,6 @@
  * --limit narrow the list, --json has its keys, and matches are marked in
  * snippets: [brackets] on a pipe, bold on a terminal.
  */
-#include <locale.h>
 #include <string.h>
 
 #include "cli-run.h"
@@ -537,8 +536,7 @@ test_cli_limit_table (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
 #define ADD(path, func) \
   g_test_add (path, CliFixture, NULL, search_setup, func, cli_fixture_teardown)

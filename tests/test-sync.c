@@ -6,7 +6,6 @@
  * incremental path (late devices, conflict copies, torn lines, rewrites,
  * crashes between batches) must end equal to it.
  */
-#include <locale.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -1102,28 +1101,26 @@ test_convergence (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-  ADD ("/sync/example/nexus", test_example);
-  ADD ("/sync/order/late-device", test_late_device);
-  ADD ("/sync/order/convergence", test_convergence);
-  ADD ("/sync/lines/torn", test_torn_line);
-  ADD ("/sync/lines/bad", test_bad_lines);
-  ADD ("/sync/files/conflict-copy", test_conflict_copy);
-  ADD ("/sync/files/conflict-differs", test_conflict_differs);
-  ADD ("/sync/files/rewritten", test_rewritten);
-  ADD ("/sync/files/truncated", test_truncated);
-  ADD ("/sync/files/unreadable", test_unreadable);
-  ADD ("/sync/files/recorded-never-read", test_recorded_never_read);
-  ADD ("/sync/crash/between-batches", test_crash_between_batches);
-  ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
-  ADD ("/sync/appliers/failed-kept", test_failed_kept);
-  ADD ("/sync/appliers/rejected-rolled-back", test_rebuild_rejected_rolled_back);
-  ADD ("/sync/appliers/deferred-rejected", test_rebuild_deferred_rejected);
-  ADD ("/sync/rebuild/swap", test_rebuild);
-#undef ADD
+  JTEST_ADD ("/sync/example/nexus", test_example);
+  JTEST_ADD ("/sync/order/late-device", test_late_device);
+  JTEST_ADD ("/sync/order/convergence", test_convergence);
+  JTEST_ADD ("/sync/lines/torn", test_torn_line);
+  JTEST_ADD ("/sync/lines/bad", test_bad_lines);
+  JTEST_ADD ("/sync/files/conflict-copy", test_conflict_copy);
+  JTEST_ADD ("/sync/files/conflict-differs", test_conflict_differs);
+  JTEST_ADD ("/sync/files/rewritten", test_rewritten);
+  JTEST_ADD ("/sync/files/truncated", test_truncated);
+  JTEST_ADD ("/sync/files/unreadable", test_unreadable);
+  JTEST_ADD ("/sync/files/recorded-never-read", test_recorded_never_read);
+  JTEST_ADD ("/sync/crash/between-batches", test_crash_between_batches);
+  JTEST_ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
+  JTEST_ADD ("/sync/appliers/failed-kept", test_failed_kept);
+  JTEST_ADD ("/sync/appliers/rejected-rolled-back",
+             test_rebuild_rejected_rolled_back);
+  JTEST_ADD ("/sync/appliers/deferred-rejected",
+             test_rebuild_deferred_rejected);
+  JTEST_ADD ("/sync/rebuild/swap", test_rebuild);
   return g_test_run ();
 }

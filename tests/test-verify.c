@@ -8,7 +8,6 @@
  * "Lost events") are reported apart, as only in the cache, and are no
  * difference.  The temporary file is gone afterwards, whatever happened.
  */
-#include <locale.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -332,8 +331,7 @@ test_lost_and_different (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
   g_test_add ("/verify/fresh/library", CliFixture, NULL, nexus_setup,
               test_fresh_library, cli_fixture_teardown);
@@ -347,8 +345,7 @@ main (int argc, char **argv)
               test_tamper_fts, cli_fixture_teardown);
   g_test_add ("/verify/sync/first", CliFixture, NULL, nexus_setup,
               test_unsynced, cli_fixture_teardown);
-  g_test_add ("/verify/lost/apart", CliFixture, NULL, cli_fixture_setup,
-              test_lost_events, cli_fixture_teardown);
+  CLI_ADD ("/verify/lost/apart", test_lost_events);
   g_test_add ("/verify/lost/and-different", CliFixture, NULL, nexus_setup,
               test_lost_and_different, cli_fixture_teardown);
   return g_test_run ();

@@ -12,7 +12,6 @@
  * by plain syncs of the same states.  A `jsync rebuild` run meanwhile must
  * not lose the watch (it reopens the new file).
  */
-#include <locale.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -644,17 +643,13 @@ test_lib_stop (Fixture *f, gconstpointer user_data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
-  ADD ("/watch/cli/follow", test_follow);
-  ADD ("/watch/cli/rebuild", test_rebuild);
-  ADD ("/watch/cli/json", test_json);
-  ADD ("/watch/cli/stream", test_stream);
-  ADD ("/watch/lib/func", test_lib_func);
-  ADD ("/watch/lib/stop", test_lib_stop);
+  JTEST_ADD ("/watch/cli/follow", test_follow);
+  JTEST_ADD ("/watch/cli/rebuild", test_rebuild);
+  JTEST_ADD ("/watch/cli/json", test_json);
+  JTEST_ADD ("/watch/cli/stream", test_stream);
+  JTEST_ADD ("/watch/lib/func", test_lib_func);
+  JTEST_ADD ("/watch/lib/stop", test_lib_stop);
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,6 +17,15 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+
+/* --- A test program ----------------------------------------------------- */
+
+void
+jtest_init (int *argc, char ***argv)
+{
+  setlocale (LC_ALL, "");
+  g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+}
 
 /* --- Where things are ---------------------------------------------------- */
 

@@ -19,6 +19,17 @@ G_BEGIN_DECLS
 #define JTEST_NEXUS_EVENTS 317
 #define JTEST_NEXUS_FILES 14
 
+/* --- A test program ----------------------------------------------------- */
+
+/* The start of every test program's main (): the user's locale, then
+ * g_test_init with G_TEST_OPTION_ISOLATE_DIRS. */
+void jtest_init (int *argc, char ***argv);
+
+/* g_test_add for the including program's `Fixture`, `fixture_setup` and
+ * `fixture_teardown`, the names most test programs give them. */
+#define JTEST_ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
 /* --- Where things are ---------------------------------------------------- */
 
 /* The program under test: $JSYNC_BIN (meson sets it), else the build's
