@@ -65,17 +65,13 @@ cli_fixture_use_fixture_plugins (CliFixture *f, const char *from,
 void
 cli_write (CliFixture *f, const char *relative, const char *text)
 {
-  g_autofree char *path = g_build_filename (f->data, relative, NULL);
-
-  jtest_write_text (path, text, FALSE);
+  g_free (jtest_write_below (f->data, relative, text, FALSE));
 }
 
 void
 cli_append (CliFixture *f, const char *relative, const char *text)
 {
-  g_autofree char *path = g_build_filename (f->data, relative, NULL);
-
-  jtest_write_text (path, text, TRUE);
+  g_free (jtest_write_below (f->data, relative, text, TRUE));
 }
 
 JsyncCoordinator *
@@ -117,20 +113,7 @@ cli_sql (CliFixture *f, const char *sql)
 gint64
 cli_sql_int (CliFixture *f, const char *sql)
 {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 value;
-
-  g_assert_cmpint (sqlite3_open_v2 (f->db, &db, SQLITE_OPEN_READWRITE, NULL),
-                   ==, SQLITE_OK);
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    g_test_message ("%s: %s", sql, sqlite3_errmsg (db));
-  g_assert_nonnull (stmt);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return value;
+  return jtest_cache_int (f->db, sql, NULL);
 }
 
 /* --- Running the program -------------------------------------------------- */
@@ -140,25 +123,12 @@ cli_run_full (CliFixture *f, const char *const *args, gboolean json,
               JTestTty tty)
 {
   g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
-  g_autoptr(GString) line = g_string_new (jtest_bin ());
   JTestSpawn options = { .cwd = f->dir, .env = f->env, .json = json,
                          .tty = tty };
-  JTestRun *run;
 
-  for (guint i = 0; args[i] != NULL; i++)
-    g_string_append_printf (line, " '%s'", args[i]);
   if (json)
     g_ptr_array_insert (argv, argv->len - 1, (gpointer) "--json");
-  g_test_message ("run: JSYNC_PLUGIN_PATH=%s %s%s",
-                  g_environ_getenv (f->env, "JSYNC_PLUGIN_PATH"), line->str,
-                  json ? " --json" : "");
-  run = jtest_spawn ((const char *const *) argv->pdata, &options);
-  if (*run->err != '\0')
-    g_test_message ("stderr:\n%s", run->err);
-  if (run->signal != 0)
-    g_test_message ("jsync did not exit normally (signal %d)", run->signal);
-  g_assert_cmpint (run->signal, ==, 0);
-  return run;
+  return jtest_spawn_logged ((const char *const *) argv->pdata, &options);
 }
 
 JTestRun *

@@ -38,18 +38,6 @@ data_path (Fixture *f, const char *relative)
   return g_build_filename (f->data, relative, NULL);
 }
 
-static void
-write_data (Fixture *f, const char *relative, const char *text)
-{
-  g_autofree char *path = data_path (f, relative);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-}
-
 /* The file's text, or NULL when there is none. */
 static char *
 read_data (Fixture *f, const char *relative)
@@ -60,6 +48,12 @@ read_data (Fixture *f, const char *relative)
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return NULL;
   return text;
+}
+
+static void
+write_data (Fixture *f, const char *relative, const char *text)
+{
+  g_free (jtest_write_below (f->data, relative, text, FALSE));
 }
 
 /* --- Fixture -------------------------------------------------------------- */
@@ -105,12 +99,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
 static char *
 write_keyfile (Fixture *f, const char *text)
 {
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (f->dir, "jsync.conf", NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
+  return jtest_write_below (f->dir, "jsync.conf", text, FALSE);
 }
 
 /* Run jsync with --data-dir and --db of the fixture, the arguments, and
@@ -119,20 +108,10 @@ static JTestRun *
 run_input_argv (Fixture *f, const char *input, const char *const *args)
 {
   g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
-  g_autoptr(GString) line = g_string_new (jtest_bin ());
   JTestSpawn options = { .cwd = f->dir, .env = f->env,
                          .stdin_text = input != NULL ? input : "" };
-  JTestRun *run;
 
-  for (guint i = 0; args[i] != NULL; i++)
-    g_string_append_printf (line, " '%s'", args[i]);
-  g_test_message ("run: %s", line->str);
-
-  run = jtest_spawn ((const char *const *) argv->pdata, &options);
-  if (*run->err != '\0')
-    g_test_message ("stderr:\n%s", run->err);
-  g_assert_cmpint (run->signal, ==, 0);
-  return run;
+  return jtest_spawn_logged ((const char *const *) argv->pdata, &options);
 }
 
 #define RUN(f, ...) \
@@ -188,22 +167,7 @@ printed_id (JTestRun *run)
 static gint64
 cache_count (Fixture *f, const char *sql, const char *arg)
 {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 count;
-
-  g_assert_cmpint (sqlite3_open_v2 (f->db, &db, SQLITE_OPEN_READONLY, NULL),
-                   ==, SQLITE_OK);
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    g_test_message ("%s: %s", sql, sqlite3_errmsg (db));
-  g_assert_nonnull (stmt);
-  if (arg != NULL)
-    sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  count = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return count;
+  return jtest_cache_int (f->db, sql, arg);
 }
 
 /* The echo applier has the event, with this type. */

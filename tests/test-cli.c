@@ -48,28 +48,19 @@ data_path (Fixture *f, const char *relative)
 static void
 write_data (Fixture *f, const char *relative, const char *text)
 {
-  g_autofree char *path = data_path (f, relative);
-
-  jtest_write_text (path, text, FALSE);
+  g_free (jtest_write_below (f->data, relative, text, FALSE));
 }
 
 static void
 append_data (Fixture *f, const char *relative, const char *text)
 {
-  g_autofree char *path = data_path (f, relative);
-
-  jtest_write_text (path, text, TRUE);
+  g_free (jtest_write_below (f->data, relative, text, TRUE));
 }
 
 static char *
 write_keyfile (Fixture *f, const char *text)
 {
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (f->dir, "jsync.conf", NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
+  return jtest_write_below (f->dir, "jsync.conf", text, FALSE);
 }
 
 /* One event line for the echo (or reject) fixture, with its "\n". */
@@ -164,29 +155,13 @@ static JTestRun *
 run_argv (Fixture *f, const char *const *args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GString) line = g_string_new (jtest_bin ());
   JTestSpawn options = { .cwd = f->cwd, .env = f->env };
-  JTestRun *run;
 
   g_ptr_array_add (argv, (gpointer) jtest_bin ());
   for (guint i = 0; args[i] != NULL; i++)
-    {
-      g_ptr_array_add (argv, (gpointer) args[i]);
-      g_string_append_printf (line, " %s", args[i]);
-    }
+    g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_test_message ("run: JSYNC_PLUGIN_PATH=%s %s",
-                  g_environ_getenv (f->env, "JSYNC_PLUGIN_PATH"), line->str);
-
-  run = jtest_spawn ((const char *const *) argv->pdata, &options);
-  if (*run->err != '\0')
-    g_test_message ("stderr:\n%s", run->err);
-  if (run->signal != 0)
-    {
-      g_test_message ("jsync did not exit normally (signal %d)", run->signal);
-      g_assert_cmpint (run->signal, ==, 0);
-    }
-  return run;
+  return jtest_spawn_logged ((const char *const *) argv->pdata, &options);
 }
 
 #define RUN(f, ...) run_argv ((f), (const char *const[]) { __VA_ARGS__, NULL })
@@ -289,18 +264,7 @@ open_cache (Fixture *f)
 static gint64
 cache_count (Fixture *f, const char *sql)
 {
-  sqlite3 *db = open_cache (f);
-  sqlite3_stmt *stmt = NULL;
-  gint64 count;
-
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    g_test_message ("%s: %s", sql, sqlite3_errmsg (db));
-  g_assert_nonnull (stmt);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  count = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return count;
+  return jtest_cache_int (f->db, sql, NULL);
 }
 
 static gboolean

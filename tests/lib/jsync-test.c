@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 
 /* --- A test program ----------------------------------------------------- */
 
@@ -211,6 +212,20 @@ jtest_write_text (const char *path, const char *text, gboolean append)
   g_assert_nonnull (file);
   g_assert_cmpint (fputs (text, file), >=, 0);
   g_assert_cmpint (fclose (file), ==, 0);
+}
+
+/**
+ * jtest_write_below:
+ * jtest_write_text on dir/relative.
+ */
+char *
+jtest_write_below (const char *dir, const char *relative, const char *text,
+                   gboolean append)
+{
+  char *path = g_build_filename (dir, relative, NULL);
+
+  jtest_write_text (path, text, append);
+  return path;
 }
 
 /**
@@ -436,6 +451,35 @@ jtest_spawn (const char *const *argv, const JTestSpawn *options)
 }
 
 /**
+ * jtest_spawn_logged:
+ * jtest_spawn with its command line and stderr in the test's log.
+ */
+JTestRun *
+jtest_spawn_logged (const char *const *argv, const JTestSpawn *options)
+{
+  g_autoptr(GString) line = g_string_new ("run:");
+  const char *plugins = NULL;
+  JTestRun *run;
+
+  if (options != NULL && options->env != NULL)
+    plugins = g_environ_getenv ((char **) options->env, "JSYNC_PLUGIN_PATH");
+  if (plugins != NULL)
+    g_string_append_printf (line, " JSYNC_PLUGIN_PATH=%s", plugins);
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_string_append_printf (line, " '%s'", argv[i]);
+  g_test_message ("%s", line->str);
+
+  run = jtest_spawn (argv, options);
+  if (*run->err != '\0')
+    g_test_message ("stderr:\n%s", run->err);
+  if (run->signal != 0)
+    g_test_message ("%s did not exit normally (signal %d)", argv[0],
+                    run->signal);
+  g_assert_cmpint (run->signal, ==, 0);
+  return run;
+}
+
+/**
  * jtest_run_free:
  * Free a run.
  */
@@ -475,6 +519,29 @@ jtest_parse_object (const char *text)
     g_assert_true (g_ascii_isspace (text[i]));
   json_tokener_free (tokener);
   return json;
+}
+
+/* --- The cache ----------------------------------------------------------- */
+
+gint64
+jtest_cache_int (const char *db, const char *sql, const char *arg)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READWRITE, NULL),
+                   ==, SQLITE_OK);
+  if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) != SQLITE_OK)
+    g_test_message ("%s: %s", sql, sqlite3_errmsg (handle));
+  g_assert_nonnull (stmt);
+  if (arg != NULL)
+    sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (handle);
+  return value;
 }
 
 /* --- JSON members -------------------------------------------------------- */

@@ -70,6 +70,10 @@ void jtest_tree_copy (const char *from, const char *to);
  * (the same inode, as an app or a sync tool that rewrites a log does), and
  * its folder is made. */
 void jtest_write_text (const char *path, const char *text, gboolean append);
+/* jtest_write_text on the file `relative` below the folder `dir`; returns
+ * its path.  (transfer full) */
+char *jtest_write_below (const char *dir, const char *relative,
+                         const char *text, gboolean append);
 /* Remove a file or folder and everything below it, without following
  * symbolic links, making folders readable first (tests chmod some). */
 void jtest_tree_remove (const char *path);
@@ -113,6 +117,11 @@ typedef struct
  * started, and with `json`, that stdout is exactly one object of strict
  * JSON in valid UTF-8.  `options` may be NULL.  (transfer full) */
 JTestRun *jtest_spawn (const char *const *argv, const JTestSpawn *options);
+/* jtest_spawn, logged for the test's output: the command line (after the
+ * JSYNC_PLUGIN_PATH of options->env, when it has one) before, stderr
+ * after; asserts that no signal ended it.  (transfer full) */
+JTestRun *jtest_spawn_logged (const char *const *argv,
+                              const JTestSpawn *options);
 void jtest_run_free (JTestRun *run);
 
 /* Exactly one object of strict JSON, in valid UTF-8, with only white space
@@ -120,6 +129,15 @@ void jtest_run_free (JTestRun *run);
 json_object *jtest_parse_object (const char *text);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JTestRun, jtest_run_free)
+
+/* --- The cache ----------------------------------------------------------- */
+
+/* The integer in the first column of the first row that `sql` gives on the
+ * cache at `db`, opened read-write as the program opens it; `arg`, when not
+ * NULL, is bound to the statement's first parameter.  Asserts that the
+ * cache opens, the statement prepares (its error is logged when not) and a
+ * row comes. */
+gint64 jtest_cache_int (const char *db, const char *sql, const char *arg);
 
 /* --- JSON members -------------------------------------------------------- */
 
