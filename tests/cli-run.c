@@ -77,24 +77,13 @@ cli_append (CliFixture *f, const char *relative, const char *text)
 JsyncCoordinator *
 cli_open (CliFixture *f)
 {
-  g_autoptr(GError) error = NULL;
-  JsyncCoordinator *coordinator = jsync_coordinator_open (f->config, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (coordinator);
-  return coordinator;
+  return jtest_open (f->config);
 }
 
 JsyncResult *
 cli_sync (CliFixture *f)
 {
-  g_autoptr(JsyncCoordinator) coordinator = cli_open (f);
-  g_autoptr(GError) error = NULL;
-  JsyncResult *result = jsync_coordinator_sync (coordinator, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (result);
-  return result;
+  return jtest_sync (f->config);
 }
 
 void

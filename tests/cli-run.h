@@ -10,7 +10,7 @@
 #include <json-c/json.h>
 #include <jsync/jsync.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 G_BEGIN_DECLS
 

@@ -544,15 +544,7 @@ conc_wait (Round *round, Child *child, gint64 timeout)
   while (done < 0 && errno == EINTR);
   g_assert_cmpint (done, ==, child->pid);
   g_atomic_int_add (&alive, -1);
-  run->duration = g_get_monotonic_time () - child->start;
-  run->peak_rss = usage.ru_maxrss;
-  if (WIFEXITED (status))
-    run->status = WEXITSTATUS (status);
-  else
-    {
-      run->status = -1;
-      run->signal = WIFSIGNALED (status) ? WTERMSIG (status) : 0;
-    }
+  jtest_run_set_exit (run, status, child->start, usage.ru_maxrss);
   g_file_get_contents (child->out_path, &run->out, NULL, &error);
   g_assert_no_error (error);
   g_file_get_contents (child->err_path, &run->err, NULL, &error);

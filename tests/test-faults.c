@@ -34,7 +34,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 /* --- The fault VFS -------------------------------------------------------- */
 
@@ -502,31 +502,17 @@ static JsyncResult *
 world_sync (World *w, const char *db, guint batch_size)
 {
   g_autoptr(JsyncConfig) config = world_config (w, db, batch_size);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
-                                                                    &error);
-  JsyncResult *result;
 
-  g_assert_no_error (error);
-  result = jsync_coordinator_sync (coordinator, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (result);
-  return result;
+  return jtest_sync (config);
 }
 
 static char *
 world_dump (World *w, const char *db)
 {
   g_autoptr(JsyncConfig) config = world_config (w, db, 1000);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
-                                                                    &error);
-  json_object *dump;
+  json_object *dump = jtest_dump (config);
   char *text;
 
-  g_assert_no_error (error);
-  dump = jsync_coordinator_dump (coordinator, &error);
-  g_assert_no_error (error);
   text = g_strdup (json_object_to_json_string_ext (dump,
                                                    JSON_C_TO_STRING_PRETTY));
   json_object_put (dump);
@@ -933,16 +919,6 @@ sweep_run (World *w, RunKind kind, FaultOp op, guint64 nth, int code,
   assert_recovers (w, result != NULL);
 }
 
-/* JSYNC_TEST_SCALE, in (0, 1]; 1 when unset or out of range. */
-static double
-test_scale (void)
-{
-  const char *text = g_getenv ("JSYNC_TEST_SCALE");
-  double scale = text != NULL ? g_ascii_strtod (text, NULL) : 1.0;
-
-  return scale > 0 && scale <= 1 ? scale : 1.0;
-}
-
 /* Count the calls a fault-free run makes. */
 static void
 sweep_count (World *w, RunKind kind, guint64 calls[OP_N])
@@ -984,7 +960,7 @@ static void
 sweep (World *w, RunKind kind, FaultOp op, int code, gboolean persistent)
 {
   const char *name = kind == RUN_SYNC ? "sync" : "rebuild";
-  guint64 stride = (guint64) (1 / test_scale () + 0.5);
+  guint64 stride = (guint64) (1 / jtest_scale () + 0.5);
   guint64 calls[OP_N];
   guint64 runs = 0, failed = 0, closing = 0;
 

@@ -14,7 +14,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 typedef struct
 {
@@ -83,16 +83,8 @@ static JsyncResult *
 fixture_sync (Fixture *f)
 {
   g_autoptr(JsyncConfig) config = fixture_config (f, f->db, f->batch_size);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
-                                                                    &error);
-  JsyncResult *result;
 
-  g_assert_no_error (error);
-  result = jsync_coordinator_sync (coordinator, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (result);
-  return result;
+  return jtest_sync (config);
 }
 
 static void
@@ -107,15 +99,8 @@ static json_object *
 dump_db (Fixture *f, const char *db)
 {
   g_autoptr(JsyncConfig) config = fixture_config (f, db, 1000);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
-                                                                    &error);
-  json_object *dump;
 
-  g_assert_no_error (error);
-  dump = jsync_coordinator_dump (coordinator, &error);
-  g_assert_no_error (error);
-  return dump;
+  return jtest_dump (config);
 }
 
 /* The reference: a fresh cache built in one batch, in key order. */

@@ -28,6 +28,15 @@ jtest_init (int *argc, char ***argv)
   g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 }
 
+double
+jtest_scale (void)
+{
+  const char *text = g_getenv ("JSYNC_TEST_SCALE");
+  double scale = g_ascii_strtod (text != NULL ? text : "1", NULL);
+
+  return scale > 0 && scale <= 1 ? scale : 1.0;
+}
+
 /* --- Where things are ---------------------------------------------------- */
 
 /**
@@ -424,15 +433,7 @@ jtest_spawn (const char *const *argv, const JTestSpawn *options)
     }
   g_assert_cmpint (done, ==, pid);
   run->ended = g_get_real_time () / 1000;
-  run->duration = g_get_monotonic_time () - start;
-  run->peak_rss = usage.ru_maxrss;
-  if (WIFEXITED (status))
-    run->status = WEXITSTATUS (status);
-  else
-    {
-      run->status = -1;
-      run->signal = WIFSIGNALED (status) ? WTERMSIG (status) : 0;
-    }
+  jtest_run_set_exit (run, status, start, usage.ru_maxrss);
   run->out = spawn_read_fd (out_fd);
   run->err = spawn_read_fd (err_fd);
   if (options->tty == JTEST_TTY_STDOUT)
@@ -448,6 +449,25 @@ jtest_spawn (const char *const *argv, const JTestSpawn *options)
   if (options->json && run->signal == 0 && !run->timed_out)
     run->json = jtest_parse_object (run->out);
   return run;
+}
+
+/**
+ * jtest_run_set_exit:
+ * A run's status, signal, duration and peak RSS.
+ */
+void
+jtest_run_set_exit (JTestRun *run, int wait_status, gint64 start,
+                    gint64 peak_rss)
+{
+  run->duration = g_get_monotonic_time () - start;
+  run->peak_rss = peak_rss;
+  if (WIFEXITED (wait_status))
+    run->status = WEXITSTATUS (wait_status);
+  else
+    {
+      run->status = -1;
+      run->signal = WIFSIGNALED (wait_status) ? WTERMSIG (wait_status) : 0;
+    }
 }
 
 /**

@@ -30,6 +30,11 @@ void jtest_init (int *argc, char ***argv);
 #define JTEST_ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
+/* JSYNC_TEST_SCALE: 0 < scale <= 1 scales a long test's work down (the
+ * sanitizer and valgrind passes of .ci/run); 1 when unset or out of
+ * range. */
+double jtest_scale (void);
+
 /* --- Where things are ---------------------------------------------------- */
 
 /* The program under test: $JSYNC_BIN (meson sets it), else the build's
@@ -123,6 +128,11 @@ JTestRun *jtest_spawn (const char *const *argv, const JTestSpawn *options);
 JTestRun *jtest_spawn_logged (const char *const *argv,
                               const JTestSpawn *options);
 void jtest_run_free (JTestRun *run);
+/* A run's end, for a child spawned some other way: status and signal from
+ * the wait status, duration from `start` (g_get_monotonic_time), and the
+ * peak RSS in KiB. */
+void jtest_run_set_exit (JTestRun *run, int wait_status, gint64 start,
+                         gint64 peak_rss);
 
 /* Exactly one object of strict JSON, in valid UTF-8, with only white space
  * after it: asserted.  (transfer full) */
