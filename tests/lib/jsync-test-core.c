@@ -2,15 +2,13 @@
  * (jsync-test-core.h). */
 #include "jsync-test-core.h"
 
-JsyncCoordinator *
-jtest_open (JsyncConfig *config)
+/* `value`, asserted to have come without an error and not to be NULL. */
+static gpointer
+checked (gpointer value, GError **error)
 {
-  g_autoptr(GError) error = NULL;
-  JsyncCoordinator *coordinator = jsync_coordinator_open (config, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (coordinator);
-  return coordinator;
+  g_assert_no_error (*error);
+  g_assert_nonnull (value);
+  return value;
 }
 
 JsyncResult *
@@ -18,11 +16,16 @@ jtest_sync (JsyncConfig *config)
 {
   g_autoptr(JsyncCoordinator) coordinator = jtest_open (config);
   g_autoptr(GError) error = NULL;
-  JsyncResult *result = jsync_coordinator_sync (coordinator, &error);
 
-  g_assert_no_error (error);
-  g_assert_nonnull (result);
-  return result;
+  return checked (jsync_coordinator_sync (coordinator, &error), &error);
+}
+
+JsyncCoordinator *
+jtest_open (JsyncConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+
+  return checked (jsync_coordinator_open (config, &error), &error);
 }
 
 json_object *
@@ -30,9 +33,6 @@ jtest_dump (JsyncConfig *config)
 {
   g_autoptr(JsyncCoordinator) coordinator = jtest_open (config);
   g_autoptr(GError) error = NULL;
-  json_object *dump = jsync_coordinator_dump (coordinator, &error);
 
-  g_assert_no_error (error);
-  g_assert_nonnull (dump);
-  return dump;
+  return checked (jsync_coordinator_dump (coordinator, &error), &error);
 }
