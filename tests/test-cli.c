@@ -236,6 +236,19 @@ assert_counts (json_object *json, gint64 applied, gint64 skipped,
   g_assert_cmpint (jtest_member_int (json, "eventsPending"), ==, pending);
 }
 
+/* `jsync <command> --json`, asserted to exit 0 with these counts.
+ * (transfer full) */
+static JTestRun *
+run_counts (Fixture *f, const char *command, gint64 applied, gint64 skipped,
+            gint64 failed, gint64 pending)
+{
+  JTestRun *run = RUN_JSON (f, command);
+
+  g_assert_cmpint (run->status, ==, 0);
+  assert_counts (run->json, applied, skipped, failed, pending);
+  return run;
+}
+
 static void
 assert_files_processed (json_object *json, const char *const *files)
 {
@@ -1007,9 +1020,7 @@ test_keyfile_disabled_applier (Fixture *f, gconstpointer user_data)
   assert_counts (on->json, 2, 0, 0, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 2);
 
-  again = RUN_JSON (f, "sync");
-  g_assert_cmpint (again->status, ==, 0);
-  assert_counts (again->json, 0, 0, 0, 0);
+  again = run_counts (f, "sync", 0, 0, 0, 0);
 }
 
 /* --- 5. Bad input: never fatal, never silent ------------------------------ */
@@ -1126,9 +1137,7 @@ test_bad_input_recorded (Fixture *f, gconstpointer user_data)
                                    " WHERE id = 'g3'"), ==, 1);
 
   /* Nothing is reported twice; the record keeps them. */
-  second = RUN_JSON (f, "sync");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_counts (second->json, 0, 0, 0, 1);
+  second = run_counts (f, "sync", 0, 0, 0, 1);
   g_assert_cmpuint (jtest_member_len (second->json, "errors"), ==, 0);
   status = RUN_JSON (f, "status");
   g_assert_cmpint (status->status, ==, 0);
@@ -1259,9 +1268,7 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
   g_assert_true (reject);
 
   /* A sync goes on without them, saying so on stderr. */
-  sync = RUN_JSON (f, "sync");
-  g_assert_cmpint (sync->status, ==, 0);
-  assert_counts (sync->json, 1, 0, 0, 0);
+  sync = run_counts (f, "sync", 1, 0, 0, 0);
   for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
     {
       g_autofree char *path = g_build_filename (fixtures, broken[i], NULL);
@@ -1301,9 +1308,7 @@ test_plugins_writable_by_others (Fixture *f, gconstpointer user_data)
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   g_assert_cmpint (g_chmod (echo, 0757), ==, 0);
-  sync = RUN_JSON (f, "sync");
-  g_assert_cmpint (sync->status, ==, 0);
-  assert_counts (sync->json, 0, 0, 0, 1);
+  sync = run_counts (f, "sync", 0, 0, 0, 1);
   g_assert_nonnull (strstr (sync->err, echo));
 
   plugins = RUN_JSON (f, "plugins");
@@ -1317,9 +1322,7 @@ test_plugins_writable_by_others (Fixture *f, gconstpointer user_data)
   g_assert_true (listed);
 
   g_assert_cmpint (g_chmod (echo, 0755), ==, 0);
-  fixed = RUN_JSON (f, "sync");
-  g_assert_cmpint (fixed->status, ==, 0);
-  assert_counts (fixed->json, 1, 0, 0, 0);
+  fixed = run_counts (f, "sync", 1, 0, 0, 0);
 }
 
 /* --- 6. Incremental behaviour --------------------------------------------- */
@@ -1337,16 +1340,12 @@ test_incremental_append (Fixture *f, gconstpointer user_data)
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   write_data (f, "sub/y.jsonl", "");
   append_event (f, "sub/y.jsonl", "b", "echo_t", 2);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 2, 0, 0, 0);
+  first = run_counts (f, "sync", 2, 0, 0, 0);
   assert_files_processed (first->json, both);
 
   append_data (f, "sub/y.jsonl", "\n");
   append_event (f, "sub/y.jsonl", "c", "echo_t", 3);
-  second = RUN_JSON (f, "sync");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_counts (second->json, 1, 0, 0, 0);
+  second = run_counts (f, "sync", 1, 0, 0, 0);
   assert_files_processed (second->json, only_y);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 }
@@ -1365,17 +1364,13 @@ test_incremental_torn_line (Fixture *f, gconstpointer user_data)
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_data (f, "x.jsonl", head);
-  torn = RUN_JSON (f, "sync");
-  g_assert_cmpint (torn->status, ==, 0);
-  assert_counts (torn->json, 1, 0, 0, 0);
+  torn = run_counts (f, "sync", 1, 0, 0, 0);
   g_assert_cmpuint (jtest_member_len (torn->json, "errors"), ==, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id = 'b'"), ==, 0);
 
   append_data (f, "x.jsonl", line + 25);
-  whole = RUN_JSON (f, "sync");
-  g_assert_cmpint (whole->status, ==, 0);
-  assert_counts (whole->json, 1, 0, 0, 0);
+  whole = run_counts (f, "sync", 1, 0, 0, 0);
   assert_files_processed (whole->json, only_x);
   g_assert_cmpuint (jtest_member_len (whole->json, "filesReread"), ==, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
@@ -1402,17 +1397,13 @@ test_incremental_conflict_copy (Fixture *f, gconstpointer user_data)
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_event (f, "x.jsonl", "b", "echo_t", 2);
   append_event (f, "x.jsonl", "c", "echo_t", 3);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 3, 0, 0, 0);
+  first = run_counts (f, "sync", 3, 0, 0, 0);
 
   g_file_get_contents (x_path, &original, NULL, &error);
   g_assert_no_error (error);
   write_data (f, copy, original);
   append_event (f, copy, "d", "echo_t", 4);
-  second = RUN_JSON (f, "sync");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_counts (second->json, 1, 3, 0, 0);
+  second = run_counts (f, "sync", 1, 3, 0, 0);
   assert_files_processed (second->json, only_copy);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 4);
 }
@@ -1431,9 +1422,7 @@ rewrite_scenario (Fixture *f, gint64 y_ts)
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_event (f, "x.jsonl", "b", "echo_t", 2);
   append_event (f, "y.jsonl", "y", "echo_t", y_ts);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 3, 0, 0, 0);
+  first = run_counts (f, "sync", 3, 0, 0, 0);
 
   write_data (f, "x.jsonl", text);
   return RUN_JSON (f, "sync");
@@ -1481,9 +1470,7 @@ test_incremental_conflicting_copies (Fixture *f, gconstpointer user_data)
   (void) user_data;
   fixture_use_echo_plugins (f);
   write_data (f, "x.jsonl", late);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 1, 0, 0, 0);
+  first = run_counts (f, "sync", 1, 0, 0, 0);
 
   write_data (f, "y.jsonl", early);
   second = RUN_JSON (f, "sync");
@@ -1543,9 +1530,7 @@ test_incremental_truncated (Fixture *f, gconstpointer user_data)
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_event (f, "x.jsonl", "b", "echo_t", 2);
   append_event (f, "x.jsonl", "c", "echo_t", 3);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 3, 0, 0, 0);
+  first = run_counts (f, "sync", 3, 0, 0, 0);
 
   g_assert_cmpint (truncate (path, (off_t) strlen (first_line)), ==, 0);
   second = RUN_JSON (f, "sync");
@@ -1579,14 +1564,10 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_event (f, "y.jsonl", "b", "echo_t", 2);
   append_event (f, "y.jsonl", "c", "echo_t", 3);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 3, 0, 0, 0);
+  first = run_counts (f, "sync", 3, 0, 0, 0);
 
   g_assert_cmpint (g_unlink (y), ==, 0);
-  second = RUN_JSON (f, "sync");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_counts (second->json, 0, 0, 0, 0);
+  second = run_counts (f, "sync", 0, 0, 0, 0);
   lost = jtest_member_array (second->json, "lostEvents");
   g_assert_cmpuint (json_object_array_length (lost), ==, 1);
   g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
@@ -1604,9 +1585,7 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   g_assert_cmpuint (jtest_member_len (status->json, "lostEvents"), ==, 2);
 
   /* A rebuild drops them, and warns first. */
-  rebuild = RUN_JSON (f, "rebuild");
-  g_assert_cmpint (rebuild->status, ==, 0);
-  assert_counts (rebuild->json, 1, 0, 0, 0);
+  rebuild = run_counts (f, "rebuild", 1, 0, 0, 0);
   g_assert_nonnull (strstr (rebuild->err, "warning"));
   g_assert_nonnull (strstr (rebuild->err, "2 event"));
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 1);
@@ -1625,9 +1604,7 @@ test_incremental_stversions (Fixture *f, gconstpointer user_data)
   append_event (f, ".stversions/x~20250101-120000.jsonl", "old", "echo_t", 0);
   write_data (f, "sub/.hidden.jsonl", "");
   append_event (f, "sub/.hidden.jsonl", "hidden", "echo_t", 0);
-  run = RUN_JSON (f, "sync");
-  g_assert_cmpint (run->status, ==, 0);
-  assert_counts (run->json, 1, 0, 0, 0);
+  run = run_counts (f, "sync", 1, 0, 0, 0);
   assert_files_processed (run->json, only_x);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id IN ('old', 'hidden')"), ==, 0);
@@ -1649,9 +1626,7 @@ test_incremental_symlink (Fixture *f, gconstpointer user_data)
   g_file_set_contents (outside, line, -1, &error);
   g_assert_no_error (error);
   g_assert_cmpint (symlink (outside, link), ==, 0);
-  run = RUN_JSON (f, "sync");
-  g_assert_cmpint (run->status, ==, 0);
-  assert_counts (run->json, 1, 0, 0, 0);
+  run = run_counts (f, "sync", 1, 0, 0, 0);
   assert_files_processed (run->json, only_x);
   g_assert_nonnull (strstr (run->err, "link.jsonl"));
   g_assert_nonnull (strstr (run->err, "warning"));
@@ -1704,9 +1679,7 @@ test_cache_corrupt (Fixture *f, gconstpointer user_data)
   g_file_set_contents (f->db, garbage->str, garbage->len, &error);
   g_assert_no_error (error);
 
-  run = RUN_JSON (f, "sync");
-  g_assert_cmpint (run->status, ==, 0);
-  assert_counts (run->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
+  run = run_counts (f, "sync", JTEST_NEXUS_EVENTS, 0, 0, 0);
   g_assert_nonnull (strstr (run->err, "moved aside"));
   g_assert_nonnull (strstr (run->err, corrupt));
   g_assert_true (g_file_test (corrupt, G_FILE_TEST_IS_REGULAR));
