@@ -34,6 +34,18 @@ cli_fixture_teardown (CliFixture *f, gconstpointer data)
 }
 
 void
+cli_fixture_setup_nexus (CliFixture *f, gconstpointer data)
+{
+  g_autoptr(JsyncResult) result = NULL;
+
+  cli_fixture_setup (f, data);
+  cli_fixture_copy_nexus (f);
+  result = cli_sync (f);
+  g_assert_cmpuint (result->events_applied, ==, JTEST_NEXUS_EVENTS);
+  g_assert_cmpuint (result->events_failed, ==, 0);
+}
+
+void
 cli_fixture_copy_nexus (CliFixture *f)
 {
   jtest_tree_copy (jtest_nexus_dir (), f->data);

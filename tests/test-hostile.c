@@ -591,10 +591,8 @@ make_cache (Fixture *f)
 static gint64
 root_page (Fixture *f, const char *table)
 {
-  g_autofree char *sql = g_strdup_printf (
-      "SELECT rootpage FROM sqlite_master WHERE name = '%s'", table);
-
-  return cache_int (f, sql);
+  return jtest_cache_int (f->program->db, "SELECT rootpage FROM sqlite_master"
+                                          " WHERE name = ?", table);
 }
 
 static void

@@ -50,10 +50,8 @@ append_events (CliFixture *f, const char *relative, const char *prefix,
 static gint64
 count_event (CliFixture *f, const char *id)
 {
-  g_autofree char *sql = g_strdup_printf (
-      "SELECT count(*) FROM jsync_events WHERE id = '%s'", id);
-
-  return cli_sql_int (f, sql);
+  return jtest_cache_int (f->db, "SELECT count(*) FROM jsync_events"
+                                 " WHERE id = ?", id);
 }
 
 /* --- A log that grows while it is read ---------------------------------- */

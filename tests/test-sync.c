@@ -710,10 +710,8 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
 static gint64
 failed_rows (Fixture *f, const char *id)
 {
-  g_autofree char *sql = g_strdup_printf (
-      "SELECT count(*) FROM jsync_failed WHERE event_id = '%s'", id);
-
-  return query_int (f, sql);
+  return jtest_cache_int (f->db, "SELECT count(*) FROM jsync_failed"
+                                 " WHERE event_id = ?", id);
 }
 
 static void

@@ -16,16 +16,6 @@
 
 #define CHAPTER_CONVERSATION "c0ffee00-1234-4abc-9def-0123456789ab"
 
-static void
-nexus_setup (CliFixture *f, gconstpointer data)
-{
-  g_autoptr(JsyncResult) result = NULL;
-
-  cli_fixture_setup (f, data);
-  cli_fixture_copy_nexus (f);
-  result = cli_sync (f);
-  g_assert_cmpuint (result->events_applied, ==, JTEST_NEXUS_EVENTS);
-}
 
 static void
 assert_no_temp_file (CliFixture *f)
@@ -333,20 +323,13 @@ main (int argc, char **argv)
 {
   jtest_init (&argc, &argv);
 
-  g_test_add ("/verify/fresh/library", CliFixture, NULL, nexus_setup,
-              test_fresh_library, cli_fixture_teardown);
-  g_test_add ("/verify/fresh/cli", CliFixture, NULL, nexus_setup,
-              test_fresh_cli, cli_fixture_teardown);
-  g_test_add ("/verify/tamper/title", CliFixture, NULL, nexus_setup,
-              test_tamper_title, cli_fixture_teardown);
-  g_test_add ("/verify/tamper/rows", CliFixture, NULL, nexus_setup,
-              test_tamper_rows, cli_fixture_teardown);
-  g_test_add ("/verify/tamper/fts-row", CliFixture, NULL, nexus_setup,
-              test_tamper_fts, cli_fixture_teardown);
-  g_test_add ("/verify/sync/first", CliFixture, NULL, nexus_setup,
-              test_unsynced, cli_fixture_teardown);
+  CLI_ADD_NEXUS ("/verify/fresh/library", test_fresh_library);
+  CLI_ADD_NEXUS ("/verify/fresh/cli", test_fresh_cli);
+  CLI_ADD_NEXUS ("/verify/tamper/title", test_tamper_title);
+  CLI_ADD_NEXUS ("/verify/tamper/rows", test_tamper_rows);
+  CLI_ADD_NEXUS ("/verify/tamper/fts-row", test_tamper_fts);
+  CLI_ADD_NEXUS ("/verify/sync/first", test_unsynced);
   CLI_ADD ("/verify/lost/apart", test_lost_events);
-  g_test_add ("/verify/lost/and-different", CliFixture, NULL, nexus_setup,
-              test_lost_and_different, cli_fixture_teardown);
+  CLI_ADD_NEXUS ("/verify/lost/and-different", test_lost_and_different);
   return g_test_run ();
 }
