@@ -80,11 +80,7 @@ append_text (Fixture *f, const char *relative, const char *text)
 static char *
 metadata_line (const char *id, gint64 ts)
 {
-  return g_strdup_printf (
-      "{\"type\":\"metadata\",\"data\":{\"id\":\"c1\",\"title\":\"Chat\","
-      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
-      "\"deviceId\":\"dev-a\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-      ts, id, ts);
+  return jtest_metadata_line (id, "dev-a", ts, "c1", "Chat");
 }
 
 static char *

@@ -24,11 +24,9 @@
 static char *
 event_line (const char *id, gint64 ts)
 {
-  return g_strdup_printf (
-      "{\"type\":\"metadata\",\"data\":{\"id\":\"c-%s\",\"title\":\"T\","
-      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
-      "\"deviceId\":\"dev-a\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-      id, ts, id, ts);
+  g_autofree char *conversation = g_strconcat ("c-", id, NULL);
+
+  return jtest_metadata_line (id, "dev-a", ts, conversation, "T");
 }
 
 static void

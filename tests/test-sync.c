@@ -196,17 +196,6 @@ query_text (Fixture *f, const char *sql)
 /* --- Event text ------------------------------------------------------- */
 
 static char *
-conversation_line (const char *id, const char *device, gint64 ts,
-                   const char *conversation, const char *title)
-{
-  return g_strdup_printf (
-      "{\"type\":\"metadata\",\"data\":{\"id\":\"%s\",\"title\":\"%s\","
-      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
-      "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-      conversation, title, ts, id, device, ts);
-}
-
-static char *
 message_line (const char *id, const char *device, gint64 ts,
               const char *conversation, const char *message, const char *text,
               int seq)
@@ -262,7 +251,8 @@ test_example (Fixture *f, gconstpointer data)
 static void
 test_late_device (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "devA", 1000, "c1", "First");
+  g_autofree char *create = jtest_metadata_line ("e1", "devA", 1000, "c1",
+                                                 "First");
   g_autofree char *msg = message_line ("e2", "devA", 2000, "c1", "m1", "hello", 0);
   g_autofree char *late = message_update_line ("e3", "devB", 1500, "c1", "m1",
                                                "too early");
@@ -291,7 +281,7 @@ test_late_device (Fixture *f, gconstpointer data)
 static void
 test_torn_line (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *msg = message_line ("e2", "d", 2000, "c1", "m1", "hi", 0);
   gsize half = strlen (msg) / 2;
   g_autofree char *head = g_strndup (msg, half);
@@ -316,7 +306,7 @@ test_torn_line (Fixture *f, gconstpointer data)
 static void
 test_conflict_copy (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
   g_autofree char *m2 = message_line ("e3", "d2", 3000, "c1", "m2", "two", 1);
   g_autofree char *base = g_strconcat (create, "\n", m1, NULL);
@@ -340,7 +330,7 @@ test_conflict_copy (Fixture *f, gconstpointer data)
 static void
 test_conflict_differs (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *late_copy = message_line ("e2", "d", 2500, "c1", "m1", "later copy", 0);
   g_autofree char *early_copy = message_line ("e2", "d", 2000, "c1", "m1", "earlier copy", 0);
   g_autoptr(JsyncResult) second = NULL;
@@ -368,7 +358,7 @@ test_conflict_differs (Fixture *f, gconstpointer data)
 static void
 test_rewritten (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
   g_autofree char *m2 = message_line ("e3", "d", 3000, "c1", "m2", "two", 1);
   g_autofree char *m3 = message_line ("e4", "d", 4000, "c1", "m3", "three", 2);
@@ -402,7 +392,7 @@ test_rewritten (Fixture *f, gconstpointer data)
 static void
 test_truncated (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
   g_autofree char *both = g_strconcat (create, m1, NULL);
   g_autoptr(JsyncResult) result = NULL;
@@ -424,7 +414,7 @@ test_truncated (Fixture *f, gconstpointer data)
 static void
 test_bad_lines (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *text = g_strconcat (
       create, "{not json\n",
       "{\"type\":\"message\",\"id\":\"e9\",\"deviceId\":\"d\",\"timestamp\":\"x\"}\n",
@@ -462,8 +452,8 @@ test_bad_lines (Fixture *f, gconstpointer data)
 static void
 test_unreadable (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
-  g_autofree char *other = conversation_line ("e2", "d", 1000, "c2", "U");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *other = jtest_metadata_line ("e2", "d", 1000, "c2", "U");
   g_autofree char *path = g_build_filename (f->data, "a.jsonl", NULL);
   g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) second = NULL;
@@ -520,8 +510,8 @@ vanish_progress (const JsyncProgress *progress, gpointer user_data)
 static void
 test_recorded_never_read (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
-  g_autofree char *other = conversation_line ("e2", "d", 1000, "c2", "U");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *other = jtest_metadata_line ("e2", "d", 1000, "c2", "U");
   g_autoptr(JsyncConfig) config = NULL;
   g_autoptr(JsyncCoordinator) coordinator = NULL;
   g_autoptr(JsyncResult) first = NULL;
@@ -587,7 +577,8 @@ test_crash_between_batches (Fixture *f, gconstpointer data)
   for (int c = 0; c < 3; c++)
     {
       g_autofree char *conv = g_strdup_printf ("c%d", c);
-      g_autofree char *create = conversation_line (conv, "d", 1000 + c, conv, "T");
+      g_autofree char *create = jtest_metadata_line (conv, "d", 1000 + c,
+                                                     conv, "T");
 
       g_string_append (text, create);
       for (int m = 0; m < 10; m++)
@@ -668,7 +659,7 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
   g_autofree char *v2 = copy_module (f, "plugins/v2", "echo");
   const char *bundled = g_getenv ("JSYNC_PLUGIN_PATH");
   g_autofree char *bundled_copy = g_strdup (bundled);
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) second = NULL;
   g_autoptr(JsyncResult) third = NULL;
@@ -849,7 +840,7 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
 static void
 test_rebuild (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
   g_autofree char *both = g_strconcat (create, m1, NULL);
   g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
@@ -953,11 +944,11 @@ random_history (GRand *rand)
       else
         {
           if (kind < 20)
-            p->line = g_strdup_printf (
-                "{\"type\":\"metadata\",\"data\":{\"id\":\"%s\",\"title\":\"T%d\","
-                "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
-                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                conv, i, ts, id, devices[d], ts);
+            {
+              g_autofree char *title = g_strdup_printf ("T%d", i);
+
+              p->line = jtest_metadata_line (id, devices[d], ts, conv, title);
+            }
           else if (kind < 55)
             p->line = g_strdup_printf (
                 "{\"type\":\"message\",\"conversationId\":\"%s\",\"data\":{\"id\":\"%s\","

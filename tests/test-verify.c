@@ -25,38 +25,36 @@ assert_no_temp_file (CliFixture *f)
   g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
 }
 
+/* The entry for `name` in the report's array `member` ("tables" or
+ * "fts"). */
 static json_object *
-table_report (json_object *report, const char *name)
+report_entry (json_object *report, const char *member, const char *name)
 {
-  json_object *tables = jtest_member_array (report, "tables");
+  json_object *list = jtest_member_array (report, member);
 
-  for (size_t i = 0; i < json_object_array_length (tables); i++)
+  for (size_t i = 0; i < json_object_array_length (list); i++)
     {
-      json_object *table = json_object_array_get_idx (tables, i);
+      json_object *entry = json_object_array_get_idx (list, i);
 
-      if (g_strcmp0 (jtest_member_str (table, "table"), name) == 0)
-        return table;
+      if (g_strcmp0 (jtest_member_str (entry, "table"), name) == 0)
+        return entry;
     }
-  g_test_message ("no table %s in %s", name,
+  g_test_message ("no %s entry %s in %s", member, name,
                   json_object_to_json_string (report));
   g_assert_not_reached ();
   return NULL;
 }
 
 static json_object *
+table_report (json_object *report, const char *name)
+{
+  return report_entry (report, "tables", name);
+}
+
+static json_object *
 fts_report (json_object *report, const char *name)
 {
-  json_object *list = jtest_member_array (report, "fts");
-
-  for (size_t i = 0; i < json_object_array_length (list); i++)
-    {
-      json_object *index = json_object_array_get_idx (list, i);
-
-      if (g_strcmp0 (jtest_member_str (index, "table"), name) == 0)
-        return index;
-    }
-  g_assert_not_reached ();
-  return NULL;
+  return report_entry (report, "fts", name);
 }
 
 /* Every table and index agrees, but for the ones named. */

@@ -37,6 +37,17 @@ jtest_scale (void)
   return scale > 0 && scale <= 1 ? scale : 1.0;
 }
 
+char *
+jtest_metadata_line (const char *id, const char *device, gint64 ts,
+                     const char *conversation, const char *title)
+{
+  return g_strdup_printf (
+      "{\"type\":\"metadata\",\"data\":{\"id\":\"%s\",\"title\":\"%s\","
+      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
+      "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      conversation, title, ts, id, device, ts);
+}
+
 /* --- Where things are ---------------------------------------------------- */
 
 /**

@@ -35,6 +35,12 @@ void jtest_init (int *argc, char ***argv);
  * range. */
 double jtest_scale (void);
 
+/* A "metadata" event line (the conversation applier's): conversation
+ * `conversation` titled `title`, created at `ts`, in vault "V"; the event
+ * `id` of `device` at `ts`; with its "\n".  (transfer full) */
+char *jtest_metadata_line (const char *id, const char *device, gint64 ts,
+                           const char *conversation, const char *title);
+
 /* --- Where things are ---------------------------------------------------- */
 
 /* The program under test: $JSYNC_BIN (meson sets it), else the build's
