@@ -45,6 +45,19 @@ append_events (CliFixture *f, const char *relative, const char *prefix,
   cli_append (f, relative, text->str);
 }
 
+/* A sync through the library that warns once, as `pattern` says (a
+ * g_test_expect_message pattern).  (transfer full) */
+static JsyncResult *
+sync_warning (CliFixture *f, const char *pattern)
+{
+  JsyncResult *result;
+
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+  result = cli_sync (f);
+  g_test_assert_expected_messages ();
+  return result;
+}
+
 static gint64
 count_event (CliFixture *f, const char *id)
 {
@@ -133,35 +146,42 @@ assert_equals_fresh (CliFixture *f)
   json_object_put (b);
 }
 
-typedef struct
+typedef struct During
 {
   CliFixture *f;
   guint calls;
   gboolean done;
   GError *error;                /* owned: the inner run's */
+  void (*act) (struct During *during);  /* what during_read does, once */
 } During;
 
-/* In the middle of a rebuild's reading: another rebuild, start to end. */
+/* At the first report of the read phase: during->act. */
 static void
-rebuild_during (const JsyncProgress *progress, gpointer data)
+during_read (const JsyncProgress *progress, gpointer data)
 {
   During *during = data;
-  g_autoptr(JsyncCoordinator) other = NULL;
-  g_autoptr(JsyncResult) result = NULL;
 
   if (during->done || strcmp (progress->phase, "read") != 0)
     return;
   during->done = TRUE;
-  other = cli_open (during->f);
-  result = jsync_coordinator_rebuild (other, &during->error);
+  during->act (during);
+}
+
+/* In the middle of a rebuild's reading: another rebuild, start to end. */
+static void
+rebuild_during (During *during)
+{
+  g_autoptr(JsyncCoordinator) other = cli_open (during->f);
+  g_autoptr(JsyncResult) result = jsync_coordinator_rebuild (other,
+                                                             &during->error);
 }
 
 /* The example data synced, then a rebuild during whose reading `during`
  * does what another process would; both must succeed. */
 static void
-rebuild_with (CliFixture *f, JsyncProgressFunc during_func)
+rebuild_with (CliFixture *f, void (*act) (During *during))
 {
-  During during = { .f = f };
+  During during = { .f = f, .act = act };
   g_autoptr(JsyncCoordinator) coordinator = NULL;
   g_autoptr(JsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
@@ -170,7 +190,7 @@ rebuild_with (CliFixture *f, JsyncProgressFunc during_func)
   result = cli_sync (f);
   g_clear_pointer (&result, jsync_result_free);
   coordinator = cli_open (f);
-  jsync_coordinator_set_progress (coordinator, during_func, &during);
+  jsync_coordinator_set_progress (coordinator, during_read, &during);
   result = jsync_coordinator_rebuild (coordinator, &error);
   g_assert_true (during.done);
   g_assert_no_error (during.error);
@@ -192,15 +212,11 @@ test_two_rebuilds (CliFixture *f, gconstpointer data)
 /* In the middle of a rebuild's reading: a new log, synced into the live
  * cache (as `jsync append` does); that event is acknowledged. */
 static void
-sync_new_log_during (const JsyncProgress *progress, gpointer data)
+sync_new_log_during (During *during)
 {
-  During *during = data;
   g_autoptr(JsyncCoordinator) other = NULL;
   g_autoptr(JsyncResult) result = NULL;
 
-  if (during->done || strcmp (progress->phase, "read") != 0)
-    return;
-  during->done = TRUE;
   append_events (during->f, "z-new.jsonl", "new", 0, 2);
   other = cli_open (during->f);
   result = jsync_coordinator_sync (other, &during->error);
@@ -397,27 +413,20 @@ test_lost_back (CliFixture *f, gconstpointer data)
 {
   g_autofree char *log = g_build_filename (f->data, "b.jsonl", NULL);
   g_autofree char *away = g_build_filename (f->dir, "b.jsonl.away", NULL);
-  g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) gone = NULL;
   g_autoptr(JsyncResult) back = NULL;
 
   append_events (f, "a.jsonl", "a", 0, 3);
   append_events (f, "b.jsonl", "b", 0, 4);
-  first = cli_sync (f);
+  jsync_result_free (cli_sync (f));
   g_assert_cmpint (g_rename (log, away), ==, 0);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
-                         "b.jsonl: 4 event(s) applied from this file are no"
-                         " longer in it*");
-  gone = cli_sync (f);
-  g_test_assert_expected_messages ();
+  gone = sync_warning (f, "b.jsonl: 4 event(s) applied from this file are no"
+                          " longer in it*");
   g_assert_cmpuint (gone->lost_events->len, ==, 1);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 4);
   g_assert_cmpint (g_rename (away, log), ==, 0);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
-                         "b.jsonl: read again from the start: it was gone and"
-                         " is back");
-  back = cli_sync (f);
-  g_test_assert_expected_messages ();
+  back = sync_warning (f, "b.jsonl: read again from the start: it was gone"
+                          " and is back");
   g_assert_cmpuint (back->lost_events->len, ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_events"), ==,
@@ -446,10 +455,7 @@ test_lost_respaced (CliFixture *f, gconstpointer data)
   spaced[strlen (spaced) - 1] = '\0';
   text = g_strconcat ("\n", spaced, " \n", NULL);
   cli_write (f, "a.jsonl", text);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
-                         "a.jsonl: read again from the start*");
-  again = cli_sync (f);
-  g_test_assert_expected_messages ();
+  again = sync_warning (f, "a.jsonl: read again from the start*");
   g_assert_cmpuint (again->lost_events->len, ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
   assert_equals_fresh (f);
@@ -490,11 +496,8 @@ test_unseen_folder_body (CliFixture *f)
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_events"), ==,
                    5);
   g_assert_cmpint (g_chmod (folder, 0), ==, 0);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
-                         "sub: cannot be read: Permission denied; the logs"
-                         " under it are looked for again at the next run");
-  unseen = cli_sync (f);
-  g_test_assert_expected_messages ();
+  unseen = sync_warning (f, "sub: cannot be read: Permission denied; the logs"
+                            " under it are looked for again at the next run");
   g_assert_false (unseen->success);
   g_assert_cmpuint (unseen->files_failed, ==, 1);
   g_assert_cmpuint (unseen->lost_events->len, ==, 0);
