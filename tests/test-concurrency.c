@@ -804,19 +804,7 @@ conc_cache_events (const char *db, char **why)
 static gint64
 conc_query_int (const char *db, const char *sql)
 {
-  g_autofree char *why = NULL;
-  sqlite3 *handle = conc_open_cache (db, &why);
-  sqlite3_stmt *stmt = NULL;
-  gint64 value = -1;
-
-  if (handle == NULL)
-    return -1;
-  if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) == SQLITE_OK
-      && sqlite3_step (stmt) == SQLITE_ROW)
-    value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (handle);
-  return value;
+  return jtest_cache_try_int (db, sql, 20000);
 }
 
 /* --- Writing the logs ----------------------------------------------------- */

@@ -227,20 +227,7 @@ stop_watch (Fixture *f, int signal)
 static gint64
 query_int (const char *db, const char *sql)
 {
-  sqlite3 *handle = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 value = -1;
-
-  if (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-    {
-      sqlite3_busy_timeout (handle, 2000);
-      if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) == SQLITE_OK
-          && sqlite3_step (stmt) == SQLITE_ROW)
-        value = sqlite3_column_int64 (stmt, 0);
-      sqlite3_finalize (stmt);
-    }
-  sqlite3_close (handle);
-  return value;
+  return jtest_cache_try_int (db, sql, 2000);
 }
 
 /* Poll the watch's cache until `sql` gives `expected`. */

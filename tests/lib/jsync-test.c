@@ -575,6 +575,25 @@ jtest_cache_int (const char *db, const char *sql, const char *arg)
   return value;
 }
 
+gint64
+jtest_cache_try_int (const char *db, const char *sql, int busy_ms)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  if (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (handle, busy_ms);
+      if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) == SQLITE_OK
+          && sqlite3_step (stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64 (stmt, 0);
+      sqlite3_finalize (stmt);
+    }
+  sqlite3_close (handle);
+  return value;
+}
+
 /* --- JSON members -------------------------------------------------------- */
 
 /**

@@ -154,6 +154,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JTestRun, jtest_run_free)
  * cache opens, the statement prepares (its error is logged when not) and a
  * row comes. */
 gint64 jtest_cache_int (const char *db, const char *sql, const char *arg);
+/* The same for a cache another process may be writing, opened read-only
+ * and waiting up to `busy_ms` for its lock: -1 when it cannot be read (yet)
+ * or `sql` gives no row. */
+gint64 jtest_cache_try_int (const char *db, const char *sql, int busy_ms);
 
 /* --- JSON members -------------------------------------------------------- */
 
