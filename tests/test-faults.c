@@ -988,88 +988,43 @@ sweep (World *w, RunKind kind, FaultOp op, int code, gboolean persistent)
   g_assert_cmpuint (runs + closing, >, 0);
 }
 
-static void
-test_sync_write (World *w, gconstpointer data)
+/* The sweeps: the run, the call that fails, with what, and whether it
+ * keeps failing from the Nth call on. */
+typedef struct
 {
-  sweep (w, RUN_SYNC, OP_WRITE, SQLITE_IOERR_WRITE, FALSE);
-}
+  const char *path;
+  RunKind kind;
+  FaultOp op;
+  int code;
+  gboolean persistent;
+} SweepCase;
+
+static const SweepCase sweeps[] = {
+  { "/faults/sync/write", RUN_SYNC, OP_WRITE, SQLITE_IOERR_WRITE, FALSE },
+  { "/faults/sync/full-disk", RUN_SYNC, OP_WRITE, SQLITE_FULL, TRUE },
+  { "/faults/sync/read", RUN_SYNC, OP_READ, SQLITE_IOERR_READ, FALSE },
+  { "/faults/sync/fsync", RUN_SYNC, OP_SYNC, SQLITE_IOERR_FSYNC, FALSE },
+  { "/faults/sync/lock", RUN_SYNC, OP_LOCK, SQLITE_IOERR_LOCK, FALSE },
+  { "/faults/sync/busy", RUN_SYNC, OP_LOCK, SQLITE_BUSY, FALSE },
+  { "/faults/sync/shm-busy", RUN_SYNC, OP_SHM_LOCK, SQLITE_BUSY, FALSE },
+  { "/faults/sync/shm-lock", RUN_SYNC, OP_SHM_LOCK,
+    SQLITE_IOERR_SHMLOCK, FALSE },
+  { "/faults/sync/truncate", RUN_SYNC, OP_TRUNCATE,
+    SQLITE_IOERR_TRUNCATE, FALSE },
+  { "/faults/rebuild/write", RUN_REBUILD, OP_WRITE,
+    SQLITE_IOERR_WRITE, FALSE },
+  { "/faults/rebuild/full-disk", RUN_REBUILD, OP_WRITE, SQLITE_FULL, TRUE },
+  { "/faults/rebuild/fsync", RUN_REBUILD, OP_SYNC, SQLITE_IOERR_FSYNC, FALSE },
+  { "/faults/rebuild/read", RUN_REBUILD, OP_READ, SQLITE_IOERR_READ, FALSE },
+  { "/faults/rebuild/lock", RUN_REBUILD, OP_LOCK, SQLITE_IOERR_LOCK, FALSE },
+};
 
 static void
-test_sync_full (World *w, gconstpointer data)
+test_sweep (World *w, gconstpointer data)
 {
-  sweep (w, RUN_SYNC, OP_WRITE, SQLITE_FULL, TRUE);
-}
+  const SweepCase *c = data;
 
-static void
-test_sync_read (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_READ, SQLITE_IOERR_READ, FALSE);
-}
-
-static void
-test_sync_fsync (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_SYNC, SQLITE_IOERR_FSYNC, FALSE);
-}
-
-static void
-test_sync_lock (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_LOCK, SQLITE_IOERR_LOCK, FALSE);
-}
-
-static void
-test_sync_busy (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_LOCK, SQLITE_BUSY, FALSE);
-}
-
-static void
-test_sync_shm_busy (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_SHM_LOCK, SQLITE_BUSY, FALSE);
-}
-
-static void
-test_sync_shm_lock (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_SHM_LOCK, SQLITE_IOERR_SHMLOCK, FALSE);
-}
-
-static void
-test_sync_truncate (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_TRUNCATE, SQLITE_IOERR_TRUNCATE, FALSE);
-}
-
-static void
-test_rebuild_write (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_WRITE, SQLITE_IOERR_WRITE, FALSE);
-}
-
-static void
-test_rebuild_full (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_WRITE, SQLITE_FULL, TRUE);
-}
-
-static void
-test_rebuild_fsync (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_SYNC, SQLITE_IOERR_FSYNC, FALSE);
-}
-
-static void
-test_rebuild_read (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_READ, SQLITE_IOERR_READ, FALSE);
-}
-
-static void
-test_rebuild_lock (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_LOCK, SQLITE_IOERR_LOCK, FALSE);
+  sweep (w, c->kind, c->op, c->code, c->persistent);
 }
 
 /* --- Another process holding the cache ---------------------------------- */
@@ -1467,22 +1422,11 @@ main (int argc, char **argv)
   g_log_set_handler ("jsync", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL
                                 | G_LOG_FLAG_RECURSION, log_collect, NULL);
 
+  for (gsize i = 0; i < G_N_ELEMENTS (sweeps); i++)
+    g_test_add (sweeps[i].path, World, &sweeps[i], world_setup, test_sweep,
+                world_teardown);
 #define ADD(path, func) \
   g_test_add (path, World, NULL, world_setup, func, world_teardown)
-  ADD ("/faults/sync/write", test_sync_write);
-  ADD ("/faults/sync/full-disk", test_sync_full);
-  ADD ("/faults/sync/read", test_sync_read);
-  ADD ("/faults/sync/fsync", test_sync_fsync);
-  ADD ("/faults/sync/lock", test_sync_lock);
-  ADD ("/faults/sync/busy", test_sync_busy);
-  ADD ("/faults/sync/shm-busy", test_sync_shm_busy);
-  ADD ("/faults/sync/shm-lock", test_sync_shm_lock);
-  ADD ("/faults/sync/truncate", test_sync_truncate);
-  ADD ("/faults/rebuild/write", test_rebuild_write);
-  ADD ("/faults/rebuild/full-disk", test_rebuild_full);
-  ADD ("/faults/rebuild/fsync", test_rebuild_fsync);
-  ADD ("/faults/rebuild/read", test_rebuild_read);
-  ADD ("/faults/rebuild/lock", test_rebuild_lock);
   ADD ("/faults/busy/other-process", test_busy_other_process);
   ADD ("/faults/cache/read-only", test_read_only);
   ADD ("/faults/logs/vanishing", test_log_vanishes);
