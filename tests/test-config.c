@@ -304,11 +304,10 @@ test_relative_paths (Fixture *fixture, gconstpointer user_data)
 static void
 test_error_batch_size (Fixture *fixture, gconstpointer user_data)
 {
-  assert_bad_value (fixture, "batch-size", "ten", "a positive integer");
-  assert_bad_value (fixture, "batch-size", "0", "a positive integer");
-  assert_bad_value (fixture, "batch-size", "-5", "a positive integer");
-  assert_bad_value (fixture, "batch-size", "12abc", "a positive integer");
-  assert_bad_value (fixture, "batch-size", "", "a positive integer");
+  static const char *const bad[] = { "ten", "0", "-5", "12abc", "" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    assert_bad_value (fixture, "batch-size", bad[i], "a positive integer");
   assert_bad_value (fixture, "batch-size", "1000001",
                     "a positive integer no greater than 1000000");
 }
