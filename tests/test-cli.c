@@ -88,7 +88,6 @@ append_event (Fixture *f, const char *relative, const char *id,
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  (void) user_data;
   f->dir = jtest_tree_make (NULL, "jsync-cli");
   f->data = g_build_filename (f->dir, "data", NULL);
   f->db = g_build_filename (f->dir, "cache.db", NULL);
@@ -100,7 +99,6 @@ fixture_setup (Fixture *f, gconstpointer user_data)
 static void
 fixture_teardown (Fixture *f, gconstpointer user_data)
 {
-  (void) user_data;
   jtest_tree_remove (f->dir);
   g_free (f->dir);
   g_free (f->data);
@@ -396,7 +394,6 @@ test_example_sync (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) second = NULL;
   json_object *files;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   first = RUN_HERE (f, "sync", "--json");
   g_assert_cmpint (first->status, ==, 0);
@@ -441,7 +438,6 @@ test_example_dump (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) sync = NULL;
   g_autoptr(JTestRun) wrapped = NULL;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -464,7 +460,6 @@ test_example_rebuild (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) rebuild = NULL;
   g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -503,7 +498,6 @@ test_example_fts (Fixture *f, gconstpointer user_data)
   gboolean found = FALSE;
   int rc;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -550,7 +544,6 @@ test_example_clean_stderr (Fixture *f, gconstpointer user_data)
   const char *const commands[] = { "sync", "sync", "rebuild", "status",
                                    "plugins", "dump" };
 
-  (void) user_data;
   fixture_copy_nexus (f);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
@@ -574,7 +567,6 @@ test_options_position (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) dump_before = NULL;
   g_autoptr(JTestRun) dump_after = NULL;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   before = RUN (f, "--data-dir", f->data, "--db", f->db, "--json", "sync");
   after = RUN (f, "sync", "--data-dir", f->data, "--db", db_after, "--json");
@@ -603,7 +595,6 @@ test_options_version (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = RUN (f, "--version");
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 0);
   g_assert_true (g_str_has_prefix (run->out, "jsync "));
   g_assert_true (g_ascii_isdigit (run->out[strlen ("jsync ")]));
@@ -624,7 +615,6 @@ test_options_help (Fixture *f, gconstpointer user_data)
   const char *const words[] = { "sync", "rebuild", "status", "plugins", "dump",
                                 "--data-dir", "--db", "--json" };
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (words); i++)
     g_assert_nonnull (strstr (run->out, words[i]));
@@ -635,7 +625,6 @@ test_options_unknown_command (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = RUN_HERE (f, "frobnicate");
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, "frobnicate"));
   g_assert_cmpstr (run->out, ==, "");
@@ -648,7 +637,6 @@ test_options_unknown_option (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--frobnicate");
   g_autoptr(JTestRun) extra = RUN_HERE (f, "sync", "status");
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, "--frobnicate"));
   g_assert_cmpstr (run->out, ==, "");
@@ -665,7 +653,6 @@ test_options_batch_size (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) word = RUN_HERE (f, "sync", "--batch-size", "ten");
   g_autoptr(JTestRun) small = NULL;
 
-  (void) user_data;
   g_assert_cmpint (zero->status, ==, 2);
   g_assert_nonnull (strstr (zero->err, "batch-size"));
   g_assert_cmpint (word->status, ==, 2);
@@ -685,7 +672,6 @@ test_options_quiet (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) json = NULL;
   g_autoptr(JTestRun) verbose = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   quiet = RUN_HERE (f, "sync", "--quiet");
@@ -714,7 +700,6 @@ test_options_defaults (Fixture *f, gconstpointer user_data)
   const char *name;
   guint dbs = 0;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   f->cwd = f->data;
@@ -748,7 +733,6 @@ test_config_missing_data_dir (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = RUN (f, "sync", "--data-dir", missing, "--db",
                                  f->db, "--json");
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, missing));
   g_assert_cmpstr (run->out, ==, "");
@@ -760,7 +744,6 @@ test_config_missing_keyfile (Fixture *f, gconstpointer user_data)
   g_autofree char *missing = g_build_filename (f->dir, "nope.conf", NULL);
   g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--config", missing);
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, missing));
 }
@@ -771,7 +754,6 @@ test_config_malformed_value (Fixture *f, gconstpointer user_data)
   g_autofree char *conf = write_keyfile (f, "[jsync]\nbatch-size=ten\n");
   g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--config", conf);
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, conf));
   g_assert_nonnull (strstr (run->err, "[jsync]"));
@@ -789,7 +771,6 @@ test_config_missing_plugins_dir (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
   g_autoptr(JTestRun) keyed = NULL;
 
-  (void) user_data;
   /* Named folders must exist even while JSYNC_PLUGIN_PATH overrides them. */
   run = RUN_HERE (f, "sync", "--plugins-dir", missing);
   g_assert_cmpint (run->status, ==, 2);
@@ -808,7 +789,6 @@ test_config_plugins_dir (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
   g_autoptr(JTestRun) plugins = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   f->env = g_environ_unsetenv (f->env, "JSYNC_PLUGIN_PATH");
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
@@ -831,7 +811,6 @@ test_config_prefix_conflict (Fixture *f, gconstpointer user_data)
   g_autofree char *path = g_strconcat (fixtures, ":", conflict, NULL);
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_set_plugin_path (f, path);
   append_event (f, "a.jsonl", "e1", "echo_x", 1);
   run = RUN_HERE (f, "sync", "--json");
@@ -847,7 +826,6 @@ test_config_unreadable_data_dir (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   if (geteuid () == 0)
     {
       g_test_skip ("root reads any folder");
@@ -869,7 +847,6 @@ test_config_cache_unwritable (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   g_file_set_contents (file, "", 0, &error);
   g_assert_no_error (error);
   run = RUN (f, "sync", "--data-dir", f->data, "--db", db, "--json");
@@ -888,7 +865,6 @@ test_keyfile_paths (Fixture *f, gconstpointer user_data)
   g_autofree char *conf = write_keyfile (f, text);
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   run = RUN (f, "--config", conf, "sync", "--json");
   g_assert_cmpint (run->status, ==, 0);
@@ -910,7 +886,6 @@ test_keyfile_default_location (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
@@ -935,7 +910,6 @@ test_keyfile_overridden (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run2 = NULL;
   const char *const only_b[] = { "b.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   g_assert_cmpint (g_mkdir (other_data, 0755), ==, 0);
@@ -973,7 +947,6 @@ test_keyfile_unknown_key (Fixture *f, gconstpointer user_data)
                                             "[elsewhere]\nx=1\n");
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   run = RUN_JSON (f, "sync", "--config", conf);
@@ -995,7 +968,6 @@ test_keyfile_disabled_applier (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) again = NULL;
   g_autoptr(GError) error = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   append_event (f, "a.jsonl", "a2", "reject_x", 2);
@@ -1102,7 +1074,6 @@ test_bad_input_recorded (Fixture *f, gconstpointer user_data)
   const char *const logs_a[] = { "logs/a.jsonl", NULL };
   const guint bad_lines[] = { 2, 3, 5, 7 };
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   write_bad_input (f);
 
@@ -1153,7 +1124,6 @@ test_bad_input_strict (Fixture *f, gconstpointer user_data)
   g_autofree char *conf = write_keyfile (f, "[jsync]\nstrict=true\n");
   g_autofree char *other_db = g_build_filename (f->dir, "other.db", NULL);
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   write_bad_input (f);
   strict = RUN_HERE (f, "sync", "--strict", "--json");
@@ -1177,7 +1147,6 @@ test_bad_input_pending (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) status = NULL;
   json_object *types;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "e1", "echo_x", 1);
   append_event (f, "a.jsonl", "t1", "task_created", 2);
@@ -1208,7 +1177,6 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
   json_object *failures, *loaded;
   gboolean echo = FALSE, reject = FALSE;
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   append_event (f, "a.jsonl", "e1", "echo_x", 1);
 
@@ -1283,7 +1251,6 @@ test_plugins_text (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   run = RUN_HERE (f, "plugins");
   g_assert_cmpint (run->status, ==, 0);
@@ -1304,7 +1271,6 @@ test_plugins_writable_by_others (Fixture *f, gconstpointer user_data)
   json_object *failures;
   gboolean listed = FALSE;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   g_assert_cmpint (g_chmod (echo, 0757), ==, 0);
@@ -1335,7 +1301,6 @@ test_incremental_append (Fixture *f, gconstpointer user_data)
   const char *const both[] = { "x.jsonl", "sub/y.jsonl", NULL };
   const char *const only_y[] = { "sub/y.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   write_data (f, "sub/y.jsonl", "");
@@ -1360,7 +1325,6 @@ test_incremental_torn_line (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) again = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_data (f, "x.jsonl", head);
@@ -1392,7 +1356,6 @@ test_incremental_conflict_copy (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   const char *const only_copy[] = { copy, NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_event (f, "x.jsonl", "b", "echo_t", 2);
@@ -1467,7 +1430,6 @@ test_incremental_conflicting_copies (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) first = NULL;
   g_autoptr(JTestRun) second = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   write_data (f, "x.jsonl", late);
   first = run_counts (f, "sync", 1, 0, 0, 0);
@@ -1490,7 +1452,6 @@ test_incremental_rewritten (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) second = NULL;
 
-  (void) user_data;
   /* y sorts first: c and d come after everything the applier holds. */
   second = rewrite_scenario (f, 0);
   assert_rewrite_reported (second);
@@ -1507,7 +1468,6 @@ test_incremental_rewritten_late (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) second = NULL;
 
-  (void) user_data;
   second = rewrite_scenario (f, 9);
   assert_rewrite_reported (second);
   g_assert_cmpuint (jtest_member_len (second->json, "errors"), ==, 0);
@@ -1525,7 +1485,6 @@ test_incremental_truncated (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) second = NULL;
   json_object *reread;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_event (f, "x.jsonl", "b", "echo_t", 2);
@@ -1559,7 +1518,6 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) rebuild = NULL;
   json_object *lost, *ids;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_event (f, "y.jsonl", "b", "echo_t", 2);
@@ -1597,7 +1555,6 @@ test_incremental_stversions (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   write_data (f, ".stversions/x~20250101-120000.jsonl", "");
@@ -1620,7 +1577,6 @@ test_incremental_symlink (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   g_file_set_contents (outside, line, -1, &error);
@@ -1645,7 +1601,6 @@ test_cache_locked (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) after = NULL;
   int fd;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   fd = g_open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -1672,7 +1627,6 @@ test_cache_corrupt (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   for (guint i = 0; i < 256; i++)
     g_string_append (garbage, "this is not a SQLite database\n");
@@ -1696,7 +1650,6 @@ test_status_json (Fixture *f, gconstpointer user_data)
   json_object *files, *appliers;
   gboolean workspace = FALSE, conversation = FALSE;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -1758,7 +1711,6 @@ test_status_text (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) status = NULL;
   g_autofree char *applied = g_strdup_printf ("%d applied", JTEST_NEXUS_EVENTS);
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -1778,7 +1730,6 @@ test_json_stdout_only (Fixture *f, gconstpointer user_data)
   const char *const commands[] = { "sync", "status", "plugins", "dump",
                                    "rebuild", "sync" };
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   write_bad_input (f);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
