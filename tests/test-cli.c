@@ -1391,33 +1391,47 @@ rewrite_scenario (Fixture *f, gint64 y_ts)
   return RUN_JSON (f, "sync");
 }
 
+/* One log read again from its start, `file`, with a reason. */
+static void
+assert_reread_one (json_object *json, const char *file)
+{
+  json_object *reread = jtest_member_array (json, "filesReread");
+  json_object *entry;
+
+  g_assert_cmpuint (json_object_array_length (reread), ==, 1);
+  entry = json_object_array_get_idx (reread, 0);
+  g_assert_cmpstr (jtest_member_str (entry, "file"), ==, file);
+  g_assert_cmpuint (strlen (jtest_member_str (entry, "reason")), >, 0);
+}
+
+/* One log with lost events, `file`, and two of them: `id1` and `id2`. */
+static void
+assert_lost_one (json_object *json, const char *file, const char *id1,
+                 const char *id2)
+{
+  json_object *lost = jtest_member_array (json, "lostEvents");
+  json_object *ids;
+
+  g_assert_cmpuint (json_object_array_length (lost), ==, 1);
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
+                                     "file"),
+                   ==, file);
+  ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
+  g_assert_cmpuint (json_object_array_length (ids), ==, 2);
+  g_assert_true (jtest_array_has_string (ids, id1));
+  g_assert_true (jtest_array_has_string (ids, id2));
+}
+
 /* The rewrite is reported, its lost events named, their effects kept. */
 static void
 assert_rewrite_reported (JTestRun *second)
 {
-  json_object *reread, *lost, *ids;
-
   g_assert_cmpint (second->status, ==, 0);
   g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 2);
   g_assert_cmpint (jtest_member_int (second->json, "eventsFailed"), ==, 0);
-  reread = jtest_member_array (second->json, "filesReread");
-  g_assert_cmpuint (json_object_array_length (reread), ==, 1);
-  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (reread, 0),
-                                     "file"),
-                   ==, "x.jsonl");
-  g_assert_cmpuint (strlen (jtest_member_str (
-                              json_object_array_get_idx (reread, 0), "reason")),
-                    >, 0);
+  assert_reread_one (second->json, "x.jsonl");
   g_assert_nonnull (strstr (second->err, "x.jsonl"));
-  lost = jtest_member_array (second->json, "lostEvents");
-  g_assert_cmpuint (json_object_array_length (lost), ==, 1);
-  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
-                                     "file"),
-                   ==, "x.jsonl");
-  ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
-  g_assert_cmpuint (json_object_array_length (ids), ==, 2);
-  g_assert_true (jtest_array_has_string (ids, "a"));
-  g_assert_true (jtest_array_has_string (ids, "b"));
+  assert_lost_one (second->json, "x.jsonl", "a", "b");
 }
 
 /* Two different bodies under one id: the one that sorts first is the event,
@@ -1483,7 +1497,6 @@ test_incremental_truncated (Fixture *f, gconstpointer user_data)
   g_autofree char *first_line = event_line ("a", "echo_t", 1, NULL);
   g_autoptr(JTestRun) first = NULL;
   g_autoptr(JTestRun) second = NULL;
-  json_object *reread;
 
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
@@ -1496,14 +1509,7 @@ test_incremental_truncated (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (second->status, ==, 0);
   g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 0);
   g_assert_cmpint (jtest_member_int (second->json, "eventsFailed"), ==, 0);
-  reread = jtest_member_array (second->json, "filesReread");
-  g_assert_cmpuint (json_object_array_length (reread), ==, 1);
-  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (reread, 0),
-                                     "file"),
-                   ==, "x.jsonl");
-  g_assert_cmpuint (strlen (jtest_member_str (
-                              json_object_array_get_idx (reread, 0), "reason")),
-                    >, 0);
+  assert_reread_one (second->json, "x.jsonl");
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 }
 
@@ -1516,7 +1522,6 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) second = NULL;
   g_autoptr(JTestRun) status = NULL;
   g_autoptr(JTestRun) rebuild = NULL;
-  json_object *lost, *ids;
 
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
@@ -1526,15 +1531,7 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
 
   g_assert_cmpint (g_unlink (y), ==, 0);
   second = run_counts (f, "sync", 0, 0, 0, 0);
-  lost = jtest_member_array (second->json, "lostEvents");
-  g_assert_cmpuint (json_object_array_length (lost), ==, 1);
-  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
-                                     "file"),
-                   ==, "y.jsonl");
-  ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
-  g_assert_cmpuint (json_object_array_length (ids), ==, 2);
-  g_assert_true (jtest_array_has_string (ids, "b"));
-  g_assert_true (jtest_array_has_string (ids, "c"));
+  assert_lost_one (second->json, "y.jsonl", "b", "c");
   g_assert_nonnull (strstr (second->err, "y.jsonl"));
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 
