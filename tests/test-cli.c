@@ -247,6 +247,20 @@ run_counts (Fixture *f, const char *command, gint64 applied, gint64 skipped,
   return run;
 }
 
+/* With the echo appliers: events a, b and c (echo_t, at 1, 2 and 3)
+ * appended to the logs named, then a sync that applies the three.
+ * (transfer full) */
+static JTestRun *
+sync_abc (Fixture *f, const char *a_log, const char *b_log,
+          const char *c_log)
+{
+  fixture_use_echo_plugins (f);
+  append_event (f, a_log, "a", "echo_t", 1);
+  append_event (f, b_log, "b", "echo_t", 2);
+  append_event (f, c_log, "c", "echo_t", 3);
+  return run_counts (f, "sync", 3, 0, 0, 0);
+}
+
 static void
 assert_files_processed (json_object *json, const char *const *files)
 {
@@ -1356,11 +1370,7 @@ test_incremental_conflict_copy (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   const char *const only_copy[] = { copy, NULL };
 
-  fixture_use_echo_plugins (f);
-  append_event (f, "x.jsonl", "a", "echo_t", 1);
-  append_event (f, "x.jsonl", "b", "echo_t", 2);
-  append_event (f, "x.jsonl", "c", "echo_t", 3);
-  first = run_counts (f, "sync", 3, 0, 0, 0);
+  first = sync_abc (f, "x.jsonl", "x.jsonl", "x.jsonl");
 
   g_file_get_contents (x_path, &original, NULL, &error);
   g_assert_no_error (error);
@@ -1498,11 +1508,7 @@ test_incremental_truncated (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) first = NULL;
   g_autoptr(JTestRun) second = NULL;
 
-  fixture_use_echo_plugins (f);
-  append_event (f, "x.jsonl", "a", "echo_t", 1);
-  append_event (f, "x.jsonl", "b", "echo_t", 2);
-  append_event (f, "x.jsonl", "c", "echo_t", 3);
-  first = run_counts (f, "sync", 3, 0, 0, 0);
+  first = sync_abc (f, "x.jsonl", "x.jsonl", "x.jsonl");
 
   g_assert_cmpint (truncate (path, (off_t) strlen (first_line)), ==, 0);
   second = RUN_JSON (f, "sync");
@@ -1523,11 +1529,7 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) status = NULL;
   g_autoptr(JTestRun) rebuild = NULL;
 
-  fixture_use_echo_plugins (f);
-  append_event (f, "x.jsonl", "a", "echo_t", 1);
-  append_event (f, "y.jsonl", "b", "echo_t", 2);
-  append_event (f, "y.jsonl", "c", "echo_t", 3);
-  first = run_counts (f, "sync", 3, 0, 0, 0);
+  first = sync_abc (f, "x.jsonl", "y.jsonl", "y.jsonl");
 
   g_assert_cmpint (g_unlink (y), ==, 0);
   second = run_counts (f, "sync", 0, 0, 0, 0);
