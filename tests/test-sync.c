@@ -95,6 +95,36 @@ fixture_sync_quiet (Fixture *f)
   jsync_result_free (result);
 }
 
+/* A sync that warns once, as `pattern` says (a g_test_expect_message
+ * pattern). */
+static void
+sync_warning (Fixture *f, const char *pattern)
+{
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+  fixture_sync_quiet (f);
+  g_test_assert_expected_messages ();
+}
+
+/* A rebuild in batches of `batch_size` during which an applier rejects an
+ * event (the warning `pattern`, once): `applied` events applied, `failed`
+ * failed; the library is closed again when it returns. */
+static void
+rebuild_rejecting (Fixture *f, guint batch_size, const char *pattern,
+                   guint applied, guint failed)
+{
+  g_autoptr(JsyncConfig) config = fixture_config (f, f->db, batch_size);
+  g_autoptr(JsyncCoordinator) coordinator = jtest_open (config);
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+  result = jsync_coordinator_rebuild (coordinator, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->events_applied, ==, applied);
+  g_assert_cmpuint (result->events_failed, ==, failed);
+}
+
 static json_object *
 dump_db (Fixture *f, const char *db)
 {
@@ -730,9 +760,7 @@ test_failed_kept (Fixture *f, gconstpointer data)
   g_free (f->plugin_path);
   f->plugin_path = g_strdup (strict);
   write_file (f, "late.jsonl", late);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:1: reject: rejected*");
-  fixture_sync_quiet (f);
-  g_test_assert_expected_messages ();
+  sync_warning (f, "r.jsonl:1: reject: rejected*");
   g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
   g_assert_cmpint (query_int (f, "SELECT status FROM jsync_events WHERE id = 'r1'"), ==, 2);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
@@ -740,9 +768,7 @@ test_failed_kept (Fixture *f, gconstpointer data)
   /* The file rewritten (same events, other order): read again, the failed
    * event is still recorded once. */
   write_file (f, "r.jsonl", rewritten);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*read again*");
-  fixture_sync_quiet (f);
-  g_test_assert_expected_messages ();
+  sync_warning (f, "*read again*");
   g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
   g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
@@ -759,23 +785,10 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
       "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"d\",\"timestamp\":20,\"data\":{\"bad\":true}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"d\",\"timestamp\":30,\"data\":{}}\n";
-  g_autoptr(JsyncConfig) config = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
 
   f->plugin_path = g_strdup (strict);
   write_file (f, "r.jsonl", lines);
-  config = fixture_config (f, f->db, 1000);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:2: reject: rejected*");
-  result = jsync_coordinator_rebuild (coordinator, &error);
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
-  g_assert_cmpuint (result->events_applied, ==, 2);
-  g_assert_cmpuint (result->events_failed, ==, 1);
-  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  rebuild_rejecting (f, 1000, "r.jsonl:2: reject: rejected*", 2, 1);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events WHERE id = 'r2'"), ==, 0);
   g_assert_cmpint (failed_rows (f, "r2"), ==, 1);
@@ -788,9 +801,7 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
 
       g_remove (path);
     }
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:2: reject: rejected*");
-  fixture_sync_quiet (f);
-  g_test_assert_expected_messages ();
+  sync_warning (f, "r.jsonl:2: reject: rejected*");
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
   g_assert_cmpint (failed_rows (f, "r2"), ==, 1);
   g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
@@ -810,25 +821,12 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
   static const char second[] =
       "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"e\",\"timestamp\":20,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"e\",\"timestamp\":30,\"data\":{\"bad\":true}}\n";
-  g_autoptr(JsyncConfig) config = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
 
   f->plugin_path = g_strdup (strict);
   write_file (f, "a.jsonl", first);
   write_file (f, "b.jsonl", second);
   /* Batches of one: b.jsonl's events sort before a.jsonl's last. */
-  config = fixture_config (f, f->db, 1);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "b.jsonl:2: reject: rejected*");
-  result = jsync_coordinator_rebuild (coordinator, &error);
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
-  g_assert_cmpuint (result->events_applied, ==, 3);
-  g_assert_cmpuint (result->events_failed, ==, 1);
-  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  rebuild_rejecting (f, 1, "b.jsonl:2: reject: rejected*", 3, 1);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 3);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events WHERE id = 'r3'"), ==, 0);
   g_assert_cmpint (failed_rows (f, "r3"), ==, 1);
