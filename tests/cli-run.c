@@ -10,10 +10,7 @@ cli_fixture_setup (CliFixture *f, gconstpointer data)
 {
   const char *bundled = jtest_bundled_plugins ();
 
-  f->dir = jtest_tree_make (NULL, "jsync-test");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  jtest_dirs_make (NULL, "jsync-test", "cache.db", &f->dir, &f->data, &f->db);
   f->env = jtest_child_environ ();
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", bundled, TRUE);
   g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
@@ -25,10 +22,7 @@ cli_fixture_setup (CliFixture *f, gconstpointer data)
 void
 cli_fixture_teardown (CliFixture *f, gconstpointer data)
 {
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_strfreev (f->env);
   jsync_config_free (f->config);
 }

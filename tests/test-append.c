@@ -64,12 +64,10 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   g_autofree char *fixtures = jtest_fixture_plugins ("");
   static const char *const names[] = { "echo.so", "reject.so" };
 
-  f->dir = jtest_tree_make (NULL, "jsync-append");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
+  jtest_dirs_make (NULL, "jsync-append", "cache.db", &f->dir, &f->data,
+                   &f->db);
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
   f->state = g_strdup (g_get_user_state_dir ());
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
   g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
@@ -87,10 +85,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
 static void
 fixture_teardown (Fixture *f, gconstpointer user_data)
 {
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->plugins);
   g_free (f->state);
   g_strfreev (f->env);

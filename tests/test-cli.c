@@ -88,10 +88,7 @@ append_event (Fixture *f, const char *relative, const char *id,
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  f->dir = jtest_tree_make (NULL, "jsync-cli");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  jtest_dirs_make (NULL, "jsync-cli", "cache.db", &f->dir, &f->data, &f->db);
   f->cwd = f->dir;
   f->env = jtest_child_environ ();
 }
@@ -99,10 +96,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
 static void
 fixture_teardown (Fixture *f, gconstpointer user_data)
 {
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_strfreev (f->env);
 }
 

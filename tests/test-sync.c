@@ -28,20 +28,15 @@ typedef struct
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  f->dir = jtest_tree_make (NULL, "jsync-sync");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache", "cache.db", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  jtest_dirs_make (NULL, "jsync-sync", "cache/cache.db", &f->dir, &f->data,
+                   &f->db);
   f->batch_size = 1000;
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->plugin_path);
 }
 

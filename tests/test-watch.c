@@ -97,14 +97,12 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
   g_autofree char *to = NULL;
 
-  f->dir = jtest_tree_make (NULL, "jsync-watch");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
+  jtest_dirs_make (NULL, "jsync-watch", "cache.db", &f->dir, &f->data,
+                   &f->db);
   f->reference = g_build_filename (f->dir, "reference.db", NULL);
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
   f->out = g_build_filename (f->dir, "watch.out", NULL);
   f->err = g_build_filename (f->dir, "watch.err", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
   g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
   to = g_build_filename (f->plugins, "echo.so", NULL);
   jtest_copy_file (from, to, 0644);
@@ -123,10 +121,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
       g_subprocess_wait (f->watch, NULL, NULL);
       g_object_unref (f->watch);
     }
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->reference);
   g_free (f->plugins);
   g_free (f->out);

@@ -218,6 +218,33 @@ jtest_tree_copy (const char *from, const char *to)
 }
 
 /**
+ * jtest_dirs_make:
+ * A test's root, data folder and cache path.
+ */
+void
+jtest_dirs_make (const char *root, const char *prefix, const char *db_name,
+                 char **dir, char **data, char **db)
+{
+  *dir = jtest_tree_make (root, prefix);
+  *data = g_build_filename (*dir, "data", NULL);
+  *db = g_build_filename (*dir, db_name, NULL);
+  g_assert_cmpint (g_mkdir (*data, 0755), ==, 0);
+}
+
+/**
+ * jtest_dirs_free:
+ * The folders of jtest_dirs_make, gone.
+ */
+void
+jtest_dirs_free (char *dir, char *data, char *db)
+{
+  jtest_tree_remove (dir);
+  g_free (dir);
+  g_free (data);
+  g_free (db);
+}
+
+/**
  * jtest_write_text:
  * A file written or appended to, in place.
  */

@@ -73,6 +73,14 @@ char **jtest_child_environ (void);
 /* A fresh folder "<prefix>-XXXXXX" under `root` (g_get_tmp_dir () when
  * NULL).  (transfer full) */
 char *jtest_tree_make (const char *root, const char *prefix);
+/* A test's folders: a fresh "<prefix>-XXXXXX" under `root` (as
+ * jtest_tree_make) in *dir, its folder "data" (made) in *data, and the path
+ * of a cache below it, dir/`db_name` (not made), in *db.  (transfer full) */
+void jtest_dirs_make (const char *root, const char *prefix,
+                      const char *db_name, char **dir, char **data,
+                      char **db);
+/* The folders of jtest_dirs_make removed, and the three strings freed. */
+void jtest_dirs_free (char *dir, char *data, char *db);
 /* Copy one file, with that mode. */
 void jtest_copy_file (const char *from, const char *to, int mode);
 /* Copy a folder's files (0644) and folders, recursively; `to` is made. */
