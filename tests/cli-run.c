@@ -50,19 +50,10 @@ cli_fixture_use_fixture_plugins (CliFixture *f, const char *from,
                                  const char *const *names)
 {
   static guint serial = 0;
-  g_autofree char *source = jtest_fixture_plugins (from);
   g_autofree char *name = g_strdup_printf ("plugins-%u", ++serial);
   char *folder = g_build_filename (f->dir, name, NULL);
 
-  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
-  for (guint i = 0; names[i] != NULL; i++)
-    {
-      g_autofree char *file = g_strconcat (names[i], ".so", NULL);
-      g_autofree char *in = g_build_filename (source, file, NULL);
-      g_autofree char *out = g_build_filename (folder, file, NULL);
-
-      jtest_copy_file (in, out, 0755);
-    }
+  jtest_copy_fixture_plugins (from, folder, names);
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", folder, TRUE);
   g_setenv ("JSYNC_PLUGIN_PATH", folder, TRUE);
   return folder;

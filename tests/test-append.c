@@ -61,21 +61,13 @@ write_data (Fixture *f, const char *relative, const char *text)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = jtest_fixture_plugins ("");
-  static const char *const names[] = { "echo.so", "reject.so" };
+  static const char *const names[] = { "echo", "reject", NULL };
 
   jtest_dirs_make (NULL, "jsync-append", "cache.db", &f->dir, &f->data,
                    &f->db);
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
   f->state = g_strdup (g_get_user_state_dir ());
-  g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      g_autofree char *from = g_build_filename (fixtures, names[i], NULL);
-      g_autofree char *to = g_build_filename (f->plugins, names[i], NULL);
-
-      jtest_copy_file (from, to, 0755);
-    }
+  jtest_copy_fixture_plugins ("", f->plugins, names);
   f->env = jtest_child_environ ();
   f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", f->state, TRUE);
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);

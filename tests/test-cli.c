@@ -119,18 +119,10 @@ fixture_use_fixture_plugins (Fixture *f)
 static void
 fixture_use_echo_plugins (Fixture *f)
 {
-  g_autofree char *fixtures = jtest_fixture_plugins ("");
+  static const char *const names[] = { "echo", "reject", NULL };
   g_autofree char *dir = g_build_filename (f->dir, "plugins", NULL);
-  static const char *const names[] = { "echo.so", "reject.so" };
 
-  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      g_autofree char *from = g_build_filename (fixtures, names[i], NULL);
-      g_autofree char *to = g_build_filename (dir, names[i], NULL);
-
-      jtest_copy_file (from, to, 0755);
-    }
+  jtest_copy_fixture_plugins ("", dir, names);
   fixture_set_plugin_path (f, dir);
 }
 

@@ -530,18 +530,14 @@ side_init (Fixture *f, Side *side, const char *name)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = jtest_fixture_plugins ("");
-  g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
-  g_autofree char *to = NULL;
+  static const char *const echo[] = { "echo", NULL };
   g_autofree char *home = NULL;
 
   f->root = jtest_tree_make (NULL, "jsync-syncthing");
   f->plugins = g_build_filename (f->root, "plugins", NULL);
   f->report = g_string_new (NULL);
   f->checks = g_ptr_array_new_with_free_func (check_free);
-  g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
-  to = g_build_filename (f->plugins, "echo.so", NULL);
-  jtest_copy_file (from, to, 0755);
+  jtest_copy_fixture_plugins ("", f->plugins, echo);
 
   /* Every child's home and XDG folders are in the scratch folder. */
   home = g_build_filename (f->root, "home", NULL);

@@ -93,9 +93,7 @@ read_text (const char *path)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = jtest_fixture_plugins ("");
-  g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
-  g_autofree char *to = NULL;
+  static const char *const names[] = { "echo", NULL };
 
   jtest_dirs_make (NULL, "jsync-watch", "cache.db", &f->dir, &f->data,
                    &f->db);
@@ -103,9 +101,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
   f->out = g_build_filename (f->dir, "watch.out", NULL);
   f->err = g_build_filename (f->dir, "watch.err", NULL);
-  g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
-  to = g_build_filename (f->plugins, "echo.so", NULL);
-  jtest_copy_file (from, to, 0644);
+  jtest_copy_fixture_plugins ("", f->plugins, names);
 
   f->env = jtest_child_environ ();
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);

@@ -104,6 +104,27 @@ jtest_fixture_plugins (const char *from)
 }
 
 /**
+ * jtest_copy_fixture_plugins:
+ * Copies of fixture appliers, in a folder of their own.
+ */
+void
+jtest_copy_fixture_plugins (const char *from, const char *to,
+                            const char *const *names)
+{
+  g_autofree char *source = jtest_fixture_plugins (from);
+
+  g_assert_cmpint (g_mkdir (to, 0755), ==, 0);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *file = g_strconcat (names[i], ".so", NULL);
+      g_autofree char *in = g_build_filename (source, file, NULL);
+      g_autofree char *out = g_build_filename (to, file, NULL);
+
+      jtest_copy_file (in, out, 0755);
+    }
+}
+
+/**
  * jtest_nexus_dir:
  * tests/data/nexus.
  */

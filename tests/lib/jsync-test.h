@@ -53,6 +53,10 @@ const char *jtest_bundled_plugins (void);
 /* build/tests/plugins/<from> ("" for that folder itself), where the
  * fixture appliers are built.  (transfer full) */
 char *jtest_fixture_plugins (const char *from);
+/* The folder `to` made, holding copies of the fixture appliers `names`
+ * (NULL-terminated, without ".so") of jtest_fixture_plugins (from). */
+void jtest_copy_fixture_plugins (const char *from, const char *to,
+                                 const char *const *names);
 /* tests/data/nexus.  (transfer none) */
 const char *jtest_nexus_dir (void);
 
