@@ -125,21 +125,16 @@ assert_equals_fresh (CliFixture *f)
   g_autofree char *fresh_db = g_build_filename (f->dir, "fresh.db", NULL);
   g_autoptr(JsyncConfig) config = jsync_config_new ();
   g_autoptr(JsyncCoordinator) live = cli_open (f);
-  g_autoptr(JsyncCoordinator) fresh = NULL;
   g_autoptr(JsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   json_object *a, *b;
 
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, fresh_db);
-  fresh = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  result = jsync_coordinator_sync (fresh, &error);
-  g_assert_no_error (error);
+  result = jtest_sync (config);
   a = jsync_coordinator_dump (live, &error);
   g_assert_no_error (error);
-  b = jsync_coordinator_dump (fresh, &error);
-  g_assert_no_error (error);
+  b = jtest_dump (config);
   g_assert_cmpstr (json_object_to_json_string (a), ==,
                    json_object_to_json_string (b));
   json_object_put (a);

@@ -135,19 +135,10 @@ reference_dump (Fixture *f)
   g_autofree char *db = g_build_filename (f->dir, "reference",
                                           "reference.db", NULL);
   g_autoptr(JsyncConfig) config = fixture_config (f, db, 1000000);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  json_object *dump;
 
   g_unlink (db);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  result = jsync_coordinator_sync (coordinator, &error);
-  g_assert_no_error (error);
-  dump = jsync_coordinator_dump (coordinator, &error);
-  g_assert_no_error (error);
-  return dump;
+  jsync_result_free (jtest_sync (config));
+  return jtest_dump (config);
 }
 
 static void

@@ -21,7 +21,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 #define FUNCTIONAL_DEADLINE 10  /* seconds */
 
@@ -261,17 +261,10 @@ static json_object *
 dump_db (const char *db, Fixture *f)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) c = NULL;
-  json_object *dump;
 
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, db);
-  c = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  dump = jsync_coordinator_dump (c, &error);
-  g_assert_no_error (error);
-  return dump;
+  return jtest_dump (config);
 }
 
 /* The reference cache follows the same states by plain syncs. */

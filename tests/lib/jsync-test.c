@@ -50,6 +50,23 @@ jtest_metadata_line (const char *id, const char *device, gint64 ts,
 
 /* --- Where things are ---------------------------------------------------- */
 
+/* $`var` as the test started, else build/`built`; looked up once, as
+ * threads of a test (test-concurrency's) start programs at once. */
+static const char *
+env_or_built (char **once, const char *var, const char *built)
+{
+  if (g_once_init_enter (once))
+    {
+      const char *env = g_getenv (var);
+
+      g_once_init_leave (once, env != NULL
+                                 ? g_strdup (env)
+                                 : g_test_build_filename (G_TEST_BUILT, "..",
+                                                          built, NULL));
+    }
+  return *once;
+}
+
 /**
  * jtest_bin:
  * $JSYNC_BIN, else build/jsync.
@@ -59,17 +76,7 @@ jtest_bin (void)
 {
   static char *bin = NULL;
 
-  /* Threads of a test (test-concurrency's) start programs at once. */
-  if (g_once_init_enter (&bin))
-    {
-      const char *env = g_getenv ("JSYNC_BIN");
-
-      g_once_init_leave (&bin, env != NULL
-                                 ? g_strdup (env)
-                                 : g_test_build_filename (G_TEST_BUILT, "..",
-                                                          "jsync", NULL));
-    }
-  return bin;
+  return env_or_built (&bin, "JSYNC_BIN", "jsync");
 }
 
 /**
@@ -81,16 +88,7 @@ jtest_bundled_plugins (void)
 {
   static char *path = NULL;
 
-  if (g_once_init_enter (&path))
-    {
-      const char *env = g_getenv ("JSYNC_PLUGIN_PATH");
-
-      g_once_init_leave (&path, env != NULL
-                                  ? g_strdup (env)
-                                  : g_test_build_filename (G_TEST_BUILT, "..",
-                                                           "plugins", NULL));
-    }
-  return path;
+  return env_or_built (&path, "JSYNC_PLUGIN_PATH", "plugins");
 }
 
 /**
