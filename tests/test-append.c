@@ -16,7 +16,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 typedef struct
 {
@@ -525,13 +525,11 @@ test_cli_usage (Fixture *f, gconstpointer user_data)
 static JsyncCoordinator *
 open_coordinator (Fixture *f, JsyncConfig *config)
 {
-  g_autoptr(GError) error = NULL;
   JsyncCoordinator *coordinator;
 
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, f->db);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   return coordinator;
 }
 

@@ -764,8 +764,7 @@ assert_next_sync_reaches_reference (World *w, gboolean complete)
   json_object *dump;
 
   fault_reset ();
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   next = jsync_coordinator_sync (coordinator, &error);
   g_assert_no_error (error);
   g_assert_true (next->success);
@@ -931,8 +930,7 @@ sweep_count (World *w, RunKind kind, guint64 calls[OP_N])
   remove_db (w->db);
   copy_file (w->base, w->db);
   fault_reset ();
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   if (kind == RUN_REBUILD)
     {
       g_autoptr(JsyncResult) synced = jsync_coordinator_sync (coordinator,
@@ -1112,8 +1110,7 @@ test_busy_other_process (World *w, gconstpointer data)
   gint64 start, elapsed;
 
   copy_file (w->base, w->db);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   holder_start (&holder, w->db);
 
   start = g_get_monotonic_time ();
@@ -1286,8 +1283,7 @@ log_change_run (World *w, LogChange change)
 
   g_assert_cmpint (before, >, 0);
   copy_file (w->base, w->db);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   jsync_coordinator_set_progress (coordinator, log_fault_progress, &lf);
   result = jsync_coordinator_sync (coordinator, &error);
   g_assert_no_error (error);

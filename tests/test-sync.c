@@ -538,8 +538,7 @@ test_recorded_never_read (Fixture *f, gconstpointer data)
   write_file (f, "a.jsonl", create);
   write_file (f, "b.jsonl", other);
   config = fixture_config (f, f->db, f->batch_size);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   jsync_coordinator_set_progress (coordinator, vanish_progress, &v);
   g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
                          "b.jsonl: cannot be read*");
@@ -623,8 +622,7 @@ test_crash_between_batches (Fixture *f, gconstpointer data)
       f->data = g_build_filename (dir, "data", NULL);
       f->db = g_build_filename (dir, "cache", "cache.db", NULL);
       config = fixture_config (f, f->db, 4);
-      coordinator = jsync_coordinator_open (config, &error);
-      g_assert_no_error (error);
+      coordinator = jtest_open (config);
       jsync_coordinator_set_progress (coordinator, crash_progress, &batches);
       jsync_result_free (jsync_coordinator_sync (coordinator, &error));
       g_assert_not_reached ();
@@ -836,8 +834,7 @@ test_rebuild (Fixture *f, gconstpointer data)
   write_file (f, "c.jsonl", both);
   fixture_sync_quiet (f);
   config = fixture_config (f, f->db, 1000);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   result = jsync_coordinator_rebuild (coordinator, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (result->events_applied, ==, 2);

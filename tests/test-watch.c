@@ -558,8 +558,7 @@ test_lib_func (Fixture *f, gconstpointer user_data)
   APPEND (f, "lib/old.jsonl", "l1");
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, f->db);
-  c = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  c = jtest_open (config);
   g_assert_true (jsync_coordinator_watch (c, lib_synced, &watch, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (watch.calls, >=, 2);
@@ -594,13 +593,11 @@ test_lib_stop (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
   g_autoptr(JsyncCoordinator) c = NULL;
-  g_autoptr(GError) error = NULL;
   GThread *thread;
 
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, f->db);
-  c = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  c = jtest_open (config);
   /* Stopping when nothing watches does nothing. */
   jsync_coordinator_stop_watch (c);
 
