@@ -251,6 +251,14 @@ wait_for_event (Fixture *f, const char *id)
   wait_for_cache (f, sql, 1);
 }
 
+/* One event appended to `file`, then waited for in the watch's cache. */
+static void
+append_seen (Fixture *f, const char *file, const char *id)
+{
+  APPEND (f, file, id);
+  wait_for_event (f, id);
+}
+
 static void
 wait_for_count (Fixture *f, gint64 expected)
 {
@@ -366,22 +374,18 @@ test_follow (Fixture *f, gconstpointer user_data)
   sync_reference (f);
 
   /* An app appends to a log. */
-  APPEND (f, "a.jsonl", "a3");
-  wait_for_event (f, "a3");
+  append_seen (f, "a.jsonl", "a3");
   sync_reference (f);
 
   /* A new log. */
-  APPEND (f, "b.jsonl", "b1");
-  wait_for_event (f, "b1");
+  append_seen (f, "b.jsonl", "b1");
   sync_reference (f);
 
   /* New nested folders with a log written at once, then more in it (the
    * new folder is watched). */
   g_assert_cmpint (g_mkdir_with_parents (deeper, 0755), ==, 0);
-  APPEND (f, "sub/deeper/c.jsonl", "c1");
-  wait_for_event (f, "c1");
-  APPEND (f, "sub/deeper/c.jsonl", "c2");
-  wait_for_event (f, "c2");
+  append_seen (f, "sub/deeper/c.jsonl", "c1");
+  append_seen (f, "sub/deeper/c.jsonl", "c2");
   sync_reference (f);
 
   /* A hidden folder is not followed: its log is never read. */
@@ -415,10 +419,8 @@ test_follow (Fixture *f, gconstpointer user_data)
                      " WHERE file = 'sub/deeper/c.jsonl'", 2);
   sync_reference (f);
   g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
-  APPEND (f, "sub/again.jsonl", "s1");
-  wait_for_event (f, "s1");
-  APPEND (f, "sub/again.jsonl", "s2");
-  wait_for_event (f, "s2");
+  append_seen (f, "sub/again.jsonl", "s1");
+  append_seen (f, "sub/again.jsonl", "s2");
   sync_reference (f);
 
   g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM echo_events"
@@ -441,8 +443,7 @@ test_rebuild (Fixture *f, gconstpointer user_data)
   APPEND (f, "log.jsonl", "r3");
   /* The new file (what every other reader opens) gets it. */
   wait_for_event (f, "r3");
-  APPEND (f, "log.jsonl", "r4");
-  wait_for_event (f, "r4");
+  append_seen (f, "log.jsonl", "r4");
   err = stop_watch (f, SIGTERM);
   g_assert_nonnull (strstr (err, "reopened"));
   sync_reference (f);
@@ -602,8 +603,7 @@ test_lib_stop (Fixture *f, gconstpointer user_data)
   jsync_coordinator_stop_watch (c);
 
   thread = g_thread_new ("watch", lib_watch_thread, c);
-  APPEND (f, "t.jsonl", "t1");
-  wait_for_event (f, "t1");
+  append_seen (f, "t.jsonl", "t1");
   jsync_coordinator_stop_watch (c);
   g_assert_true (GPOINTER_TO_INT (g_thread_join (thread)));
 }
