@@ -193,7 +193,7 @@ assert_got_full (GPtrArray *lines, guint i, gboolean too_long,
   g_assert_cmpuint (i, <, lines->len);
   got = lines->pdata[i];
   bytes = g_bytes_get_data (got->data, &length);
-  g_assert_cmpint (got->too_long, ==, too_long);
+  g_assert_cmpint (got->too_long != FALSE, ==, too_long);
   g_assert_cmpuint (got->full_length, ==, full_length);
   g_assert_cmpuint (length, ==, too_long ? MIN (full_length,
                                                 JSYNC_READER_HEAD_BYTES)

@@ -1,8 +1,10 @@
 /* jsync-test.h: the test kit every test program links (tests/lib, built
  * once as a static library in tests/meson.build), after GStreamer's
- * libgstcheck: where the program and the plugins are, the example data's
- * constants, temporary trees, one way to run a program, and one family of
- * JSON member helpers.
+ * libgstcheck: a test program's start, where the program and the plugins
+ * are, the example data's constants, temporary trees, one way to run a
+ * program, integers read from a cache, and one family of JSON member
+ * helpers.  jsync-test-core.h adds the library's open, sync and dump for
+ * the programs that link the core.
  */
 #ifndef JSYNC_TEST_H
 #define JSYNC_TEST_H
