@@ -291,11 +291,25 @@ test_load_disabled (Fixture *f, gconstpointer data)
 
 /* --- Refusals ----------------------------------------------------------- */
 
-static void
-test_reject_abi_mismatch (Fixture *f, gconstpointer data)
+/* A fixture module the registry refuses, and what its failure names. */
+typedef struct
 {
+  const char *module;
+  const char *cause;
+} Refusal;
+
+static const Refusal refuse_abi_mismatch = { "badabi", "ABI 99.0" };
+static const Refusal refuse_no_symbol = { "nosymbol", JSYNC_APPLIER_SYMBOL };
+static const Refusal refuse_missing_field = { "noname",
+                                              "required field name" };
+
+static void
+test_reject (Fixture *f, gconstpointer data)
+{
+  const Refusal *refusal = data;
+
   load_fixtures (f);
-  assert_fixture_failure (f, "badabi", "ABI 99.0");
+  assert_fixture_failure (f, refusal->module, refusal->cause);
 }
 
 static void
@@ -310,13 +324,6 @@ test_reject_newer_minor (Fixture *f, gconstpointer data)
 }
 
 static void
-test_reject_no_symbol (Fixture *f, gconstpointer data)
-{
-  load_fixtures (f);
-  assert_fixture_failure (f, "nosymbol", JSYNC_APPLIER_SYMBOL);
-}
-
-static void
 test_reject_null_symbol (Fixture *f, gconstpointer data)
 {
   if (!f->has_nullsymbol)
@@ -326,13 +333,6 @@ test_reject_null_symbol (Fixture *f, gconstpointer data)
     }
   load_fixtures (f);
   assert_fixture_failure (f, "nullsymbol", "is NULL");
-}
-
-static void
-test_reject_missing_field (Fixture *f, gconstpointer data)
-{
-  load_fixtures (f);
-  assert_fixture_failure (f, "noname", "required field name");
 }
 
 static void
@@ -891,11 +891,15 @@ main (int argc, char **argv)
   JTEST_ADD ("/registry/load/missing-folder", test_load_missing_folder);
   JTEST_ADD ("/registry/load/not-a-folder", test_load_not_a_folder);
   JTEST_ADD ("/registry/load/disabled", test_load_disabled);
-  JTEST_ADD ("/registry/reject/abi-mismatch", test_reject_abi_mismatch);
+#define ADD_REFUSAL(path, refusal) \
+  g_test_add (path, Fixture, &refusal, fixture_setup, test_reject, \
+              fixture_teardown)
+  ADD_REFUSAL ("/registry/reject/abi-mismatch", refuse_abi_mismatch);
   JTEST_ADD ("/registry/reject/newer-minor", test_reject_newer_minor);
-  JTEST_ADD ("/registry/reject/no-symbol", test_reject_no_symbol);
+  ADD_REFUSAL ("/registry/reject/no-symbol", refuse_no_symbol);
   JTEST_ADD ("/registry/reject/null-symbol", test_reject_null_symbol);
-  JTEST_ADD ("/registry/reject/missing-field", test_reject_missing_field);
+  ADD_REFUSAL ("/registry/reject/missing-field", refuse_missing_field);
+#undef ADD_REFUSAL
   JTEST_ADD ("/registry/reject/misnamed", test_reject_misnamed);
   JTEST_ADD ("/registry/reject/not-a-module", test_reject_not_a_module);
   JTEST_ADD ("/registry/reject/symlink", test_reject_symlink);
