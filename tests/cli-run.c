@@ -10,10 +10,7 @@ cli_fixture_setup (CliFixture *f, gconstpointer data)
 {
   const char *bundled = jtest_bundled_plugins ();
 
-  f->dir = jtest_tree_make (NULL, "jsync-test");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  jtest_dirs_make (NULL, "jsync-test", "cache.db", &f->dir, &f->data, &f->db);
   f->env = jtest_child_environ ();
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", bundled, TRUE);
   g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
@@ -25,12 +22,21 @@ cli_fixture_setup (CliFixture *f, gconstpointer data)
 void
 cli_fixture_teardown (CliFixture *f, gconstpointer data)
 {
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_strfreev (f->env);
   jsync_config_free (f->config);
+}
+
+void
+cli_fixture_setup_nexus (CliFixture *f, gconstpointer data)
+{
+  g_autoptr(JsyncResult) result = NULL;
+
+  cli_fixture_setup (f, data);
+  cli_fixture_copy_nexus (f);
+  result = cli_sync (f);
+  g_assert_cmpuint (result->events_applied, ==, JTEST_NEXUS_EVENTS);
+  g_assert_cmpuint (result->events_failed, ==, 0);
 }
 
 void
@@ -44,19 +50,10 @@ cli_fixture_use_fixture_plugins (CliFixture *f, const char *from,
                                  const char *const *names)
 {
   static guint serial = 0;
-  g_autofree char *source = jtest_fixture_plugins (from);
   g_autofree char *name = g_strdup_printf ("plugins-%u", ++serial);
   char *folder = g_build_filename (f->dir, name, NULL);
 
-  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
-  for (guint i = 0; names[i] != NULL; i++)
-    {
-      g_autofree char *file = g_strconcat (names[i], ".so", NULL);
-      g_autofree char *in = g_build_filename (source, file, NULL);
-      g_autofree char *out = g_build_filename (folder, file, NULL);
-
-      jtest_copy_file (in, out, 0755);
-    }
+  jtest_copy_fixture_plugins (from, folder, names);
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", folder, TRUE);
   g_setenv ("JSYNC_PLUGIN_PATH", folder, TRUE);
   return folder;
@@ -65,40 +62,25 @@ cli_fixture_use_fixture_plugins (CliFixture *f, const char *from,
 void
 cli_write (CliFixture *f, const char *relative, const char *text)
 {
-  g_autofree char *path = g_build_filename (f->data, relative, NULL);
-
-  jtest_write_text (path, text, FALSE);
+  g_free (jtest_write_below (f->data, relative, text, FALSE));
 }
 
 void
 cli_append (CliFixture *f, const char *relative, const char *text)
 {
-  g_autofree char *path = g_build_filename (f->data, relative, NULL);
-
-  jtest_write_text (path, text, TRUE);
+  g_free (jtest_write_below (f->data, relative, text, TRUE));
 }
 
 JsyncCoordinator *
 cli_open (CliFixture *f)
 {
-  g_autoptr(GError) error = NULL;
-  JsyncCoordinator *coordinator = jsync_coordinator_open (f->config, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (coordinator);
-  return coordinator;
+  return jtest_open (f->config);
 }
 
 JsyncResult *
 cli_sync (CliFixture *f)
 {
-  g_autoptr(JsyncCoordinator) coordinator = cli_open (f);
-  g_autoptr(GError) error = NULL;
-  JsyncResult *result = jsync_coordinator_sync (coordinator, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (result);
-  return result;
+  return jtest_sync (f->config);
 }
 
 void
@@ -117,20 +99,7 @@ cli_sql (CliFixture *f, const char *sql)
 gint64
 cli_sql_int (CliFixture *f, const char *sql)
 {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 value;
-
-  g_assert_cmpint (sqlite3_open_v2 (f->db, &db, SQLITE_OPEN_READWRITE, NULL),
-                   ==, SQLITE_OK);
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    g_test_message ("%s: %s", sql, sqlite3_errmsg (db));
-  g_assert_nonnull (stmt);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return value;
+  return jtest_cache_int (f->db, sql, NULL);
 }
 
 /* --- Running the program -------------------------------------------------- */
@@ -140,25 +109,12 @@ cli_run_full (CliFixture *f, const char *const *args, gboolean json,
               JTestTty tty)
 {
   g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
-  g_autoptr(GString) line = g_string_new (jtest_bin ());
   JTestSpawn options = { .cwd = f->dir, .env = f->env, .json = json,
                          .tty = tty };
-  JTestRun *run;
 
-  for (guint i = 0; args[i] != NULL; i++)
-    g_string_append_printf (line, " '%s'", args[i]);
   if (json)
     g_ptr_array_insert (argv, argv->len - 1, (gpointer) "--json");
-  g_test_message ("run: JSYNC_PLUGIN_PATH=%s %s%s",
-                  g_environ_getenv (f->env, "JSYNC_PLUGIN_PATH"), line->str,
-                  json ? " --json" : "");
-  run = jtest_spawn ((const char *const *) argv->pdata, &options);
-  if (*run->err != '\0')
-    g_test_message ("stderr:\n%s", run->err);
-  if (run->signal != 0)
-    g_test_message ("jsync did not exit normally (signal %d)", run->signal);
-  g_assert_cmpint (run->signal, ==, 0);
-  return run;
+  return jtest_spawn_logged ((const char *const *) argv->pdata, &options);
 }
 
 JTestRun *

@@ -10,7 +10,7 @@
 #include <json-c/json.h>
 #include <jsync/jsync.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +25,17 @@ typedef struct
 
 void cli_fixture_setup (CliFixture *f, gconstpointer data);
 void cli_fixture_teardown (CliFixture *f, gconstpointer data);
+/* cli_fixture_setup, then the example logs copied in and synced through
+ * the library: every event applied, none failed. */
+void cli_fixture_setup_nexus (CliFixture *f, gconstpointer data);
+/* g_test_add for a case on a plain CliFixture, or on one set up by
+ * cli_fixture_setup_nexus. */
+#define CLI_ADD(path, func) \
+  g_test_add (path, CliFixture, NULL, cli_fixture_setup, func, \
+              cli_fixture_teardown)
+#define CLI_ADD_NEXUS(path, func) \
+  g_test_add (path, CliFixture, NULL, cli_fixture_setup_nexus, func, \
+              cli_fixture_teardown)
 /* Copy tests/data/nexus into the data folder. */
 void cli_fixture_copy_nexus (CliFixture *f);
 /* Use a private plugin folder (for the child and the library alike) holding

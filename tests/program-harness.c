@@ -16,10 +16,8 @@ program_new (const char *root)
 {
   Program *program = g_new0 (Program, 1);
 
-  program->dir = jtest_tree_make (root, "jsync-program");
-  program->data = g_build_filename (program->dir, "data", NULL);
-  program->db = g_build_filename (program->dir, "cache.db", NULL);
-  g_assert_cmpint (g_mkdir (program->data, 0755), ==, 0);
+  jtest_dirs_make (root, "jsync-program", "cache.db", &program->dir,
+                   &program->data, &program->db);
   program->env = jtest_child_environ ();
   return program;
 }
@@ -29,10 +27,7 @@ program_free (Program *program)
 {
   if (program == NULL)
     return;
-  jtest_tree_remove (program->dir);
-  g_free (program->dir);
-  g_free (program->data);
-  g_free (program->db);
+  jtest_dirs_free (program->dir, program->data, program->db);
   g_strfreev (program->env);
   g_free (program);
 }

@@ -9,7 +9,6 @@
  * 2, a message, nothing written).  The applier is the echo fixture (and
  * reject, to see a failed event), copied into a private folder.
  */
-#include <locale.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,7 +16,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 typedef struct
 {
@@ -39,18 +38,6 @@ data_path (Fixture *f, const char *relative)
   return g_build_filename (f->data, relative, NULL);
 }
 
-static void
-write_data (Fixture *f, const char *relative, const char *text)
-{
-  g_autofree char *path = data_path (f, relative);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-}
-
 /* The file's text, or NULL when there is none. */
 static char *
 read_data (Fixture *f, const char *relative)
@@ -63,28 +50,24 @@ read_data (Fixture *f, const char *relative)
   return text;
 }
 
+static void
+write_data (Fixture *f, const char *relative, const char *text)
+{
+  g_free (jtest_write_below (f->data, relative, text, FALSE));
+}
+
 /* --- Fixture -------------------------------------------------------------- */
 
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = jtest_fixture_plugins ("");
-  static const char *const names[] = { "echo.so", "reject.so" };
+  static const char *const names[] = { "echo", "reject", NULL };
 
-  f->dir = jtest_tree_make (NULL, "jsync-append");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
+  jtest_dirs_make (NULL, "jsync-append", "cache.db", &f->dir, &f->data,
+                   &f->db);
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
   f->state = g_strdup (g_get_user_state_dir ());
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
-  g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      g_autofree char *from = g_build_filename (fixtures, names[i], NULL);
-      g_autofree char *to = g_build_filename (f->plugins, names[i], NULL);
-
-      jtest_copy_file (from, to, 0755);
-    }
+  jtest_copy_fixture_plugins ("", f->plugins, names);
   f->env = jtest_child_environ ();
   f->env = g_environ_setenv (f->env, "XDG_STATE_HOME", f->state, TRUE);
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);
@@ -94,10 +77,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
 static void
 fixture_teardown (Fixture *f, gconstpointer user_data)
 {
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->plugins);
   g_free (f->state);
   g_strfreev (f->env);
@@ -106,12 +86,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
 static char *
 write_keyfile (Fixture *f, const char *text)
 {
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (f->dir, "jsync.conf", NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
+  return jtest_write_below (f->dir, "jsync.conf", text, FALSE);
 }
 
 /* Run jsync with --data-dir and --db of the fixture, the arguments, and
@@ -120,20 +95,10 @@ static JTestRun *
 run_input_argv (Fixture *f, const char *input, const char *const *args)
 {
   g_autoptr(GPtrArray) argv = jtest_jsync_argv (f->data, f->db, args);
-  g_autoptr(GString) line = g_string_new (jtest_bin ());
   JTestSpawn options = { .cwd = f->dir, .env = f->env,
                          .stdin_text = input != NULL ? input : "" };
-  JTestRun *run;
 
-  for (guint i = 0; args[i] != NULL; i++)
-    g_string_append_printf (line, " '%s'", args[i]);
-  g_test_message ("run: %s", line->str);
-
-  run = jtest_spawn ((const char *const *) argv->pdata, &options);
-  if (*run->err != '\0')
-    g_test_message ("stderr:\n%s", run->err);
-  g_assert_cmpint (run->signal, ==, 0);
-  return run;
+  return jtest_spawn_logged ((const char *const *) argv->pdata, &options);
 }
 
 #define RUN(f, ...) \
@@ -189,22 +154,7 @@ printed_id (JTestRun *run)
 static gint64
 cache_count (Fixture *f, const char *sql, const char *arg)
 {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 count;
-
-  g_assert_cmpint (sqlite3_open_v2 (f->db, &db, SQLITE_OPEN_READONLY, NULL),
-                   ==, SQLITE_OK);
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    g_test_message ("%s: %s", sql, sqlite3_errmsg (db));
-  g_assert_nonnull (stmt);
-  if (arg != NULL)
-    sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  count = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return count;
+  return jtest_cache_int (f->db, sql, arg);
 }
 
 /* The echo applier has the event, with this type. */
@@ -575,13 +525,11 @@ test_cli_usage (Fixture *f, gconstpointer user_data)
 static JsyncCoordinator *
 open_coordinator (Fixture *f, JsyncConfig *config)
 {
-  g_autoptr(GError) error = NULL;
   JsyncCoordinator *coordinator;
 
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, f->db);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   return coordinator;
 }
 
@@ -677,23 +625,19 @@ test_lib_append (Fixture *f, gconstpointer user_data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
-  ADD ("/append/cli/envelope", test_cli_envelope);
-  ADD ("/append/cli/keyfile-device", test_cli_keyfile_device);
-  ADD ("/append/cli/newline", test_cli_newline);
-  ADD ("/append/cli/refused-body", test_cli_refused_body);
-  ADD ("/append/cli/refused-path", test_cli_refused_path);
-  ADD ("/append/cli/stdin", test_cli_stdin);
-  ADD ("/append/cli/nested", test_cli_nested);
-  ADD ("/append/cli/json", test_cli_json);
-  ADD ("/append/cli/failed-event", test_cli_failed_event);
-  ADD ("/append/cli/usage", test_cli_usage);
-  ADD ("/append/lib/device-id", test_lib_device_id);
-  ADD ("/append/lib/append", test_lib_append);
+  JTEST_ADD ("/append/cli/envelope", test_cli_envelope);
+  JTEST_ADD ("/append/cli/keyfile-device", test_cli_keyfile_device);
+  JTEST_ADD ("/append/cli/newline", test_cli_newline);
+  JTEST_ADD ("/append/cli/refused-body", test_cli_refused_body);
+  JTEST_ADD ("/append/cli/refused-path", test_cli_refused_path);
+  JTEST_ADD ("/append/cli/stdin", test_cli_stdin);
+  JTEST_ADD ("/append/cli/nested", test_cli_nested);
+  JTEST_ADD ("/append/cli/json", test_cli_json);
+  JTEST_ADD ("/append/cli/failed-event", test_cli_failed_event);
+  JTEST_ADD ("/append/cli/usage", test_cli_usage);
+  JTEST_ADD ("/append/lib/device-id", test_lib_device_id);
+  JTEST_ADD ("/append/lib/append", test_lib_append);
   return g_test_run ();
 }

@@ -12,7 +12,6 @@
  * stderr must not carry the broken fixtures' warnings.
  */
 #include <fcntl.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -49,28 +48,19 @@ data_path (Fixture *f, const char *relative)
 static void
 write_data (Fixture *f, const char *relative, const char *text)
 {
-  g_autofree char *path = data_path (f, relative);
-
-  jtest_write_text (path, text, FALSE);
+  g_free (jtest_write_below (f->data, relative, text, FALSE));
 }
 
 static void
 append_data (Fixture *f, const char *relative, const char *text)
 {
-  g_autofree char *path = data_path (f, relative);
-
-  jtest_write_text (path, text, TRUE);
+  g_free (jtest_write_below (f->data, relative, text, TRUE));
 }
 
 static char *
 write_keyfile (Fixture *f, const char *text)
 {
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (f->dir, "jsync.conf", NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
+  return jtest_write_below (f->dir, "jsync.conf", text, FALSE);
 }
 
 /* One event line for the echo (or reject) fixture, with its "\n". */
@@ -98,11 +88,7 @@ append_event (Fixture *f, const char *relative, const char *id,
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  (void) user_data;
-  f->dir = jtest_tree_make (NULL, "jsync-cli");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  jtest_dirs_make (NULL, "jsync-cli", "cache.db", &f->dir, &f->data, &f->db);
   f->cwd = f->dir;
   f->env = jtest_child_environ ();
 }
@@ -110,11 +96,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
 static void
 fixture_teardown (Fixture *f, gconstpointer user_data)
 {
-  (void) user_data;
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_strfreev (f->env);
 }
 
@@ -137,18 +119,10 @@ fixture_use_fixture_plugins (Fixture *f)
 static void
 fixture_use_echo_plugins (Fixture *f)
 {
-  g_autofree char *fixtures = jtest_fixture_plugins ("");
+  static const char *const names[] = { "echo", "reject", NULL };
   g_autofree char *dir = g_build_filename (f->dir, "plugins", NULL);
-  static const char *const names[] = { "echo.so", "reject.so" };
 
-  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      g_autofree char *from = g_build_filename (fixtures, names[i], NULL);
-      g_autofree char *to = g_build_filename (dir, names[i], NULL);
-
-      jtest_copy_file (from, to, 0755);
-    }
+  jtest_copy_fixture_plugins ("", dir, names);
   fixture_set_plugin_path (f, dir);
 }
 
@@ -165,29 +139,13 @@ static JTestRun *
 run_argv (Fixture *f, const char *const *args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GString) line = g_string_new (jtest_bin ());
   JTestSpawn options = { .cwd = f->cwd, .env = f->env };
-  JTestRun *run;
 
   g_ptr_array_add (argv, (gpointer) jtest_bin ());
   for (guint i = 0; args[i] != NULL; i++)
-    {
-      g_ptr_array_add (argv, (gpointer) args[i]);
-      g_string_append_printf (line, " %s", args[i]);
-    }
+    g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_test_message ("run: JSYNC_PLUGIN_PATH=%s %s",
-                  g_environ_getenv (f->env, "JSYNC_PLUGIN_PATH"), line->str);
-
-  run = jtest_spawn ((const char *const *) argv->pdata, &options);
-  if (*run->err != '\0')
-    g_test_message ("stderr:\n%s", run->err);
-  if (run->signal != 0)
-    {
-      g_test_message ("jsync did not exit normally (signal %d)", run->signal);
-      g_assert_cmpint (run->signal, ==, 0);
-    }
-  return run;
+  return jtest_spawn_logged ((const char *const *) argv->pdata, &options);
 }
 
 #define RUN(f, ...) run_argv ((f), (const char *const[]) { __VA_ARGS__, NULL })
@@ -262,6 +220,33 @@ assert_counts (json_object *json, gint64 applied, gint64 skipped,
   g_assert_cmpint (jtest_member_int (json, "eventsPending"), ==, pending);
 }
 
+/* `jsync <command> --json`, asserted to exit 0 with these counts.
+ * (transfer full) */
+static JTestRun *
+run_counts (Fixture *f, const char *command, gint64 applied, gint64 skipped,
+            gint64 failed, gint64 pending)
+{
+  JTestRun *run = RUN_JSON (f, command);
+
+  g_assert_cmpint (run->status, ==, 0);
+  assert_counts (run->json, applied, skipped, failed, pending);
+  return run;
+}
+
+/* With the echo appliers: events a, b and c (echo_t, at 1, 2 and 3)
+ * appended to the logs named, then a sync that applies the three.
+ * (transfer full) */
+static JTestRun *
+sync_abc (Fixture *f, const char *a_log, const char *b_log,
+          const char *c_log)
+{
+  fixture_use_echo_plugins (f);
+  append_event (f, a_log, "a", "echo_t", 1);
+  append_event (f, b_log, "b", "echo_t", 2);
+  append_event (f, c_log, "c", "echo_t", 3);
+  return run_counts (f, "sync", 3, 0, 0, 0);
+}
+
 static void
 assert_files_processed (json_object *json, const char *const *files)
 {
@@ -290,18 +275,7 @@ open_cache (Fixture *f)
 static gint64
 cache_count (Fixture *f, const char *sql)
 {
-  sqlite3 *db = open_cache (f);
-  sqlite3_stmt *stmt = NULL;
-  gint64 count;
-
-  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    g_test_message ("%s: %s", sql, sqlite3_errmsg (db));
-  g_assert_nonnull (stmt);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  count = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return count;
+  return jtest_cache_int (f->db, sql, NULL);
 }
 
 static gboolean
@@ -420,7 +394,6 @@ test_example_sync (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) second = NULL;
   json_object *files;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   first = RUN_HERE (f, "sync", "--json");
   g_assert_cmpint (first->status, ==, 0);
@@ -465,7 +438,6 @@ test_example_dump (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) sync = NULL;
   g_autoptr(JTestRun) wrapped = NULL;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -488,7 +460,6 @@ test_example_rebuild (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) rebuild = NULL;
   g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -527,7 +498,6 @@ test_example_fts (Fixture *f, gconstpointer user_data)
   gboolean found = FALSE;
   int rc;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -574,7 +544,6 @@ test_example_clean_stderr (Fixture *f, gconstpointer user_data)
   const char *const commands[] = { "sync", "sync", "rebuild", "status",
                                    "plugins", "dump" };
 
-  (void) user_data;
   fixture_copy_nexus (f);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
@@ -598,7 +567,6 @@ test_options_position (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) dump_before = NULL;
   g_autoptr(JTestRun) dump_after = NULL;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   before = RUN (f, "--data-dir", f->data, "--db", f->db, "--json", "sync");
   after = RUN (f, "sync", "--data-dir", f->data, "--db", db_after, "--json");
@@ -627,7 +595,6 @@ test_options_version (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = RUN (f, "--version");
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 0);
   g_assert_true (g_str_has_prefix (run->out, "jsync "));
   g_assert_true (g_ascii_isdigit (run->out[strlen ("jsync ")]));
@@ -648,7 +615,6 @@ test_options_help (Fixture *f, gconstpointer user_data)
   const char *const words[] = { "sync", "rebuild", "status", "plugins", "dump",
                                 "--data-dir", "--db", "--json" };
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (words); i++)
     g_assert_nonnull (strstr (run->out, words[i]));
@@ -659,7 +625,6 @@ test_options_unknown_command (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = RUN_HERE (f, "frobnicate");
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, "frobnicate"));
   g_assert_cmpstr (run->out, ==, "");
@@ -672,7 +637,6 @@ test_options_unknown_option (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--frobnicate");
   g_autoptr(JTestRun) extra = RUN_HERE (f, "sync", "status");
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, "--frobnicate"));
   g_assert_cmpstr (run->out, ==, "");
@@ -689,7 +653,6 @@ test_options_batch_size (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) word = RUN_HERE (f, "sync", "--batch-size", "ten");
   g_autoptr(JTestRun) small = NULL;
 
-  (void) user_data;
   g_assert_cmpint (zero->status, ==, 2);
   g_assert_nonnull (strstr (zero->err, "batch-size"));
   g_assert_cmpint (word->status, ==, 2);
@@ -709,7 +672,6 @@ test_options_quiet (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) json = NULL;
   g_autoptr(JTestRun) verbose = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   quiet = RUN_HERE (f, "sync", "--quiet");
@@ -738,7 +700,6 @@ test_options_defaults (Fixture *f, gconstpointer user_data)
   const char *name;
   guint dbs = 0;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   f->cwd = f->data;
@@ -772,7 +733,6 @@ test_config_missing_data_dir (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = RUN (f, "sync", "--data-dir", missing, "--db",
                                  f->db, "--json");
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, missing));
   g_assert_cmpstr (run->out, ==, "");
@@ -784,7 +744,6 @@ test_config_missing_keyfile (Fixture *f, gconstpointer user_data)
   g_autofree char *missing = g_build_filename (f->dir, "nope.conf", NULL);
   g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--config", missing);
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, missing));
 }
@@ -795,7 +754,6 @@ test_config_malformed_value (Fixture *f, gconstpointer user_data)
   g_autofree char *conf = write_keyfile (f, "[jsync]\nbatch-size=ten\n");
   g_autoptr(JTestRun) run = RUN_HERE (f, "sync", "--config", conf);
 
-  (void) user_data;
   g_assert_cmpint (run->status, ==, 2);
   g_assert_nonnull (strstr (run->err, conf));
   g_assert_nonnull (strstr (run->err, "[jsync]"));
@@ -813,7 +771,6 @@ test_config_missing_plugins_dir (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
   g_autoptr(JTestRun) keyed = NULL;
 
-  (void) user_data;
   /* Named folders must exist even while JSYNC_PLUGIN_PATH overrides them. */
   run = RUN_HERE (f, "sync", "--plugins-dir", missing);
   g_assert_cmpint (run->status, ==, 2);
@@ -832,7 +789,6 @@ test_config_plugins_dir (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
   g_autoptr(JTestRun) plugins = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   f->env = g_environ_unsetenv (f->env, "JSYNC_PLUGIN_PATH");
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
@@ -855,7 +811,6 @@ test_config_prefix_conflict (Fixture *f, gconstpointer user_data)
   g_autofree char *path = g_strconcat (fixtures, ":", conflict, NULL);
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_set_plugin_path (f, path);
   append_event (f, "a.jsonl", "e1", "echo_x", 1);
   run = RUN_HERE (f, "sync", "--json");
@@ -871,7 +826,6 @@ test_config_unreadable_data_dir (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   if (geteuid () == 0)
     {
       g_test_skip ("root reads any folder");
@@ -893,7 +847,6 @@ test_config_cache_unwritable (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   g_file_set_contents (file, "", 0, &error);
   g_assert_no_error (error);
   run = RUN (f, "sync", "--data-dir", f->data, "--db", db, "--json");
@@ -912,7 +865,6 @@ test_keyfile_paths (Fixture *f, gconstpointer user_data)
   g_autofree char *conf = write_keyfile (f, text);
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   run = RUN (f, "--config", conf, "sync", "--json");
   g_assert_cmpint (run->status, ==, 0);
@@ -934,7 +886,6 @@ test_keyfile_default_location (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
@@ -959,7 +910,6 @@ test_keyfile_overridden (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run2 = NULL;
   const char *const only_b[] = { "b.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   g_assert_cmpint (g_mkdir (other_data, 0755), ==, 0);
@@ -997,7 +947,6 @@ test_keyfile_unknown_key (Fixture *f, gconstpointer user_data)
                                             "[elsewhere]\nx=1\n");
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   run = RUN_JSON (f, "sync", "--config", conf);
@@ -1019,7 +968,6 @@ test_keyfile_disabled_applier (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) again = NULL;
   g_autoptr(GError) error = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   append_event (f, "a.jsonl", "a2", "reject_x", 2);
@@ -1044,9 +992,7 @@ test_keyfile_disabled_applier (Fixture *f, gconstpointer user_data)
   assert_counts (on->json, 2, 0, 0, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 2);
 
-  again = RUN_JSON (f, "sync");
-  g_assert_cmpint (again->status, ==, 0);
-  assert_counts (again->json, 0, 0, 0, 0);
+  again = run_counts (f, "sync", 0, 0, 0, 0);
 }
 
 /* --- 5. Bad input: never fatal, never silent ------------------------------ */
@@ -1128,7 +1074,6 @@ test_bad_input_recorded (Fixture *f, gconstpointer user_data)
   const char *const logs_a[] = { "logs/a.jsonl", NULL };
   const guint bad_lines[] = { 2, 3, 5, 7 };
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   write_bad_input (f);
 
@@ -1163,9 +1108,7 @@ test_bad_input_recorded (Fixture *f, gconstpointer user_data)
                                    " WHERE id = 'g3'"), ==, 1);
 
   /* Nothing is reported twice; the record keeps them. */
-  second = RUN_JSON (f, "sync");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_counts (second->json, 0, 0, 0, 1);
+  second = run_counts (f, "sync", 0, 0, 0, 1);
   g_assert_cmpuint (jtest_member_len (second->json, "errors"), ==, 0);
   status = RUN_JSON (f, "status");
   g_assert_cmpint (status->status, ==, 0);
@@ -1181,7 +1124,6 @@ test_bad_input_strict (Fixture *f, gconstpointer user_data)
   g_autofree char *conf = write_keyfile (f, "[jsync]\nstrict=true\n");
   g_autofree char *other_db = g_build_filename (f->dir, "other.db", NULL);
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   write_bad_input (f);
   strict = RUN_HERE (f, "sync", "--strict", "--json");
@@ -1205,7 +1147,6 @@ test_bad_input_pending (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) status = NULL;
   json_object *types;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "e1", "echo_x", 1);
   append_event (f, "a.jsonl", "t1", "task_created", 2);
@@ -1236,7 +1177,6 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
   json_object *failures, *loaded;
   gboolean echo = FALSE, reject = FALSE;
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   append_event (f, "a.jsonl", "e1", "echo_x", 1);
 
@@ -1296,9 +1236,7 @@ test_plugins_broken (Fixture *f, gconstpointer user_data)
   g_assert_true (reject);
 
   /* A sync goes on without them, saying so on stderr. */
-  sync = RUN_JSON (f, "sync");
-  g_assert_cmpint (sync->status, ==, 0);
-  assert_counts (sync->json, 1, 0, 0, 0);
+  sync = run_counts (f, "sync", 1, 0, 0, 0);
   for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
     {
       g_autofree char *path = g_build_filename (fixtures, broken[i], NULL);
@@ -1313,7 +1251,6 @@ test_plugins_text (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   run = RUN_HERE (f, "plugins");
   g_assert_cmpint (run->status, ==, 0);
@@ -1334,13 +1271,10 @@ test_plugins_writable_by_others (Fixture *f, gconstpointer user_data)
   json_object *failures;
   gboolean listed = FALSE;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "a.jsonl", "a1", "echo_x", 1);
   g_assert_cmpint (g_chmod (echo, 0757), ==, 0);
-  sync = RUN_JSON (f, "sync");
-  g_assert_cmpint (sync->status, ==, 0);
-  assert_counts (sync->json, 0, 0, 0, 1);
+  sync = run_counts (f, "sync", 0, 0, 0, 1);
   g_assert_nonnull (strstr (sync->err, echo));
 
   plugins = RUN_JSON (f, "plugins");
@@ -1354,9 +1288,7 @@ test_plugins_writable_by_others (Fixture *f, gconstpointer user_data)
   g_assert_true (listed);
 
   g_assert_cmpint (g_chmod (echo, 0755), ==, 0);
-  fixed = RUN_JSON (f, "sync");
-  g_assert_cmpint (fixed->status, ==, 0);
-  assert_counts (fixed->json, 1, 0, 0, 0);
+  fixed = run_counts (f, "sync", 1, 0, 0, 0);
 }
 
 /* --- 6. Incremental behaviour --------------------------------------------- */
@@ -1369,21 +1301,16 @@ test_incremental_append (Fixture *f, gconstpointer user_data)
   const char *const both[] = { "x.jsonl", "sub/y.jsonl", NULL };
   const char *const only_y[] = { "sub/y.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   write_data (f, "sub/y.jsonl", "");
   append_event (f, "sub/y.jsonl", "b", "echo_t", 2);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 2, 0, 0, 0);
+  first = run_counts (f, "sync", 2, 0, 0, 0);
   assert_files_processed (first->json, both);
 
   append_data (f, "sub/y.jsonl", "\n");
   append_event (f, "sub/y.jsonl", "c", "echo_t", 3);
-  second = RUN_JSON (f, "sync");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_counts (second->json, 1, 0, 0, 0);
+  second = run_counts (f, "sync", 1, 0, 0, 0);
   assert_files_processed (second->json, only_y);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 }
@@ -1398,21 +1325,16 @@ test_incremental_torn_line (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) again = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_data (f, "x.jsonl", head);
-  torn = RUN_JSON (f, "sync");
-  g_assert_cmpint (torn->status, ==, 0);
-  assert_counts (torn->json, 1, 0, 0, 0);
+  torn = run_counts (f, "sync", 1, 0, 0, 0);
   g_assert_cmpuint (jtest_member_len (torn->json, "errors"), ==, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id = 'b'"), ==, 0);
 
   append_data (f, "x.jsonl", line + 25);
-  whole = RUN_JSON (f, "sync");
-  g_assert_cmpint (whole->status, ==, 0);
-  assert_counts (whole->json, 1, 0, 0, 0);
+  whole = run_counts (f, "sync", 1, 0, 0, 0);
   assert_files_processed (whole->json, only_x);
   g_assert_cmpuint (jtest_member_len (whole->json, "filesReread"), ==, 0);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
@@ -1434,22 +1356,13 @@ test_incremental_conflict_copy (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   const char *const only_copy[] = { copy, NULL };
 
-  (void) user_data;
-  fixture_use_echo_plugins (f);
-  append_event (f, "x.jsonl", "a", "echo_t", 1);
-  append_event (f, "x.jsonl", "b", "echo_t", 2);
-  append_event (f, "x.jsonl", "c", "echo_t", 3);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 3, 0, 0, 0);
+  first = sync_abc (f, "x.jsonl", "x.jsonl", "x.jsonl");
 
   g_file_get_contents (x_path, &original, NULL, &error);
   g_assert_no_error (error);
   write_data (f, copy, original);
   append_event (f, copy, "d", "echo_t", 4);
-  second = RUN_JSON (f, "sync");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_counts (second->json, 1, 3, 0, 0);
+  second = run_counts (f, "sync", 1, 3, 0, 0);
   assert_files_processed (second->json, only_copy);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 4);
 }
@@ -1468,41 +1381,53 @@ rewrite_scenario (Fixture *f, gint64 y_ts)
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   append_event (f, "x.jsonl", "b", "echo_t", 2);
   append_event (f, "y.jsonl", "y", "echo_t", y_ts);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 3, 0, 0, 0);
+  first = run_counts (f, "sync", 3, 0, 0, 0);
 
   write_data (f, "x.jsonl", text);
   return RUN_JSON (f, "sync");
+}
+
+/* One log read again from its start, `file`, with a reason. */
+static void
+assert_reread_one (json_object *json, const char *file)
+{
+  json_object *reread = jtest_member_array (json, "filesReread");
+  json_object *entry;
+
+  g_assert_cmpuint (json_object_array_length (reread), ==, 1);
+  entry = json_object_array_get_idx (reread, 0);
+  g_assert_cmpstr (jtest_member_str (entry, "file"), ==, file);
+  g_assert_cmpuint (strlen (jtest_member_str (entry, "reason")), >, 0);
+}
+
+/* One log with lost events, `file`, and two of them: `id1` and `id2`. */
+static void
+assert_lost_one (json_object *json, const char *file, const char *id1,
+                 const char *id2)
+{
+  json_object *lost = jtest_member_array (json, "lostEvents");
+  json_object *ids;
+
+  g_assert_cmpuint (json_object_array_length (lost), ==, 1);
+  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
+                                     "file"),
+                   ==, file);
+  ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
+  g_assert_cmpuint (json_object_array_length (ids), ==, 2);
+  g_assert_true (jtest_array_has_string (ids, id1));
+  g_assert_true (jtest_array_has_string (ids, id2));
 }
 
 /* The rewrite is reported, its lost events named, their effects kept. */
 static void
 assert_rewrite_reported (JTestRun *second)
 {
-  json_object *reread, *lost, *ids;
-
   g_assert_cmpint (second->status, ==, 0);
   g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 2);
   g_assert_cmpint (jtest_member_int (second->json, "eventsFailed"), ==, 0);
-  reread = jtest_member_array (second->json, "filesReread");
-  g_assert_cmpuint (json_object_array_length (reread), ==, 1);
-  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (reread, 0),
-                                     "file"),
-                   ==, "x.jsonl");
-  g_assert_cmpuint (strlen (jtest_member_str (
-                              json_object_array_get_idx (reread, 0), "reason")),
-                    >, 0);
+  assert_reread_one (second->json, "x.jsonl");
   g_assert_nonnull (strstr (second->err, "x.jsonl"));
-  lost = jtest_member_array (second->json, "lostEvents");
-  g_assert_cmpuint (json_object_array_length (lost), ==, 1);
-  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
-                                     "file"),
-                   ==, "x.jsonl");
-  ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
-  g_assert_cmpuint (json_object_array_length (ids), ==, 2);
-  g_assert_true (jtest_array_has_string (ids, "a"));
-  g_assert_true (jtest_array_has_string (ids, "b"));
+  assert_lost_one (second->json, "x.jsonl", "a", "b");
 }
 
 /* Two different bodies under one id: the one that sorts first is the event,
@@ -1515,12 +1440,9 @@ test_incremental_conflicting_copies (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) first = NULL;
   g_autoptr(JTestRun) second = NULL;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   write_data (f, "x.jsonl", late);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 1, 0, 0, 0);
+  first = run_counts (f, "sync", 1, 0, 0, 0);
 
   write_data (f, "y.jsonl", early);
   second = RUN_JSON (f, "sync");
@@ -1540,7 +1462,6 @@ test_incremental_rewritten (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) second = NULL;
 
-  (void) user_data;
   /* y sorts first: c and d come after everything the applier holds. */
   second = rewrite_scenario (f, 0);
   assert_rewrite_reported (second);
@@ -1557,7 +1478,6 @@ test_incremental_rewritten_late (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) second = NULL;
 
-  (void) user_data;
   second = rewrite_scenario (f, 9);
   assert_rewrite_reported (second);
   g_assert_cmpuint (jtest_member_len (second->json, "errors"), ==, 0);
@@ -1573,30 +1493,15 @@ test_incremental_truncated (Fixture *f, gconstpointer user_data)
   g_autofree char *first_line = event_line ("a", "echo_t", 1, NULL);
   g_autoptr(JTestRun) first = NULL;
   g_autoptr(JTestRun) second = NULL;
-  json_object *reread;
 
-  (void) user_data;
-  fixture_use_echo_plugins (f);
-  append_event (f, "x.jsonl", "a", "echo_t", 1);
-  append_event (f, "x.jsonl", "b", "echo_t", 2);
-  append_event (f, "x.jsonl", "c", "echo_t", 3);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 3, 0, 0, 0);
+  first = sync_abc (f, "x.jsonl", "x.jsonl", "x.jsonl");
 
   g_assert_cmpint (truncate (path, (off_t) strlen (first_line)), ==, 0);
   second = RUN_JSON (f, "sync");
   g_assert_cmpint (second->status, ==, 0);
   g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 0);
   g_assert_cmpint (jtest_member_int (second->json, "eventsFailed"), ==, 0);
-  reread = jtest_member_array (second->json, "filesReread");
-  g_assert_cmpuint (json_object_array_length (reread), ==, 1);
-  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (reread, 0),
-                                     "file"),
-                   ==, "x.jsonl");
-  g_assert_cmpuint (strlen (jtest_member_str (
-                              json_object_array_get_idx (reread, 0), "reason")),
-                    >, 0);
+  assert_reread_one (second->json, "x.jsonl");
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 }
 
@@ -1609,30 +1514,12 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) second = NULL;
   g_autoptr(JTestRun) status = NULL;
   g_autoptr(JTestRun) rebuild = NULL;
-  json_object *lost, *ids;
 
-  (void) user_data;
-  fixture_use_echo_plugins (f);
-  append_event (f, "x.jsonl", "a", "echo_t", 1);
-  append_event (f, "y.jsonl", "b", "echo_t", 2);
-  append_event (f, "y.jsonl", "c", "echo_t", 3);
-  first = RUN_JSON (f, "sync");
-  g_assert_cmpint (first->status, ==, 0);
-  assert_counts (first->json, 3, 0, 0, 0);
+  first = sync_abc (f, "x.jsonl", "y.jsonl", "y.jsonl");
 
   g_assert_cmpint (g_unlink (y), ==, 0);
-  second = RUN_JSON (f, "sync");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_counts (second->json, 0, 0, 0, 0);
-  lost = jtest_member_array (second->json, "lostEvents");
-  g_assert_cmpuint (json_object_array_length (lost), ==, 1);
-  g_assert_cmpstr (jtest_member_str (json_object_array_get_idx (lost, 0),
-                                     "file"),
-                   ==, "y.jsonl");
-  ids = jtest_member_array (json_object_array_get_idx (lost, 0), "ids");
-  g_assert_cmpuint (json_object_array_length (ids), ==, 2);
-  g_assert_true (jtest_array_has_string (ids, "b"));
-  g_assert_true (jtest_array_has_string (ids, "c"));
+  second = run_counts (f, "sync", 0, 0, 0, 0);
+  assert_lost_one (second->json, "y.jsonl", "b", "c");
   g_assert_nonnull (strstr (second->err, "y.jsonl"));
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 3);
 
@@ -1641,9 +1528,7 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   g_assert_cmpuint (jtest_member_len (status->json, "lostEvents"), ==, 2);
 
   /* A rebuild drops them, and warns first. */
-  rebuild = RUN_JSON (f, "rebuild");
-  g_assert_cmpint (rebuild->status, ==, 0);
-  assert_counts (rebuild->json, 1, 0, 0, 0);
+  rebuild = run_counts (f, "rebuild", 1, 0, 0, 0);
   g_assert_nonnull (strstr (rebuild->err, "warning"));
   g_assert_nonnull (strstr (rebuild->err, "2 event"));
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 1);
@@ -1655,16 +1540,13 @@ test_incremental_stversions (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   write_data (f, ".stversions/x~20250101-120000.jsonl", "");
   append_event (f, ".stversions/x~20250101-120000.jsonl", "old", "echo_t", 0);
   write_data (f, "sub/.hidden.jsonl", "");
   append_event (f, "sub/.hidden.jsonl", "hidden", "echo_t", 0);
-  run = RUN_JSON (f, "sync");
-  g_assert_cmpint (run->status, ==, 0);
-  assert_counts (run->json, 1, 0, 0, 0);
+  run = run_counts (f, "sync", 1, 0, 0, 0);
   assert_files_processed (run->json, only_x);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id IN ('old', 'hidden')"), ==, 0);
@@ -1680,15 +1562,12 @@ test_incremental_symlink (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) run = NULL;
   const char *const only_x[] = { "x.jsonl", NULL };
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   g_file_set_contents (outside, line, -1, &error);
   g_assert_no_error (error);
   g_assert_cmpint (symlink (outside, link), ==, 0);
-  run = RUN_JSON (f, "sync");
-  g_assert_cmpint (run->status, ==, 0);
-  assert_counts (run->json, 1, 0, 0, 0);
+  run = run_counts (f, "sync", 1, 0, 0, 0);
   assert_files_processed (run->json, only_x);
   g_assert_nonnull (strstr (run->err, "link.jsonl"));
   g_assert_nonnull (strstr (run->err, "warning"));
@@ -1707,7 +1586,6 @@ test_cache_locked (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) after = NULL;
   int fd;
 
-  (void) user_data;
   fixture_use_echo_plugins (f);
   append_event (f, "x.jsonl", "a", "echo_t", 1);
   fd = g_open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -1734,16 +1612,13 @@ test_cache_corrupt (Fixture *f, gconstpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JTestRun) run = NULL;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   for (guint i = 0; i < 256; i++)
     g_string_append (garbage, "this is not a SQLite database\n");
   g_file_set_contents (f->db, garbage->str, garbage->len, &error);
   g_assert_no_error (error);
 
-  run = RUN_JSON (f, "sync");
-  g_assert_cmpint (run->status, ==, 0);
-  assert_counts (run->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
+  run = run_counts (f, "sync", JTEST_NEXUS_EVENTS, 0, 0, 0);
   g_assert_nonnull (strstr (run->err, "moved aside"));
   g_assert_nonnull (strstr (run->err, corrupt));
   g_assert_true (g_file_test (corrupt, G_FILE_TEST_IS_REGULAR));
@@ -1760,7 +1635,6 @@ test_status_json (Fixture *f, gconstpointer user_data)
   json_object *files, *appliers;
   gboolean workspace = FALSE, conversation = FALSE;
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -1822,7 +1696,6 @@ test_status_text (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) status = NULL;
   g_autofree char *applied = g_strdup_printf ("%d applied", JTEST_NEXUS_EVENTS);
 
-  (void) user_data;
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
@@ -1842,7 +1715,6 @@ test_json_stdout_only (Fixture *f, gconstpointer user_data)
   const char *const commands[] = { "sync", "status", "plugins", "dump",
                                    "rebuild", "sync" };
 
-  (void) user_data;
   fixture_use_fixture_plugins (f);
   write_bad_input (f);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
@@ -1863,60 +1735,60 @@ int main (int argc, char **argv);
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
-  ADD ("/cli/example/sync", test_example_sync);
-  ADD ("/cli/example/dump", test_example_dump);
-  ADD ("/cli/example/rebuild", test_example_rebuild);
-  ADD ("/cli/example/fts", test_example_fts);
-  ADD ("/cli/example/clean-stderr", test_example_clean_stderr);
-  ADD ("/cli/options/position", test_options_position);
-  ADD ("/cli/options/version", test_options_version);
-  ADD ("/cli/options/help", test_options_help);
-  ADD ("/cli/options/unknown-command", test_options_unknown_command);
-  ADD ("/cli/options/unknown-option", test_options_unknown_option);
-  ADD ("/cli/options/batch-size", test_options_batch_size);
-  ADD ("/cli/options/quiet", test_options_quiet);
-  ADD ("/cli/options/defaults", test_options_defaults);
-  ADD ("/cli/config/missing-data-dir", test_config_missing_data_dir);
-  ADD ("/cli/config/unreadable-data-dir", test_config_unreadable_data_dir);
-  ADD ("/cli/config/cache-unwritable", test_config_cache_unwritable);
-  ADD ("/cli/config/missing-keyfile", test_config_missing_keyfile);
-  ADD ("/cli/config/malformed-value", test_config_malformed_value);
-  ADD ("/cli/config/missing-plugins-dir", test_config_missing_plugins_dir);
-  ADD ("/cli/config/plugins-dir", test_config_plugins_dir);
-  ADD ("/cli/config/prefix-conflict", test_config_prefix_conflict);
-  ADD ("/cli/keyfile/paths", test_keyfile_paths);
-  ADD ("/cli/keyfile/default-location", test_keyfile_default_location);
-  ADD ("/cli/keyfile/overridden", test_keyfile_overridden);
-  ADD ("/cli/keyfile/unknown-key", test_keyfile_unknown_key);
-  ADD ("/cli/keyfile/disabled-applier", test_keyfile_disabled_applier);
-  ADD ("/cli/bad-input/recorded", test_bad_input_recorded);
-  ADD ("/cli/bad-input/strict", test_bad_input_strict);
-  ADD ("/cli/bad-input/pending", test_bad_input_pending);
-  ADD ("/cli/plugins/broken", test_plugins_broken);
-  ADD ("/cli/plugins/text", test_plugins_text);
-  ADD ("/cli/plugins/writable-by-others", test_plugins_writable_by_others);
-  ADD ("/cli/incremental/append", test_incremental_append);
-  ADD ("/cli/incremental/torn-line", test_incremental_torn_line);
-  ADD ("/cli/incremental/conflict-copy", test_incremental_conflict_copy);
-  ADD ("/cli/incremental/conflicting-copies",
+  JTEST_ADD ("/cli/example/sync", test_example_sync);
+  JTEST_ADD ("/cli/example/dump", test_example_dump);
+  JTEST_ADD ("/cli/example/rebuild", test_example_rebuild);
+  JTEST_ADD ("/cli/example/fts", test_example_fts);
+  JTEST_ADD ("/cli/example/clean-stderr", test_example_clean_stderr);
+  JTEST_ADD ("/cli/options/position", test_options_position);
+  JTEST_ADD ("/cli/options/version", test_options_version);
+  JTEST_ADD ("/cli/options/help", test_options_help);
+  JTEST_ADD ("/cli/options/unknown-command", test_options_unknown_command);
+  JTEST_ADD ("/cli/options/unknown-option", test_options_unknown_option);
+  JTEST_ADD ("/cli/options/batch-size", test_options_batch_size);
+  JTEST_ADD ("/cli/options/quiet", test_options_quiet);
+  JTEST_ADD ("/cli/options/defaults", test_options_defaults);
+  JTEST_ADD ("/cli/config/missing-data-dir", test_config_missing_data_dir);
+  JTEST_ADD ("/cli/config/unreadable-data-dir",
+             test_config_unreadable_data_dir);
+  JTEST_ADD ("/cli/config/cache-unwritable", test_config_cache_unwritable);
+  JTEST_ADD ("/cli/config/missing-keyfile", test_config_missing_keyfile);
+  JTEST_ADD ("/cli/config/malformed-value", test_config_malformed_value);
+  JTEST_ADD ("/cli/config/missing-plugins-dir",
+             test_config_missing_plugins_dir);
+  JTEST_ADD ("/cli/config/plugins-dir", test_config_plugins_dir);
+  JTEST_ADD ("/cli/config/prefix-conflict", test_config_prefix_conflict);
+  JTEST_ADD ("/cli/keyfile/paths", test_keyfile_paths);
+  JTEST_ADD ("/cli/keyfile/default-location", test_keyfile_default_location);
+  JTEST_ADD ("/cli/keyfile/overridden", test_keyfile_overridden);
+  JTEST_ADD ("/cli/keyfile/unknown-key", test_keyfile_unknown_key);
+  JTEST_ADD ("/cli/keyfile/disabled-applier", test_keyfile_disabled_applier);
+  JTEST_ADD ("/cli/bad-input/recorded", test_bad_input_recorded);
+  JTEST_ADD ("/cli/bad-input/strict", test_bad_input_strict);
+  JTEST_ADD ("/cli/bad-input/pending", test_bad_input_pending);
+  JTEST_ADD ("/cli/plugins/broken", test_plugins_broken);
+  JTEST_ADD ("/cli/plugins/text", test_plugins_text);
+  JTEST_ADD ("/cli/plugins/writable-by-others",
+             test_plugins_writable_by_others);
+  JTEST_ADD ("/cli/incremental/append", test_incremental_append);
+  JTEST_ADD ("/cli/incremental/torn-line", test_incremental_torn_line);
+  JTEST_ADD ("/cli/incremental/conflict-copy", test_incremental_conflict_copy);
+  JTEST_ADD ("/cli/incremental/conflicting-copies",
        test_incremental_conflicting_copies);
-  ADD ("/cli/incremental/rewritten", test_incremental_rewritten);
-  ADD ("/cli/incremental/rewritten-late", test_incremental_rewritten_late);
-  ADD ("/cli/incremental/truncated", test_incremental_truncated);
-  ADD ("/cli/incremental/deleted", test_incremental_deleted);
-  ADD ("/cli/incremental/stversions", test_incremental_stversions);
-  ADD ("/cli/incremental/symlink", test_incremental_symlink);
-  ADD ("/cli/cache/locked", test_cache_locked);
-  ADD ("/cli/cache/corrupt", test_cache_corrupt);
-  ADD ("/cli/status/json", test_status_json);
-  ADD ("/cli/status/text", test_status_text);
-  ADD ("/cli/json/stdout-only", test_json_stdout_only);
+  JTEST_ADD ("/cli/incremental/rewritten", test_incremental_rewritten);
+  JTEST_ADD ("/cli/incremental/rewritten-late",
+             test_incremental_rewritten_late);
+  JTEST_ADD ("/cli/incremental/truncated", test_incremental_truncated);
+  JTEST_ADD ("/cli/incremental/deleted", test_incremental_deleted);
+  JTEST_ADD ("/cli/incremental/stversions", test_incremental_stversions);
+  JTEST_ADD ("/cli/incremental/symlink", test_incremental_symlink);
+  JTEST_ADD ("/cli/cache/locked", test_cache_locked);
+  JTEST_ADD ("/cli/cache/corrupt", test_cache_corrupt);
+  JTEST_ADD ("/cli/status/json", test_status_json);
+  JTEST_ADD ("/cli/status/text", test_status_text);
+  JTEST_ADD ("/cli/json/stdout-only", test_json_stdout_only);
 
   return g_test_run ();
 }

@@ -128,7 +128,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -545,15 +544,7 @@ conc_wait (Round *round, Child *child, gint64 timeout)
   while (done < 0 && errno == EINTR);
   g_assert_cmpint (done, ==, child->pid);
   g_atomic_int_add (&alive, -1);
-  run->duration = g_get_monotonic_time () - child->start;
-  run->peak_rss = usage.ru_maxrss;
-  if (WIFEXITED (status))
-    run->status = WEXITSTATUS (status);
-  else
-    {
-      run->status = -1;
-      run->signal = WIFSIGNALED (status) ? WTERMSIG (status) : 0;
-    }
+  jtest_run_set_exit (run, status, child->start, usage.ru_maxrss);
   g_file_get_contents (child->out_path, &run->out, NULL, &error);
   g_assert_no_error (error);
   g_file_get_contents (child->err_path, &run->err, NULL, &error);
@@ -813,19 +804,7 @@ conc_cache_events (const char *db, char **why)
 static gint64
 conc_query_int (const char *db, const char *sql)
 {
-  g_autofree char *why = NULL;
-  sqlite3 *handle = conc_open_cache (db, &why);
-  sqlite3_stmt *stmt = NULL;
-  gint64 value = -1;
-
-  if (handle == NULL)
-    return -1;
-  if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) == SQLITE_OK
-      && sqlite3_step (stmt) == SQLITE_ROW)
-    value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (handle);
-  return value;
+  return jtest_cache_try_int (db, sql, 20000);
 }
 
 /* --- Writing the logs ----------------------------------------------------- */
@@ -2472,8 +2451,7 @@ main (int argc, char **argv)
   memcpy (args, argv, argc * sizeof (char *));
   args[argc++] = (char *) "--keep-going";
   argv = args;
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
   g_test_add_func ("/concurrency/rounds", test_rounds);
   for (guint p = 0; p < N_PROMISES; p++)

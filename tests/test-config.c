@@ -1,11 +1,11 @@
 /* test-config.c: the configuration: defaults, keyfile, setters, errors. */
-#include <locale.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "jsync-config.h"
+#include "jsync-test.h"
 
 /* Each test gets its own folder for keyfiles and data folders, inside the
  * temporary home that G_TEST_OPTION_ISOLATE_DIRS gives it. */
@@ -61,6 +61,16 @@ assert_strv (const char *const *actual, const char *const *expected)
     g_assert_cmpstr (actual[i], ==, expected[i]);
 }
 
+/* Load the keyfile at @path into @config: asserted to succeed. */
+static void
+assert_loads (JsyncConfig *config, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (jsync_config_load_file (config, path, &error));
+  g_assert_no_error (error);
+}
+
 /* Load @contents as a keyfile and expect it to fail with @message, in
  * which "%s" stands for the keyfile's path. */
 static void
@@ -82,6 +92,20 @@ assert_load_fails (Fixture *fixture, const char *contents,
   g_assert_cmpuint (jsync_config_get_batch_size (config), ==,
                     JSYNC_DEFAULT_BATCH_SIZE);
   g_assert_null (g_key_file_get_start_group (jsync_config_get_keyfile (config)));
+}
+
+/* "[jsync]\n@key=@value\n" fails to load with "<path>: [jsync] @key:
+ * expected @expected, got "@value"". */
+static void
+assert_bad_value (Fixture *fixture, const char *key, const char *value,
+                  const char *expected)
+{
+  g_autofree char *contents = g_strdup_printf ("[jsync]\n%s=%s\n", key,
+                                               value);
+  g_autofree char *message = g_strdup_printf (
+      "%%s: [jsync] %s: expected %s, got \"%s\"", key, expected, value);
+
+  assert_load_fails (fixture, contents, message);
 }
 
 static void
@@ -143,8 +167,7 @@ test_keyfile_values (Fixture *fixture, gconstpointer user_data)
                                       "title-length = 80\n");
   g_autofree char *option = NULL;
 
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
 
   g_assert_cmpstr (jsync_config_get_path (config), ==, path);
   g_assert_cmpstr (jsync_config_get_data_dir (config), ==, "/srv/vault/.nexus");
@@ -209,18 +232,15 @@ static void
 test_precedence_setter_first (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = write_file (fixture, "jsync.conf",
                                       precedence_keyfile);
 
   set_all (config);
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   check_setters_win (config);
 
   /* Nor does loading again change that. */
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   check_setters_win (config);
 }
 
@@ -228,12 +248,10 @@ static void
 test_precedence_setter_after (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = write_file (fixture, "jsync.conf",
                                       precedence_keyfile);
 
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   g_assert_cmpstr (jsync_config_get_data_dir (config), ==, "/file/data");
   g_assert_true (jsync_config_get_strict (config));
   set_all (config);
@@ -262,8 +280,7 @@ test_relative_paths (Fixture *fixture, gconstpointer user_data)
                                                    "plugins", NULL);
   g_autofree char *cwd = g_get_current_dir ();
 
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   g_assert_cmpstr (jsync_config_get_data_dir (config), ==, data_dir);
   g_assert_cmpstr (jsync_config_get_database (config), ==, database);
   g_assert_cmpstr (jsync_config_get_plugins_dir (config), ==, plugins_dir);
@@ -287,45 +304,29 @@ test_relative_paths (Fixture *fixture, gconstpointer user_data)
 static void
 test_error_batch_size (Fixture *fixture, gconstpointer user_data)
 {
-  assert_load_fails (fixture, "[jsync]\nbatch-size=ten\n",
-                     "%s: [jsync] batch-size: expected a positive integer, "
-                     "got \"ten\"");
-  assert_load_fails (fixture, "[jsync]\nbatch-size=0\n",
-                     "%s: [jsync] batch-size: expected a positive integer, "
-                     "got \"0\"");
-  assert_load_fails (fixture, "[jsync]\nbatch-size=-5\n",
-                     "%s: [jsync] batch-size: expected a positive integer, "
-                     "got \"-5\"");
-  assert_load_fails (fixture, "[jsync]\nbatch-size=12abc\n",
-                     "%s: [jsync] batch-size: expected a positive integer, "
-                     "got \"12abc\"");
-  assert_load_fails (fixture, "[jsync]\nbatch-size=\n",
-                     "%s: [jsync] batch-size: expected a positive integer, "
-                     "got \"\"");
-  assert_load_fails (fixture, "[jsync]\nbatch-size=1000001\n",
-                     "%s: [jsync] batch-size: expected a positive integer "
-                     "no greater than 1000000, got \"1000001\"");
+  static const char *const bad[] = { "ten", "0", "-5", "12abc", "" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    assert_bad_value (fixture, "batch-size", bad[i], "a positive integer");
+  assert_bad_value (fixture, "batch-size", "1000001",
+                    "a positive integer no greater than 1000000");
 }
 
 static void
 test_error_batch_size_limit (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = write_file (fixture, "jsync.conf",
                                       "[jsync]\nbatch-size=1000000\n");
 
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   g_assert_cmpuint (jsync_config_get_batch_size (config), ==, 1000000);
 }
 
 static void
 test_error_strict (Fixture *fixture, gconstpointer user_data)
 {
-  assert_load_fails (fixture, "[jsync]\nstrict=yes\n",
-                     "%s: [jsync] strict: expected true or false, "
-                     "got \"yes\"");
+  assert_bad_value (fixture, "strict", "yes", "true or false");
 }
 
 static void
@@ -341,15 +342,9 @@ test_error_enabled (Fixture *fixture, gconstpointer user_data)
 static void
 test_error_numbers (Fixture *fixture, gconstpointer user_data)
 {
-  assert_load_fails (fixture, "[jsync]\nmax-line-bytes=0\n",
-                     "%s: [jsync] max-line-bytes: expected a positive "
-                     "integer, got \"0\"");
-  assert_load_fails (fixture, "[jsync]\nlock-timeout=-1\n",
-                     "%s: [jsync] lock-timeout: expected a non-negative "
-                     "integer, got \"-1\"");
-  assert_load_fails (fixture, "[jsync]\nlock-timeout=1.5\n",
-                     "%s: [jsync] lock-timeout: expected a non-negative "
-                     "integer, got \"1.5\"");
+  assert_bad_value (fixture, "max-line-bytes", "0", "a positive integer");
+  assert_bad_value (fixture, "lock-timeout", "-1", "a non-negative integer");
+  assert_bad_value (fixture, "lock-timeout", "1.5", "a non-negative integer");
 }
 
 static void
@@ -515,7 +510,6 @@ static void
 test_plugin_path_env (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = write_file (fixture, "jsync.conf",
                                       "[jsync]\nplugins-dir=/file/plugins\n");
   g_autofree char *env = g_strjoin (G_SEARCHPATH_SEPARATOR_S, "/env/one", "",
@@ -523,8 +517,7 @@ test_plugin_path_env (Fixture *fixture, gconstpointer user_data)
   g_auto(GStrv) dirs = NULL;
   g_auto(GStrv) required = NULL;
 
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   jsync_config_set_plugins_dir (config, "/cli/plugins");
 
   g_assert_true (g_setenv ("JSYNC_PLUGIN_PATH", env, TRUE));
@@ -553,7 +546,6 @@ static void
 test_plugin_path_default (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = write_file (fixture, "conf/jsync.conf",
                                       "[jsync]\nplugins-dir=plugins\n");
   g_autofree char *file_dir = g_build_filename (fixture->dir, "conf",
@@ -570,8 +562,7 @@ test_plugin_path_default (Fixture *fixture, gconstpointer user_data)
   g_assert_true (g_path_is_absolute (installed[0]));
 
   /* Then --plugins-dir, the keyfile's (from its folder), the installed. */
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   jsync_config_set_plugins_dir (config, "/cli/plugins");
   dirs = jsync_config_dup_plugin_path (config);
   assert_strv ((const char *const *) dirs,
@@ -593,7 +584,6 @@ static void
 test_disabled_appliers (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = write_file (fixture, "jsync.conf",
                                       "[applier:workspace]\nenabled=false\n"
                                       "[applier:conversation]\nenabled=true\n"
@@ -602,8 +592,7 @@ test_disabled_appliers (Fixture *fixture, gconstpointer user_data)
                                       "limit=3\n");
   g_auto(GStrv) disabled = NULL;
 
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   disabled = jsync_config_dup_disabled_appliers (config);
   assert_strv ((const char *const *) disabled,
                (const char *const[]) { "workspace", "tasks", NULL });
@@ -613,13 +602,11 @@ static void
 test_ignore (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = write_file (fixture, "jsync.conf",
                                       "[jsync]\n"
                                       "ignore=*.tmp;drafts/*;;old\\;copy;\n");
 
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_assert_no_error (error);
+  assert_loads (config, path);
   assert_strv (jsync_config_get_ignore (config),
                (const char *const[]) { "*.tmp", "drafts/*", "old;copy",
                                        NULL });
@@ -628,8 +615,7 @@ test_ignore (Fixture *fixture, gconstpointer user_data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
 #define ADD(name, func) \
   g_test_add ((name), Fixture, NULL, fixture_set_up, (func), \

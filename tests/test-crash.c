@@ -23,7 +23,6 @@
  * events) go to the TAP log.  JSYNC_TEST_SCALE scales the number of seeds
  * down for the sanitizer and valgrind passes.
  */
-#include <locale.h>
 #include <signal.h>
 #include <string.h>
 
@@ -303,8 +302,7 @@ test_crash_loop (void)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
   g_test_add_func ("/crash/kill/sync-and-rebuild", test_crash_loop);
   return g_test_run ();

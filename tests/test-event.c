@@ -1,7 +1,6 @@
 /* test-event.c: one log line as an event: strict parsing, the envelope and
  * the key order (docs/design.md "Events", "Order"
  * and "Bad input"). */
-#include <locale.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -9,6 +8,7 @@
 #include <jsync/jsync.h>
 
 #include "jsync-event.h"
+#include "jsync-test.h"
 
 int main (int argc, char **argv);
 
@@ -648,8 +648,7 @@ test_key_order (void)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
   g_test_add_func ("/event/parse/valid", test_parse_valid);
   g_test_add_func ("/event/parse/whitespace", test_parse_whitespace);

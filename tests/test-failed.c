@@ -9,7 +9,6 @@
  * rejected events in their place, leaves the lines that are no events
  * listed, and `jsync status` counts what is left.
  */
-#include <locale.h>
 #include <string.h>
 
 #include "cli-run.h"
@@ -238,8 +237,7 @@ test_retry_library (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
   /* data: non-NULL for a log with a line that is no event. */
   g_test_add ("/failed/list/text", CliFixture, "broken", failed_setup,

@@ -34,7 +34,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 /* --- The fault VFS -------------------------------------------------------- */
 
@@ -502,31 +502,17 @@ static JsyncResult *
 world_sync (World *w, const char *db, guint batch_size)
 {
   g_autoptr(JsyncConfig) config = world_config (w, db, batch_size);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
-                                                                    &error);
-  JsyncResult *result;
 
-  g_assert_no_error (error);
-  result = jsync_coordinator_sync (coordinator, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (result);
-  return result;
+  return jtest_sync (config);
 }
 
 static char *
 world_dump (World *w, const char *db)
 {
   g_autoptr(JsyncConfig) config = world_config (w, db, 1000);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
-                                                                    &error);
-  json_object *dump;
+  json_object *dump = jtest_dump (config);
   char *text;
 
-  g_assert_no_error (error);
-  dump = jsync_coordinator_dump (coordinator, &error);
-  g_assert_no_error (error);
   text = g_strdup (json_object_to_json_string_ext (dump,
                                                    JSON_C_TO_STRING_PRETTY));
   json_object_put (dump);
@@ -778,8 +764,7 @@ assert_next_sync_reaches_reference (World *w, gboolean complete)
   json_object *dump;
 
   fault_reset ();
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   next = jsync_coordinator_sync (coordinator, &error);
   g_assert_no_error (error);
   g_assert_true (next->success);
@@ -933,16 +918,6 @@ sweep_run (World *w, RunKind kind, FaultOp op, guint64 nth, int code,
   assert_recovers (w, result != NULL);
 }
 
-/* JSYNC_TEST_SCALE, in (0, 1]; 1 when unset or out of range. */
-static double
-test_scale (void)
-{
-  const char *text = g_getenv ("JSYNC_TEST_SCALE");
-  double scale = text != NULL ? g_ascii_strtod (text, NULL) : 1.0;
-
-  return scale > 0 && scale <= 1 ? scale : 1.0;
-}
-
 /* Count the calls a fault-free run makes. */
 static void
 sweep_count (World *w, RunKind kind, guint64 calls[OP_N])
@@ -955,8 +930,7 @@ sweep_count (World *w, RunKind kind, guint64 calls[OP_N])
   remove_db (w->db);
   copy_file (w->base, w->db);
   fault_reset ();
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   if (kind == RUN_REBUILD)
     {
       g_autoptr(JsyncResult) synced = jsync_coordinator_sync (coordinator,
@@ -984,7 +958,7 @@ static void
 sweep (World *w, RunKind kind, FaultOp op, int code, gboolean persistent)
 {
   const char *name = kind == RUN_SYNC ? "sync" : "rebuild";
-  guint64 stride = (guint64) (1 / test_scale () + 0.5);
+  guint64 stride = (guint64) (1 / jtest_scale () + 0.5);
   guint64 calls[OP_N];
   guint64 runs = 0, failed = 0, closing = 0;
 
@@ -1012,88 +986,43 @@ sweep (World *w, RunKind kind, FaultOp op, int code, gboolean persistent)
   g_assert_cmpuint (runs + closing, >, 0);
 }
 
-static void
-test_sync_write (World *w, gconstpointer data)
+/* The sweeps: the run, the call that fails, with what, and whether it
+ * keeps failing from the Nth call on. */
+typedef struct
 {
-  sweep (w, RUN_SYNC, OP_WRITE, SQLITE_IOERR_WRITE, FALSE);
-}
+  const char *path;
+  RunKind kind;
+  FaultOp op;
+  int code;
+  gboolean persistent;
+} SweepCase;
+
+static const SweepCase sweeps[] = {
+  { "/faults/sync/write", RUN_SYNC, OP_WRITE, SQLITE_IOERR_WRITE, FALSE },
+  { "/faults/sync/full-disk", RUN_SYNC, OP_WRITE, SQLITE_FULL, TRUE },
+  { "/faults/sync/read", RUN_SYNC, OP_READ, SQLITE_IOERR_READ, FALSE },
+  { "/faults/sync/fsync", RUN_SYNC, OP_SYNC, SQLITE_IOERR_FSYNC, FALSE },
+  { "/faults/sync/lock", RUN_SYNC, OP_LOCK, SQLITE_IOERR_LOCK, FALSE },
+  { "/faults/sync/busy", RUN_SYNC, OP_LOCK, SQLITE_BUSY, FALSE },
+  { "/faults/sync/shm-busy", RUN_SYNC, OP_SHM_LOCK, SQLITE_BUSY, FALSE },
+  { "/faults/sync/shm-lock", RUN_SYNC, OP_SHM_LOCK,
+    SQLITE_IOERR_SHMLOCK, FALSE },
+  { "/faults/sync/truncate", RUN_SYNC, OP_TRUNCATE,
+    SQLITE_IOERR_TRUNCATE, FALSE },
+  { "/faults/rebuild/write", RUN_REBUILD, OP_WRITE,
+    SQLITE_IOERR_WRITE, FALSE },
+  { "/faults/rebuild/full-disk", RUN_REBUILD, OP_WRITE, SQLITE_FULL, TRUE },
+  { "/faults/rebuild/fsync", RUN_REBUILD, OP_SYNC, SQLITE_IOERR_FSYNC, FALSE },
+  { "/faults/rebuild/read", RUN_REBUILD, OP_READ, SQLITE_IOERR_READ, FALSE },
+  { "/faults/rebuild/lock", RUN_REBUILD, OP_LOCK, SQLITE_IOERR_LOCK, FALSE },
+};
 
 static void
-test_sync_full (World *w, gconstpointer data)
+test_sweep (World *w, gconstpointer data)
 {
-  sweep (w, RUN_SYNC, OP_WRITE, SQLITE_FULL, TRUE);
-}
+  const SweepCase *c = data;
 
-static void
-test_sync_read (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_READ, SQLITE_IOERR_READ, FALSE);
-}
-
-static void
-test_sync_fsync (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_SYNC, SQLITE_IOERR_FSYNC, FALSE);
-}
-
-static void
-test_sync_lock (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_LOCK, SQLITE_IOERR_LOCK, FALSE);
-}
-
-static void
-test_sync_busy (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_LOCK, SQLITE_BUSY, FALSE);
-}
-
-static void
-test_sync_shm_busy (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_SHM_LOCK, SQLITE_BUSY, FALSE);
-}
-
-static void
-test_sync_shm_lock (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_SHM_LOCK, SQLITE_IOERR_SHMLOCK, FALSE);
-}
-
-static void
-test_sync_truncate (World *w, gconstpointer data)
-{
-  sweep (w, RUN_SYNC, OP_TRUNCATE, SQLITE_IOERR_TRUNCATE, FALSE);
-}
-
-static void
-test_rebuild_write (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_WRITE, SQLITE_IOERR_WRITE, FALSE);
-}
-
-static void
-test_rebuild_full (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_WRITE, SQLITE_FULL, TRUE);
-}
-
-static void
-test_rebuild_fsync (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_SYNC, SQLITE_IOERR_FSYNC, FALSE);
-}
-
-static void
-test_rebuild_read (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_READ, SQLITE_IOERR_READ, FALSE);
-}
-
-static void
-test_rebuild_lock (World *w, gconstpointer data)
-{
-  sweep (w, RUN_REBUILD, OP_LOCK, SQLITE_IOERR_LOCK, FALSE);
+  sweep (w, c->kind, c->op, c->code, c->persistent);
 }
 
 /* --- Another process holding the cache ---------------------------------- */
@@ -1181,8 +1110,7 @@ test_busy_other_process (World *w, gconstpointer data)
   gint64 start, elapsed;
 
   copy_file (w->base, w->db);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   holder_start (&holder, w->db);
 
   start = g_get_monotonic_time ();
@@ -1355,8 +1283,7 @@ log_change_run (World *w, LogChange change)
 
   g_assert_cmpint (before, >, 0);
   copy_file (w->base, w->db);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   jsync_coordinator_set_progress (coordinator, log_fault_progress, &lf);
   result = jsync_coordinator_sync (coordinator, &error);
   g_assert_no_error (error);
@@ -1491,22 +1418,11 @@ main (int argc, char **argv)
   g_log_set_handler ("jsync", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL
                                 | G_LOG_FLAG_RECURSION, log_collect, NULL);
 
+  for (gsize i = 0; i < G_N_ELEMENTS (sweeps); i++)
+    g_test_add (sweeps[i].path, World, &sweeps[i], world_setup, test_sweep,
+                world_teardown);
 #define ADD(path, func) \
   g_test_add (path, World, NULL, world_setup, func, world_teardown)
-  ADD ("/faults/sync/write", test_sync_write);
-  ADD ("/faults/sync/full-disk", test_sync_full);
-  ADD ("/faults/sync/read", test_sync_read);
-  ADD ("/faults/sync/fsync", test_sync_fsync);
-  ADD ("/faults/sync/lock", test_sync_lock);
-  ADD ("/faults/sync/busy", test_sync_busy);
-  ADD ("/faults/sync/shm-busy", test_sync_shm_busy);
-  ADD ("/faults/sync/shm-lock", test_sync_shm_lock);
-  ADD ("/faults/sync/truncate", test_sync_truncate);
-  ADD ("/faults/rebuild/write", test_rebuild_write);
-  ADD ("/faults/rebuild/full-disk", test_rebuild_full);
-  ADD ("/faults/rebuild/fsync", test_rebuild_fsync);
-  ADD ("/faults/rebuild/read", test_rebuild_read);
-  ADD ("/faults/rebuild/lock", test_rebuild_lock);
   ADD ("/faults/busy/other-process", test_busy_other_process);
   ADD ("/faults/cache/read-only", test_read_only);
   ADD ("/faults/logs/vanishing", test_log_vanishes);

@@ -13,7 +13,6 @@
  *
  * Event lines are written with ' for " to stay readable.
  */
-#include <locale.h>
 #include <string.h>
 
 #include "cli-run.h"
@@ -597,18 +596,13 @@ test_rebuild_then_sync (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, CliFixture, NULL, cli_fixture_setup, func, \
-              cli_fixture_teardown)
-  ADD ("/fts/sync/steps", test_sync_steps);
-  ADD ("/fts/sync/one-batch", test_sync_one_batch);
-  ADD ("/fts/sync/late-event", test_sync_late_event);
-  ADD ("/fts/segments/per-batch", test_segments_per_batch);
-  ADD ("/fts/upgrade/old-triggers", test_upgrade_old_triggers);
-  ADD ("/fts/rebuild/then-sync", test_rebuild_then_sync);
-#undef ADD
+  CLI_ADD ("/fts/sync/steps", test_sync_steps);
+  CLI_ADD ("/fts/sync/one-batch", test_sync_one_batch);
+  CLI_ADD ("/fts/sync/late-event", test_sync_late_event);
+  CLI_ADD ("/fts/segments/per-batch", test_segments_per_batch);
+  CLI_ADD ("/fts/upgrade/old-triggers", test_upgrade_old_triggers);
+  CLI_ADD ("/fts/rebuild/then-sync", test_rebuild_then_sync);
   return g_test_run ();
 }

@@ -15,7 +15,6 @@
  * name the file and the ids, and what the new version still holds is not
  * applied twice.
  */
-#include <locale.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,11 +80,7 @@ append_text (Fixture *f, const char *relative, const char *text)
 static char *
 metadata_line (const char *id, gint64 ts)
 {
-  return g_strdup_printf (
-      "{\"type\":\"metadata\",\"data\":{\"id\":\"c1\",\"title\":\"Chat\","
-      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
-      "\"deviceId\":\"dev-a\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-      ts, id, ts);
+  return jtest_metadata_line (id, "dev-a", ts, "c1", "Chat");
 }
 
 static char *
@@ -592,10 +587,8 @@ make_cache (Fixture *f)
 static gint64
 root_page (Fixture *f, const char *table)
 {
-  g_autofree char *sql = g_strdup_printf (
-      "SELECT rootpage FROM sqlite_master WHERE name = '%s'", table);
-
-  return cache_int (f, sql);
+  return jtest_cache_int (f->program->db, "SELECT rootpage FROM sqlite_master"
+                                          " WHERE name = ?", table);
 }
 
 static void
@@ -959,31 +952,27 @@ test_overwrite_then_late_event (Fixture *f, gconstpointer user_data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-  ADD ("/hostile/line/nul", test_nul);
-  ADD ("/hostile/line/nul-escaped", test_nul_escaped);
-  ADD ("/hostile/line/invalid-utf8", test_invalid_utf8);
-  ADD ("/hostile/line/deep-nesting", test_deep_nesting);
-  ADD ("/hostile/line/numbers", test_numbers);
-  ADD ("/hostile/line/field-types", test_field_types);
-  ADD ("/hostile/line/100-mb", test_huge_line);
-  ADD ("/hostile/line/100-mb-small-limit", test_huge_line_small_limit);
-  ADD ("/hostile/files/200-mb", test_huge_log);
-  ADD ("/hostile/files/symlink-loop", test_symlink_loop);
-  ADD ("/hostile/files/fifo", test_fifo);
-  ADD ("/hostile/cache/truncated", test_cache_truncated);
-  ADD ("/hostile/cache/not-sqlite", test_cache_header);
-  ADD ("/hostile/cache/page", test_cache_page);
-  ADD ("/hostile/cache/page-applier", test_cache_page_applier);
-  ADD ("/hostile/cache/page-status", test_cache_page_status);
-  ADD ("/hostile/plugins/folder-writable", test_plugins_folder_writable);
-  ADD ("/hostile/plugins/file-writable", test_plugins_file_writable);
-  ADD ("/hostile/overwrite/detected", test_overwrite_detected);
-  ADD ("/hostile/overwrite/late-event", test_overwrite_then_late_event);
-#undef ADD
+  JTEST_ADD ("/hostile/line/nul", test_nul);
+  JTEST_ADD ("/hostile/line/nul-escaped", test_nul_escaped);
+  JTEST_ADD ("/hostile/line/invalid-utf8", test_invalid_utf8);
+  JTEST_ADD ("/hostile/line/deep-nesting", test_deep_nesting);
+  JTEST_ADD ("/hostile/line/numbers", test_numbers);
+  JTEST_ADD ("/hostile/line/field-types", test_field_types);
+  JTEST_ADD ("/hostile/line/100-mb", test_huge_line);
+  JTEST_ADD ("/hostile/line/100-mb-small-limit", test_huge_line_small_limit);
+  JTEST_ADD ("/hostile/files/200-mb", test_huge_log);
+  JTEST_ADD ("/hostile/files/symlink-loop", test_symlink_loop);
+  JTEST_ADD ("/hostile/files/fifo", test_fifo);
+  JTEST_ADD ("/hostile/cache/truncated", test_cache_truncated);
+  JTEST_ADD ("/hostile/cache/not-sqlite", test_cache_header);
+  JTEST_ADD ("/hostile/cache/page", test_cache_page);
+  JTEST_ADD ("/hostile/cache/page-applier", test_cache_page_applier);
+  JTEST_ADD ("/hostile/cache/page-status", test_cache_page_status);
+  JTEST_ADD ("/hostile/plugins/folder-writable", test_plugins_folder_writable);
+  JTEST_ADD ("/hostile/plugins/file-writable", test_plugins_file_writable);
+  JTEST_ADD ("/hostile/overwrite/detected", test_overwrite_detected);
+  JTEST_ADD ("/hostile/overwrite/late-event", test_overwrite_then_late_event);
   return g_test_run ();
 }

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -25,11 +24,9 @@
 static char *
 event_line (const char *id, gint64 ts)
 {
-  return g_strdup_printf (
-      "{\"type\":\"metadata\",\"data\":{\"id\":\"c-%s\",\"title\":\"T\","
-      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
-      "\"deviceId\":\"dev-a\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-      id, ts, id, ts);
+  g_autofree char *conversation = g_strconcat ("c-", id, NULL);
+
+  return jtest_metadata_line (id, "dev-a", ts, conversation, "T");
 }
 
 static void
@@ -48,13 +45,24 @@ append_events (CliFixture *f, const char *relative, const char *prefix,
   cli_append (f, relative, text->str);
 }
 
+/* A sync through the library that warns once, as `pattern` says (a
+ * g_test_expect_message pattern).  (transfer full) */
+static JsyncResult *
+sync_warning (CliFixture *f, const char *pattern)
+{
+  JsyncResult *result;
+
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+  result = cli_sync (f);
+  g_test_assert_expected_messages ();
+  return result;
+}
+
 static gint64
 count_event (CliFixture *f, const char *id)
 {
-  g_autofree char *sql = g_strdup_printf (
-      "SELECT count(*) FROM jsync_events WHERE id = '%s'", id);
-
-  return cli_sql_int (f, sql);
+  return jtest_cache_int (f->db, "SELECT count(*) FROM jsync_events"
+                                 " WHERE id = ?", id);
 }
 
 /* --- A log that grows while it is read ---------------------------------- */
@@ -117,56 +125,58 @@ assert_equals_fresh (CliFixture *f)
   g_autofree char *fresh_db = g_build_filename (f->dir, "fresh.db", NULL);
   g_autoptr(JsyncConfig) config = jsync_config_new ();
   g_autoptr(JsyncCoordinator) live = cli_open (f);
-  g_autoptr(JsyncCoordinator) fresh = NULL;
   g_autoptr(JsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   json_object *a, *b;
 
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, fresh_db);
-  fresh = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  result = jsync_coordinator_sync (fresh, &error);
-  g_assert_no_error (error);
+  result = jtest_sync (config);
   a = jsync_coordinator_dump (live, &error);
   g_assert_no_error (error);
-  b = jsync_coordinator_dump (fresh, &error);
-  g_assert_no_error (error);
+  b = jtest_dump (config);
   g_assert_cmpstr (json_object_to_json_string (a), ==,
                    json_object_to_json_string (b));
   json_object_put (a);
   json_object_put (b);
 }
 
-typedef struct
+typedef struct During
 {
   CliFixture *f;
   guint calls;
   gboolean done;
   GError *error;                /* owned: the inner run's */
+  void (*act) (struct During *during);  /* what during_read does, once */
 } During;
 
-/* In the middle of a rebuild's reading: another rebuild, start to end. */
+/* At the first report of the read phase: during->act. */
 static void
-rebuild_during (const JsyncProgress *progress, gpointer data)
+during_read (const JsyncProgress *progress, gpointer data)
 {
   During *during = data;
-  g_autoptr(JsyncCoordinator) other = NULL;
-  g_autoptr(JsyncResult) result = NULL;
 
   if (during->done || strcmp (progress->phase, "read") != 0)
     return;
   during->done = TRUE;
-  other = cli_open (during->f);
-  result = jsync_coordinator_rebuild (other, &during->error);
+  during->act (during);
+}
+
+/* In the middle of a rebuild's reading: another rebuild, start to end. */
+static void
+rebuild_during (During *during)
+{
+  g_autoptr(JsyncCoordinator) other = cli_open (during->f);
+  g_autoptr(JsyncResult) result = jsync_coordinator_rebuild (other,
+                                                             &during->error);
 }
 
 /* The example data synced, then a rebuild during whose reading `during`
  * does what another process would; both must succeed. */
 static void
-rebuild_with (CliFixture *f, JsyncProgressFunc during_func)
+rebuild_with (CliFixture *f, void (*act) (During *during))
 {
-  During during = { .f = f };
+  During during = { .f = f, .act = act };
   g_autoptr(JsyncCoordinator) coordinator = NULL;
   g_autoptr(JsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
@@ -175,7 +185,7 @@ rebuild_with (CliFixture *f, JsyncProgressFunc during_func)
   result = cli_sync (f);
   g_clear_pointer (&result, jsync_result_free);
   coordinator = cli_open (f);
-  jsync_coordinator_set_progress (coordinator, during_func, &during);
+  jsync_coordinator_set_progress (coordinator, during_read, &during);
   result = jsync_coordinator_rebuild (coordinator, &error);
   g_assert_true (during.done);
   g_assert_no_error (during.error);
@@ -197,15 +207,11 @@ test_two_rebuilds (CliFixture *f, gconstpointer data)
 /* In the middle of a rebuild's reading: a new log, synced into the live
  * cache (as `jsync append` does); that event is acknowledged. */
 static void
-sync_new_log_during (const JsyncProgress *progress, gpointer data)
+sync_new_log_during (During *during)
 {
-  During *during = data;
   g_autoptr(JsyncCoordinator) other = NULL;
   g_autoptr(JsyncResult) result = NULL;
 
-  if (during->done || strcmp (progress->phase, "read") != 0)
-    return;
-  during->done = TRUE;
   append_events (during->f, "z-new.jsonl", "new", 0, 2);
   other = cli_open (during->f);
   result = jsync_coordinator_sync (other, &during->error);
@@ -402,27 +408,20 @@ test_lost_back (CliFixture *f, gconstpointer data)
 {
   g_autofree char *log = g_build_filename (f->data, "b.jsonl", NULL);
   g_autofree char *away = g_build_filename (f->dir, "b.jsonl.away", NULL);
-  g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) gone = NULL;
   g_autoptr(JsyncResult) back = NULL;
 
   append_events (f, "a.jsonl", "a", 0, 3);
   append_events (f, "b.jsonl", "b", 0, 4);
-  first = cli_sync (f);
+  jsync_result_free (cli_sync (f));
   g_assert_cmpint (g_rename (log, away), ==, 0);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
-                         "b.jsonl: 4 event(s) applied from this file are no"
-                         " longer in it*");
-  gone = cli_sync (f);
-  g_test_assert_expected_messages ();
+  gone = sync_warning (f, "b.jsonl: 4 event(s) applied from this file are no"
+                          " longer in it*");
   g_assert_cmpuint (gone->lost_events->len, ==, 1);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 4);
   g_assert_cmpint (g_rename (away, log), ==, 0);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
-                         "b.jsonl: read again from the start: it was gone and"
-                         " is back");
-  back = cli_sync (f);
-  g_test_assert_expected_messages ();
+  back = sync_warning (f, "b.jsonl: read again from the start: it was gone"
+                          " and is back");
   g_assert_cmpuint (back->lost_events->len, ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_events"), ==,
@@ -451,10 +450,7 @@ test_lost_respaced (CliFixture *f, gconstpointer data)
   spaced[strlen (spaced) - 1] = '\0';
   text = g_strconcat ("\n", spaced, " \n", NULL);
   cli_write (f, "a.jsonl", text);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
-                         "a.jsonl: read again from the start*");
-  again = cli_sync (f);
-  g_test_assert_expected_messages ();
+  again = sync_warning (f, "a.jsonl: read again from the start*");
   g_assert_cmpuint (again->lost_events->len, ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_lost"), ==, 0);
   assert_equals_fresh (f);
@@ -495,11 +491,8 @@ test_unseen_folder_body (CliFixture *f)
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_events"), ==,
                    5);
   g_assert_cmpint (g_chmod (folder, 0), ==, 0);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
-                         "sub: cannot be read: Permission denied; the logs"
-                         " under it are looked for again at the next run");
-  unseen = cli_sync (f);
-  g_test_assert_expected_messages ();
+  unseen = sync_warning (f, "sub: cannot be read: Permission denied; the logs"
+                            " under it are looked for again at the next run");
   g_assert_false (unseen->success);
   g_assert_cmpuint (unseen->files_failed, ==, 1);
   g_assert_cmpuint (unseen->lost_events->len, ==, 0);
@@ -597,23 +590,18 @@ test_append_log_replaced (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, CliFixture, NULL, cli_fixture_setup, func, \
-              cli_fixture_teardown)
-  ADD ("/live/sync/grown-while-read", test_grown_while_read);
-  ADD ("/live/rebuild/two-at-once", test_two_rebuilds);
-  ADD ("/live/rebuild/catches-up", test_rebuild_catches_up);
-  ADD ("/live/rebuild/incomplete-keeps-cache", test_rebuild_incomplete);
-  ADD ("/live/rebuild/stale-folder", test_rebuild_stale_folder);
-  ADD ("/live/verify/logs-grow", test_verify_grown);
-  ADD ("/live/lost/back-clears", test_lost_back);
-  ADD ("/live/lost/respaced-copy", test_lost_respaced);
-  ADD ("/live/append/log-replaced", test_append_log_replaced);
-  ADD ("/live/scan/unreadable-folder", test_unseen_folder);
-  ADD ("/live/verify/log-replaced", test_verify_replaced);
-#undef ADD
+  CLI_ADD ("/live/sync/grown-while-read", test_grown_while_read);
+  CLI_ADD ("/live/rebuild/two-at-once", test_two_rebuilds);
+  CLI_ADD ("/live/rebuild/catches-up", test_rebuild_catches_up);
+  CLI_ADD ("/live/rebuild/incomplete-keeps-cache", test_rebuild_incomplete);
+  CLI_ADD ("/live/rebuild/stale-folder", test_rebuild_stale_folder);
+  CLI_ADD ("/live/verify/logs-grow", test_verify_grown);
+  CLI_ADD ("/live/lost/back-clears", test_lost_back);
+  CLI_ADD ("/live/lost/respaced-copy", test_lost_respaced);
+  CLI_ADD ("/live/append/log-replaced", test_append_log_replaced);
+  CLI_ADD ("/live/scan/unreadable-folder", test_unseen_folder);
+  CLI_ADD ("/live/verify/log-replaced", test_verify_replaced);
   return g_test_run ();
 }

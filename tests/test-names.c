@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,17 +73,49 @@ assert_no_controls (const char *text)
     }
 }
 
+/* Whether an object of `array` has the string `value` at `key`. */
+static gboolean
+array_has (json_object *array, const char *key, const char *value)
+{
+  for (size_t i = 0; i < json_object_array_length (array); i++)
+    if (g_strcmp0 (jtest_member_str (json_object_array_get_idx (array, i),
+                                     key),
+                   value)
+        == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* The file names of a list of objects. */
 static gboolean
 files_have (json_object *array, const char *file)
 {
-  for (size_t i = 0; i < json_object_array_length (array); i++)
-    if (g_strcmp0 (jtest_member_str (json_object_array_get_idx (array, i),
-                                     "file"),
-                   file)
-        == 0)
-      return TRUE;
-  return FALSE;
+  return array_has (array, "file", file);
+}
+
+/* The array `member` of `json` names both logs: the one with a bad byte
+ * as shown, the one with control characters by its real name. */
+static void
+assert_lists_both (json_object *json, const char *member)
+{
+  json_object *array = jtest_member_array (json, member);
+
+  g_assert_true (files_have (array, BAD_SHOWN));
+  g_assert_true (files_have (array, ESC_NAME));
+}
+
+/* `jsync sync --json`, asserted to exit 0 having applied `applied`
+ * event(s).  (transfer full) */
+static JTestRun *
+sync_applied (CliFixture *f, gint64 applied)
+{
+  JTestRun *run = CLI_RUN_JSON (f, "sync");
+
+  if (run->status != JSYNC_EXIT_OK)
+    g_test_message ("sync: %.300s", run->err);
+  g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, applied);
+  return run;
 }
 
 /* --json output of sync, status and failed is valid UTF-8 (cli-run.c
@@ -115,18 +146,12 @@ test_json (CliFixture *f, gconstpointer data)
 
   status = CLI_RUN_JSON (f, "status");
   g_assert_cmpint (status->status, ==, JSYNC_EXIT_OK);
-  g_assert_true (files_have (jtest_member_array (status->json, "files"),
-                             BAD_SHOWN));
-  g_assert_true (files_have (jtest_member_array (status->json, "files"),
-                             ESC_NAME));
+  assert_lists_both (status->json, "files");
   assert_no_controls (status->err);
 
   failed = CLI_RUN_JSON (f, "failed");
   g_assert_cmpint (failed->status, ==, JSYNC_EXIT_OK);
-  g_assert_true (files_have (jtest_member_array (failed->json, "failed"),
-                             BAD_SHOWN));
-  g_assert_true (files_have (jtest_member_array (failed->json, "failed"),
-                             ESC_NAME));
+  assert_lists_both (failed->json, "failed");
   assert_no_controls (failed->err);
 
   dump = CLI_RUN_JSON (f, "dump");
@@ -139,9 +164,7 @@ test_json (CliFixture *f, gconstpointer data)
                                    " WHERE path = CAST (X'626164fffe2e6a736f6e6c'"
                                    " AS TEXT)"),
                    ==, 1);
-  again = CLI_RUN_JSON (f, "sync");
-  g_assert_cmpint (again->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (jtest_member_int (again->json, "eventsApplied"), ==, 0);
+  again = sync_applied (f, 0);
   g_assert_cmpuint (json_object_array_length (
                         jtest_member_array (again->json, "filesProcessed")),
                     ==, 0);
@@ -241,13 +264,7 @@ dump_has_workspace (CliFixture *f, const char *id)
                                                               "tables"),
                                                   "workspaces");
 
-  for (size_t i = 0; i < json_object_array_length (workspaces); i++)
-    if (g_strcmp0 (jtest_member_str (json_object_array_get_idx (workspaces, i),
-                                     "id"),
-                   id)
-        == 0)
-      return TRUE;
-  return FALSE;
+  return array_has (workspaces, "id", id);
 }
 
 /* `jsync append` to a log deeper than PATH_MAX: the event is written and
@@ -287,19 +304,11 @@ test_deep_raw (CliFixture *f, gconstpointer data)
   g_autoptr(JTestRun) second = NULL;
 
   append_deep (f, file, w1);
-  first = CLI_RUN_JSON (f, "sync");
-  if (first->status != JSYNC_EXIT_OK)
-    g_test_message ("sync: %.300s", first->err);
-  g_assert_cmpint (first->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (jtest_member_int (first->json, "eventsApplied"), ==, 1);
+  first = sync_applied (f, 1);
   g_assert_true (dump_has_workspace (f, "w1"));
 
   append_deep (f, file, w2);
-  second = CLI_RUN_JSON (f, "sync");
-  if (second->status != JSYNC_EXIT_OK)
-    g_test_message ("sync: %.300s", second->err);
-  g_assert_cmpint (second->status, ==, JSYNC_EXIT_OK);
-  g_assert_cmpint (jtest_member_int (second->json, "eventsApplied"), ==, 1);
+  second = sync_applied (f, 1);
   g_assert_cmpuint (json_object_array_length (
                         jtest_member_array (second->json, "filesReread")),
                     ==, 0);
@@ -343,18 +352,15 @@ test_escape_text (void)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
 #define ADD(path, func) \
   g_test_add (path, CliFixture, NULL, names_setup, func, cli_fixture_teardown)
   ADD ("/names/invalid-and-escapes/json", test_json);
   ADD ("/names/invalid-and-escapes/text", test_text);
 #undef ADD
-  g_test_add ("/names/deep/append", CliFixture, NULL, cli_fixture_setup,
-              test_deep_append, cli_fixture_teardown);
-  g_test_add ("/names/deep/raw-log", CliFixture, NULL, cli_fixture_setup,
-              test_deep_raw, cli_fixture_teardown);
+  CLI_ADD ("/names/deep/append", test_deep_append);
+  CLI_ADD ("/names/deep/raw-log", test_deep_raw);
   g_test_add_func ("/names/escape-text", test_escape_text);
   return g_test_run ();
 }

@@ -3,7 +3,6 @@
  * terminal, plain lines on a pipe with -v, nothing with --quiet, warnings
  * never hidden behind the bar).
  */
-#include <locale.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -208,16 +207,11 @@ test_cli_terminal (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-  g_test_add ("/progress/library/sync", CliFixture, NULL, cli_fixture_setup,
-              test_library_sync, cli_fixture_teardown);
-  g_test_add ("/progress/library/rebuild", CliFixture, NULL,
-              cli_fixture_setup, test_library_rebuild, cli_fixture_teardown);
-  g_test_add ("/progress/cli/pipe", CliFixture, NULL, cli_fixture_setup,
-              test_cli_pipe, cli_fixture_teardown);
-  g_test_add ("/progress/cli/terminal", CliFixture, NULL, cli_fixture_setup,
-              test_cli_terminal, cli_fixture_teardown);
+  CLI_ADD ("/progress/library/sync", test_library_sync);
+  CLI_ADD ("/progress/library/rebuild", test_library_rebuild);
+  CLI_ADD ("/progress/cli/pipe", test_cli_pipe);
+  CLI_ADD ("/progress/cli/terminal", test_cli_terminal);
   return g_test_run ();
 }

@@ -2,7 +2,6 @@
  * (docs/design.md "Checkpoints" and
  * "Partial lines"). */
 #include <fcntl.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 
 #include "jsync-event.h"
 #include "jsync-reader.h"
+#include "jsync-test.h"
 
 int main (int argc, char **argv);
 
@@ -162,9 +162,29 @@ read_lines (const char *path, guint64 offset, guint64 line,
   return lines;
 }
 
+/* read_lines from (offset, line), asserting how many lines come and the
+ * checkpoint it ends at. */
+static GPtrArray *
+read_expect (const char *path, guint64 offset, guint64 line,
+             guint64 max_line_bytes, guint n, guint64 end_offset,
+             guint64 end_line)
+{
+  guint64 got_offset, got_line;
+  GPtrArray *lines = read_lines (path, offset, line, max_line_bytes,
+                                 &got_offset, &got_line);
+
+  g_assert_cmpuint (lines->len, ==, n);
+  g_assert_cmpuint (got_offset, ==, end_offset);
+  g_assert_cmpuint (got_line, ==, end_line);
+  return lines;
+}
+
+/* Line i: too long or not, its full length, and its first bytes (all of
+ * them, or JSYNC_READER_HEAD_BYTES of an over-long line) those of `head`. */
 static void
-assert_got (GPtrArray *lines, guint i, const char *data, guint64 offset,
-            guint64 line)
+assert_got_full (GPtrArray *lines, guint i, gboolean too_long,
+                 const char *head, guint64 full_length, guint64 offset,
+                 guint64 line)
 {
   Got *got;
   gsize length;
@@ -173,11 +193,21 @@ assert_got (GPtrArray *lines, guint i, const char *data, guint64 offset,
   g_assert_cmpuint (i, <, lines->len);
   got = lines->pdata[i];
   bytes = g_bytes_get_data (got->data, &length);
-  g_assert_false (got->too_long);
-  g_assert_cmpmem (bytes, length, data, strlen (data));
-  g_assert_cmpuint (got->full_length, ==, strlen (data));
+  g_assert_cmpint (got->too_long != FALSE, ==, too_long);
+  g_assert_cmpuint (got->full_length, ==, full_length);
+  g_assert_cmpuint (length, ==, too_long ? MIN (full_length,
+                                                JSYNC_READER_HEAD_BYTES)
+                                         : full_length);
+  g_assert_cmpmem (bytes, length, head, length);
   g_assert_cmpuint (got->offset, ==, offset);
   g_assert_cmpuint (got->line, ==, line);
+}
+
+static void
+assert_got (GPtrArray *lines, guint i, const char *data, guint64 offset,
+            guint64 line)
+{
+  assert_got_full (lines, i, FALSE, data, strlen (data), offset, line);
 }
 
 /* An over-long line: its first bytes are `head` (all of them up to
@@ -186,56 +216,57 @@ static void
 assert_got_long (GPtrArray *lines, guint i, const char *head,
                  guint64 full_length, guint64 offset, guint64 line)
 {
-  Got *got;
-  gsize length;
-  const char *bytes;
-
-  g_assert_cmpuint (i, <, lines->len);
-  got = lines->pdata[i];
-  bytes = g_bytes_get_data (got->data, &length);
-  g_assert_true (got->too_long);
-  g_assert_cmpuint (got->full_length, ==, full_length);
-  g_assert_cmpuint (length, ==, MIN (full_length, JSYNC_READER_HEAD_BYTES));
-  g_assert_cmpmem (bytes, length, head, length);
-  g_assert_cmpuint (got->offset, ==, offset);
-  g_assert_cmpuint (got->line, ==, line);
+  assert_got_full (lines, i, TRUE, head, full_length, offset, line);
 }
+
+/* A log's text, and the lines a read from the start returns. */
+typedef struct
+{
+  const char *text;
+  guint n;
+  struct
+  {
+    const char *data;
+    guint64 offset;
+    guint64 line;
+  } got[3];
+  guint64 end_offset;
+  guint64 end_line;
+} LinesCase;
 
 static void
-test_lines_basic (Fixture *f, gconstpointer data)
+test_lines (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = write_file (f, "a.jsonl", "{\"a\":1}\nbb\nccc\n", -1);
-  g_autoptr(GPtrArray) lines = NULL;
-  guint64 offset, line;
+  const LinesCase *c = data;
+  g_autofree char *path = write_file (f, "case.jsonl", c->text, -1);
+  g_autoptr(GPtrArray) lines = read_expect (path, 0, 0, 1000, c->n,
+                                            c->end_offset, c->end_line);
 
-  lines = read_lines (path, 0, 0, 1000, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 3);
-  assert_got (lines, 0, "{\"a\":1}", 0, 1);
-  assert_got (lines, 1, "bb", 8, 2);
-  assert_got (lines, 2, "ccc", 11, 3);
-  g_assert_cmpuint (offset, ==, 15);
-  g_assert_cmpuint (line, ==, 3);
+  for (guint i = 0; i < c->n; i++)
+    assert_got (lines, i, c->got[i].data, c->got[i].offset, c->got[i].line);
 }
+
+static const LinesCase lines_basic = {
+  .text = "{\"a\":1}\nbb\nccc\n", .n = 3,
+  .got = { { "{\"a\":1}", 0, 1 }, { "bb", 8, 2 }, { "ccc", 11, 3 } },
+  .end_offset = 15, .end_line = 3 };
 
 /* The Nexus app writes "\n" + event + "\n": blank lines between events
  * count as lines but are not returned. */
-static void
-test_lines_blank_between (Fixture *f, gconstpointer data)
-{
-  g_autofree char *path = write_file (f, "n.jsonl",
-                                      "\n{\"a\":1}\n\n{\"b\":2}\n\n\n{\"c\":3}\n",
-                                      -1);
-  g_autoptr(GPtrArray) lines = NULL;
-  guint64 offset, line;
+static const LinesCase lines_blank_between = {
+  .text = "\n{\"a\":1}\n\n{\"b\":2}\n\n\n{\"c\":3}\n", .n = 3,
+  .got = { { "{\"a\":1}", 1, 2 }, { "{\"b\":2}", 10, 4 },
+           { "{\"c\":3}", 20, 7 } },
+  .end_offset = 28, .end_line = 7 };
 
-  lines = read_lines (path, 0, 0, 1000, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 3);
-  assert_got (lines, 0, "{\"a\":1}", 1, 2);
-  assert_got (lines, 1, "{\"b\":2}", 10, 4);
-  assert_got (lines, 2, "{\"c\":3}", 20, 7);
-  g_assert_cmpuint (offset, ==, 28);
-  g_assert_cmpuint (line, ==, 7);
-}
+/* Blank means only spaces, tabs and '\r'; form feed and vertical tab are
+ * not JSON whitespace, so such a line is returned (and fails to parse). */
+static const LinesCase lines_whitespace_only = {
+  .text = " \t \n\t\n  \r\n{}\n\f\n\v\n \n", .n = 3,
+  .got = { { "{}", 10, 4 }, { "\f", 13, 5 }, { "\v", 15, 6 } },
+  .end_offset = 19, .end_line = 7 };
+
+static const LinesCase lines_empty = { .text = "" };
 
 /* A last line with no '\n' is not read and the checkpoint stays before it;
  * once the rest arrives it is read whole, from that checkpoint. */
@@ -246,28 +277,18 @@ test_lines_partial_last (Fixture *f, gconstpointer data)
   g_autoptr(GPtrArray) lines = NULL;
   g_autoptr(GPtrArray) rest = NULL;
   g_autoptr(GPtrArray) none = NULL;
-  guint64 offset, line, offset2, line2;
 
-  lines = read_lines (path, 0, 0, 1000, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 1);
+  lines = read_expect (path, 0, 0, 1000, 1, 9, 2);
   assert_got (lines, 0, "{\"a\":1}", 1, 2);
-  g_assert_cmpuint (offset, ==, 9);
-  g_assert_cmpuint (line, ==, 2);
 
   /* Still incomplete: nothing read, nothing moved. */
   append_file (path, "2", -1);
-  none = read_lines (path, offset, line, 1000, &offset2, &line2);
-  g_assert_cmpuint (none->len, ==, 0);
-  g_assert_cmpuint (offset2, ==, 9);
-  g_assert_cmpuint (line2, ==, 2);
+  none = read_expect (path, 9, 2, 1000, 0, 9, 2);
 
   append_file (path, "}\n\n{\"c\":3}\n", -1);
-  rest = read_lines (path, offset, line, 1000, &offset2, &line2);
-  g_assert_cmpuint (rest->len, ==, 2);
+  rest = read_expect (path, 9, 2, 1000, 2, 26, 5);
   assert_got (rest, 0, "{\"b\":2}", 9, 3);
   assert_got (rest, 1, "{\"c\":3}", 18, 5);
-  g_assert_cmpuint (offset2, ==, 26);
-  g_assert_cmpuint (line2, ==, 5);
 }
 
 
@@ -339,15 +360,10 @@ test_lines_resume (Fixture *f, gconstpointer data)
   for (guint k = 0; k < from_blank->len; k++)
     assert_same (from_blank->pdata[k], all->pdata[1 + k]);
 
-  at_end = read_lines (path, end_offset, end_line, 100, &offset, &line);
-  g_assert_cmpuint (at_end->len, ==, 0);
-  g_assert_cmpuint (offset, ==, end_offset);
-  g_assert_cmpuint (line, ==, end_line);
+  at_end = read_expect (path, end_offset, end_line, 100, 0,
+                        end_offset, end_line);
 
-  past_end = read_lines (path, 1000, 99, 100, &offset, &line);
-  g_assert_cmpuint (past_end->len, ==, 0);
-  g_assert_cmpuint (offset, ==, 1000);
-  g_assert_cmpuint (line, ==, 99);
+  past_end = read_expect (path, 1000, 99, 100, 0, 1000, 99);
 }
 
 /* CRLF: the '\r' stays in the line (JSON takes it as whitespace); "\r\n"
@@ -357,20 +373,15 @@ test_lines_crlf (Fixture *f, gconstpointer data)
 {
   const char *text = "{\"a\":1}\r\n\r\n{\"b\":2}\r\nx\ry\n\r\r\n";
   g_autofree char *path = write_file (f, "crlf.jsonl", text, -1);
-  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GPtrArray) lines = read_expect (path, 0, 0, 1000, 3, 27, 5);
   g_autoptr(GError) error = NULL;
-  guint64 offset, line;
   json_object *json;
   gsize length;
   const char *bytes;
 
-  lines = read_lines (path, 0, 0, 1000, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 3);
   assert_got (lines, 0, "{\"a\":1}\r", 0, 1);
   assert_got (lines, 1, "{\"b\":2}\r", 11, 3);
   assert_got (lines, 2, "x\ry", 20, 4);
-  g_assert_cmpuint (offset, ==, 27);
-  g_assert_cmpuint (line, ==, 5);
 
   bytes = g_bytes_get_data (((Got *) lines->pdata[0])->data, &length);
   json = jsync_event_parse_json (bytes, length, &error);
@@ -378,38 +389,6 @@ test_lines_crlf (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int (json_object_object_get (json, "a")),
                    ==, 1);
   json_object_put (json);
-}
-
-/* Blank means only spaces, tabs and '\r'; form feed and vertical tab are
- * not JSON whitespace, so such a line is returned (and fails to parse). */
-static void
-test_lines_whitespace_only (Fixture *f, gconstpointer data)
-{
-  const char *text = " \t \n\t\n  \r\n{}\n\f\n\v\n \n";
-  g_autofree char *path = write_file (f, "ws.jsonl", text, -1);
-  g_autoptr(GPtrArray) lines = NULL;
-  guint64 offset, line;
-
-  lines = read_lines (path, 0, 0, 1000, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 3);
-  assert_got (lines, 0, "{}", 10, 4);
-  assert_got (lines, 1, "\f", 13, 5);
-  assert_got (lines, 2, "\v", 15, 6);
-  g_assert_cmpuint (offset, ==, 19);
-  g_assert_cmpuint (line, ==, 7);
-}
-
-static void
-test_empty (Fixture *f, gconstpointer data)
-{
-  g_autofree char *path = write_file (f, "e.jsonl", "", 0);
-  g_autoptr(GPtrArray) lines = NULL;
-  guint64 offset, line;
-
-  lines = read_lines (path, 0, 0, 1000, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 0);
-  g_assert_cmpuint (offset, ==, 0);
-  g_assert_cmpuint (line, ==, 0);
 }
 
 /* Blank lines move the checkpoint to the end; a blank partial line does
@@ -421,17 +400,10 @@ test_only_blank (Fixture *f, gconstpointer data)
   g_autofree char *partial = write_file (f, "c.jsonl", "\n  ", -1);
   g_autoptr(GPtrArray) lines = NULL;
   g_autoptr(GPtrArray) none = NULL;
-  guint64 offset, line;
 
-  lines = read_lines (path, 0, 0, 1000, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 0);
-  g_assert_cmpuint (offset, ==, 7);
-  g_assert_cmpuint (line, ==, 4);
+  lines = read_expect (path, 0, 0, 1000, 0, 7, 4);
 
-  none = read_lines (partial, 0, 0, 1000, &offset, &line);
-  g_assert_cmpuint (none->len, ==, 0);
-  g_assert_cmpuint (offset, ==, 1);
-  g_assert_cmpuint (line, ==, 1);
+  none = read_expect (partial, 0, 0, 1000, 0, 1, 1);
 }
 
 /* `length` bytes, no newline, that differ from one position to the next
@@ -459,37 +431,53 @@ test_long_small_max (Fixture *f, gconstpointer data)
                                        NULL);
   g_autofree char *path = write_file (f, "s.jsonl", text, -1);
   g_autoptr(GPtrArray) lines = NULL;
-  guint64 offset, line;
 
-  lines = read_lines (path, 0, 0, 100, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 4);
+  lines = read_expect (path, 0, 0, 100, 4, 5207, 4);
   assert_got (lines, 0, l100, 0, 1);
   assert_got_long (lines, 1, l101, 101, 101, 2);
   assert_got_long (lines, 2, l5000, 5000, 203, 3);
   assert_got (lines, 3, "ok", 5204, 4);
-  g_assert_cmpuint (offset, ==, 5207);
-  g_assert_cmpuint (line, ==, 4);
+}
+
+/* A line too long for max_line_bytes between two short ones: `before`
+ * (its first line, numbered first_line), the long line, `after` (blank
+ * lines, then its last line). */
+typedef struct
+{
+  const char *before;
+  gsize length;
+  guint seed;
+  const char *after;
+  guint64 max_line_bytes;
+  const char *first;
+  guint64 first_line;
+  const char *last;
+  guint64 last_line;
+} LongCase;
+
+static void
+test_long_between (Fixture *f, gconstpointer data)
+{
+  const LongCase *c = data;
+  g_autofree char *big = pattern (c->length, c->seed);
+  g_autofree char *text = g_strconcat (c->before, big, c->after, NULL);
+  g_autofree char *path = write_file (f, "long.jsonl", text, -1);
+  guint64 at = strlen (c->before);
+  g_autoptr(GPtrArray) lines = read_expect (path, 0, 0, c->max_line_bytes, 3,
+                                            strlen (text), c->last_line);
+
+  assert_got (lines, 0, c->first, at - strlen (c->first) - 1, c->first_line);
+  assert_got_long (lines, 1, big, c->length, at, c->first_line + 1);
+  assert_got (lines, 2, c->last, strlen (text) - strlen (c->last) - 1,
+              c->last_line);
 }
 
 /* The same through the other path: the line outgrows the buffer before
  * its '\n' is seen, and is skipped through, its head kept. */
-static void
-test_long_small_max_skipped (Fixture *f, gconstpointer data)
-{
-  g_autofree char *big = pattern (300 * KIB, 4);
-  g_autofree char *text = g_strconcat ("{}\n", big, "\nok\n", NULL);
-  g_autofree char *path = write_file (f, "s.jsonl", text, -1);
-  g_autoptr(GPtrArray) lines = NULL;
-  guint64 offset, line;
-
-  lines = read_lines (path, 0, 0, 100, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 3);
-  assert_got (lines, 0, "{}", 0, 1);
-  assert_got_long (lines, 1, big, 300 * KIB, 3, 2);
-  assert_got (lines, 2, "ok", 3 + 300 * KIB + 1, 3);
-  g_assert_cmpuint (offset, ==, strlen (text));
-  g_assert_cmpuint (line, ==, 3);
-}
+static const LongCase long_small_max_skipped = {
+  .before = "{}\n", .length = 300 * KIB, .seed = 4, .after = "\nok\n",
+  .max_line_bytes = 100, .first = "{}", .first_line = 1, .last = "ok",
+  .last_line = 3 };
 
 /* max-line-bytes 1 MiB: lines around the 256 KiB chunk (the '\n' as the
  * last byte of a chunk and as the first of the next) and of exactly 1 MiB
@@ -530,23 +518,10 @@ test_long_chunk (Fixture *f, gconstpointer data)
 
 /* 3 MiB with max 1 MiB: too long, its length right, its first 4 KiB kept;
  * the lines after it are read as usual. */
-static void
-test_long_3mib (Fixture *f, gconstpointer data)
-{
-  g_autofree char *big = pattern (3 * MIB, 5);
-  g_autofree char *text = g_strconcat ("\n{}\n", big, "\n\n{\"x\":1}\n", NULL);
-  g_autofree char *path = write_file (f, "3.jsonl", text, -1);
-  g_autoptr(GPtrArray) lines = NULL;
-  guint64 offset, line;
-
-  lines = read_lines (path, 0, 0, MIB, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 3);
-  assert_got (lines, 0, "{}", 1, 2);
-  assert_got_long (lines, 1, big, 3 * MIB, 4, 3);
-  assert_got (lines, 2, "{\"x\":1}", 4 + 3 * MIB + 2, 5);
-  g_assert_cmpuint (offset, ==, strlen (text));
-  g_assert_cmpuint (line, ==, 5);
-}
+static const LongCase long_3mib = {
+  .before = "\n{}\n", .length = 3 * MIB, .seed = 5,
+  .after = "\n\n{\"x\":1}\n", .max_line_bytes = MIB, .first = "{}",
+  .first_line = 2, .last = "{\"x\":1}", .last_line = 5 };
 
 /* An over-long line with no '\n' yet is not consumed, by either path; it
  * is read (as too long) once complete. */
@@ -563,31 +538,18 @@ test_long_incomplete (Fixture *f, gconstpointer data)
   g_autoptr(GPtrArray) rest = NULL;
   g_autoptr(GPtrArray) first2 = NULL;
   g_autoptr(GPtrArray) rest2 = NULL;
-  guint64 offset, line;
 
-  first = read_lines (path, 0, 0, MIB, &offset, &line);
-  g_assert_cmpuint (first->len, ==, 1);
+  first = read_expect (path, 0, 0, MIB, 1, 2, 1);
   assert_got (first, 0, "A", 0, 1);
-  g_assert_cmpuint (offset, ==, 2);
-  g_assert_cmpuint (line, ==, 1);
   append_file (path, "\nB\n", -1);
-  rest = read_lines (path, offset, line, MIB, &offset, &line);
-  g_assert_cmpuint (rest->len, ==, 2);
+  rest = read_expect (path, 2, 1, MIB, 2, 3 * MIB + 5, 3);
   assert_got_long (rest, 0, big, 3 * MIB, 2, 2);
   assert_got (rest, 1, "B", 3 + 3 * MIB, 3);
-  g_assert_cmpuint (offset, ==, 3 * MIB + 5);
-  g_assert_cmpuint (line, ==, 3);
 
-  first2 = read_lines (path2, 0, 0, 100, &offset, &line);
-  g_assert_cmpuint (first2->len, ==, 1);
-  g_assert_cmpuint (offset, ==, 2);
-  g_assert_cmpuint (line, ==, 1);
+  first2 = read_expect (path2, 0, 0, 100, 1, 2, 1);
   append_file (path2, "\n", -1);
-  rest2 = read_lines (path2, offset, line, 100, &offset, &line);
-  g_assert_cmpuint (rest2->len, ==, 1);
+  rest2 = read_expect (path2, 2, 1, 100, 1, 203, 2);
   assert_got_long (rest2, 0, small, 200, 2, 2);
-  g_assert_cmpuint (offset, ==, 203);
-  g_assert_cmpuint (line, ==, 2);
 }
 
 /* A blank line is blank however long: skipped, not reported as too long,
@@ -607,25 +569,15 @@ test_long_blank (Fixture *f, gconstpointer data)
   g_autoptr(GPtrArray) lines = NULL;
   g_autoptr(GPtrArray) lines2 = NULL;
   g_autoptr(GPtrArray) lines3 = NULL;
-  guint64 offset, line;
 
-  lines = read_lines (path, 0, 0, MIB, &offset, &line);
-  g_assert_cmpuint (lines->len, ==, 1);
+  lines = read_expect (path, 0, 0, MIB, 1, strlen (text), 2);
   assert_got (lines, 0, "{}", 3 * MIB + 2, 2);
-  g_assert_cmpuint (offset, ==, strlen (text));
-  g_assert_cmpuint (line, ==, 2);
 
-  lines2 = read_lines (path2, 0, 0, 100, &offset, &line);
-  g_assert_cmpuint (lines2->len, ==, 1);
+  lines2 = read_expect (path2, 0, 0, 100, 1, strlen (text2), 3);
   assert_got (lines2, 0, "{}", 151 + 300 * KIB + 1, 3);
-  g_assert_cmpuint (offset, ==, strlen (text2));
-  g_assert_cmpuint (line, ==, 3);
 
   /* Without its '\n' it is still left for later. */
-  lines3 = read_lines (path3, 0, 0, MIB, &offset, &line);
-  g_assert_cmpuint (lines3->len, ==, 1);
-  g_assert_cmpuint (offset, ==, 3);
-  g_assert_cmpuint (line, ==, 1);
+  lines3 = read_expect (path3, 0, 0, MIB, 1, 3, 1);
 }
 
 /* A 50 MB line with max 1 MiB is skipped through in bounded memory and
@@ -803,6 +755,19 @@ test_pread_all (Fixture *f, gconstpointer data)
   g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_IO);
 }
 
+/* Opening `path` fails with an I/O error that names it. */
+static void
+assert_open_fails (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *prefix = g_strconcat (path, ": open: ", NULL);
+  JsyncReader *none = jsync_reader_open (path, 0, 0, 100, &error);
+
+  g_assert_null (none);
+  g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_IO);
+  g_assert_true (g_str_has_prefix (error->message, prefix));
+}
+
 /* Open failures name the file; symbolic links are not followed; the fd is
  * the file's. */
 static void
@@ -815,26 +780,12 @@ test_open (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsyncReader) reader = NULL;
   g_autoptr(JsyncReader) dir_reader = NULL;
-  JsyncReader *none;
   JsyncLine l;
   struct stat st;
 
-  none = jsync_reader_open (missing, 0, 0, 100, &error);
-  g_assert_null (none);
-  g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_IO);
-  prefix = g_strconcat (missing, ": open: ", NULL);
-  g_assert_true (g_str_has_prefix (error->message, prefix));
-  g_clear_error (&error);
-  g_clear_pointer (&prefix, g_free);
-
+  assert_open_fails (missing);
   g_assert_cmpint (symlink (path, link), ==, 0);
-  none = jsync_reader_open (link, 0, 0, 100, &error);
-  g_assert_null (none);
-  g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_IO);
-  prefix = g_strconcat (link, ": open: ", NULL);
-  g_assert_true (g_str_has_prefix (error->message, prefix));
-  g_clear_error (&error);
-  g_clear_pointer (&prefix, g_free);
+  assert_open_fails (link);
 
   /* A folder opens, but reading it fails with an error. */
   dir_reader = jsync_reader_open (f->dir, 0, 0, 100, &error);
@@ -855,31 +806,33 @@ test_open (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-  ADD ("/reader/lines/basic", test_lines_basic);
-  ADD ("/reader/lines/blank-between", test_lines_blank_between);
-  ADD ("/reader/lines/partial-last", test_lines_partial_last);
-  ADD ("/reader/lines/resume", test_lines_resume);
-  ADD ("/reader/lines/crlf", test_lines_crlf);
-  ADD ("/reader/lines/whitespace-only", test_lines_whitespace_only);
-  ADD ("/reader/lines/empty", test_empty);
-  ADD ("/reader/lines/only-blank", test_only_blank);
-  ADD ("/reader/lines/many", test_many_lines);
-  ADD ("/reader/long/small-max", test_long_small_max);
-  ADD ("/reader/long/small-max-skipped", test_long_small_max_skipped);
-  ADD ("/reader/long/chunk", test_long_chunk);
-  ADD ("/reader/long/3mib", test_long_3mib);
-  ADD ("/reader/long/incomplete", test_long_incomplete);
-  ADD ("/reader/long/blank", test_long_blank);
-  ADD ("/reader/long/memory", test_long_memory);
-  ADD ("/reader/hash/tail", test_tail_hash);
-  ADD ("/reader/io/pread-all", test_pread_all);
-  ADD ("/reader/io/open", test_open);
-#undef ADD
+#define ADD_LINES(path, c) \
+  g_test_add (path, Fixture, &c, fixture_setup, test_lines, fixture_teardown)
+  ADD_LINES ("/reader/lines/basic", lines_basic);
+  ADD_LINES ("/reader/lines/blank-between", lines_blank_between);
+  JTEST_ADD ("/reader/lines/partial-last", test_lines_partial_last);
+  JTEST_ADD ("/reader/lines/resume", test_lines_resume);
+  JTEST_ADD ("/reader/lines/crlf", test_lines_crlf);
+  ADD_LINES ("/reader/lines/whitespace-only", lines_whitespace_only);
+  ADD_LINES ("/reader/lines/empty", lines_empty);
+#undef ADD_LINES
+  JTEST_ADD ("/reader/lines/only-blank", test_only_blank);
+  JTEST_ADD ("/reader/lines/many", test_many_lines);
+  JTEST_ADD ("/reader/long/small-max", test_long_small_max);
+  g_test_add ("/reader/long/small-max-skipped", Fixture,
+              &long_small_max_skipped, fixture_setup, test_long_between,
+              fixture_teardown);
+  JTEST_ADD ("/reader/long/chunk", test_long_chunk);
+  g_test_add ("/reader/long/3mib", Fixture, &long_3mib, fixture_setup,
+              test_long_between, fixture_teardown);
+  JTEST_ADD ("/reader/long/incomplete", test_long_incomplete);
+  JTEST_ADD ("/reader/long/blank", test_long_blank);
+  JTEST_ADD ("/reader/long/memory", test_long_memory);
+  JTEST_ADD ("/reader/hash/tail", test_tail_hash);
+  JTEST_ADD ("/reader/io/pread-all", test_pread_all);
+  JTEST_ADD ("/reader/io/open", test_open);
   g_test_add_func ("/reader/hash/known", test_hash_known);
 
   return g_test_run ();

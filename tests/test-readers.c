@@ -12,7 +12,6 @@
  * fails (exit 3) instead of succeeding.
  */
 #include <fcntl.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -284,8 +283,7 @@ test_old_schema (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
   /* data: NULL for a synced copy of the example logs, else nothing. */
 #define ADD(path, data, func) \

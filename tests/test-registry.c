@@ -1,7 +1,6 @@
 /* test-registry.c: loading, checking and routing applier modules, against
  * the fixture plugins of tests/plugins/ (each broken in one way; see their
  * head comments). */
-#include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -292,11 +291,25 @@ test_load_disabled (Fixture *f, gconstpointer data)
 
 /* --- Refusals ----------------------------------------------------------- */
 
-static void
-test_reject_abi_mismatch (Fixture *f, gconstpointer data)
+/* A fixture module the registry refuses, and what its failure names. */
+typedef struct
 {
+  const char *module;
+  const char *cause;
+} Refusal;
+
+static const Refusal refuse_abi_mismatch = { "badabi", "ABI 99.0" };
+static const Refusal refuse_no_symbol = { "nosymbol", JSYNC_APPLIER_SYMBOL };
+static const Refusal refuse_missing_field = { "noname",
+                                              "required field name" };
+
+static void
+test_reject (Fixture *f, gconstpointer data)
+{
+  const Refusal *refusal = data;
+
   load_fixtures (f);
-  assert_fixture_failure (f, "badabi", "ABI 99.0");
+  assert_fixture_failure (f, refusal->module, refusal->cause);
 }
 
 static void
@@ -311,13 +324,6 @@ test_reject_newer_minor (Fixture *f, gconstpointer data)
 }
 
 static void
-test_reject_no_symbol (Fixture *f, gconstpointer data)
-{
-  load_fixtures (f);
-  assert_fixture_failure (f, "nosymbol", JSYNC_APPLIER_SYMBOL);
-}
-
-static void
 test_reject_null_symbol (Fixture *f, gconstpointer data)
 {
   if (!f->has_nullsymbol)
@@ -327,13 +333,6 @@ test_reject_null_symbol (Fixture *f, gconstpointer data)
     }
   load_fixtures (f);
   assert_fixture_failure (f, "nullsymbol", "is NULL");
-}
-
-static void
-test_reject_missing_field (Fixture *f, gconstpointer data)
-{
-  load_fixtures (f);
-  assert_fixture_failure (f, "noname", "required field name");
 }
 
 static void
@@ -806,14 +805,7 @@ batch_sync (BatchWorld *w, guint batch_size, GError **error)
 static gint64
 batch_count (BatchWorld *w, const char *sql)
 {
-  sqlite3 *db = NULL;
-  gint64 n;
-
-  g_assert_cmpint (sqlite3_open_v2 (w->db, &db, SQLITE_OPEN_READONLY, NULL),
-                   ==, SQLITE_OK);
-  n = count_rows (db, sql);
-  sqlite3_close (db);
-  return n;
+  return jtest_cache_int (w->db, sql, NULL);
 }
 
 /* The core calls a 1.1 applier's end_batch at the end of every batch,
@@ -887,48 +879,49 @@ test_abi_end_batch_fails (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
   /* Intern the appliers' error domain from this program's copy of its name,
    * as jsync_coordinator_open() does: the fixtures tests make modules set
    * errors in it, and GLib would keep the first module's pointer, gone
    * once the module is unloaded (a crash in the next lookup). */
   (void) JSYNC_APPLIER_ERROR;
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
-  ADD ("/registry/load/fixtures", test_load_fixtures);
-  ADD ("/registry/load/empty", test_load_empty);
-  ADD ("/registry/load/missing-folder", test_load_missing_folder);
-  ADD ("/registry/load/not-a-folder", test_load_not_a_folder);
-  ADD ("/registry/load/disabled", test_load_disabled);
-  ADD ("/registry/reject/abi-mismatch", test_reject_abi_mismatch);
-  ADD ("/registry/reject/newer-minor", test_reject_newer_minor);
-  ADD ("/registry/reject/no-symbol", test_reject_no_symbol);
-  ADD ("/registry/reject/null-symbol", test_reject_null_symbol);
-  ADD ("/registry/reject/missing-field", test_reject_missing_field);
-  ADD ("/registry/reject/misnamed", test_reject_misnamed);
-  ADD ("/registry/reject/not-a-module", test_reject_not_a_module);
-  ADD ("/registry/reject/symlink", test_reject_symlink);
-  ADD ("/registry/reject/writable-file", test_reject_writable_file);
-  ADD ("/registry/reject/writable-folder", test_reject_writable_folder);
-  ADD ("/registry/reject/group-writable-loads",
+  JTEST_ADD ("/registry/load/fixtures", test_load_fixtures);
+  JTEST_ADD ("/registry/load/empty", test_load_empty);
+  JTEST_ADD ("/registry/load/missing-folder", test_load_missing_folder);
+  JTEST_ADD ("/registry/load/not-a-folder", test_load_not_a_folder);
+  JTEST_ADD ("/registry/load/disabled", test_load_disabled);
+#define ADD_REFUSAL(path, refusal) \
+  g_test_add (path, Fixture, &refusal, fixture_setup, test_reject, \
+              fixture_teardown)
+  ADD_REFUSAL ("/registry/reject/abi-mismatch", refuse_abi_mismatch);
+  JTEST_ADD ("/registry/reject/newer-minor", test_reject_newer_minor);
+  ADD_REFUSAL ("/registry/reject/no-symbol", refuse_no_symbol);
+  JTEST_ADD ("/registry/reject/null-symbol", test_reject_null_symbol);
+  ADD_REFUSAL ("/registry/reject/missing-field", refuse_missing_field);
+#undef ADD_REFUSAL
+  JTEST_ADD ("/registry/reject/misnamed", test_reject_misnamed);
+  JTEST_ADD ("/registry/reject/not-a-module", test_reject_not_a_module);
+  JTEST_ADD ("/registry/reject/symlink", test_reject_symlink);
+  JTEST_ADD ("/registry/reject/writable-file", test_reject_writable_file);
+  JTEST_ADD ("/registry/reject/writable-folder", test_reject_writable_folder);
+  JTEST_ADD ("/registry/reject/group-writable-loads",
        test_reject_group_writable_loads);
-  ADD ("/registry/conflict/prefix", test_conflict_prefix);
-  ADD ("/registry/conflict/disabled", test_conflict_disabled);
-  ADD ("/registry/shadow/same-folder-twice", test_shadow_same_folder_twice);
-  ADD ("/registry/shadow/first-folder-wins", test_shadow_first_folder_wins);
-  ADD ("/registry/route/longest-prefix", test_route_longest_prefix);
-  ADD ("/registry/route/no-match", test_route_no_match);
-  ADD ("/registry/route/many-types", test_route_many_types);
-  ADD ("/registry/fixtures/appliers", test_fixture_appliers);
-  ADD ("/registry/abi/layout", test_abi_layout);
-  ADD ("/registry/abi/minors-load", test_abi_minors_load);
-  ADD ("/registry/abi/end-batch-called", test_abi_end_batch_called);
-  ADD ("/registry/abi/end-batch-fails", test_abi_end_batch_fails);
+  JTEST_ADD ("/registry/conflict/prefix", test_conflict_prefix);
+  JTEST_ADD ("/registry/conflict/disabled", test_conflict_disabled);
+  JTEST_ADD ("/registry/shadow/same-folder-twice",
+             test_shadow_same_folder_twice);
+  JTEST_ADD ("/registry/shadow/first-folder-wins",
+             test_shadow_first_folder_wins);
+  JTEST_ADD ("/registry/route/longest-prefix", test_route_longest_prefix);
+  JTEST_ADD ("/registry/route/no-match", test_route_no_match);
+  JTEST_ADD ("/registry/route/many-types", test_route_many_types);
+  JTEST_ADD ("/registry/fixtures/appliers", test_fixture_appliers);
+  JTEST_ADD ("/registry/abi/layout", test_abi_layout);
+  JTEST_ADD ("/registry/abi/minors-load", test_abi_minors_load);
+  JTEST_ADD ("/registry/abi/end-batch-called", test_abi_end_batch_called);
+  JTEST_ADD ("/registry/abi/end-batch-fails", test_abi_end_batch_fails);
 
-#undef ADD
 
   return g_test_run ();
 }

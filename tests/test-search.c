@@ -9,7 +9,6 @@
  * --limit narrow the list, --json has its keys, and matches are marked in
  * snippets: [brackets] on a pipe, bold on a terminal.
  */
-#include <locale.h>
 #include <string.h>
 
 #include "cli-run.h"
@@ -17,17 +16,6 @@
 #define CHAPTER_CONVERSATION "c0ffee00-1234-4abc-9def-0123456789ab"
 #define GARDEN_CONVERSATION "3315d080-438a-42ea-a206-76f5ea2d220c"
 #define GARDEN_WORKSPACE "062b6f16-ea57-4128-a9d4-ea6c88f68e9b"
-
-static void
-search_setup (CliFixture *f, gconstpointer data)
-{
-  g_autoptr(JsyncResult) result = NULL;
-
-  cli_fixture_setup (f, data);
-  cli_fixture_copy_nexus (f);
-  result = cli_sync (f);
-  g_assert_cmpuint (result->events_failed, ==, 0);
-}
 
 /* Search through the library; asserts it succeeded. */
 static json_object *
@@ -537,27 +525,23 @@ test_cli_limit_table (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, CliFixture, NULL, search_setup, func, cli_fixture_teardown)
-  ADD ("/search/words/found", test_words_found);
-  ADD ("/search/words/all-required", test_words_all_required);
-  ADD ("/search/rank/order", test_rank_order);
-  ADD ("/search/quote/words", test_quote);
-  ADD ("/search/quote/hostile", test_quote_hostile);
-  ADD ("/search/quote/repeated-words", test_repeated_words);
-  ADD ("/search/quote/spellings", test_spellings);
-  ADD ("/search/quote/too-many-words", test_too_many_words);
-  ADD ("/search/raw/syntax", test_raw);
-  ADD ("/search/table/one", test_table);
-  ADD ("/search/limit/best", test_limit);
-  ADD ("/search/cli/json", test_cli_json);
-  ADD ("/search/cli/plain", test_cli_plain);
-  ADD ("/search/cli/terminal", test_cli_terminal);
-  ADD ("/search/cli/exit", test_cli_exit);
-  ADD ("/search/cli/limit-table", test_cli_limit_table);
-#undef ADD
+  CLI_ADD_NEXUS ("/search/words/found", test_words_found);
+  CLI_ADD_NEXUS ("/search/words/all-required", test_words_all_required);
+  CLI_ADD_NEXUS ("/search/rank/order", test_rank_order);
+  CLI_ADD_NEXUS ("/search/quote/words", test_quote);
+  CLI_ADD_NEXUS ("/search/quote/hostile", test_quote_hostile);
+  CLI_ADD_NEXUS ("/search/quote/repeated-words", test_repeated_words);
+  CLI_ADD_NEXUS ("/search/quote/spellings", test_spellings);
+  CLI_ADD_NEXUS ("/search/quote/too-many-words", test_too_many_words);
+  CLI_ADD_NEXUS ("/search/raw/syntax", test_raw);
+  CLI_ADD_NEXUS ("/search/table/one", test_table);
+  CLI_ADD_NEXUS ("/search/limit/best", test_limit);
+  CLI_ADD_NEXUS ("/search/cli/json", test_cli_json);
+  CLI_ADD_NEXUS ("/search/cli/plain", test_cli_plain);
+  CLI_ADD_NEXUS ("/search/cli/terminal", test_cli_terminal);
+  CLI_ADD_NEXUS ("/search/cli/exit", test_cli_exit);
+  CLI_ADD_NEXUS ("/search/cli/limit-table", test_cli_limit_table);
   return g_test_run ();
 }

@@ -6,7 +6,6 @@
  * incremental path (late devices, conflict copies, torn lines, rewrites,
  * crashes between batches) must end equal to it.
  */
-#include <locale.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +14,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 typedef struct
 {
@@ -29,20 +28,15 @@ typedef struct
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  f->dir = jtest_tree_make (NULL, "jsync-sync");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache", "cache.db", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
+  jtest_dirs_make (NULL, "jsync-sync", "cache/cache.db", &f->dir, &f->data,
+                   &f->db);
   f->batch_size = 1000;
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->plugin_path);
 }
 
@@ -84,16 +78,8 @@ static JsyncResult *
 fixture_sync (Fixture *f)
 {
   g_autoptr(JsyncConfig) config = fixture_config (f, f->db, f->batch_size);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
-                                                                    &error);
-  JsyncResult *result;
 
-  g_assert_no_error (error);
-  result = jsync_coordinator_sync (coordinator, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (result);
-  return result;
+  return jtest_sync (config);
 }
 
 static void
@@ -104,19 +90,42 @@ fixture_sync_quiet (Fixture *f)
   jsync_result_free (result);
 }
 
+/* A sync that warns once, as `pattern` says (a g_test_expect_message
+ * pattern). */
+static void
+sync_warning (Fixture *f, const char *pattern)
+{
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+  fixture_sync_quiet (f);
+  g_test_assert_expected_messages ();
+}
+
+/* A rebuild in batches of `batch_size` during which an applier rejects an
+ * event (the warning `pattern`, once): `applied` events applied, `failed`
+ * failed; the library is closed again when it returns. */
+static void
+rebuild_rejecting (Fixture *f, guint batch_size, const char *pattern,
+                   guint applied, guint failed)
+{
+  g_autoptr(JsyncConfig) config = fixture_config (f, f->db, batch_size);
+  g_autoptr(JsyncCoordinator) coordinator = jtest_open (config);
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+  result = jsync_coordinator_rebuild (coordinator, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->events_applied, ==, applied);
+  g_assert_cmpuint (result->events_failed, ==, failed);
+}
+
 static json_object *
 dump_db (Fixture *f, const char *db)
 {
   g_autoptr(JsyncConfig) config = fixture_config (f, db, 1000);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = jsync_coordinator_open (config,
-                                                                    &error);
-  json_object *dump;
 
-  g_assert_no_error (error);
-  dump = jsync_coordinator_dump (coordinator, &error);
-  g_assert_no_error (error);
-  return dump;
+  return jtest_dump (config);
 }
 
 /* The reference: a fresh cache built in one batch, in key order. */
@@ -126,19 +135,10 @@ reference_dump (Fixture *f)
   g_autofree char *db = g_build_filename (f->dir, "reference",
                                           "reference.db", NULL);
   g_autoptr(JsyncConfig) config = fixture_config (f, db, 1000000);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  json_object *dump;
 
   g_unlink (db);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  result = jsync_coordinator_sync (coordinator, &error);
-  g_assert_no_error (error);
-  dump = jsync_coordinator_dump (coordinator, &error);
-  g_assert_no_error (error);
-  return dump;
+  jsync_result_free (jtest_sync (config));
+  return jtest_dump (config);
 }
 
 static void
@@ -189,18 +189,7 @@ assert_matches_reference (Fixture *f)
 static gint64
 query_int (Fixture *f, const char *sql)
 {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 value;
-
-  g_assert_cmpint (sqlite3_open (f->db, &db), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==,
-                   SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-  return value;
+  return jtest_cache_int (f->db, sql, NULL);
 }
 
 static char *
@@ -221,17 +210,6 @@ query_text (Fixture *f, const char *sql)
 }
 
 /* --- Event text ------------------------------------------------------- */
-
-static char *
-conversation_line (const char *id, const char *device, gint64 ts,
-                   const char *conversation, const char *title)
-{
-  return g_strdup_printf (
-      "{\"type\":\"metadata\",\"data\":{\"id\":\"%s\",\"title\":\"%s\","
-      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
-      "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-      conversation, title, ts, id, device, ts);
-}
 
 static char *
 message_line (const char *id, const char *device, gint64 ts,
@@ -289,7 +267,8 @@ test_example (Fixture *f, gconstpointer data)
 static void
 test_late_device (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "devA", 1000, "c1", "First");
+  g_autofree char *create = jtest_metadata_line ("e1", "devA", 1000, "c1",
+                                                 "First");
   g_autofree char *msg = message_line ("e2", "devA", 2000, "c1", "m1", "hello", 0);
   g_autofree char *late = message_update_line ("e3", "devB", 1500, "c1", "m1",
                                                "too early");
@@ -318,7 +297,7 @@ test_late_device (Fixture *f, gconstpointer data)
 static void
 test_torn_line (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *msg = message_line ("e2", "d", 2000, "c1", "m1", "hi", 0);
   gsize half = strlen (msg) / 2;
   g_autofree char *head = g_strndup (msg, half);
@@ -343,7 +322,7 @@ test_torn_line (Fixture *f, gconstpointer data)
 static void
 test_conflict_copy (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
   g_autofree char *m2 = message_line ("e3", "d2", 3000, "c1", "m2", "two", 1);
   g_autofree char *base = g_strconcat (create, "\n", m1, NULL);
@@ -367,7 +346,7 @@ test_conflict_copy (Fixture *f, gconstpointer data)
 static void
 test_conflict_differs (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *late_copy = message_line ("e2", "d", 2500, "c1", "m1", "later copy", 0);
   g_autofree char *early_copy = message_line ("e2", "d", 2000, "c1", "m1", "earlier copy", 0);
   g_autoptr(JsyncResult) second = NULL;
@@ -395,7 +374,7 @@ test_conflict_differs (Fixture *f, gconstpointer data)
 static void
 test_rewritten (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
   g_autofree char *m2 = message_line ("e3", "d", 3000, "c1", "m2", "two", 1);
   g_autofree char *m3 = message_line ("e4", "d", 4000, "c1", "m3", "three", 2);
@@ -429,7 +408,7 @@ test_rewritten (Fixture *f, gconstpointer data)
 static void
 test_truncated (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
   g_autofree char *both = g_strconcat (create, m1, NULL);
   g_autoptr(JsyncResult) result = NULL;
@@ -451,7 +430,7 @@ test_truncated (Fixture *f, gconstpointer data)
 static void
 test_bad_lines (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *text = g_strconcat (
       create, "{not json\n",
       "{\"type\":\"message\",\"id\":\"e9\",\"deviceId\":\"d\",\"timestamp\":\"x\"}\n",
@@ -489,8 +468,8 @@ test_bad_lines (Fixture *f, gconstpointer data)
 static void
 test_unreadable (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
-  g_autofree char *other = conversation_line ("e2", "d", 1000, "c2", "U");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *other = jtest_metadata_line ("e2", "d", 1000, "c2", "U");
   g_autofree char *path = g_build_filename (f->data, "a.jsonl", NULL);
   g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) second = NULL;
@@ -547,8 +526,8 @@ vanish_progress (const JsyncProgress *progress, gpointer user_data)
 static void
 test_recorded_never_read (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
-  g_autofree char *other = conversation_line ("e2", "d", 1000, "c2", "U");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *other = jtest_metadata_line ("e2", "d", 1000, "c2", "U");
   g_autoptr(JsyncConfig) config = NULL;
   g_autoptr(JsyncCoordinator) coordinator = NULL;
   g_autoptr(JsyncResult) first = NULL;
@@ -559,8 +538,7 @@ test_recorded_never_read (Fixture *f, gconstpointer data)
   write_file (f, "a.jsonl", create);
   write_file (f, "b.jsonl", other);
   config = fixture_config (f, f->db, f->batch_size);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   jsync_coordinator_set_progress (coordinator, vanish_progress, &v);
   g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
                          "b.jsonl: cannot be read*");
@@ -614,7 +592,8 @@ test_crash_between_batches (Fixture *f, gconstpointer data)
   for (int c = 0; c < 3; c++)
     {
       g_autofree char *conv = g_strdup_printf ("c%d", c);
-      g_autofree char *create = conversation_line (conv, "d", 1000 + c, conv, "T");
+      g_autofree char *create = jtest_metadata_line (conv, "d", 1000 + c,
+                                                     conv, "T");
 
       g_string_append (text, create);
       for (int m = 0; m < 10; m++)
@@ -643,8 +622,7 @@ test_crash_between_batches (Fixture *f, gconstpointer data)
       f->data = g_build_filename (dir, "data", NULL);
       f->db = g_build_filename (dir, "cache", "cache.db", NULL);
       config = fixture_config (f, f->db, 4);
-      coordinator = jsync_coordinator_open (config, &error);
-      g_assert_no_error (error);
+      coordinator = jtest_open (config);
       jsync_coordinator_set_progress (coordinator, crash_progress, &batches);
       jsync_result_free (jsync_coordinator_sync (coordinator, &error));
       g_assert_not_reached ();
@@ -695,7 +673,7 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
   g_autofree char *v2 = copy_module (f, "plugins/v2", "echo");
   const char *bundled = g_getenv ("JSYNC_PLUGIN_PATH");
   g_autofree char *bundled_copy = g_strdup (bundled);
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) second = NULL;
   g_autoptr(JsyncResult) third = NULL;
@@ -737,10 +715,8 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
 static gint64
 failed_rows (Fixture *f, const char *id)
 {
-  g_autofree char *sql = g_strdup_printf (
-      "SELECT count(*) FROM jsync_failed WHERE event_id = '%s'", id);
-
-  return query_int (f, sql);
+  return jtest_cache_int (f->db, "SELECT count(*) FROM jsync_failed"
+                                 " WHERE event_id = ?", id);
 }
 
 static void
@@ -768,9 +744,7 @@ test_failed_kept (Fixture *f, gconstpointer data)
   g_free (f->plugin_path);
   f->plugin_path = g_strdup (strict);
   write_file (f, "late.jsonl", late);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:1: reject: rejected*");
-  fixture_sync_quiet (f);
-  g_test_assert_expected_messages ();
+  sync_warning (f, "r.jsonl:1: reject: rejected*");
   g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
   g_assert_cmpint (query_int (f, "SELECT status FROM jsync_events WHERE id = 'r1'"), ==, 2);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
@@ -778,9 +752,7 @@ test_failed_kept (Fixture *f, gconstpointer data)
   /* The file rewritten (same events, other order): read again, the failed
    * event is still recorded once. */
   write_file (f, "r.jsonl", rewritten);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*read again*");
-  fixture_sync_quiet (f);
-  g_test_assert_expected_messages ();
+  sync_warning (f, "*read again*");
   g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
   g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
@@ -797,23 +769,10 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
       "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"d\",\"timestamp\":20,\"data\":{\"bad\":true}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"d\",\"timestamp\":30,\"data\":{}}\n";
-  g_autoptr(JsyncConfig) config = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
 
   f->plugin_path = g_strdup (strict);
   write_file (f, "r.jsonl", lines);
-  config = fixture_config (f, f->db, 1000);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:2: reject: rejected*");
-  result = jsync_coordinator_rebuild (coordinator, &error);
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
-  g_assert_cmpuint (result->events_applied, ==, 2);
-  g_assert_cmpuint (result->events_failed, ==, 1);
-  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  rebuild_rejecting (f, 1000, "r.jsonl:2: reject: rejected*", 2, 1);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events WHERE id = 'r2'"), ==, 0);
   g_assert_cmpint (failed_rows (f, "r2"), ==, 1);
@@ -826,9 +785,7 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
 
       g_remove (path);
     }
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "r.jsonl:2: reject: rejected*");
-  fixture_sync_quiet (f);
-  g_test_assert_expected_messages ();
+  sync_warning (f, "r.jsonl:2: reject: rejected*");
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
   g_assert_cmpint (failed_rows (f, "r2"), ==, 1);
   g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
@@ -848,25 +805,12 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
   static const char second[] =
       "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"e\",\"timestamp\":20,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"e\",\"timestamp\":30,\"data\":{\"bad\":true}}\n";
-  g_autoptr(JsyncConfig) config = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
 
   f->plugin_path = g_strdup (strict);
   write_file (f, "a.jsonl", first);
   write_file (f, "b.jsonl", second);
   /* Batches of one: b.jsonl's events sort before a.jsonl's last. */
-  config = fixture_config (f, f->db, 1);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "b.jsonl:2: reject: rejected*");
-  result = jsync_coordinator_rebuild (coordinator, &error);
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
-  g_assert_cmpuint (result->events_applied, ==, 3);
-  g_assert_cmpuint (result->events_failed, ==, 1);
-  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  rebuild_rejecting (f, 1, "b.jsonl:2: reject: rejected*", 3, 1);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 3);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events WHERE id = 'r3'"), ==, 0);
   g_assert_cmpint (failed_rows (f, "r3"), ==, 1);
@@ -878,7 +822,7 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
 static void
 test_rebuild (Fixture *f, gconstpointer data)
 {
-  g_autofree char *create = conversation_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
   g_autofree char *both = g_strconcat (create, m1, NULL);
   g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
@@ -890,8 +834,7 @@ test_rebuild (Fixture *f, gconstpointer data)
   write_file (f, "c.jsonl", both);
   fixture_sync_quiet (f);
   config = fixture_config (f, f->db, 1000);
-  coordinator = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  coordinator = jtest_open (config);
   result = jsync_coordinator_rebuild (coordinator, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (result->events_applied, ==, 2);
@@ -982,11 +925,11 @@ random_history (GRand *rand)
       else
         {
           if (kind < 20)
-            p->line = g_strdup_printf (
-                "{\"type\":\"metadata\",\"data\":{\"id\":\"%s\",\"title\":\"T%d\","
-                "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
-                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                conv, i, ts, id, devices[d], ts);
+            {
+              g_autofree char *title = g_strdup_printf ("T%d", i);
+
+              p->line = jtest_metadata_line (id, devices[d], ts, conv, title);
+            }
           else if (kind < 55)
             p->line = g_strdup_printf (
                 "{\"type\":\"message\",\"conversationId\":\"%s\",\"data\":{\"id\":\"%s\","
@@ -1102,28 +1045,26 @@ test_convergence (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-  ADD ("/sync/example/nexus", test_example);
-  ADD ("/sync/order/late-device", test_late_device);
-  ADD ("/sync/order/convergence", test_convergence);
-  ADD ("/sync/lines/torn", test_torn_line);
-  ADD ("/sync/lines/bad", test_bad_lines);
-  ADD ("/sync/files/conflict-copy", test_conflict_copy);
-  ADD ("/sync/files/conflict-differs", test_conflict_differs);
-  ADD ("/sync/files/rewritten", test_rewritten);
-  ADD ("/sync/files/truncated", test_truncated);
-  ADD ("/sync/files/unreadable", test_unreadable);
-  ADD ("/sync/files/recorded-never-read", test_recorded_never_read);
-  ADD ("/sync/crash/between-batches", test_crash_between_batches);
-  ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
-  ADD ("/sync/appliers/failed-kept", test_failed_kept);
-  ADD ("/sync/appliers/rejected-rolled-back", test_rebuild_rejected_rolled_back);
-  ADD ("/sync/appliers/deferred-rejected", test_rebuild_deferred_rejected);
-  ADD ("/sync/rebuild/swap", test_rebuild);
-#undef ADD
+  JTEST_ADD ("/sync/example/nexus", test_example);
+  JTEST_ADD ("/sync/order/late-device", test_late_device);
+  JTEST_ADD ("/sync/order/convergence", test_convergence);
+  JTEST_ADD ("/sync/lines/torn", test_torn_line);
+  JTEST_ADD ("/sync/lines/bad", test_bad_lines);
+  JTEST_ADD ("/sync/files/conflict-copy", test_conflict_copy);
+  JTEST_ADD ("/sync/files/conflict-differs", test_conflict_differs);
+  JTEST_ADD ("/sync/files/rewritten", test_rewritten);
+  JTEST_ADD ("/sync/files/truncated", test_truncated);
+  JTEST_ADD ("/sync/files/unreadable", test_unreadable);
+  JTEST_ADD ("/sync/files/recorded-never-read", test_recorded_never_read);
+  JTEST_ADD ("/sync/crash/between-batches", test_crash_between_batches);
+  JTEST_ADD ("/sync/appliers/pending-and-upgrade", test_pending_and_upgrade);
+  JTEST_ADD ("/sync/appliers/failed-kept", test_failed_kept);
+  JTEST_ADD ("/sync/appliers/rejected-rolled-back",
+             test_rebuild_rejected_rolled_back);
+  JTEST_ADD ("/sync/appliers/deferred-rejected",
+             test_rebuild_deferred_rejected);
+  JTEST_ADD ("/sync/rebuild/swap", test_rebuild);
   return g_test_run ();
 }

@@ -530,18 +530,14 @@ side_init (Fixture *f, Side *side, const char *name)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = jtest_fixture_plugins ("");
-  g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
-  g_autofree char *to = NULL;
+  static const char *const echo[] = { "echo", NULL };
   g_autofree char *home = NULL;
 
   f->root = jtest_tree_make (NULL, "jsync-syncthing");
   f->plugins = g_build_filename (f->root, "plugins", NULL);
   f->report = g_string_new (NULL);
   f->checks = g_ptr_array_new_with_free_func (check_free);
-  g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
-  to = g_build_filename (f->plugins, "echo.so", NULL);
-  jtest_copy_file (from, to, 0755);
+  jtest_copy_fixture_plugins ("", f->plugins, echo);
 
   /* Every child's home and XDG folders are in the scratch folder. */
   home = g_build_filename (f->root, "home", NULL);
@@ -1213,18 +1209,10 @@ syncthing_settle (Fixture *f, char **fingerprint, gint64 *took, char **why)
 static GPtrArray *
 jsync_argv (Side *side, const char *db, const char *const *args)
 {
-  GPtrArray *argv = g_ptr_array_new ();
+  GPtrArray *argv = jtest_jsync_argv (side->data, db, args);
 
-  g_ptr_array_add (argv, (gpointer) jtest_bin ());
-  g_ptr_array_add (argv, (gpointer) "--config");
-  g_ptr_array_add (argv, side->conf);
-  g_ptr_array_add (argv, (gpointer) "--data-dir");
-  g_ptr_array_add (argv, side->data);
-  g_ptr_array_add (argv, (gpointer) "--db");
-  g_ptr_array_add (argv, (gpointer) db);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
+  g_ptr_array_insert (argv, 1, (gpointer) "--config");
+  g_ptr_array_insert (argv, 2, side->conf);
   return argv;
 }
 
@@ -1743,15 +1731,6 @@ append_describe (Append *append, char buffer[160])
 
 /* --- The test ------------------------------------------------------------- */
 
-static double
-test_scale (void)
-{
-  const char *text = g_getenv ("JSYNC_TEST_SCALE");
-  double scale = text != NULL ? g_ascii_strtod (text, NULL) : 1.0;
-
-  return scale > 0 && scale <= 1 ? scale : 1.0;
-}
-
 static void
 write_acked (Side *side)
 {
@@ -1851,7 +1830,7 @@ report_appends (Fixture *f, Side *side, Check *at_return)
 static void
 test_two_devices (Fixture *f, gconstpointer user_data)
 {
-  double scale = test_scale ();
+  double scale = jtest_scale ();
   gint64 seconds = MAX (APPEND_SECONDS_MIN, (gint64) (APPEND_SECONDS * scale));
   g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
   g_autofree char *why = NULL;

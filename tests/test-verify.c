@@ -8,7 +8,6 @@
  * "Lost events") are reported apart, as only in the cache, and are no
  * difference.  The temporary file is gone afterwards, whatever happened.
  */
-#include <locale.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -17,16 +16,6 @@
 
 #define CHAPTER_CONVERSATION "c0ffee00-1234-4abc-9def-0123456789ab"
 
-static void
-nexus_setup (CliFixture *f, gconstpointer data)
-{
-  g_autoptr(JsyncResult) result = NULL;
-
-  cli_fixture_setup (f, data);
-  cli_fixture_copy_nexus (f);
-  result = cli_sync (f);
-  g_assert_cmpuint (result->events_applied, ==, JTEST_NEXUS_EVENTS);
-}
 
 static void
 assert_no_temp_file (CliFixture *f)
@@ -36,38 +25,36 @@ assert_no_temp_file (CliFixture *f)
   g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
 }
 
+/* The entry for `name` in the report's array `member` ("tables" or
+ * "fts"). */
 static json_object *
-table_report (json_object *report, const char *name)
+report_entry (json_object *report, const char *member, const char *name)
 {
-  json_object *tables = jtest_member_array (report, "tables");
+  json_object *list = jtest_member_array (report, member);
 
-  for (size_t i = 0; i < json_object_array_length (tables); i++)
+  for (size_t i = 0; i < json_object_array_length (list); i++)
     {
-      json_object *table = json_object_array_get_idx (tables, i);
+      json_object *entry = json_object_array_get_idx (list, i);
 
-      if (g_strcmp0 (jtest_member_str (table, "table"), name) == 0)
-        return table;
+      if (g_strcmp0 (jtest_member_str (entry, "table"), name) == 0)
+        return entry;
     }
-  g_test_message ("no table %s in %s", name,
+  g_test_message ("no %s entry %s in %s", member, name,
                   json_object_to_json_string (report));
   g_assert_not_reached ();
   return NULL;
 }
 
 static json_object *
+table_report (json_object *report, const char *name)
+{
+  return report_entry (report, "tables", name);
+}
+
+static json_object *
 fts_report (json_object *report, const char *name)
 {
-  json_object *list = jtest_member_array (report, "fts");
-
-  for (size_t i = 0; i < json_object_array_length (list); i++)
-    {
-      json_object *index = json_object_array_get_idx (list, i);
-
-      if (g_strcmp0 (jtest_member_str (index, "table"), name) == 0)
-        return index;
-    }
-  g_assert_not_reached ();
-  return NULL;
+  return report_entry (report, "fts", name);
 }
 
 /* Every table and index agrees, but for the ones named. */
@@ -333,24 +320,15 @@ test_lost_and_different (CliFixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-  g_test_add ("/verify/fresh/library", CliFixture, NULL, nexus_setup,
-              test_fresh_library, cli_fixture_teardown);
-  g_test_add ("/verify/fresh/cli", CliFixture, NULL, nexus_setup,
-              test_fresh_cli, cli_fixture_teardown);
-  g_test_add ("/verify/tamper/title", CliFixture, NULL, nexus_setup,
-              test_tamper_title, cli_fixture_teardown);
-  g_test_add ("/verify/tamper/rows", CliFixture, NULL, nexus_setup,
-              test_tamper_rows, cli_fixture_teardown);
-  g_test_add ("/verify/tamper/fts-row", CliFixture, NULL, nexus_setup,
-              test_tamper_fts, cli_fixture_teardown);
-  g_test_add ("/verify/sync/first", CliFixture, NULL, nexus_setup,
-              test_unsynced, cli_fixture_teardown);
-  g_test_add ("/verify/lost/apart", CliFixture, NULL, cli_fixture_setup,
-              test_lost_events, cli_fixture_teardown);
-  g_test_add ("/verify/lost/and-different", CliFixture, NULL, nexus_setup,
-              test_lost_and_different, cli_fixture_teardown);
+  CLI_ADD_NEXUS ("/verify/fresh/library", test_fresh_library);
+  CLI_ADD_NEXUS ("/verify/fresh/cli", test_fresh_cli);
+  CLI_ADD_NEXUS ("/verify/tamper/title", test_tamper_title);
+  CLI_ADD_NEXUS ("/verify/tamper/rows", test_tamper_rows);
+  CLI_ADD_NEXUS ("/verify/tamper/fts-row", test_tamper_fts);
+  CLI_ADD_NEXUS ("/verify/sync/first", test_unsynced);
+  CLI_ADD ("/verify/lost/apart", test_lost_events);
+  CLI_ADD_NEXUS ("/verify/lost/and-different", test_lost_and_different);
   return g_test_run ();
 }

@@ -12,7 +12,6 @@
  * by plain syncs of the same states.  A `jsync rebuild` run meanwhile must
  * not lose the watch (it reopens the new file).
  */
-#include <locale.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,7 +21,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
-#include "jsync-test.h"
+#include "jsync-test-core.h"
 
 #define FUNCTIONAL_DEADLINE 10  /* seconds */
 
@@ -94,21 +93,15 @@ read_text (const char *path)
 static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *fixtures = jtest_fixture_plugins ("");
-  g_autofree char *from = g_build_filename (fixtures, "echo.so", NULL);
-  g_autofree char *to = NULL;
+  static const char *const names[] = { "echo", NULL };
 
-  f->dir = jtest_tree_make (NULL, "jsync-watch");
-  f->data = g_build_filename (f->dir, "data", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
+  jtest_dirs_make (NULL, "jsync-watch", "cache.db", &f->dir, &f->data,
+                   &f->db);
   f->reference = g_build_filename (f->dir, "reference.db", NULL);
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
   f->out = g_build_filename (f->dir, "watch.out", NULL);
   f->err = g_build_filename (f->dir, "watch.err", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
-  g_assert_cmpint (g_mkdir (f->plugins, 0755), ==, 0);
-  to = g_build_filename (f->plugins, "echo.so", NULL);
-  jtest_copy_file (from, to, 0644);
+  jtest_copy_fixture_plugins ("", f->plugins, names);
 
   f->env = jtest_child_environ ();
   f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);
@@ -124,10 +117,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
       g_subprocess_wait (f->watch, NULL, NULL);
       g_object_unref (f->watch);
     }
-  jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
-  g_free (f->db);
+  jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->reference);
   g_free (f->plugins);
   g_free (f->out);
@@ -228,20 +218,7 @@ stop_watch (Fixture *f, int signal)
 static gint64
 query_int (const char *db, const char *sql)
 {
-  sqlite3 *handle = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 value = -1;
-
-  if (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-    {
-      sqlite3_busy_timeout (handle, 2000);
-      if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) == SQLITE_OK
-          && sqlite3_step (stmt) == SQLITE_ROW)
-        value = sqlite3_column_int64 (stmt, 0);
-      sqlite3_finalize (stmt);
-    }
-  sqlite3_close (handle);
-  return value;
+  return jtest_cache_try_int (db, sql, 2000);
 }
 
 /* Poll the watch's cache until `sql` gives `expected`. */
@@ -274,6 +251,14 @@ wait_for_event (Fixture *f, const char *id)
   wait_for_cache (f, sql, 1);
 }
 
+/* One event appended to `file`, then waited for in the watch's cache. */
+static void
+append_seen (Fixture *f, const char *file, const char *id)
+{
+  APPEND (f, file, id);
+  wait_for_event (f, id);
+}
+
 static void
 wait_for_count (Fixture *f, gint64 expected)
 {
@@ -284,17 +269,10 @@ static json_object *
 dump_db (const char *db, Fixture *f)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsyncCoordinator) c = NULL;
-  json_object *dump;
 
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, db);
-  c = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
-  dump = jsync_coordinator_dump (c, &error);
-  g_assert_no_error (error);
-  return dump;
+  return jtest_dump (config);
 }
 
 /* The reference cache follows the same states by plain syncs. */
@@ -396,22 +374,18 @@ test_follow (Fixture *f, gconstpointer user_data)
   sync_reference (f);
 
   /* An app appends to a log. */
-  APPEND (f, "a.jsonl", "a3");
-  wait_for_event (f, "a3");
+  append_seen (f, "a.jsonl", "a3");
   sync_reference (f);
 
   /* A new log. */
-  APPEND (f, "b.jsonl", "b1");
-  wait_for_event (f, "b1");
+  append_seen (f, "b.jsonl", "b1");
   sync_reference (f);
 
   /* New nested folders with a log written at once, then more in it (the
    * new folder is watched). */
   g_assert_cmpint (g_mkdir_with_parents (deeper, 0755), ==, 0);
-  APPEND (f, "sub/deeper/c.jsonl", "c1");
-  wait_for_event (f, "c1");
-  APPEND (f, "sub/deeper/c.jsonl", "c2");
-  wait_for_event (f, "c2");
+  append_seen (f, "sub/deeper/c.jsonl", "c1");
+  append_seen (f, "sub/deeper/c.jsonl", "c2");
   sync_reference (f);
 
   /* A hidden folder is not followed: its log is never read. */
@@ -445,10 +419,8 @@ test_follow (Fixture *f, gconstpointer user_data)
                      " WHERE file = 'sub/deeper/c.jsonl'", 2);
   sync_reference (f);
   g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
-  APPEND (f, "sub/again.jsonl", "s1");
-  wait_for_event (f, "s1");
-  APPEND (f, "sub/again.jsonl", "s2");
-  wait_for_event (f, "s2");
+  append_seen (f, "sub/again.jsonl", "s1");
+  append_seen (f, "sub/again.jsonl", "s2");
   sync_reference (f);
 
   g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM echo_events"
@@ -471,8 +443,7 @@ test_rebuild (Fixture *f, gconstpointer user_data)
   APPEND (f, "log.jsonl", "r3");
   /* The new file (what every other reader opens) gets it. */
   wait_for_event (f, "r3");
-  APPEND (f, "log.jsonl", "r4");
-  wait_for_event (f, "r4");
+  append_seen (f, "log.jsonl", "r4");
   err = stop_watch (f, SIGTERM);
   g_assert_nonnull (strstr (err, "reopened"));
   sync_reference (f);
@@ -588,8 +559,7 @@ test_lib_func (Fixture *f, gconstpointer user_data)
   APPEND (f, "lib/old.jsonl", "l1");
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, f->db);
-  c = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  c = jtest_open (config);
   g_assert_true (jsync_coordinator_watch (c, lib_synced, &watch, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (watch.calls, >=, 2);
@@ -624,19 +594,16 @@ test_lib_stop (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JsyncConfig) config = jsync_config_new ();
   g_autoptr(JsyncCoordinator) c = NULL;
-  g_autoptr(GError) error = NULL;
   GThread *thread;
 
   jsync_config_set_data_dir (config, f->data);
   jsync_config_set_database (config, f->db);
-  c = jsync_coordinator_open (config, &error);
-  g_assert_no_error (error);
+  c = jtest_open (config);
   /* Stopping when nothing watches does nothing. */
   jsync_coordinator_stop_watch (c);
 
   thread = g_thread_new ("watch", lib_watch_thread, c);
-  APPEND (f, "t.jsonl", "t1");
-  wait_for_event (f, "t1");
+  append_seen (f, "t.jsonl", "t1");
   jsync_coordinator_stop_watch (c);
   g_assert_true (GPOINTER_TO_INT (g_thread_join (thread)));
 }
@@ -644,17 +611,13 @@ test_lib_stop (Fixture *f, gconstpointer user_data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
-  ADD ("/watch/cli/follow", test_follow);
-  ADD ("/watch/cli/rebuild", test_rebuild);
-  ADD ("/watch/cli/json", test_json);
-  ADD ("/watch/cli/stream", test_stream);
-  ADD ("/watch/lib/func", test_lib_func);
-  ADD ("/watch/lib/stop", test_lib_stop);
+  JTEST_ADD ("/watch/cli/follow", test_follow);
+  JTEST_ADD ("/watch/cli/rebuild", test_rebuild);
+  JTEST_ADD ("/watch/cli/json", test_json);
+  JTEST_ADD ("/watch/cli/stream", test_stream);
+  JTEST_ADD ("/watch/lib/func", test_lib_func);
+  JTEST_ADD ("/watch/lib/stop", test_lib_stop);
   return g_test_run ();
 }

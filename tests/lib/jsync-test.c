@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,8 +17,55 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
+
+/* --- A test program ----------------------------------------------------- */
+
+void
+jtest_init (int *argc, char ***argv)
+{
+  setlocale (LC_ALL, "");
+  g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+}
+
+double
+jtest_scale (void)
+{
+  const char *text = g_getenv ("JSYNC_TEST_SCALE");
+  double scale = g_ascii_strtod (text != NULL ? text : "1", NULL);
+
+  return scale > 0 && scale <= 1 ? scale : 1.0;
+}
+
+char *
+jtest_metadata_line (const char *id, const char *device, gint64 ts,
+                     const char *conversation, const char *title)
+{
+  return g_strdup_printf (
+      "{\"type\":\"metadata\",\"data\":{\"id\":\"%s\",\"title\":\"%s\","
+      "\"created\":%" G_GINT64_FORMAT ",\"vault\":\"V\"},\"id\":\"%s\","
+      "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+      conversation, title, ts, id, device, ts);
+}
 
 /* --- Where things are ---------------------------------------------------- */
+
+/* $`var` as the test started, else build/`built`; looked up once, as
+ * threads of a test (test-concurrency's) start programs at once. */
+static const char *
+env_or_built (char **once, const char *var, const char *built)
+{
+  if (g_once_init_enter (once))
+    {
+      const char *env = g_getenv (var);
+
+      g_once_init_leave (once, env != NULL
+                                 ? g_strdup (env)
+                                 : g_test_build_filename (G_TEST_BUILT, "..",
+                                                          built, NULL));
+    }
+  return *once;
+}
 
 /**
  * jtest_bin:
@@ -28,17 +76,7 @@ jtest_bin (void)
 {
   static char *bin = NULL;
 
-  /* Threads of a test (test-concurrency's) start programs at once. */
-  if (g_once_init_enter (&bin))
-    {
-      const char *env = g_getenv ("JSYNC_BIN");
-
-      g_once_init_leave (&bin, env != NULL
-                                 ? g_strdup (env)
-                                 : g_test_build_filename (G_TEST_BUILT, "..",
-                                                          "jsync", NULL));
-    }
-  return bin;
+  return env_or_built (&bin, "JSYNC_BIN", "jsync");
 }
 
 /**
@@ -50,16 +88,7 @@ jtest_bundled_plugins (void)
 {
   static char *path = NULL;
 
-  if (g_once_init_enter (&path))
-    {
-      const char *env = g_getenv ("JSYNC_PLUGIN_PATH");
-
-      g_once_init_leave (&path, env != NULL
-                                  ? g_strdup (env)
-                                  : g_test_build_filename (G_TEST_BUILT, "..",
-                                                           "plugins", NULL));
-    }
-  return path;
+  return env_or_built (&path, "JSYNC_PLUGIN_PATH", "plugins");
 }
 
 /**
@@ -70,6 +99,27 @@ char *
 jtest_fixture_plugins (const char *from)
 {
   return g_test_build_filename (G_TEST_BUILT, "plugins", from, NULL);
+}
+
+/**
+ * jtest_copy_fixture_plugins:
+ * Copies of fixture appliers, in a folder of their own.
+ */
+void
+jtest_copy_fixture_plugins (const char *from, const char *to,
+                            const char *const *names)
+{
+  g_autofree char *source = jtest_fixture_plugins (from);
+
+  g_assert_cmpint (g_mkdir (to, 0755), ==, 0);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *file = g_strconcat (names[i], ".so", NULL);
+      g_autofree char *in = g_build_filename (source, file, NULL);
+      g_autofree char *out = g_build_filename (to, file, NULL);
+
+      jtest_copy_file (in, out, 0755);
+    }
 }
 
 /**
@@ -187,6 +237,33 @@ jtest_tree_copy (const char *from, const char *to)
 }
 
 /**
+ * jtest_dirs_make:
+ * A test's root, data folder and cache path.
+ */
+void
+jtest_dirs_make (const char *root, const char *prefix, const char *db_name,
+                 char **dir, char **data, char **db)
+{
+  *dir = jtest_tree_make (root, prefix);
+  *data = g_build_filename (*dir, "data", NULL);
+  *db = g_build_filename (*dir, db_name, NULL);
+  g_assert_cmpint (g_mkdir (*data, 0755), ==, 0);
+}
+
+/**
+ * jtest_dirs_free:
+ * The folders of jtest_dirs_make, gone.
+ */
+void
+jtest_dirs_free (char *dir, char *data, char *db)
+{
+  jtest_tree_remove (dir);
+  g_free (dir);
+  g_free (data);
+  g_free (db);
+}
+
+/**
  * jtest_write_text:
  * A file written or appended to, in place.
  */
@@ -201,6 +278,20 @@ jtest_write_text (const char *path, const char *text, gboolean append)
   g_assert_nonnull (file);
   g_assert_cmpint (fputs (text, file), >=, 0);
   g_assert_cmpint (fclose (file), ==, 0);
+}
+
+/**
+ * jtest_write_below:
+ * jtest_write_text on dir/relative.
+ */
+char *
+jtest_write_below (const char *dir, const char *relative, const char *text,
+                   gboolean append)
+{
+  char *path = g_build_filename (dir, relative, NULL);
+
+  jtest_write_text (path, text, append);
+  return path;
 }
 
 /**
@@ -399,15 +490,7 @@ jtest_spawn (const char *const *argv, const JTestSpawn *options)
     }
   g_assert_cmpint (done, ==, pid);
   run->ended = g_get_real_time () / 1000;
-  run->duration = g_get_monotonic_time () - start;
-  run->peak_rss = usage.ru_maxrss;
-  if (WIFEXITED (status))
-    run->status = WEXITSTATUS (status);
-  else
-    {
-      run->status = -1;
-      run->signal = WIFSIGNALED (status) ? WTERMSIG (status) : 0;
-    }
+  jtest_run_set_exit (run, status, start, usage.ru_maxrss);
   run->out = spawn_read_fd (out_fd);
   run->err = spawn_read_fd (err_fd);
   if (options->tty == JTEST_TTY_STDOUT)
@@ -422,6 +505,54 @@ jtest_spawn (const char *const *argv, const JTestSpawn *options)
     }
   if (options->json && run->signal == 0 && !run->timed_out)
     run->json = jtest_parse_object (run->out);
+  return run;
+}
+
+/**
+ * jtest_run_set_exit:
+ * A run's status, signal, duration and peak RSS.
+ */
+void
+jtest_run_set_exit (JTestRun *run, int wait_status, gint64 start,
+                    gint64 peak_rss)
+{
+  run->duration = g_get_monotonic_time () - start;
+  run->peak_rss = peak_rss;
+  if (WIFEXITED (wait_status))
+    run->status = WEXITSTATUS (wait_status);
+  else
+    {
+      run->status = -1;
+      run->signal = WIFSIGNALED (wait_status) ? WTERMSIG (wait_status) : 0;
+    }
+}
+
+/**
+ * jtest_spawn_logged:
+ * jtest_spawn with its command line and stderr in the test's log.
+ */
+JTestRun *
+jtest_spawn_logged (const char *const *argv, const JTestSpawn *options)
+{
+  g_autoptr(GString) line = g_string_new ("run:");
+  const char *plugins = NULL;
+  JTestRun *run;
+
+  if (options != NULL && options->env != NULL)
+    plugins = g_environ_getenv ((char **) options->env, "JSYNC_PLUGIN_PATH");
+  if (plugins != NULL)
+    g_string_append_printf (line, " JSYNC_PLUGIN_PATH=%s", plugins);
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_string_append_printf (line, " '%s'", argv[i]);
+  g_test_message ("%s", line->str);
+
+  run = jtest_spawn (argv, options);
+  if (*run->err != '\0')
+    g_test_message ("stderr:\n%s", run->err);
+  if (run->signal != 0)
+    g_test_message ("%s did not exit normally (signal %d)", argv[0],
+                    run->signal);
+  g_assert_cmpint (run->signal, ==, 0);
   return run;
 }
 
@@ -465,6 +596,48 @@ jtest_parse_object (const char *text)
     g_assert_true (g_ascii_isspace (text[i]));
   json_tokener_free (tokener);
   return json;
+}
+
+/* --- The cache ----------------------------------------------------------- */
+
+gint64
+jtest_cache_int (const char *db, const char *sql, const char *arg)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READWRITE, NULL),
+                   ==, SQLITE_OK);
+  if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) != SQLITE_OK)
+    g_test_message ("%s: %s", sql, sqlite3_errmsg (handle));
+  g_assert_nonnull (stmt);
+  if (arg != NULL)
+    sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (handle);
+  return value;
+}
+
+gint64
+jtest_cache_try_int (const char *db, const char *sql, int busy_ms)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  if (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (handle, busy_ms);
+      if (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL) == SQLITE_OK
+          && sqlite3_step (stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64 (stmt, 0);
+      sqlite3_finalize (stmt);
+    }
+  sqlite3_close (handle);
+  return value;
 }
 
 /* --- JSON members -------------------------------------------------------- */

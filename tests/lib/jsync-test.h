@@ -1,8 +1,10 @@
 /* jsync-test.h: the test kit every test program links (tests/lib, built
  * once as a static library in tests/meson.build), after GStreamer's
- * libgstcheck: where the program and the plugins are, the example data's
- * constants, temporary trees, one way to run a program, and one family of
- * JSON member helpers.
+ * libgstcheck: a test program's start, where the program and the plugins
+ * are, the example data's constants, temporary trees, one way to run a
+ * program, integers read from a cache, and one family of JSON member
+ * helpers.  jsync-test-core.h adds the library's open, sync and dump for
+ * the programs that link the core.
  */
 #ifndef JSYNC_TEST_H
 #define JSYNC_TEST_H
@@ -19,6 +21,28 @@ G_BEGIN_DECLS
 #define JTEST_NEXUS_EVENTS 317
 #define JTEST_NEXUS_FILES 14
 
+/* --- A test program ----------------------------------------------------- */
+
+/* The start of every test program's main (): the user's locale, then
+ * g_test_init with G_TEST_OPTION_ISOLATE_DIRS. */
+void jtest_init (int *argc, char ***argv);
+
+/* g_test_add for the including program's `Fixture`, `fixture_setup` and
+ * `fixture_teardown`, the names most test programs give them. */
+#define JTEST_ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+/* JSYNC_TEST_SCALE: 0 < scale <= 1 scales a long test's work down (the
+ * sanitizer and valgrind passes of .ci/run); 1 when unset or out of
+ * range. */
+double jtest_scale (void);
+
+/* A "metadata" event line (the conversation applier's): conversation
+ * `conversation` titled `title`, created at `ts`, in vault "V"; the event
+ * `id` of `device` at `ts`; with its "\n".  (transfer full) */
+char *jtest_metadata_line (const char *id, const char *device, gint64 ts,
+                           const char *conversation, const char *title);
+
 /* --- Where things are ---------------------------------------------------- */
 
 /* The program under test: $JSYNC_BIN (meson sets it), else the build's
@@ -31,6 +55,10 @@ const char *jtest_bundled_plugins (void);
 /* build/tests/plugins/<from> ("" for that folder itself), where the
  * fixture appliers are built.  (transfer full) */
 char *jtest_fixture_plugins (const char *from);
+/* The folder `to` made, holding copies of the fixture appliers `names`
+ * (NULL-terminated, without ".so") of jtest_fixture_plugins (from). */
+void jtest_copy_fixture_plugins (const char *from, const char *to,
+                                 const char *const *names);
 /* tests/data/nexus.  (transfer none) */
 const char *jtest_nexus_dir (void);
 
@@ -51,6 +79,14 @@ char **jtest_child_environ (void);
 /* A fresh folder "<prefix>-XXXXXX" under `root` (g_get_tmp_dir () when
  * NULL).  (transfer full) */
 char *jtest_tree_make (const char *root, const char *prefix);
+/* A test's folders: a fresh "<prefix>-XXXXXX" under `root` (as
+ * jtest_tree_make) in *dir, its folder "data" (made) in *data, and the path
+ * of a cache below it, dir/`db_name` (not made), in *db.  (transfer full) */
+void jtest_dirs_make (const char *root, const char *prefix,
+                      const char *db_name, char **dir, char **data,
+                      char **db);
+/* The folders of jtest_dirs_make removed, and the three strings freed. */
+void jtest_dirs_free (char *dir, char *data, char *db);
 /* Copy one file, with that mode. */
 void jtest_copy_file (const char *from, const char *to, int mode);
 /* Copy a folder's files (0644) and folders, recursively; `to` is made. */
@@ -59,6 +95,10 @@ void jtest_tree_copy (const char *from, const char *to);
  * (the same inode, as an app or a sync tool that rewrites a log does), and
  * its folder is made. */
 void jtest_write_text (const char *path, const char *text, gboolean append);
+/* jtest_write_text on the file `relative` below the folder `dir`; returns
+ * its path.  (transfer full) */
+char *jtest_write_below (const char *dir, const char *relative,
+                         const char *text, gboolean append);
 /* Remove a file or folder and everything below it, without following
  * symbolic links, making folders readable first (tests chmod some). */
 void jtest_tree_remove (const char *path);
@@ -102,13 +142,36 @@ typedef struct
  * started, and with `json`, that stdout is exactly one object of strict
  * JSON in valid UTF-8.  `options` may be NULL.  (transfer full) */
 JTestRun *jtest_spawn (const char *const *argv, const JTestSpawn *options);
+/* jtest_spawn, logged for the test's output: the command line (after the
+ * JSYNC_PLUGIN_PATH of options->env, when it has one) before, stderr
+ * after; asserts that no signal ended it.  (transfer full) */
+JTestRun *jtest_spawn_logged (const char *const *argv,
+                              const JTestSpawn *options);
 void jtest_run_free (JTestRun *run);
+/* A run's end, for a child spawned some other way: status and signal from
+ * the wait status, duration from `start` (g_get_monotonic_time), and the
+ * peak RSS in KiB. */
+void jtest_run_set_exit (JTestRun *run, int wait_status, gint64 start,
+                         gint64 peak_rss);
 
 /* Exactly one object of strict JSON, in valid UTF-8, with only white space
  * after it: asserted.  (transfer full) */
 json_object *jtest_parse_object (const char *text);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JTestRun, jtest_run_free)
+
+/* --- The cache ----------------------------------------------------------- */
+
+/* The integer in the first column of the first row that `sql` gives on the
+ * cache at `db`, opened read-write as the program opens it; `arg`, when not
+ * NULL, is bound to the statement's first parameter.  Asserts that the
+ * cache opens, the statement prepares (its error is logged when not) and a
+ * row comes. */
+gint64 jtest_cache_int (const char *db, const char *sql, const char *arg);
+/* The same for a cache another process may be writing, opened read-only
+ * and waiting up to `busy_ms` for its lock: -1 when it cannot be read (yet)
+ * or `sql` gives no row. */
+gint64 jtest_cache_try_int (const char *db, const char *sql, int busy_ms);
 
 /* --- JSON members -------------------------------------------------------- */
 
