@@ -686,7 +686,10 @@ coordinator_catch_up_build (JsyncCoordinator *self, const char *path,
   ok = jsync_store_attach (store, self->registry,
                            jsync_config_get_keyfile (self->config), FALSE,
                            error)
-       && jsync_sync_run (&context, store, FALSE, NULL, result, error);
+       && jsync_sync_run (&context, store, FALSE, NULL, result, error)
+       /* Its write-ahead log folded into the file, which alone is
+        * swapped in (not left to the close). */
+       && jsync_store_exec (store, "PRAGMA journal_mode = DELETE;", error);
   self->progress = progress;
   jsync_store_free (store);
   return ok;

@@ -280,6 +280,53 @@ store_connect (const char *path, int flags, guint lock_timeout,
   return store;
 }
 
+/* Whether `path` names another file than it did at `before` (or none):
+ * a rebuild elsewhere swapped a new file in. */
+static gboolean
+store_path_replaced (const char *path, const GStatBuf *before)
+{
+  GStatBuf now;
+
+  return g_stat (path, &now) != 0 || now.st_ino != before->st_ino
+         || now.st_dev != before->st_dev;
+}
+
+/* store_connect(), then the version check.  A connection opened on the
+ * old file just as a rebuild elsewhere swaps a new one in can meet the old
+ * file's write-ahead log renamed away under its wal-index (SQLite says
+ * "disk I/O error", a short read, or worse): when the path then names
+ * another file, nothing is damaged, and the new file is opened instead
+ * (three times at the most: docs/design.md "Concurrency"). */
+static JsyncStore *
+store_connect_checked (const char *path, int flags, guint lock_timeout,
+                       gboolean *current, GError **error)
+{
+  for (guint attempt = 1;; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      GStatBuf before = { 0 };
+      JsyncStore *store;
+      int code;
+
+      g_stat (path, &before);
+      store = store_connect (path, flags, lock_timeout, error);
+      if (store == NULL)
+        return NULL;
+      if (store_check_version (store, current, &local_error))
+        return store;
+      code = sqlite3_errcode (store->db);
+      jsync_store_free (store);
+      if (attempt == 3
+          || (code != SQLITE_IOERR && code != SQLITE_CORRUPT
+              && code != SQLITE_NOTADB)
+          || !store_path_replaced (path, &before))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+    }
+}
+
 /**
  * jsync_store_open:
  * Open or create the cache and its bookkeeping tables, waiting up to
@@ -313,8 +360,9 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
                    "%s: cannot create the folder: %s", dir, g_strerror (errno));
       return NULL;
     }
-  store = store_connect (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                         lock_timeout, error);
+  store = store_connect_checked (path,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                 lock_timeout, &current, error);
   if (store == NULL)
     return NULL;
   version_sql = g_strdup_printf (
@@ -326,8 +374,7 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
       core_schema_sql, JSYNC_CORE_SCHEMA_VERSION);
   /* A cache of this version needs no schema writes: opening it for a
    * sync with nothing new writes nothing. */
-  if (!store_check_version (store, &current, error)
-      || !jsync_store_exec (store,
+  if (!jsync_store_exec (store,
                             /* A rebuild's file is thrown away if it
                              * crashes, but a rejected event still needs
                              * a journal to be rolled back: a file, so
@@ -392,14 +439,10 @@ jsync_store_open_read_only (const char *path, guint lock_timeout,
       *missing = TRUE;
       return NULL;
     }
-  store = store_connect (path, SQLITE_OPEN_READONLY, lock_timeout, error);
+  store = store_connect_checked (path, SQLITE_OPEN_READONLY, lock_timeout,
+                                 &current, error);
   if (store == NULL)
     return NULL;
-  if (!store_check_version (store, &current, error))
-    {
-      jsync_store_free (store);
-      return NULL;
-    }
   if (!current)
     {
       *missing = TRUE;

@@ -365,6 +365,7 @@ test_upgrade (CliFixture *f, gconstpointer data)
                    ==, 6);
   upgraded = dump_of (f, f->db);
   g_assert_true (json_object_equal (upgraded, expected));
+  g_clear_pointer (&run, jtest_run_free);
   run = CLI_RUN (f, "verify");
   g_assert_cmpint (run->status, ==, 0);
 
