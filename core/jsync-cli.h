@@ -72,6 +72,10 @@ void jsync_cli_printf (const char *format, ...) G_GNUC_PRINTF (1, 2);
 void jsync_cli_printerr (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* Print an error from a command and return its exit status. */
 int jsync_cli_fail (const GError *error);
+/* A report of a command: printed as JSON with --json, else by `print`, then
+ * freed; the exit status.  NULL: there is none, `error` says why. */
+int jsync_cli_report (json_object *report, const GError *error,
+                      void (*print) (json_object *report));
 const char *jsync_cli_json_string (json_object *object, const char *key);
 gint64 jsync_cli_json_int (json_object *object, const char *key);
 /* Clear a progress line before writing more to stderr. */

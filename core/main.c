@@ -42,6 +42,20 @@ static const JsyncCliCommand main_commands[] = {
     JSYNC_CLI_WRITER, 0, 0, jsync_cmd_recover },
 };
 
+int
+jsync_cli_report (json_object *report, const GError *error,
+                  void (*print) (json_object *report))
+{
+  if (report == NULL)
+    return jsync_cli_fail (error);
+  if (jsync_cli_options.json)
+    jsync_cli_print_json (report);
+  else
+    print (report);
+  json_object_put (report);
+  return JSYNC_EXIT_OK;
+}
+
 static gboolean
 main_verbose_cb (const char *name, const char *value, gpointer data,
                  GError **error)
