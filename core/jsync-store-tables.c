@@ -777,50 +777,30 @@ jsync_store_count_of (JsyncStore *store, JsyncCount what)
   return jsync_store_count (store, store_count_sql[what]);
 }
 
+static void
+store_take_object (sqlite3_stmt *row, gpointer into)
+{
+  json_object *object = json_object_new_object ();
+
+  /* A log's name is bytes: shown valid UTF-8. */
+  for (int i = 0; i < sqlite3_column_count (row); i++)
+    json_object_object_add (object, sqlite3_column_name (row, i),
+                            jsync_json_new_column (row, i, TRUE));
+  json_object_array_add (into, object);
+}
+
 /* Run a query and return its rows as objects. */
 static json_object *
 store_rows (JsyncStore *store, const char *sql, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = store_prepare (store, sql, sql, error);
   json_object *rows;
-  int rc;
 
-  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, sql);
-      return NULL;
-    }
+  if (stmt == NULL)
+    return NULL;
   rows = json_object_new_array ();
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  if (!store_each_row (store, stmt, sql, store_take_object, rows, error))
     {
-      json_object *row = json_object_new_object ();
-
-      for (int i = 0; i < sqlite3_column_count (stmt); i++)
-        {
-          json_object *value = NULL;
-
-          switch (sqlite3_column_type (stmt, i))
-            {
-            case SQLITE_INTEGER:
-              value = json_object_new_int64 (sqlite3_column_int64 (stmt, i));
-              break;
-            case SQLITE_NULL:
-              break;
-            default:
-              /* A log's name is bytes: shown valid UTF-8. */
-              value = jsync_json_new_text_len (
-                  (const char *) sqlite3_column_text (stmt, i),
-                  sqlite3_column_bytes (stmt, i));
-              break;
-            }
-          json_object_object_add (row, sqlite3_column_name (stmt, i), value);
-        }
-      json_object_array_add (rows, row);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (store, error, sql);
       json_object_put (rows);
       return NULL;
     }
