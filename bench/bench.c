@@ -212,14 +212,14 @@ typedef struct
 static void baseline_run (const char *data, const char *path,
                           guint64 *events, guint64 *bad);
 
+/* All of `length` bytes through `fd`, written or read, across short
+ * transfers and signals; FALSE at an error or the end of the pipe. */
 static gboolean
-write_all (int fd, const void *data, gsize length)
+transfer_all (int fd, char *p, gsize length, gboolean writing)
 {
-  const char *p = data;
-
   while (length > 0)
     {
-      gssize n = write (fd, p, length);
+      gssize n = writing ? write (fd, p, length) : read (fd, p, length);
 
       if (n < 0 && errno == EINTR)
         continue;
@@ -232,22 +232,15 @@ write_all (int fd, const void *data, gsize length)
 }
 
 static gboolean
+write_all (int fd, const void *data, gsize length)
+{
+  return transfer_all (fd, (char *) data, length, TRUE);
+}
+
+static gboolean
 read_all (int fd, void *data, gsize length)
 {
-  char *p = data;
-
-  while (length > 0)
-    {
-      gssize n = read (fd, p, length);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      p += n;
-      length -= n;
-    }
-  return TRUE;
+  return transfer_all (fd, data, length, FALSE);
 }
 
 /* Run one request in a forked child; fill `result`. */

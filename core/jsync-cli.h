@@ -40,9 +40,9 @@ typedef struct
 extern JsyncCliOptions jsync_cli_options;
 
 /* A command: `args` are its positional arguments (after the command
- * name). */
-typedef int (*JsyncCliFunc) (JsyncCoordinator *coordinator, JsyncConfig *config,
-                             int n_args, char **args);
+ * name).  The function type declares the commands below. */
+typedef int JsyncCliRun (JsyncCoordinator *coordinator, JsyncConfig *config,
+                         int n_args, char **args);
 
 /* How a command opens the cache. */
 typedef enum
@@ -60,7 +60,7 @@ typedef struct
   JsyncCliOpen open;
   int min_args;
   int max_args;             /* -1: any number */
-  JsyncCliFunc run;
+  JsyncCliRun *run;
 } JsyncCliCommand;
 
 /* Output helpers. */
@@ -72,6 +72,10 @@ void jsync_cli_printf (const char *format, ...) G_GNUC_PRINTF (1, 2);
 void jsync_cli_printerr (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* Print an error from a command and return its exit status. */
 int jsync_cli_fail (const GError *error);
+/* A report of a command: printed as JSON with --json, else by `print`, then
+ * freed; the exit status.  NULL: there is none, `error` says why. */
+int jsync_cli_report (json_object *report, const GError *error,
+                      void (*print) (json_object *report));
 const char *jsync_cli_json_string (json_object *object, const char *key);
 gint64 jsync_cli_json_int (json_object *object, const char *key);
 /* Clear a progress line before writing more to stderr. */
@@ -79,28 +83,17 @@ void jsync_cli_clear_progress (void);
 
 /* The commands, each in jsync-cmd-<command>.c; rebuild shares sync's file
  * (jsync-cmd-sync.c), whose result it prints the same way. */
-int jsync_cmd_sync (JsyncCoordinator *coordinator, JsyncConfig *config,
-                    int n_args, char **args);
-int jsync_cmd_rebuild (JsyncCoordinator *coordinator, JsyncConfig *config,
-                       int n_args, char **args);
-int jsync_cmd_status (JsyncCoordinator *coordinator, JsyncConfig *config,
-                      int n_args, char **args);
-int jsync_cmd_plugins (JsyncCoordinator *coordinator, JsyncConfig *config,
-                       int n_args, char **args);
-int jsync_cmd_dump (JsyncCoordinator *coordinator, JsyncConfig *config,
-                    int n_args, char **args);
-int jsync_cmd_search (JsyncCoordinator *coordinator, JsyncConfig *config,
-                      int n_args, char **args);
-int jsync_cmd_verify (JsyncCoordinator *coordinator, JsyncConfig *config,
-                      int n_args, char **args);
-int jsync_cmd_failed (JsyncCoordinator *coordinator, JsyncConfig *config,
-                      int n_args, char **args);
-int jsync_cmd_append (JsyncCoordinator *coordinator, JsyncConfig *config,
-                      int n_args, char **args);
-int jsync_cmd_watch (JsyncCoordinator *coordinator, JsyncConfig *config,
-                     int n_args, char **args);
-int jsync_cmd_recover (JsyncCoordinator *coordinator, JsyncConfig *config,
-                       int n_args, char **args);
+JsyncCliRun jsync_cmd_sync;
+JsyncCliRun jsync_cmd_rebuild;
+JsyncCliRun jsync_cmd_status;
+JsyncCliRun jsync_cmd_plugins;
+JsyncCliRun jsync_cmd_dump;
+JsyncCliRun jsync_cmd_search;
+JsyncCliRun jsync_cmd_verify;
+JsyncCliRun jsync_cmd_failed;
+JsyncCliRun jsync_cmd_append;
+JsyncCliRun jsync_cmd_watch;
+JsyncCliRun jsync_cmd_recover;
 
 G_END_DECLS
 

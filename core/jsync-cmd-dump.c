@@ -8,9 +8,8 @@ jsync_cmd_dump (JsyncCoordinator *coordinator, JsyncConfig *config,
   g_autoptr(GError) error = NULL;
   json_object *dump = jsync_coordinator_dump (coordinator, &error);
 
-  if (dump == NULL)
-    return jsync_cli_fail (error);
-  if (jsync_cli_options.json)
+  /* The text form is the tables alone; --json wraps them. */
+  if (dump != NULL && jsync_cli_options.json)
     {
       json_object *wrapped = json_object_new_object ();
 
@@ -20,7 +19,5 @@ jsync_cmd_dump (JsyncCoordinator *coordinator, JsyncConfig *config,
       json_object_object_add (wrapped, "tables", dump);
       dump = wrapped;
     }
-  jsync_cli_print_json (dump);
-  json_object_put (dump);
-  return JSYNC_EXIT_OK;
+  return jsync_cli_report (dump, error, jsync_cli_print_json);
 }

@@ -96,12 +96,5 @@ jsync_cmd_failed (JsyncCoordinator *coordinator, JsyncConfig *config,
   if (jsync_cli_options.retry)
     return cmd_retry (coordinator);
   failed = jsync_coordinator_failed (coordinator, &error);
-  if (failed == NULL)
-    return jsync_cli_fail (error);
-  if (jsync_cli_options.json)
-    jsync_cli_print_json (failed);
-  else
-    cmd_print_failed (failed);
-  json_object_put (failed);
-  return JSYNC_EXIT_OK;
+  return jsync_cli_report (failed, error, cmd_print_failed);
 }

@@ -46,12 +46,6 @@ int
 jsync_cmd_plugins (JsyncCoordinator *coordinator, JsyncConfig *config,
                    int n_args, char **args)
 {
-  json_object *plugins = jsync_coordinator_plugins (coordinator);
-
-  if (jsync_cli_options.json)
-    jsync_cli_print_json (plugins);
-  else
-    cmd_print_plugins (plugins);
-  json_object_put (plugins);
-  return JSYNC_EXIT_OK;
+  return jsync_cli_report (jsync_coordinator_plugins (coordinator), NULL,
+                           cmd_print_plugins);
 }

@@ -77,19 +77,14 @@ jsync_cmd_status (JsyncCoordinator *coordinator, JsyncConfig *config,
   g_autoptr(GError) error = NULL;
   json_object *status = jsync_coordinator_status (coordinator, &error);
 
-  if (status == NULL)
-    return jsync_cli_fail (error);
   /* How to give lost events back (docs/design.md "Recover"). */
-  json_object_object_add (
-      status, "recoverCommand",
-      json_object_array_length (json_object_object_get (status, "lostEvents"))
-          > 0
-        ? json_object_new_string ("jsync recover")
-        : NULL);
-  if (jsync_cli_options.json)
-    jsync_cli_print_json (status);
-  else
-    cmd_print_status (status);
-  json_object_put (status);
-  return JSYNC_EXIT_OK;
+  if (status != NULL)
+    json_object_object_add (
+        status, "recoverCommand",
+        json_object_array_length (json_object_object_get (status,
+                                                          "lostEvents"))
+            > 0
+          ? json_object_new_string ("jsync recover")
+          : NULL);
+  return jsync_cli_report (status, error, cmd_print_status);
 }

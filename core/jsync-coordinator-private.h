@@ -71,6 +71,21 @@ gboolean jsync_coordinator_reopen_if_replaced (JsyncCoordinator *self,
 int jsync_coordinator_lock_live_store (JsyncCoordinator *self,
                                        const char *what, GError **error);
 
+/* One step on the live cache: a sync, or a retry of the failed events. */
+typedef gboolean (*JsyncLiveStep) (const JsyncSyncContext *context,
+                                   JsyncStore *store, JsyncResult *result,
+                                   GError **error);
+
+/* Take the writer lock (jsync_coordinator_lock_live_store() with `what`),
+ * run `step` on the live cache and release the lock; the result, timed, or
+ * NULL.  With `set_aside`, a cache that the step found corrupt is moved
+ * aside. */
+JsyncResult *jsync_coordinator_run_locked (JsyncCoordinator *self,
+                                           const char *what,
+                                           JsyncLiveStep step,
+                                           gboolean set_aside,
+                                           GError **error);
+
 /* The live cache, opened again if a failed rebuild left none (an I/O error
  * after the swap); NULL with error set when it cannot be opened.  Every
  * entry point that uses self->store starts with it. (transfer none) */

@@ -557,11 +557,14 @@ coordinator_set_aside_if_corrupt (JsyncCoordinator *self, GError **error)
 }
 
 /**
- * jsync_coordinator_sync:
- * Bring the cache up to date with the logs, under the writer lock.
+ * jsync_coordinator_run_locked:
+ * Run a step on the live cache under the writer lock, timed into a new
+ * result.
  */
 JsyncResult *
-jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
+jsync_coordinator_run_locked (JsyncCoordinator *self, const char *what,
+                              JsyncLiveStep step, gboolean set_aside,
+                              GError **error)
 {
   g_autoptr(JsyncResult) result = jsync_result_new ();
   gint64 start = g_get_monotonic_time ();
@@ -569,19 +572,39 @@ jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
   gboolean ok;
   int lock;
 
-  lock = jsync_coordinator_lock_live_store (self, "sync", error);
+  lock = jsync_coordinator_lock_live_store (self, what, error);
   if (lock < 0)
     return NULL;
   jsync_coordinator_sync_context (self, &context);
-  ok = jsync_sync_run (&context, self->store, FALSE, NULL, result, error);
+  ok = step (&context, self->store, result, error);
   jsync_store_unlock (lock);
   if (!ok)
     {
-      coordinator_set_aside_if_corrupt (self, error);
+      /* After the unlock: moving the cache aside takes the lock again. */
+      if (set_aside)
+        coordinator_set_aside_if_corrupt (self, error);
       return NULL;
     }
   jsync_result_finish (result, start);
   return g_steal_pointer (&result);
+}
+
+static gboolean
+coordinator_sync_step (const JsyncSyncContext *context, JsyncStore *store,
+                       JsyncResult *result, GError **error)
+{
+  return jsync_sync_run (context, store, FALSE, NULL, result, error);
+}
+
+/**
+ * jsync_coordinator_sync:
+ * Bring the cache up to date with the logs, under the writer lock.
+ */
+JsyncResult *
+jsync_coordinator_sync (JsyncCoordinator *self, GError **error)
+{
+  return jsync_coordinator_run_locked (self, "sync", coordinator_sync_step,
+                                       TRUE, error);
 }
 
 /**

@@ -93,21 +93,7 @@ jsync_coordinator_failed (JsyncCoordinator *self, GError **error)
 JsyncResult *
 jsync_coordinator_retry_failed (JsyncCoordinator *self, GError **error)
 {
-  g_autoptr(JsyncResult) result = jsync_result_new ();
-  gint64 start = g_get_monotonic_time ();
-  JsyncSyncContext context;
-  gboolean ok;
-  int lock;
-
-  lock = jsync_coordinator_lock_live_store (self, "failed --retry", error);
-  if (lock < 0)
-    return NULL;
-  jsync_coordinator_sync_context (self, &context);
-  ok = jsync_sync_retry_failed (&context, self->store, result, error);
-  jsync_store_unlock (lock);
-  if (!ok)
-    return NULL;
   /* A retry reads no log: no file fails. */
-  jsync_result_finish (result, start);
-  return g_steal_pointer (&result);
+  return jsync_coordinator_run_locked (self, "failed --retry",
+                                       jsync_sync_retry_failed, FALSE, error);
 }

@@ -126,6 +126,50 @@ store_first_row (JsyncStore *store, sqlite3_stmt *stmt, const char *what,
   return rc == SQLITE_DONE;
 }
 
+/* Bookkeeping statement `which` with `first` bound to ?1 and `second`, when
+ * not NULL, to ?2 (left unbound, it is NULL). */
+static sqlite3_stmt *
+store_stmt_with_text (JsyncStore *store, JsyncStmt which, const char *first,
+                      const char *second)
+{
+  sqlite3_stmt *stmt = jsync_store_stmt (store, which);
+
+  sqlite3_bind_text (stmt, 1, first, -1, SQLITE_STATIC);
+  if (second != NULL)
+    sqlite3_bind_text (stmt, 2, second, -1, SQLITE_STATIC);
+  return stmt;
+}
+
+/* Bind `values` to ?first and on, one parameter each. */
+static void
+store_bind_int64s (sqlite3_stmt *stmt, int first, const gint64 *values,
+                   gsize n_values)
+{
+  for (gsize i = 0; i < n_values; i++)
+    sqlite3_bind_int64 (stmt, first + (int) i, values[i]);
+}
+
+/* Run `which` with `first` and `second` bound. */
+static gboolean
+store_run_with_text (JsyncStore *store, JsyncStmt which, const char *first,
+                     const char *second, GError **error)
+{
+  return jsync_store_run (store,
+                          store_stmt_with_text (store, which, first, second),
+                          error);
+}
+
+/* Run `which` with the event `id` bound to ?1 and `value` to ?2. */
+static gboolean
+store_run_with_int64 (JsyncStore *store, JsyncStmt which, const char *id,
+                      gint64 value, GError **error)
+{
+  sqlite3_stmt *stmt = store_stmt_with_text (store, which, id, NULL);
+
+  sqlite3_bind_int64 (stmt, 2, value);
+  return jsync_store_run (store, stmt, error);
+}
+
 /**
  * jsync_store_event_lookup:
  * The stored event `id` (columns JSYNC_LOOKUP_*).
@@ -134,10 +178,11 @@ gboolean
 jsync_store_event_lookup (JsyncStore *store, const char *id,
                           sqlite3_stmt **row, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_LOOKUP);
-
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  return store_first_row (store, stmt, "look up an event", row, error);
+  return store_first_row (store,
+                          store_stmt_with_text (store,
+                                                JSYNC_STMT_EVENT_LOOKUP, id,
+                                                NULL),
+                          "look up an event", row, error);
 }
 
 /**
@@ -149,6 +194,9 @@ jsync_store_event_insert (JsyncStore *store, const JsyncEventRow *row,
                           GError **error)
 {
   sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_INSERT);
+  const gint64 values[] = {
+    row->source, row->offset, row->length, row->line, row->hash, row->gen
+  };
 
   sqlite3_bind_text (stmt, 1, row->id, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 2, row->ts);
@@ -161,12 +209,7 @@ jsync_store_event_insert (JsyncStore *store, const JsyncEventRow *row,
                          SQLITE_STATIC);
     }
   sqlite3_bind_int (stmt, 7, row->status);
-  sqlite3_bind_int64 (stmt, 8, row->source);
-  sqlite3_bind_int64 (stmt, 9, row->offset);
-  sqlite3_bind_int64 (stmt, 10, row->length);
-  sqlite3_bind_int64 (stmt, 11, row->line);
-  sqlite3_bind_int64 (stmt, 12, row->hash);
-  sqlite3_bind_int64 (stmt, 13, row->gen);
+  store_bind_int64s (stmt, 8, values, G_N_ELEMENTS (values));
   if (row->raw != NULL)
     sqlite3_bind_blob (stmt, 14, row->raw, row->length, SQLITE_STATIC);
   return jsync_store_run (store, stmt, error);
@@ -181,13 +224,11 @@ jsync_store_event_relocate (JsyncStore *store, const char *id,
                             guint64 offset, guint64 length, guint64 line,
                             gint64 gen, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_RELOCATE);
+  sqlite3_stmt *stmt = store_stmt_with_text (store, JSYNC_STMT_EVENT_RELOCATE,
+                                             id, NULL);
+  const gint64 values[] = { offset, length, line, gen };
 
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 2, offset);
-  sqlite3_bind_int64 (stmt, 3, length);
-  sqlite3_bind_int64 (stmt, 4, line);
-  sqlite3_bind_int64 (stmt, 5, gen);
+  store_bind_int64s (stmt, 2, values, G_N_ELEMENTS (values));
   return jsync_store_run (store, stmt, error);
 }
 
@@ -199,11 +240,7 @@ gboolean
 jsync_store_event_seen (JsyncStore *store, const char *id, gint64 gen,
                         GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_SEEN);
-
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 2, gen);
-  return jsync_store_run (store, stmt, error);
+  return store_run_with_int64 (store, JSYNC_STMT_EVENT_SEEN, id, gen, error);
 }
 
 /**
@@ -214,11 +251,8 @@ gboolean
 jsync_store_event_set_status (JsyncStore *store, const char *id,
                               JsyncEventStatus status, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_SET_STATUS);
-
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 2, status);
-  return jsync_store_run (store, stmt, error);
+  return store_run_with_int64 (store, JSYNC_STMT_EVENT_SET_STATUS, id, status,
+                               error);
 }
 
 /**
@@ -229,11 +263,8 @@ gboolean
 jsync_store_event_set_stream (JsyncStore *store, const char *id,
                               const char *stream, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_SET_STREAM);
-
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, stream, -1, SQLITE_STATIC);
-  return jsync_store_run (store, stmt, error);
+  return store_run_with_text (store, JSYNC_STMT_EVENT_SET_STREAM, id, stream,
+                              error);
 }
 
 /**
@@ -246,15 +277,11 @@ jsync_store_event_move (JsyncStore *store, const char *id, gint64 source,
                         gint64 hash, gint64 gen, const char *raw,
                         GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_EVENT_MOVE);
+  sqlite3_stmt *stmt = store_stmt_with_text (store, JSYNC_STMT_EVENT_MOVE, id,
+                                             NULL);
+  const gint64 values[] = { source, offset, length, line, hash, gen };
 
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 2, source);
-  sqlite3_bind_int64 (stmt, 3, offset);
-  sqlite3_bind_int64 (stmt, 4, length);
-  sqlite3_bind_int64 (stmt, 5, line);
-  sqlite3_bind_int64 (stmt, 6, hash);
-  sqlite3_bind_int64 (stmt, 7, gen);
+  store_bind_int64s (stmt, 2, values, G_N_ELEMENTS (values));
   sqlite3_bind_blob (stmt, 8, raw, length, SQLITE_STATIC);
   return jsync_store_run (store, stmt, error);
 }
@@ -268,11 +295,10 @@ jsync_store_stream_last (JsyncStore *store, const char *applier,
                          const char *stream, sqlite3_stmt **row,
                          GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_STREAM_MAX);
-
-  sqlite3_bind_text (stmt, 1, applier, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, stream, -1, SQLITE_STATIC);
-  return store_first_row (store, stmt, "read stream position", row, error);
+  return store_first_row (store,
+                          store_stmt_with_text (store, JSYNC_STMT_STREAM_MAX,
+                                                applier, stream),
+                          "read stream position", row, error);
 }
 
 /**
@@ -435,12 +461,11 @@ jsync_store_failed_insert (JsyncStore *store, gint64 source, const char *file,
                            gboolean truncated, GError **error)
 {
   sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_FAILED_INSERT);
+  const gint64 position[] = { line, offset, length };
 
   sqlite3_bind_int64 (stmt, 1, source);
   sqlite3_bind_text (stmt, 2, file, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 3, line);
-  sqlite3_bind_int64 (stmt, 4, offset);
-  sqlite3_bind_int64 (stmt, 5, length);
+  store_bind_int64s (stmt, 3, position, G_N_ELEMENTS (position));
   jsync_sql_bind_text (stmt, 6, event_id);
   sqlite3_bind_text (stmt, 7, message, -1, SQLITE_STATIC);
   if (raw != NULL)
@@ -615,10 +640,8 @@ gboolean
 jsync_store_source_insert (JsyncStore *store, const char *path, gint64 *id,
                            GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_SOURCE_INSERT);
-
-  sqlite3_bind_text (stmt, 1, path, -1, SQLITE_STATIC);
-  if (!jsync_store_run (store, stmt, error))
+  if (!store_run_with_text (store, JSYNC_STMT_SOURCE_INSERT, path, NULL,
+                            error))
     return FALSE;
   *id = sqlite3_last_insert_rowid (store->db);
   return TRUE;
@@ -634,21 +657,19 @@ jsync_store_source_checkpoint (JsyncStore *store,
                                GError **error)
 {
   sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_SOURCE_CHECKPOINT);
+  const gint64 identity[] = {
+    checkpoint->dev, checkpoint->ino, checkpoint->size, checkpoint->mtime
+  };
+  const gint64 position[] = {
+    checkpoint->offset, checkpoint->line, checkpoint->tail_hash,
+    checkpoint->gen, checkpoint->rereading, checkpoint->missing
+  };
 
   sqlite3_bind_int64 (stmt, 1, checkpoint->id);
+  /* Without one, ?2 to ?5 stay NULL. */
   if (checkpoint->has_identity)
-    {
-      sqlite3_bind_int64 (stmt, 2, checkpoint->dev);
-      sqlite3_bind_int64 (stmt, 3, checkpoint->ino);
-      sqlite3_bind_int64 (stmt, 4, checkpoint->size);
-      sqlite3_bind_int64 (stmt, 5, checkpoint->mtime);
-    }
-  sqlite3_bind_int64 (stmt, 6, checkpoint->offset);
-  sqlite3_bind_int64 (stmt, 7, checkpoint->line);
-  sqlite3_bind_int64 (stmt, 8, checkpoint->tail_hash);
-  sqlite3_bind_int64 (stmt, 9, checkpoint->gen);
-  sqlite3_bind_int (stmt, 10, checkpoint->rereading);
-  sqlite3_bind_int (stmt, 11, checkpoint->missing);
+    store_bind_int64s (stmt, 2, identity, G_N_ELEMENTS (identity));
+  store_bind_int64s (stmt, 6, position, G_N_ELEMENTS (position));
   return jsync_store_run (store, stmt, error);
 }
 
@@ -660,11 +681,7 @@ gboolean
 jsync_store_lost_insert (JsyncStore *store, const char *file, const char *id,
                          GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_LOST_INSERT);
-
-  sqlite3_bind_text (stmt, 1, file, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
-  return jsync_store_run (store, stmt, error);
+  return store_run_with_text (store, JSYNC_STMT_LOST_INSERT, file, id, error);
 }
 
 /**
@@ -674,10 +691,7 @@ jsync_store_lost_insert (JsyncStore *store, const char *file, const char *id,
 gboolean
 jsync_store_lost_delete (JsyncStore *store, const char *id, GError **error)
 {
-  sqlite3_stmt *stmt = jsync_store_stmt (store, JSYNC_STMT_LOST_DELETE);
-
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  return jsync_store_run (store, stmt, error);
+  return store_run_with_text (store, JSYNC_STMT_LOST_DELETE, id, NULL, error);
 }
 
 /**
@@ -763,50 +777,30 @@ jsync_store_count_of (JsyncStore *store, JsyncCount what)
   return jsync_store_count (store, store_count_sql[what]);
 }
 
+static void
+store_take_object (sqlite3_stmt *row, gpointer into)
+{
+  json_object *object = json_object_new_object ();
+
+  /* A log's name is bytes: shown valid UTF-8. */
+  for (int i = 0; i < sqlite3_column_count (row); i++)
+    json_object_object_add (object, sqlite3_column_name (row, i),
+                            jsync_json_new_column (row, i, TRUE));
+  json_object_array_add (into, object);
+}
+
 /* Run a query and return its rows as objects. */
 static json_object *
 store_rows (JsyncStore *store, const char *sql, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = store_prepare (store, sql, sql, error);
   json_object *rows;
-  int rc;
 
-  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, sql);
-      return NULL;
-    }
+  if (stmt == NULL)
+    return NULL;
   rows = json_object_new_array ();
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  if (!store_each_row (store, stmt, sql, store_take_object, rows, error))
     {
-      json_object *row = json_object_new_object ();
-
-      for (int i = 0; i < sqlite3_column_count (stmt); i++)
-        {
-          json_object *value = NULL;
-
-          switch (sqlite3_column_type (stmt, i))
-            {
-            case SQLITE_INTEGER:
-              value = json_object_new_int64 (sqlite3_column_int64 (stmt, i));
-              break;
-            case SQLITE_NULL:
-              break;
-            default:
-              /* A log's name is bytes: shown valid UTF-8. */
-              value = jsync_json_new_text_len (
-                  (const char *) sqlite3_column_text (stmt, i),
-                  sqlite3_column_bytes (stmt, i));
-              break;
-            }
-          json_object_object_add (row, sqlite3_column_name (stmt, i), value);
-        }
-      json_object_array_add (rows, row);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (store, error, sql);
       json_object_put (rows);
       return NULL;
     }

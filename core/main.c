@@ -42,6 +42,20 @@ static const JsyncCliCommand main_commands[] = {
     JSYNC_CLI_WRITER, 0, 0, jsync_cmd_recover },
 };
 
+int
+jsync_cli_report (json_object *report, const GError *error,
+                  void (*print) (json_object *report))
+{
+  if (report == NULL)
+    return jsync_cli_fail (error);
+  if (jsync_cli_options.json)
+    jsync_cli_print_json (report);
+  else
+    print (report);
+  json_object_put (report);
+  return JSYNC_EXIT_OK;
+}
+
 static gboolean
 main_verbose_cb (const char *name, const char *value, gpointer data,
                  GError **error)
@@ -103,9 +117,10 @@ jsync_cli_clear_progress (void)
 /* Text for a terminal: what comes from outside (a log's name, a message
  * quoting one) must not act on it, so control characters and invalid
  * UTF-8 are written "\xNN" (jsync_escape_text()). */
-static void
-main_write_escaped (FILE *stream, const char *text)
+static void G_GNUC_PRINTF (2, 0)
+main_vprint (FILE *stream, const char *format, va_list args)
 {
+  g_autofree char *text = g_strdup_vprintf (format, args);
   g_autofree char *shown = jsync_escape_text (text, -1,
                                               JSYNC_ESCAPE_CONTROLS);
 
@@ -115,26 +130,22 @@ main_write_escaped (FILE *stream, const char *text)
 void
 jsync_cli_printf (const char *format, ...)
 {
-  g_autofree char *text = NULL;
   va_list args;
 
   va_start (args, format);
-  text = g_strdup_vprintf (format, args);
+  main_vprint (stdout, format, args);
   va_end (args);
-  main_write_escaped (stdout, text);
 }
 
 void
 jsync_cli_printerr (const char *format, ...)
 {
-  g_autofree char *text = NULL;
   va_list args;
 
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
   jsync_cli_clear_progress ();
-  main_write_escaped (stderr, text);
+  va_start (args, format);
+  main_vprint (stderr, format, args);
+  va_end (args);
 }
 
 /* Under systemd (jsync-watch@.service), stderr is the journal's stream

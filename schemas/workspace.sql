@@ -95,35 +95,6 @@ DROP TRIGGER IF EXISTS workspace_fts_insert;
 DROP TRIGGER IF EXISTS workspace_fts_delete;
 DROP TRIGGER IF EXISTS workspace_fts_update;
 
-CREATE TRIGGER workspace_fts_insert AFTER INSERT ON workspaces
-BEGIN
-  INSERT INTO workspace_fts_pending (contentRowid, indexed)
-    SELECT new.rowid, 0
-    WHERE NOT EXISTS (SELECT 1 FROM workspace_fts_pending
-                      WHERE contentRowid = new.rowid);
-END;
-
-CREATE TRIGGER workspace_fts_delete AFTER DELETE ON workspaces
-BEGIN
-  INSERT INTO workspace_fts_pending (contentRowid, indexed, id, name,
-                                     description)
-    SELECT old.rowid, 1, old.id, old.name, old.description
-    WHERE NOT EXISTS (SELECT 1 FROM workspace_fts_pending
-                      WHERE contentRowid = old.rowid);
-END;
-
--- Most updates only move lastAccessed: those leave the index alone.
-CREATE TRIGGER workspace_fts_update AFTER UPDATE ON workspaces
-  WHEN old.rowid IS NOT new.rowid OR old.id IS NOT new.id
-    OR old.name IS NOT new.name OR old.description IS NOT new.description
-BEGIN
-  INSERT INTO workspace_fts_pending (contentRowid, indexed, id, name,
-                                     description)
-    SELECT old.rowid, 1, old.id, old.name, old.description
-    WHERE NOT EXISTS (SELECT 1 FROM workspace_fts_pending
-                      WHERE contentRowid = old.rowid);
-  INSERT INTO workspace_fts_pending (contentRowid, indexed)
-    SELECT new.rowid, 0
-    WHERE NOT EXISTS (SELECT 1 FROM workspace_fts_pending
-                      WHERE contentRowid = new.rowid);
-END;
+-- embed.py writes out this line as the three triggers.  Most updates
+-- only move lastAccessed: those leave the index alone.
+-- @fts-pending-triggers workspace_fts ON workspaces INTO workspace_fts_pending ANY id name description
