@@ -10,7 +10,6 @@
  * would: `jsync plugins`, the sync results, and the rows of the cache.
  * Without cc or pkg-config every case is skipped.
  */
-#include <locale.h>
 #include <string.h>
 
 #include <glib.h>
@@ -529,19 +528,13 @@ main (int argc, char **argv)
 {
   int status;
 
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-  g_test_add ("/plugin-kit/plugins/listed", Fixture, NULL, fixture_setup,
-              test_plugins_listed, fixture_teardown);
-  g_test_add ("/plugin-kit/sync/rows", Fixture, NULL, fixture_setup,
-              test_sync_rows, fixture_teardown);
-  g_test_add ("/plugin-kit/sync/late", Fixture, NULL, fixture_setup,
-              test_sync_late, fixture_teardown);
-  g_test_add ("/plugin-kit/sync/pending", Fixture, NULL, fixture_setup,
-              test_sync_pending, fixture_teardown);
-  g_test_add ("/plugin-kit/sync/failed", Fixture, NULL, fixture_setup,
-              test_sync_failed, fixture_teardown);
+  JTEST_ADD ("/plugin-kit/plugins/listed", test_plugins_listed);
+  JTEST_ADD ("/plugin-kit/sync/rows", test_sync_rows);
+  JTEST_ADD ("/plugin-kit/sync/late", test_sync_late);
+  JTEST_ADD ("/plugin-kit/sync/pending", test_sync_pending);
+  JTEST_ADD ("/plugin-kit/sync/failed", test_sync_failed);
 
   status = g_test_run ();
   if (kit_dir != NULL)
