@@ -120,6 +120,37 @@ rebuild_rejecting (Fixture *f, guint batch_size, const char *pattern,
   g_assert_cmpuint (result->events_failed, ==, failed);
 }
 
+/* The result counts `applied` events applied, `skipped` skipped and
+ * `failed` failed. */
+static void
+assert_counts (const JsyncResult *result, guint applied, guint skipped,
+               guint failed)
+{
+  g_assert_cmpuint (result->events_applied, ==, applied);
+  g_assert_cmpuint (result->events_skipped, ==, skipped);
+  g_assert_cmpuint (result->events_failed, ==, failed);
+}
+
+/* c.jsonl holds `before`, synced, then `after` in its place: the next sync
+ * reads it again from its start, warning as `why` says and that events are
+ * no longer in it.  (transfer full) */
+static JsyncResult *
+sync_rewritten (Fixture *f, const char *before, const char *after,
+                const char *why)
+{
+  JsyncResult *result;
+
+  write_file (f, "c.jsonl", before);
+  fixture_sync_quiet (f);
+  write_file (f, "c.jsonl", after);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, why);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
+  result = fixture_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (result->files_reread->len, ==, 1);
+  return result;
+}
+
 static json_object *
 dump_db (Fixture *f, const char *db)
 {
@@ -255,8 +286,7 @@ test_example (Fixture *f, gconstpointer data)
   g_assert_cmpuint (first->events_failed, ==, 0);
   g_assert_cmpuint (first->files_processed->len, ==, JTEST_NEXUS_FILES);
   second = fixture_sync (f);
-  g_assert_cmpuint (second->events_applied, ==, 0);
-  g_assert_cmpuint (second->events_skipped, ==, 0);
+  assert_counts (second, 0, 0, 0);
   g_assert_cmpuint (second->files_processed->len, ==, 0);
   assert_matches_reference (f);
 }
@@ -307,13 +337,11 @@ test_torn_line (Fixture *f, gconstpointer data)
   write_file (f, "c.jsonl", create);
   append_file (f, "c.jsonl", head);
   first = fixture_sync (f);
-  g_assert_cmpuint (first->events_applied, ==, 1);
-  g_assert_cmpuint (first->events_failed, ==, 0);
+  assert_counts (first, 1, 0, 0);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM messages"), ==, 0);
   append_file (f, "c.jsonl", msg + half);
   second = fixture_sync (f);
-  g_assert_cmpuint (second->events_applied, ==, 1);
-  g_assert_cmpuint (second->events_failed, ==, 0);
+  assert_counts (second, 1, 0, 0);
   g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 1);
   assert_matches_reference (f);
 }
@@ -332,11 +360,10 @@ test_conflict_copy (Fixture *f, gconstpointer data)
 
   write_file (f, "conv_c1.jsonl", base);
   first = fixture_sync (f);
-  g_assert_cmpuint (first->events_applied, ==, 2);
+  assert_counts (first, 2, 0, 0);
   write_file (f, "conv_c1.sync-conflict-20250101-120000-ABCDEFG.jsonl", copy);
   second = fixture_sync (f);
-  g_assert_cmpuint (second->events_applied, ==, 1);
-  g_assert_cmpuint (second->events_skipped, ==, 2);
+  assert_counts (second, 1, 2, 0);
   g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 2);
   assert_matches_reference (f);
 }
@@ -383,18 +410,10 @@ test_rewritten (Fixture *f, gconstpointer data)
   g_autoptr(JsyncResult) result = NULL;
   JsyncLost *lost;
 
-  write_file (f, "c.jsonl", before);
-  fixture_sync_quiet (f);
-  write_file (f, "c.jsonl", after);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*read again*");
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
-  result = fixture_sync (f);
-  g_test_assert_expected_messages ();
-  g_assert_cmpuint (result->files_reread->len, ==, 1);
+  result = sync_rewritten (f, before, after, "*read again*");
   g_assert_cmpstr (((JsyncReread *) result->files_reread->pdata[0])->file, ==,
                    "c.jsonl");
-  g_assert_cmpuint (result->events_applied, ==, 1);
-  g_assert_cmpuint (result->events_skipped, ==, 2);
+  assert_counts (result, 1, 2, 0);
   g_assert_cmpuint (result->lost_events->len, ==, 1);
   lost = result->lost_events->pdata[0];
   g_assert_cmpstr (lost->file, ==, "c.jsonl");
@@ -413,16 +432,8 @@ test_truncated (Fixture *f, gconstpointer data)
   g_autofree char *both = g_strconcat (create, m1, NULL);
   g_autoptr(JsyncResult) result = NULL;
 
-  write_file (f, "c.jsonl", both);
-  fixture_sync_quiet (f);
-  write_file (f, "c.jsonl", create);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*shrank*");
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
-  result = fixture_sync (f);
-  g_test_assert_expected_messages ();
-  g_assert_cmpuint (result->files_reread->len, ==, 1);
-  g_assert_cmpuint (result->events_applied, ==, 0);
-  g_assert_cmpuint (result->events_skipped, ==, 1);
+  result = sync_rewritten (f, both, create, "*shrank*");
+  assert_counts (result, 0, 1, 0);
 }
 
 /* Bad lines are recorded with file, line, offset and reason; the good
@@ -563,8 +574,7 @@ test_recorded_never_read (Fixture *f, gconstpointer data)
   g_assert_cmpuint (second->files_failed, ==, 0);
   g_assert_true (second->success);
   g_assert_cmpuint (second->files_reread->len, ==, 0);
-  g_assert_cmpuint (second->events_applied, ==, 1);
-  g_assert_cmpuint (second->events_skipped, ==, 0);
+  assert_counts (second, 1, 0, 0);
   g_assert_cmpuint (second->files_processed->len, ==, 1);
   g_assert_cmpstr (second->files_processed->pdata[0], ==, "b.jsonl");
   assert_matches_reference (f);
