@@ -23,6 +23,8 @@ typedef struct
   char *db;                     /* owned */
   guint batch_size;
   char *plugin_path;            /* owned, nullable: JSYNC_PLUGIN_PATH */
+  char *bundled;                /* owned, nullable: JSYNC_PLUGIN_PATH at
+                                 * setup, put back at teardown */
 } Fixture;
 
 static void
@@ -31,6 +33,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   jtest_dirs_make (NULL, "jsync-sync", "cache/cache.db", &f->dir, &f->data,
                    &f->db);
   f->batch_size = 1000;
+  f->bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
 }
 
 static void
@@ -38,6 +41,11 @@ fixture_teardown (Fixture *f, gconstpointer data)
 {
   jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->plugin_path);
+  if (f->bundled != NULL)
+    g_setenv ("JSYNC_PLUGIN_PATH", f->bundled, TRUE);
+  else
+    g_unsetenv ("JSYNC_PLUGIN_PATH");
+  g_free (f->bundled);
 }
 
 static void
@@ -673,6 +681,15 @@ copy_module (Fixture *f, const char *from, const char *name)
   return g_steal_pointer (&folder);
 }
 
+/* The plugin path of the next runs becomes a folder of its own holding a
+ * copy of the fixture module `name` from `from`. */
+static void
+use_module (Fixture *f, const char *from, const char *name)
+{
+  g_free (f->plugin_path);
+  f->plugin_path = copy_module (f, from, name);
+}
+
 /* Events nothing takes wait as pending and are applied once an applier
  * for them appears; an applier's schema version change rebuilds its
  * tables alone and re-applies its events. */
@@ -681,8 +698,6 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
 {
   g_autofree char *fixtures = copy_module (f, "plugins", "echo");
   g_autofree char *v2 = copy_module (f, "plugins/v2", "echo");
-  const char *bundled = g_getenv ("JSYNC_PLUGIN_PATH");
-  g_autofree char *bundled_copy = g_strdup (bundled);
   g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) second = NULL;
@@ -693,7 +708,7 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
               "{\"type\":\"echo_a\",\"id\":\"x1\",\"deviceId\":\"d\",\"timestamp\":1,\"data\":{\"n\":1}}\n"
               "{\"type\":\"echo_b\",\"id\":\"x2\",\"deviceId\":\"d\",\"timestamp\":2}\n");
   write_file (f, "c.jsonl", create);
-  f->plugin_path = g_strdup (bundled_copy);
+  f->plugin_path = g_strdup (f->bundled);
   first = fixture_sync (f);
   g_assert_cmpuint (first->events_applied, ==, 1);
   g_assert_cmpuint (first->events_pending, ==, 2);
@@ -701,7 +716,7 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
 
   /* echo appears: it catches up on history. */
   g_free (f->plugin_path);
-  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, bundled_copy, fixtures, NULL);
+  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, f->bundled, fixtures, NULL);
   second = fixture_sync (f);
   g_assert_cmpuint (second->events_applied, ==, 2);
   g_assert_cmpuint (second->events_pending, ==, 0);
@@ -710,13 +725,12 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
 
   /* echo's schema version 2: its table is rebuilt, its events re-applied. */
   g_free (f->plugin_path);
-  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, bundled_copy, v2, NULL);
+  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, f->bundled, v2, NULL);
   third = fixture_sync (f);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM echo_events"), ==, 2);
   note = query_text (f, "SELECT note FROM echo_events LIMIT 1");
   g_assert_cmpstr (note, ==, "v2");
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM conversations"), ==, 1);
-  g_setenv ("JSYNC_PLUGIN_PATH", bundled_copy, TRUE);
 }
 
 /* A failed event stays recorded (and listed by status) when its file is
@@ -732,9 +746,6 @@ failed_rows (Fixture *f, const char *id)
 static void
 test_failed_kept (Fixture *f, gconstpointer data)
 {
-  g_autofree char *lenient = copy_module (f, "plugins/fixed", "reject");
-  g_autofree char *strict = NULL;
-  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
   static const char bad[] =
       "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{\"bad\":true}}\n";
   static const char good[] =
@@ -746,13 +757,11 @@ test_failed_kept (Fixture *f, gconstpointer data)
 
   /* The lenient variant takes r1; the strict one, swapped in, rejects it
    * when r0's arrival makes the applier's events re-applied. */
-  f->plugin_path = g_strdup (lenient);
+  use_module (f, "plugins/fixed", "reject");
   write_file (f, "r.jsonl", both);
   fixture_sync_quiet (f);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
-  strict = copy_module (f, "plugins", "reject");
-  g_free (f->plugin_path);
-  f->plugin_path = g_strdup (strict);
+  use_module (f, "plugins", "reject");
   write_file (f, "late.jsonl", late);
   sync_warning (f, "r.jsonl:1: reject: rejected*");
   g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
@@ -764,7 +773,6 @@ test_failed_kept (Fixture *f, gconstpointer data)
   write_file (f, "r.jsonl", rewritten);
   sync_warning (f, "*read again*");
   g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
-  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
 
 /* A rejected event's writes are undone in a rebuild as in a sync, whatever
@@ -773,14 +781,12 @@ test_failed_kept (Fixture *f, gconstpointer data)
 static void
 test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strict = copy_module (f, "plugins", "reject");
-  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
   static const char lines[] =
       "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"d\",\"timestamp\":20,\"data\":{\"bad\":true}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"d\",\"timestamp\":30,\"data\":{}}\n";
 
-  f->plugin_path = g_strdup (strict);
+  use_module (f, "plugins", "reject");
   write_file (f, "r.jsonl", lines);
   rebuild_rejecting (f, 1000, "r.jsonl:2: reject: rejected*", 2, 1);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
@@ -798,7 +804,6 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
   sync_warning (f, "r.jsonl:2: reject: rejected*");
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
   g_assert_cmpint (failed_rows (f, "r2"), ==, 1);
-  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
 
 /* A rebuild replays a stream found in two logs once, at its end; an event
@@ -807,8 +812,6 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
 static void
 test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strict = copy_module (f, "plugins", "reject");
-  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
   static const char first[] =
       "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r4\",\"deviceId\":\"d\",\"timestamp\":40,\"data\":{}}\n";
@@ -816,7 +819,7 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
       "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"e\",\"timestamp\":20,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"e\",\"timestamp\":30,\"data\":{\"bad\":true}}\n";
 
-  f->plugin_path = g_strdup (strict);
+  use_module (f, "plugins", "reject");
   write_file (f, "a.jsonl", first);
   write_file (f, "b.jsonl", second);
   /* Batches of one: b.jsonl's events sort before a.jsonl's last. */
@@ -825,7 +828,6 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events WHERE id = 'r3'"), ==, 0);
   g_assert_cmpint (failed_rows (f, "r3"), ==, 1);
   g_assert_cmpint (query_int (f, "SELECT status FROM jsync_events WHERE id = 'r3'"), ==, 2);
-  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
 
 /* Rebuild builds a new file and swaps it in; the old one is kept. */
