@@ -139,6 +139,15 @@ assert_counts (const JsyncResult *result, guint applied, guint skipped,
   g_assert_cmpuint (result->events_failed, ==, failed);
 }
 
+/* One sync, its counts asserted as assert_counts does. */
+static void
+sync_counts (Fixture *f, guint applied, guint skipped, guint failed)
+{
+  g_autoptr(JsyncResult) result = fixture_sync (f);
+
+  assert_counts (result, applied, skipped, failed);
+}
+
 /* c.jsonl holds `before`, synced, then `after` in its place: the next sync
  * reads it again from its start, warning as `why` says and that events are
  * no longer in it.  (transfer full) */
@@ -339,17 +348,13 @@ test_torn_line (Fixture *f, gconstpointer data)
   g_autofree char *msg = message_line ("e2", "d", 2000, "c1", "m1", "hi", 0);
   gsize half = strlen (msg) / 2;
   g_autofree char *head = g_strndup (msg, half);
-  g_autoptr(JsyncResult) first = NULL;
-  g_autoptr(JsyncResult) second = NULL;
 
   write_file (f, "c.jsonl", create);
   append_file (f, "c.jsonl", head);
-  first = fixture_sync (f);
-  assert_counts (first, 1, 0, 0);
+  sync_counts (f, 1, 0, 0);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM messages"), ==, 0);
   append_file (f, "c.jsonl", msg + half);
-  second = fixture_sync (f);
-  assert_counts (second, 1, 0, 0);
+  sync_counts (f, 1, 0, 0);
   g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 1);
   assert_matches_reference (f);
 }
@@ -363,15 +368,11 @@ test_conflict_copy (Fixture *f, gconstpointer data)
   g_autofree char *m2 = message_line ("e3", "d2", 3000, "c1", "m2", "two", 1);
   g_autofree char *base = g_strconcat (create, "\n", m1, NULL);
   g_autofree char *copy = g_strconcat (create, m1, m2, NULL);
-  g_autoptr(JsyncResult) first = NULL;
-  g_autoptr(JsyncResult) second = NULL;
 
   write_file (f, "conv_c1.jsonl", base);
-  first = fixture_sync (f);
-  assert_counts (first, 2, 0, 0);
+  sync_counts (f, 2, 0, 0);
   write_file (f, "conv_c1.sync-conflict-20250101-120000-ABCDEFG.jsonl", copy);
-  second = fixture_sync (f);
-  assert_counts (second, 1, 2, 0);
+  sync_counts (f, 1, 2, 0);
   g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 2);
   assert_matches_reference (f);
 }
