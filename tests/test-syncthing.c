@@ -1729,6 +1729,24 @@ append_describe (Append *append, char buffer[160])
   return buffer;
 }
 
+/* For a message on `key`: `here` or `there` (acknowledged by `side` or by
+ * `other`: `side` first) then the append; "" when neither acknowledged it.
+ * (transfer full) */
+static char *
+acked_by (Side *side, Side *other, gconstpointer key, const char *here,
+          const char *there)
+{
+  Append *by_me = g_hash_table_lookup (side->acked, key);
+  Append *by_other = g_hash_table_lookup (other->acked, key);
+  char buffer[160];
+
+  if (by_me == NULL && by_other == NULL)
+    return g_strdup ("");
+  return g_strconcat (by_me != NULL ? here : there,
+                      append_describe (by_me != NULL ? by_me : by_other,
+                                       buffer), NULL);
+}
+
 /* --- The test ------------------------------------------------------------- */
 
 static void
@@ -2228,19 +2246,13 @@ test_two_devices (Fixture *f, gconstpointer user_data)
         if (!g_hash_table_contains (cache->rows, key))
           {
             g_autofree char *where = holders_text (value);
-            Append *by_other = g_hash_table_lookup (other->acked, key);
-            Append *by_me = g_hash_table_lookup (side->acked, key);
-            char buffer[160];
+            g_autofree char *acked = acked_by (side, other, key,
+                                               " (acknowledged here, ",
+                                               " (acknowledged by the other"
+                                               " side, ");
 
-            check_fail (logs_missing, "%s: %s in %s is not in its cache%s%s%s",
-                        side->name, (char *) key, where,
-                        by_me != NULL ? " (acknowledged here, " : "",
-                        by_other != NULL ? " (acknowledged by the other side,"
-                                           " " : "",
-                        by_me != NULL || by_other != NULL
-                          ? append_describe (by_me != NULL ? by_me : by_other,
-                                             buffer)
-                          : "");
+            check_fail (logs_missing, "%s: %s in %s is not in its cache%s",
+                        side->name, (char *) key, where, acked);
           }
 
       /* Every lost report true; its row kept. */
@@ -2278,19 +2290,14 @@ test_two_devices (Fixture *f, gconstpointer user_data)
         if (!g_hash_table_contains (folder->ids, key)
             && !g_hash_table_contains (cache->lost, key))
           {
-            Append *by_me = g_hash_table_lookup (side->acked, key);
-            Append *by_other = g_hash_table_lookup (other->acked, key);
-            char buffer[160];
+            g_autofree char *acked = acked_by (side, other, key,
+                                               "; acknowledged here, ",
+                                               "; acknowledged by the other"
+                                               " side, ");
 
             check_fail (unexplained, "%s: %s is in the cache, in no log and"
-                        " not reported lost%s%s", side->name, (char *) key,
-                        by_me != NULL ? "; acknowledged here, "
-                          : by_other != NULL ? "; acknowledged by the other"
-                                               " side, " : "",
-                        by_me != NULL || by_other != NULL
-                          ? append_describe (by_me != NULL ? by_me : by_other,
-                                             buffer)
-                          : "");
+                        " not reported lost%s", side->name, (char *) key,
+                        acked);
           }
 
       /* The rows of the logs' events, as a fresh cache of the folder has
