@@ -861,7 +861,7 @@ test_rebuild (Fixture *f, gconstpointer data)
 typedef struct
 {
   char *line;                 /* owned */
-  char *file;                 /* owned */
+  const char *file;           /* interned: a few names, each used often */
 } Planned;
 
 static void
@@ -870,7 +870,6 @@ planned_free (gpointer data)
   Planned *p = data;
 
   g_free (p->line);
-  g_free (p->file);
   g_free (p);
 }
 
@@ -933,7 +932,7 @@ random_history (GRand *rand)
                 "{\"type\":\"workspace_deleted\",\"workspaceId\":\"w\",\"id\":\"%s\","
                 "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
                 id, devices[d], ts);
-          p->file = g_strdup ("workspaces/ws_w.jsonl");
+          p->file = g_intern_static_string ("workspaces/ws_w.jsonl");
         }
       else
         {
@@ -972,9 +971,13 @@ random_history (GRand *rand)
                 "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
                 conv, id, devices[d], ts);
           /* Each device writes its own copy of the conversation file. */
-          p->file = g_strdup_printf ("conversations/conv_%s%s.jsonl", conv,
-                                     d == 0 ? "" : d == 1 ? " (1)"
-                                                          : ".sync-conflict-x");
+          {
+            g_autofree char *file = g_strdup_printf (
+                "conversations/conv_%s%s.jsonl", conv,
+                d == 0 ? "" : d == 1 ? " (1)" : ".sync-conflict-x");
+
+            p->file = g_intern_string (file);
+          }
         }
       g_ptr_array_add (events, p);
     }
