@@ -28,8 +28,6 @@ typedef struct
   char **env;                   /* owned: the child's environment */
 } Fixture;
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 /* --- Files ---------------------------------------------------------------- */
 
 static char *

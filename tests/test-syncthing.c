@@ -80,8 +80,6 @@
 #define REST_TIMEOUT 60         /* s: one REST call (a scan can take a while) */
 #define EXAMPLES 8              /* examples printed per failed check */
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 /* The logs both devices write (a nested one: new folders are followed). */
 static const char *const logs[] = {
   "log-0.jsonl", "log-1.jsonl", "log-2.jsonl", "sub/log-3.jsonl",

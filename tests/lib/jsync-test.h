@@ -159,6 +159,8 @@ void jtest_run_set_exit (JTestRun *run, int wait_status, gint64 start,
 json_object *jtest_parse_object (const char *text);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JTestRun, jtest_run_free)
+/* g_autoptr(json_object) in every test program. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
 
 /* --- The cache ----------------------------------------------------------- */
 
