@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "jsync-dump.h"
+#include "jsync-test.h"
 
 typedef struct
 {
@@ -254,22 +255,16 @@ static void
 replay_collect (const char *dir, GStringChunk *strings, GHashTable *seen,
                 GPtrArray *events)
 {
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
+  g_autoptr(GPtrArray) files = jtest_tree_files (dir, TRUE);
 
-  g_assert_nonnull (handle);
-  while ((name = g_dir_read_name (handle)) != NULL)
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  for (guint f = 0; f < files->len; f++)
     {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *path = g_build_filename (dir, files->pdata[f], NULL);
       g_autofree char *text = NULL;
       g_auto(GStrv) lines = NULL;
 
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          replay_collect (path, strings, seen, events);
-          continue;
-        }
-      if (!g_str_has_suffix (name, ".jsonl"))
+      if (!g_str_has_suffix (path, ".jsonl"))
         continue;
       g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
       lines = g_strsplit (text, "\n", -1);

@@ -1840,24 +1840,20 @@ conc_explain_missing (Round *round, const char *id)
 static void
 conc_assert_logs_whole (const char *dir)
 {
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
+  g_autoptr(GPtrArray) files = jtest_tree_files (dir, TRUE);
 
-  g_assert_nonnull (handle);
-  while ((name = g_dir_read_name (handle)) != NULL)
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  for (guint f = 0; f < files->len; f++)
     {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
+      const char *relative = files->pdata[f];
+      g_autofree char *path = g_build_filename (dir, relative, NULL);
       g_autofree char *text = NULL;
       g_auto(GStrv) lines = NULL;
       gsize length = 0;
 
-      /* No temp file is left behind. */
-      g_assert_cmpint (name[0], !=, '.');
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          conc_assert_logs_whole (path);
-          continue;
-        }
+      /* No temp file is left behind, nor a folder of one. */
+      g_assert_cmpint (relative[0], !=, '.');
+      g_assert_null (strstr (relative, G_DIR_SEPARATOR_S "."));
       g_assert_true (g_file_get_contents (path, &text, &length, NULL));
       g_assert_true (length == 0 || text[length - 1] == '\n');
       lines = g_strsplit (text, "\n", -1);

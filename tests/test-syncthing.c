@@ -318,57 +318,13 @@ tail_text (const char *path, guint lines)
   return g_strdup (start);
 }
 
-/* Every regular file under `dir` whose name starts with no ".", as paths
- * relative to `top` (Syncthing's marker and temporary files are hidden,
- * and jsync reads no hidden name either). */
-static void
-tree_list (const char *top, const char *relative, GPtrArray *paths)
-{
-  g_autofree char *dir_path = relative != NULL
-                                ? g_build_filename (top, relative, NULL)
-                                : g_strdup (top);
-  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = relative != NULL
-                                 ? g_build_filename (relative, name, NULL)
-                                 : g_strdup (name);
-      g_autofree char *path = g_build_filename (top, child, NULL);
-
-      if (name[0] == '.' || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        continue;
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        tree_list (top, child, paths);
-      else if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        g_ptr_array_add (paths, g_steal_pointer (&child));
-    }
-}
-
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static GPtrArray *
-tree_paths (const char *top)
-{
-  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
-
-  tree_list (top, NULL, paths);
-  g_ptr_array_sort (paths, compare_strings);
-  return paths;
-}
-
-/* "path size sha256" per visible file, one a line, sorted. */
+/* "path size sha256" per visible file, one a line, sorted (Syncthing's
+ * marker and temporary files are hidden, and jsync reads no hidden name
+ * either). */
 static char *
 tree_fingerprint (const char *top)
 {
-  g_autoptr(GPtrArray) paths = tree_paths (top);
+  g_autoptr(GPtrArray) paths = jtest_tree_files (top, FALSE);
   GString *text = g_string_new (NULL);
 
   for (guint i = 0; i < paths->len; i++)
@@ -1416,7 +1372,7 @@ folder_clear (Folder *folder)
 static void
 folder_read (Folder *folder, const char *data)
 {
-  folder->paths = tree_paths (data);
+  folder->paths = jtest_tree_files (data, FALSE);
   folder->ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_ptr_array_unref);
   folder->texts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
