@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "jsync-dump.h"
+#include "jsync-test.h"
 
 typedef struct
 {
@@ -227,24 +228,14 @@ harness_apply_ok (Harness *harness, const char *line)
   g_assert_no_error (error);
 }
 
+/* An event to replay; its strings are in the replay's GStringChunk. */
 typedef struct
 {
   gint64 timestamp;
-  char *device;     /* owned */
-  char *id;         /* owned */
-  char *line;       /* owned */
+  const char *device;
+  const char *id;
+  const char *line;
 } ReplayEvent;
-
-static void
-replay_event_free (gpointer data)
-{
-  ReplayEvent *event = data;
-
-  g_free (event->device);
-  g_free (event->id);
-  g_free (event->line);
-  g_free (event);
-}
 
 static gint
 replay_event_compare (gconstpointer a, gconstpointer b)
@@ -261,24 +252,19 @@ replay_event_compare (gconstpointer a, gconstpointer b)
 }
 
 static void
-replay_collect (const char *dir, GHashTable *seen, GPtrArray *events)
+replay_collect (const char *dir, GStringChunk *strings, GHashTable *seen,
+                GPtrArray *events)
 {
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
+  g_autoptr(GPtrArray) files = jtest_tree_files (dir, TRUE);
 
-  g_assert_nonnull (handle);
-  while ((name = g_dir_read_name (handle)) != NULL)
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  for (guint f = 0; f < files->len; f++)
     {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *path = g_build_filename (dir, files->pdata[f], NULL);
       g_autofree char *text = NULL;
       g_auto(GStrv) lines = NULL;
 
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          replay_collect (path, seen, events);
-          continue;
-        }
-      if (!g_str_has_suffix (name, ".jsonl"))
+      if (!g_str_has_suffix (path, ".jsonl"))
         continue;
       g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
       lines = g_strsplit (text, "\n", -1);
@@ -298,12 +284,14 @@ replay_collect (const char *dir, GHashTable *seen, GPtrArray *events)
               continue;
             }
           event = g_new0 (ReplayEvent, 1);
-          event->id = g_strdup (harness_get_string (json, "id"));
-          event->device = g_strdup (harness_get_string (json, "deviceId"));
+          event->id = g_string_chunk_insert (strings,
+                                             harness_get_string (json, "id"));
+          event->device = g_string_chunk_insert (
+              strings, harness_get_string (json, "deviceId"));
           g_assert_true (json_object_object_get_ex (json, "timestamp", &ts));
           event->timestamp = json_object_get_int64 (ts);
-          event->line = g_strdup (lines[i]);
-          g_hash_table_add (seen, event->id);
+          event->line = g_string_chunk_insert (strings, lines[i]);
+          g_hash_table_add (seen, (gpointer) event->id);
           g_ptr_array_add (events, event);
           json_object_put (json);
         }
@@ -314,9 +302,10 @@ void
 harness_replay_dir (Harness *harness, const char *dir)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (replay_event_free);
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+  GStringChunk *strings = g_string_chunk_new (4096);
 
-  replay_collect (dir, seen, events);
+  replay_collect (dir, strings, seen, events);
   g_ptr_array_sort (events, replay_event_compare);
   for (guint i = 0; i < events->len; i++)
     {
@@ -324,6 +313,7 @@ harness_replay_dir (Harness *harness, const char *dir)
 
       harness_apply_ok (harness, event->line);
     }
+  g_string_chunk_free (strings);
 }
 
 static sqlite3_stmt *

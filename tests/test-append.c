@@ -28,8 +28,6 @@ typedef struct
   char **env;                   /* owned: the child's environment */
 } Fixture;
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 /* --- Files ---------------------------------------------------------------- */
 
 static char *
@@ -142,10 +140,12 @@ count_lines (const char *text)
   return n;
 }
 
-/* The id printed on stdout: one line, nothing else. */
+/* The id printed on stdout by a run that exited `status`: one line, nothing
+ * else. */
 static char *
-printed_id (JTestRun *run)
+printed_id (JTestRun *run, int status)
 {
+  g_assert_cmpint (run->status, ==, status);
   g_assert_true (g_str_has_suffix (run->out, "\n"));
   g_assert_cmpuint (count_lines (run->out), ==, 1);
   return g_strndup (run->out, strlen (run->out) - 1);
@@ -155,6 +155,17 @@ static gint64
 cache_count (Fixture *f, const char *sql, const char *arg)
 {
   return jtest_cache_int (f->db, sql, arg);
+}
+
+/* The cache's `table` has one row whose `column` is `value`. */
+static void
+assert_one_row (Fixture *f, const char *table, const char *column,
+                const char *value)
+{
+  g_autofree char *sql = g_strdup_printf (
+      "SELECT count(*) FROM %s WHERE %s = ?1", table, column);
+
+  g_assert_cmpint (cache_count (f, sql, value), ==, 1);
 }
 
 /* The echo applier has the event, with this type. */
@@ -187,7 +198,7 @@ test_cli_envelope (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) first = RUN (f, "append", "notes.jsonl",
                                    "{\"type\":\"echo_note\",\"data\":{\"text\":"
                                    "\"héllo / wörld\",\"n\":1.50}}");
-  g_autofree char *id1 = printed_id (first);
+  g_autofree char *id1 = printed_id (first, 0);
   g_autofree char *text1 = read_data (f, "notes.jsonl");
   g_autofree char *device = state_device_id (f);
   g_autoptr(JTestRun) second = NULL;
@@ -198,7 +209,6 @@ test_cli_envelope (Fixture *f, gconstpointer user_data)
   g_autoptr(json_object) event1 = NULL;
   g_autoptr(json_object) event2 = NULL;
 
-  g_assert_cmpint (first->status, ==, 0);
   g_assert_cmpstr (first->err, ==, "");
   assert_uuid_v4 (id1);
 
@@ -220,8 +230,7 @@ test_cli_envelope (Fixture *f, gconstpointer user_data)
 
   /* A second run: a new id, the same device. */
   second = RUN (f, "append", "notes.jsonl", "{\"type\":\"echo_other\"}");
-  g_assert_cmpint (second->status, ==, 0);
-  id2 = printed_id (second);
+  id2 = printed_id (second, 0);
   assert_uuid_v4 (id2);
   g_assert_cmpstr (id2, !=, id1);
   text2 = read_data (f, "notes.jsonl");
@@ -276,8 +285,7 @@ test_cli_newline (Fixture *f, gconstpointer user_data)
   /* A last line without its "\n": the append completes it first. */
   write_data (f, "log.jsonl", torn);
   run = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_new\"}");
-  g_assert_cmpint (run->status, ==, 0);
-  id = printed_id (run);
+  id = printed_id (run, 0);
   text = read_data (f, "log.jsonl");
   g_assert_true (g_str_has_prefix (text, torn));
   g_assert_true (g_str_has_prefix (text + strlen (torn),
@@ -289,8 +297,7 @@ test_cli_newline (Fixture *f, gconstpointer user_data)
 
   /* The file ends with "\n" now: no blank line before the next one. */
   again = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_newer\"}");
-  g_assert_cmpint (again->status, ==, 0);
-  id2 = printed_id (again);
+  id2 = printed_id (again, 0);
   text2 = read_data (f, "log.jsonl");
   expected = g_strdup_printf ("%s{\"type\":\"echo_newer\",\"id\":\"%s\"",
                               text, id2);
@@ -408,8 +415,7 @@ test_cli_stdin (Fixture *f, gconstpointer user_data)
   g_autofree char *expected = NULL;
   g_autoptr(JTestRun) empty = NULL;
 
-  g_assert_cmpint (run->status, ==, 0);
-  id = printed_id (run);
+  id = printed_id (run, 0);
   assert_uuid_v4 (id);
   /* Pretty input, one compact line out. */
   expected = g_strdup_printf ("{\"type\":\"echo_piped\",\"data\":{\"lines\":"
@@ -431,14 +437,11 @@ test_cli_nested (Fixture *f, gconstpointer user_data)
   g_autofree char *id = NULL;
   g_autofree char *text = read_data (f, "a/b/c/deep.jsonl");
 
-  g_assert_cmpint (run->status, ==, 0);
-  id = printed_id (run);
+  id = printed_id (run, 0);
   g_assert_nonnull (text);
   g_assert_true (g_str_has_prefix (text, "{\"type\":\"echo_deep\""));
   assert_cached (f, id, "echo_deep");
-  g_assert_cmpint (cache_count (f, "SELECT count(*) FROM jsync_sources"
-                                   " WHERE path = ?1", "a/b/c/deep.jsonl"),
-                   ==, 1);
+  assert_one_row (f, "jsync_sources", "path", "a/b/c/deep.jsonl");
 }
 
 static void
@@ -501,12 +504,10 @@ test_cli_failed_event (Fixture *f, gconstpointer user_data)
   g_autofree char *text = read_data (f, "log.jsonl");
 
   /* Written, synced, rejected by its applier: exit 1, as sync says. */
-  g_assert_cmpint (run->status, ==, 1);
-  id = printed_id (run);
+  id = printed_id (run, 1);
   g_assert_nonnull (strstr (text, id));
   g_assert_nonnull (strstr (run->err, "rejected"));
-  g_assert_cmpint (cache_count (f, "SELECT count(*) FROM jsync_failed"
-                                   " WHERE event_id = ?1", id), ==, 1);
+  assert_one_row (f, "jsync_failed", "event_id", id);
 }
 
 static void

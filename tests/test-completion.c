@@ -21,8 +21,6 @@
 
 #include "jsync-test.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 /* `jsync --help`: its commands, and its options with the command each
  * belongs to (NULL: every command). */
 typedef struct

@@ -1059,66 +1059,87 @@ conc_op_append (Round *round, GRand *rand)
   json_object_put (json);
 }
 
-/* A whole line in one write(). */
+/* `line` and its newline appended to the log `relative`: in one write()
+ * under the file's lock shared, or, with `tear`, in two writes with a pause
+ * between under the lock alone (the first half must wait). */
 static void
-conc_op_whole (Round *round, GRand *rand)
+conc_append_line (Round *round, const char *relative, const char *line,
+                  GRand *tear)
+{
+  g_autofree char *path = g_build_filename (round->program->data, relative,
+                                            NULL);
+  g_autofree char *text = g_strconcat (line, "\n", NULL);
+  gsize length = strlen (text);
+  GRWLock *lock;
+  gsize cut;
+  int fd;
+
+  if (tear == NULL)
+    {
+      lock = conc_file_lock (round, relative);
+      g_rw_lock_reader_lock (lock);
+      fd = conc_open_append (path);
+      conc_write_fd (fd, text, length);
+      close (fd);
+      g_rw_lock_reader_unlock (lock);
+      return;
+    }
+  /* Anywhere but after the newline: at least one byte of the line is
+   * there, and the newline is not. */
+  cut = g_rand_int_range (tear, 1, (gint32) length);
+  lock = conc_file_lock (round, relative);
+  g_rw_lock_writer_lock (lock);
+  fd = conc_open_append (path);
+  conc_write_fd (fd, text, cut);
+  g_usleep (g_rand_int_range (tear, 1, 41) * 1000);
+  conc_write_fd (fd, text + cut, length - cut);
+  close (fd);
+  g_rw_lock_writer_unlock (lock);
+}
+
+/* One event appended, whole (`tear` NULL) or torn, and counted in `count`. */
+static void
+conc_append_event (Round *round, GRand *tear, guint64 *count, const char *how)
 {
   HistoryEvent *event;
-  g_autofree char *path = NULL;
-  g_autofree char *text = NULL;
   const char *relative;
-  GRWLock *lock;
-  int fd;
 
   if (conc_take (round, &event, 1) == 0)
     return;
   relative = conc_target (round, event);
-  path = g_build_filename (round->program->data, relative, NULL);
-  text = g_strconcat (event->line, "\n", NULL);
-  lock = conc_file_lock (round, relative);
-  g_rw_lock_reader_lock (lock);
-  fd = conc_open_append (path);
-  conc_write_fd (fd, text, strlen (text));
-  close (fd);
-  g_rw_lock_reader_unlock (lock);
+  conc_append_line (round, relative, event->line, tear);
   g_mutex_lock (&round->lock);
-  round->figures.whole++;
-  conc_note_written (round, event, relative, "whole line");
+  (*count)++;
+  conc_note_written (round, event, relative, how);
   g_mutex_unlock (&round->lock);
+}
+
+/* A whole line in one write(). */
+static void
+conc_op_whole (Round *round, GRand *rand)
+{
+  conc_append_event (round, NULL, &round->figures.whole, "whole line");
 }
 
 /* A line in two writes, a pause between: the first half must wait. */
 static void
 conc_op_torn (Round *round, GRand *rand)
 {
-  HistoryEvent *event;
-  g_autofree char *path = NULL;
-  g_autofree char *text = NULL;
-  const char *relative;
-  GRWLock *lock;
-  gsize length, cut;
-  int fd;
+  conc_append_event (round, rand, &round->figures.torn, "torn line");
+}
 
-  if (conc_take (round, &event, 1) == 0)
-    return;
-  relative = conc_target (round, event);
-  path = g_build_filename (round->program->data, relative, NULL);
-  text = g_strconcat (event->line, "\n", NULL);
-  length = strlen (text);
-  /* Anywhere but after the newline: at least one byte of the line is
-   * there, and the newline is not. */
-  cut = g_rand_int_range (rand, 1, (gint32) length);
-  lock = conc_file_lock (round, relative);
-  g_rw_lock_writer_lock (lock);
-  fd = conc_open_append (path);
-  conc_write_fd (fd, text, cut);
-  g_usleep (g_rand_int_range (rand, 1, 41) * 1000);
-  conc_write_fd (fd, text + cut, length - cut);
-  close (fd);
-  g_rw_lock_writer_unlock (lock);
+/* `n` events written to `relative` by a rename, counted once in `files`
+ * and `n` times in `lines`. */
+static void
+conc_note_replaced (Round *round, HistoryEvent **events, guint n,
+                    const char *relative, const char *how, guint64 *files,
+                    guint64 *lines)
+{
   g_mutex_lock (&round->lock);
-  round->figures.torn++;
-  conc_note_written (round, event, relative, "torn line");
+  (*files)++;
+  *lines += n;
+  for (guint i = 0; i < n; i++)
+    conc_note_written (round, events[i], relative, how);
   g_mutex_unlock (&round->lock);
 }
 
@@ -1177,12 +1198,9 @@ conc_op_replace (Round *round, GRand *rand)
   conc_replace (path, text->str, text->len);
   g_rw_lock_writer_unlock (lock);
   g_string_free (text, TRUE);
-  g_mutex_lock (&round->lock);
-  round->figures.replacements++;
-  round->figures.replaced_lines += n;
-  for (guint i = 0; i < n; i++)
-    conc_note_written (round, events[i], relative, "replacement by rename");
-  g_mutex_unlock (&round->lock);
+  conc_note_replaced (round, events, n, relative, "replacement by rename",
+                      &round->figures.replacements,
+                      &round->figures.replaced_lines);
 }
 
 /* A new log, whole at once: a conflict copy arriving, sometimes in a new
@@ -1218,12 +1236,8 @@ conc_op_new_log (Round *round, GRand *rand)
   conc_replace (path, text->str, text->len);
   g_rw_lock_writer_unlock (lock);
   g_string_free (text, TRUE);
-  g_mutex_lock (&round->lock);
-  round->figures.new_logs++;
-  round->figures.new_log_lines += n;
-  for (guint i = 0; i < n; i++)
-    conc_note_written (round, events[i], relative, "new log by rename");
-  g_mutex_unlock (&round->lock);
+  conc_note_replaced (round, events, n, relative, "new log by rename",
+                      &round->figures.new_logs, &round->figures.new_log_lines);
 }
 
 /* A copy of an event already written, in another log: the same bytes, the
@@ -1233,13 +1247,9 @@ conc_op_copy (Round *round, GRand *rand)
 {
   HistoryEvent *event = NULL;
   g_autofree char *relative = NULL;
-  g_autofree char *path = NULL;
   g_autofree char *line = NULL;
-  g_autofree char *text = NULL;
   gboolean variant = FALSE;
-  GRWLock *lock;
   int kind = g_rand_int_range (rand, 0, 4);
-  int fd;
 
   g_mutex_lock (&round->lock);
   if (round->written->len > 0 && round->files->len > 1)
@@ -1261,14 +1271,7 @@ conc_op_copy (Round *round, GRand *rand)
       line = history_variant (rand, event);
       variant = TRUE;
     }
-  path = g_build_filename (round->program->data, relative, NULL);
-  text = g_strconcat (line, "\n", NULL);
-  lock = conc_file_lock (round, relative);
-  g_rw_lock_reader_lock (lock);
-  fd = conc_open_append (path);
-  conc_write_fd (fd, text, strlen (text));
-  close (fd);
-  g_rw_lock_reader_unlock (lock);
+  conc_append_line (round, relative, line, NULL);
   g_mutex_lock (&round->lock);
   round->figures.copies++;
   round->figures.variants += variant;
@@ -1837,24 +1840,20 @@ conc_explain_missing (Round *round, const char *id)
 static void
 conc_assert_logs_whole (const char *dir)
 {
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
+  g_autoptr(GPtrArray) files = jtest_tree_files (dir, TRUE);
 
-  g_assert_nonnull (handle);
-  while ((name = g_dir_read_name (handle)) != NULL)
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  for (guint f = 0; f < files->len; f++)
     {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
+      const char *relative = files->pdata[f];
+      g_autofree char *path = g_build_filename (dir, relative, NULL);
       g_autofree char *text = NULL;
       g_auto(GStrv) lines = NULL;
       gsize length = 0;
 
-      /* No temp file is left behind. */
-      g_assert_cmpint (name[0], !=, '.');
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          conc_assert_logs_whole (path);
-          continue;
-        }
+      /* No temp file is left behind, nor a folder of one. */
+      g_assert_cmpint (relative[0], !=, '.');
+      g_assert_null (strstr (relative, G_DIR_SEPARATOR_S "."));
       g_assert_true (g_file_get_contents (path, &text, &length, NULL));
       g_assert_true (length == 0 || text[length - 1] == '\n');
       lines = g_strsplit (text, "\n", -1);

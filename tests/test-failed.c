@@ -53,6 +53,10 @@ failed_setup (CliFixture *f, gconstpointer data)
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_EVENTS_FAILED);
 }
 
+/* A case on a fixture set up by failed_setup with `data`. */
+#define FAILED_ADD(path, data, func) \
+  g_test_add (path, CliFixture, data, failed_setup, func, cli_fixture_teardown)
+
 static void
 use_fixed_plugin (CliFixture *f)
 {
@@ -240,19 +244,12 @@ main (int argc, char **argv)
   jtest_init (&argc, &argv);
 
   /* data: non-NULL for a log with a line that is no event. */
-  g_test_add ("/failed/list/text", CliFixture, "broken", failed_setup,
-              test_list_text, cli_fixture_teardown);
-  g_test_add ("/failed/list/json", CliFixture, "broken", failed_setup,
-              test_list_json, cli_fixture_teardown);
-  g_test_add ("/failed/list/empty", CliFixture, NULL, failed_setup,
-              test_list_empty, cli_fixture_teardown);
-  g_test_add ("/failed/retry/still-failing", CliFixture, NULL, failed_setup,
-              test_retry_still_failing, cli_fixture_teardown);
-  g_test_add ("/failed/retry/fixed", CliFixture, NULL, failed_setup,
-              test_retry_fixed, cli_fixture_teardown);
-  g_test_add ("/failed/retry/keeps-lines", CliFixture, "broken", failed_setup,
-              test_retry_keeps_lines, cli_fixture_teardown);
-  g_test_add ("/failed/retry/library", CliFixture, NULL, failed_setup,
-              test_retry_library, cli_fixture_teardown);
+  FAILED_ADD ("/failed/list/text", "broken", test_list_text);
+  FAILED_ADD ("/failed/list/json", "broken", test_list_json);
+  FAILED_ADD ("/failed/list/empty", NULL, test_list_empty);
+  FAILED_ADD ("/failed/retry/still-failing", NULL, test_retry_still_failing);
+  FAILED_ADD ("/failed/retry/fixed", NULL, test_retry_fixed);
+  FAILED_ADD ("/failed/retry/keeps-lines", "broken", test_retry_keeps_lines);
+  FAILED_ADD ("/failed/retry/library", NULL, test_retry_library);
   return g_test_run ();
 }

@@ -13,8 +13,6 @@
 
 #include "cli-run.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 /* A message event of conversation c1, with `content`. */
 static char *
 message_line (const char *id, gint64 ts, const char *message,

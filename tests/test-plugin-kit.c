@@ -10,7 +10,6 @@
  * would: `jsync plugins`, the sync results, and the rows of the cache.
  * Without cc or pkg-config every case is skipped.
  */
-#include <locale.h>
 #include <string.h>
 
 #include <glib.h>
@@ -312,6 +311,42 @@ assert_rebuild_agrees (Fixture *f)
   json_object_put (after);
 }
 
+/* A sync that applies `applied` events (any number when -1), fails none and
+ * leaves the nexus's pending one alone. */
+static void
+assert_sync_settles (Fixture *f, gint64 applied)
+{
+  json_object *result = run_jsync (f, "sync", 0);
+
+  g_assert_true (json_object_get_boolean (jtest_member (result, "success")));
+  if (applied >= 0)
+    g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==, applied);
+  g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
+  g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
+                   NEXUS_PENDING);
+  json_object_put (result);
+}
+
+/* The bookmarks table holds `rows`; the FTS query `hit`, when given, finds t1
+ * alone and `miss` finds nothing; a rebuild agrees with it all. */
+static void
+assert_bookmarks (Fixture *f, const char *rows, const char *hit,
+                  const char *miss)
+{
+  g_autofree char *table = bookmark_table (f);
+
+  g_assert_cmpstr (table, ==, rows);
+  if (hit != NULL)
+    {
+      g_autofree char *found = bookmark_search (f, hit);
+      g_autofree char *none = bookmark_search (f, miss);
+
+      g_assert_cmpstr (found, ==, "t1\n");
+      g_assert_cmpstr (none, ==, "");
+    }
+  assert_rebuild_agrees (f);
+}
+
 /* --- Tests ---------------------------------------------------------------- */
 
 /* `jsync plugins` finds the module in --plugins-dir with its prefix. */
@@ -369,10 +404,7 @@ static void
 test_sync_rows (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *rows = NULL;
-  g_autofree char *found = NULL;
   g_autofree char *conversations = NULL;
-  json_object *result;
 
   if (f->dir == NULL)
     return;
@@ -382,29 +414,14 @@ test_sync_rows (Fixture *f, gconstpointer user_data)
                        -1, &error);
   g_assert_no_error (error);
 
-  result = run_jsync (f, "sync", 0);
-  g_assert_true (json_object_get_boolean (jtest_member (result, "success")));
-  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==,
-                   NEXUS_APPLIED + BOOKMARK_EVENTS);
-  g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
-  g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
-                   NEXUS_PENDING);
-  json_object_put (result);
-
-  rows = bookmark_table (f);
-  g_assert_cmpstr (rows, ==,
-                   "t1|p1|Water the garden|doing|NULL|1000|3000\n"
-                   "t2|p1|Buy seeds|inbox|NULL|1100|1100\n");
-  found = bookmark_search (f, "garden");
-  g_assert_cmpstr (found, ==, "t1\n");
-  g_clear_pointer (&found, g_free);
-  found = bookmark_search (f, "plumber");
-  g_assert_cmpstr (found, ==, "");
+  assert_sync_settles (f, NEXUS_APPLIED + BOOKMARK_EVENTS);
   conversations = query (f, "SELECT id, title, messageCount"
                             " FROM conversations");
   g_assert_cmpstr (conversations, ==, "c1|Seeds|1\n");
-
-  assert_rebuild_agrees (f);
+  assert_bookmarks (f,
+                    "t1|p1|Water the garden|doing|NULL|1000|3000\n"
+                    "t2|p1|Buy seeds|inbox|NULL|1100|1100\n",
+                    "garden", "plumber");
 }
 
 /* Another device's event with an older timestamp arrives after newer ones
@@ -412,17 +429,11 @@ test_sync_rows (Fixture *f, gconstpointer user_data)
 static void
 test_sync_late (Fixture *f, gconstpointer user_data)
 {
-  g_autofree char *rows = NULL;
-  g_autofree char *found = NULL;
-  json_object *result;
-
   if (f->dir == NULL)
     return;
   fixture_drop_in (f);
-  json_object_put (run_jsync (f, "sync", 0));
-  rows = bookmark_table (f);
-  g_assert_cmpstr (rows, ==, bookmark_rows);
-  g_clear_pointer (&rows, g_free);
+  assert_sync_settles (f, NEXUS_APPLIED + BOOKMARK_EVENTS);
+  assert_bookmarks (f, bookmark_rows, NULL, NULL);
 
   /* At 2000, before t1's update at 3000: the status it sets is overwritten
    * by that update, the title it sets is not. */
@@ -431,23 +442,11 @@ test_sync_late (Fixture *f, gconstpointer user_data)
              "\"data\":{\"status\":\"done\",\"title\":\"Water the roses\"},"
              "\"id\":\"e-late\",\"deviceId\":\"dev-b\",\"timestamp\":2000}\n",
              FALSE);
-  result = run_jsync (f, "sync", 0);
-  g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
-  g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
-                   NEXUS_PENDING);
-  json_object_put (result);
-
-  rows = bookmark_table (f);
-  g_assert_cmpstr (rows, ==,
-                   "t1|p1|Water the roses|doing|NULL|1000|3000\n"
-                   "t2|p1|Buy seeds|todo|NULL|1100|1100\n");
-  found = bookmark_search (f, "roses");
-  g_assert_cmpstr (found, ==, "t1\n");
-  g_clear_pointer (&found, g_free);
-  found = bookmark_search (f, "garden");
-  g_assert_cmpstr (found, ==, "");
-
-  assert_rebuild_agrees (f);
+  assert_sync_settles (f, -1);
+  assert_bookmarks (f,
+                    "t1|p1|Water the roses|doing|NULL|1000|3000\n"
+                    "t2|p1|Buy seeds|todo|NULL|1100|1100\n",
+                    "roses", "garden");
 }
 
 /* Bookmark events that arrived before the applier existed wait as pending and
@@ -456,7 +455,6 @@ static void
 test_sync_pending (Fixture *f, gconstpointer user_data)
 {
   g_autofree char *tables = NULL;
-  g_autofree char *rows = NULL;
   json_object *result, *types;
 
   if (f->dir == NULL)
@@ -483,16 +481,8 @@ test_sync_pending (Fixture *f, gconstpointer user_data)
   json_object_put (result);
 
   fixture_drop_in (f);
-  result = run_jsync (f, "sync", 0);
-  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==, BOOKMARK_EVENTS);
-  g_assert_cmpint (jtest_member_int (result, "eventsFailed"), ==, 0);
-  g_assert_cmpint (jtest_member_int (result, "eventsPending"), ==,
-                   NEXUS_PENDING);
-  json_object_put (result);
-  rows = bookmark_table (f);
-  g_assert_cmpstr (rows, ==, bookmark_rows);
-
-  assert_rebuild_agrees (f);
+  assert_sync_settles (f, BOOKMARK_EVENTS);
+  assert_bookmarks (f, bookmark_rows, NULL, NULL);
 }
 
 /* A malformed bookmark event fails alone, with a message naming the file, the
@@ -538,19 +528,13 @@ main (int argc, char **argv)
 {
   int status;
 
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
-  g_test_add ("/plugin-kit/plugins/listed", Fixture, NULL, fixture_setup,
-              test_plugins_listed, fixture_teardown);
-  g_test_add ("/plugin-kit/sync/rows", Fixture, NULL, fixture_setup,
-              test_sync_rows, fixture_teardown);
-  g_test_add ("/plugin-kit/sync/late", Fixture, NULL, fixture_setup,
-              test_sync_late, fixture_teardown);
-  g_test_add ("/plugin-kit/sync/pending", Fixture, NULL, fixture_setup,
-              test_sync_pending, fixture_teardown);
-  g_test_add ("/plugin-kit/sync/failed", Fixture, NULL, fixture_setup,
-              test_sync_failed, fixture_teardown);
+  JTEST_ADD ("/plugin-kit/plugins/listed", test_plugins_listed);
+  JTEST_ADD ("/plugin-kit/sync/rows", test_sync_rows);
+  JTEST_ADD ("/plugin-kit/sync/late", test_sync_late);
+  JTEST_ADD ("/plugin-kit/sync/pending", test_sync_pending);
+  JTEST_ADD ("/plugin-kit/sync/failed", test_sync_failed);
 
   status = g_test_run ();
   if (kit_dir != NULL)

@@ -21,8 +21,6 @@
 
 #include "cli-run.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 /* A word of the example data found in messages and conversations. */
 #define FOUND_WORD "outline"
 

@@ -29,8 +29,6 @@
 #define CONV_LOST 77
 #define ALL_LOST (WS_LOST + CONV_LOST)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 typedef struct
 {
   CliFixture cli;

@@ -23,6 +23,8 @@ typedef struct
   char *db;                     /* owned */
   guint batch_size;
   char *plugin_path;            /* owned, nullable: JSYNC_PLUGIN_PATH */
+  char *bundled;                /* owned, nullable: JSYNC_PLUGIN_PATH at
+                                 * setup, put back at teardown */
 } Fixture;
 
 static void
@@ -31,6 +33,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   jtest_dirs_make (NULL, "jsync-sync", "cache/cache.db", &f->dir, &f->data,
                    &f->db);
   f->batch_size = 1000;
+  f->bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
 }
 
 static void
@@ -38,6 +41,11 @@ fixture_teardown (Fixture *f, gconstpointer data)
 {
   jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->plugin_path);
+  if (f->bundled != NULL)
+    g_setenv ("JSYNC_PLUGIN_PATH", f->bundled, TRUE);
+  else
+    g_unsetenv ("JSYNC_PLUGIN_PATH");
+  g_free (f->bundled);
 }
 
 static void
@@ -118,6 +126,46 @@ rebuild_rejecting (Fixture *f, guint batch_size, const char *pattern,
   g_assert_no_error (error);
   g_assert_cmpuint (result->events_applied, ==, applied);
   g_assert_cmpuint (result->events_failed, ==, failed);
+}
+
+/* The result counts `applied` events applied, `skipped` skipped and
+ * `failed` failed. */
+static void
+assert_counts (const JsyncResult *result, guint applied, guint skipped,
+               guint failed)
+{
+  g_assert_cmpuint (result->events_applied, ==, applied);
+  g_assert_cmpuint (result->events_skipped, ==, skipped);
+  g_assert_cmpuint (result->events_failed, ==, failed);
+}
+
+/* One sync, its counts asserted as assert_counts does. */
+static void
+sync_counts (Fixture *f, guint applied, guint skipped, guint failed)
+{
+  g_autoptr(JsyncResult) result = fixture_sync (f);
+
+  assert_counts (result, applied, skipped, failed);
+}
+
+/* c.jsonl holds `before`, synced, then `after` in its place: the next sync
+ * reads it again from its start, warning as `why` says and that events are
+ * no longer in it.  (transfer full) */
+static JsyncResult *
+sync_rewritten (Fixture *f, const char *before, const char *after,
+                const char *why)
+{
+  JsyncResult *result;
+
+  write_file (f, "c.jsonl", before);
+  fixture_sync_quiet (f);
+  write_file (f, "c.jsonl", after);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, why);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
+  result = fixture_sync (f);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (result->files_reread->len, ==, 1);
+  return result;
 }
 
 static json_object *
@@ -255,8 +303,7 @@ test_example (Fixture *f, gconstpointer data)
   g_assert_cmpuint (first->events_failed, ==, 0);
   g_assert_cmpuint (first->files_processed->len, ==, JTEST_NEXUS_FILES);
   second = fixture_sync (f);
-  g_assert_cmpuint (second->events_applied, ==, 0);
-  g_assert_cmpuint (second->events_skipped, ==, 0);
+  assert_counts (second, 0, 0, 0);
   g_assert_cmpuint (second->files_processed->len, ==, 0);
   assert_matches_reference (f);
 }
@@ -301,19 +348,13 @@ test_torn_line (Fixture *f, gconstpointer data)
   g_autofree char *msg = message_line ("e2", "d", 2000, "c1", "m1", "hi", 0);
   gsize half = strlen (msg) / 2;
   g_autofree char *head = g_strndup (msg, half);
-  g_autoptr(JsyncResult) first = NULL;
-  g_autoptr(JsyncResult) second = NULL;
 
   write_file (f, "c.jsonl", create);
   append_file (f, "c.jsonl", head);
-  first = fixture_sync (f);
-  g_assert_cmpuint (first->events_applied, ==, 1);
-  g_assert_cmpuint (first->events_failed, ==, 0);
+  sync_counts (f, 1, 0, 0);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM messages"), ==, 0);
   append_file (f, "c.jsonl", msg + half);
-  second = fixture_sync (f);
-  g_assert_cmpuint (second->events_applied, ==, 1);
-  g_assert_cmpuint (second->events_failed, ==, 0);
+  sync_counts (f, 1, 0, 0);
   g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 1);
   assert_matches_reference (f);
 }
@@ -327,16 +368,11 @@ test_conflict_copy (Fixture *f, gconstpointer data)
   g_autofree char *m2 = message_line ("e3", "d2", 3000, "c1", "m2", "two", 1);
   g_autofree char *base = g_strconcat (create, "\n", m1, NULL);
   g_autofree char *copy = g_strconcat (create, m1, m2, NULL);
-  g_autoptr(JsyncResult) first = NULL;
-  g_autoptr(JsyncResult) second = NULL;
 
   write_file (f, "conv_c1.jsonl", base);
-  first = fixture_sync (f);
-  g_assert_cmpuint (first->events_applied, ==, 2);
+  sync_counts (f, 2, 0, 0);
   write_file (f, "conv_c1.sync-conflict-20250101-120000-ABCDEFG.jsonl", copy);
-  second = fixture_sync (f);
-  g_assert_cmpuint (second->events_applied, ==, 1);
-  g_assert_cmpuint (second->events_skipped, ==, 2);
+  sync_counts (f, 1, 2, 0);
   g_assert_cmpint (query_int (f, "SELECT messageCount FROM conversations"), ==, 2);
   assert_matches_reference (f);
 }
@@ -383,18 +419,10 @@ test_rewritten (Fixture *f, gconstpointer data)
   g_autoptr(JsyncResult) result = NULL;
   JsyncLost *lost;
 
-  write_file (f, "c.jsonl", before);
-  fixture_sync_quiet (f);
-  write_file (f, "c.jsonl", after);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*read again*");
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
-  result = fixture_sync (f);
-  g_test_assert_expected_messages ();
-  g_assert_cmpuint (result->files_reread->len, ==, 1);
+  result = sync_rewritten (f, before, after, "*read again*");
   g_assert_cmpstr (((JsyncReread *) result->files_reread->pdata[0])->file, ==,
                    "c.jsonl");
-  g_assert_cmpuint (result->events_applied, ==, 1);
-  g_assert_cmpuint (result->events_skipped, ==, 2);
+  assert_counts (result, 1, 2, 0);
   g_assert_cmpuint (result->lost_events->len, ==, 1);
   lost = result->lost_events->pdata[0];
   g_assert_cmpstr (lost->file, ==, "c.jsonl");
@@ -413,16 +441,8 @@ test_truncated (Fixture *f, gconstpointer data)
   g_autofree char *both = g_strconcat (create, m1, NULL);
   g_autoptr(JsyncResult) result = NULL;
 
-  write_file (f, "c.jsonl", both);
-  fixture_sync_quiet (f);
-  write_file (f, "c.jsonl", create);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*shrank*");
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, "*no longer in it*");
-  result = fixture_sync (f);
-  g_test_assert_expected_messages ();
-  g_assert_cmpuint (result->files_reread->len, ==, 1);
-  g_assert_cmpuint (result->events_applied, ==, 0);
-  g_assert_cmpuint (result->events_skipped, ==, 1);
+  result = sync_rewritten (f, both, create, "*shrank*");
+  assert_counts (result, 0, 1, 0);
 }
 
 /* Bad lines are recorded with file, line, offset and reason; the good
@@ -563,8 +583,7 @@ test_recorded_never_read (Fixture *f, gconstpointer data)
   g_assert_cmpuint (second->files_failed, ==, 0);
   g_assert_true (second->success);
   g_assert_cmpuint (second->files_reread->len, ==, 0);
-  g_assert_cmpuint (second->events_applied, ==, 1);
-  g_assert_cmpuint (second->events_skipped, ==, 0);
+  assert_counts (second, 1, 0, 0);
   g_assert_cmpuint (second->files_processed->len, ==, 1);
   g_assert_cmpstr (second->files_processed->pdata[0], ==, "b.jsonl");
   assert_matches_reference (f);
@@ -663,6 +682,15 @@ copy_module (Fixture *f, const char *from, const char *name)
   return g_steal_pointer (&folder);
 }
 
+/* The plugin path of the next runs becomes a folder of its own holding a
+ * copy of the fixture module `name` from `from`. */
+static void
+use_module (Fixture *f, const char *from, const char *name)
+{
+  g_free (f->plugin_path);
+  f->plugin_path = copy_module (f, from, name);
+}
+
 /* Events nothing takes wait as pending and are applied once an applier
  * for them appears; an applier's schema version change rebuilds its
  * tables alone and re-applies its events. */
@@ -671,8 +699,6 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
 {
   g_autofree char *fixtures = copy_module (f, "plugins", "echo");
   g_autofree char *v2 = copy_module (f, "plugins/v2", "echo");
-  const char *bundled = g_getenv ("JSYNC_PLUGIN_PATH");
-  g_autofree char *bundled_copy = g_strdup (bundled);
   g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
   g_autoptr(JsyncResult) first = NULL;
   g_autoptr(JsyncResult) second = NULL;
@@ -683,7 +709,7 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
               "{\"type\":\"echo_a\",\"id\":\"x1\",\"deviceId\":\"d\",\"timestamp\":1,\"data\":{\"n\":1}}\n"
               "{\"type\":\"echo_b\",\"id\":\"x2\",\"deviceId\":\"d\",\"timestamp\":2}\n");
   write_file (f, "c.jsonl", create);
-  f->plugin_path = g_strdup (bundled_copy);
+  f->plugin_path = g_strdup (f->bundled);
   first = fixture_sync (f);
   g_assert_cmpuint (first->events_applied, ==, 1);
   g_assert_cmpuint (first->events_pending, ==, 2);
@@ -691,7 +717,7 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
 
   /* echo appears: it catches up on history. */
   g_free (f->plugin_path);
-  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, bundled_copy, fixtures, NULL);
+  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, f->bundled, fixtures, NULL);
   second = fixture_sync (f);
   g_assert_cmpuint (second->events_applied, ==, 2);
   g_assert_cmpuint (second->events_pending, ==, 0);
@@ -700,13 +726,12 @@ test_pending_and_upgrade (Fixture *f, gconstpointer data)
 
   /* echo's schema version 2: its table is rebuilt, its events re-applied. */
   g_free (f->plugin_path);
-  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, bundled_copy, v2, NULL);
+  f->plugin_path = g_strjoin (G_SEARCHPATH_SEPARATOR_S, f->bundled, v2, NULL);
   third = fixture_sync (f);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM echo_events"), ==, 2);
   note = query_text (f, "SELECT note FROM echo_events LIMIT 1");
   g_assert_cmpstr (note, ==, "v2");
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM conversations"), ==, 1);
-  g_setenv ("JSYNC_PLUGIN_PATH", bundled_copy, TRUE);
 }
 
 /* A failed event stays recorded (and listed by status) when its file is
@@ -722,9 +747,6 @@ failed_rows (Fixture *f, const char *id)
 static void
 test_failed_kept (Fixture *f, gconstpointer data)
 {
-  g_autofree char *lenient = copy_module (f, "plugins/fixed", "reject");
-  g_autofree char *strict = NULL;
-  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
   static const char bad[] =
       "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{\"bad\":true}}\n";
   static const char good[] =
@@ -736,13 +758,11 @@ test_failed_kept (Fixture *f, gconstpointer data)
 
   /* The lenient variant takes r1; the strict one, swapped in, rejects it
    * when r0's arrival makes the applier's events re-applied. */
-  f->plugin_path = g_strdup (lenient);
+  use_module (f, "plugins/fixed", "reject");
   write_file (f, "r.jsonl", both);
   fixture_sync_quiet (f);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
-  strict = copy_module (f, "plugins", "reject");
-  g_free (f->plugin_path);
-  f->plugin_path = g_strdup (strict);
+  use_module (f, "plugins", "reject");
   write_file (f, "late.jsonl", late);
   sync_warning (f, "r.jsonl:1: reject: rejected*");
   g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
@@ -754,7 +774,6 @@ test_failed_kept (Fixture *f, gconstpointer data)
   write_file (f, "r.jsonl", rewritten);
   sync_warning (f, "*read again*");
   g_assert_cmpint (failed_rows (f, "r1"), ==, 1);
-  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
 
 /* A rejected event's writes are undone in a rebuild as in a sync, whatever
@@ -763,14 +782,12 @@ test_failed_kept (Fixture *f, gconstpointer data)
 static void
 test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strict = copy_module (f, "plugins", "reject");
-  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
   static const char lines[] =
       "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"d\",\"timestamp\":20,\"data\":{\"bad\":true}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"d\",\"timestamp\":30,\"data\":{}}\n";
 
-  f->plugin_path = g_strdup (strict);
+  use_module (f, "plugins", "reject");
   write_file (f, "r.jsonl", lines);
   rebuild_rejecting (f, 1000, "r.jsonl:2: reject: rejected*", 2, 1);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
@@ -788,7 +805,6 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
   sync_warning (f, "r.jsonl:2: reject: rejected*");
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events"), ==, 2);
   g_assert_cmpint (failed_rows (f, "r2"), ==, 1);
-  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
 
 /* A rebuild replays a stream found in two logs once, at its end; an event
@@ -797,8 +813,6 @@ test_rebuild_rejected_rolled_back (Fixture *f, gconstpointer data)
 static void
 test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strict = copy_module (f, "plugins", "reject");
-  g_autofree char *bundled = g_strdup (g_getenv ("JSYNC_PLUGIN_PATH"));
   static const char first[] =
       "{\"type\":\"reject_x\",\"id\":\"r1\",\"deviceId\":\"d\",\"timestamp\":10,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r4\",\"deviceId\":\"d\",\"timestamp\":40,\"data\":{}}\n";
@@ -806,7 +820,7 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
       "{\"type\":\"reject_x\",\"id\":\"r2\",\"deviceId\":\"e\",\"timestamp\":20,\"data\":{}}\n"
       "{\"type\":\"reject_x\",\"id\":\"r3\",\"deviceId\":\"e\",\"timestamp\":30,\"data\":{\"bad\":true}}\n";
 
-  f->plugin_path = g_strdup (strict);
+  use_module (f, "plugins", "reject");
   write_file (f, "a.jsonl", first);
   write_file (f, "b.jsonl", second);
   /* Batches of one: b.jsonl's events sort before a.jsonl's last. */
@@ -815,7 +829,6 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM reject_events WHERE id = 'r3'"), ==, 0);
   g_assert_cmpint (failed_rows (f, "r3"), ==, 1);
   g_assert_cmpint (query_int (f, "SELECT status FROM jsync_events WHERE id = 'r3'"), ==, 2);
-  g_setenv ("JSYNC_PLUGIN_PATH", bundled, TRUE);
 }
 
 /* Rebuild builds a new file and swaps it in; the old one is kept. */
@@ -848,7 +861,7 @@ test_rebuild (Fixture *f, gconstpointer data)
 typedef struct
 {
   char *line;                 /* owned */
-  char *file;                 /* owned */
+  const char *file;           /* interned: a few names, each used often */
 } Planned;
 
 static void
@@ -857,7 +870,6 @@ planned_free (gpointer data)
   Planned *p = data;
 
   g_free (p->line);
-  g_free (p->file);
   g_free (p);
 }
 
@@ -920,7 +932,7 @@ random_history (GRand *rand)
                 "{\"type\":\"workspace_deleted\",\"workspaceId\":\"w\",\"id\":\"%s\","
                 "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
                 id, devices[d], ts);
-          p->file = g_strdup ("workspaces/ws_w.jsonl");
+          p->file = g_intern_static_string ("workspaces/ws_w.jsonl");
         }
       else
         {
@@ -959,9 +971,13 @@ random_history (GRand *rand)
                 "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
                 conv, id, devices[d], ts);
           /* Each device writes its own copy of the conversation file. */
-          p->file = g_strdup_printf ("conversations/conv_%s%s.jsonl", conv,
-                                     d == 0 ? "" : d == 1 ? " (1)"
-                                                          : ".sync-conflict-x");
+          {
+            g_autofree char *file = g_strdup_printf (
+                "conversations/conv_%s%s.jsonl", conv,
+                d == 0 ? "" : d == 1 ? " (1)" : ".sync-conflict-x");
+
+            p->file = g_intern_string (file);
+          }
         }
       g_ptr_array_add (events, p);
     }

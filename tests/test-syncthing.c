@@ -80,8 +80,6 @@
 #define REST_TIMEOUT 60         /* s: one REST call (a scan can take a while) */
 #define EXAMPLES 8              /* examples printed per failed check */
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 /* The logs both devices write (a nested one: new folders are followed). */
 static const char *const logs[] = {
   "log-0.jsonl", "log-1.jsonl", "log-2.jsonl", "sub/log-3.jsonl",
@@ -320,57 +318,13 @@ tail_text (const char *path, guint lines)
   return g_strdup (start);
 }
 
-/* Every regular file under `dir` whose name starts with no ".", as paths
- * relative to `top` (Syncthing's marker and temporary files are hidden,
- * and jsync reads no hidden name either). */
-static void
-tree_list (const char *top, const char *relative, GPtrArray *paths)
-{
-  g_autofree char *dir_path = relative != NULL
-                                ? g_build_filename (top, relative, NULL)
-                                : g_strdup (top);
-  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = relative != NULL
-                                 ? g_build_filename (relative, name, NULL)
-                                 : g_strdup (name);
-      g_autofree char *path = g_build_filename (top, child, NULL);
-
-      if (name[0] == '.' || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        continue;
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        tree_list (top, child, paths);
-      else if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        g_ptr_array_add (paths, g_steal_pointer (&child));
-    }
-}
-
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static GPtrArray *
-tree_paths (const char *top)
-{
-  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
-
-  tree_list (top, NULL, paths);
-  g_ptr_array_sort (paths, compare_strings);
-  return paths;
-}
-
-/* "path size sha256" per visible file, one a line, sorted. */
+/* "path size sha256" per visible file, one a line, sorted (Syncthing's
+ * marker and temporary files are hidden, and jsync reads no hidden name
+ * either). */
 static char *
 tree_fingerprint (const char *top)
 {
-  g_autoptr(GPtrArray) paths = tree_paths (top);
+  g_autoptr(GPtrArray) paths = jtest_tree_files (top, FALSE);
   GString *text = g_string_new (NULL);
 
   for (guint i = 0; i < paths->len; i++)
@@ -1418,7 +1372,7 @@ folder_clear (Folder *folder)
 static void
 folder_read (Folder *folder, const char *data)
 {
-  folder->paths = tree_paths (data);
+  folder->paths = jtest_tree_files (data, FALSE);
   folder->ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_ptr_array_unref);
   folder->texts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -1727,6 +1681,24 @@ append_describe (Append *append, char buffer[160])
               " ms)", append->log, clock, (int) (append->start % 1000),
               append->end - append->start);
   return buffer;
+}
+
+/* For a message on `key`: `here` or `there` (acknowledged by `side` or by
+ * `other`: `side` first) then the append; "" when neither acknowledged it.
+ * (transfer full) */
+static char *
+acked_by (Side *side, Side *other, gconstpointer key, const char *here,
+          const char *there)
+{
+  Append *by_me = g_hash_table_lookup (side->acked, key);
+  Append *by_other = g_hash_table_lookup (other->acked, key);
+  char buffer[160];
+
+  if (by_me == NULL && by_other == NULL)
+    return g_strdup ("");
+  return g_strconcat (by_me != NULL ? here : there,
+                      append_describe (by_me != NULL ? by_me : by_other,
+                                       buffer), NULL);
 }
 
 /* --- The test ------------------------------------------------------------- */
@@ -2228,19 +2200,13 @@ test_two_devices (Fixture *f, gconstpointer user_data)
         if (!g_hash_table_contains (cache->rows, key))
           {
             g_autofree char *where = holders_text (value);
-            Append *by_other = g_hash_table_lookup (other->acked, key);
-            Append *by_me = g_hash_table_lookup (side->acked, key);
-            char buffer[160];
+            g_autofree char *acked = acked_by (side, other, key,
+                                               " (acknowledged here, ",
+                                               " (acknowledged by the other"
+                                               " side, ");
 
-            check_fail (logs_missing, "%s: %s in %s is not in its cache%s%s%s",
-                        side->name, (char *) key, where,
-                        by_me != NULL ? " (acknowledged here, " : "",
-                        by_other != NULL ? " (acknowledged by the other side,"
-                                           " " : "",
-                        by_me != NULL || by_other != NULL
-                          ? append_describe (by_me != NULL ? by_me : by_other,
-                                             buffer)
-                          : "");
+            check_fail (logs_missing, "%s: %s in %s is not in its cache%s",
+                        side->name, (char *) key, where, acked);
           }
 
       /* Every lost report true; its row kept. */
@@ -2278,19 +2244,14 @@ test_two_devices (Fixture *f, gconstpointer user_data)
         if (!g_hash_table_contains (folder->ids, key)
             && !g_hash_table_contains (cache->lost, key))
           {
-            Append *by_me = g_hash_table_lookup (side->acked, key);
-            Append *by_other = g_hash_table_lookup (other->acked, key);
-            char buffer[160];
+            g_autofree char *acked = acked_by (side, other, key,
+                                               "; acknowledged here, ",
+                                               "; acknowledged by the other"
+                                               " side, ");
 
             check_fail (unexplained, "%s: %s is in the cache, in no log and"
-                        " not reported lost%s%s", side->name, (char *) key,
-                        by_me != NULL ? "; acknowledged here, "
-                          : by_other != NULL ? "; acknowledged by the other"
-                                               " side, " : "",
-                        by_me != NULL || by_other != NULL
-                          ? append_describe (by_me != NULL ? by_me : by_other,
-                                             buffer)
-                          : "");
+                        " not reported lost%s", side->name, (char *) key,
+                        acked);
           }
 
       /* The rows of the logs' events, as a fresh cache of the folder has

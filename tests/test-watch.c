@@ -38,8 +38,6 @@ typedef struct
   GSubprocess *watch;           /* owned, nullable: the running watch */
 } Fixture;
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
-
 /* --- Files ---------------------------------------------------------------- */
 
 static char *

@@ -324,6 +324,51 @@ jtest_tree_remove (const char *path)
   g_rmdir (path);
 }
 
+static void
+tree_files_below (const char *top, const char *relative, gboolean hidden,
+                  GPtrArray *paths)
+{
+  g_autofree char *dir_path = relative != NULL
+                                ? g_build_filename (top, relative, NULL)
+                                : g_strdup (top);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = relative != NULL
+                                 ? g_build_filename (relative, name, NULL)
+                                 : g_strdup (name);
+      g_autofree char *path = g_build_filename (top, child, NULL);
+
+      if ((name[0] == '.' && !hidden)
+          || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        tree_files_below (top, child, hidden, paths);
+      else if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        g_ptr_array_add (paths, g_steal_pointer (&child));
+    }
+}
+
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+GPtrArray *
+jtest_tree_files (const char *top, gboolean hidden)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+
+  tree_files_below (top, NULL, hidden, paths);
+  g_ptr_array_sort (paths, compare_paths);
+  return paths;
+}
+
 /* --- Running a program --------------------------------------------------- */
 
 /* A temporary file, unlinked at once: its descriptor alone is kept. */

@@ -99,6 +99,11 @@ void jtest_write_text (const char *path, const char *text, gboolean append);
  * its path.  (transfer full) */
 char *jtest_write_below (const char *dir, const char *relative,
                          const char *text, gboolean append);
+/* Every regular file below `top`, recursively, as paths relative to it,
+ * sorted; symbolic links are not followed nor listed, and names that start
+ * with "." (files and folders) are left out unless `hidden`.  A folder
+ * that cannot be opened lists nothing.  (transfer full) */
+GPtrArray *jtest_tree_files (const char *top, gboolean hidden);
 /* Remove a file or folder and everything below it, without following
  * symbolic links, making folders readable first (tests chmod some). */
 void jtest_tree_remove (const char *path);
@@ -159,6 +164,8 @@ void jtest_run_set_exit (JTestRun *run, int wait_status, gint64 start,
 json_object *jtest_parse_object (const char *text);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JTestRun, jtest_run_free)
+/* g_autoptr(json_object) in every test program. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
 
 /* --- The cache ----------------------------------------------------------- */
 

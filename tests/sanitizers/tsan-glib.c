@@ -147,128 +147,57 @@ g_cond_wait_until (GCond *cond, GMutex *mutex, gint64 end_time)
 
 /* --- GAsyncQueue ------------------------------------------------------------ */
 
-TSAN_GLIB_EXPORT void
-g_async_queue_push (GAsyncQueue *queue, gpointer data)
-{
-  REAL (g_async_queue_push);
+/* The wrappers differ only in the call: each is its own exported symbol,
+ * so a macro makes them. */
 
-  tsan_release (queue);
-  tsan_ignore_begin ();
-  g_async_queue_push_fn (queue, data);
-  tsan_ignore_end ();
-}
+/* A push: the queue released, then GLib's push (its allocations among
+ * them) unwatched. */
+#define QUEUE_PUSH(name, params, args)                                       \
+  TSAN_GLIB_EXPORT void                                                      \
+  name params                                                                \
+  {                                                                          \
+    REAL (name);                                                             \
+                                                                             \
+    tsan_release (queue);                                                    \
+    tsan_ignore_begin ();                                                    \
+    name##_fn args;                                                          \
+    tsan_ignore_end ();                                                      \
+  }
 
-TSAN_GLIB_EXPORT void
-g_async_queue_push_unlocked (GAsyncQueue *queue, gpointer data)
-{
-  REAL (g_async_queue_push_unlocked);
+/* A pop: GLib's pop unwatched, then the queue acquired. */
+#define QUEUE_POP(name, params, args)                                        \
+  TSAN_GLIB_EXPORT gpointer                                                  \
+  name params                                                                \
+  {                                                                          \
+    REAL (name);                                                             \
+    gpointer data;                                                           \
+                                                                             \
+    tsan_ignore_begin ();                                                    \
+    data = name##_fn args;                                                   \
+    tsan_ignore_end ();                                                      \
+    tsan_acquire (queue);                                                    \
+    return data;                                                             \
+  }
 
-  tsan_release (queue);
-  tsan_ignore_begin ();
-  g_async_queue_push_unlocked_fn (queue, data);
-  tsan_ignore_end ();
-}
+QUEUE_PUSH (g_async_queue_push, (GAsyncQueue *queue, gpointer data),
+            (queue, data))
+QUEUE_PUSH (g_async_queue_push_unlocked, (GAsyncQueue *queue, gpointer data),
+            (queue, data))
+QUEUE_PUSH (g_async_queue_push_front, (GAsyncQueue *queue, gpointer data),
+            (queue, data))
+QUEUE_PUSH (g_async_queue_push_sorted,
+            (GAsyncQueue *queue, gpointer data, GCompareDataFunc func,
+             gpointer user_data),
+            (queue, data, func, user_data))
 
-TSAN_GLIB_EXPORT void
-g_async_queue_push_front (GAsyncQueue *queue, gpointer data)
-{
-  REAL (g_async_queue_push_front);
-
-  tsan_release (queue);
-  tsan_ignore_begin ();
-  g_async_queue_push_front_fn (queue, data);
-  tsan_ignore_end ();
-}
-
-TSAN_GLIB_EXPORT void
-g_async_queue_push_sorted (GAsyncQueue *queue, gpointer data,
-                           GCompareDataFunc func, gpointer user_data)
-{
-  REAL (g_async_queue_push_sorted);
-
-  tsan_release (queue);
-  tsan_ignore_begin ();
-  g_async_queue_push_sorted_fn (queue, data, func, user_data);
-  tsan_ignore_end ();
-}
-
-TSAN_GLIB_EXPORT gpointer
-g_async_queue_pop (GAsyncQueue *queue)
-{
-  REAL (g_async_queue_pop);
-  gpointer data;
-
-  tsan_ignore_begin ();
-  data = g_async_queue_pop_fn (queue);
-  tsan_ignore_end ();
-  tsan_acquire (queue);
-  return data;
-}
-
-TSAN_GLIB_EXPORT gpointer
-g_async_queue_pop_unlocked (GAsyncQueue *queue)
-{
-  REAL (g_async_queue_pop_unlocked);
-  gpointer data;
-
-  tsan_ignore_begin ();
-  data = g_async_queue_pop_unlocked_fn (queue);
-  tsan_ignore_end ();
-  tsan_acquire (queue);
-  return data;
-}
-
-TSAN_GLIB_EXPORT gpointer
-g_async_queue_try_pop (GAsyncQueue *queue)
-{
-  REAL (g_async_queue_try_pop);
-  gpointer data;
-
-  tsan_ignore_begin ();
-  data = g_async_queue_try_pop_fn (queue);
-  tsan_ignore_end ();
-  tsan_acquire (queue);
-  return data;
-}
-
-TSAN_GLIB_EXPORT gpointer
-g_async_queue_try_pop_unlocked (GAsyncQueue *queue)
-{
-  REAL (g_async_queue_try_pop_unlocked);
-  gpointer data;
-
-  tsan_ignore_begin ();
-  data = g_async_queue_try_pop_unlocked_fn (queue);
-  tsan_ignore_end ();
-  tsan_acquire (queue);
-  return data;
-}
-
-TSAN_GLIB_EXPORT gpointer
-g_async_queue_timeout_pop (GAsyncQueue *queue, guint64 timeout)
-{
-  REAL (g_async_queue_timeout_pop);
-  gpointer data;
-
-  tsan_ignore_begin ();
-  data = g_async_queue_timeout_pop_fn (queue, timeout);
-  tsan_ignore_end ();
-  tsan_acquire (queue);
-  return data;
-}
-
-TSAN_GLIB_EXPORT gpointer
-g_async_queue_timeout_pop_unlocked (GAsyncQueue *queue, guint64 timeout)
-{
-  REAL (g_async_queue_timeout_pop_unlocked);
-  gpointer data;
-
-  tsan_ignore_begin ();
-  data = g_async_queue_timeout_pop_unlocked_fn (queue, timeout);
-  tsan_ignore_end ();
-  tsan_acquire (queue);
-  return data;
-}
+QUEUE_POP (g_async_queue_pop, (GAsyncQueue *queue), (queue))
+QUEUE_POP (g_async_queue_pop_unlocked, (GAsyncQueue *queue), (queue))
+QUEUE_POP (g_async_queue_try_pop, (GAsyncQueue *queue), (queue))
+QUEUE_POP (g_async_queue_try_pop_unlocked, (GAsyncQueue *queue), (queue))
+QUEUE_POP (g_async_queue_timeout_pop, (GAsyncQueue *queue, guint64 timeout),
+           (queue, timeout))
+QUEUE_POP (g_async_queue_timeout_pop_unlocked,
+           (GAsyncQueue *queue, guint64 timeout), (queue, timeout))
 
 /* --- GOnce ------------------------------------------------------------------ */
 
