@@ -200,7 +200,10 @@ typedef struct
   /* Nullable.  The stream an event belongs to: the set of rows it can touch
    * (a conversation, a workspace), returned as a string borrowed from the
    * event, or NULL for the empty stream.  An applier without it is one
-   * stream, so a late event replays all its events. */
+   * stream, so a late event replays all its events.  The cache records each
+   * event's stream when it is applied: a version that gives events other
+   * streams must bump schema_version, so that its events are replayed whole
+   * and recorded again in their new streams. */
   JsyncApplierStreamFunc stream;
   /* Required when stream is set: delete every row of one stream. */
   JsyncApplierClearStreamFunc clear_stream;
