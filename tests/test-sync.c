@@ -14,6 +14,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
+#include "jsync-config.h"
 #include "jsync-test-core.h"
 
 typedef struct
@@ -831,29 +832,131 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
   g_assert_cmpint (query_int (f, "SELECT status FROM jsync_events WHERE id = 'r3'"), ==, 2);
 }
 
-/* Rebuild builds a new file and swaps it in; the old one is kept. */
-static void
-test_rebuild (Fixture *f, gconstpointer data)
+/* The lines of the rebuild cases: c1 made, then its messages m1 and m2.
+ * (transfer full) */
+static GStrv
+rebuild_lines (void)
 {
-  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
-  g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
-  g_autofree char *both = g_strconcat (create, m1, NULL);
-  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
-  g_autoptr(JsyncConfig) config = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
+  char **lines = g_new0 (char *, 4);
 
-  write_file (f, "c.jsonl", both);
-  fixture_sync_quiet (f);
-  config = fixture_config (f, f->db, 1000);
+  lines[0] = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  lines[1] = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
+  lines[2] = message_line ("e3", "d", 3000, "c1", "m2", "two", 1);
+  return lines;
+}
+
+/* The messages of c1 in the cache at `db`. */
+static gint64
+rebuild_messages (const char *db)
+{
+  return jtest_cache_int (db, "SELECT messageCount FROM conversations", NULL);
+}
+
+/* A rebuild of the fixture's cache, keeping the old one or not; asserts
+ * that it succeeded.  (transfer full) */
+static JsyncResult *
+rebuild_fixture (Fixture *f, gboolean keep_previous)
+{
+  g_autoptr(JsyncConfig) config = fixture_config (f, f->db, 1000);
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(GError) error = NULL;
+  JsyncResult *result;
+
+  jsync_config_set_keep_previous (config, keep_previous);
   coordinator = jtest_open (config);
   result = jsync_coordinator_rebuild (coordinator, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (result->events_applied, ==, 2);
-  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
-  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  g_assert_nonnull (result);
+  return result;
+}
+
+/* Rebuild builds a new file and swaps it in; by default the old one is
+ * removed, while a reader that has it open goes on reading it. */
+static void
+test_rebuild (Fixture *f, gconstpointer data)
+{
+  g_auto(GStrv) lines = rebuild_lines ();
+  g_autofree char *both = g_strconcat (lines[0], lines[1], NULL);
+  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autofree char *previous_wal = g_strconcat (previous, "-wal", NULL);
+  g_autoptr(JsyncResult) result = NULL;
+  sqlite3 *reader = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  write_file (f, "c.jsonl", both);
+  fixture_sync_quiet (f);
+  /* A reader in the middle of a read of the old cache. */
+  g_assert_cmpint (sqlite3_open_v2 (f->db, &reader, SQLITE_OPEN_READONLY,
+                                    NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (reader, "BEGIN", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (reader,
+                                       "SELECT messageCount FROM conversations",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 1);
+  sqlite3_reset (stmt);
+
+  append_file (f, "c.jsonl", lines[2]);
+  result = rebuild_fixture (f, FALSE);
+  g_assert_cmpuint (result->events_applied, ==, 3);
+  g_assert_false (g_file_test (previous, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (previous_wal, G_FILE_TEST_EXISTS));
   assert_matches_reference (f);
+
+  /* The reader still sees the old cache, whole, until it lets it go; the
+   * path now names the new one. */
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 1);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_exec (reader, "COMMIT", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_close (reader), ==, SQLITE_OK);
+  g_assert_cmpint (rebuild_messages (f->db), ==, 2);
+  assert_matches_reference (f);
+}
+
+/* keep-previous keeps the replaced cache, whole, as "<db>.previous". */
+static void
+test_rebuild_keep_previous (Fixture *f, gconstpointer data)
+{
+  g_auto(GStrv) lines = rebuild_lines ();
+  g_autofree char *both = g_strconcat (lines[0], lines[1], NULL);
+  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autoptr(JsyncResult) result = NULL;
+
+  write_file (f, "c.jsonl", both);
+  fixture_sync_quiet (f);
+  append_file (f, "c.jsonl", lines[2]);
+  result = rebuild_fixture (f, TRUE);
+  g_assert_cmpuint (result->events_applied, ==, 3);
+  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (rebuild_messages (previous), ==, 1);
+  g_assert_cmpint (rebuild_messages (f->db), ==, 2);
+  assert_matches_reference (f);
+}
+
+/* A cache that holds lost events is kept by a rebuild whatever
+ * keep-previous says: it is the only place left of them. */
+static void
+test_rebuild_keeps_lost (Fixture *f, gconstpointer data)
+{
+  g_auto(GStrv) lines = rebuild_lines ();
+  g_autofree char *all = g_strjoinv ("", lines);
+  g_autofree char *both = g_strconcat (lines[0], lines[1], NULL);
+  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autoptr(JsyncResult) synced = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+
+  synced = sync_rewritten (f, all, both, "*shrank*");
+  g_assert_cmpuint (synced->lost_events->len, ==, 1);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "rebuild: 1 event(s)*kept as*.previous");
+  result = rebuild_fixture (f, FALSE);
+  g_test_assert_expected_messages ();
+  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (rebuild_messages (previous), ==, 2);
+  g_assert_cmpint (rebuild_messages (f->db), ==, 1);
 }
 
 /* --- Convergence: random multi-device histories ------------------------ */
@@ -1082,5 +1185,7 @@ main (int argc, char **argv)
   JTEST_ADD ("/sync/appliers/deferred-rejected",
              test_rebuild_deferred_rejected);
   JTEST_ADD ("/sync/rebuild/swap", test_rebuild);
+  JTEST_ADD ("/sync/rebuild/keep-previous", test_rebuild_keep_previous);
+  JTEST_ADD ("/sync/rebuild/keeps-lost", test_rebuild_keeps_lost);
   return g_test_run ();
 }
