@@ -612,6 +612,25 @@ test_ignore (Fixture *fixture, gconstpointer user_data)
                                        NULL });
 }
 
+/* keep-previous: off by default, on from the keyfile, the setter over
+ * it; anything but a boolean is an error. */
+static void
+test_keep_previous (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autofree char *path = write_file (fixture, "jsync.conf",
+                                      "[jsync]\nkeep-previous = true\n");
+
+  g_assert_false (jsync_config_get_keep_previous (config));
+  assert_loads (config, path);
+  g_assert_true (jsync_config_get_keep_previous (config));
+  jsync_config_set_keep_previous (config, FALSE);
+  g_assert_false (jsync_config_get_keep_previous (config));
+  assert_loads (config, path);
+  g_assert_false (jsync_config_get_keep_previous (config));
+  assert_bad_value (fixture, "keep-previous", "1x", "true or false");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -641,6 +660,7 @@ main (int argc, char **argv)
   ADD ("/config/plugin-path/default", test_plugin_path_default);
   ADD ("/config/appliers/disabled", test_disabled_appliers);
   ADD ("/config/ignore", test_ignore);
+  ADD ("/config/keep-previous", test_keep_previous);
 
 #undef ADD
 
