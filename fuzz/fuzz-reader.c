@@ -35,9 +35,6 @@
 #include "jsync-event.h"
 #include "jsync-reader.h"
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
-
 /* Lines of an input given to the JSON parser (the others are only read). */
 #define FUZZ_PARSED_LINES 64
 
@@ -56,8 +53,7 @@ static const char *log_path;
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  log_path = fuzz_scratch_init ("log.jsonl");
-  fuzz_set_log_policy ();
+  log_path = fuzz_init_scratch ("log.jsonl");
   return 0;
 }
 
