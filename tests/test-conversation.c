@@ -69,6 +69,15 @@ fixture_apply_ok (Fixture *f, const char *type, gint64 ts,
   g_assert_no_error (error);
 }
 
+/* fixture_apply_ok, then the full-text indexes must be exact. */
+static void
+fixture_apply_fts (Fixture *f, const char *type, gint64 ts,
+                   const char *routing, const char *data)
+{
+  fixture_apply_ok (f, type, ts, routing, data);
+  harness_assert_fts_ok (f->harness);
+}
+
 /* An event lent to a callback, built from a line. */
 static void
 event_init (JsyncEvent *event, json_object *json)
@@ -490,14 +499,22 @@ test_conversation_updated_missing (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 
 /* --- conversation_deleted */
 
+/* What the deletions start from: c1 "One" with m1 (1000) and m2 (1100), c2
+ * "Two" with m3. */
+static void
+apply_c1_c2 (Fixture *f)
+{
+  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1','title':'One'}");
+  fixture_apply_ok (f, "message", 1000, C1, "{'id':'m1'}");
+  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m2'}");
+  fixture_apply_ok (f, "metadata", 1200, NULL, "{'id':'c2','title':'Two'}");
+  fixture_apply_ok (f, "message", 1300, C2, "{'id':'m3'}");
+}
+
 static void
 test_conversation_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1','title':'One'}");
-  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m1'}");
-  fixture_apply_ok (f, "message", 1200, C1, "{'id':'m2'}");
-  fixture_apply_ok (f, "metadata", 1300, NULL, "{'id':'c2','title':'Two'}");
-  fixture_apply_ok (f, "message", 1400, C2, "{'id':'m3'}");
+  apply_c1_c2 (f);
   /* Messages of a conversation not created (yet). */
   fixture_apply_ok (f, "message", 1500, "'conversationId':'c3'",
                     "{'id':'m4'}");
@@ -781,11 +798,7 @@ test_message_updated_missing (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 static void
 test_message_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1'}");
-  fixture_apply_ok (f, "message", 1000, C1, "{'id':'m1'}");
-  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m2'}");
-  fixture_apply_ok (f, "metadata", 1200, NULL, "{'id':'c2'}");
-  fixture_apply_ok (f, "message", 1300, C2, "{'id':'m3'}");
+  apply_c1_c2 (f);
 
   fixture_apply_ok (f, "message_deleted", 2000, C1 ",'messageId':'m1'",
                     NULL);
@@ -1188,42 +1201,36 @@ test_fts_messages (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   assert_search (search_messages (f, "alpha"), "m1");
 
   /* Update: the new text is found, the old is not. */
-  fixture_apply_ok (f, "message_updated", 3000, C1 ",'messageId':'m1'",
-                    "{'content':'charlie','reasoning':'delta thinking'}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message_updated", 3000, C1 ",'messageId':'m1'",
+                     "{'content':'charlie','reasoning':'delta thinking'}");
   assert_search (search_messages (f, "alpha"), "");
   assert_search (search_messages (f, "charlie"), "m1");
   assert_search (search_messages (f, "delta"), "m1");
   assert_search (search_messages (f, "garden"), "m2");
 
   /* Updating other columns keeps the index exact. */
-  fixture_apply_ok (f, "message_updated", 3100, C1 ",'messageId':'m1'",
-                    "{'state':'complete','activeAlternativeIndex':1}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message_updated", 3100, C1 ",'messageId':'m1'",
+                     "{'state':'complete','activeAlternativeIndex':1}");
   assert_search (search_messages (f, "charlie"), "m1");
 
   /* A re-create that changes the text. */
-  fixture_apply_ok (f, "message", 3500, C1,
-                    "{'id':'m2','content':'echo','reasoning':'foxtrot'}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message", 3500, C1,
+                     "{'id':'m2','content':'echo','reasoning':'foxtrot'}");
   assert_search (search_messages (f, "garden"), "");
   assert_search (search_messages (f, "echo"), "m2");
   assert_search (search_messages (f, "foxtrot"), "m2");
 
-  fixture_apply_ok (f, "message_updated", 3600, C1 ",'messageId':'m2'",
-                    "{'reasoning':null,'content':null}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message_updated", 3600, C1 ",'messageId':'m2'",
+                     "{'reasoning':null,'content':null}");
   assert_search (search_messages (f, "echo OR foxtrot"), "");
 
   /* Delete. */
-  fixture_apply_ok (f, "message_deleted", 4000, C1 ",'messageId':'m1'",
-                    NULL);
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message_deleted", 4000, C1 ",'messageId':'m1'",
+                     NULL);
   assert_search (search_messages (f, "charlie OR delta"), "");
 
   fixture_apply_ok (f, "message", 4100, C1, "{'id':'m3','content':'golf'}");
-  fixture_apply_ok (f, "conversation_deleted", 5000, C1, NULL);
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "conversation_deleted", 5000, C1, NULL);
   assert_search (search_messages (f, "golf"), "");
 }
 
@@ -1236,24 +1243,20 @@ test_fts_conversations (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                     "{'id':'c2','title':'Garden tools'}");
   assert_search (search_conversations (f, "garden"), "c1,c2");
 
-  fixture_apply_ok (f, "conversation_updated", 2000, C1,
-                    "{'title':'Budget review','updated':2000}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "conversation_updated", 2000, C1,
+                     "{'title':'Budget review','updated':2000}");
   assert_search (search_conversations (f, "planning"), "");
   assert_search (search_conversations (f, "budget"), "c1");
 
   /* messageCount and updated change without touching the title. */
-  fixture_apply_ok (f, "message", 2100, C1, "{'id':'m1'}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message", 2100, C1, "{'id':'m1'}");
 
-  fixture_apply_ok (f, "metadata", 3000, NULL,
-                    "{'id':'c2','title':'Recipe ideas'}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "metadata", 3000, NULL,
+                     "{'id':'c2','title':'Recipe ideas'}");
   assert_search (search_conversations (f, "garden"), "");
   assert_search (search_conversations (f, "recipe"), "c2");
 
-  fixture_apply_ok (f, "conversation_deleted", 4000, C1, NULL);
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "conversation_deleted", 4000, C1, NULL);
   assert_search (search_conversations (f, "budget"), "");
 }
 
