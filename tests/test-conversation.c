@@ -114,21 +114,6 @@ fixture_apply_fails (Fixture *f, const char *type, gint64 ts,
   harness_assert_dump_equal (after, before);
 }
 
-static char *
-fixture_text (Fixture *f, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static char *
-fixture_text (Fixture *f, const char *format, ...)
-{
-  g_autofree char *sql = NULL;
-  va_list args;
-
-  va_start (args, format);
-  sql = g_strdup_vprintf (format, args);
-  va_end (args);
-  return harness_query_text (f->harness, sql);
-}
-
 /* Assert columns of one row at once: `columns` joined by ",", `expected`
  * their values as SQL's quote () writes them ('text', an integer bare,
  * NULL), joined by "|", so that each value's type is checked with it. */
@@ -223,24 +208,16 @@ assert_search (char *found, const char *expected)
 /* The columns derived from the settings, in the table's order. */
 static const char *const settings_columns[] = {
   "workspaceId", "sessionId", "workflowId", "runTrigger", "scheduledFor",
-  "runKey",
+  "runKey", NULL,
 };
 
-/* Assert the six derived columns of conversation `id`, as one text:
- * each value (or "NULL") joined by "|". */
+/* Assert the six derived columns of conversation `id` (as assert_row). */
 static void
 assert_settings (Fixture *f, const char *id, const char *expected)
 {
-  g_autofree char *text = fixture_text (
-      f, "SELECT coalesce (workspaceId, 'NULL') || '|'"
-      " || coalesce (sessionId, 'NULL') || '|'"
-      " || coalesce (workflowId, 'NULL') || '|'"
-      " || coalesce (runTrigger, 'NULL') || '|'"
-      " || coalesce (typeof (scheduledFor) || ':' || scheduledFor, 'NULL')"
-      " || '|' || coalesce (runKey, 'NULL')"
-      " FROM conversations WHERE id = '%s'", id);
+  g_autofree char *columns = g_strjoinv (",", (char **) settings_columns);
 
-  g_assert_cmpstr (text, ==, expected);
+  assert_row (f, "conversations", id, columns, expected);
 }
 
 /* --- The descriptor and the schema */
@@ -322,7 +299,7 @@ test_schema_indexes (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   g_assert_null (strstr (conversations, "TEMP B-TREE"));
 
   /* Each column derived from the settings has its index. */
-  for (guint i = 0; i < G_N_ELEMENTS (settings_columns); i++)
+  for (guint i = 0; settings_columns[i] != NULL; i++)
     {
       g_autofree char *sql = g_strdup_printf (
           "SELECT id FROM conversations WHERE %s = 'x'", settings_columns[i]);
@@ -958,14 +935,14 @@ test_settings_metadata (Fixture *f, G_GNUC_UNUSED gconstpointer data)
       "'runTrigger':'scheduled','scheduledFor':1760000000000,"
       "'runKey':'wf1:1760000000000',"
       "'chatSettings':{'workspaceId':'w9','sessionId':'s9'}}",
-      "w1|s1|wf1|scheduled|integer:1760000000000|wf1:1760000000000" },
+      "'w1'|'s1'|'wf1'|'scheduled'|1760000000000|'wf1:1760000000000'" },
     /* chatSettings when the top-level key is missing or null; '' is a
      * value and does not fall through. */
     { "{'workspaceId':null,"
       "'chatSettings':{'workspaceId':'w2','sessionId':'s2'}}",
-      "w2|s2|NULL|NULL|NULL|NULL" },
+      "'w2'|'s2'|NULL|NULL|NULL|NULL" },
     { "{'workspaceId':'','chatSettings':{'workspaceId':'w3'}}",
-      "|NULL|NULL|NULL|NULL|NULL" },
+      "''|NULL|NULL|NULL|NULL|NULL" },
     /* Another type than the column's: NULL, not a failure. */
     { "{'workspaceId':5,'sessionId':{'id':'s'},'workflowId':true,"
       "'runTrigger':['manual'],'scheduledFor':1.5,'runKey':null,"
@@ -1008,13 +985,13 @@ test_settings_updated (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                     "{'title':'Renamed','updated':1100}");
   fixture_apply_ok (f, "metadata", 1200, NULL,
                     "{'id':'c1','title':'Again'}");
-  assert_settings (f, "c1", "w1|s1|wf1|manual|integer:5|k");
+  assert_settings (f, "c1", "'w1'|'s1'|'wf1'|'manual'|5|'k'");
 
   /* With settings: all six recomputed, a missing key is NULL. */
   fixture_apply_ok (f, "conversation_updated", 1300, C1,
                     "{'settings':{'chatSettings':{'sessionId':'s2'},"
                     "'runTrigger':'catch_up'}}");
-  assert_settings (f, "c1", "NULL|s2|NULL|catch_up|NULL|NULL");
+  assert_settings (f, "c1", "NULL|'s2'|NULL|'catch_up'|NULL|NULL");
   assert_column (f, "conversations", "c1", "metadataJson",
                  "{\"chatSettings\":{\"sessionId\":\"s2\"},"
                  "\"runTrigger\":\"catch_up\"}");
@@ -1027,7 +1004,7 @@ test_settings_updated (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   /* A re-create with settings recomputes them too. */
   fixture_apply_ok (f, "metadata", 1500, NULL,
                     "{'id':'c1','settings':{'workspaceId':'w5'}}");
-  assert_settings (f, "c1", "w5|NULL|NULL|NULL|NULL|NULL");
+  assert_settings (f, "c1", "'w5'|NULL|NULL|NULL|NULL|NULL");
   assert_column (f, "conversations", "c1", "title", "Again");
 }
 
