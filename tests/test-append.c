@@ -275,12 +275,8 @@ test_cli_newline (Fixture *f, gconstpointer user_data)
       "{\"id\":\"old-1\",\"type\":\"echo_old\",\"timestamp\":5,"
       "\"deviceId\":\"dev-a\"}";
   g_autoptr(JTestRun) run = NULL;
-  g_autoptr(JTestRun) again = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *text2 = NULL;
   g_autofree char *id = NULL;
-  g_autofree char *id2 = NULL;
-  g_autofree char *expected = NULL;
 
   /* A last line without its "\n": the append completes it first. */
   write_data (f, "log.jsonl", torn);
@@ -296,13 +292,17 @@ test_cli_newline (Fixture *f, gconstpointer user_data)
   assert_cached (f, id, "echo_new");
 
   /* The file ends with "\n" now: no blank line before the next one. */
-  again = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_newer\"}");
-  id2 = printed_id (again, 0);
-  text2 = read_data (f, "log.jsonl");
-  expected = g_strdup_printf ("%s{\"type\":\"echo_newer\",\"id\":\"%s\"",
-                              text, id2);
-  g_assert_true (g_str_has_prefix (text2, expected));
-  assert_cached (f, id2, "echo_newer");
+  {
+    g_autoptr(JTestRun) again = RUN (f, "append", "log.jsonl",
+                                     "{\"type\":\"echo_newer\"}");
+    g_autofree char *id2 = printed_id (again, 0);
+    g_autofree char *text2 = read_data (f, "log.jsonl");
+    g_autofree char *expected = g_strdup_printf (
+        "%s{\"type\":\"echo_newer\",\"id\":\"%s\"", text, id2);
+
+    g_assert_true (g_str_has_prefix (text2, expected));
+    assert_cached (f, id2, "echo_newer");
+  }
 }
 
 /* A refused append: exit 2, a message with `word`, nothing written. */
@@ -434,10 +434,9 @@ test_cli_nested (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = RUN (f, "append", "./a//b/c/deep.jsonl",
                                  "{\"type\":\"echo_deep\"}");
-  g_autofree char *id = NULL;
+  g_autofree char *id = printed_id (run, 0);
   g_autofree char *text = read_data (f, "a/b/c/deep.jsonl");
 
-  id = printed_id (run, 0);
   g_assert_nonnull (text);
   g_assert_true (g_str_has_prefix (text, "{\"type\":\"echo_deep\""));
   assert_cached (f, id, "echo_deep");
@@ -482,11 +481,10 @@ test_cli_json (Fixture *f, gconstpointer user_data)
   g_assert_cmpstr (jtest_member_str (json, "id"), ==,
                    jtest_member_str (event, "id"));
   g_assert_cmpstr (jtest_member_str (json, "file"), ==, "log.jsonl");
-  g_assert_true (json_object_object_get_ex (json, "success", &value));
-  g_assert_true (json_object_get_boolean (value));
+  g_assert_true (jtest_member_bool (json, "success"));
   g_assert_cmpint (jtest_member_int (json, "eventsApplied"), ==, 1);
   g_assert_cmpint (jtest_member_int (json, "eventsFailed"), ==, 0);
-  g_assert_true (json_object_object_get_ex (json, "filesProcessed", &value));
+  value = jtest_member_array (json, "filesProcessed");
   g_assert_cmpuint (json_object_array_length (value), ==, 1);
   g_assert_cmpstr (json_object_get_string (json_object_array_get_idx (value, 0)),
                    ==, "log.jsonl");
@@ -500,11 +498,10 @@ test_cli_failed_event (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = RUN (f, "append", "log.jsonl",
                                  "{\"type\":\"reject_x\",\"data\":{\"bad\":true}}");
-  g_autofree char *id = NULL;
+  /* Written, synced, rejected by its applier: exit 1, as sync says. */
+  g_autofree char *id = printed_id (run, 1);
   g_autofree char *text = read_data (f, "log.jsonl");
 
-  /* Written, synced, rejected by its applier: exit 1, as sync says. */
-  id = printed_id (run, 1);
   g_assert_nonnull (strstr (text, id));
   g_assert_nonnull (strstr (run->err, "rejected"));
   assert_one_row (f, "jsync_failed", "event_id", id);
