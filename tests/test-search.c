@@ -341,10 +341,10 @@ test_raw (CliFixture *f, gconstpointer data)
   JsyncSearchOptions quoted = { .limit = 1000 };
   g_autoptr(JsyncCoordinator) coordinator = cli_open (f);
   g_autoptr(GError) error = NULL;
-  json_object *either = search (f, "garden OR outline", &raw);
-  json_object *garden = search (f, "garden", &quoted);
-  json_object *outline = search (f, "outline", &quoted);
-  json_object *both = search (f, "garden outline", &quoted);
+  g_autoptr(json_object) either = search (f, "garden OR outline", &raw);
+  g_autoptr(json_object) garden = search (f, "garden", &quoted);
+  g_autoptr(json_object) outline = search (f, "outline", &quoted);
+  g_autoptr(json_object) both = search (f, "garden outline", &quoted);
   json_object *bad;
 
   g_assert_cmpuint (json_object_array_length (results (both)), >, 0);
@@ -357,10 +357,6 @@ test_raw (CliFixture *f, gconstpointer data)
   g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_USAGE);
   g_assert_nonnull (strstr (error->message, "fts5: syntax error"));
   g_assert_cmpint (jsync_error_exit_status (error), ==, JSYNC_EXIT_USAGE);
-  json_object_put (either);
-  json_object_put (garden);
-  json_object_put (outline);
-  json_object_put (both);
 }
 
 /* --table: one FTS table, by its name or its content table's. */
@@ -445,14 +441,16 @@ test_cli_json (CliFixture *f, gconstpointer data)
 static void
 test_cli_plain (CliFixture *f, gconstpointer data)
 {
+  static const char *const shown[] = {
+    "workspaces " GARDEN_WORKSPACE, "name: Garden planning",
+    "description: Reviews assistant", "[Garden] planning",
+  };
   g_autoptr(JTestRun) run = CLI_RUN (f, "search", "garden", "--table",
                                      "workspaces");
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  g_assert_nonnull (strstr (run->out, "workspaces " GARDEN_WORKSPACE));
-  g_assert_nonnull (strstr (run->out, "name: Garden planning"));
-  g_assert_nonnull (strstr (run->out, "description: Reviews assistant"));
-  g_assert_nonnull (strstr (run->out, "[Garden] planning"));
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
+    g_assert_nonnull (strstr (run->out, shown[i]));
   g_assert_null (strstr (run->out, "\033["));
 }
 
