@@ -133,7 +133,7 @@ assert_row (Fixture *f, const char *table, const char *id,
   g_assert_cmpstr (values, ==, expected);
 }
 
-/* One column of one row: text, or NULL for SQL NULL. */
+/* One column of one row: text (without a '), or NULL for SQL NULL. */
 static void
 assert_column (Fixture *f, const char *table, const char *id,
                const char *column, const char *expected)
