@@ -63,6 +63,9 @@
 #define GEN_N_DEVICES 3
 /* The index of the offline device of --late, after the GEN_N_DEVICES. */
 #define GEN_LATE_DEVICE GEN_N_DEVICES
+/* How long a late session may run, ms: it starts at least that long
+ * before the end of its conversation's log. */
+#define GEN_LATE_ROOM G_GINT64_CONSTANT (4 * 3600 * 1000)
 #define GEN_MAX_TURNS 4000
 
 /* --- Random numbers: xoshiro256**, seeded by splitmix64 ------------------ */
@@ -563,10 +566,13 @@ gen_write (Gen *gen, FILE *file, gboolean bulk, json_object *event,
   line = json_object_to_json_string_length (
       event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &length);
   if (!bulk && ftell (file) > 0)
-    fputc ('\n', file);
+    {
+      fputc ('\n', file);
+      gen->bytes++;
+    }
   fwrite (line, 1, length, file);
   fputc ('\n', file);
-  gen->bytes += length + (bulk ? 1 : 2);
+  gen->bytes += length + 1;
   gen->events++;
   count = g_hash_table_lookup (gen->types, json_object_get_string (type));
   if (count == NULL)
@@ -1485,14 +1491,46 @@ gen_load_existing (Gen *gen)
       }
 }
 
+/* What a conversation's log ends with, read when first appended to. */
+static void
+gen_conv_load (Gen *gen, Conv *conv)
+{
+  g_autofree char *device = NULL;
+
+  if (conv->seq >= 0)
+    return;
+  gen_read_tail (&conv->log, &device, &conv->seq, NULL);
+  conv->device = gen_device_index (gen, device);
+}
+
+/* The conversation the late device resumes: one that others carried on
+ * for hours after (its log spans more than GEN_LATE_ROOM), the first of up
+ * to 32 drawn, else the last drawn. */
+static Conv *
+gen_late_conv (Gen *gen)
+{
+  Conv *conv = NULL;
+
+  for (guint i = 0; i < 32; i++)
+    {
+      conv = gen->convs->pdata[rng_below (&gen->rng, gen->convs->len)];
+      gen_conv_load (gen, conv);
+      if (conv->log.last_ts - conv->log.first_ts > GEN_LATE_ROOM)
+        break;
+    }
+  return conv;
+}
+
 /* A moment of true time at which the late device's clock reads a time
- * inside the span `log` covered before the append. */
+ * inside the span `log` covered before the append, early enough that its
+ * session (three turns at most, each within about an hour) ends inside it
+ * too when the span is long enough. */
 static gint64
 gen_late_moment (Gen *gen, const GenLog *log)
 {
   gint64 first = MIN (log->first_ts, log->last_ts);
 
-  return rng_range (&gen->rng, first, log->last_ts)
+  return rng_range (&gen->rng, first, MAX (first, log->last_ts - GEN_LATE_ROOM))
          - gen->skew[GEN_LATE_DEVICE];
 }
 
@@ -1500,9 +1538,13 @@ gen_late_moment (Gen *gen, const GenLog *log)
 static void
 gen_append (Gen *gen)
 {
-  GenLog folder = { .first_ts = G_MAXINT64 };
-
   gen_load_existing (gen);
+  if (gen->late && gen->convs->len == 0)
+    {
+      g_printerr ("jsync-gen-corpus: %s: no conversation to add late events"
+                  " to\n", gen->out);
+      exit (2);
+    }
   if (gen->workspaces->len == 0)
     {
       Workspace *ws = gen_workspace_new (gen, "default");
@@ -1510,39 +1552,37 @@ gen_append (Gen *gen)
       gen_workspace_created (gen, ws, 0);
     }
   /* New events come after everything: the default workspace is written
-   * to until the end.  The folder's span is that of its workspaces. */
+   * to until the end. */
   for (guint i = 0; i < gen->workspaces->len; i++)
-    {
-      const GenLog *log = &((Workspace *) gen->workspaces->pdata[i])->log;
-
-      gen->now = MAX (gen->now, log->last_ts - gen->skew[2]);
-      folder.first_ts = MIN (folder.first_ts, log->first_ts);
-      folder.last_ts = MAX (folder.last_ts, log->last_ts);
-    }
+    gen->now = MAX (gen->now,
+                    ((Workspace *) gen->workspaces->pdata[i])->log.last_ts
+                      - gen->skew[2]);
   while (!gen_full (gen))
     {
       Conv *conv;
-      gboolean fresh = gen->convs->len == 0 || rng_chance (&gen->rng, 0.08);
+      gboolean fresh = FALSE;
 
-      if (fresh)
-        conv = gen_conv_new (gen);
-      else
-        conv = gen->convs->pdata[rng_below (&gen->rng, gen->convs->len)];
-      if (!fresh && conv->seq < 0)
-        {
-          g_autofree char *device = NULL;
-
-          gen_read_tail (&conv->log, &device, &conv->seq, NULL);
-          conv->device = gen_device_index (gen, device);
-        }
       /* One after another, minutes apart, after what the file holds; late,
-       * at a moment the file (a new one: the folder) already covers. */
+       * at a moment the file already covers. */
       if (gen->late)
-        gen->now = gen_late_moment (gen, fresh ? &folder : &conv->log);
+        {
+          conv = gen_late_conv (gen);
+          gen->now = gen_late_moment (gen, &conv->log);
+        }
       else
-        gen->now = MAX (gen->now, conv->log.last_ts - gen->skew[2])
-                   + rng_lognormal (&gen->rng, 20 * 60000.0, 1.0, 60000,
-                                    86400000);
+        {
+          fresh = gen->convs->len == 0 || rng_chance (&gen->rng, 0.08);
+          if (fresh)
+            conv = gen_conv_new (gen);
+          else
+            {
+              conv = gen->convs->pdata[rng_below (&gen->rng, gen->convs->len)];
+              gen_conv_load (gen, conv);
+            }
+          gen->now = MAX (gen->now, conv->log.last_ts - gen->skew[2])
+                     + rng_lognormal (&gen->rng, 20 * 60000.0, 1.0, 60000,
+                                      86400000);
+        }
       gen_conversation (gen, conv, fresh,
                         fresh ? MIN (gen_turns (gen), 20)
                               : rng_range (&gen->rng, 1, 3));
