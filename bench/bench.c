@@ -13,15 +13,17 @@
  *   (c) `jsync sync` with nothing new, several times (the median counts);
  *   (d) `jsync sync` after the generator appended 1% new events across many
  *       files;
- *   (e) the peak resident memory of (b) and (d) (wait4's ru_maxrss; every
- *       measured process, the baseline too, is forked by a small spawner
- *       process, since Linux carries the peak across fork and exec);
+ *   (e) the peak resident memory of (b), (d) and (g) (wait4's ru_maxrss;
+ *       every measured process, the baseline too, is forked by a small
+ *       spawner process, since Linux carries the peak across fork and
+ *       exec);
  *   (f) `jsync sync` of one line of 100 MB in a folder of its own;
  *   (g) `jsync sync` after the generator appended 1% late events: another
  *       device's, timestamped inside the span already applied;
  *   (h) the disk footprint: every file jsync leaves for the folder (the
  *       cache and whatever beside it starts with its name) against the
- *       logs, after (b) and after (g).
+ *       logs, after (g), and after one more `jsync rebuild` of that synced
+ *       cache.
  * It prints a table (events/s, MB/s, ratios against (a)), then the targets
  * of issue 12 with the figure of this run and whether each is met, and
  * writes the figures as JSON, then removes everything it wrote unless

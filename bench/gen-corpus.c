@@ -37,11 +37,11 @@
  *
  * --late with --append-percent appends the same kinds of events, but as a
  * fourth device (a device id of its own) that was offline: each of its
- * sessions starts at a moment inside the span its conversation's log
- * already covers (a new conversation: inside the folder's), in a workspace
- * whose log covers that moment, with a session of its own.  Its events
- * land at the end of the files but sort among the events already there:
- * the "late 1%" case of the benchmark.
+ * sessions resumes an existing conversation that the others carried on
+ * for hours after, at a moment inside the span its log already covers, in
+ * a workspace whose log covers that moment, with a session of its own.
+ * Its events land at the end of the files but sort among the events
+ * already there: the "late 1%" case of the benchmark.
  *
  * Prints one JSON object on stdout: events written, files, bytes, the
  * events that sort before the last one their log held (backdated), the
