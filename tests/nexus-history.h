@@ -117,6 +117,9 @@ typedef struct
   guint64 merged;           /* conflict copies merged and deleted */
   guint64 copied;           /* whole logs copied beside them */
   guint64 deleted;          /* copies deleted, their lines all beside them */
+  /* Filled by the syncs of the caller (JsyncResult): */
+  guint64 late_in_place;    /* late events an applier took in place */
+  guint64 late_refused;     /* late streams replayed after a refusal */
 } HistoryFigures;
 
 /* The steps (of HistoryOp*) delivering `events`; ends with every line whole

@@ -65,7 +65,7 @@ expect_fixture_warnings (Fixture *f, const char *const *disabled)
     { "badabi", "built for ABI 99.0, * (major versions differ)" },
     { "misnamed", "descriptor name \"other\" differs from the file name "
                   "\"misnamed\"" },
-    { "newminor", "built for ABI 1.2, newer than *" },
+    { "newminor", "built for ABI 1.3, newer than *" },
     { "noname", "descriptor lacks the required field name" },
     { "nosymbol", "no descriptor: * does not export "
                   JSYNC_APPLIER_SYMBOL },

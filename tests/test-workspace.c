@@ -203,7 +203,7 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_true (g_strv_equal ((const char *const *) desc->prefixes,
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) desc->tables, tables));
-  g_assert_cmpint (desc->schema_version, ==, 2);
+  g_assert_cmpint (desc->schema_version, ==, 3);
   g_assert_nonnull (desc->schema_sql);
   g_assert_nonnull (desc->search);
   g_assert_cmpstr (desc->search[0].fts, ==, "workspace_fts");
@@ -218,6 +218,8 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_nonnull (desc->clear);
   g_assert_nonnull (desc->finish_rebuild);
   g_assert_nonnull (desc->free);
+  /* ABI 1.2: late creates in place. */
+  g_assert_nonnull (desc->late);
 }
 
 static void
