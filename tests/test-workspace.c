@@ -1281,6 +1281,278 @@ test_replay_nexus (Fixture *f, gconstpointer data)
   json_object_put (all);
 }
 
+/* --- Late events in place (ABI 1.2) */
+
+/* One late event among others: `lines` in key order, `late` the index of
+ * the one that arrives after the rest, and whether late() must apply it in
+ * place (else refuse it). */
+typedef struct
+{
+  const char *lines[10];
+  guint late;
+  gboolean in_place;
+} LateCase;
+
+/* Event lines of the cases: device d1 wrote them in order, d2 the late one
+ * (the id is also the timestamp, in tenths). */
+#define LATE_EVENT(type, routing, data, id, device, ts)                     \
+  "{'type':'" type "'," routing "'data':" data ",'id':'" id "',"          \
+  "'deviceId':'" device "','timestamp':" ts "}"
+#define LATE_W(ws) "'workspaceId':'" ws "',"
+#define LATE_WS(ws, session) LATE_W (ws) "'sessionId':'" session "',"
+#define LATE_WORKSPACE(ws, ts)                                              \
+  LATE_EVENT ("workspace_created", "", "{'id':'" ws "','name':'W'}",       \
+              "e" ts, "d1", ts)
+#define LATE_SESSION(ws, session, ts)                                       \
+  LATE_EVENT ("session_created", LATE_W (ws), "{'id':'" session "'}",      \
+              "e" ts, "d1", ts)
+
+/* Apply the lines but the late one, then offer that one to late().  In
+ * place, the rows must be those of all the lines applied in key order;
+ * refused, late() must have written nothing, and the event applied now
+ * (what a core without replays would do) must differ from the key order:
+ * each refusal is needed. */
+static void
+test_late (Fixture *f, gconstpointer data)
+{
+  const LateCase *c = data;
+  g_autoptr(Harness) ordered = harness_new ((const char *[]) { "workspace",
+                                                               NULL });
+  Fixture in_order = { .harness = ordered };
+  g_autoptr(GError) error = NULL;
+  json_object *before, *after, *expected, *json;
+  gboolean applied = !c->in_place;
+  JsyncEvent event;
+
+  for (guint i = 0; c->lines[i] != NULL; i++)
+    {
+      apply_ok (&in_order, c->lines[i]);
+      if (i != c->late)
+        apply_ok (f, c->lines[i]);
+    }
+  before = harness_dump (f->harness);
+  expected = harness_dump (ordered);
+  json = test_event_parse (c->lines[c->late], &event);
+  g_assert_true (f->desc->late (f->state, &event, &applied, &error));
+  g_assert_no_error (error);
+  json_object_put (json);
+  harness_end_batch (f->harness);
+  g_assert_cmpint (applied, ==, c->in_place);
+  after = harness_dump (f->harness);
+  if (c->in_place)
+    harness_assert_dump_equal (after, expected);
+  else
+    {
+      harness_assert_dump_equal (after, before);
+      json_object_put (after);
+      apply_ok (f, c->lines[c->late]);
+      after = harness_dump (f->harness);
+      g_assert_false (json_object_equal (after, expected));
+    }
+  harness_assert_fts_ok (f->harness);
+  json_object_put (after);
+  json_object_put (expected);
+  json_object_put (before);
+}
+
+/* A late trace, with later events on other rows: another trace of its
+ * session, another session moved out of its workspace, another workspace
+ * deleted, an update of a state that is not there. */
+static const LateCase late_trace = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_SESSION ("w1", "s1", "200"),
+    LATE_SESSION ("w1", "s2", "250"),
+    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
+                "{'id':'t1','content':'early'}", "e300", "d2", "300"),
+    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t2'}", "e400",
+                "d1", "400"),
+    LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"),
+                "{'workspaceId':'w2'}", "e500", "d1", "500"),
+    LATE_EVENT ("workspace_deleted", LATE_W ("w9"), "{}", "e600", "d1",
+                "600"),
+    LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st9',",
+                "{'name':'N'}", "e700", "d1", "700"),
+    NULL },
+  3, TRUE,
+};
+
+/* A late session and a late workspace, with later events elsewhere. */
+static const LateCase late_session = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_EVENT ("session_created", LATE_W ("w1"),
+                "{'id':'s1','name':'Late'}", "e200", "d2", "200"),
+    LATE_SESSION ("w1", "s2", "300"),
+    LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"), "{'name':'S2'}",
+                "e400", "d1", "400"),
+    NULL },
+  1, TRUE,
+};
+
+static const LateCase late_workspace = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_EVENT ("workspace_created", "",
+                "{'id':'w2','name':'Late','created':5}", "e200", "d2", "200"),
+    LATE_SESSION ("w1", "s1", "300"),
+    LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'W1'}", "e400",
+                "d1", "400"),
+    NULL },
+  1, TRUE,
+};
+
+/* An update that missed the state came before the late create: it does
+ * not hold the create back. */
+static const LateCase late_after_missed_update = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                "{'name':'Missed'}", "e150", "d1", "150"),
+    LATE_SESSION ("w1", "s1", "200"),
+    LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"),
+                "{'id':'st1','name':'Late'}", "e300", "d2", "300"),
+    LATE_SESSION ("w1", "s2", "400"),
+    NULL },
+  3, TRUE,
+};
+
+/* Refused: its row exists (a later re-create made it). */
+static const LateCase late_refused_recreated = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
+                "{'id':'t1','content':'early'}", "e300", "d2", "300"),
+    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
+                "{'id':'t1','traceType':'again'}", "e400", "d1", "400"),
+    NULL },
+  1, FALSE,
+};
+
+/* Refused: a later update of its id found no row then. */
+static const LateCase late_refused_updated = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",
+                "d2", "300"),
+    LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                "{'name':'Renamed'}", "e400", "d1", "400"),
+    NULL },
+  1, FALSE,
+};
+
+/* Refused: a later state_deleted of its id. */
+static const LateCase late_refused_state_deleted = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",
+                "d2", "300"),
+    LATE_EVENT ("state_deleted", LATE_W ("w1") "'stateId':'st1',", "{}",
+                "e400", "d1", "400"),
+    NULL },
+  1, FALSE,
+};
+
+/* Refused: a later delete of its workspace. */
+static const LateCase late_refused_workspace_deleted = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_SESSION ("w1", "s1", "200"),
+    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}", "e300",
+                "d2", "300"),
+    LATE_EVENT ("workspace_deleted", LATE_W ("w1"), "{}", "e400", "d1",
+                "400"),
+    NULL },
+  2, FALSE,
+};
+
+/* Refused: its id was a row of another workspace, deleted later with it
+ * (in key order the late create finds that row and changes nothing). */
+static const LateCase late_refused_deleted_elsewhere = {
+  { LATE_EVENT ("state_saved", LATE_WS ("w9", "s9"), "{'id':'st1'}",
+                "e100", "d1", "100"),
+    LATE_WORKSPACE ("w1", "200"),
+    LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",
+                "d2", "300"),
+    LATE_EVENT ("workspace_deleted", LATE_W ("w9"), "{}", "e400", "d1",
+                "400"),
+    NULL },
+  2, FALSE,
+};
+
+/* Refused: its session moved out of its workspace later. */
+static const LateCase late_refused_moved = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_SESSION ("w1", "s1", "200"),
+    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}", "e300",
+                "d2", "300"),
+    LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
+                "{'workspaceId':'w2'}", "e400", "d1", "400"),
+    NULL },
+  2, FALSE,
+};
+
+/* Refused: a late session whose move came later (and missed it then). */
+static const LateCase late_refused_session_moved = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_SESSION ("w1", "s1", "300"),
+    LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
+                "{'workspaceId':'w2'}", "e400", "d1", "400"),
+    NULL },
+  1, FALSE,
+};
+
+/* Refused: a late workspace updated later. */
+static const LateCase late_refused_workspace_updated = {
+  { LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'Late'}", "e300",
+                "d2", "300"),
+    LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Renamed'}",
+                "e400", "d1", "400"),
+    NULL },
+  0, FALSE,
+};
+
+/* Refused: not a create. */
+static const LateCase late_refused_update = {
+  { LATE_WORKSPACE ("w1", "100"),
+    LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Early'}",
+                "e300", "d2", "300"),
+    LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}",
+                "e400", "d1", "400"),
+    NULL },
+  1, FALSE,
+};
+
+/* A malformed late create: without its ids it is left to the replay (which
+ * fails it); with a blank workspace id late() fails it as apply() does,
+ * writing nothing. */
+static void
+test_late_malformed (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean applied = TRUE;
+  json_object *before, *after, *json;
+  JsyncEvent event;
+
+  apply_workspace_tree (f, "w1", 1000);
+  before = harness_dump (f->harness);
+  json = test_event_parse (LATE_EVENT ("trace_added", LATE_WS ("w1", "w1-s"),
+                                       "{'content':'no id'}", "e1", "d2",
+                                       "500"), &event);
+  g_assert_true (f->desc->late (f->state, &event, &applied, &error));
+  g_assert_no_error (error);
+  g_assert_false (applied);
+  json_object_put (json);
+
+  applied = TRUE;
+  json = test_event_parse (LATE_EVENT ("trace_added", LATE_WS (" ", "w1-s"),
+                                       "{'id':'t1'}", "e2", "d2", "500"),
+                           &event);
+  g_assert_false (f->desc->late (f->state, &event, &applied, &error));
+  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==,
+                   "trace_added: workspaceId: \" \" names no workspace");
+  g_assert_false (applied);
+  json_object_put (json);
+
+  after = harness_dump (f->harness);
+  harness_assert_dump_equal (after, before);
+  json_object_put (after);
+  json_object_put (before);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1317,6 +1589,24 @@ main (int argc, char **argv)
   ADD ("/workspace/clear", test_clear);
   ADD ("/workspace/fts/exact", test_fts);
   ADD ("/workspace/replay/nexus", test_replay_nexus);
+  ADD ("/workspace/late/malformed", test_late_malformed);
+#define ADD_LATE(path, c) \
+  g_test_add ("/workspace/late/" path, Fixture, &c, fixture_set_up, \
+              test_late, fixture_tear_down)
+  ADD_LATE ("in-place/trace", late_trace);
+  ADD_LATE ("in-place/session", late_session);
+  ADD_LATE ("in-place/workspace", late_workspace);
+  ADD_LATE ("in-place/after-missed-update", late_after_missed_update);
+  ADD_LATE ("refused/re-created", late_refused_recreated);
+  ADD_LATE ("refused/updated", late_refused_updated);
+  ADD_LATE ("refused/state-deleted", late_refused_state_deleted);
+  ADD_LATE ("refused/workspace-deleted", late_refused_workspace_deleted);
+  ADD_LATE ("refused/deleted-elsewhere", late_refused_deleted_elsewhere);
+  ADD_LATE ("refused/moved", late_refused_moved);
+  ADD_LATE ("refused/session-moved", late_refused_session_moved);
+  ADD_LATE ("refused/workspace-updated", late_refused_workspace_updated);
+  ADD_LATE ("refused/not-a-create", late_refused_update);
+#undef ADD_LATE
 
 #undef ADD
   return g_test_run ();
