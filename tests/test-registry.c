@@ -867,6 +867,35 @@ test_abi_end_batch_called (Fixture *f, gconstpointer data)
   batch_world_clear (&w);
 }
 
+/* Append events of type <name>_<suffix> (as batch_append) for each of
+ * `names`. */
+static void
+batch_append_each (BatchWorld *w, const char *const *names,
+                   const char *suffix, guint first)
+{
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *type = g_strconcat (names[i], suffix, NULL);
+
+      batch_append (w, type, first, first == 0 ? 5 : 1, "{}");
+    }
+}
+
+/* One sync, asserting what it applied and how it met late events. */
+static void
+batch_sync_late (BatchWorld *w, guint64 applied, guint64 in_place,
+                 guint64 refused, guint64 replayed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsyncResult) result = batch_sync (w, 100, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->events_applied, ==, applied);
+  g_assert_cmpuint (result->late_in_place, ==, in_place);
+  g_assert_cmpuint (result->late_refused, ==, refused);
+  g_assert_cmpuint (result->streams_replayed, ==, replayed);
+}
+
 /* A 1.2 applier's late() takes a late event in place of a replay of its
  * stream; a 1.0 or 1.1 applier's stream is replayed, its late slot never
  * read.  When late() refuses one event of a group, the stream is replayed
@@ -874,64 +903,34 @@ test_abi_end_batch_called (Fixture *f, gconstpointer data)
 static void
 test_abi_late (Fixture *f, gconstpointer data)
 {
-  g_autoptr(JsyncResult) first = NULL;
-  g_autoptr(JsyncResult) second = NULL;
-  g_autoptr(JsyncResult) third = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *const minors[] = { "minorzero", "minorone" };
+  const char *const all[] = { "batchcount", "minorzero", "minorone", NULL };
   BatchWorld w = { 0 };
 
   batch_world_init (&w, f);
-  batch_append (&w, "batchcount_a", 0, 5, "{}");
-  for (guint i = 0; i < G_N_ELEMENTS (minors); i++)
-    {
-      g_autofree char *type = g_strconcat (minors[i], "_a", NULL);
-
-      batch_append (&w, type, 0, 5, "{}");
-    }
-  first = batch_sync (&w, 100, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (first->events_applied, ==, 15);
-  g_assert_cmpuint (first->late_in_place, ==, 0);
-  g_assert_cmpuint (first->streams_replayed, ==, 0);
+  batch_append_each (&w, all, "_a", 0);
+  batch_sync_late (&w, 15, 0, 0, 0);
 
   /* Timestamp 1001: before the last event of each stream (1004). */
-  batch_append (&w, "batchcount_late", 1, 1, "{}");
-  for (guint i = 0; i < G_N_ELEMENTS (minors); i++)
-    {
-      g_autofree char *type = g_strconcat (minors[i], "_late", NULL);
-
-      batch_append (&w, type, 1, 1, "{}");
-    }
-  second = batch_sync (&w, 100, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (second->events_applied, ==, 3);
-  g_assert_cmpuint (second->late_in_place, ==, 1);
-  g_assert_cmpuint (second->late_refused, ==, 0);
-  g_assert_cmpuint (second->streams_replayed, ==, 2);
+  batch_append_each (&w, all, "_late", 1);
+  batch_sync_late (&w, 3, 1, 0, 2);
   g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM batchcount_late"
                                     " WHERE id = 'batchcount_late-1'"),
                    ==, 1);
-  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM minorzero_late"),
-                   ==, 0);
-  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM minorone_late"),
-                   ==, 0);
-  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM minorzero_events"),
-                   ==, 6);
-  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM minorone_events"),
-                   ==, 6);
-  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM batchcount_events"),
-                   ==, 6);
+  for (guint i = 0; all[i] != NULL; i++)
+    {
+      g_autofree char *late = g_strdup_printf (
+          "SELECT count(*) FROM %s_late", all[i]);
+      g_autofree char *events = g_strdup_printf (
+          "SELECT count(*) FROM %s_events", all[i]);
+
+      g_assert_cmpint (batch_count (&w, late), ==, i == 0 ? 1 : 0);
+      g_assert_cmpint (batch_count (&w, events), ==, 6);
+    }
 
   /* Two late events: the first taken, the second refused. */
   batch_append (&w, "batchcount_late", 2, 1, "{}");
   batch_append (&w, "batchcount_late", 3, 1, "{\"refuselate\":true}");
-  third = batch_sync (&w, 100, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (third->events_applied, ==, 2);
-  g_assert_cmpuint (third->late_in_place, ==, 0);
-  g_assert_cmpuint (third->late_refused, ==, 1);
-  g_assert_cmpuint (third->streams_replayed, ==, 1);
+  batch_sync_late (&w, 2, 0, 1, 1);
   g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM batchcount_late"),
                    ==, 2);
   g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM batchcount_events"),

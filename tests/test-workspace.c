@@ -1288,9 +1288,10 @@ test_replay_nexus (Fixture *f, gconstpointer data)
  * place (else refuse it). */
 typedef struct
 {
-  const char *lines[10];
+  const char *path;         /* under /workspace/late/ */
   guint late;
   gboolean in_place;
+  const char *lines[10];
 } LateCase;
 
 /* Event lines of the cases: device d1 wrote them in order, d2 the late one
@@ -1306,6 +1307,19 @@ typedef struct
 #define LATE_SESSION(ws, session, ts)                                       \
   LATE_EVENT ("session_created", LATE_W (ws), "{'id':'" session "'}",      \
               "e" ts, "d1", ts)
+/* Workspace w1 with session s1, the start of several cases. */
+#define LATE_W1_S1                                                          \
+  LATE_WORKSPACE ("w1", "100"), LATE_SESSION ("w1", "s1", "200")
+/* The late trace and state of several cases. */
+#define LATE_T1                                                             \
+  LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}", "e300",   \
+              "d2", "300")
+#define LATE_ST1                                                            \
+  LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",  \
+              "d2", "300")
+/* The event after the late one in most cases (at 400, by d1). */
+#define LATE_LATER(type, routing, data)                                     \
+  LATE_EVENT (type, routing, data, "e400", "d1", "400")
 
 /* Apply the lines but the late one, then offer that one to late().  In
  * place, the rows must be those of all the lines applied in key order;
@@ -1355,164 +1369,113 @@ test_late (Fixture *f, gconstpointer data)
   json_object_put (before);
 }
 
-/* A late trace, with later events on other rows: another trace of its
- * session, another session moved out of its workspace, another workspace
- * deleted, an update of a state that is not there. */
-static const LateCase late_trace = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_SESSION ("w1", "s1", "200"),
-    LATE_SESSION ("w1", "s2", "250"),
-    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
-                "{'id':'t1','content':'early'}", "e300", "d2", "300"),
-    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t2'}", "e400",
-                "d1", "400"),
-    LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"),
-                "{'workspaceId':'w2'}", "e500", "d1", "500"),
-    LATE_EVENT ("workspace_deleted", LATE_W ("w9"), "{}", "e600", "d1",
-                "600"),
-    LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st9',",
-                "{'name':'N'}", "e700", "d1", "700"),
-    NULL },
-  3, TRUE,
-};
-
-/* A late session and a late workspace, with later events elsewhere. */
-static const LateCase late_session = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_EVENT ("session_created", LATE_W ("w1"),
-                "{'id':'s1','name':'Late'}", "e200", "d2", "200"),
-    LATE_SESSION ("w1", "s2", "300"),
-    LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"), "{'name':'S2'}",
-                "e400", "d1", "400"),
-    NULL },
-  1, TRUE,
-};
-
-static const LateCase late_workspace = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_EVENT ("workspace_created", "",
-                "{'id':'w2','name':'Late','created':5}", "e200", "d2", "200"),
-    LATE_SESSION ("w1", "s1", "300"),
-    LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'W1'}", "e400",
-                "d1", "400"),
-    NULL },
-  1, TRUE,
-};
-
-/* An update that missed the state came before the late create: it does
- * not hold the create back. */
-static const LateCase late_after_missed_update = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
-                "{'name':'Missed'}", "e150", "d1", "150"),
-    LATE_SESSION ("w1", "s1", "200"),
-    LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"),
-                "{'id':'st1','name':'Late'}", "e300", "d2", "300"),
-    LATE_SESSION ("w1", "s2", "400"),
-    NULL },
-  3, TRUE,
-};
-
-/* Refused: its row exists (a later re-create made it). */
-static const LateCase late_refused_recreated = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
-                "{'id':'t1','content':'early'}", "e300", "d2", "300"),
-    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
-                "{'id':'t1','traceType':'again'}", "e400", "d1", "400"),
-    NULL },
-  1, FALSE,
-};
-
-/* Refused: a later update of its id found no row then. */
-static const LateCase late_refused_updated = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",
-                "d2", "300"),
-    LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
-                "{'name':'Renamed'}", "e400", "d1", "400"),
-    NULL },
-  1, FALSE,
-};
-
-/* Refused: a later state_deleted of its id. */
-static const LateCase late_refused_state_deleted = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",
-                "d2", "300"),
-    LATE_EVENT ("state_deleted", LATE_W ("w1") "'stateId':'st1',", "{}",
-                "e400", "d1", "400"),
-    NULL },
-  1, FALSE,
-};
-
-/* Refused: a later delete of its workspace. */
-static const LateCase late_refused_workspace_deleted = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_SESSION ("w1", "s1", "200"),
-    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}", "e300",
-                "d2", "300"),
-    LATE_EVENT ("workspace_deleted", LATE_W ("w1"), "{}", "e400", "d1",
-                "400"),
-    NULL },
-  2, FALSE,
-};
-
-/* Refused: its id was a row of another workspace, deleted later with it
- * (in key order the late create finds that row and changes nothing). */
-static const LateCase late_refused_deleted_elsewhere = {
-  { LATE_EVENT ("state_saved", LATE_WS ("w9", "s9"), "{'id':'st1'}",
-                "e100", "d1", "100"),
-    LATE_WORKSPACE ("w1", "200"),
-    LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",
-                "d2", "300"),
-    LATE_EVENT ("workspace_deleted", LATE_W ("w9"), "{}", "e400", "d1",
-                "400"),
-    NULL },
-  2, FALSE,
-};
-
-/* Refused: its session moved out of its workspace later. */
-static const LateCase late_refused_moved = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_SESSION ("w1", "s1", "200"),
-    LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}", "e300",
-                "d2", "300"),
-    LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
-                "{'workspaceId':'w2'}", "e400", "d1", "400"),
-    NULL },
-  2, FALSE,
-};
-
-/* Refused: a late session whose move came later (and missed it then). */
-static const LateCase late_refused_session_moved = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_SESSION ("w1", "s1", "300"),
-    LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
-                "{'workspaceId':'w2'}", "e400", "d1", "400"),
-    NULL },
-  1, FALSE,
-};
-
-/* Refused: a late workspace updated later. */
-static const LateCase late_refused_workspace_updated = {
-  { LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'Late'}", "e300",
-                "d2", "300"),
-    LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Renamed'}",
-                "e400", "d1", "400"),
-    NULL },
-  0, FALSE,
-};
-
-/* Refused: not a create. */
-static const LateCase late_refused_update = {
-  { LATE_WORKSPACE ("w1", "100"),
-    LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Early'}",
-                "e300", "d2", "300"),
-    LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}",
-                "e400", "d1", "400"),
-    NULL },
-  1, FALSE,
+static const LateCase late_cases[] = {
+  /* A late trace, with later events on other rows: another trace of its
+   * session, another session moved out of its workspace, another workspace
+   * deleted, an update of a state that is not there. */
+  { "in-place/trace", 3, TRUE,
+    { LATE_W1_S1,
+      LATE_SESSION ("w1", "s2", "250"),
+      LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
+                  "{'id':'t1','content':'early'}", "e300", "d2", "300"),
+      LATE_LATER ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t2'}"),
+      LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"),
+                  "{'workspaceId':'w2'}", "e500", "d1", "500"),
+      LATE_EVENT ("workspace_deleted", LATE_W ("w9"), "{}", "e600", "d1",
+                  "600"),
+      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st9',",
+                  "{'name':'N'}", "e700", "d1", "700"),
+      NULL } },
+  /* A late session, then a late workspace, with later events elsewhere. */
+  { "in-place/session", 1, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("session_created", LATE_W ("w1"),
+                  "{'id':'s1','name':'Late'}", "e200", "d2", "200"),
+      LATE_SESSION ("w1", "s2", "300"),
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s2"), "{'name':'S2'}"),
+      NULL } },
+  { "in-place/workspace", 1, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("workspace_created", "",
+                  "{'id':'w2','name':'Late','created':5}", "e200", "d2",
+                  "200"),
+      LATE_SESSION ("w1", "s1", "300"),
+      LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'W1'}"),
+      NULL } },
+  /* An update that missed the state came before the late create: it does
+   * not hold the create back. */
+  { "in-place/after-missed-update", 3, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                  "{'name':'Missed'}", "e150", "d1", "150"),
+      LATE_SESSION ("w1", "s1", "200"),
+      LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"),
+                  "{'id':'st1','name':'Late'}", "e300", "d2", "300"),
+      LATE_SESSION ("w1", "s2", "400"),
+      NULL } },
+  /* Refused: its row exists (a later re-create made it). */
+  { "refused/re-created", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
+                  "{'id':'t1','content':'early'}", "e300", "d2", "300"),
+      LATE_LATER ("trace_added", LATE_WS ("w1", "s1"),
+                  "{'id':'t1','traceType':'again'}"),
+      NULL } },
+  /* Refused: a later update of its id found no row then. */
+  { "refused/updated", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_ST1,
+      LATE_LATER ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                  "{'name':'Renamed'}"),
+      NULL } },
+  /* Refused: a later state_deleted of its id. */
+  { "refused/state-deleted", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_ST1,
+      LATE_LATER ("state_deleted", LATE_W ("w1") "'stateId':'st1',", "{}"),
+      NULL } },
+  /* Refused: a later delete of its workspace. */
+  { "refused/workspace-deleted", 2, FALSE,
+    { LATE_W1_S1,
+      LATE_T1,
+      LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
+      NULL } },
+  /* Refused: its id was a row of another workspace, deleted later with it
+   * (in key order the late create finds that row and changes nothing). */
+  { "refused/deleted-elsewhere", 2, FALSE,
+    { LATE_EVENT ("state_saved", LATE_WS ("w9", "s9"), "{'id':'st1'}",
+                  "e100", "d1", "100"),
+      LATE_WORKSPACE ("w1", "200"),
+      LATE_ST1,
+      LATE_LATER ("workspace_deleted", LATE_W ("w9"), "{}"),
+      NULL } },
+  /* Refused: its session moved out of its workspace later. */
+  { "refused/moved", 2, FALSE,
+    { LATE_W1_S1,
+      LATE_T1,
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'workspaceId':'w2'}"),
+      NULL } },
+  /* Refused: a late session whose move came later (and missed it then). */
+  { "refused/session-moved", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_SESSION ("w1", "s1", "300"),
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'workspaceId':'w2'}"),
+      NULL } },
+  /* Refused: a late workspace updated later. */
+  { "refused/workspace-updated", 0, FALSE,
+    { LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'Late'}", "e300",
+                  "d2", "300"),
+      LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Renamed'}"),
+      NULL } },
+  /* Refused: not a create. */
+  { "refused/not-a-create", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Early'}",
+                  "e300", "d2", "300"),
+      LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}"),
+      NULL } },
 };
 
 /* A malformed late create: without its ids it is left to the replay (which
@@ -1590,23 +1553,14 @@ main (int argc, char **argv)
   ADD ("/workspace/fts/exact", test_fts);
   ADD ("/workspace/replay/nexus", test_replay_nexus);
   ADD ("/workspace/late/malformed", test_late_malformed);
-#define ADD_LATE(path, c) \
-  g_test_add ("/workspace/late/" path, Fixture, &c, fixture_set_up, \
-              test_late, fixture_tear_down)
-  ADD_LATE ("in-place/trace", late_trace);
-  ADD_LATE ("in-place/session", late_session);
-  ADD_LATE ("in-place/workspace", late_workspace);
-  ADD_LATE ("in-place/after-missed-update", late_after_missed_update);
-  ADD_LATE ("refused/re-created", late_refused_recreated);
-  ADD_LATE ("refused/updated", late_refused_updated);
-  ADD_LATE ("refused/state-deleted", late_refused_state_deleted);
-  ADD_LATE ("refused/workspace-deleted", late_refused_workspace_deleted);
-  ADD_LATE ("refused/deleted-elsewhere", late_refused_deleted_elsewhere);
-  ADD_LATE ("refused/moved", late_refused_moved);
-  ADD_LATE ("refused/session-moved", late_refused_session_moved);
-  ADD_LATE ("refused/workspace-updated", late_refused_workspace_updated);
-  ADD_LATE ("refused/not-a-create", late_refused_update);
-#undef ADD_LATE
+  for (guint i = 0; i < G_N_ELEMENTS (late_cases); i++)
+    {
+      g_autofree char *path = g_strconcat ("/workspace/late/",
+                                           late_cases[i].path, NULL);
+
+      g_test_add (path, Fixture, &late_cases[i], fixture_set_up, test_late,
+                  fixture_tear_down);
+    }
 
 #undef ADD
   return g_test_run ();

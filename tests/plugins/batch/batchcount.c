@@ -83,16 +83,25 @@ batch_init (const JsyncApplierContext *context, GError **error)
   return state;
 }
 
+/* A boolean of the event's data, FALSE when absent. */
+static gboolean
+batch_get_flag (const JsyncEvent *event, const char *key, gint64 *flag,
+                GError **error)
+{
+  json_object *data_json;
+  JsyncField field;
+
+  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
+  return jsync_json_get_bool (data_json, key, &field, flag, error);
+}
+
 static gboolean
 batch_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
   BatchState *state = data;
-  json_object *data_json;
-  JsyncField field;
   gint64 fail;
 
-  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
-  if (!jsync_json_get_bool (data_json, "failbatch", &field, &fail, error))
+  if (!batch_get_flag (event, "failbatch", &fail, error))
     return FALSE;
   jsync_sql_bind_text (state->insert, 1, jsync_event_get_id (event));
   if (!jsync_sql_run (state->insert, error))
@@ -107,13 +116,10 @@ batch_late (gpointer data, const JsyncEvent *event, gboolean *applied,
             GError **error)
 {
   BatchState *state = data;
-  json_object *data_json;
-  JsyncField field;
   gint64 refuse;
 
   *applied = FALSE;
-  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
-  if (!jsync_json_get_bool (data_json, "refuselate", &field, &refuse, error))
+  if (!batch_get_flag (event, "refuselate", &refuse, error))
     return FALSE;
   if (refuse)
     return TRUE;
