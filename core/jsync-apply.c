@@ -9,7 +9,7 @@
  * jsync_events.raw), so incremental sync always ends where a rebuild does.
  * An applier with late() (ABI 1.2) is first offered the group's late events
  * in place of that replay: when it takes them all, the stream is not
- * replayed (docs/design.md "Late events in place").
+ * replayed (docs/design.md "Streams and replays", "Late events in place").
  */
 #include <string.h>
 
