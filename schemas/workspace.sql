@@ -113,3 +113,13 @@ CREATE TABLE IF NOT EXISTS workspace_changes (
   eventId TEXT NOT NULL,
   PRIMARY KEY (kind, id)
 ) WITHOUT ROWID;
+
+-- Every workspace_deleted (schema 3), by key: a late create in a workspace
+-- deleted later is applied, then deleted as that delete would have.
+CREATE TABLE IF NOT EXISTS workspace_deletes (
+  workspaceId TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  device TEXT NOT NULL,
+  eventId TEXT NOT NULL,
+  PRIMARY KEY (workspaceId, ts, device, eventId)
+) WITHOUT ROWID;

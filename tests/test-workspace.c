@@ -1321,6 +1321,20 @@ typedef struct
 #define LATE_LATER(type, routing, data)                                     \
   LATE_EVENT (type, routing, data, "e400", "d1", "400")
 
+/* The applier's own records (workspace_changes, workspace_deletes) as
+ * text, which a late event taken in place must leave as a replay would. */
+static char *
+late_query_bookkeeping (Harness *harness)
+{
+  return harness_query_text (
+      harness,
+      "SELECT coalesce (group_concat (row, ' '), '') FROM"
+      " (SELECT kind || ':' || id || '@' || ts || ',' || device || ','"
+      "  || eventId AS row FROM workspace_changes"
+      "  UNION ALL SELECT 'deleted:' || workspaceId || '@' || ts || ','"
+      "  || device || ',' || eventId FROM workspace_deletes ORDER BY row)");
+}
+
 /* Apply the lines but the late one, then offer that one to late().  In
  * place, the rows must be those of all the lines applied in key order;
  * refused, late() must have written nothing, and the event applied now
@@ -1335,6 +1349,8 @@ test_late (Fixture *f, gconstpointer data)
   Fixture in_order = { .harness = ordered };
   g_autoptr(GError) error = NULL;
   json_object *before, *after, *expected, *json;
+  g_autofree char *bookkeeping = NULL;
+  g_autofree char *late_bookkeeping = NULL;
   gboolean applied = !c->in_place;
   JsyncEvent event;
 
@@ -1345,6 +1361,7 @@ test_late (Fixture *f, gconstpointer data)
         apply_ok (f, c->lines[i]);
     }
   before = harness_dump (f->harness);
+  bookkeeping = late_query_bookkeeping (f->harness);
   expected = harness_dump (ordered);
   json = test_event_parse (c->lines[c->late], &event);
   g_assert_true (f->desc->late (f->state, &event, &applied, &error));
@@ -1353,11 +1370,18 @@ test_late (Fixture *f, gconstpointer data)
   harness_end_batch (f->harness);
   g_assert_cmpint (applied, ==, c->in_place);
   after = harness_dump (f->harness);
+  late_bookkeeping = late_query_bookkeeping (f->harness);
   if (c->in_place)
-    harness_assert_dump_equal (after, expected);
+    {
+      g_autofree char *replayed = late_query_bookkeeping (ordered);
+
+      harness_assert_dump_equal (after, expected);
+      g_assert_cmpstr (late_bookkeeping, ==, replayed);
+    }
   else
     {
       harness_assert_dump_equal (after, before);
+      g_assert_cmpstr (late_bookkeeping, ==, bookkeeping);
       json_object_put (after);
       apply_ok (f, c->lines[c->late]);
       after = harness_dump (f->harness);
@@ -1434,10 +1458,19 @@ static const LateCase late_cases[] = {
       LATE_ST1,
       LATE_LATER ("state_deleted", LATE_W ("w1") "'stateId':'st1',", "{}"),
       NULL } },
-  /* Refused: a later delete of its workspace. */
-  { "refused/workspace-deleted", 2, FALSE,
+  /* A later delete of its workspace: applied, then deleted by it (and
+   * recorded as that delete would have); the workspace is used again. */
+  { "in-place/workspace-deleted", 2, TRUE,
     { LATE_W1_S1,
       LATE_T1,
+      LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
+      LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t2'}", "e500",
+                  "d1", "500"),
+      NULL } },
+  /* Refused: a late workspace deleted later. */
+  { "refused/workspace-deleted", 0, FALSE,
+    { LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'Late'}",
+                  "e300", "d2", "300"),
       LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
       NULL } },
   /* Refused: its id was a row of another workspace, deleted later with it

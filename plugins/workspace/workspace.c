@@ -389,6 +389,7 @@ enum
 {
   WORKSPACE_CHANGE_RECORD,
   WORKSPACE_CHANGE_AFTER,
+  WORKSPACE_CHANGE_DELETED,
 };
 
 static const char *const workspace_changes_sql[] = {
@@ -398,6 +399,11 @@ static const char *const workspace_changes_sql[] = {
   [WORKSPACE_CHANGE_AFTER] =
     "SELECT 1 FROM workspace_changes WHERE kind = ?5 AND id = ?1"
     " AND (ts, device, eventId) > (?2, ?3, ?4)",
+  /* The first delete of workspace ?1 after the key. */
+  [WORKSPACE_CHANGE_DELETED] =
+    "SELECT ts, device, eventId FROM workspace_deletes"
+    " WHERE workspaceId = ?1 AND (ts, device, eventId) > (?2, ?3, ?4)"
+    " ORDER BY ts, device, eventId LIMIT 1",
 };
 
 /* A workspace_deleted records each row it deletes and the workspace (?1),
@@ -413,6 +419,8 @@ static const char *const workspace_forget_sql[] = {
   WORKSPACE_FORGET ("sessions"),
   "INSERT INTO workspace_changes (kind, id, ts, device, eventId)"
   " VALUES ('workspaces', ?1, ?2, ?3, ?4)" WORKSPACE_CHANGE_UPSERT,
+  "INSERT INTO workspace_deletes (workspaceId, ts, device, eventId)"
+  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 };
 
 /* The kind of a session's move in workspace_changes. */
@@ -430,6 +438,7 @@ typedef struct
   sqlite3_stmt *changes[G_N_ELEMENTS (workspace_changes_sql)]; /* owned */
   sqlite3_stmt *forget[G_N_ELEMENTS (workspace_forget_sql)];   /* owned */
   sqlite3_stmt *exists[WORKSPACE_N_ENTITIES];           /* owned */
+  sqlite3_stmt *remove[WORKSPACE_N_ENTITIES];           /* owned */
 } WorkspaceApplier;
 
 /* A value read from an event: field says whether it was there. */
@@ -462,7 +471,10 @@ workspace_free (gpointer state)
   for (guint i = 0; i < G_N_ELEMENTS (self->forget); i++)
     sqlite3_finalize (self->forget[i]);
   for (guint i = 0; i < G_N_ELEMENTS (self->exists); i++)
-    sqlite3_finalize (self->exists[i]);
+    {
+      sqlite3_finalize (self->exists[i]);
+      sqlite3_finalize (self->remove[i]);
+    }
   g_free (self);
 }
 
@@ -805,25 +817,47 @@ workspace_read_columns (const JsyncEvent *event, json_object *data,
 
 /* --- Changes (the header comment) */
 
-/* Bind the id ?1 and the event's key ?2 ?3 ?4. */
-static void
-workspace_bind_key (sqlite3_stmt *stmt, const char *id,
-                    const JsyncEvent *event)
+/* An event key (timestamp, deviceId, id). */
+typedef struct
 {
-  jsync_sql_bind_text (stmt, 1, id);
-  sqlite3_bind_int64 (stmt, 2, jsync_event_get_timestamp (event));
-  jsync_sql_bind_text (stmt, 3, jsync_event_get_device_id (event));
-  jsync_sql_bind_text (stmt, 4, jsync_event_get_id (event));
+  gint64 ts;
+  const char *device;
+  const char *id;
+} WorkspaceKey;
+
+static WorkspaceKey
+workspace_event_key (const JsyncEvent *event)
+{
+  return (WorkspaceKey) { jsync_event_get_timestamp (event),
+                          jsync_event_get_device_id (event),
+                          jsync_event_get_id (event) };
 }
 
-/* Record that the event may have acted on the row `id` of `kind`. */
+/* Bind the id ?1 and the key ?2 ?3 ?4 (the event's, or `key`). */
+static void
+workspace_bind_key (sqlite3_stmt *stmt, const char *id,
+                    const JsyncEvent *event, const WorkspaceKey *key)
+{
+  WorkspaceKey own = workspace_event_key (event);
+
+  if (key == NULL)
+    key = &own;
+  jsync_sql_bind_text (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, key->ts);
+  jsync_sql_bind_text (stmt, 3, key->device);
+  jsync_sql_bind_text (stmt, 4, key->id);
+}
+
+/* Record that the event (or the one of `key`) may have acted on the row
+ * `id` of `kind`. */
 static gboolean
 workspace_record_change (WorkspaceApplier *self, const JsyncEvent *event,
-                         const char *kind, const char *id, GError **error)
+                         const WorkspaceKey *key, const char *kind,
+                         const char *id, GError **error)
 {
   sqlite3_stmt *stmt = self->changes[WORKSPACE_CHANGE_RECORD];
 
-  workspace_bind_key (stmt, id, event);
+  workspace_bind_key (stmt, id, event, key);
   jsync_sql_bind_text (stmt, 5, kind);
   return workspace_run (stmt, event, error);
 }
@@ -851,7 +885,7 @@ workspace_changed_after (WorkspaceApplier *self, const JsyncEvent *event,
 {
   sqlite3_stmt *stmt = self->changes[WORKSPACE_CHANGE_AFTER];
 
-  workspace_bind_key (stmt, id, event);
+  workspace_bind_key (stmt, id, event, NULL);
   jsync_sql_bind_text (stmt, 5, kind);
   return workspace_any_row (self, stmt, found, error);
 }
@@ -952,7 +986,8 @@ workspace_update_row (WorkspaceApplier *self, const JsyncEvent *event,
     return FALSE;
   *matched = sqlite3_changes (self->db) > 0;
   return *matched
-         || workspace_record_change (self, event, entity->table, id, error);
+         || workspace_record_change (self, event, NULL, entity->table, id,
+                                     error);
 }
 
 static gboolean
@@ -1010,7 +1045,7 @@ workspace_apply_session_updated (WorkspaceApplier *self,
       if (!workspace_run (self->move[i], event, error))
         return FALSE;
     }
-  return workspace_record_change (self, event, WORKSPACE_KIND_MOVES,
+  return workspace_record_change (self, event, NULL, WORKSPACE_KIND_MOVES,
                                   session_id, error);
 }
 
@@ -1022,7 +1057,7 @@ workspace_delete_stream (WorkspaceApplier *self, const char *workspace_id,
 {
   for (guint i = 0; i < G_N_ELEMENTS (self->forget); i++)
     {
-      workspace_bind_key (self->forget[i], workspace_id, event);
+      workspace_bind_key (self->forget[i], workspace_id, event, NULL);
       if (!jsync_sql_run (self->forget[i], error))
         return FALSE;
     }
@@ -1077,7 +1112,8 @@ workspace_apply_state_deleted (WorkspaceApplier *self,
   jsync_sql_bind_text (self->delete_state, 1, id);
   jsync_sql_bind_text (self->delete_state, 2, workspace_id);
   return workspace_run (self->delete_state, event, error)
-         && workspace_record_change (self, event, entity->table, id, error);
+         && workspace_record_change (self, event, NULL, entity->table, id,
+                                     error);
 }
 
 /* The handler table: one row per event type. */
@@ -1152,11 +1188,16 @@ workspace_init (const JsyncApplierContext *context, GError **error)
     return NULL;
   for (guint i = 0; i < WORKSPACE_N_ENTITIES; i++)
     {
-      g_autofree char *sql = g_strdup_printf (
+      g_autofree char *exists = g_strdup_printf (
           "SELECT 1 FROM %s WHERE id = ?1", workspace_entities[i].table);
+      g_autofree char *remove = g_strdup_printf (
+          "DELETE FROM %s WHERE id = ?1", workspace_entities[i].table);
 
-      self->exists[i] = jsync_sql_prepare (self->db, sql, error);
+      self->exists[i] = jsync_sql_prepare (self->db, exists, error);
       if (self->exists[i] == NULL)
+        return NULL;
+      self->remove[i] = jsync_sql_prepare (self->db, remove, error);
+      if (self->remove[i] == NULL)
         return NULL;
     }
   return g_steal_pointer (&self);
@@ -1199,9 +1240,12 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
   const char *id;
   const char *workspace_id;
   const char *session_id;
-  WorkspaceChange changes[3];
+  WorkspaceChange changes[2];
   guint n = 1;
   gboolean found = FALSE;
+  WorkspaceKey deleted = { 0 };
+  g_autofree char *deleted_device = NULL;
+  g_autofree char *deleted_id = NULL;
 
   *applied = FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (workspace_handlers); i++)
@@ -1226,8 +1270,6 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
                           &found, error))
     return FALSE;
   changes[0] = (WorkspaceChange) { entity->table, id };
-  if (entity->in_workspace)
-    changes[n++] = (WorkspaceChange) { "workspaces", workspace_id };
   if (entity->in_session)
     changes[n++] = (WorkspaceChange) { WORKSPACE_KIND_MOVES, session_id };
   for (guint i = 0; !found && i < n; i++)
@@ -1236,8 +1278,45 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
       return FALSE;
   if (found)
     return TRUE;
+
+  /* (c): a later delete of its workspace. */
+  if (entity->in_workspace)
+    {
+      sqlite3_stmt *stmt = self->changes[WORKSPACE_CHANGE_DELETED];
+      int rc;
+
+      workspace_bind_key (stmt, workspace_id, event, NULL);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          deleted.ts = sqlite3_column_int64 (stmt, 0);
+          deleted_device = g_strdup ((const char *) sqlite3_column_text (
+              stmt, 1));
+          deleted_id = g_strdup ((const char *) sqlite3_column_text (stmt,
+                                                                     2));
+        }
+      else if (rc != SQLITE_DONE)
+        jsync_sql_set_error (self->db, error, "step");
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return FALSE;
+    }
   if (!workspace_apply_create (self, event, entity, error))
     return FALSE;
+  if (deleted_id != NULL)
+    {
+      /* That delete takes the row, and records it. */
+      sqlite3_stmt *remove = self->remove[entity - workspace_entities];
+
+      deleted.device = deleted_device;
+      deleted.id = deleted_id;
+      jsync_sql_bind_text (remove, 1, id);
+      if (!workspace_run (remove, event, error)
+          || !workspace_record_change (self, event, &deleted, entity->table,
+                                       id, error))
+        return FALSE;
+    }
   *applied = TRUE;
   return TRUE;
 }
@@ -1263,7 +1342,8 @@ static const char *const workspace_scripts[] = {
     "DELETE FROM states;"
     "DELETE FROM sessions;"
     "DELETE FROM workspaces;"
-    "DELETE FROM workspace_changes;",
+    "DELETE FROM workspace_changes;"
+    "DELETE FROM workspace_deletes;",
   /* A rebuild fills workspaces without the FTS triggers and indexes once
    * at the end.  The names are those of workspace.sql. */
   [WORKSPACE_SCRIPT_BEGIN_REBUILD] =
