@@ -53,14 +53,17 @@
  * X of workspace W (for a state or trace: of session S) when
  *   (a) no row of X's table has the id X, and
  *   (b) workspace_changes holds no change with a key after the event's of
- *       (X's table, X), of ("workspaces", W) nor, for a state or trace, of
- *       ("moves", S);
- * anything else late is refused (the core replays).  apply() records in
- * workspace_changes, per (kind, id), the latest key of the events that
- * could act on a row created before them without leaving a trace in the
- * rows: an update that matched no row (X's table, its id); a state_deleted
- * (states, its id); a workspace_deleted (workspaces, W) and each row it
- * deletes (its table, its id); a session move that moved rows (moves, S).
+ *       (X's table, X) nor, for a state or trace, of ("moves", S);
+ * anything else late is refused (the core replays).  (c) When W is
+ * deleted later (workspace_deletes), the row is inserted, then deleted and
+ * recorded as the first of those deletes would have (for X = W, (b)
+ * refuses).  apply() records in workspace_changes, per (kind, id), the
+ * latest key of the events that could act on a row created before them
+ * without leaving a trace in the rows: an update that matched no row (X's
+ * table, its id); a state_deleted (states, its id); a workspace_deleted
+ * (workspaces, W) and each row it deletes (its table, its id), and in
+ * workspace_deletes (W, its key); a session move that moved rows (moves,
+ * S).
  * Why this is exact.  Let E be the applied events before the late event e
  * and L those after.  Whether an event fails depends only on its own
  * fields (everything is checked before anything is written), so the
@@ -73,7 +76,9 @@
  * create, update or delete of X's id) either found X, which then exists
  * now or was deleted later (recorded, by (1)), or found none (a create
  * would have made X, present now; an update or delete recorded it); a
- * workspace_deleted of W recorded W; a move of S out of W recorded S.
+ * move of S out of W recorded S; the first workspace_deleted of W after e,
+ * if any, deletes X and records it, which (c) does, and nothing acts on X
+ * after it (no record of X after e).
  * Rows of other ids are read by no statement of e, and e's row is read by
  * no statement of an f that names neither X, W nor S: every statement
  * matches a row by its id, or by its workspace (a delete) or session and
