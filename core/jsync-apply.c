@@ -7,6 +7,9 @@
  * already holds is applied in key order; otherwise the stream is cleared
  * and re-applied in key order with the stored events (their lines, kept in
  * jsync_events.raw), so incremental sync always ends where a rebuild does.
+ * An applier with late() (ABI 1.2) is first offered the group's late events
+ * in place of that replay: when it takes them all, the stream is not
+ * replayed (docs/design.md "Streams and replays", "Late events in place").
  */
 #include <string.h>
 
@@ -41,20 +44,34 @@ apply_redo_quark (void)
   return g_quark_from_static_string ("jsync-sync-redo-quark");
 }
 
-/* Apply one event.  When careful, inside its own savepoint: a rejection
- * rolls back alone and is returned in `rejection` (the run goes on);
- * otherwise a rejection fails with apply_redo_quark().  A failed savepoint is
- * fatal. */
+/* Call the applier's apply(), or, with `in_place`, its late() (which sets
+ * *in_place). */
+static gboolean
+apply_call (JsyncApplierInstance *applier, const JsyncEvent *event,
+            gboolean *in_place, GError **error)
+{
+  if (in_place == NULL)
+    return applier->plugin->desc->apply (applier->state, event, error);
+  *in_place = FALSE;
+  return jsync_plugin_get_late (applier->plugin) (applier->state, event,
+                                                  in_place, error);
+}
+
+/* Apply one event (through late() with `in_place`, see apply_call()).
+ * When careful, inside its own savepoint: a rejection rolls back alone and
+ * is returned in `rejection` (the run goes on); otherwise a rejection fails
+ * with apply_redo_quark().  A failed savepoint is fatal. */
 static gboolean
 apply_event (Run *run, JsyncApplierInstance *applier,
-             const JsyncEvent *event, char **rejection, GError **error)
+             const JsyncEvent *event, gboolean *in_place, char **rejection,
+             GError **error)
 {
   g_autoptr(GError) apply_error = NULL;
 
   *rejection = NULL;
   if (!run->careful || run->store->unjournaled)
     {
-      if (applier->plugin->desc->apply (applier->state, event, &apply_error))
+      if (apply_call (applier, event, in_place, &apply_error))
         return TRUE;
       if (!jsync_store_check_callback (run->store,
                                        applier->plugin->desc->name,
@@ -72,7 +89,7 @@ apply_event (Run *run, JsyncApplierInstance *applier,
                         jsync_store_stmt (run->store, JSYNC_STMT_SAVEPOINT),
                         error))
     return FALSE;
-  if (!applier->plugin->desc->apply (applier->state, event, &apply_error))
+  if (!apply_call (applier, event, in_place, &apply_error))
     {
       if (!jsync_store_check_callback (run->store,
                                        applier->plugin->desc->name,
@@ -117,7 +134,7 @@ apply_item (Run *run, Item *item, GPtrArray *defer, GError **error)
   int status = JSYNC_EVENT_APPLIED;
 
   apply_item_to_event (item, &event);
-  if (!apply_event (run, item->applier, &event, &rejection, error))
+  if (!apply_event (run, item->applier, &event, NULL, &rejection, error))
     return FALSE;
   if (rejection != NULL)
     {
@@ -198,7 +215,7 @@ apply_replay_stored (Run *run, JsyncApplierInstance *applier,
       g_ptr_array_add (restreamed, g_strdup (id));
       g_ptr_array_add (restreamed, g_strdup (stream));
     }
-  if (!apply_event (run, applier, &event, &rejection, error))
+  if (!apply_event (run, applier, &event, NULL, &rejection, error))
     {
       json_object_put (json);
       return FALSE;
@@ -281,6 +298,7 @@ apply_replay_group (Run *run, Group *group, GError **error)
 
   g_debug ("%s: replaying stream \"%s\" (%u new event(s))", desc->name,
            group->stream != NULL ? group->stream : "*", group->items->len);
+  run->result->streams_replayed++;
   if (!apply_clear_group (run, group, error))
     return FALSE;
 
@@ -331,6 +349,59 @@ apply_replay_group (Run *run, Group *group, GError **error)
   return ok;
 }
 
+/* --- Late events in place ----------------------------------------------- */
+
+/* Offer a late group's events to the applier: those that sort before the
+ * stream's last event go to late(), the others to apply(), in key order.
+ * *in_place is TRUE when late() took every late one: the events are then
+ * recorded as applied.  When one is refused, or rejected (a failed event
+ * is left to the replay, which records it once), *in_place is FALSE and
+ * nothing is recorded: the caller replays the stream, which clears what
+ * these calls wrote. */
+static gboolean
+apply_late_group (Run *run, Group *group, gboolean *in_place, GError **error)
+{
+  guint64 applied = run->result->events_applied;
+  guint64 taken = 0;
+
+  *in_place = FALSE;
+  for (guint i = 0; i < group->items->len; i++)
+    {
+      Item *item = group->items->pdata[i];
+      g_autofree char *rejection = NULL;
+      gboolean late = jsync_event_key_compare (item->ts, item->device,
+                                               item->id, group->last_ts,
+                                               group->last_device,
+                                               group->last_id) < 0;
+      gboolean taken_here = TRUE;
+      JsyncEvent event;
+
+      apply_item_to_event (item, &event);
+      if (!apply_event (run, item->applier, &event,
+                        late ? &taken_here : NULL, &rejection, error))
+        return FALSE;
+      if (rejection != NULL || !taken_here)
+        {
+          g_debug ("%s: late event %s %s: replaying the stream",
+                   group->applier->plugin->desc->name, item->id,
+                   rejection != NULL ? "rejected" : "refused");
+          run->result->events_applied = applied;
+          run->result->late_refused++;
+          return TRUE;
+        }
+      item->status = JSYNC_EVENT_APPLIED;
+      run->result->events_applied++;
+      if (late)
+        taken++;
+    }
+  for (guint i = 0; i < group->items->len; i++)
+    if (!record_item (run, group->items->pdata[i], error))
+      return FALSE;
+  run->result->late_in_place += taken;
+  *in_place = TRUE;
+  return TRUE;
+}
+
 /* --- Groups -------------------------------------------------------------- */
 
 static gint
@@ -343,8 +414,9 @@ item_compare (gconstpointer a, gconstpointer b)
                                   y->id);
 }
 
-/* Does the stream already hold an event that sorts after `first`?  1 yes,
- * 0 no, -1 with error set when the cache could not say. */
+/* Does the stream already hold an event that sorts after `first`?  1 yes
+ * (its last key is kept in the group), 0 no, -1 with error set when the
+ * cache could not say. */
 static int
 apply_stream_is_ahead (Run *run, Group *group, Item *first, GError **error)
 {
@@ -362,6 +434,16 @@ apply_stream_is_ahead (Run *run, Group *group, Item *first, GError **error)
               (const char *) sqlite3_column_text (last, JSYNC_LAST_ID),
               first->ts, first->device, first->id)
           > 0;
+  if (ahead)
+    {
+      group->last_ts = sqlite3_column_int64 (last, JSYNC_LAST_TS);
+      g_free (group->last_device);
+      group->last_device = g_strdup (
+          (const char *) sqlite3_column_text (last, JSYNC_LAST_DEVICE));
+      g_free (group->last_id);
+      group->last_id = g_strdup (
+          (const char *) sqlite3_column_text (last, JSYNC_LAST_ID));
+    }
   jsync_store_reset (last);
   return ahead;
 }
@@ -399,6 +481,8 @@ group_free (gpointer data)
   Group *group = data;
 
   g_free (group->stream);
+  g_free (group->last_device);
+  g_free (group->last_id);
   g_ptr_array_unref (group->items);
   g_free (group);
 }
@@ -482,7 +566,16 @@ apply_groups_once (Run *run, GHashTable *groups, GList *keys,
             }
           continue;
         }
-      if (group->replay)
+      if (group->late)
+        {
+          gboolean in_place;
+
+          if (!apply_late_group (run, group, &in_place, error))
+            return FALSE;
+          if (in_place)
+            continue;
+        }
+      if (group->replay || group->late)
         {
           if (!apply_replay_group (run, group, error))
             return FALSE;
@@ -501,7 +594,8 @@ static gboolean
 apply_groups (Run *run, GHashTable *groups, GList *keys, GError **error)
 {
   g_autoptr(GError) fast_error = NULL;
-  guint64 applied = run->result->events_applied;
+  /* The counters as they were, for the careful pass. */
+  const JsyncResult counted = *run->result;
 
   if (!jsync_store_run (run->store,
                         jsync_store_stmt (run->store,
@@ -529,7 +623,10 @@ apply_groups (Run *run, GHashTable *groups, GList *keys, GError **error)
                                               JSYNC_STMT_BATCH_ROLLBACK_TO),
                             error))
         return FALSE;
-      run->result->events_applied = applied;
+      run->result->events_applied = counted.events_applied;
+      run->result->late_in_place = counted.late_in_place;
+      run->result->late_refused = counted.late_refused;
+      run->result->streams_replayed = counted.streams_replayed;
       run->careful = TRUE;
       if (!apply_groups_once (run, groups, keys, error))
         return FALSE;
@@ -598,7 +695,12 @@ apply_batch (Run *run, GError **error)
 
           if (ahead < 0)
             return FALSE;
-          group->replay = ahead;
+          /* A rebuild defers its replays instead (each log is read whole,
+           * so most of a second device's events are late). */
+          group->late = ahead && run->deferred == NULL
+                        && jsync_plugin_get_late (group->applier->plugin)
+                               != NULL;
+          group->replay = ahead && !group->late;
           group->defer = apply_defer (run, group);
         }
     }

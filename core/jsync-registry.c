@@ -173,7 +173,7 @@ registry_check_desc (const JsyncApplierDesc *desc, const char *stem)
                             JSYNC_ABI_MAJOR, JSYNC_ABI_MINOR);
   /* Any older minor is fine: the fields a newer minor added were reserved
    * (zero) in its descriptor, and the core reads them only from the minors
-   * that know them (end_batch: minor 1). */
+   * that know them (end_batch: minor 1; late: minor 2). */
   if (desc->abi_minor > JSYNC_ABI_MINOR)
     return g_strdup_printf ("built for ABI %u.%u, newer than this jsync's "
                             "ABI %d.%d",
@@ -520,4 +520,16 @@ jsync_registry_lookup (JsyncRegistry *registry, const char *name)
   g_return_val_if_fail (registry != NULL, NULL);
   g_return_val_if_fail (name != NULL, NULL);
   return g_hash_table_lookup (registry->by_name, name);
+}
+
+/**
+ * jsync_plugin_get_late:
+ * The late callback of a descriptor of ABI minor 2 or later, else NULL.
+ */
+JsyncApplierLateFunc
+jsync_plugin_get_late (const JsyncPlugin *plugin)
+{
+  if (plugin->desc->abi_minor < 2)
+    return NULL;
+  return plugin->desc->late;
 }

@@ -55,6 +55,9 @@ GPtrArray *jsync_registry_get_disabled (JsyncRegistry *registry);
 JsyncPlugin *jsync_registry_route (JsyncRegistry *registry, const char *type);
 /* The plugin of that name, or NULL. (transfer none) */
 JsyncPlugin *jsync_registry_lookup (JsyncRegistry *registry, const char *name);
+/* The plugin's late callback (ABI 1.2), or NULL: never read from a
+ * descriptor of an older minor, whose field was reserved. */
+JsyncApplierLateFunc jsync_plugin_get_late (const JsyncPlugin *plugin);
 
 G_END_DECLS
 

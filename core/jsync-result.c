@@ -37,6 +37,9 @@ static const JsyncKeyedMember result_counters[] = {
   { "eventsPending", G_STRUCT_OFFSET (JsyncResult, events_pending) },
   { "conflicts", G_STRUCT_OFFSET (JsyncResult, conflicts) },
   { "filesFailed", G_STRUCT_OFFSET (JsyncResult, files_failed) },
+  { "lateInPlace", G_STRUCT_OFFSET (JsyncResult, late_in_place) },
+  { "lateRefused", G_STRUCT_OFFSET (JsyncResult, late_refused) },
+  { "streamsReplayed", G_STRUCT_OFFSET (JsyncResult, streams_replayed) },
 };
 
 /* The lists, and how each frees its elements. */

@@ -104,6 +104,11 @@ typedef struct
   gboolean replay;          /* clear and re-apply the stream */
   gboolean defer;           /* a rebuild's: recorded now, applied at the
                              * end (see apply_defer()) */
+  gboolean late;            /* some events sort before the stream's last:
+                             * offered to late() (ABI 1.2) before a replay */
+  gint64 last_ts;           /* the stream's last key when late */
+  char *last_device;        /* owned */
+  char *last_id;            /* owned */
 } Group;
 
 typedef struct

@@ -1,4 +1,4 @@
--- workspace.sql: the tables of the bundled `workspace` applier (schema 2).
+-- workspace.sql: the tables of the bundled `workspace` applier (schema 3).
 --
 -- Columns as docs/format.md "The `workspace` applier" gives them: camelCase
 -- names, times in integer ms, booleans 0/1, *Json columns holding JSON
@@ -98,3 +98,28 @@ DROP TRIGGER IF EXISTS workspace_fts_update;
 -- embed.py writes out this line as the three triggers.  Most updates
 -- only move lastAccessed: those leave the index alone.
 -- @fts-pending-triggers workspace_fts ON workspaces INTO workspace_fts_pending ANY id name description
+
+-- Late creates applied in place (schema 3; workspace.c, the header comment
+-- "Late creates in place"): per row, the key of the latest event that may
+-- have acted on it without leaving it in the tables.  kind is the row's
+-- table ('workspaces', 'sessions', 'states', 'memory_traces') or 'moves'
+-- (id a session that moved).  Bookkeeping, not among the applier's tables:
+-- clear() empties it with them, and a schema that changes it drops it here.
+CREATE TABLE IF NOT EXISTS workspace_changes (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  device TEXT NOT NULL,
+  eventId TEXT NOT NULL,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+
+-- Every workspace_deleted (schema 3), by key: a late create in a workspace
+-- deleted later is applied, then deleted as that delete would have.
+CREATE TABLE IF NOT EXISTS workspace_deletes (
+  workspaceId TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  device TEXT NOT NULL,
+  eventId TEXT NOT NULL,
+  PRIMARY KEY (workspaceId, ts, device, eventId)
+) WITHOUT ROWID;

@@ -393,16 +393,32 @@ history_conversation_event (GRand *rand, json_object *envelope,
   return data;
 }
 
-/* The data of one workspace event. */
+/* The id of workspace s of a history: "default", w1, w2... */
+static char *
+history_workspace_id (guint s)
+{
+  return s == 0 ? g_strdup ("default") : g_strdup_printf ("w%u", s);
+}
+
+/* The data of one workspace event, of one of `workspaces`.  The ids of its
+ * sessions, states and traces are mostly its own; some are another
+ * workspace's (a session moved here keeps its ids, and its later events
+ * are written here), and some sessions move: a late create then meets
+ * later moves, deletes and re-creates of its rows. */
 static json_object *
 history_workspace_event (GRand *rand, json_object *envelope,
-                         const char *workspace, guint n, gint64 ts)
+                         const char *workspace, guint workspaces, guint n,
+                         gint64 ts)
 {
-  g_autofree char *session = g_strdup_printf ("%s-s%d", workspace,
+  g_autofree char *owner = history_chance (rand, 15)
+                           ? history_workspace_id (g_rand_int_range (
+                                 rand, 0, MAX (workspaces, 1)))
+                           : g_strdup (workspace);
+  g_autofree char *session = g_strdup_printf ("%s-s%d", owner,
                                               g_rand_int_range (rand, 0, 3));
-  g_autofree char *state = g_strdup_printf ("%s-st%d", workspace,
+  g_autofree char *state = g_strdup_printf ("%s-st%d", owner,
                                             g_rand_int_range (rand, 0, 3));
-  g_autofree char *trace = g_strdup_printf ("%s-t%d", workspace,
+  g_autofree char *trace = g_strdup_printf ("%s-t%d", owner,
                                             g_rand_int_range (rand, 0, 8));
   json_object *data = json_object_new_object ();
   int kind = g_rand_int_range (rand, 0, 100);
@@ -464,6 +480,13 @@ history_workspace_event (GRand *rand, json_object *envelope,
       if (history_chance (rand, 50))
         json_object_object_add (data, "isActive",
                                 json_object_new_boolean (FALSE));
+      if (history_chance (rand, 20))
+        {
+          g_autofree char *to = history_workspace_id (
+              g_rand_int_range (rand, 0, MAX (workspaces, 1)));
+
+          history_add_string (data, "workspaceId", to);
+        }
     }
   else if (kind < 67)
     {
@@ -486,6 +509,12 @@ history_workspace_event (GRand *rand, json_object *envelope,
       history_add_string (envelope, "sessionId", session);
       history_add_string (envelope, "stateId", state);
       g_clear_pointer (&data, json_object_put);
+    }
+  else if (kind < 78)
+    {
+      type = "state_updated";
+      history_add_string (envelope, "stateId", state);
+      history_add_text (data, "name", history_text (rand, "State", n));
     }
   else if (kind < 97)
     {
@@ -573,9 +602,10 @@ history_generate (GRand *rand, const HistoryShape *shape)
       else if (s < shape->conversations + shape->workspaces)
         {
           s -= shape->conversations;
-          stream_id = s == 0 ? g_strdup ("default") : g_strdup_printf ("w%u", s);
+          stream_id = history_workspace_id (s);
           base = g_strdup_printf ("workspaces/ws_%s", stream_id);
-          data = history_workspace_event (rand, envelope, stream_id, n, ts);
+          data = history_workspace_event (rand, envelope, stream_id,
+                                          shape->workspaces, n, ts);
         }
       else
         {

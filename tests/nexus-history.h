@@ -10,7 +10,11 @@
  * and re-creates hit each other, and some updates come before their
  * creates in the order; project and task ids are shared by every task
  * folder, and tasks name their workspace by id or by name (a few names
- * recur among the workspaces).  A few events are of types no
+ * recur among the workspaces).  Sessions move between workspaces, and
+ * some workspace events name another workspace's session, state or trace
+ * ids, so that late creates meet later moves, deletes and re-creates of
+ * their rows (some are applied in place, some replayed: the caller counts
+ * both in HistoryFigures).  A few events are of types no
  * bundled applier takes (they wait as pending).
  */
 #ifndef NEXUS_HISTORY_H
@@ -117,6 +121,9 @@ typedef struct
   guint64 merged;           /* conflict copies merged and deleted */
   guint64 copied;           /* whole logs copied beside them */
   guint64 deleted;          /* copies deleted, their lines all beside them */
+  /* Filled by the syncs of the caller (JsyncResult): */
+  guint64 late_in_place;    /* late events an applier took in place */
+  guint64 late_refused;     /* late streams replayed after a refusal */
 } HistoryFigures;
 
 /* The steps (of HistoryOp*) delivering `events`; ends with every line whole

@@ -146,6 +146,8 @@ sim_sync (Sim *sim, guint batch)
   figures.syncs++;
   if (result == NULL)
     return g_strdup_printf ("sync failed: %s", error->message);
+  figures.late_in_place += result->late_in_place;
+  figures.late_refused += result->late_refused;
   if (result->lost_events->len > 0)
     {
       JsyncLost *lost = result->lost_events->pdata[0];
@@ -520,13 +522,22 @@ test_convergence (void)
                   G_GUINT64_FORMAT " whole logs copied beside them, %"
                   G_GUINT64_FORMAT " copies deleted with their lines beside"
                   " them, %" G_GUINT64_FORMAT
-                  " syncs, %u divergences, %.1f s",
+                  " syncs, %" G_GUINT64_FORMAT " late events applied in"
+                  " place, %" G_GUINT64_FORMAT " late streams refused and"
+                  " replayed, %u divergences, %.1f s",
                   figures.scenarios, figures.events, figures.copies,
                   figures.conflicts, figures.torn, figures.replacements,
                   figures.late_files, figures.merged, figures.copied, figures.deleted,
-                  figures.syncs, failures,
-                  (g_get_monotonic_time () - start) / 1e6);
+                  figures.syncs, figures.late_in_place, figures.late_refused,
+                  failures, (g_get_monotonic_time () - start) / 1e6);
   g_assert_cmpuint (failures, ==, 0);
+  /* Both ways of a late event ran, and converged: in place (late()) and
+   * refused (a later delete, move or re-create), then replayed. */
+  if (only == NULL)
+    {
+      g_assert_cmpuint (figures.late_in_place, >, 0);
+      g_assert_cmpuint (figures.late_refused, >, 0);
+    }
 }
 
 

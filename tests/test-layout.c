@@ -334,7 +334,7 @@ test_upgrade (CliFixture *f, gconstpointer data)
    * again, no event is applied as new. */
   run = CLI_RUN_JSON (f, "sync");
   g_assert_cmpint (run->status, ==, 0);
-  g_assert_nonnull (strstr (run->err, "workspace: schema version 1 → 2:"
+  g_assert_nonnull (strstr (run->err, "workspace: schema version 1 → 3:"
                                       " rebuilding its tables"));
   g_assert_nonnull (strstr (run->err, "conversation: schema version 1 → 2:"
                                       " rebuilding its tables"));
@@ -342,10 +342,11 @@ test_upgrade (CliFixture *f, gconstpointer data)
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 0);
   g_assert_cmpint (jtest_member_len (run->json, "filesReread"), ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_appliers"
-                                   " WHERE (name = 'workspace'"
-                                   "        AND version = '2.0.0'"
-                                   "        OR name = 'conversation'"
-                                   "        AND version = '0.4.0')"
+                                   " WHERE name = 'workspace'"
+                                   " AND version = '2.1.0'"
+                                   " AND schema_version = 3"
+                                   " OR name = 'conversation'"
+                                   " AND version = '0.4.0'"
                                    " AND schema_version = 2"), ==, 2);
 
   /* The core's tables are as they were: the same rows, the same rowids

@@ -65,7 +65,7 @@ expect_fixture_warnings (Fixture *f, const char *const *disabled)
     { "badabi", "built for ABI 99.0, * (major versions differ)" },
     { "misnamed", "descriptor name \"other\" differs from the file name "
                   "\"misnamed\"" },
-    { "newminor", "built for ABI 1.2, newer than *" },
+    { "newminor", "built for ABI 1.3, newer than *" },
     { "noname", "descriptor lacks the required field name" },
     { "nosymbol", "no descriptor: * does not export "
                   JSYNC_APPLIER_SYMBOL },
@@ -697,23 +697,28 @@ test_fixture_appliers (Fixture *f, gconstpointer data)
   sqlite3_close (db);
 }
 
-/* --- ABI minors: end_batch (1.1) beside descriptors of 1.0 (batch/) */
+/* --- ABI minors: end_batch (1.1), late (1.2) beside descriptors of 1.0
+ * and 1.1 (batch/) */
 
-/* end_batch took the first reserved slot: every field before it keeps its
- * place and the descriptor its size, so a 1.0 module still fits. */
+/* end_batch took the first reserved slot and late the next: every field
+ * before them keeps its place and the descriptor its size, so 1.0 and 1.1
+ * modules still fit. */
 static void
 test_abi_layout (Fixture *f, gconstpointer data)
 {
-  g_assert_cmpint (JSYNC_ABI_MINOR, >=, 1);
+  g_assert_cmpint (JSYNC_ABI_MINOR, >=, 2);
   g_assert_cmpuint (G_STRUCT_OFFSET (JsyncApplierDesc, end_batch), ==,
                     G_STRUCT_OFFSET (JsyncApplierDesc, free)
+                      + sizeof (gpointer));
+  g_assert_cmpuint (G_STRUCT_OFFSET (JsyncApplierDesc, late), ==,
+                    G_STRUCT_OFFSET (JsyncApplierDesc, end_batch)
                       + sizeof (gpointer));
   g_assert_cmpuint (sizeof (JsyncApplierDesc), ==,
                     G_STRUCT_OFFSET (JsyncApplierDesc, end_batch)
                       + 16 * sizeof (gpointer));
 }
 
-/* Both minors load, with no failure. */
+/* Every minor loads, with no failure; late is read from 1.2 only. */
 static void
 test_abi_minors_load (Fixture *f, gconstpointer data)
 {
@@ -722,19 +727,30 @@ test_abi_minors_load (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   JsyncPlugin *current;
   JsyncPlugin *zero;
+  JsyncPlugin *one;
 
   g_assert_true (load_dirs (f, dirs, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (jsync_registry_get_failures (f->registry)->len, ==, 0);
-  g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 2);
+  g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 3);
   current = jsync_registry_lookup (f->registry, "batchcount");
   zero = jsync_registry_lookup (f->registry, "minorzero");
+  one = jsync_registry_lookup (f->registry, "minorone");
   g_assert_nonnull (current);
   g_assert_nonnull (zero);
+  g_assert_nonnull (one);
   g_assert_cmpuint (current->desc->abi_minor, ==, JSYNC_ABI_MINOR);
   g_assert_cmpuint (zero->desc->abi_minor, ==, 0);
+  g_assert_cmpuint (one->desc->abi_minor, ==, 1);
   g_assert_cmpstr (jsync_registry_route (f->registry, "minorzero_x")->name,
                    ==, "minorzero");
+  g_assert_cmpstr (jsync_registry_route (f->registry, "minorone_x")->name,
+                   ==, "minorone");
+  /* The slot is set in all three descriptors. */
+  g_assert_nonnull (one->desc->late);
+  g_assert_true (jsync_plugin_get_late (current) == current->desc->late);
+  g_assert_null (jsync_plugin_get_late (zero));
+  g_assert_null (jsync_plugin_get_late (one));
 }
 
 /* A data folder and a cache under the test's own folder, synced with the
@@ -851,6 +867,79 @@ test_abi_end_batch_called (Fixture *f, gconstpointer data)
   batch_world_clear (&w);
 }
 
+/* Append events of type <name>_<suffix> (as batch_append) for each of
+ * `names`. */
+static void
+batch_append_each (BatchWorld *w, const char *const *names,
+                   const char *suffix, guint first)
+{
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *type = g_strconcat (names[i], suffix, NULL);
+
+      batch_append (w, type, first, first == 0 ? 5 : 1, "{}");
+    }
+}
+
+/* One sync, asserting what it applied and how it met late events. */
+static void
+batch_sync_late (BatchWorld *w, guint64 applied, guint64 in_place,
+                 guint64 refused, guint64 replayed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsyncResult) result = batch_sync (w, 100, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->events_applied, ==, applied);
+  g_assert_cmpuint (result->late_in_place, ==, in_place);
+  g_assert_cmpuint (result->late_refused, ==, refused);
+  g_assert_cmpuint (result->streams_replayed, ==, replayed);
+}
+
+/* A 1.2 applier's late() takes a late event in place of a replay of its
+ * stream; a 1.0 or 1.1 applier's stream is replayed, its late slot never
+ * read.  When late() refuses one event of a group, the stream is replayed
+ * with them all, what late() wrote of the others cleared. */
+static void
+test_abi_late (Fixture *f, gconstpointer data)
+{
+  const char *const all[] = { "batchcount", "minorzero", "minorone", NULL };
+  BatchWorld w = { 0 };
+
+  batch_world_init (&w, f);
+  batch_append_each (&w, all, "_a", 0);
+  batch_sync_late (&w, 15, 0, 0, 0);
+
+  /* Timestamp 1001: before the last event of each stream (1004). */
+  batch_append_each (&w, all, "_late", 1);
+  batch_sync_late (&w, 3, 1, 0, 2);
+  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM batchcount_late"
+                                    " WHERE id = 'batchcount_late-1'"),
+                   ==, 1);
+  for (guint i = 0; all[i] != NULL; i++)
+    {
+      g_autofree char *late = g_strdup_printf (
+          "SELECT count(*) FROM %s_late", all[i]);
+      g_autofree char *events = g_strdup_printf (
+          "SELECT count(*) FROM %s_events", all[i]);
+
+      g_assert_cmpint (batch_count (&w, late), ==, i == 0 ? 1 : 0);
+      g_assert_cmpint (batch_count (&w, events), ==, 6);
+    }
+
+  /* Two late events: the first taken, the second refused. */
+  batch_append (&w, "batchcount_late", 2, 1, "{}");
+  batch_append (&w, "batchcount_late", 3, 1, "{\"refuselate\":true}");
+  batch_sync_late (&w, 2, 0, 1, 1);
+  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM batchcount_late"),
+                   ==, 2);
+  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM batchcount_events"),
+                   ==, 8);
+  g_assert_cmpint (batch_count (&w, "SELECT count(*) FROM jsync_events"),
+                   ==, 20);
+  batch_world_clear (&w);
+}
+
 /* A failed end_batch fails its batch: the run stops with an error naming
  * the module, and none of the batch's events is committed. */
 static void
@@ -921,6 +1010,7 @@ main (int argc, char **argv)
   JTEST_ADD ("/registry/abi/minors-load", test_abi_minors_load);
   JTEST_ADD ("/registry/abi/end-batch-called", test_abi_end_batch_called);
   JTEST_ADD ("/registry/abi/end-batch-fails", test_abi_end_batch_fails);
+  JTEST_ADD ("/registry/abi/late", test_abi_late);
 
 
   return g_test_run ();

@@ -203,7 +203,7 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_true (g_strv_equal ((const char *const *) desc->prefixes,
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) desc->tables, tables));
-  g_assert_cmpint (desc->schema_version, ==, 2);
+  g_assert_cmpint (desc->schema_version, ==, 3);
   g_assert_nonnull (desc->schema_sql);
   g_assert_nonnull (desc->search);
   g_assert_cmpstr (desc->search[0].fts, ==, "workspace_fts");
@@ -218,6 +218,8 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_nonnull (desc->clear);
   g_assert_nonnull (desc->finish_rebuild);
   g_assert_nonnull (desc->free);
+  /* ABI 1.2: late creates in place. */
+  g_assert_nonnull (desc->late);
 }
 
 static void
@@ -1279,6 +1281,274 @@ test_replay_nexus (Fixture *f, gconstpointer data)
   json_object_put (all);
 }
 
+/* --- Late events in place (ABI 1.2) */
+
+/* One late event among others: `lines` in key order, `late` the index of
+ * the one that arrives after the rest, and whether late() must apply it in
+ * place (else refuse it). */
+typedef struct
+{
+  const char *path;         /* under /workspace/late/ */
+  guint late;
+  gboolean in_place;
+  const char *lines[10];
+} LateCase;
+
+/* Event lines of the cases: device d1 wrote them in order, d2 the late one
+ * (the id is also the timestamp, in tenths). */
+#define LATE_EVENT(type, routing, data, id, device, ts)                     \
+  "{'type':'" type "'," routing "'data':" data ",'id':'" id "',"          \
+  "'deviceId':'" device "','timestamp':" ts "}"
+#define LATE_W(ws) "'workspaceId':'" ws "',"
+#define LATE_WS(ws, session) LATE_W (ws) "'sessionId':'" session "',"
+#define LATE_WORKSPACE(ws, ts)                                              \
+  LATE_EVENT ("workspace_created", "", "{'id':'" ws "','name':'W'}",       \
+              "e" ts, "d1", ts)
+#define LATE_SESSION(ws, session, ts)                                       \
+  LATE_EVENT ("session_created", LATE_W (ws), "{'id':'" session "'}",      \
+              "e" ts, "d1", ts)
+/* Workspace w1 with session s1, the start of several cases. */
+#define LATE_W1_S1                                                          \
+  LATE_WORKSPACE ("w1", "100"), LATE_SESSION ("w1", "s1", "200")
+/* The late trace and state of several cases. */
+#define LATE_T1                                                             \
+  LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}", "e300",   \
+              "d2", "300")
+#define LATE_ST1                                                            \
+  LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",  \
+              "d2", "300")
+/* The event after the late one in most cases (at 400, by d1). */
+#define LATE_LATER(type, routing, data)                                     \
+  LATE_EVENT (type, routing, data, "e400", "d1", "400")
+
+/* The applier's own records (workspace_changes, workspace_deletes) as
+ * text, which a late event taken in place must leave as a replay would. */
+static char *
+late_query_bookkeeping (Harness *harness)
+{
+  return harness_query_text (
+      harness,
+      "SELECT coalesce (group_concat (row, ' '), '') FROM"
+      " (SELECT kind || ':' || id || '@' || ts || ',' || device || ','"
+      "  || eventId AS row FROM workspace_changes"
+      "  UNION ALL SELECT 'deleted:' || workspaceId || '@' || ts || ','"
+      "  || device || ',' || eventId FROM workspace_deletes ORDER BY row)");
+}
+
+/* Apply the lines but the late one, then offer that one to late().  In
+ * place, the rows must be those of all the lines applied in key order;
+ * refused, late() must have written nothing, and the event applied now
+ * (what a core without replays would do) must differ from the key order:
+ * each refusal is needed. */
+static void
+test_late (Fixture *f, gconstpointer data)
+{
+  const LateCase *c = data;
+  g_autoptr(Harness) ordered = harness_new ((const char *[]) { "workspace",
+                                                               NULL });
+  Fixture in_order = { .harness = ordered };
+  g_autoptr(GError) error = NULL;
+  json_object *before, *after, *expected, *json;
+  g_autofree char *bookkeeping = NULL;
+  g_autofree char *late_bookkeeping = NULL;
+  gboolean applied = !c->in_place;
+  JsyncEvent event;
+
+  for (guint i = 0; c->lines[i] != NULL; i++)
+    {
+      apply_ok (&in_order, c->lines[i]);
+      if (i != c->late)
+        apply_ok (f, c->lines[i]);
+    }
+  before = harness_dump (f->harness);
+  bookkeeping = late_query_bookkeeping (f->harness);
+  expected = harness_dump (ordered);
+  json = test_event_parse (c->lines[c->late], &event);
+  g_assert_true (f->desc->late (f->state, &event, &applied, &error));
+  g_assert_no_error (error);
+  json_object_put (json);
+  harness_end_batch (f->harness);
+  g_assert_cmpint (applied, ==, c->in_place);
+  after = harness_dump (f->harness);
+  late_bookkeeping = late_query_bookkeeping (f->harness);
+  if (c->in_place)
+    {
+      g_autofree char *replayed = late_query_bookkeeping (ordered);
+
+      harness_assert_dump_equal (after, expected);
+      g_assert_cmpstr (late_bookkeeping, ==, replayed);
+    }
+  else
+    {
+      harness_assert_dump_equal (after, before);
+      g_assert_cmpstr (late_bookkeeping, ==, bookkeeping);
+      json_object_put (after);
+      apply_ok (f, c->lines[c->late]);
+      after = harness_dump (f->harness);
+      g_assert_false (json_object_equal (after, expected));
+    }
+  harness_assert_fts_ok (f->harness);
+  json_object_put (after);
+  json_object_put (expected);
+  json_object_put (before);
+}
+
+static const LateCase late_cases[] = {
+  /* A late trace, with later events on other rows: another trace of its
+   * session, another session moved out of its workspace, another workspace
+   * deleted, an update of a state that is not there. */
+  { "in-place/trace", 3, TRUE,
+    { LATE_W1_S1,
+      LATE_SESSION ("w1", "s2", "250"),
+      LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
+                  "{'id':'t1','content':'early'}", "e300", "d2", "300"),
+      LATE_LATER ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t2'}"),
+      LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"),
+                  "{'workspaceId':'w2'}", "e500", "d1", "500"),
+      LATE_EVENT ("workspace_deleted", LATE_W ("w9"), "{}", "e600", "d1",
+                  "600"),
+      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st9',",
+                  "{'name':'N'}", "e700", "d1", "700"),
+      NULL } },
+  /* A late session, then a late workspace, with later events elsewhere. */
+  { "in-place/session", 1, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("session_created", LATE_W ("w1"),
+                  "{'id':'s1','name':'Late'}", "e200", "d2", "200"),
+      LATE_SESSION ("w1", "s2", "300"),
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s2"), "{'name':'S2'}"),
+      NULL } },
+  { "in-place/workspace", 1, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("workspace_created", "",
+                  "{'id':'w2','name':'Late','created':5}", "e200", "d2",
+                  "200"),
+      LATE_SESSION ("w1", "s1", "300"),
+      LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'W1'}"),
+      NULL } },
+  /* An update that missed the state came before the late create: it does
+   * not hold the create back. */
+  { "in-place/after-missed-update", 3, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                  "{'name':'Missed'}", "e150", "d1", "150"),
+      LATE_SESSION ("w1", "s1", "200"),
+      LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"),
+                  "{'id':'st1','name':'Late'}", "e300", "d2", "300"),
+      LATE_SESSION ("w1", "s2", "400"),
+      NULL } },
+  /* Refused: its row exists (a later re-create made it). */
+  { "refused/re-created", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
+                  "{'id':'t1','content':'early'}", "e300", "d2", "300"),
+      LATE_LATER ("trace_added", LATE_WS ("w1", "s1"),
+                  "{'id':'t1','traceType':'again'}"),
+      NULL } },
+  /* Refused: a later update of its id found no row then. */
+  { "refused/updated", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_ST1,
+      LATE_LATER ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                  "{'name':'Renamed'}"),
+      NULL } },
+  /* Refused: a later state_deleted of its id. */
+  { "refused/state-deleted", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_ST1,
+      LATE_LATER ("state_deleted", LATE_W ("w1") "'stateId':'st1',", "{}"),
+      NULL } },
+  /* A later delete of its workspace: applied, then deleted by it (and
+   * recorded as that delete would have); the workspace is used again. */
+  { "in-place/workspace-deleted", 2, TRUE,
+    { LATE_W1_S1,
+      LATE_T1,
+      LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
+      LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t2'}", "e500",
+                  "d1", "500"),
+      NULL } },
+  /* Refused: a late workspace deleted later. */
+  { "refused/workspace-deleted", 0, FALSE,
+    { LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'Late'}",
+                  "e300", "d2", "300"),
+      LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
+      NULL } },
+  /* Refused: its id was a row of another workspace, deleted later with it
+   * (in key order the late create finds that row and changes nothing). */
+  { "refused/deleted-elsewhere", 2, FALSE,
+    { LATE_EVENT ("state_saved", LATE_WS ("w9", "s9"), "{'id':'st1'}",
+                  "e100", "d1", "100"),
+      LATE_WORKSPACE ("w1", "200"),
+      LATE_ST1,
+      LATE_LATER ("workspace_deleted", LATE_W ("w9"), "{}"),
+      NULL } },
+  /* Refused: its session moved out of its workspace later. */
+  { "refused/moved", 2, FALSE,
+    { LATE_W1_S1,
+      LATE_T1,
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'workspaceId':'w2'}"),
+      NULL } },
+  /* Refused: a late session whose move came later (and missed it then). */
+  { "refused/session-moved", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_SESSION ("w1", "s1", "300"),
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'workspaceId':'w2'}"),
+      NULL } },
+  /* Refused: a late workspace updated later. */
+  { "refused/workspace-updated", 0, FALSE,
+    { LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'Late'}", "e300",
+                  "d2", "300"),
+      LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Renamed'}"),
+      NULL } },
+  /* Refused: not a create. */
+  { "refused/not-a-create", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Early'}",
+                  "e300", "d2", "300"),
+      LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}"),
+      NULL } },
+};
+
+/* A malformed late create: without its ids it is left to the replay (which
+ * fails it); with a blank workspace id late() fails it as apply() does,
+ * writing nothing. */
+static void
+test_late_malformed (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean applied = TRUE;
+  json_object *before, *after, *json;
+  JsyncEvent event;
+
+  apply_workspace_tree (f, "w1", 1000);
+  before = harness_dump (f->harness);
+  json = test_event_parse (LATE_EVENT ("trace_added", LATE_WS ("w1", "w1-s"),
+                                       "{'content':'no id'}", "e1", "d2",
+                                       "500"), &event);
+  g_assert_true (f->desc->late (f->state, &event, &applied, &error));
+  g_assert_no_error (error);
+  g_assert_false (applied);
+  json_object_put (json);
+
+  applied = TRUE;
+  json = test_event_parse (LATE_EVENT ("trace_added", LATE_WS (" ", "w1-s"),
+                                       "{'id':'t1'}", "e2", "d2", "500"),
+                           &event);
+  g_assert_false (f->desc->late (f->state, &event, &applied, &error));
+  g_assert_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==,
+                   "trace_added: workspaceId: \" \" names no workspace");
+  g_assert_false (applied);
+  json_object_put (json);
+
+  after = harness_dump (f->harness);
+  harness_assert_dump_equal (after, before);
+  json_object_put (after);
+  json_object_put (before);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1315,6 +1585,15 @@ main (int argc, char **argv)
   ADD ("/workspace/clear", test_clear);
   ADD ("/workspace/fts/exact", test_fts);
   ADD ("/workspace/replay/nexus", test_replay_nexus);
+  ADD ("/workspace/late/malformed", test_late_malformed);
+  for (guint i = 0; i < G_N_ELEMENTS (late_cases); i++)
+    {
+      g_autofree char *path = g_strconcat ("/workspace/late/",
+                                           late_cases[i].path, NULL);
+
+      g_test_add (path, Fixture, &late_cases[i], fixture_set_up, test_late,
+                  fixture_tear_down);
+    }
 
 #undef ADD
   return g_test_run ();

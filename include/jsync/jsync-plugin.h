@@ -1,4 +1,4 @@
-/* jsync-plugin.h: the applier ABI (version 1).
+/* jsync-plugin.h: the applier ABI (version 1.2).
  *
  * This is the only jsync header an applier includes, and it is the whole
  * contract: if it is not in this header, it is not API.  An applier is a
@@ -24,7 +24,17 @@
  *      arrives late (its key sorts before events already applied to its
  *      stream), the core calls clear_stream() and re-applies that stream's
  *      events in key order; an applier therefore only has to implement the
- *      plain in-order meaning of each event.
+ *      plain in-order meaning of each event.  late() (ABI 1.2), when set,
+ *      is offered each late event first, in key order, in place of apply()
+ *      and inside the same savepoint and batch: when it applies the event
+ *      in place (*applied = TRUE) its stream is not replayed.  It may do so
+ *      only when the rows it writes are exactly those an in-order replay of
+ *      the stream would give: no applied event with a later key can change
+ *      the effect of this one, nor this one theirs.  Otherwise it writes
+ *      nothing and sets *applied = FALSE; if any late event of a stream is
+ *      refused, the core replays that stream as above (the replay clears
+ *      what the group's earlier events wrote in place).  Returning FALSE
+ *      fails the event as apply() does.
  *   4. A rebuild calls begin_rebuild(), applies every event, then
  *      finish_rebuild() (rebuild FTS indexes there).
  *   5. end_batch() (ABI 1.1), when set, is called once at the end of
@@ -58,9 +68,9 @@ G_BEGIN_DECLS
 
 /* ABI version.  Major changes break plugins; minor changes only add fields
  * in the reserved space, and a plugin built against a newer minor than the
- * core's is refused.  Minor 1 added end_batch. */
+ * core's is refused.  Minor 1 added end_batch, minor 2 late. */
 #define JSYNC_ABI_MAJOR 1
-#define JSYNC_ABI_MINOR 1
+#define JSYNC_ABI_MINOR 2
 
 /* The name of the one symbol every applier exports. */
 #define JSYNC_APPLIER_SYMBOL "jsync_applier_descriptor"
@@ -170,6 +180,9 @@ typedef gboolean (*JsyncApplierClearStreamFunc) (gpointer state,
                                                  const char *stream,
                                                  GError **error);
 typedef gboolean (*JsyncApplierStateFunc) (gpointer state, GError **error);
+typedef gboolean (*JsyncApplierLateFunc) (gpointer state,
+                                          const JsyncEvent *event,
+                                          gboolean *applied, GError **error);
 typedef void (*JsyncApplierFreeFunc) (gpointer state);
 
 /* The descriptor.  Export it only through JSYNC_APPLIER_DEFINE(). */
@@ -214,8 +227,11 @@ typedef struct
   /* Nullable (ABI 1.1; read only from a descriptor of minor >= 1): at the
    * end of every batch, before the commit (lifecycle step 5). */
   JsyncApplierStateFunc end_batch;
+  /* Nullable (ABI 1.2; read only from a descriptor of minor >= 2): a late
+   * event applied in place, or refused (lifecycle step 3). */
+  JsyncApplierLateFunc late;
 
-  gpointer reserved[15];
+  gpointer reserved[14];
 } JsyncApplierDesc;
 
 /* Define the module's descriptor: JSYNC_APPLIER_DEFINE (.name = "x", ...).

@@ -143,6 +143,11 @@ typedef struct
   GPtrArray *files_reread;  /* of JsyncReread* */
   GPtrArray *lost_events;   /* of JsyncLost* */
   gint64 last_sync_timestamp; /* ms, wall clock at the end */
+  guint64 late_in_place;    /* late events an applier took in place */
+  guint64 late_refused;     /* streams replayed because an applier refused
+                             * to take a late event in place */
+  guint64 streams_replayed; /* streams cleared and applied again, for any
+                             * reason */
 } JsyncResult;
 
 void jsync_result_free (JsyncResult *result);

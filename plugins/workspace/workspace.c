@@ -46,7 +46,45 @@
  * The applier is one stream (no stream callback): a session move makes
  * the rows of one workspace depend on the events of another, so no
  * workspace can be cleared and replayed alone.  A late event replays all
- * of the applier's events.
+ * of the applier's events, unless late() applies it in place.
+ *
+ * Late creates in place (ABI 1.2).  late() takes a late create
+ * (workspace_created, session_created, state_saved, trace_added) of a row
+ * X of workspace W (for a state or trace: of session S) when
+ *   (a) no row of X's table has the id X, and
+ *   (b) workspace_changes holds no change with a key after the event's of
+ *       (X's table, X) nor, for a state or trace, of ("moves", S);
+ * anything else late is refused (the core replays).  (c) When W is
+ * deleted later (workspace_deletes), the row is inserted, then deleted and
+ * recorded as the first of those deletes would have (for X = W, (b)
+ * refuses).  apply() records in workspace_changes, per (kind, id), the
+ * latest key of the events that could act on a row created before them
+ * without leaving a trace in the rows: an update that matched no row (X's
+ * table, its id); a state_deleted (states, its id); a workspace_deleted
+ * (workspaces, W) and each row it deletes (its table, its id), and in
+ * workspace_deletes (W, its key); a session move that moved rows (moves,
+ * S).
+ * Why this is exact.  Let E be the applied events before the late event e
+ * and L those after.  Whether an event fails depends only on its own
+ * fields (everything is checked before anything is written), so the
+ * failed events are the same in any order, and it suffices that e commutes
+ * with every event f of L.  (1) X is absent after E: a row present after E
+ * and absent now was deleted by an f of L, which recorded it (a
+ * state_deleted names it; a workspace_deleted records every row it
+ * deletes); so e inserts X with values from its own fields alone, in
+ * either order.  (2) No f of L acts on X once it exists: an f naming X (a
+ * create, update or delete of X's id) either found X, which then exists
+ * now or was deleted later (recorded, by (1)), or found none (a create
+ * would have made X, present now; an update or delete recorded it); a
+ * move of S out of W recorded S; the first workspace_deleted of W after e,
+ * if any, deletes X and records it, which (c) does, and nothing acts on X
+ * after it (no record of X after e).
+ * Rows of other ids are read by no statement of e, and e's row is read by
+ * no statement of an f that names neither X, W nor S: every statement
+ * matches a row by its id, or by its workspace (a delete) or session and
+ * workspace (a move).  A re-create that moves a state or trace to another
+ * session names X, so (a) or (b) refuses it.  clear() empties the table
+ * with the rows; a replay fills it again in key order.
  *
  * Full-text index: the schema's triggers note the workspaces each batch
  * touches (workspace_fts_pending), and end_batch updates workspace_fts from
@@ -343,6 +381,56 @@ static const char *const workspace_fts_sql[] = {
   [WORKSPACE_FTS_EMPTY] = "DELETE FROM workspace_fts_pending",
 };
 
+/* workspace_changes (the header comment), all with ?1 the id, ?2 ?3 ?4 the
+ * event's key (timestamp, deviceId, id) and ?5 the kind: record a change
+ * (the latest key stays); is there a change after the key. */
+#define WORKSPACE_CHANGE_UPSERT                                            \
+  " ON CONFLICT (kind, id) DO UPDATE SET ts = excluded.ts,"              \
+  " device = excluded.device, eventId = excluded.eventId"                \
+  " WHERE (excluded.ts, excluded.device, excluded.eventId)"              \
+  " > (ts, device, eventId)"
+
+enum
+{
+  WORKSPACE_CHANGE_RECORD,
+  WORKSPACE_CHANGE_AFTER,
+  WORKSPACE_CHANGE_DELETED,
+};
+
+static const char *const workspace_changes_sql[] = {
+  [WORKSPACE_CHANGE_RECORD] =
+    "INSERT INTO workspace_changes (kind, id, ts, device, eventId)"
+    " VALUES (?5, ?1, ?2, ?3, ?4)" WORKSPACE_CHANGE_UPSERT,
+  [WORKSPACE_CHANGE_AFTER] =
+    "SELECT 1 FROM workspace_changes WHERE kind = ?5 AND id = ?1"
+    " AND (ts, device, eventId) > (?2, ?3, ?4)",
+  /* The first delete of workspace ?1 after the key. */
+  [WORKSPACE_CHANGE_DELETED] =
+    "SELECT ts, device, eventId FROM workspace_deletes"
+    " WHERE workspaceId = ?1 AND (ts, device, eventId) > (?2, ?3, ?4)"
+    " ORDER BY ts, device, eventId LIMIT 1",
+};
+
+/* A workspace_deleted records each row it deletes and the workspace (?1),
+ * before workspace_delete_sql. */
+#define WORKSPACE_FORGET(table)                                            \
+  "INSERT INTO workspace_changes (kind, id, ts, device, eventId)"        \
+  " SELECT '" table "', id, ?2, ?3, ?4 FROM " table                      \
+  " WHERE workspaceId = ?1" WORKSPACE_CHANGE_UPSERT
+
+static const char *const workspace_forget_sql[] = {
+  WORKSPACE_FORGET ("memory_traces"),
+  WORKSPACE_FORGET ("states"),
+  WORKSPACE_FORGET ("sessions"),
+  "INSERT INTO workspace_changes (kind, id, ts, device, eventId)"
+  " VALUES ('workspaces', ?1, ?2, ?3, ?4)" WORKSPACE_CHANGE_UPSERT,
+  "INSERT INTO workspace_deletes (workspaceId, ts, device, eventId)"
+  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+};
+
+/* The kind of a session's move in workspace_changes. */
+#define WORKSPACE_KIND_MOVES "moves"
+
 typedef struct
 {
   sqlite3 *db;                                          /* borrowed */
@@ -352,6 +440,10 @@ typedef struct
   sqlite3_stmt *move[G_N_ELEMENTS (workspace_move_sql)];  /* owned */
   sqlite3_stmt *delete_state;                           /* owned */
   sqlite3_stmt *fts[G_N_ELEMENTS (workspace_fts_sql)];  /* owned */
+  sqlite3_stmt *changes[G_N_ELEMENTS (workspace_changes_sql)]; /* owned */
+  sqlite3_stmt *forget[G_N_ELEMENTS (workspace_forget_sql)];   /* owned */
+  sqlite3_stmt *exists[WORKSPACE_N_ENTITIES];           /* owned */
+  sqlite3_stmt *remove[WORKSPACE_N_ENTITIES];           /* owned */
 } WorkspaceApplier;
 
 /* A value read from an event: field says whether it was there. */
@@ -379,6 +471,15 @@ workspace_free (gpointer state)
   sqlite3_finalize (self->delete_state);
   for (guint i = 0; i < G_N_ELEMENTS (self->fts); i++)
     sqlite3_finalize (self->fts[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (self->changes); i++)
+    sqlite3_finalize (self->changes[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (self->forget); i++)
+    sqlite3_finalize (self->forget[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (self->exists); i++)
+    {
+      sqlite3_finalize (self->exists[i]);
+      sqlite3_finalize (self->remove[i]);
+    }
   g_free (self);
 }
 
@@ -719,6 +820,81 @@ workspace_read_columns (const JsyncEvent *event, json_object *data,
   return TRUE;
 }
 
+/* --- Changes (the header comment) */
+
+/* An event key (timestamp, deviceId, id). */
+typedef struct
+{
+  gint64 ts;
+  const char *device;
+  const char *id;
+} WorkspaceKey;
+
+static WorkspaceKey
+workspace_event_key (const JsyncEvent *event)
+{
+  return (WorkspaceKey) { jsync_event_get_timestamp (event),
+                          jsync_event_get_device_id (event),
+                          jsync_event_get_id (event) };
+}
+
+/* Bind the id ?1 and the key ?2 ?3 ?4 (the event's, or `key`). */
+static void
+workspace_bind_key (sqlite3_stmt *stmt, const char *id,
+                    const JsyncEvent *event, const WorkspaceKey *key)
+{
+  WorkspaceKey own = workspace_event_key (event);
+
+  if (key == NULL)
+    key = &own;
+  jsync_sql_bind_text (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, key->ts);
+  jsync_sql_bind_text (stmt, 3, key->device);
+  jsync_sql_bind_text (stmt, 4, key->id);
+}
+
+/* Record that the event (or the one of `key`) may have acted on the row
+ * `id` of `kind`. */
+static gboolean
+workspace_record_change (WorkspaceApplier *self, const JsyncEvent *event,
+                         const WorkspaceKey *key, const char *kind,
+                         const char *id, GError **error)
+{
+  sqlite3_stmt *stmt = self->changes[WORKSPACE_CHANGE_RECORD];
+
+  workspace_bind_key (stmt, id, event, key);
+  jsync_sql_bind_text (stmt, 5, kind);
+  return workspace_run (stmt, event, error);
+}
+
+/* Step a bound query: does it return a row?  The statement is reset. */
+static gboolean
+workspace_any_row (WorkspaceApplier *self, sqlite3_stmt *stmt,
+                   gboolean *found, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  *found = rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    jsync_sql_set_error (self->db, error, "step");
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE;
+}
+
+/* Is a change of the row `id` of `kind` recorded after the event's key? */
+static gboolean
+workspace_changed_after (WorkspaceApplier *self, const JsyncEvent *event,
+                         const char *kind, const char *id, gboolean *found,
+                         GError **error)
+{
+  sqlite3_stmt *stmt = self->changes[WORKSPACE_CHANGE_AFTER];
+
+  workspace_bind_key (stmt, id, event, NULL);
+  jsync_sql_bind_text (stmt, 5, kind);
+  return workspace_any_row (self, stmt, found, error);
+}
+
 /* --- Handlers */
 
 typedef gboolean (*WorkspaceHandlerFunc) (WorkspaceApplier *self,
@@ -779,11 +955,14 @@ workspace_apply_create (WorkspaceApplier *self, const JsyncEvent *event,
                             values, event, error);
 }
 
-/* workspace_updated, session_updated, state_updated.  The sessionId of a
- * state_updated is checked, not used: the state stays in its session. */
+/* workspace_updated, session_updated, state_updated; *matched tells
+ * whether the row was there (an update that matched none is recorded as a
+ * change).  The sessionId of a state_updated is checked, not used: the
+ * state stays in its session. */
 static gboolean
-workspace_apply_update (WorkspaceApplier *self, const JsyncEvent *event,
-                        const WorkspaceEntity *entity, GError **error)
+workspace_update_row (WorkspaceApplier *self, const JsyncEvent *event,
+                      const WorkspaceEntity *entity, gboolean *matched,
+                      GError **error)
 {
   const WorkspaceStatement *set = &self->set[entity - workspace_entities];
   WorkspaceValue values[WORKSPACE_MAX_COLUMNS];
@@ -807,8 +986,22 @@ workspace_apply_update (WorkspaceApplier *self, const JsyncEvent *event,
                                   values, error))
     return FALSE;
 
-  return workspace_run_set (set, entity, id, workspace_id, NULL, values,
-                            event, error);
+  if (!workspace_run_set (set, entity, id, workspace_id, NULL, values, event,
+                          error))
+    return FALSE;
+  *matched = sqlite3_changes (self->db) > 0;
+  return *matched
+         || workspace_record_change (self, event, NULL, entity->table, id,
+                                     error);
+}
+
+static gboolean
+workspace_apply_update (WorkspaceApplier *self, const JsyncEvent *event,
+                        const WorkspaceEntity *entity, GError **error)
+{
+  gboolean matched;
+
+  return workspace_update_row (self, event, entity, &matched, error);
 }
 
 /* session_updated: the update, then, when data.workspaceId names another
@@ -825,6 +1018,7 @@ workspace_apply_session_updated (WorkspaceApplier *self,
   const char *to = NULL;
   const char *from = NULL;
   const char *session_id = NULL;
+  gboolean matched;
   JsyncField field;
 
   if (!workspace_get_data (event, &data, error))
@@ -840,9 +1034,9 @@ workspace_apply_session_updated (WorkspaceApplier *self,
                              "data.workspaceId: expected a string");
       return FALSE;
     }
-  if (!workspace_apply_update (self, event, entity, error))
+  if (!workspace_update_row (self, event, entity, &matched, error))
     return FALSE;
-  if (field != JSYNC_FIELD_SET || sqlite3_changes (self->db) == 0)
+  if (field != JSYNC_FIELD_SET || !matched)
     return TRUE;
 
   /* Both were checked by the update. */
@@ -856,14 +1050,22 @@ workspace_apply_session_updated (WorkspaceApplier *self,
       if (!workspace_run (self->move[i], event, error))
         return FALSE;
     }
-  return TRUE;
+  return workspace_record_change (self, event, NULL, WORKSPACE_KIND_MOVES,
+                                  session_id, error);
 }
 
-/* Delete one workspace and every row with its workspaceId. */
+/* Delete one workspace and every row with its workspaceId, recording them
+ * as changed by the event. */
 static gboolean
 workspace_delete_stream (WorkspaceApplier *self, const char *workspace_id,
-                         GError **error)
+                         const JsyncEvent *event, GError **error)
 {
+  for (guint i = 0; i < G_N_ELEMENTS (self->forget); i++)
+    {
+      workspace_bind_key (self->forget[i], workspace_id, event, NULL);
+      if (!jsync_sql_run (self->forget[i], error))
+        return FALSE;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
     {
       jsync_sql_bind_text (self->delete_stream[i], 1, workspace_id);
@@ -887,7 +1089,7 @@ workspace_apply_workspace_deleted (WorkspaceApplier *self,
       || !workspace_check_workspace_id (event, "workspaceId", workspace_id,
                                         error))
     return FALSE;
-  if (!workspace_delete_stream (self, workspace_id, error))
+  if (!workspace_delete_stream (self, workspace_id, event, error))
     {
       g_prefix_error (error, "%s: ", jsync_event_get_type (event));
       return FALSE;
@@ -914,7 +1116,9 @@ workspace_apply_state_deleted (WorkspaceApplier *self,
 
   jsync_sql_bind_text (self->delete_state, 1, id);
   jsync_sql_bind_text (self->delete_state, 2, workspace_id);
-  return workspace_run (self->delete_state, event, error);
+  return workspace_run (self->delete_state, event, error)
+         && workspace_record_change (self, event, NULL, entity->table, id,
+                                     error);
 }
 
 /* The handler table: one row per event type. */
@@ -980,8 +1184,27 @@ workspace_init (const JsyncApplierContext *context, GError **error)
       || !workspace_prepare_all (self->db, workspace_move_sql, self->move,
                                  G_N_ELEMENTS (self->move), error)
       || !workspace_prepare_all (self->db, workspace_fts_sql, self->fts,
-                                 G_N_ELEMENTS (self->fts), error))
+                                 G_N_ELEMENTS (self->fts), error)
+      || !workspace_prepare_all (self->db, workspace_changes_sql,
+                                 self->changes, G_N_ELEMENTS (self->changes),
+                                 error)
+      || !workspace_prepare_all (self->db, workspace_forget_sql, self->forget,
+                                 G_N_ELEMENTS (self->forget), error))
     return NULL;
+  for (guint i = 0; i < WORKSPACE_N_ENTITIES; i++)
+    {
+      g_autofree char *exists = g_strdup_printf (
+          "SELECT 1 FROM %s WHERE id = ?1", workspace_entities[i].table);
+      g_autofree char *remove = g_strdup_printf (
+          "DELETE FROM %s WHERE id = ?1", workspace_entities[i].table);
+
+      self->exists[i] = jsync_sql_prepare (self->db, exists, error);
+      if (self->exists[i] == NULL)
+        return NULL;
+      self->remove[i] = jsync_sql_prepare (self->db, remove, error);
+      if (self->remove[i] == NULL)
+        return NULL;
+    }
   return g_steal_pointer (&self);
 }
 
@@ -998,6 +1221,109 @@ workspace_apply (gpointer state, const JsyncEvent *event, GError **error)
   g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
                "%s: unknown event type", type);
   return FALSE;
+}
+
+/* A row a late create checks in workspace_changes. */
+typedef struct
+{
+  const char *kind;
+  const char *id;
+} WorkspaceChange;
+
+/* A late event (the header comment "Late creates in place"): a create
+ * whose row no applied event can have touched is applied now; anything
+ * else is refused. */
+static gboolean
+workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
+                GError **error)
+{
+  WorkspaceApplier *self = state;
+  const char *type = jsync_event_get_type (event);
+  json_object *json = jsync_event_get_json (event);
+  const WorkspaceEntity *entity = NULL;
+  json_object *data = NULL;
+  const char *id;
+  const char *workspace_id;
+  const char *session_id;
+  WorkspaceChange changes[2];
+  guint n = 1;
+  gboolean found = FALSE;
+  WorkspaceKey deleted = { 0 };
+  g_autofree char *deleted_device = NULL;
+  g_autofree char *deleted_id = NULL;
+
+  *applied = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (workspace_handlers); i++)
+    if (strcmp (type, workspace_handlers[i].type) == 0
+        && workspace_handlers[i].handler == workspace_apply_create)
+      entity = &workspace_entities[workspace_handlers[i].entity];
+  jsync_json_lookup (json, "data", &data);
+  id = jsync_json_get_string_or_null (data, "id");
+  workspace_id = entity != NULL && entity->in_workspace
+                     ? jsync_json_get_string_or_null (json, "workspaceId")
+                     : id;
+  session_id = jsync_json_get_string_or_null (json, "sessionId");
+  /* What is not a create with its ids is left to the replay, which also
+   * fails a malformed one. */
+  if (entity == NULL || id == NULL || workspace_id == NULL
+      || (entity->in_session && session_id == NULL))
+    return TRUE;
+
+  /* (a), then (b): refused at the first found. */
+  jsync_sql_bind_text (self->exists[entity - workspace_entities], 1, id);
+  if (!workspace_any_row (self, self->exists[entity - workspace_entities],
+                          &found, error))
+    return FALSE;
+  changes[0] = (WorkspaceChange) { entity->table, id };
+  if (entity->in_session)
+    changes[n++] = (WorkspaceChange) { WORKSPACE_KIND_MOVES, session_id };
+  for (guint i = 0; !found && i < n; i++)
+    if (!workspace_changed_after (self, event, changes[i].kind, changes[i].id,
+                                  &found, error))
+      return FALSE;
+  if (found)
+    return TRUE;
+
+  /* (c): a later delete of its workspace. */
+  if (entity->in_workspace)
+    {
+      sqlite3_stmt *stmt = self->changes[WORKSPACE_CHANGE_DELETED];
+      int rc;
+
+      workspace_bind_key (stmt, workspace_id, event, NULL);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          deleted.ts = sqlite3_column_int64 (stmt, 0);
+          deleted_device = g_strdup ((const char *) sqlite3_column_text (
+              stmt, 1));
+          deleted_id = g_strdup ((const char *) sqlite3_column_text (stmt,
+                                                                     2));
+        }
+      else if (rc != SQLITE_DONE)
+        jsync_sql_set_error (self->db, error, "step");
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return FALSE;
+    }
+  if (!workspace_apply_create (self, event, entity, error))
+    return FALSE;
+  if (deleted_id != NULL)
+    {
+      /* That delete takes the row, and records it. */
+      sqlite3_stmt *remove = self->remove[entity - workspace_entities];
+
+      deleted.device = deleted_device;
+      deleted.id = deleted_id;
+      jsync_sql_bind_text (remove, 1, id);
+      if (!workspace_run (remove, event, error)
+          || !workspace_record_change (self, event, &deleted, entity->table,
+                                       id, error))
+        return FALSE;
+    }
+  *applied = TRUE;
+  return TRUE;
 }
 
 /* The scripts of clear, begin_rebuild and finish_rebuild. */
@@ -1020,7 +1346,9 @@ static const char *const workspace_scripts[] = {
     "DELETE FROM memory_traces;"
     "DELETE FROM states;"
     "DELETE FROM sessions;"
-    "DELETE FROM workspaces;",
+    "DELETE FROM workspaces;"
+    "DELETE FROM workspace_changes;"
+    "DELETE FROM workspace_deletes;",
   /* A rebuild fills workspaces without the FTS triggers and indexes once
    * at the end.  The names are those of workspace.sql. */
   [WORKSPACE_SCRIPT_BEGIN_REBUILD] =
@@ -1106,12 +1434,14 @@ JSYNC_APPLIER_DEFINE (
   /* 1.1.0: FTS triggers that note rows for end_batch; the schema replaces
    * the older ones (the index they kept is exact: nothing is re-indexed).
    * 2.0.0 (schema 2): isArchived, state_updated, session moves, one
-   * stream; the core rebuilds the tables from the stored events. */
-  .version = "2.0.0",
+   * stream; the core rebuilds the tables from the stored events.
+   * 2.1.0 (schema 3): late creates in place, workspace_changes (the
+   * replay on upgrade fills it). */
+  .version = "2.1.0",
   .description = "Nexus workspaces, sessions, states and memory traces",
   .prefixes = workspace_prefixes,
   .schema_sql = workspace_schema_sql,
-  .schema_version = 2,
+  .schema_version = 3,
   .tables = workspace_tables,
   .search = workspace_search,
   .init = workspace_init,
@@ -1121,4 +1451,5 @@ JSYNC_APPLIER_DEFINE (
   .finish_rebuild = workspace_finish_rebuild,
   .free = workspace_free,
   .end_batch = workspace_end_batch,
+  .late = workspace_late,
 );

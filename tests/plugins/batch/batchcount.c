@@ -1,4 +1,5 @@
-/* batchcount.c: the fixture applier that records its end_batch calls.
+/* batchcount.c: the fixture applier that records its end_batch and late
+ * calls.
  *
  * Events: every type starting with BATCH_PREFIX.  Rows: BATCH_NAME
  * "_events" (id TEXT PRIMARY KEY), one per event applied, and BATCH_NAME
@@ -8,21 +9,30 @@
  * its own transaction.  An event whose data has "failbatch": true makes
  * the next end_batch fail (JSYNC_APPLIER_ERROR_FAILED "end of batch
  * refused"): the core must fail that batch rather than commit it.  One
- * stream; clear deletes the events.
+ * stream; clear deletes the events.  late() (ABI 1.2) takes every late
+ * event in place (its rows are a set: the order does not matter) and notes
+ * it in BATCH_NAME "_late" (id), which clear leaves alone; an event whose
+ * data has "refuselate": true is refused.
  *
- * Built from this one file as two modules (meson.build beside it):
+ * Built from this one file as three modules (meson.build beside it):
  *   batchcount  prefix "batchcount_"  through JSYNC_APPLIER_DEFINE(): this
  *                                     header's ABI minor, with end_batch
- *   minorzero   prefix "minorzero_"   BATCH_MINOR_ZERO: a descriptor of ABI
+ *                                     and late
+ *   minorzero   prefix "minorzero_"   BATCH_MINOR=0: a descriptor of ABI
  *                                     1.0 written by hand, which must still
- *                                     load and apply; its end_batch slot
- *                                     (reserved in 1.0) is set anyway, and
- *                                     the core must never call it
+ *                                     load and apply; its end_batch and
+ *                                     late slots (reserved in 1.0) are set
+ *                                     anyway, and the core must never call
+ *                                     them
+ *   minorone    prefix "minorone_"    BATCH_MINOR=1: the same for ABI 1.1,
+ *                                     whose end_batch is called and whose
+ *                                     late slot never is
  */
 #include <jsync/jsync-plugin.h>
 
 #define BATCH_EVENTS BATCH_NAME "_events"
 #define BATCH_BATCHES BATCH_NAME "_batches"
+#define BATCH_LATE BATCH_NAME "_late"
 
 typedef struct
 {
@@ -30,6 +40,7 @@ typedef struct
   sqlite3_stmt *insert;     /* owned */
   sqlite3_stmt *batch;      /* owned */
   sqlite3_stmt *clear;      /* owned */
+  sqlite3_stmt *late;       /* owned */
   gint64 applied;           /* apply() calls since the last end_batch */
   gboolean fail;            /* the next end_batch fails */
 } BatchState;
@@ -42,6 +53,7 @@ batch_free (gpointer data)
   sqlite3_finalize (state->insert);
   sqlite3_finalize (state->batch);
   sqlite3_finalize (state->clear);
+  sqlite3_finalize (state->late);
   g_free (state);
 }
 
@@ -60,7 +72,10 @@ batch_init (const JsyncApplierContext *context, GError **error)
                                             error)) == NULL
       || (state->clear = jsync_sql_prepare (state->db,
                                             "DELETE FROM " BATCH_EVENTS,
-                                            error)) == NULL)
+                                            error)) == NULL
+      || (state->late = jsync_sql_prepare (state->db,
+                                           "INSERT INTO " BATCH_LATE
+                                           " (id) VALUES (?)", error)) == NULL)
     {
       batch_free (state);
       return NULL;
@@ -68,22 +83,51 @@ batch_init (const JsyncApplierContext *context, GError **error)
   return state;
 }
 
+/* A boolean of the event's data, FALSE when absent. */
+static gboolean
+batch_get_flag (const JsyncEvent *event, const char *key, gint64 *flag,
+                GError **error)
+{
+  json_object *data_json;
+  JsyncField field;
+
+  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
+  return jsync_json_get_bool (data_json, key, &field, flag, error);
+}
+
 static gboolean
 batch_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
   BatchState *state = data;
-  json_object *data_json;
-  JsyncField field;
   gint64 fail;
 
-  jsync_json_lookup (jsync_event_get_json (event), "data", &data_json);
-  if (!jsync_json_get_bool (data_json, "failbatch", &field, &fail, error))
+  if (!batch_get_flag (event, "failbatch", &fail, error))
     return FALSE;
   jsync_sql_bind_text (state->insert, 1, jsync_event_get_id (event));
   if (!jsync_sql_run (state->insert, error))
     return FALSE;
   state->applied++;
   state->fail = state->fail || fail;
+  return TRUE;
+}
+
+static gboolean
+batch_late (gpointer data, const JsyncEvent *event, gboolean *applied,
+            GError **error)
+{
+  BatchState *state = data;
+  gint64 refuse;
+
+  *applied = FALSE;
+  if (!batch_get_flag (event, "refuselate", &refuse, error))
+    return FALSE;
+  if (refuse)
+    return TRUE;
+  jsync_sql_bind_text (state->late, 1, jsync_event_get_id (event));
+  if (!jsync_sql_run (state->late, error)
+      || !batch_apply (state, event, error))
+    return FALSE;
+  *applied = TRUE;
   return TRUE;
 }
 
@@ -121,19 +165,23 @@ batch_clear (gpointer data, GError **error)
   .schema_sql = "CREATE TABLE IF NOT EXISTS " BATCH_EVENTS              \
                 " (id TEXT PRIMARY KEY);"                               \
                 "CREATE TABLE IF NOT EXISTS " BATCH_BATCHES             \
-                " (seq INTEGER PRIMARY KEY, events INTEGER);",          \
+                " (seq INTEGER PRIMARY KEY, events INTEGER);"           \
+                "CREATE TABLE IF NOT EXISTS " BATCH_LATE                \
+                " (id TEXT PRIMARY KEY);",                              \
   .schema_version = 1,                                                  \
-  .tables = (const char *const[]) { BATCH_EVENTS, BATCH_BATCHES, NULL }, \
+  .tables = (const char *const[]) { BATCH_EVENTS, BATCH_BATCHES,        \
+                                    BATCH_LATE, NULL },                 \
   .init = batch_init,                                                   \
   .apply = batch_apply,                                                 \
   .clear = batch_clear,                                                 \
   .free = batch_free,                                                   \
-  .end_batch = batch_end_batch
+  .end_batch = batch_end_batch,                                         \
+  .late = batch_late
 
-#ifdef BATCH_MINOR_ZERO
+#ifdef BATCH_MINOR
 G_MODULE_EXPORT const JsyncApplierDesc jsync_applier_descriptor = {
   .abi_major = JSYNC_ABI_MAJOR,
-  .abi_minor = 0,
+  .abi_minor = BATCH_MINOR,
   .struct_size = sizeof (JsyncApplierDesc),
   BATCH_FIELDS,
 };
