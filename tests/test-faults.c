@@ -540,14 +540,12 @@ world_setup (World *w, gconstpointer data)
   g_autoptr(JsyncResult) result = NULL;
   g_autofree char *ref_db = NULL;
 
-  w->dir = jtest_tree_make (NULL, "jsync-faults");
-  w->data = g_build_filename (w->dir, "data", NULL);
+  jtest_dirs_make (NULL, "jsync-faults", "cache/work.db", &w->dir, &w->data,
+                   &w->db);
   w->base = g_build_filename (w->dir, "base.db", NULL);
-  w->db = g_build_filename (w->dir, "cache", "work.db", NULL);
   w->keyfile = g_build_filename (w->dir, "jsync.conf", NULL);
   w->files = g_ptr_array_new_with_free_func (g_free);
   write_file (w->keyfile, "[jsync]\nlock-timeout = 1\n", -1);
-  g_assert_cmpint (g_mkdir_with_parents (w->data, 0755), ==, 0);
   g_test_log_set_fatal_handler (log_is_fatal, NULL);
 
   /* The first halves. */
@@ -599,11 +597,8 @@ static void
 world_teardown (World *w, gconstpointer data)
 {
   fault_reset ();
-  jtest_tree_remove (w->dir);
-  g_free (w->dir);
-  g_free (w->data);
+  jtest_dirs_free (w->dir, w->data, w->db);
   g_free (w->base);
-  g_free (w->db);
   g_free (w->keyfile);
   g_free (w->ref);
   g_ptr_array_unref (w->files);
