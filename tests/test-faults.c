@@ -540,14 +540,12 @@ world_setup (World *w, gconstpointer data)
   g_autoptr(JsyncResult) result = NULL;
   g_autofree char *ref_db = NULL;
 
-  w->dir = jtest_tree_make (NULL, "jsync-faults");
-  w->data = g_build_filename (w->dir, "data", NULL);
+  jtest_dirs_make (NULL, "jsync-faults", "cache/work.db", &w->dir, &w->data,
+                   &w->db);
   w->base = g_build_filename (w->dir, "base.db", NULL);
-  w->db = g_build_filename (w->dir, "cache", "work.db", NULL);
   w->keyfile = g_build_filename (w->dir, "jsync.conf", NULL);
   w->files = g_ptr_array_new_with_free_func (g_free);
   write_file (w->keyfile, "[jsync]\nlock-timeout = 1\n", -1);
-  g_assert_cmpint (g_mkdir_with_parents (w->data, 0755), ==, 0);
   g_test_log_set_fatal_handler (log_is_fatal, NULL);
 
   /* The first halves. */
@@ -599,11 +597,8 @@ static void
 world_teardown (World *w, gconstpointer data)
 {
   fault_reset ();
-  jtest_tree_remove (w->dir);
-  g_free (w->dir);
-  g_free (w->data);
+  jtest_dirs_free (w->dir, w->data, w->db);
   g_free (w->base);
-  g_free (w->db);
   g_free (w->keyfile);
   g_free (w->ref);
   g_ptr_array_unref (w->files);
@@ -1280,9 +1275,11 @@ checkpoint_of (const char *db_path, const char *relative)
   return offset;
 }
 
+/* The LogChange in `data` made to the last log during a sync. */
 static void
-log_change_run (World *w, LogChange change)
+test_log_change (World *w, gconstpointer data)
 {
+  LogChange change = GPOINTER_TO_INT (data);
   g_autoptr(JsyncConfig) config = world_config (w, w->db, SWEEP_BATCH);
   g_autoptr(JsyncCoordinator) coordinator = NULL;
   g_autoptr(JsyncResult) result = NULL;
@@ -1360,30 +1357,6 @@ log_change_run (World *w, LogChange change)
   g_free (lf.saved);
 }
 
-static void
-test_log_vanishes (World *w, gconstpointer data)
-{
-  log_change_run (w, LOG_DELETE);
-}
-
-static void
-test_log_unreadable (World *w, gconstpointer data)
-{
-  log_change_run (w, LOG_DIRECTORY);
-}
-
-static void
-test_log_replaced (World *w, gconstpointer data)
-{
-  log_change_run (w, LOG_REPLACE);
-}
-
-static void
-test_log_grown (World *w, gconstpointer data)
-{
-  log_change_run (w, LOG_GROWN);
-}
-
 /* --- Appliers unloaded ------------------------------------------------- */
 
 /* JSYNC_APPLIER_ERROR is interned from a string constant: if an applier
@@ -1439,10 +1412,14 @@ main (int argc, char **argv)
   g_test_add (path, World, NULL, world_setup, func, world_teardown)
   ADD ("/faults/busy/other-process", test_busy_other_process);
   ADD ("/faults/cache/read-only", test_read_only);
-  ADD ("/faults/logs/vanishing", test_log_vanishes);
-  ADD ("/faults/logs/unreadable", test_log_unreadable);
-  ADD ("/faults/logs/replaced", test_log_replaced);
-  ADD ("/faults/logs/grown", test_log_grown);
+#define ADD_CHANGE(path, change)                                        \
+  g_test_add (path, World, GINT_TO_POINTER (change), world_setup,       \
+              test_log_change, world_teardown)
+  ADD_CHANGE ("/faults/logs/vanishing", LOG_DELETE);
+  ADD_CHANGE ("/faults/logs/unreadable", LOG_DIRECTORY);
+  ADD_CHANGE ("/faults/logs/replaced", LOG_REPLACE);
+  ADD_CHANGE ("/faults/logs/grown", LOG_GROWN);
+#undef ADD_CHANGE
   ADD ("/faults/appliers/error-domain-after-unload",
        test_error_domain_after_unload);
 #undef ADD

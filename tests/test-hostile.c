@@ -166,6 +166,22 @@ run_bad_line (Fixture *f, const char *bad, gsize length, const char *reason)
   return run;
 }
 
+/* One case of a table of bad lines: run_bad_line on a fresh fixture when
+ * `fresh` (the first case uses the one the test was given). */
+static void
+run_bad_case (Fixture *f, gboolean fresh, const char *line, gsize length,
+              const char *reason)
+{
+  g_autoptr(JTestRun) run = NULL;
+
+  if (fresh)
+    {
+      fixture_teardown (f, NULL);
+      fixture_setup (f, NULL);
+    }
+  run = run_bad_line (f, line, length, reason);
+}
+
 static void
 test_nul (Fixture *f, gconstpointer user_data)
 {
@@ -206,14 +222,8 @@ test_invalid_utf8 (Fixture *f, gconstpointer user_data)
           "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
           "\"m9\",\"content\":\"%s\"},\"id\":\"e3\",\"deviceId\":\"d\","
           "\"timestamp\":3}\n", bad[i]);
-      g_autoptr(JTestRun) run = NULL;
 
-      if (i > 0)
-        {
-          fixture_teardown (f, NULL);
-          fixture_setup (f, NULL);
-        }
-      run = run_bad_line (f, line, strlen (line), "UTF-8");
+      run_bad_case (f, i > 0, line, strlen (line), "UTF-8");
     }
 }
 
@@ -229,7 +239,6 @@ test_deep_nesting (Fixture *f, gconstpointer user_data)
       g_autoptr(GString) line = g_string_new (
           "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":"
           "{\"id\":\"m9\",\"deep\":");
-      g_autoptr(JTestRun) run = NULL;
 
       for (guint i = 0; i < depth; i++)
         g_string_append (line, objects ? "{\"a\":" : "[");
@@ -238,12 +247,7 @@ test_deep_nesting (Fixture *f, gconstpointer user_data)
         g_string_append_c (line, objects ? '}' : ']');
       g_string_append (line, "},\"id\":\"e3\",\"deviceId\":\"d\","
                              "\"timestamp\":3}\n");
-      if (objects)
-        {
-          fixture_teardown (f, NULL);
-          fixture_setup (f, NULL);
-        }
-      run = run_bad_line (f, line->str, line->len, "nested deeper");
+      run_bad_case (f, objects, line->str, line->len, "nested deeper");
     }
 }
 
@@ -271,15 +275,9 @@ test_numbers (Fixture *f, gconstpointer user_data)
           "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
           "\"m9\"},\"id\":\"e3\",\"deviceId\":\"d\",\"timestamp\":%s}\n",
           cases[i].timestamp);
-      g_autoptr(JTestRun) run = NULL;
 
-      if (i > 0)
-        {
-          fixture_teardown (f, NULL);
-          fixture_setup (f, NULL);
-        }
       g_test_message ("timestamp %s", cases[i].timestamp);
-      run = run_bad_line (f, line, strlen (line), cases[i].reason);
+      run_bad_case (f, i > 0, line, strlen (line), cases[i].reason);
     }
   /* In an applier's fields: beyond int64 (json-c would keep a uint64),
    * beyond a double. */
@@ -292,12 +290,9 @@ test_numbers (Fixture *f, gconstpointer user_data)
           "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{\"id\":"
           "\"m9\",\"sequenceNumber\":%s},\"id\":\"e3\",\"deviceId\":\"d\","
           "\"timestamp\":3}\n", numbers[i]);
-      g_autoptr(JTestRun) run = NULL;
 
-      fixture_teardown (f, NULL);
-      fixture_setup (f, NULL);
       g_test_message ("sequenceNumber %s", numbers[i]);
-      run = run_bad_line (f, line, strlen (line), "sequenceNumber");
+      run_bad_case (f, TRUE, line, strlen (line), "sequenceNumber");
     }
 }
 
@@ -330,15 +325,9 @@ test_field_types (Fixture *f, gconstpointer user_data)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *line = g_strdup_printf ("{%s}\n", cases[i].envelope);
-      g_autoptr(JTestRun) run = NULL;
 
-      if (i > 0)
-        {
-          fixture_teardown (f, NULL);
-          fixture_setup (f, NULL);
-        }
       g_test_message ("envelope %s", cases[i].envelope);
-      run = run_bad_line (f, line, strlen (line), cases[i].reason);
+      run_bad_case (f, i > 0, line, strlen (line), cases[i].reason);
     }
 }
 
@@ -606,13 +595,22 @@ overwrite_page (Fixture *f, gint64 page)
   g_assert_cmpint (fclose (file), ==, 0);
 }
 
-/* The cache rebuilt from the logs after it was moved aside: the next run
- * applies everything, and the damaged file is kept beside it. */
+/* A sync of a damaged cache, found when opened (REASON said and the file
+ * moved aside) or at a run before (REASON NULL): it succeeds, rebuilds
+ * the cache from the logs and applies everything, and the damaged file is
+ * kept beside it. */
 static void
-assert_rebuilt (Fixture *f, JTestRun *run, gint64 applied)
+sync_rebuilt (Fixture *f, const char *reason, gint64 applied)
 {
   g_autofree char *aside = g_strconcat (f->program->db, ".corrupt", NULL);
+  g_autoptr(JTestRun) run = PROGRAM_RUN (f->program, "sync", "--json");
 
+  g_assert_cmpint (run->status, ==, 0);
+  if (reason != NULL)
+    {
+      g_assert_nonnull (strstr (run->err, reason));
+      g_assert_nonnull (strstr (run->err, "moved aside"));
+    }
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==,
                    applied);
   g_assert_true (g_file_test (aside, G_FILE_TEST_IS_REGULAR));
@@ -622,27 +620,33 @@ assert_rebuilt (Fixture *f, JTestRun *run, gint64 applied)
                    applied);
 }
 
+/* COMMAND on a cache damaged since it was opened last: an environment
+ * failure (exit 3) that names the damage. */
+static JTestRun *
+run_damaged (Fixture *f, const char *command)
+{
+  JTestRun *run = PROGRAM_RUN (f->program, command);
+
+  g_assert_cmpint (run->status, ==, 3);
+  g_assert_nonnull (strstr (run->err, "malformed"));
+  return run;
+}
+
 static void
 test_cache_truncated (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(JTestRun) run = NULL;
   GStatBuf st;
 
   make_cache (f);
   g_assert_cmpint (g_stat (f->program->db, &st), ==, 0);
   g_assert_cmpint (truncate (f->program->db, st.st_size / 2), ==, 0);
   /* Found when opened: moved aside and rebuilt in the same run. */
-  run = PROGRAM_RUN (f->program, "sync", "--json");
-  g_assert_cmpint (run->status, ==, 0);
-  g_assert_nonnull (strstr (run->err, "malformed"));
-  g_assert_nonnull (strstr (run->err, "moved aside"));
-  assert_rebuilt (f, run, 2);
+  sync_rebuilt (f, "malformed", 2);
 }
 
 static void
 test_cache_header (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(JTestRun) run = NULL;
   FILE *file;
 
   make_cache (f);
@@ -650,11 +654,7 @@ test_cache_header (Fixture *f, gconstpointer user_data)
   g_assert_nonnull (file);
   g_assert_cmpuint (fwrite ("not a database, really", 1, 22, file), ==, 22);
   g_assert_cmpint (fclose (file), ==, 0);
-  run = PROGRAM_RUN (f->program, "sync", "--json");
-  g_assert_cmpint (run->status, ==, 0);
-  g_assert_nonnull (strstr (run->err, "not a database"));
-  g_assert_nonnull (strstr (run->err, "moved aside"));
-  assert_rebuilt (f, run, 2);
+  sync_rebuilt (f, "not a database", 2);
 }
 
 /* A page of a table every sync reads, overwritten: the corruption is found
@@ -663,19 +663,14 @@ static void
 test_cache_page (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) first = NULL;
-  g_autoptr(JTestRun) second = NULL;
 
   make_cache (f);
   overwrite_page (f, root_page (f, "jsync_sources"));
-  first = PROGRAM_RUN (f->program, "sync");
-  g_assert_cmpint (first->status, ==, 3);
+  first = run_damaged (f, "sync");
   g_assert_cmpstr (first->out, ==, "");
   g_assert_nonnull (strstr (first->err, f->program->db));
-  g_assert_nonnull (strstr (first->err, "malformed"));
   g_assert_nonnull (strstr (first->err, "the next run rebuilds it"));
-  second = PROGRAM_RUN (f->program, "sync", "--json");
-  g_assert_cmpint (second->status, ==, 0);
-  assert_rebuilt (f, second, 2);
+  sync_rebuilt (f, NULL, 2);
 }
 
 /* Same, with the page of an applier's table, met when a new event is
@@ -690,9 +685,7 @@ test_cache_page_applier (Fixture *f, gconstpointer user_data)
   make_cache (f);
   overwrite_page (f, root_page (f, "messages"));
   append_text (f, CONV, m2);
-  first = PROGRAM_RUN (f->program, "sync");
-  g_assert_cmpint (first->status, ==, 3);
-  g_assert_nonnull (strstr (first->err, "malformed"));
+  first = run_damaged (f, "sync");
   g_assert_nonnull (strstr (first->err, "the next run rebuilds it"));
   second = PROGRAM_RUN (f->program, "sync", "--json");
   g_assert_cmpint (second->status, ==, 0);
@@ -706,16 +699,11 @@ static void
 test_cache_page_status (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) status = NULL;
-  g_autoptr(JTestRun) sync = NULL;
 
   make_cache (f);
   overwrite_page (f, root_page (f, "jsync_sources"));
-  status = PROGRAM_RUN (f->program, "status");
-  g_assert_cmpint (status->status, ==, 3);
-  g_assert_nonnull (strstr (status->err, "malformed"));
-  sync = PROGRAM_RUN (f->program, "sync", "--json");
-  g_assert_cmpint (sync->status, ==, 0);
-  assert_rebuilt (f, sync, 2);
+  status = run_damaged (f, "status");
+  sync_rebuilt (f, NULL, 2);
 }
 
 /* --- Plugins writable by other users -------------------------------------- */

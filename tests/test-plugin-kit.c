@@ -161,11 +161,9 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   (void) user_data;
   if (!kit_build ())
     return;
-  f->dir = jtest_tree_make (NULL, "jsync-kit-run");
-  f->data = g_build_filename (f->dir, "data", NULL);
+  jtest_dirs_make (NULL, "jsync-kit-run", "cache.db", &f->dir, &f->data,
+                   &f->db);
   f->plugins = g_build_filename (f->dir, "plugins", NULL);
-  f->db = g_build_filename (f->dir, "cache.db", NULL);
-  g_assert_cmpint (g_mkdir (f->data, 0755), ==, 0);
   g_assert_cmpint (g_mkdir (f->plugins, 0700), ==, 0);
   /* The bundled appliers travel with it, so that the installed folder
    * (searched after --plugins-dir) cannot lend its own. */
@@ -192,11 +190,8 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
 {
   (void) user_data;
   if (f->dir != NULL)
-    jtest_tree_remove (f->dir);
-  g_free (f->dir);
-  g_free (f->data);
+    jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->plugins);
-  g_free (f->db);
   g_free (f->config);
   g_strfreev (f->env);
 }

@@ -1166,43 +1166,37 @@ random_history (GRand *rand)
       Planned *p = g_new0 (Planned, 1);
       int kind = g_rand_int_range (rand, 0, 100);
 
+      /* Each line but a metadata one: `body` (the event without its
+       * closing brace), then the envelope. */
+      g_autofree char *body = NULL;
+
       if (c == 2)
         {
           /* The workspace stream. */
           g_autofree char *session = g_strdup_printf ("s%d", g_rand_int_range (rand, 0, 2));
 
           if (kind < 20)
-            p->line = g_strdup_printf (
+            body = g_strdup_printf (
                 "{\"type\":\"workspace_created\",\"data\":{\"id\":\"w\",\"name\":\"W%d\","
-                "\"rootFolder\":\"r\",\"created\":%" G_GINT64_FORMAT "},\"id\":\"%s\","
-                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                i, ts, id, devices[d], ts);
+                "\"rootFolder\":\"r\",\"created\":%" G_GINT64_FORMAT "}", i, ts);
           else if (kind < 40)
-            p->line = g_strdup_printf (
+            body = g_strdup_printf (
                 "{\"type\":\"session_created\",\"workspaceId\":\"w\",\"data\":{\"id\":\"%s\","
-                "\"name\":\"S%d\"},\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%"
-                G_GINT64_FORMAT "}\n", session, i, id, devices[d], ts);
+                "\"name\":\"S%d\"}", session, i);
           else if (kind < 60)
-            p->line = g_strdup_printf (
+            body = g_strdup_printf (
                 "{\"type\":\"session_updated\",\"workspaceId\":\"w\",\"sessionId\":\"%s\","
-                "\"data\":{\"name\":\"U%d\",\"isActive\":false},\"id\":\"%s\",\"deviceId\":\"%s\","
-                "\"timestamp\":%" G_GINT64_FORMAT "}\n", session, i, id, devices[d], ts);
+                "\"data\":{\"name\":\"U%d\",\"isActive\":false}", session, i);
           else if (kind < 75)
-            p->line = g_strdup_printf (
+            body = g_strdup_printf (
                 "{\"type\":\"workspace_updated\",\"workspaceId\":\"w\",\"data\":{\"name\":\"N%d\","
-                "\"description\":\"desc %d\"},\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%"
-                G_GINT64_FORMAT "}\n", i, i, id, devices[d], ts);
+                "\"description\":\"desc %d\"}", i, i);
           else if (kind < 90)
-            p->line = g_strdup_printf (
+            body = g_strdup_printf (
                 "{\"type\":\"trace_added\",\"workspaceId\":\"w\",\"sessionId\":\"%s\","
-                "\"data\":{\"id\":\"t%d\",\"content\":\"trace %d\"},\"id\":\"%s\","
-                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                session, i, i, id, devices[d], ts);
+                "\"data\":{\"id\":\"t%d\",\"content\":\"trace %d\"}", session, i, i);
           else
-            p->line = g_strdup_printf (
-                "{\"type\":\"workspace_deleted\",\"workspaceId\":\"w\",\"id\":\"%s\","
-                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                id, devices[d], ts);
+            body = g_strdup ("{\"type\":\"workspace_deleted\",\"workspaceId\":\"w\"");
           p->file = g_intern_static_string ("workspaces/ws_w.jsonl");
         }
       else
@@ -1214,33 +1208,26 @@ random_history (GRand *rand)
               p->line = jtest_metadata_line (id, devices[d], ts, conv, title);
             }
           else if (kind < 55)
-            p->line = g_strdup_printf (
+            body = g_strdup_printf (
                 "{\"type\":\"message\",\"conversationId\":\"%s\",\"data\":{\"id\":\"%s\","
-                "\"role\":\"user\",\"content\":\"word%d text\",\"sequenceNumber\":%d},"
-                "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                conv, msg, i, i, id, devices[d], ts);
+                "\"role\":\"user\",\"content\":\"word%d text\",\"sequenceNumber\":%d}",
+                conv, msg, i, i);
           else if (kind < 75)
-            p->line = g_strdup_printf (
+            body = g_strdup_printf (
                 "{\"type\":\"message_updated\",\"conversationId\":\"%s\",\"messageId\":\"%s\","
-                "\"data\":{\"content\":\"edit%d\",\"state\":\"complete\"},\"id\":\"%s\","
-                "\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                conv, msg, i, id, devices[d], ts);
+                "\"data\":{\"content\":\"edit%d\",\"state\":\"complete\"}", conv, msg, i);
           else if (kind < 85)
-            p->line = g_strdup_printf (
+            body = g_strdup_printf (
                 "{\"type\":\"conversation_updated\",\"conversationId\":\"%s\","
-                "\"data\":{\"title\":\"R%d\",\"updated\":%" G_GINT64_FORMAT "},"
-                "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                conv, i, ts + 5, id, devices[d], ts);
+                "\"data\":{\"title\":\"R%d\",\"updated\":%" G_GINT64_FORMAT "}",
+                conv, i, ts + 5);
           else if (kind < 93)
-            p->line = g_strdup_printf (
-                "{\"type\":\"message_deleted\",\"conversationId\":\"%s\",\"messageId\":\"%s\","
-                "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                conv, msg, id, devices[d], ts);
+            body = g_strdup_printf (
+                "{\"type\":\"message_deleted\",\"conversationId\":\"%s\",\"messageId\":\"%s\"",
+                conv, msg);
           else
-            p->line = g_strdup_printf (
-                "{\"type\":\"conversation_deleted\",\"conversationId\":\"%s\","
-                "\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
-                conv, id, devices[d], ts);
+            body = g_strdup_printf (
+                "{\"type\":\"conversation_deleted\",\"conversationId\":\"%s\"", conv);
           /* Each device writes its own copy of the conversation file. */
           {
             g_autofree char *file = g_strdup_printf (
@@ -1250,6 +1237,10 @@ random_history (GRand *rand)
             p->file = g_intern_string (file);
           }
         }
+      if (body != NULL)
+        p->line = g_strdup_printf (
+            "%s,\"id\":\"%s\",\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}\n",
+            body, id, devices[d], ts);
       g_ptr_array_add (events, p);
     }
   return events;

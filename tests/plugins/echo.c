@@ -31,6 +31,8 @@
  */
 #include <jsync/jsync-plugin.h>
 
+#include "fixture-sql.h"
+
 #ifndef ECHO_NAME
 #define ECHO_NAME "echo"
 #endif
@@ -50,11 +52,22 @@
                      " note TEXT DEFAULT 'v2')"
 #endif
 
+enum
+{
+  ECHO_SQL_INSERT,
+  ECHO_SQL_CLEAR,
+  ECHO_SQL_N
+};
+
+static const char *const echo_sql[ECHO_SQL_N] = {
+  [ECHO_SQL_INSERT] = "INSERT INTO " ECHO_TABLE
+                      " (id, type, payload) VALUES (?, ?, ?)",
+  [ECHO_SQL_CLEAR] = "DELETE FROM " ECHO_TABLE,
+};
+
 typedef struct
 {
-  sqlite3 *db;            /* borrowed */
-  sqlite3_stmt *insert;   /* owned */
-  sqlite3_stmt *clear;    /* owned */
+  sqlite3_stmt *stmts[ECHO_SQL_N];      /* owned */
 } EchoState;
 
 static void
@@ -62,8 +75,7 @@ echo_free (gpointer data)
 {
   EchoState *state = data;
 
-  sqlite3_finalize (state->insert);
-  sqlite3_finalize (state->clear);
+  fixture_sql_finalize (state->stmts, ECHO_SQL_N);
   g_free (state);
 }
 
@@ -72,28 +84,20 @@ echo_init (const JsyncApplierContext *context, GError **error)
 {
   EchoState *state = g_new0 (EchoState, 1);
 
-  state->db = context->db;
-  state->insert = jsync_sql_prepare (state->db,
-                                     "INSERT INTO " ECHO_TABLE
-                                     " (id, type, payload) VALUES (?, ?, ?)",
-                                     error);
-  if (state->insert == NULL)
-    goto fail;
-  state->clear = jsync_sql_prepare (state->db, "DELETE FROM " ECHO_TABLE,
-                                    error);
-  if (state->clear == NULL)
-    goto fail;
+  if (!fixture_sql_prepare (context->db, echo_sql, state->stmts, ECHO_SQL_N,
+                            error))
+    {
+      echo_free (state);
+      return NULL;
+    }
   return state;
-
-fail:
-  echo_free (state);
-  return NULL;
 }
 
 static gboolean
 echo_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
   EchoState *state = data;
+  sqlite3_stmt *insert = state->stmts[ECHO_SQL_INSERT];
   JsyncField field;
   const char *payload;
 
@@ -104,10 +108,10 @@ echo_apply (gpointer data, const JsyncEvent *event, GError **error)
 
   jsync_json_get_text (jsync_event_get_json (event), "data", &field,
                        &payload);
-  jsync_sql_bind_text (state->insert, 1, jsync_event_get_id (event));
-  jsync_sql_bind_text (state->insert, 2, jsync_event_get_type (event));
-  jsync_sql_bind_text (state->insert, 3, payload);
-  if (!jsync_sql_run (state->insert, error))
+  jsync_sql_bind_text (insert, 1, jsync_event_get_id (event));
+  jsync_sql_bind_text (insert, 2, jsync_event_get_type (event));
+  jsync_sql_bind_text (insert, 3, payload);
+  if (!jsync_sql_run (insert, error))
     {
       g_prefix_error (error, "insert: ");
       return FALSE;
@@ -133,7 +137,7 @@ echo_clear (gpointer data, GError **error)
 {
   EchoState *state = data;
 
-  return jsync_sql_run (state->clear, error);
+  return jsync_sql_run (state->stmts[ECHO_SQL_CLEAR], error);
 }
 
 JSYNC_APPLIER_DEFINE (

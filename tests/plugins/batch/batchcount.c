@@ -30,17 +30,31 @@
  */
 #include <jsync/jsync-plugin.h>
 
+#include "../fixture-sql.h"
+
 #define BATCH_EVENTS BATCH_NAME "_events"
 #define BATCH_BATCHES BATCH_NAME "_batches"
 #define BATCH_LATE BATCH_NAME "_late"
 
+enum
+{
+  BATCH_SQL_INSERT,
+  BATCH_SQL_BATCH,
+  BATCH_SQL_CLEAR,
+  BATCH_SQL_LATE,
+  BATCH_SQL_N
+};
+
+static const char *const batch_sql[BATCH_SQL_N] = {
+  [BATCH_SQL_INSERT] = "INSERT INTO " BATCH_EVENTS " (id) VALUES (?)",
+  [BATCH_SQL_BATCH] = "INSERT INTO " BATCH_BATCHES " (events) VALUES (?)",
+  [BATCH_SQL_CLEAR] = "DELETE FROM " BATCH_EVENTS,
+  [BATCH_SQL_LATE] = "INSERT INTO " BATCH_LATE " (id) VALUES (?)",
+};
+
 typedef struct
 {
-  sqlite3 *db;              /* borrowed */
-  sqlite3_stmt *insert;     /* owned */
-  sqlite3_stmt *batch;      /* owned */
-  sqlite3_stmt *clear;      /* owned */
-  sqlite3_stmt *late;       /* owned */
+  sqlite3_stmt *stmts[BATCH_SQL_N];     /* owned */
   gint64 applied;           /* apply() calls since the last end_batch */
   gboolean fail;            /* the next end_batch fails */
 } BatchState;
@@ -50,10 +64,7 @@ batch_free (gpointer data)
 {
   BatchState *state = data;
 
-  sqlite3_finalize (state->insert);
-  sqlite3_finalize (state->batch);
-  sqlite3_finalize (state->clear);
-  sqlite3_finalize (state->late);
+  fixture_sql_finalize (state->stmts, BATCH_SQL_N);
   g_free (state);
 }
 
@@ -62,20 +73,8 @@ batch_init (const JsyncApplierContext *context, GError **error)
 {
   BatchState *state = g_new0 (BatchState, 1);
 
-  state->db = context->db;
-  if ((state->insert = jsync_sql_prepare (state->db,
-                                          "INSERT INTO " BATCH_EVENTS
-                                          " (id) VALUES (?)", error)) == NULL
-      || (state->batch = jsync_sql_prepare (state->db,
-                                            "INSERT INTO " BATCH_BATCHES
-                                            " (events) VALUES (?)",
-                                            error)) == NULL
-      || (state->clear = jsync_sql_prepare (state->db,
-                                            "DELETE FROM " BATCH_EVENTS,
-                                            error)) == NULL
-      || (state->late = jsync_sql_prepare (state->db,
-                                           "INSERT INTO " BATCH_LATE
-                                           " (id) VALUES (?)", error)) == NULL)
+  if (!fixture_sql_prepare (context->db, batch_sql, state->stmts,
+                            BATCH_SQL_N, error))
     {
       batch_free (state);
       return NULL;
@@ -99,12 +98,13 @@ static gboolean
 batch_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
   BatchState *state = data;
+  sqlite3_stmt *insert = state->stmts[BATCH_SQL_INSERT];
   gint64 fail;
 
   if (!batch_get_flag (event, "failbatch", &fail, error))
     return FALSE;
-  jsync_sql_bind_text (state->insert, 1, jsync_event_get_id (event));
-  if (!jsync_sql_run (state->insert, error))
+  jsync_sql_bind_text (insert, 1, jsync_event_get_id (event));
+  if (!jsync_sql_run (insert, error))
     return FALSE;
   state->applied++;
   state->fail = state->fail || fail;
@@ -116,6 +116,7 @@ batch_late (gpointer data, const JsyncEvent *event, gboolean *applied,
             GError **error)
 {
   BatchState *state = data;
+  sqlite3_stmt *late = state->stmts[BATCH_SQL_LATE];
   gint64 refuse;
 
   *applied = FALSE;
@@ -123,8 +124,8 @@ batch_late (gpointer data, const JsyncEvent *event, gboolean *applied,
     return FALSE;
   if (refuse)
     return TRUE;
-  jsync_sql_bind_text (state->late, 1, jsync_event_get_id (event));
-  if (!jsync_sql_run (state->late, error)
+  jsync_sql_bind_text (late, 1, jsync_event_get_id (event));
+  if (!jsync_sql_run (late, error)
       || !batch_apply (state, event, error))
     return FALSE;
   *applied = TRUE;
@@ -145,8 +146,8 @@ batch_end_batch (gpointer data, GError **error)
                    "end of batch refused");
       return FALSE;
     }
-  sqlite3_bind_int64 (state->batch, 1, applied);
-  return jsync_sql_run (state->batch, error);
+  sqlite3_bind_int64 (state->stmts[BATCH_SQL_BATCH], 1, applied);
+  return jsync_sql_run (state->stmts[BATCH_SQL_BATCH], error);
 }
 
 static gboolean
@@ -154,7 +155,7 @@ batch_clear (gpointer data, GError **error)
 {
   BatchState *state = data;
 
-  return jsync_sql_run (state->clear, error);
+  return jsync_sql_run (state->stmts[BATCH_SQL_CLEAR], error);
 }
 
 #define BATCH_FIELDS                                                    \
