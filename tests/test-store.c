@@ -170,6 +170,24 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->db);
 }
 
+/* The store reads the event `id` back with these bytes. */
+static void
+assert_reads_back (JsyncStore *store, const char *id, const char *line,
+                   gsize length)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_true (jsync_store_event_lookup (store, id, &stmt, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (stmt);
+  g_assert_cmpuint (sqlite3_column_bytes (stmt, JSYNC_LOOKUP_RAW), ==,
+                    length);
+  g_assert_true (memcmp (sqlite3_column_blob (stmt, JSYNC_LOOKUP_RAW), line,
+                         length) == 0);
+  jsync_store_reset (stmt);
+}
+
 /* Record `line` as the event `id` (packed by `packer` when not NULL, else
  * by the store), then read it back through the store: the same bytes.
  * Returns the bytes the row keeps. */
@@ -185,7 +203,6 @@ round_trip (Fixture *f, JsyncPacker *packer, const char *id, const char *line,
     .id = id, .ts = 1, .device = "d", .type = "t", .status = 1,
     .source = 1, .length = length, .hash = 0, .raw = line,
   };
-  sqlite3_stmt *stmt = NULL;
 
   if (packer != NULL)
     {
@@ -201,14 +218,7 @@ round_trip (Fixture *f, JsyncPacker *packer, const char *id, const char *line,
   g_assert_true (jsync_store_commit (f->store, &error));
   g_assert_no_error (error);
 
-  g_assert_true (jsync_store_event_lookup (f->store, id, &stmt, &error));
-  g_assert_no_error (error);
-  g_assert_nonnull (stmt);
-  g_assert_cmpuint (sqlite3_column_bytes (stmt, JSYNC_LOOKUP_RAW), ==,
-                    length);
-  g_assert_true (memcmp (sqlite3_column_blob (stmt, JSYNC_LOOKUP_RAW), line,
-                         length) == 0);
-  jsync_store_reset (stmt);
+  assert_reads_back (f->store, id, line, length);
   return jtest_cache_int (f->db, sql, NULL);
 }
 
@@ -269,7 +279,6 @@ test_round_trip_dict (Fixture *f, gconstpointer data)
   gint64 with_dict;
   JsyncStore *reader;
   gboolean missing = TRUE;
-  sqlite3_stmt *stmt = NULL;
 
   g_assert_no_error (error);
   g_assert_true (jsync_packer_wants_sample (packer));
@@ -295,14 +304,7 @@ test_round_trip_dict (Fixture *f, gconstpointer data)
   reader = jsync_store_open_read_only (f->db, 1, &missing, &error);
   g_assert_no_error (error);
   g_assert_false (missing);
-  g_assert_true (jsync_store_event_lookup (reader, "packed", &stmt, &error));
-  g_assert_no_error (error);
-  g_assert_nonnull (stmt);
-  g_assert_cmpuint (sqlite3_column_bytes (stmt, JSYNC_LOOKUP_RAW), ==,
-                    length);
-  g_assert_true (memcmp (sqlite3_column_blob (stmt, JSYNC_LOOKUP_RAW), line,
-                         length) == 0);
-  jsync_store_reset (stmt);
+  assert_reads_back (reader, "packed", line, length);
   jsync_store_free (reader);
 }
 
