@@ -411,7 +411,8 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
                                        : "PRAGMA journal_mode = WAL;"
                                          "PRAGMA synchronous = NORMAL;",
                             error)
-      || !jsync_store_exec (store, "PRAGMA cache_size = -65536;", error)
+      || !jsync_store_exec (store, "PRAGMA cache_size = -65536;"
+                                   "PRAGMA secure_delete = OFF;", error)
       || (!current
           && !store_exec_what (store, version_sql,
                                "write the bookkeeping tables", &local_error)))

@@ -338,7 +338,8 @@ test_missing_dict (Fixture *f, gconstpointer data)
 /* --- Dictionaries of a sync ----------------------------------------------- */
 
 /* The first sync of a folder with enough lines trains a dictionary on
- * them, in the reading thread, and packs every event with it. */
+ * them, in the reading thread (on the first lines, handed on once it is
+ * trained), and packs every event with it. */
 static void
 test_sync_trains (CliFixture *f, gconstpointer data)
 {
@@ -347,7 +348,9 @@ test_sync_trains (CliFixture *f, gconstpointer data)
 
   Kept kept;
 
-  write_metadata_log (f, "conversations/many.jsonl", 0, TRAIN_BYTES * 3);
+  /* More than the sample (2 MB), in two logs. */
+  write_metadata_log (f, "conversations/many.jsonl", 0, TRAIN_BYTES * 4);
+  write_metadata_log (f, "conversations/more.jsonl", 100000, TRAIN_BYTES * 4);
   run = CLI_RUN (f, "sync");
   g_assert_cmpint (run->status, ==, 0);
   events = cli_sql_int (f, "SELECT count(*) FROM jsync_events");
