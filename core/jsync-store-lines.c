@@ -28,6 +28,8 @@
  * lines read, up to this many bytes. */
 #define LINES_DICT_BYTES (112 * 1024)
 #define LINES_SAMPLE_BYTES (2 * 1024 * 1024)
+/* Longer lines are left out of the sample: they would fill it alone. */
+#define LINES_SAMPLE_MAX_LINE (LINES_SAMPLE_BYTES / 16)
 /* Fewer bytes of lines than this train no dictionary. */
 #define LINES_SAMPLE_MIN_BYTES (256 * 1024)
 #define LINES_SAMPLE_MIN_LINES 64
@@ -368,13 +370,16 @@ jsync_packer_wants_sample (JsyncPacker *packer)
 
 /**
  * jsync_packer_sample:
- * Add a line to the sample; TRUE when it is full (train now).
+ * Add a line to the sample (unless it is too long to be one); TRUE when
+ * it is full (train now).
  */
 gboolean
 jsync_packer_sample (JsyncPacker *packer, const char *line, gsize length)
 {
   size_t size = length;
 
+  if (length > LINES_SAMPLE_MAX_LINE)
+    return FALSE;
   g_byte_array_append (packer->sample, (const guint8 *) line, length);
   g_array_append_val (packer->sample_lengths, size);
   return packer->sample->len >= LINES_SAMPLE_BYTES;
@@ -549,12 +554,14 @@ lines_train_on_stored (JsyncStore *store, guint32 id, JsyncLineDict **dict,
 
   *dict = NULL;
   if (sqlite3_prepare_v2 (store->db,
-                          "SELECT jsync_line(raw) FROM jsync_events",
-                          -1, &stmt, NULL) != SQLITE_OK)
+                          "SELECT jsync_line(raw) FROM jsync_events"
+                          " WHERE length <= ?1", -1, &stmt,
+                          NULL) != SQLITE_OK)
     {
       jsync_store_set_error (store, error, "read the stored lines");
       return FALSE;
     }
+  sqlite3_bind_int (stmt, 1, LINES_SAMPLE_MAX_LINE);
   while (sample->len < LINES_SAMPLE_BYTES
          && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
