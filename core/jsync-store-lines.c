@@ -51,7 +51,6 @@ struct _JsyncLineCodec
   sqlite3 *db;              /* borrowed */
   GHashTable *dicts;        /* id → JsyncLineDict* (a reference) */
   ZSTD_DCtx *dctx;
-  sqlite3_stmt *read_dict;  /* nullable */
 };
 
 struct _JsyncPacker
@@ -128,26 +127,26 @@ lines_codec_dict (JsyncLineCodec *codec, guint32 id, char **why)
   JsyncLineDict *dict = g_hash_table_lookup (codec->dicts,
                                              GUINT_TO_POINTER (id));
   g_autoptr(GBytes) bytes = NULL;
-  int rc;
+  sqlite3_stmt *stmt = NULL;
 
   if (dict != NULL)
     return dict;
-  if (codec->read_dict == NULL
-      && sqlite3_prepare_v3 (codec->db,
-                             "SELECT dict FROM jsync_dicts WHERE id = ?1", -1,
-                             SQLITE_PREPARE_PERSISTENT, &codec->read_dict,
-                             NULL) != SQLITE_OK)
+  /* Prepared each time (once a dictionary per connection): a statement
+   * kept here would keep the connection from closing, and so this codec
+   * from being freed. */
+  if (sqlite3_prepare_v2 (codec->db,
+                          "SELECT dict FROM jsync_dicts WHERE id = ?1", -1,
+                          &stmt, NULL) != SQLITE_OK)
     {
       *why = g_strdup_printf ("read jsync_dicts: %s",
                               sqlite3_errmsg (codec->db));
       return NULL;
     }
-  sqlite3_bind_int64 (codec->read_dict, 1, id);
-  rc = sqlite3_step (codec->read_dict);
-  if (rc == SQLITE_ROW)
-    bytes = g_bytes_new (sqlite3_column_blob (codec->read_dict, 0),
-                         sqlite3_column_bytes (codec->read_dict, 0));
-  sqlite3_reset (codec->read_dict);
+  sqlite3_bind_int64 (stmt, 1, id);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    bytes = g_bytes_new (sqlite3_column_blob (stmt, 0),
+                         sqlite3_column_bytes (stmt, 0));
+  sqlite3_finalize (stmt);
   if (bytes == NULL)
     {
       *why = g_strdup_printf ("a line packed with dictionary %u, which"
@@ -247,7 +246,6 @@ lines_codec_free (void *data)
 
   g_hash_table_unref (codec->dicts);
   ZSTD_freeDCtx (codec->dctx);
-  sqlite3_finalize (codec->read_dict);
   g_free (codec);
 }
 
