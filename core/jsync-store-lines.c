@@ -439,26 +439,6 @@ jsync_packer_train (JsyncPacker *packer)
 
 /* --- The store's dictionaries -------------------------------------------- */
 
-/* The integer `sql` gives (an aggregate: one row), into *value. */
-static gboolean
-lines_query_int (JsyncStore *store, const char *sql, gint64 *value,
-                 GError **error)
-{
-  sqlite3_stmt *stmt = NULL;
-  int rc = SQLITE_ERROR;
-
-  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) == SQLITE_OK
-      && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    *value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_ROW)
-    {
-      jsync_store_set_error (store, error, sql);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* The newest dictionary of the cache into store->dict (NULL: none), and
  * the id the next takes. */
 static gboolean
@@ -467,8 +447,9 @@ lines_load_newest (JsyncStore *store, guint32 *next_id, GError **error)
   g_autofree char *why = NULL;
   gint64 id = 0;
 
-  if (!lines_query_int (store, "SELECT ifnull(max(id), 0) FROM jsync_dicts",
-                        &id, error))
+  if (!jsync_store_query_int (store,
+                              "SELECT ifnull(max(id), 0) FROM jsync_dicts",
+                              &id, error))
     return FALSE;
   *next_id = id + 1;
   store->dict = NULL;
@@ -600,9 +581,10 @@ lines_prepare_dict (JsyncStore *store, guint32 *next_id, GError **error)
     return TRUE;
   /* (The first rows only: a cache without a dictionary is small, or its
    * lines did not train one.) */
-  if (!lines_query_int (store, "SELECT ifnull(sum(length), 0) FROM (SELECT"
-                               " length FROM jsync_events LIMIT 4096)",
-                        &bytes, error))
+  if (!jsync_store_query_int (store,
+                              "SELECT ifnull(sum(length), 0) FROM (SELECT"
+                              " length FROM jsync_events LIMIT 4096)",
+                              &bytes, error))
     return FALSE;
   if (bytes < LINES_SAMPLE_MIN_BYTES)
     return TRUE;
@@ -771,8 +753,8 @@ jsync_store_upgrade_lines (JsyncStore *store, JsyncStoreProgressFunc progress,
 
   if (!store->lines_unpacked)
     return TRUE;
-  if (!lines_query_int (store, "SELECT ifnull(sum(length), 0)"
-                               " FROM jsync_events", &total, error))
+  if (!jsync_store_query_int (store, "SELECT ifnull(sum(length), 0)"
+                                     " FROM jsync_events", &total, error))
     return FALSE;
   g_message ("%s: packing the lines of its events (once: this version of"
              " jsync keeps them compressed)", store->path);

@@ -782,14 +782,35 @@ jsync_store_lost_events_read (JsyncStore *store, gboolean by_file,
 guint64
 jsync_store_count (JsyncStore *store, const char *sql)
 {
+  gint64 count = 0;
+
+  if (!jsync_store_query_int (store, sql, &count, NULL))
+    return 0;
+  return count;
+}
+
+/**
+ * jsync_store_query_int:
+ * The first column of the first row of `sql`, into *value; FALSE with the
+ * error when it cannot be read or gives no row.
+ */
+gboolean
+jsync_store_query_int (JsyncStore *store, const char *sql, gint64 *value,
+                       GError **error)
+{
   sqlite3_stmt *stmt = NULL;
-  guint64 count = 0;
+  int rc = SQLITE_ERROR;
 
   if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) == SQLITE_OK
-      && sqlite3_step (stmt) == SQLITE_ROW)
-    count = sqlite3_column_int64 (stmt, 0);
+      && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    *value = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
-  return count;
+  if (rc != SQLITE_ROW)
+    {
+      jsync_store_set_error (store, error, sql);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static const char *const store_count_sql[JSYNC_COUNT_N] = {

@@ -408,6 +408,9 @@ sqlite3_stmt *jsync_store_lost_events_read (JsyncStore *store,
 /* The first column of the first row of `sql` (a count), 0 when it cannot
  * be read. */
 guint64 jsync_store_count (JsyncStore *store, const char *sql);
+/* The same, checked: FALSE with the error when it cannot be read. */
+gboolean jsync_store_query_int (JsyncStore *store, const char *sql,
+                                gint64 *value, GError **error);
 
 typedef enum
 {
