@@ -1,7 +1,8 @@
 -- jsync's own bookkeeping in the cache.  The applier tables live beside
 -- these; everything here can be rebuilt from the logs.
 -- Bump JSYNC_CORE_SCHEMA_VERSION (core/jsync-store.h) with any change: an
--- older cache is then rebuilt automatically.
+-- older cache is then rebuilt automatically (but version 2, whose lines
+-- are packed in place: JSYNC_CORE_SCHEMA_UNPACKED).
 
 CREATE TABLE IF NOT EXISTS jsync_meta (
   key TEXT PRIMARY KEY,
