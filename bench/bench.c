@@ -13,12 +13,21 @@
  *   (c) `jsync sync` with nothing new, several times (the median counts);
  *   (d) `jsync sync` after the generator appended 1% new events across many
  *       files;
- *   (e) the peak resident memory of (b) and (d) (wait4's ru_maxrss; every
- *       measured process, the baseline too, is forked by a small spawner
- *       process, since Linux carries the peak across fork and exec);
- *   (f) `jsync sync` of one line of 100 MB in a folder of its own.
- * It prints a table (events/s, MB/s, ratios against (a), targets) and writes
- * the figures as JSON, then removes everything it wrote unless --keep.
+ *   (e) the peak resident memory of (b), (d) and (g) (wait4's ru_maxrss;
+ *       every measured process, the baseline too, is forked by a small
+ *       spawner process, since Linux carries the peak across fork and
+ *       exec);
+ *   (f) `jsync sync` of one line of 100 MB in a folder of its own;
+ *   (g) `jsync sync` after the generator appended 1% late events: another
+ *       device's, timestamped inside the span already applied;
+ *   (h) the disk footprint: every file jsync leaves for the folder (the
+ *       cache and whatever beside it starts with its name) against the
+ *       logs, after (g), and after one more `jsync rebuild` of that synced
+ *       cache.
+ * It prints a table (events/s, MB/s, ratios against (a)), then the targets
+ * of issue 12 with the figure of this run and whether each is met, and
+ * writes the figures as JSON, then removes everything it wrote unless
+ * --keep.
  *
  * The baseline uses the PRAGMAs jsync's rebuild file uses (journal_mode OFF,
  * synchronous OFF, a 64 MiB page cache), so the comparison is of the work
@@ -114,8 +123,20 @@ median (GArray *values)
           + g_array_index (sorted, double, sorted->len / 2)) / 2;
 }
 
+static guint64
+file_size (const char *path)
+{
+  GStatBuf st;
+
+  return g_stat (path, &st) == 0 ? (guint64) st.st_size : 0;
+}
+
+/* What the files at and below `path` hold, added to *bytes (st_size) and
+ * *disk (what they take on disk, st_blocks * 512); with `remove`, they and
+ * their folders are removed as they are counted.  Symbolic links are not
+ * followed. */
 static void
-remove_tree (const char *path)
+tree_walk (const char *path, gboolean remove, guint64 *bytes, guint64 *disk)
 {
   GStatBuf st;
 
@@ -130,20 +151,33 @@ remove_tree (const char *path)
         {
           g_autofree char *child = g_build_filename (path, name, NULL);
 
-          remove_tree (child);
+          tree_walk (child, remove, bytes, disk);
         }
-      g_rmdir (path);
+      if (remove)
+        g_rmdir (path);
+      return;
     }
-  else
+  if (S_ISREG (st.st_mode))
+    {
+      *bytes += st.st_size;
+      *disk += (guint64) st.st_blocks * 512;
+    }
+  if (remove)
     g_unlink (path);
 }
 
-static guint64
-file_size (const char *path)
+static void
+tree_usage (const char *path, guint64 *bytes, guint64 *disk)
 {
-  GStatBuf st;
+  tree_walk (path, FALSE, bytes, disk);
+}
 
-  return g_stat (path, &st) == 0 ? (guint64) st.st_size : 0;
+static void
+remove_tree (const char *path)
+{
+  guint64 bytes = 0, disk = 0;
+
+  tree_walk (path, TRUE, &bytes, &disk);
 }
 
 /* Every *.jsonl under `dir`, as paths relative to `root`, recursively. */
@@ -508,6 +542,41 @@ run_gen (Bench *bench, const char *const *extra, json_object **summary)
   if (child.status != 0 || *summary == NULL)
     die ("jsync-gen-corpus exited with %d: %s", child.status,
          child.err != NULL ? child.err : "");
+  child_clear (&child);
+}
+
+/* The figures of (d) or (g). */
+typedef struct
+{
+  double seconds;
+  double cpu_seconds;
+  glong max_rss_kb;
+  gint64 applied;           /* events the sync applied */
+  gint64 files;             /* logs it read */
+  json_object *appended;    /* owned: the generator's summary */
+} SyncRun;
+
+/* (d) and (g): the generator appends --append-percent events, in order or
+ * (`late`) as another device's backdated ones, then `jsync sync`. */
+static void
+append_and_sync (Bench *bench, gboolean late, SyncRun *run)
+{
+  g_autofree char *percent = g_strdup_printf ("%g",
+                                              bench->options->append_percent);
+  const char *extra[] = { "--append-percent", percent,
+                          late ? "--late" : NULL, NULL };
+  json_object *result;
+  Child child;
+
+  run_gen (bench, extra, &run->appended);
+  run_jsync (bench, "sync", bench->data, bench->db, NULL, &child, &result);
+  run->seconds = child.seconds;
+  run->cpu_seconds = child.cpu_seconds;
+  run->max_rss_kb = child.max_rss_kb;
+  run->applied = json_int (result, "eventsApplied");
+  run->files = json_object_array_length (
+      json_object_object_get (result, "filesProcessed"));
+  json_object_put (result);
   child_clear (&child);
 }
 
@@ -959,16 +1028,21 @@ baseline_run (const char *data, const char *path, guint64 *events,
   *bad = b.bad;
 }
 
+/* Rows of `table`, read as an immutable file: no -wal or -shm made beside
+ * it, which (h) would count as jsync's. */
 static gint64
 count_rows (const char *db_path, const char *table)
 {
   g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM \"%s\"",
                                           table);
+  g_autofree char *escaped = g_uri_escape_string (db_path, "/", FALSE);
+  g_autofree char *uri = g_strconcat ("file:", escaped, "?immutable=1", NULL);
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
   gint64 count = -1;
 
-  if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+  if (sqlite3_open_v2 (uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                       NULL) == SQLITE_OK
       && sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
       && sqlite3_step (stmt) == SQLITE_ROW)
     count = sqlite3_column_int64 (stmt, 0);
@@ -1063,11 +1137,131 @@ verdict (gboolean ok)
   return ok ? "met" : "MISSED";
 }
 
+/* The row of (d) or (g) in the table; `versus` is its ratio. */
+static void
+sync_run_print (const char *label, const SyncRun *run, const char *versus,
+                const char *target, gboolean met)
+{
+  g_print ("%-24s %8.3f s %12.0f %9s %12s %8.2f s %7ld MB   target %s: %s\n",
+           label, run->seconds, run->applied / run->seconds, "", versus,
+           run->cpu_seconds, run->max_rss_kb / 1024, target, verdict (met));
+}
+
+/* The JSON of (d) or (g); takes run->appended. */
+static json_object *
+sync_run_json (SyncRun *run, double percent)
+{
+  json_object *m = measure_json (run->seconds, run->applied,
+                                 json_int (run->appended, "bytes"),
+                                 run->max_rss_kb);
+
+  json_object_object_add (m, "percent", json_object_new_double (percent));
+  json_object_object_add (m, "eventsApplied",
+                          json_object_new_int64 (run->applied));
+  json_object_object_add (m, "filesProcessed",
+                          json_object_new_int64 (run->files));
+  json_object_object_add (m, "cpuSeconds",
+                          json_object_new_double (run->cpu_seconds));
+  json_object_object_add (m, "appended", g_steal_pointer (&run->appended));
+  return m;
+}
+
+/* A row of the targets' table, its cells padded to their width in
+ * characters (printf pads in bytes: "×" and "≤" are two or three). */
+static void
+target_row (const char *what, const char *now, const char *target,
+            const char *met)
+{
+  const char *cells[] = { what, now, target };
+  const int widths[] = { 40, 14, 12 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cells); i++)
+    g_print ("%s%*s ", cells[i],
+             MAX (0, widths[i] - (int) g_utf8_strlen (cells[i], -1)), "");
+  g_print ("%s\n", met);
+}
+
+/* A target's row: `now` (in `unit`) against `limit`. */
+static void
+target_print (const char *what, double now, const char *unit, double limit,
+              const char *target)
+{
+  g_autofree char *figure = g_strdup_printf ("%.2f%s", now, unit);
+
+  target_row (what, figure, target, verdict (now <= limit));
+}
+
+/* (h): every file jsync leaves for the folder, the cache `db` and whatever
+ * beside it starts with its name (-wal, -shm, .lock, .previous, a
+ * rebuild's folder), against the logs below `data`.  The footprint is what
+ * those files take on disk (st_blocks * 512), the logs' their bytes
+ * (st_size, as the generator counts them); the JSON has both measures of
+ * both.  The ratio in *ratio. */
+static json_object *
+footprint_json (const char *db, const char *data, double *ratio)
+{
+  g_autofree char *dir_path = g_path_get_dirname (db);
+  g_autofree char *base = g_path_get_basename (db);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  json_object *f = json_object_new_object ();
+  json_object *files = json_object_new_object ();
+  guint64 bytes = 0, disk = 0, logs = 0, logs_disk = 0;
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, base))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_path);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir_path, names->pdata[i],
+                                                NULL);
+      json_object *file = json_object_new_object ();
+      guint64 file_bytes = 0, file_disk = 0;
+
+      tree_usage (path, &file_bytes, &file_disk);
+      json_object_object_add (file, "bytes",
+                              json_object_new_int64 (file_bytes));
+      json_object_object_add (file, "diskBytes",
+                              json_object_new_int64 (file_disk));
+      json_object_object_add (files, names->pdata[i], file);
+      bytes += file_bytes;
+      disk += file_disk;
+    }
+  tree_usage (data, &logs, &logs_disk);
+  *ratio = (double) disk / MAX (logs, 1);
+  json_object_object_add (f, "diskBytes", json_object_new_int64 (disk));
+  json_object_object_add (f, "bytes", json_object_new_int64 (bytes));
+  json_object_object_add (f, "logsBytes", json_object_new_int64 (logs));
+  json_object_object_add (f, "logsDiskBytes",
+                          json_object_new_int64 (logs_disk));
+  json_object_object_add (f, "ratio", json_object_new_double (*ratio));
+  json_object_object_add (f, "files", files);
+  return f;
+}
+
+/* One line of (h): the footprint `f` of footprint_json(), file by file. */
+static void
+footprint_print (const char *label, json_object *f)
+{
+  json_object *files = json_object_object_get (f, "files");
+  g_autoptr(GString) list = g_string_new (NULL);
+
+  json_object_object_foreach (files, name, file)
+    g_string_append_printf (list, "%s%s %.1f", list->len > 0 ? ", " : "",
+                            name, json_int (file, "diskBytes") / 1e6);
+  g_print ("%-24s %8.1f MB on disk = %.2f× the logs' %.1f MB (%s)\n", label,
+           json_int (f, "diskBytes") / 1e6,
+           json_object_get_double (json_object_object_get (f, "ratio")),
+           json_int (f, "logsBytes") / 1e6, list->str);
+}
+
 /* --- The run ---------------------------------------------------------------- */
 
 /* (f): one message of `mb` MB in a folder of its own, synced with a keyfile
- * that allows such lines. */
-static void
+ * that allows such lines; its peak memory against the line's size. */
+static double
 big_line (Bench *bench, gint mb, json_object *report)
 {
   g_autofree char *data = g_build_filename (bench->dir, "big", NULL);
@@ -1078,6 +1272,7 @@ big_line (Bench *bench, gint mb, json_object *report)
   g_autofree char *keyfile = NULL;
   gsize content = (gsize) mb * 1000 * 1000;
   json_object *result, *f;
+  double ratio;
   Child child;
   FILE *file;
 
@@ -1103,6 +1298,7 @@ big_line (Bench *bench, gint mb, json_object *report)
   g_file_set_contents (config, keyfile, -1, NULL);
 
   run_jsync (bench, "sync", data, db, config, &child, &result);
+  ratio = child.max_rss_kb * 1024.0 / MAX (file_size (log), 1);
   f = json_object_new_object ();
   json_object_object_add (f, "lineBytes",
                           json_object_new_int64 (file_size (log)));
@@ -1112,15 +1308,16 @@ big_line (Bench *bench, gint mb, json_object *report)
   json_object_object_add (f, "eventsApplied",
                           json_object_new_int64 (json_int (result,
                                                            "eventsApplied")));
+  json_object_object_add (f, "ratio", json_object_new_double (ratio));
   json_object_object_add (report, "bigLine", f);
   g_print ("(f) one %d MB line    sync %.2f s, %" G_GINT64_FORMAT
            " event(s) applied, peak RSS %ld MB = %.1f× the line\n", mb,
            child.seconds, json_int (result, "eventsApplied"),
-           child.max_rss_kb / 1024,
-           child.max_rss_kb * 1024.0 / MAX (file_size (log), 1));
+           child.max_rss_kb / 1024, ratio);
   json_object_put (result);
   child_clear (&child);
   remove_tree (data);
+  return ratio;
 }
 
 int
@@ -1174,15 +1371,19 @@ main (int argc, char **argv)
   g_autofree char *base_db = NULL;
   g_autofree char *template = NULL;
   g_autofree char *events_arg = NULL;
+  g_autofree char *versus = NULL;
   Bench bench = { .options = &options };
-  json_object *report, *summary, *append_summary, *result, *m;
+  json_object *report, *summary, *result, *m;
+  json_object *footprint_syncs, *footprint_rebuild;
   guint64 events, bytes, files, base_events = 0, base_bad = 0;
-  glong base_rss = 0, rebuild_rss = 0, sync_rss = 0, idle_rss = 0;
-  double base_s, rebuild_s, idle_ms, append_s, ratio, append_pct;
-  double base_cpu_s, rebuild_cpu_s, cpu_ratio, append_cpu_s;
+  glong base_rss = 0, rebuild_rss = 0, idle_rss = 0;
+  double base_s, rebuild_s, idle_ms, ratio, append_pct, late_ratio;
+  double base_cpu_s, rebuild_cpu_s, cpu_ratio, big_ratio = -1;
+  double footprint_syncs_ratio, footprint_rebuild_ratio;
   guint64 base_db_bytes, jsync_db_bytes;
   gint64 rebuild_applied = 0, rebuild_skipped = 0, rebuild_failed = 0;
-  gint64 append_applied, append_files;
+  gint64 base_messages, jsync_messages;
+  SyncRun append, late;
   Child child;
 
   setlocale (LC_ALL, "");
@@ -1293,6 +1494,8 @@ main (int argc, char **argv)
   cpu_ratio = rebuild_cpu_s / base_cpu_s;
   base_db_bytes = file_size (base_db);
   jsync_db_bytes = file_size (bench.db);
+  base_messages = count_rows (base_db, "messages");
+  jsync_messages = count_rows (bench.db, "messages");
 
   /* (c) nothing new. */
   for (gint i = 0; i < options.syncs; i++)
@@ -1311,21 +1514,21 @@ main (int argc, char **argv)
     }
   idle_ms = median (sync_times);
 
-  /* (d) 1% new. */
-  {
-    g_autofree char *percent = g_strdup_printf ("%g", options.append_percent);
-    const char *extra[] = { "--append-percent", percent, NULL };
+  /* (d) 1% new, (g) 1% late. */
+  append_and_sync (&bench, FALSE, &append);
+  append_pct = 100 * append.seconds / rebuild_s;
+  append_and_sync (&bench, TRUE, &late);
+  late_ratio = late.seconds / append.seconds;
 
-    run_gen (&bench, extra, &append_summary);
-  }
-  run_jsync (&bench, "sync", bench.data, bench.db, NULL, &child, &result);
-  append_s = child.seconds;
-  append_cpu_s = child.cpu_seconds;
-  sync_rss = child.max_rss_kb;
-  append_applied = json_int (result, "eventsApplied");
-  append_files = json_object_array_length (
-      json_object_object_get (result, "filesProcessed"));
-  append_pct = 100 * append_s / rebuild_s;
+  /* (h) what jsync leaves after the syncs, then after a rebuild of the
+   * synced cache (the one a user would rebuild). */
+  footprint_syncs = footprint_json (bench.db, bench.data,
+                                    &footprint_syncs_ratio);
+  run_jsync (&bench, "rebuild", bench.data, bench.db, NULL, &child, &result);
+  footprint_rebuild = footprint_json (bench.db, bench.data,
+                                      &footprint_rebuild_ratio);
+  json_object_object_add (footprint_rebuild, "rebuildSeconds",
+                          json_object_new_double (child.seconds));
   json_object_put (result);
   child_clear (&child);
 
@@ -1343,14 +1546,23 @@ main (int argc, char **argv)
   g_print ("%-24s %7.1f ms %34s %10s %7ld MB   target ≤ 50 ms: %s\n",
            "(c) sync, nothing new", idle_ms, "(median)", "",
            idle_rss / 1024, verdict (idle_ms <= 50));
-  g_print ("%-24s %8.3f s %12.0f %9s %10.2f%% %8.2f s %7ld MB"
-           "   target ≤ 2%% of (b): %s\n", "(d) sync, +new events", append_s,
-           append_applied / append_s, "", append_pct, append_cpu_s,
-           sync_rss / 1024, verdict (append_pct <= 2.0));
+  versus = g_strdup_printf ("%.2f%%", append_pct);
+  sync_run_print ("(d) sync, +new events", &append, versus, "≤ 2% of (b)",
+                  append_pct <= 2.0);
   g_print ("    (d) applied %" G_GINT64_FORMAT " new events from %"
-           G_GINT64_FORMAT " files\n", append_applied, append_files);
-  g_print ("(e) peak RSS: rebuild %ld MB, sync +new %ld MB (target ≤ 64 MB +"
-           " SQLite's page cache)\n", rebuild_rss / 1024, sync_rss / 1024);
+           G_GINT64_FORMAT " files\n", append.applied, append.files);
+  g_free (versus);
+  versus = g_strdup_printf ("%.2f× (d)", late_ratio);
+  sync_run_print ("(g) sync, +late events", &late, versus, "≤ 2× (d)",
+                  late_ratio <= 2.0);
+  g_print ("    (g) applied %" G_GINT64_FORMAT " late events from %"
+           G_GINT64_FORMAT " files; %" G_GINT64_FORMAT " of the %"
+           G_GINT64_FORMAT " sort before the last event of their log\n",
+           late.applied, late.files, json_int (late.appended, "backdated"),
+           json_int (late.appended, "events"));
+  g_print ("(e) peak RSS: rebuild %ld MB, sync +new %ld MB, +late %ld MB"
+           " (target ≤ 64 MB + SQLite's page cache)\n", rebuild_rss / 1024,
+           append.max_rss_kb / 1024, late.max_rss_kb / 1024);
   g_print ("    rebuild: %" G_GINT64_FORMAT " applied, %" G_GINT64_FORMAT
            " duplicates skipped, %" G_GINT64_FORMAT " failed; baseline: %"
            G_GUINT64_FORMAT " applied, %" G_GUINT64_FORMAT " not events\n",
@@ -1359,8 +1571,9 @@ main (int argc, char **argv)
   g_print ("    files: corpus %.1f MB, baseline db %.1f MB, jsync cache %.1f"
            " MB; messages: baseline %" G_GINT64_FORMAT ", jsync %"
            G_GINT64_FORMAT "\n", bytes / 1e6, base_db_bytes / 1e6,
-           jsync_db_bytes / 1e6, count_rows (base_db, "messages"),
-           count_rows (bench.db, "messages"));
+           jsync_db_bytes / 1e6, base_messages, jsync_messages);
+  footprint_print ("(h) after the syncs", footprint_syncs);
+  footprint_print ("(h) after a rebuild", footprint_rebuild);
 
   /* The JSON. */
   report = json_object_new_object ();
@@ -1399,28 +1612,74 @@ main (int argc, char **argv)
   json_object_object_add (m, "runsMs", array_json (sync_times));
   json_object_object_add (m, "peakRssKb", json_object_new_int64 (idle_rss));
   json_object_object_add (report, "syncNothingNew", m);
-  m = measure_json (append_s, append_applied, json_int (append_summary,
-                                                        "bytes"), sync_rss);
-  json_object_object_add (m, "percent",
-                          json_object_new_double (options.append_percent));
-  json_object_object_add (m, "eventsApplied",
-                          json_object_new_int64 (append_applied));
-  json_object_object_add (m, "filesProcessed",
-                          json_object_new_int64 (append_files));
+  m = sync_run_json (&append, options.append_percent);
   json_object_object_add (m, "percentOfRebuild",
                           json_object_new_double (append_pct));
-  json_object_object_add (m, "cpuSeconds", json_object_new_double (append_cpu_s));
-  json_object_object_add (m, "appended", append_summary);
   json_object_object_add (report, "syncAppend", m);
+  m = sync_run_json (&late, options.append_percent);
+  json_object_object_add (m, "ratioToInOrder",
+                          json_object_new_double (late_ratio));
+  json_object_object_add (m, "cpuRatioToInOrder",
+                          json_object_new_double (late.cpu_seconds
+                                                  / append.cpu_seconds));
+  json_object_object_add (report, "syncLate", m);
+  m = json_object_new_object ();
+  json_object_object_add (m, "measure",
+                          json_object_new_string ("st_blocks * 512 of jsync's"
+                                                  " files against st_size of"
+                                                  " the logs"));
+  json_object_object_add (m, "afterSyncs", footprint_syncs);
+  json_object_object_add (m, "afterRebuild", footprint_rebuild);
+  json_object_object_add (report, "footprint", m);
   if (options.big_line_mb > 0)
-    big_line (&bench, options.big_line_mb, report);
+    big_ratio = big_line (&bench, options.big_line_mb, report);
+
+  /* The targets of issue 12, each with this run's figure. */
+  g_print ("\n");
+  target_row ("target (issue 12)", "now", "target", "");
+  target_print ("disk footprint after syncs / logs", footprint_syncs_ratio,
+                "×", 1.0, "≤ 1.00×");
+  target_print ("disk footprint after rebuild / logs",
+                footprint_rebuild_ratio, "×", 1.0, "≤ 1.00×");
+  target_print ("rebuild / baseline, wall", ratio, "×", 1.0, "≤ 1.00×");
+  target_print ("rebuild / baseline, CPU", cpu_ratio, "×", 1.0, "≤ 1.00×");
+  g_free (versus);
+  versus = g_strdup_printf ("%g%% sync / rebuild", options.append_percent);
+  target_print (versus, append_pct, "%", 2.0, "≤ 2%");
+  g_free (versus);
+  versus = g_strdup_printf ("late %g%% sync / in-order %g%% sync",
+                            options.append_percent, options.append_percent);
+  target_print (versus, late_ratio, "×", 2.0, "≤ 2.00×");
+  target_print ("sync with nothing new", idle_ms, " ms", 50, "≤ 50 ms");
+  g_free (versus);
+  versus = g_strdup_printf ("one %d MB line: peak memory / its size",
+                            options.big_line_mb);
+  if (big_ratio >= 0)
+    target_print (versus, big_ratio, "×", 3.0, "≤ 3.00×");
+  else
+    target_row ("one big line: peak memory / its size", "skipped", "≤ 3.00×",
+                "");
   m = json_object_new_object ();
   json_object_object_add (m, "rebuildVsBaseline",
                           json_object_new_boolean (ratio <= 1.0));
+  json_object_object_add (m, "rebuildCpuVsBaseline",
+                          json_object_new_boolean (cpu_ratio <= 1.0));
   json_object_object_add (m, "syncNothingNew50ms",
                           json_object_new_boolean (idle_ms <= 50));
   json_object_object_add (m, "syncAppend2PercentOfRebuild",
                           json_object_new_boolean (append_pct <= 2.0));
+  json_object_object_add (m, "syncLate2xInOrder",
+                          json_object_new_boolean (late_ratio <= 2.0));
+  json_object_object_add (m, "footprintAfterSyncs1x",
+                          json_object_new_boolean (footprint_syncs_ratio
+                                                   <= 1.0));
+  json_object_object_add (m, "footprintAfterRebuild1x",
+                          json_object_new_boolean (footprint_rebuild_ratio
+                                                   <= 1.0));
+  json_object_object_add (m, "bigLine3x",
+                          big_ratio >= 0
+                            ? json_object_new_boolean (big_ratio <= 3.0)
+                            : NULL);
   json_object_object_add (report, "targets", m);
   if (json_object_to_file_ext (options.json_out, report,
                                JSON_C_TO_STRING_PRETTY) != 0)

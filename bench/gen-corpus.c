@@ -1,7 +1,7 @@
 /* gen-corpus.c: a realistic Nexus data folder for the benchmark.
  *
  *   jsync-gen-corpus --out DIR [--events N] [--seed S]
- *   jsync-gen-corpus --out DIR --append-percent P [--seed S]
+ *   jsync-gen-corpus --out DIR --append-percent P [--late] [--seed S]
  *
  * Writes DIR/conversations/conv_<uuid>.jsonl and DIR/workspaces/ws_<id>.jsonl
  * in the format of docs/format.md, as the Nexus plugin writes them: one JSON
@@ -35,8 +35,17 @@
  * in existing workspaces, and a few new conversations: the "1% new" case of
  * the benchmark.  New events come after each file's last timestamp.
  *
- * Prints one JSON object on stdout: events written, files, bytes, and the
- * count of each event type.
+ * --late with --append-percent appends the same kinds of events, but as a
+ * fourth device (a device id of its own) that was offline: each of its
+ * sessions resumes an existing conversation that the others carried on
+ * for hours after, at a moment inside the span its log already covers, in
+ * a workspace whose log covers that moment, with a session of its own.
+ * Its events land at the end of the files but sort among the events
+ * already there: the "late 1%" case of the benchmark.
+ *
+ * Prints one JSON object on stdout: events written, files, bytes, the
+ * events that sort before the last one their log held (backdated), the
+ * device ids written as, and the count of each event type.
  */
 #include <errno.h>
 #include <locale.h>
@@ -52,6 +61,11 @@
 /* 2024-06-01T00:00:00Z, ms */
 #define GEN_EPOCH G_GINT64_CONSTANT (1717200000000)
 #define GEN_N_DEVICES 3
+/* The index of the offline device of --late, after the GEN_N_DEVICES. */
+#define GEN_LATE_DEVICE GEN_N_DEVICES
+/* How long a late session may run, ms: it starts at least that long
+ * before the end of its conversation's log. */
+#define GEN_LATE_ROOM G_GINT64_CONSTANT (4 * 3600 * 1000)
 #define GEN_MAX_TURNS 4000
 
 /* --- Random numbers: xoshiro256**, seeded by splitmix64 ------------------ */
@@ -385,6 +399,7 @@ typedef struct
   char *id;                 /* owned */
   char *path;               /* owned: absolute */
   const char *key;          /* the routing key of its events */
+  gint64 first_ts;          /* smallest timestamp before an append */
   gint64 last_ts;           /* largest timestamp written */
 } GenLog;
 
@@ -412,18 +427,20 @@ typedef struct
 {
   Rng rng;
   char *out;                /* owned: the data folder */
-  char *devices[GEN_N_DEVICES];  /* owned */
-  gint64 skew[GEN_N_DEVICES];
+  char *devices[GEN_N_DEVICES + 1];  /* owned; the last one --late's */
+  gint64 skew[GEN_N_DEVICES + 1];
   gint64 now;               /* true time, ms */
   guint64 limit;            /* events to write */
   guint64 events;
   guint64 bytes;
   guint64 files;
+  guint64 backdated;        /* events before the last one of their log */
   GHashTable *types;        /* type → guint64 count, owned */
   GPtrArray *convs;         /* of Conv*, owned */
   GPtrArray *workspaces;    /* of Workspace*, owned; [0] is default */
   guint workspace_target;   /* how many workspaces to have */
   gboolean appending;
+  gboolean late;            /* appending as GEN_LATE_DEVICE, backdated */
 } Gen;
 
 /* Name the log of `id` (taken): `folder`/`prefix`<id>.jsonl; its events
@@ -482,7 +499,11 @@ gen_count (Gen *gen, const char *type)
 static guint
 gen_pick_device (Gen *gen)
 {
-  double x = rng_double (&gen->rng);
+  double x;
+
+  if (gen->late)
+    return GEN_LATE_DEVICE;
+  x = rng_double (&gen->rng);
 
   return x < 0.6 ? 0 : x < 0.9 ? 1 : 2;
 }
@@ -545,10 +566,13 @@ gen_write (Gen *gen, FILE *file, gboolean bulk, json_object *event,
   line = json_object_to_json_string_length (
       event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &length);
   if (!bulk && ftell (file) > 0)
-    fputc ('\n', file);
+    {
+      fputc ('\n', file);
+      gen->bytes++;
+    }
   fwrite (line, 1, length, file);
   fputc ('\n', file);
-  gen->bytes += length + (bulk ? 1 : 2);
+  gen->bytes += length + 1;
   gen->events++;
   count = g_hash_table_lookup (gen->types, json_object_get_string (type));
   if (count == NULL)
@@ -632,6 +656,7 @@ gen_log_write (Gen *gen, GenLog *log, FILE **file, gboolean bulk,
   if (*file == NULL)
     *file = gen_open (gen, log->path);
   gen_write (gen, *file, bulk, event, device, ts);
+  gen->backdated += ts < log->last_ts;
   log->last_ts = MAX (log->last_ts, ts);
   return TRUE;
 }
@@ -872,7 +897,10 @@ gen_pick_workspace (Gen *gen, guint device)
   else
     ws = gen->workspaces->pdata[rng_range (&gen->rng, 1,
                                            gen->workspaces->len - 1)];
-  if (ws->deleted)
+  /* A late session works in a workspace that existed then. */
+  if (ws->deleted
+      || (gen->late && (gen->now < ws->log.first_ts
+                        || gen->now > ws->log.last_ts)))
     ws = gen->workspaces->pdata[0];
   if (!ws->created && !gen->appending)
     gen_workspace_created (gen, ws, device);
@@ -1130,8 +1158,9 @@ gen_turn (Gen *gen, Conv *conv, FILE *file, Workspace *ws, guint device)
     }
 
   /* Another device renames the conversation at the same moment: with its
-   * clock behind, its event sorts before the ones just written. */
-  if (rng_chance (&gen->rng, 0.004))
+   * clock behind, its event sorts before the ones just written.  (The
+   * late device writes alone.) */
+  if (!gen->late && rng_chance (&gen->rng, 0.004))
     {
       guint other = (device + 1 + rng_below (&gen->rng, GEN_N_DEVICES - 1))
                     % GEN_N_DEVICES;
@@ -1167,6 +1196,12 @@ gen_conversation (Gen *gen, Conv *conv, gboolean fresh, guint turns)
   FILE *file = gen_open (gen, conv->log.path);
   Workspace *ws = gen_pick_workspace (gen, device);
 
+  /* The late device has sessions and states of its own. */
+  if (gen->late)
+    {
+      g_clear_pointer (&ws->session, g_free);
+      g_clear_pointer (&ws->state, g_free);
+    }
   if (fresh)
     gen_metadata (gen, conv, file, device);
   if (ws->session == NULL || rng_chance (&gen->rng, 0.4))
@@ -1281,37 +1316,41 @@ gen_conflict_copy (Gen *gen, Conv *conv)
 
 /* --- Append mode */
 
-/* What the end of an existing log says: its largest timestamp, the device
- * that wrote it, the next sequenceNumber, a session id. */
+/* What an existing log says: its smallest and largest timestamps, the
+ * device that wrote the largest, the next sequenceNumber, a session id. */
 static void
-gen_read_tail (const char *path, gint64 *last_ts, char **device, gint64 *seq,
-               char **session)
+gen_read_tail (GenLog *log, char **device, gint64 *seq, char **session)
 {
   g_autofree char *contents = NULL;
   gsize length;
   char **lines;
 
-  *last_ts = 0;
+  log->first_ts = G_MAXINT64;
+  log->last_ts = 0;
   *seq = 0;
   *device = NULL;
   if (session != NULL)
     *session = NULL;
-  if (!g_file_get_contents (path, &contents, &length, NULL))
+  if (!g_file_get_contents (log->path, &contents, &length, NULL))
     return;
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
       json_object *event, *field, *data;
+      gint64 ts;
 
       if (lines[i][0] != '{')
         continue;
       event = json_tokener_parse (lines[i]);
       if (event == NULL)
         continue;
-      if (json_object_object_get_ex (event, "timestamp", &field)
-          && json_object_get_int64 (field) >= *last_ts)
+      ts = json_object_object_get_ex (event, "timestamp", &field)
+             ? json_object_get_int64 (field) : -1;
+      if (ts >= 0)
+        log->first_ts = MIN (log->first_ts, ts);
+      if (ts >= log->last_ts)
         {
-          *last_ts = json_object_get_int64 (field);
+          log->last_ts = ts;
           if (json_object_object_get_ex (event, "deviceId", &field))
             {
               g_free (*device);
@@ -1386,6 +1425,13 @@ gen_device_index (Gen *gen, const char *device)
   return 0;
 }
 
+/* For g_ptr_array_sort(), which passes pointers to the elements. */
+static int
+gen_compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 /* Load the folder's conversations and workspaces as they end now. */
 static void
 gen_load_existing (Gen *gen)
@@ -1403,7 +1449,7 @@ gen_load_existing (Gen *gen)
     if (g_str_has_prefix (name, "conv_") && g_str_has_suffix (name, ".jsonl")
         && !gen_is_conflict_copy (name))
       g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_ascii_strcasecmp);
+  g_ptr_array_sort (names, gen_compare_names);
   for (guint i = 0; i < names->len; i++)
     {
       Conv *conv = g_new0 (Conv, 1);
@@ -1422,7 +1468,7 @@ gen_load_existing (Gen *gen)
     if (g_str_has_prefix (name, "ws_") && g_str_has_suffix (name, ".jsonl")
         && !gen_is_conflict_copy (name))
       g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_ascii_strcasecmp);
+  g_ptr_array_sort (names, gen_compare_names);
   /* The default workspace first. */
   for (guint pass = 0; pass < 2; pass++)
     for (guint i = 0; i < names->len; i++)
@@ -1441,8 +1487,51 @@ gen_load_existing (Gen *gen)
         ws = gen_workspace_new (gen, id);
         gen->files--;
         ws->created = TRUE;
-        gen_read_tail (ws->log.path, &ws->log.last_ts, &device, &seq, &ws->session);
+        gen_read_tail (&ws->log, &device, &seq, &ws->session);
       }
+}
+
+/* What a conversation's log ends with, read when first appended to. */
+static void
+gen_conv_load (Gen *gen, Conv *conv)
+{
+  g_autofree char *device = NULL;
+
+  if (conv->seq >= 0)
+    return;
+  gen_read_tail (&conv->log, &device, &conv->seq, NULL);
+  conv->device = gen_device_index (gen, device);
+}
+
+/* The conversation the late device resumes: one that others carried on
+ * for hours after (its log spans more than GEN_LATE_ROOM), the first of up
+ * to 32 drawn, else the last drawn. */
+static Conv *
+gen_late_conv (Gen *gen)
+{
+  Conv *conv = NULL;
+
+  for (guint i = 0; i < 32; i++)
+    {
+      conv = gen->convs->pdata[rng_below (&gen->rng, gen->convs->len)];
+      gen_conv_load (gen, conv);
+      if (conv->log.last_ts - conv->log.first_ts > GEN_LATE_ROOM)
+        break;
+    }
+  return conv;
+}
+
+/* A moment of true time at which the late device's clock reads a time
+ * inside the span `log` covered before the append, early enough that its
+ * session (three turns at most, each within about an hour) ends inside it
+ * too when the span is long enough. */
+static gint64
+gen_late_moment (Gen *gen, const GenLog *log)
+{
+  gint64 first = MIN (log->first_ts, log->last_ts);
+
+  return rng_range (&gen->rng, first, MAX (first, log->last_ts - GEN_LATE_ROOM))
+         - gen->skew[GEN_LATE_DEVICE];
 }
 
 /* Append about `target` events to the existing folder. */
@@ -1450,6 +1539,12 @@ static void
 gen_append (Gen *gen)
 {
   gen_load_existing (gen);
+  if (gen->late && gen->convs->len == 0)
+    {
+      g_printerr ("jsync-gen-corpus: %s: no conversation to add late events"
+                  " to\n", gen->out);
+      exit (2);
+    }
   if (gen->workspaces->len == 0)
     {
       Workspace *ws = gen_workspace_new (gen, "default");
@@ -1465,24 +1560,29 @@ gen_append (Gen *gen)
   while (!gen_full (gen))
     {
       Conv *conv;
-      gboolean fresh = gen->convs->len == 0 || rng_chance (&gen->rng, 0.08);
+      gboolean fresh = FALSE;
 
-      if (fresh)
-        conv = gen_conv_new (gen);
-      else
-        conv = gen->convs->pdata[rng_below (&gen->rng, gen->convs->len)];
-      if (!fresh && conv->seq < 0)
+      /* One after another, minutes apart, after what the file holds; late,
+       * at a moment the file already covers. */
+      if (gen->late)
         {
-          g_autofree char *device = NULL;
-
-          gen_read_tail (conv->log.path, &conv->log.last_ts, &device, &conv->seq,
-                         NULL);
-          conv->device = gen_device_index (gen, device);
+          conv = gen_late_conv (gen);
+          gen->now = gen_late_moment (gen, &conv->log);
         }
-      /* One after another, minutes apart, after what the file holds. */
-      gen->now = MAX (gen->now, conv->log.last_ts - gen->skew[2])
-                 + rng_lognormal (&gen->rng, 20 * 60000.0, 1.0, 60000,
-                                  86400000);
+      else
+        {
+          fresh = gen->convs->len == 0 || rng_chance (&gen->rng, 0.08);
+          if (fresh)
+            conv = gen_conv_new (gen);
+          else
+            {
+              conv = gen->convs->pdata[rng_below (&gen->rng, gen->convs->len)];
+              gen_conv_load (gen, conv);
+            }
+          gen->now = MAX (gen->now, conv->log.last_ts - gen->skew[2])
+                     + rng_lognormal (&gen->rng, 20 * 60000.0, 1.0, 60000,
+                                      86400000);
+        }
       gen_conversation (gen, conv, fresh,
                         fresh ? MIN (gen_turns (gen), 20)
                               : rng_range (&gen->rng, 1, 3));
@@ -1573,6 +1673,7 @@ main (int argc, char **argv)
   gint64 events = 100000;
   gint64 seed = 1;
   double append_percent = 0;
+  gboolean late = FALSE;
   gint64 skew = 8000;
   g_autofree char *out = NULL;
   g_autoptr(GOptionContext) context = NULL;
@@ -1587,6 +1688,9 @@ main (int argc, char **argv)
       "DIR" },
     { "append-percent", 'a', 0, G_OPTION_ARG_DOUBLE, &append_percent,
       "Append P% new events to the existing folder", "P" },
+    { "late", 'l', 0, G_OPTION_ARG_NONE, &late,
+      "With --append-percent: as another device, offline until now, whose"
+      " events sort among those already there", NULL },
     { "clock-skew", 0, 0, G_OPTION_ARG_INT64, &skew,
       "How far the devices' clocks disagree, ms (default 8000)", "MS" },
     G_OPTION_ENTRY_NULL
@@ -1606,6 +1710,11 @@ main (int argc, char **argv)
       g_printerr ("jsync-gen-corpus: %s\n", error->message);
       return 2;
     }
+  if (late && append_percent <= 0)
+    {
+      g_printerr ("jsync-gen-corpus: --late goes with --append-percent\n");
+      return 2;
+    }
   if (out == NULL || events < 0 || append_percent < 0 || skew < 0)
     {
       g_printerr ("jsync-gen-corpus: --out DIR is required; --events,"
@@ -1615,13 +1724,15 @@ main (int argc, char **argv)
     }
 
   /* The devices and their clocks depend on the seed alone, so appends
-   * write as the same devices. */
+   * write as the same devices; the late device, drawn last, has its own
+   * id, and its clock is right. */
   rng_seed (&device_rng, (guint64) seed ^ G_GUINT64_CONSTANT (0xde1ce5));
-  for (guint d = 0; d < GEN_N_DEVICES; d++)
+  for (guint d = 0; d <= GEN_LATE_DEVICE; d++)
     gen.devices[d] = rng_uuid (&device_rng);
   gen.skew[0] = 0;
   gen.skew[1] = skew * 45 / 100;
   gen.skew[2] = -skew;
+  gen.skew[GEN_LATE_DEVICE] = 0;
   gen.out = g_steal_pointer (&out);
   gen.types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gen.convs = g_ptr_array_new_with_free_func ((GDestroyNotify) conv_free);
@@ -1639,9 +1750,11 @@ main (int argc, char **argv)
           return 2;
         }
       gen.appending = TRUE;
+      gen.late = late;
       gen.limit = MAX (1, (guint64) llround (existing * append_percent / 100));
       rng_seed (&gen.rng, (guint64) seed ^ existing
-                            ^ G_GUINT64_CONSTANT (0x5eed0fa99e4d0000));
+                            ^ G_GUINT64_CONSTANT (0x5eed0fa99e4d0000)
+                            ^ (late ? G_GUINT64_CONSTANT (0x1a7e) : 0));
       gen_append (&gen);
     }
   else
@@ -1671,6 +1784,16 @@ main (int argc, char **argv)
   json_object_object_add (summary, "events", json_object_new_int64 (gen.events));
   json_object_object_add (summary, "files", json_object_new_int64 (gen.files));
   json_object_object_add (summary, "bytes", json_object_new_int64 (gen.bytes));
+  json_object_object_add (summary, "backdated",
+                          json_object_new_int64 (gen.backdated));
+  {
+    json_object *devices = json_object_new_array ();
+
+    for (guint d = 0; d <= GEN_LATE_DEVICE; d++)
+      if (d == GEN_LATE_DEVICE ? gen.late : !gen.late)
+        json_object_array_add (devices, json_object_new_string (gen.devices[d]));
+    json_object_object_add (summary, "devices", devices);
+  }
   json_object_object_add (summary, "seconds",
                           json_object_new_double ((g_get_monotonic_time () - start)
                                                   / 1e6));
@@ -1691,7 +1814,7 @@ main (int argc, char **argv)
                                                    JSON_C_TO_STRING_PLAIN));
   json_object_put (summary);
 
-  for (guint d = 0; d < GEN_N_DEVICES; d++)
+  for (guint d = 0; d <= GEN_LATE_DEVICE; d++)
     g_free (gen.devices[d]);
   g_ptr_array_unref (gen.workspaces);
   g_ptr_array_unref (gen.convs);

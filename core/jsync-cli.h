@@ -35,6 +35,7 @@ typedef struct
   gboolean fsync;           /* append --fsync */
   gboolean dry_run;         /* recover --dry-run */
   char *to;                 /* recover --to */
+  gboolean keep_previous;   /* rebuild --keep-previous */
 } JsyncCliOptions;
 
 extern JsyncCliOptions jsync_cli_options;

@@ -25,12 +25,14 @@ cmd_print_failed (json_object *failed)
   for (size_t i = 0; i < json_object_array_length (list); i++)
     {
       json_object *item = json_object_array_get_idx (list, i);
-      json_object *id = json_object_object_get (item, "id");
+      json_object *id;
 
       jsync_cli_printf ("%s:%" G_GINT64_FORMAT ": %s",
                         jsync_cli_json_string (item, "file"),
                         jsync_cli_json_int (item, "line"),
                         jsync_cli_json_string (item, "message"));
+      /* A line that is no valid event has none. */
+      id = json_object_object_get (item, "id");
       if (id != NULL)
         jsync_cli_printf ("  (event %s)", json_object_get_string (id));
       putchar ('\n');

@@ -45,6 +45,8 @@ typedef struct
   gboolean has_lock_timeout;
   guint lock_timeout;
   GStrv disabled_appliers;    /* owned, nullable */
+  gboolean has_keep_previous;
+  gboolean keep_previous;
 } ConfigValues;
 
 struct _JsyncConfig
@@ -53,8 +55,8 @@ struct _JsyncConfig
   char *path;                 /* owned: the keyfile as named, nullable */
   ConfigValues file;          /* from the keyfile */
 
-  /* From the setters (only the first six members have one); these win
-   * over the keyfile. */
+  /* From the setters (only the first six members and keep_previous have
+   * one); these win over the keyfile. */
   ConfigValues set;
 
   /* The default database, computed when first asked for. */
@@ -247,6 +249,12 @@ config_read_jsync_key (GKeyFile *keyfile, const char *path,
       values->has_strict = TRUE;
       return config_read_boolean (keyfile, CONFIG_GROUP, key,
                                   &values->strict, error);
+    }
+  if (g_str_equal (key, "keep-previous"))
+    {
+      values->has_keep_previous = TRUE;
+      return config_read_boolean (keyfile, CONFIG_GROUP, key,
+                                  &values->keep_previous, error);
     }
   if (g_str_equal (key, "ignore"))
     {
@@ -470,7 +478,31 @@ jsync_config_set_strict (JsyncConfig *config, gboolean strict)
   config->set.strict = strict != FALSE;
 }
 
+/**
+ * jsync_config_set_keep_previous:
+ * Keep the cache a rebuild replaces as "<db>.previous"
+ * (--keep-previous); it wins over the keyfile's `keep-previous`.
+ */
+void
+jsync_config_set_keep_previous (JsyncConfig *config, gboolean keep)
+{
+  g_return_if_fail (config != NULL);
+  config->set.has_keep_previous = TRUE;
+  config->set.keep_previous = keep != FALSE;
+}
+
 /* --- Getters ------------------------------------------------------------- */
+
+/* A boolean of both places: the setter's when given, else the keyfile's,
+ * else FALSE. */
+static gboolean
+config_pick_flag (gboolean has_set, gboolean set, gboolean has_file,
+                  gboolean file)
+{
+  if (has_set)
+    return set;
+  return has_file && file;
+}
 
 /**
  * jsync_config_get_data_dir:
@@ -574,11 +606,23 @@ gboolean
 jsync_config_get_strict (JsyncConfig *config)
 {
   g_return_val_if_fail (config != NULL, FALSE);
-  if (config->set.has_strict)
-    return config->set.strict;
-  if (config->file.has_strict)
-    return config->file.strict;
-  return FALSE;
+  return config_pick_flag (config->set.has_strict, config->set.strict,
+                           config->file.has_strict, config->file.strict);
+}
+
+/**
+ * jsync_config_get_keep_previous:
+ * Whether a rebuild keeps the cache it replaces as "<db>.previous": the
+ * setter's, the keyfile's, else FALSE.
+ */
+gboolean
+jsync_config_get_keep_previous (JsyncConfig *config)
+{
+  g_return_val_if_fail (config != NULL, FALSE);
+  return config_pick_flag (config->set.has_keep_previous,
+                           config->set.keep_previous,
+                           config->file.has_keep_previous,
+                           config->file.keep_previous);
 }
 
 /**

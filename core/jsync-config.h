@@ -26,6 +26,10 @@ const char *jsync_config_get_device_id (JsyncConfig *config);
 /* Seconds a writer waits for the cache lock (key `lock-timeout`, default
  * 30). */
 guint jsync_config_get_lock_timeout (JsyncConfig *config);
+/* Whether a rebuild keeps the cache it replaces as "<db>.previous"
+ * (--keep-previous, key `keep-previous`, default FALSE: it is removed). */
+void jsync_config_set_keep_previous (JsyncConfig *config, gboolean keep);
+gboolean jsync_config_get_keep_previous (JsyncConfig *config);
 /* The file the keyfile was loaded from, or NULL. (transfer none) */
 const char *jsync_config_get_path (JsyncConfig *config);
 /* The NAMEs of the [applier:NAME] groups that say enabled=false.

@@ -744,12 +744,15 @@ coordinator_check_complete (JsyncResult *result, GError **error)
   return FALSE;
 }
 
-/* Swap the built file in, under the writer lock; the old cache is kept
- * as "<db>.previous".  The cache's path names a whole cache at every
- * instant: the old file gets its second name first, then the new one
- * replaces it in one rename. */
+/* Swap the built file in, under the writer lock.  The cache's path names
+ * a whole cache at every instant: the new file replaces the old one in
+ * one rename.  The old cache is then gone (a reader that has it open goes
+ * on reading it until it closes it), unless `keep` asks to keep it as
+ * "<db>.previous": then it gets that second name first.  Otherwise a
+ * "<db>.previous" left by an earlier rebuild goes too, once the new cache
+ * is in place. */
 static gboolean
-coordinator_swap (JsyncCoordinator *self, const char *building,
+coordinator_swap (JsyncCoordinator *self, const char *building, gboolean keep,
                   GError **error)
 {
   g_autofree char *previous = g_strconcat (self->db_path, ".previous", NULL);
@@ -758,20 +761,26 @@ coordinator_swap (JsyncCoordinator *self, const char *building,
   g_autofree char *shm = g_strconcat (self->db_path, "-shm", NULL);
 
   g_clear_pointer (&self->store, jsync_store_free);
-  jsync_coordinator_remove_db_files (previous);
-  /* Where hard links are not to be had, a rename: for that instant the
-   * path names no cache, and a reader opening it then finds none. */
-  if (link (self->db_path, previous) != 0 && errno != ENOENT
-      && g_rename (self->db_path, previous) != 0 && errno != ENOENT)
+  if (keep)
     {
-      g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
-                   "%s: cannot keep it as %s: %s", self->db_path, previous,
-                   g_strerror (errno));
-      return FALSE;
+      jsync_coordinator_remove_db_files (previous);
+      /* Where hard links are not to be had, a rename: for that instant
+       * the path names no cache, and a reader opening it then finds
+       * none. */
+      if (link (self->db_path, previous) != 0 && errno != ENOENT
+          && g_rename (self->db_path, previous) != 0 && errno != ENOENT)
+        {
+          g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_IO,
+                       "%s: cannot keep it as %s: %s", self->db_path,
+                       previous, g_strerror (errno));
+          return FALSE;
+        }
     }
-  /* A WAL that closing could not checkpoint holds committed writes of the
-   * old cache: it goes with it. */
-  if (g_rename (wal, previous_wal) != 0)
+  /* A WAL that closing could not checkpoint (a reader still had the old
+   * cache open) holds committed writes of the old cache: it goes with it,
+   * before the new file takes the path, which must never pair with
+   * another file's WAL.  A reader holding them open keeps its own. */
+  if (!keep || g_rename (wal, previous_wal) != 0)
     g_unlink (wal);
   g_unlink (shm);
   if (g_rename (building, self->db_path) != 0)
@@ -780,6 +789,8 @@ coordinator_swap (JsyncCoordinator *self, const char *building,
                    g_strerror (errno));
       return FALSE;
     }
+  if (!keep)
+    jsync_coordinator_remove_db_files (previous);
   return TRUE;
 }
 
@@ -797,17 +808,22 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
   BuildDir build = { 0 };
   gint64 start = g_get_monotonic_time ();
   guint64 lost;
+  gboolean keep;
   gboolean ok;
   int lock;
 
   if (!jsync_coordinator_check_writable (self, "rebuild", error)
       || jsync_coordinator_get_store (self, error) == NULL)
     return NULL;
+  /* The old cache is the only place left of lost events: it is kept
+   * whatever keep-previous says. */
   lost = jsync_store_count_of (self->store, JSYNC_COUNT_LOST);
+  keep = lost > 0 || jsync_config_get_keep_previous (self->config);
   if (lost > 0)
     g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
                " no log any more (see `jsync status`); the new cache will not"
-               " have them", lost);
+               " have them, the old one is kept as %s.previous", lost,
+               self->db_path);
   ok = build_dir_claim (&build, self->db_path, error)
        && jsync_coordinator_build (self, build.db, NULL, NULL, result, error)
        && coordinator_check_complete (result, error);
@@ -825,7 +841,7 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
     {
       ok = coordinator_catch_up_build (self, build.db, result, error)
            && coordinator_check_complete (result, error)
-           && coordinator_swap (self, build.db, error);
+           && coordinator_swap (self, build.db, keep, error);
       if (ok)
         self->store = coordinator_open_store_locked (self, error);
       jsync_store_unlock (lock);

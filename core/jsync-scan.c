@@ -4,6 +4,18 @@
  * in a thread of its own; each present log's identity and checkpoint
  * checked, to read it not at all, from its checkpoint, or again from its
  * start; a new log's row; the checkpoints written with a batch.
+ *
+ * A folder is listed again only when it changed: jsync_folders keeps each
+ * folder's identity, mtime, ctime and entries as the last scan listed it.
+ * Adding, removing or renaming an entry moves the folder's mtime and
+ * ctime (a tool that puts the mtime back still moves the ctime), so a
+ * folder whose stat is the one recorded holds the entries recorded; each
+ * log among them is still looked at (its folder does not change when it
+ * grows).  A change within the same tick of the file system's clock as
+ * the stat recorded would leave the times as they were, so a listing is
+ * trusted only when the folder's ctime was older than the listing by more
+ * than SCAN_FOLDER_MARGIN_NS ("racily clean" otherwise, as git says of
+ * its index): such a folder is listed again by the next scan.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -75,6 +87,19 @@ source_by_id (Run *run, gint64 id)
   return g_hash_table_lookup (run->sources_by_id, &id);
 }
 
+/* The end of a read of rows: `stmt` finalized, and FALSE with an error
+ * saying `what` failed unless `rc` says every row was read. */
+static gboolean
+scan_rows_read (Run *run, sqlite3_stmt *stmt, int rc, const char *what,
+                GError **error)
+{
+  sqlite3_finalize (stmt);
+  if (rc == SQLITE_DONE)
+    return TRUE;
+  jsync_store_set_error (run->store, error, what);
+  return FALSE;
+}
+
 /* Load every known source (checkpoints) into the run. */
 gboolean
 scan_load_sources (Run *run, GError **error)
@@ -111,15 +136,9 @@ scan_load_sources (Run *run, GError **error)
       g_hash_table_insert (run->sources, source->path, source);
       g_hash_table_insert (run->sources_by_id, &source->id, source);
     }
-  sqlite3_finalize (stmt);
   if (block != NULL)
     source_block_unref (block);
-  if (rc != SQLITE_DONE)
-    {
-      jsync_store_set_error (run->store, error, "read jsync_sources");
-      return FALSE;
-    }
-  return TRUE;
+  return scan_rows_read (run, stmt, rc, "read jsync_sources", error);
 }
 
 /* Give a new source its row. */
@@ -140,6 +159,47 @@ scan_insert_source (Run *run, Source *source, GError **error)
  * that it runs in a thread while scan_load_sources() reads the cache; the
  * logs it finds go to the Run's thread in blocks, merged as they come. */
 #define SCAN_BLOCK 256
+
+/* How much older than a listing a folder's ctime must be for the listing
+ * to be trusted: more than any file system's clock tick (FAT's 2 s). */
+#define SCAN_FOLDER_MARGIN_NS (G_GINT64_CONSTANT (2) * G_TIME_SPAN_SECOND * 1000)
+
+/* How the scan went through a folder. */
+typedef enum
+{
+  SCAN_FOLDER_UNREAD,         /* not to the end of its entries */
+  SCAN_FOLDER_TRUSTED,        /* its entries taken from jsync_folders */
+  SCAN_FOLDER_LISTED,         /* listed to its end */
+} ScanFolderHow;
+
+/* A folder as the scan went through it. */
+typedef struct
+{
+  char *path;                 /* owned */
+  struct stat st;
+  ScanFolderHow how;
+  GString *entries;           /* owned, nullable: names read, each ending
+                               * in NUL */
+} ScanFolder;
+
+static void
+scan_folder_free (gpointer data)
+{
+  ScanFolder *folder = data;
+
+  g_free (folder->path);
+  if (folder->entries != NULL)
+    g_string_free (folder->entries, TRUE);
+  g_free (folder);
+}
+
+/* A row of jsync_folders, loaded before the scan. */
+typedef struct
+{
+  JsyncFolder row;            /* path and entries point into data */
+  gboolean keep;              /* still right after this scan */
+  char data[];
+} ScanListing;
 
 typedef struct
 {
@@ -180,6 +240,11 @@ typedef struct
   GPtrArray *warnings;        /* owned: of char*, entries skipped, in the
                                * order met */
   GError *error;              /* owned: the data folder cannot be read */
+  GHashTable *listings;       /* owned: path → ScanListing*, jsync_folders
+                               * as loaded */
+  gint64 now;                 /* ns of the real-time clock before any
+                               * stat of this scan */
+  GPtrArray *folders;         /* owned: of ScanFolder*, in the order met */
 } Scan;
 
 static ScanBlock *
@@ -231,11 +296,12 @@ scan_unseen (Scan *scan, const char *what, int saved_errno)
 static void scan_dir (Scan *scan, int fd);
 
 /* Look at the entry `name` (of type `d_type`, as readdir() gave it) of the
- * folder `dir`, whose path is scan->relative up to `base`: a log is added
- * to the block, a folder scanned. */
+ * folder open on `dir_fd`, whose path is scan->relative up to `base`: a
+ * log is added to the block, a folder scanned.  Names worth looking at
+ * are added to `names` (when not NULL), the folder's listing. */
 static void
-scan_entry (Scan *scan, DIR *dir, gsize base, const char *name,
-            unsigned char d_type)
+scan_entry (Scan *scan, int dir_fd, gsize base, const char *name,
+            unsigned char d_type, GString *names)
 {
   gboolean log = g_str_has_suffix (name, ".jsonl");
   ScanFound *found;
@@ -243,6 +309,9 @@ scan_entry (Scan *scan, DIR *dir, gsize base, const char *name,
   /* Neither a log nor a folder: nothing to look at. */
   if (!log && d_type != DT_DIR && d_type != DT_UNKNOWN)
     return;
+  /* Kept whether ignored or not: the keyfile's globs may change. */
+  if (names != NULL)
+    g_string_append_len (names, name, strlen (name) + 1);
   g_string_truncate (scan->relative, base);
   if (base > 0)
     g_string_append_c (scan->relative, G_DIR_SEPARATOR);
@@ -250,7 +319,7 @@ scan_entry (Scan *scan, DIR *dir, gsize base, const char *name,
   if (scan_is_ignored (scan, scan->relative->str, name))
     return;
   found = &scan->block->found[scan->block->length];
-  if (fstatat (dirfd (dir), name, &found->st, AT_SYMLINK_NOFOLLOW) != 0)
+  if (fstatat (dir_fd, name, &found->st, AT_SYMLINK_NOFOLLOW) != 0)
     {
       /* Gone since it was listed: gone. */
       if (errno != ENOENT)
@@ -259,7 +328,7 @@ scan_entry (Scan *scan, DIR *dir, gsize base, const char *name,
     }
   if (S_ISDIR (found->st.st_mode))
     {
-      int sub = openat (dirfd (dir), name,
+      int sub = openat (dir_fd, name,
                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK
                           | O_CLOEXEC);
 
@@ -291,22 +360,72 @@ scan_entry (Scan *scan, DIR *dir, gsize base, const char *name,
     }
 }
 
+/* The time of `ts` in ns. */
+static gint64
+scan_ns (const struct timespec *ts)
+{
+  return (gint64) ts->tv_sec * G_GINT64_CONSTANT (1000000000) + ts->tv_nsec;
+}
+
+/* The listing of the folder `st` at scan->relative, if it can be
+ * trusted: the folder is the one listed, not changed since, and was not
+ * changed within SCAN_FOLDER_MARGIN_NS before it was listed. */
+static const JsyncFolder *
+scan_trusted_listing (Scan *scan, const struct stat *st)
+{
+  ScanListing *listing = g_hash_table_lookup (scan->listings,
+                                              scan->relative->str);
+  gint64 ctime = scan_ns (&st->st_ctim);
+
+  if (listing == NULL || listing->row.dev != (gint64) st->st_dev
+      || listing->row.ino != (gint64) st->st_ino
+      || listing->row.mtime != scan_ns (&st->st_mtim)
+      || listing->row.ctime != ctime
+      || ctime >= listing->row.listed - SCAN_FOLDER_MARGIN_NS)
+    return NULL;
+  return &listing->row;
+}
+
 /* Scan the folder open on @fd (taken) whose path relative to the data folder
- * is scan->relative ("" for the data folder).  Entries are looked at
- * relative to the folder: no walk of their whole path. */
+ * is scan->relative ("" for the data folder): from its listing in
+ * jsync_folders when it can be trusted, else by reading it.  Entries are
+ * looked at relative to the folder: no walk of their whole path. */
 static void
 scan_dir (Scan *scan, int fd)
 {
-  DIR *dir = fdopendir (fd);
+  ScanFolder *folder = g_new0 (ScanFolder, 1);
   gsize base = scan->relative->len;
+  const JsyncFolder *listing;
   struct dirent *entry;
+  DIR *dir;
 
+  folder->path = g_strdup (scan->relative->str);
+  g_ptr_array_add (scan->folders, folder);
+  if (fstat (fd, &folder->st) != 0)
+    {
+      scan_unseen (scan, "cannot be looked at", errno);
+      close (fd);
+      return;
+    }
+  listing = scan_trusted_listing (scan, &folder->st);
+  if (listing != NULL)
+    {
+      for (gsize at = 0; at < listing->entries_length;
+           at += strlen (listing->entries + at) + 1)
+        scan_entry (scan, fd, base, listing->entries + at, DT_UNKNOWN, NULL);
+      g_string_truncate (scan->relative, base);
+      folder->how = SCAN_FOLDER_TRUSTED;
+      close (fd);
+      return;
+    }
+  dir = fdopendir (fd);
   if (dir == NULL)
     {
       scan_unseen (scan, "cannot be read", errno);
       close (fd);
       return;
     }
+  folder->entries = g_string_new (NULL);
   for (;;)
     {
       const char *name;
@@ -318,7 +437,7 @@ scan_dir (Scan *scan, int fd)
       name = entry->d_name;
       if (name[0] == '.')
         continue;
-      scan_entry (scan, dir, base, name, entry->d_type);
+      scan_entry (scan, fd, base, name, entry->d_type, folder->entries);
     }
   if (errno != 0)
     {
@@ -326,6 +445,8 @@ scan_dir (Scan *scan, int fd)
       g_string_truncate (scan->relative, base);
       scan_unseen (scan, "could not be read to its end", errno);
     }
+  else
+    folder->how = SCAN_FOLDER_LISTED;
   g_string_truncate (scan->relative, base);
   closedir (dir);
 }
@@ -353,8 +474,121 @@ scan_thread (gpointer data)
   return NULL;
 }
 
+/* The folders' listings of jsync_folders, into scan->listings. */
+static gboolean
+scan_load_listings (Run *run, Scan *scan, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (!jsync_store_folders_read (run->store, &stmt, error))
+    return FALSE;
+  if (stmt == NULL)
+    return TRUE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gsize path_length = sqlite3_column_bytes (stmt, JSYNC_FOLDER_PATH);
+      gsize entries_length = sqlite3_column_bytes (stmt,
+                                                   JSYNC_FOLDER_ENTRIES);
+      const char *entries = sqlite3_column_blob (stmt, JSYNC_FOLDER_ENTRIES);
+      ScanListing *listing = g_malloc0 (sizeof (ScanListing) + path_length
+                                       + 1 + entries_length + 1);
+      char *path = listing->data;
+      char *names = path + path_length + 1;
+
+      memcpy (path, sqlite3_column_text (stmt, JSYNC_FOLDER_PATH),
+              path_length);
+      path[path_length] = '\0';
+      if (entries_length > 0)
+        memcpy (names, entries, entries_length);
+      /* Each name ends in NUL: one more stops a damaged last one. */
+      names[entries_length] = '\0';
+      listing->row = (JsyncFolder) {
+        .path = path,
+        .dev = sqlite3_column_int64 (stmt, JSYNC_FOLDER_DEV),
+        .ino = sqlite3_column_int64 (stmt, JSYNC_FOLDER_INO),
+        .mtime = sqlite3_column_int64 (stmt, JSYNC_FOLDER_MTIME),
+        .ctime = sqlite3_column_int64 (stmt, JSYNC_FOLDER_CTIME),
+        .listed = sqlite3_column_int64 (stmt, JSYNC_FOLDER_LISTED),
+        .entries = names,
+        .entries_length = entries_length,
+      };
+      g_hash_table_replace (scan->listings, path, listing);
+    }
+  return scan_rows_read (run, stmt, rc, "read jsync_folders", error);
+}
+
+/* Whether `folder`, listed, differs from its listing in jsync_folders in
+ * a way worth writing: anything but the time of the listing, or that time
+ * when it makes the listing trusted. */
+static gboolean
+scan_listing_changed (Scan *scan, const ScanFolder *folder)
+{
+  ScanListing *listing = g_hash_table_lookup (scan->listings, folder->path);
+  gint64 ctime = scan_ns (&folder->st.st_ctim);
+
+  return listing == NULL || listing->row.dev != (gint64) folder->st.st_dev
+         || listing->row.ino != (gint64) folder->st.st_ino
+         || listing->row.mtime != scan_ns (&folder->st.st_mtim)
+         || listing->row.ctime != ctime
+         || listing->row.entries_length != folder->entries->len
+         || memcmp (listing->row.entries, folder->entries->str,
+                    folder->entries->len) != 0
+         || ctime < scan->now - SCAN_FOLDER_MARGIN_NS;
+}
+
+/* Write the listings of the folders listed, forget those of the folders
+ * the scan did not go through (gone, or not looked into): in a
+ * transaction of their own, none when nothing changed. */
+static gboolean
+scan_save_listings (Run *run, Scan *scan, GError **error)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  for (guint i = 0; i < scan->folders->len; i++)
+    {
+      ScanFolder *folder = scan->folders->pdata[i];
+      JsyncFolder row = {
+        .path = folder->path,
+        .dev = (gint64) folder->st.st_dev,
+        .ino = (gint64) folder->st.st_ino,
+        .mtime = scan_ns (&folder->st.st_mtim),
+        .ctime = scan_ns (&folder->st.st_ctim),
+        .listed = scan->now,
+      };
+      ScanListing *listing = g_hash_table_lookup (scan->listings,
+                                                  folder->path);
+
+      if (folder->how == SCAN_FOLDER_TRUSTED)
+        listing->keep = TRUE;
+      if (folder->how != SCAN_FOLDER_LISTED)
+        continue;
+      if (scan_listing_changed (scan, folder))
+        {
+          row.entries = folder->entries->str;
+          row.entries_length = folder->entries->len;
+          if (!jsync_store_begin (run->store, error)
+              || !jsync_store_folder_write (run->store, &row, error))
+            return FALSE;
+        }
+      if (listing != NULL)
+        listing->keep = TRUE;
+    }
+  /* The others were not gone through, or not to the end of their
+   * entries: their listings could hide one. */
+  g_hash_table_iter_init (&iter, scan->listings);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!((ScanListing *) value)->keep
+        && (!jsync_store_begin (run->store, error)
+            || !jsync_store_folder_forget (run->store, key, error)))
+      return FALSE;
+  return jsync_store_commit (run->store, error);
+}
+
 /* Load the known sources and scan the data folder, both at once (the scan
- * in a thread of its own); the logs found are marked present, in @found. */
+ * in a thread of its own); the logs found are marked present, in @found.
+ * The listings of the folders are loaded first, and written after. */
 gboolean
 scan_data_folder (Run *run, GPtrArray *found, GError **error)
 {
@@ -366,12 +600,26 @@ scan_data_folder (Run *run, GPtrArray *found, GError **error)
     .spare = g_async_queue_new_full ((GDestroyNotify) scan_block_free),
     .warnings = g_ptr_array_new_with_free_func (g_free),
     .unseen = g_ptr_array_new_with_free_func (scan_unseen_free),
+    .listings = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free),
+    .folders = g_ptr_array_new_with_free_func (scan_folder_free),
   };
   GThread *thread;
   SourceBlock *block = NULL;
   gboolean ok;
   gboolean last = FALSE;
 
+  if (!scan_load_listings (run, &scan, error))
+    {
+      g_hash_table_unref (scan.listings);
+      g_ptr_array_unref (scan.folders);
+      g_ptr_array_unref (scan.unseen);
+      g_ptr_array_unref (scan.warnings);
+      g_async_queue_unref (scan.spare);
+      g_async_queue_unref (scan.blocks);
+      g_string_free (scan.relative, TRUE);
+      return FALSE;
+    }
+  scan.now = g_get_real_time () * 1000;
   scan.block = scan_block_new (&scan);
   thread = g_thread_try_new ("jsync-scan", scan_thread, &scan, NULL);
   if (thread == NULL)
@@ -414,7 +662,10 @@ scan_data_folder (Run *run, GPtrArray *found, GError **error)
           ok = FALSE;
         }
     }
+  ok = ok && scan_save_listings (run, &scan, error);
   g_clear_error (&scan.error);
+  g_hash_table_unref (scan.listings);
+  g_ptr_array_unref (scan.folders);
   g_ptr_array_unref (scan.warnings);
   run->unseen = scan.unseen;
   g_async_queue_unref (scan.spare);

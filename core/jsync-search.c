@@ -41,22 +41,17 @@ typedef struct
   json_object *json;             /* owned */
 } SearchHit;
 
+/* The clear functions of the arrays that hold them by value. */
 static void
-search_table_free (gpointer data)
+search_table_clear (gpointer data)
 {
-  SearchTable *table = data;
-
-  g_strfreev (table->columns);
-  g_free (table);
+  g_strfreev (((SearchTable *) data)->columns);
 }
 
 static void
-search_hit_free (gpointer data)
+search_hit_clear (gpointer data)
 {
-  SearchHit *hit = data;
-
-  json_object_put (hit->json);
-  g_free (hit);
+  g_clear_pointer (&((SearchHit *) data)->json, json_object_put);
 }
 
 /* The FTS5 query of a user's text; *n_words: the different words in it. */
@@ -110,13 +105,14 @@ search_has_column (sqlite3 *db, const char *table, const char *column)
 
 /* The FTS tables to query: every one the attached appliers declare, or the
  * one named (by its own name or its content table's). */
-static GPtrArray *
+static GArray *
 search_tables (JsyncCoordinator *self, const char *only, GError **error)
 {
-  g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func (search_table_free);
+  g_autoptr(GArray) tables = g_array_new (FALSE, FALSE, sizeof (SearchTable));
   g_autoptr(GString) known = g_string_new (NULL);
   JsyncStore *store = self->store;
 
+  g_array_set_clear_func (tables, search_table_clear);
   for (guint i = 0; i < store->appliers->len; i++)
     {
       JsyncApplierInstance *applier = store->appliers->pdata[i];
@@ -125,30 +121,29 @@ search_tables (JsyncCoordinator *self, const char *only, GError **error)
       for (guint s = 0; desc->search != NULL && desc->search[s].fts != NULL; s++)
         {
           const JsyncSearchTable *decl = &desc->search[s];
-          SearchTable *table;
+          SearchTable table = { .decl = decl };
 
           g_string_append_printf (known, "%s%s (%s)", known->len ? ", " : "",
                                   decl->fts, decl->table);
           if (only != NULL && strcmp (only, decl->fts) != 0
               && strcmp (only, decl->table) != 0)
             continue;
-          table = g_new0 (SearchTable, 1);
-          table->decl = decl;
-          table->columns = g_strsplit (decl->columns != NULL ? decl->columns
-                                                             : "", ",", -1);
-          for (guint c = 0; table->columns[c] != NULL; c++)
-            g_strstrip (table->columns[c]);
-          table->has_id = search_has_column (store->db, decl->table, "id");
-          g_ptr_array_add (tables, table);
-          for (guint c = 0; table->columns[c] != NULL; c++)
-            if (*table->columns[c] != '\0'
+          table.columns = g_strsplit (decl->columns != NULL ? decl->columns
+                                                            : "", ",", -1);
+          for (guint c = 0; table.columns[c] != NULL; c++)
+            g_strstrip (table.columns[c]);
+          table.has_id = search_has_column (store->db, decl->table, "id");
+          /* The array owns the columns from here. */
+          g_array_append_val (tables, table);
+          for (guint c = 0; table.columns[c] != NULL; c++)
+            if (*table.columns[c] != '\0'
                 && !search_has_column (store->db, decl->table,
-                                       table->columns[c]))
+                                       table.columns[c]))
               {
                 g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
                              "%s: search table %s: no column \"%s\" in %s",
                              applier->plugin->path, decl->fts,
-                             table->columns[c], decl->table);
+                             table.columns[c], decl->table);
                 return NULL;
               }
         }
@@ -167,7 +162,7 @@ search_tables (JsyncCoordinator *self, const char *only, GError **error)
 static gboolean
 search_one (JsyncCoordinator *self, SearchTable *table, guint index,
             const char *fts_query, const JsyncSearchOptions *options,
-            guint limit, GPtrArray *hits, GError **error)
+            guint limit, GArray *hits, GError **error)
 {
   JsyncStore *store = self->store;
   g_autoptr(GString) sql = g_string_new (NULL);
@@ -216,10 +211,12 @@ search_one (JsyncCoordinator *self, SearchTable *table, guint index,
   sqlite3_bind_int64 (stmt, 4, limit);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      SearchHit *hit = g_new0 (SearchHit, 1);
+      SearchHit *hit;
       json_object *columns = json_object_new_object ();
       int column = 4;
 
+      g_array_set_size (hits, hits->len + 1);
+      hit = &g_array_index (hits, SearchHit, hits->len - 1);
       hit->rowid = sqlite3_column_int64 (stmt, 0);
       hit->rank = sqlite3_column_double (stmt, 1);
       hit->table = index;
@@ -241,7 +238,6 @@ search_one (JsyncCoordinator *self, SearchTable *table, guint index,
           json_object_object_add (columns, table->columns[c],
                                   jsync_json_new_column (stmt, column++, FALSE));
       json_object_object_add (hit->json, "columns", columns);
-      g_ptr_array_add (hits, hit);
     }
   if (rc != SQLITE_DONE)
     {
@@ -261,8 +257,8 @@ search_one (JsyncCoordinator *self, SearchTable *table, guint index,
 static gint
 search_hit_compare (gconstpointer a, gconstpointer b)
 {
-  const SearchHit *x = *(SearchHit *const *) a;
-  const SearchHit *y = *(SearchHit *const *) b;
+  const SearchHit *x = a;
+  const SearchHit *y = b;
 
   if (x->rank != y->rank)
     return x->rank < y->rank ? -1 : 1;
@@ -280,13 +276,14 @@ jsync_coordinator_search (JsyncCoordinator *self, const char *query,
                           const JsyncSearchOptions *options, GError **error)
 {
   static const JsyncSearchOptions defaults = { 0 };
-  g_autoptr(GPtrArray) tables = NULL;
-  g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func (search_hit_free);
+  g_autoptr(GArray) tables = NULL;
+  g_autoptr(GArray) hits = g_array_new (FALSE, TRUE, sizeof (SearchHit));
   g_autofree char *fts_query = NULL;
   json_object *json, *results;
   gboolean began = FALSE;
   guint limit;
 
+  g_array_set_clear_func (hits, search_hit_clear);
   if (options == NULL)
     options = &defaults;
   limit = options->limit > 0 ? options->limit : SEARCH_DEFAULT_LIMIT;
@@ -322,14 +319,14 @@ jsync_coordinator_search (JsyncCoordinator *self, const char *query,
   if (!jsync_store_begin_read (self->store, &began, error))
     return NULL;
   for (guint i = 0; *fts_query != '\0' && i < tables->len; i++)
-    if (!search_one (self, tables->pdata[i], i, fts_query, options, limit,
-                     hits, error))
+    if (!search_one (self, &g_array_index (tables, SearchTable, i), i,
+                     fts_query, options, limit, hits, error))
       {
         jsync_store_end_read (self->store, began);
         return NULL;
       }
   jsync_store_end_read (self->store, began);
-  g_ptr_array_sort (hits, search_hit_compare);
+  g_array_sort (hits, search_hit_compare);
 
   json = json_object_new_object ();
   results = json_object_new_array ();
@@ -339,7 +336,7 @@ jsync_coordinator_search (JsyncCoordinator *self, const char *query,
   json_object_object_add (json, "ftsQuery", json_object_new_string (fts_query));
   for (guint i = 0; i < hits->len && i < limit; i++)
     {
-      SearchHit *hit = hits->pdata[i];
+      SearchHit *hit = &g_array_index (hits, SearchHit, i);
 
       json_object_array_add (results, g_steal_pointer (&hit->json));
     }

@@ -510,6 +510,43 @@ gboolean jsync_store_upgrade_lines (JsyncStore *store,
                                     JsyncStoreProgressFunc progress,
                                     gpointer progress_data, GError **error);
 
+/* --- jsync_folders (core/jsync-store-folders.c) -------------------------- */
+
+/* A folder of the data folder as a scan listed it. */
+typedef struct
+{
+  const char *path;         /* relative to the data folder, "" for it */
+  gint64 dev, ino;
+  gint64 mtime, ctime;      /* ns */
+  gint64 listed;            /* ns of the real-time clock */
+  const char *entries;      /* names, each ending in NUL */
+  gsize entries_length;     /* bytes, the last NUL included */
+} JsyncFolder;
+
+/* Columns of jsync_store_folders_read()'s rows, in JsyncFolder's order. */
+typedef enum
+{
+  JSYNC_FOLDER_PATH,
+  JSYNC_FOLDER_DEV,
+  JSYNC_FOLDER_INO,
+  JSYNC_FOLDER_MTIME,
+  JSYNC_FOLDER_CTIME,
+  JSYNC_FOLDER_LISTED,
+  JSYNC_FOLDER_ENTRIES,
+} JsyncFolderColumn;
+
+/* Every row of jsync_folders into *stmt: step it, then sqlite3_finalize()
+ * it; *stmt is NULL when the cache predates the table. */
+gboolean jsync_store_folders_read (JsyncStore *store, sqlite3_stmt **stmt,
+                                   GError **error);
+/* Write a folder's listing, in the open transaction; a cache that predates
+ * the table gains it first. */
+gboolean jsync_store_folder_write (JsyncStore *store,
+                                   const JsyncFolder *folder, GError **error);
+/* Forget the listing of the folder at `path`. */
+gboolean jsync_store_folder_forget (JsyncStore *store, const char *path,
+                                    GError **error);
+
 G_END_DECLS
 
 #endif /* JSYNC_STORE_H */

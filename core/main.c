@@ -13,6 +13,7 @@
 #include <jsync/jsync-plugin.h>
 
 #include "jsync-cli.h"
+#include "jsync-config.h"
 
 JsyncCliOptions jsync_cli_options = { .batch_size = -1, .limit = -1 };
 
@@ -101,6 +102,9 @@ static const GOptionEntry main_entries[] = {
   { "to", 0, 0, G_OPTION_ARG_FILENAME, &jsync_cli_options.to,
     "recover: write every lost event to FILE (below the data folder)",
     "FILE" },
+  { "keep-previous", 0, 0, G_OPTION_ARG_NONE, &jsync_cli_options.keep_previous,
+    "rebuild: keep the replaced cache as DB.previous (key keep-previous)",
+    NULL },
   G_OPTION_ENTRY_NULL
 };
 
@@ -438,6 +442,8 @@ main_make_config (GError **error)
     }
   if (jsync_cli_options.strict)
     jsync_config_set_strict (config, TRUE);
+  if (jsync_cli_options.keep_previous)
+    jsync_config_set_keep_previous (config, TRUE);
   return g_steal_pointer (&config);
 }
 

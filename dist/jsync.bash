@@ -11,6 +11,7 @@ _jsync_global_options="--config --data-dir --db --plugins-dir --batch-size
 _jsync_command_options ()
 {
   case $1 in
+    rebuild) echo "--keep-previous" ;;
     search) echo "--limit --table --raw" ;;
     failed) echo "--retry" ;;
     append) echo "--fsync" ;;

@@ -26,9 +26,6 @@
 
 #include "jsync-event.h"
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
-
 /* The applier compiled into this fuzzer. */
 extern const JsyncApplierDesc jsync_applier_descriptor;
 

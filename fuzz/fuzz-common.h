@@ -10,6 +10,10 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+/* The entry points libFuzzer (or replay.c) calls. */
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
+
 /* A broken contract is a finding: say where, and abort. */
 #define CHECK(condition)                                                  \
   G_STMT_START                                                            \
@@ -64,6 +68,15 @@ fuzz_scratch_init (const char *name)
   fuzz_scratch_file = g_build_filename (fuzz_scratch_dir, name, NULL);
   atexit (fuzz_scratch_remove);
   return fuzz_scratch_file;
+}
+
+/* The start of a target that writes one scratch file `name`: the log
+ * policy, and the file's path (as fuzz_scratch_init).  (transfer none) */
+static inline const char *
+fuzz_init_scratch (const char *name)
+{
+  fuzz_set_log_policy ();
+  return fuzz_scratch_init (name);
 }
 
 #endif /* FUZZ_COMMON_H */

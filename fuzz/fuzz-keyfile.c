@@ -19,17 +19,13 @@
 
 #include "jsync-config.h"
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
-
 static const char *conf_path;
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  conf_path = fuzz_scratch_init ("jsync.conf");
   /* Unknown keys are warnings: not findings. */
-  fuzz_set_log_policy ();
+  conf_path = fuzz_init_scratch ("jsync.conf");
   return 0;
 }
 

@@ -93,3 +93,20 @@ CREATE TABLE IF NOT EXISTS jsync_lost (
   id TEXT NOT NULL,
   PRIMARY KEY (file, id)
 ) WITHOUT ROWID;
+
+-- The folders of the data folder as a scan last listed them (issue 12): a
+-- folder whose identity, mtime and ctime are those recorded, and whose
+-- ctime was older than its listing by more than SCAN_FOLDER_MARGIN_NS
+-- (core/jsync-scan.c), is not listed again; its entries are taken from
+-- here, every log among them still looked at.  Added after version 2: a
+-- cache made before gains the table at its first write.
+CREATE TABLE IF NOT EXISTS jsync_folders (
+  path TEXT PRIMARY KEY,           -- relative to the data folder, '' for it
+  dev INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  mtime INTEGER NOT NULL,          -- ns
+  ctime INTEGER NOT NULL,          -- ns
+  listed INTEGER NOT NULL,         -- ns of the clock: when the scan began
+  entries BLOB NOT NULL            -- the names of its logs and folders,
+                                   -- each ending in NUL
+);

@@ -151,6 +151,20 @@ printed_id (JTestRun *run, int status)
   return g_strndup (run->out, strlen (run->out) - 1);
 }
 
+/* `jsync append` of `body` to `file`: it must exit `status` and print the
+ * event's id (in *id); the log's text after it in *text.
+ * (transfer full) */
+static JTestRun *
+append_read (Fixture *f, const char *file, const char *body, int status,
+             char **id, char **text)
+{
+  JTestRun *run = RUN (f, "append", file, body);
+
+  *id = printed_id (run, status);
+  *text = read_data (f, file);
+  return run;
+}
+
 static gint64
 cache_count (Fixture *f, const char *sql, const char *arg)
 {
@@ -195,11 +209,12 @@ state_device_id (Fixture *f)
 static void
 test_cli_envelope (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(JTestRun) first = RUN (f, "append", "notes.jsonl",
-                                   "{\"type\":\"echo_note\",\"data\":{\"text\":"
-                                   "\"héllo / wörld\",\"n\":1.50}}");
-  g_autofree char *id1 = printed_id (first, 0);
-  g_autofree char *text1 = read_data (f, "notes.jsonl");
+  g_autofree char *id1 = NULL;
+  g_autofree char *text1 = NULL;
+  g_autoptr(JTestRun) first = append_read (
+      f, "notes.jsonl",
+      "{\"type\":\"echo_note\",\"data\":{\"text\":"
+      "\"héllo / wörld\",\"n\":1.50}}", 0, &id1, &text1);
   g_autofree char *device = state_device_id (f);
   g_autoptr(JTestRun) second = NULL;
   g_autofree char *id2 = NULL;
@@ -229,11 +244,10 @@ test_cli_envelope (Fixture *f, gconstpointer user_data)
   assert_cached (f, id1, "echo_note");
 
   /* A second run: a new id, the same device. */
-  second = RUN (f, "append", "notes.jsonl", "{\"type\":\"echo_other\"}");
-  id2 = printed_id (second, 0);
+  second = append_read (f, "notes.jsonl", "{\"type\":\"echo_other\"}", 0,
+                        &id2, &text2);
   assert_uuid_v4 (id2);
   g_assert_cmpstr (id2, !=, id1);
-  text2 = read_data (f, "notes.jsonl");
   g_assert_true (g_str_has_prefix (text2, text1));
   lines = g_strsplit (text2 + strlen (text1), "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), ==, 2);
@@ -275,18 +289,13 @@ test_cli_newline (Fixture *f, gconstpointer user_data)
       "{\"id\":\"old-1\",\"type\":\"echo_old\",\"timestamp\":5,"
       "\"deviceId\":\"dev-a\"}";
   g_autoptr(JTestRun) run = NULL;
-  g_autoptr(JTestRun) again = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *text2 = NULL;
   g_autofree char *id = NULL;
-  g_autofree char *id2 = NULL;
-  g_autofree char *expected = NULL;
 
   /* A last line without its "\n": the append completes it first. */
   write_data (f, "log.jsonl", torn);
-  run = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_new\"}");
-  id = printed_id (run, 0);
-  text = read_data (f, "log.jsonl");
+  run = append_read (f, "log.jsonl", "{\"type\":\"echo_new\"}", 0, &id,
+                     &text);
   g_assert_true (g_str_has_prefix (text, torn));
   g_assert_true (g_str_has_prefix (text + strlen (torn),
                                    "\n{\"type\":\"echo_new\",\"id\":\""));
@@ -296,13 +305,18 @@ test_cli_newline (Fixture *f, gconstpointer user_data)
   assert_cached (f, id, "echo_new");
 
   /* The file ends with "\n" now: no blank line before the next one. */
-  again = RUN (f, "append", "log.jsonl", "{\"type\":\"echo_newer\"}");
-  id2 = printed_id (again, 0);
-  text2 = read_data (f, "log.jsonl");
-  expected = g_strdup_printf ("%s{\"type\":\"echo_newer\",\"id\":\"%s\"",
-                              text, id2);
-  g_assert_true (g_str_has_prefix (text2, expected));
-  assert_cached (f, id2, "echo_newer");
+  {
+    g_autofree char *id2 = NULL;
+    g_autofree char *text2 = NULL;
+    g_autoptr(JTestRun) again = append_read (f, "log.jsonl",
+                                             "{\"type\":\"echo_newer\"}", 0,
+                                             &id2, &text2);
+    g_autofree char *expected = g_strdup_printf (
+        "%s{\"type\":\"echo_newer\",\"id\":\"%s\"", text, id2);
+
+    g_assert_true (g_str_has_prefix (text2, expected));
+    assert_cached (f, id2, "echo_newer");
+  }
 }
 
 /* A refused append: exit 2, a message with `word`, nothing written. */
@@ -432,13 +446,15 @@ test_cli_stdin (Fixture *f, gconstpointer user_data)
 static void
 test_cli_nested (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(JTestRun) run = RUN (f, "append", "./a//b/c/deep.jsonl",
-                                 "{\"type\":\"echo_deep\"}");
   g_autofree char *id = NULL;
-  g_autofree char *text = read_data (f, "a/b/c/deep.jsonl");
+  g_autofree char *text = NULL;
+  g_autoptr(JTestRun) run = append_read (f, "./a//b/c/deep.jsonl",
+                                         "{\"type\":\"echo_deep\"}", 0, &id,
+                                         &text);
+  g_autofree char *landed = read_data (f, "a/b/c/deep.jsonl");
 
-  id = printed_id (run, 0);
   g_assert_nonnull (text);
+  g_assert_cmpstr (landed, ==, text);
   g_assert_true (g_str_has_prefix (text, "{\"type\":\"echo_deep\""));
   assert_cached (f, id, "echo_deep");
   assert_one_row (f, "jsync_sources", "path", "a/b/c/deep.jsonl");
@@ -482,11 +498,10 @@ test_cli_json (Fixture *f, gconstpointer user_data)
   g_assert_cmpstr (jtest_member_str (json, "id"), ==,
                    jtest_member_str (event, "id"));
   g_assert_cmpstr (jtest_member_str (json, "file"), ==, "log.jsonl");
-  g_assert_true (json_object_object_get_ex (json, "success", &value));
-  g_assert_true (json_object_get_boolean (value));
+  g_assert_true (jtest_member_bool (json, "success"));
   g_assert_cmpint (jtest_member_int (json, "eventsApplied"), ==, 1);
   g_assert_cmpint (jtest_member_int (json, "eventsFailed"), ==, 0);
-  g_assert_true (json_object_object_get_ex (json, "filesProcessed", &value));
+  value = jtest_member_array (json, "filesProcessed");
   g_assert_cmpuint (json_object_array_length (value), ==, 1);
   g_assert_cmpstr (json_object_get_string (json_object_array_get_idx (value, 0)),
                    ==, "log.jsonl");
@@ -498,13 +513,13 @@ test_cli_json (Fixture *f, gconstpointer user_data)
 static void
 test_cli_failed_event (Fixture *f, gconstpointer user_data)
 {
-  g_autoptr(JTestRun) run = RUN (f, "append", "log.jsonl",
-                                 "{\"type\":\"reject_x\",\"data\":{\"bad\":true}}");
   g_autofree char *id = NULL;
-  g_autofree char *text = read_data (f, "log.jsonl");
-
+  g_autofree char *text = NULL;
   /* Written, synced, rejected by its applier: exit 1, as sync says. */
-  id = printed_id (run, 1);
+  g_autoptr(JTestRun) run = append_read (
+      f, "log.jsonl", "{\"type\":\"reject_x\",\"data\":{\"bad\":true}}", 1,
+      &id, &text);
+
   g_assert_nonnull (strstr (text, id));
   g_assert_nonnull (strstr (run->err, "rejected"));
   assert_one_row (f, "jsync_failed", "event_id", id);

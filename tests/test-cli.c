@@ -453,26 +453,68 @@ test_example_dump (Fixture *f, gconstpointer user_data)
                     ==, expected_rows ("messages"));
 }
 
+/* The events a cache at `db` holds, by `status` of the program. */
+static gint64
+status_applied (Fixture *f, const char *db)
+{
+  g_autoptr(JTestRun) status = RUN (f, "--data-dir", f->data, "--db", db,
+                                    "status", "--json");
+
+  g_assert_cmpint (status->status, ==, 0);
+  status->json = jtest_parse_object (status->out);
+  return jtest_member_int (status->json, "eventsApplied");
+}
+
 static void
 test_example_rebuild (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) sync = NULL;
   g_autoptr(JTestRun) rebuild = NULL;
+  g_autoptr(JTestRun) kept = NULL;
+  g_autoptr(JTestRun) keyed = NULL;
+  g_autoptr(JTestRun) plain = NULL;
   g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autofree char *previous_wal = g_strconcat (previous, "-wal", NULL);
+  g_autofree char *conf = write_keyfile (f, "[jsync]\nkeep-previous = true\n");
+  g_autofree char *line = jtest_metadata_line ("x1", "d", 1000, "cx", "T");
+  g_autofree char *extra = NULL;
 
   fixture_copy_nexus (f);
   sync = RUN_HERE (f, "sync");
   g_assert_cmpint (sync->status, ==, 0);
   g_assert_false (g_file_test (previous, G_FILE_TEST_EXISTS));
 
+  /* By default the replaced cache is removed: no second copy. */
   rebuild = RUN_JSON (f, "rebuild");
   g_assert_cmpint (rebuild->status, ==, 0);
   assert_result_shape (rebuild, "rebuild");
   g_assert_true (jtest_member_bool (rebuild->json, "success"));
   assert_counts (rebuild->json, JTEST_NEXUS_EVENTS, 0, 0, 0);
   g_assert_cmpuint (jtest_member_len (rebuild->json, "errors"), ==, 0);
-  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (previous, G_FILE_TEST_EXISTS));
   assert_dump_is_nexus (f);
+
+  /* --keep-previous keeps it whole: the cache before one more event. */
+  extra = g_build_filename (f->data, "extra.jsonl", NULL);
+  jtest_write_text (extra, line, FALSE);
+  kept = RUN_HERE (f, "rebuild", "--keep-previous");
+  g_assert_cmpint (kept->status, ==, 0);
+  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (status_applied (f, previous), ==, JTEST_NEXUS_EVENTS);
+  g_assert_cmpint (status_applied (f, f->db), ==, JTEST_NEXUS_EVENTS + 1);
+
+  /* So does the keyfile's keep-previous; a plain rebuild then removes
+   * the copy an earlier one kept, with its side files. */
+  g_assert_cmpint (g_unlink (previous), ==, 0);
+  keyed = RUN_HERE (f, "rebuild", "--config", conf);
+  g_assert_cmpint (keyed->status, ==, 0);
+  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
+  jtest_write_text (previous_wal, "", FALSE);
+  plain = RUN_HERE (f, "rebuild");
+  g_assert_cmpint (plain->status, ==, 0);
+  g_assert_false (g_file_test (previous, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (previous_wal, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (status_applied (f, f->db), ==, JTEST_NEXUS_EVENTS + 1);
 }
 
 static void

@@ -71,6 +71,31 @@ assert_loads (JsyncConfig *config, const char *path)
   g_assert_no_error (error);
 }
 
+/* A configuration loaded from @contents, written to @name below the
+ * fixture's folder (its path in *@path_out when not NULL): the load is
+ * asserted to succeed, warning exactly @warnings (NULL-terminated patterns
+ * in which "%s" stands for the keyfile's path; NULL for none).
+ * (transfer full) */
+static JsyncConfig *
+load_keyfile (Fixture *fixture, const char *name, const char *contents,
+              const char *const *warnings, char **path_out)
+{
+  JsyncConfig *config = jsync_config_new ();
+  g_autofree char *path = write_file (fixture, name, contents);
+
+  for (guint i = 0; warnings != NULL && warnings[i] != NULL; i++)
+    {
+      g_autofree char *pattern = g_strdup_printf (warnings[i], path);
+
+      g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
+    }
+  assert_loads (config, path);
+  g_test_assert_expected_messages ();
+  if (path_out != NULL)
+    *path_out = g_steal_pointer (&path);
+  return config;
+}
+
 /* Load @contents as a keyfile and expect it to fail with @message, in
  * which "%s" stands for the keyfile's path. */
 static void
@@ -149,25 +174,24 @@ test_defaults (void)
 static void
 test_keyfile_values (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autofree char *path = NULL;
+  g_autoptr(JsyncConfig) config = load_keyfile (
+      fixture, "jsync.conf",
+      "# comment\n"
+      "[jsync]\n"
+      "data-dir = /srv/vault/.nexus\n"
+      "database = /var/cache/nexus.db\n"
+      "plugins-dir = /opt/jsync/plugins\n"
+      "batch-size = 250\n"
+      "strict = true\n"
+      "device-id = laptop-1\n"
+      "max-line-bytes = 1048576\n"
+      "lock-timeout = 0\n"
+      "\n"
+      "[applier:conversation]\n"
+      "title-length = 80\n", NULL, &path);
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = write_file (fixture, "jsync.conf",
-                                      "# comment\n"
-                                      "[jsync]\n"
-                                      "data-dir = /srv/vault/.nexus\n"
-                                      "database = /var/cache/nexus.db\n"
-                                      "plugins-dir = /opt/jsync/plugins\n"
-                                      "batch-size = 250\n"
-                                      "strict = true\n"
-                                      "device-id = laptop-1\n"
-                                      "max-line-bytes = 1048576\n"
-                                      "lock-timeout = 0\n"
-                                      "\n"
-                                      "[applier:conversation]\n"
-                                      "title-length = 80\n");
   g_autofree char *option = NULL;
-
-  assert_loads (config, path);
 
   g_assert_cmpstr (jsync_config_get_path (config), ==, path);
   g_assert_cmpstr (jsync_config_get_data_dir (config), ==, "/srv/vault/.nexus");
@@ -247,11 +271,10 @@ test_precedence_setter_first (Fixture *fixture, gconstpointer user_data)
 static void
 test_precedence_setter_after (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autofree char *path = write_file (fixture, "jsync.conf",
-                                      precedence_keyfile);
+  g_autoptr(JsyncConfig) config = load_keyfile (fixture, "jsync.conf",
+                                                precedence_keyfile, NULL,
+                                                NULL);
 
-  assert_loads (config, path);
   g_assert_cmpstr (jsync_config_get_data_dir (config), ==, "/file/data");
   g_assert_true (jsync_config_get_strict (config));
   set_all (config);
@@ -265,13 +288,13 @@ test_precedence_setter_after (Fixture *fixture, gconstpointer user_data)
 static void
 test_relative_paths (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(JsyncConfig) config = load_keyfile (
+      fixture, "conf/jsync.conf",
+      "[jsync]\n"
+      "data-dir=vault/.nexus\n"
+      "database=../cache/./nexus.db\n"
+      "plugins-dir=plugins\n", NULL, NULL);
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = write_file (fixture, "conf/jsync.conf",
-                                      "[jsync]\n"
-                                      "data-dir=vault/.nexus\n"
-                                      "database=../cache/./nexus.db\n"
-                                      "plugins-dir=plugins\n");
   g_autofree char *data_dir = g_build_filename (fixture->dir, "conf", "vault",
                                                 ".nexus", NULL);
   g_autofree char *database = g_build_filename (fixture->dir, "cache",
@@ -280,7 +303,6 @@ test_relative_paths (Fixture *fixture, gconstpointer user_data)
                                                    "plugins", NULL);
   g_autofree char *cwd = g_get_current_dir ();
 
-  assert_loads (config, path);
   g_assert_cmpstr (jsync_config_get_data_dir (config), ==, data_dir);
   g_assert_cmpstr (jsync_config_get_database (config), ==, database);
   g_assert_cmpstr (jsync_config_get_plugins_dir (config), ==, plugins_dir);
@@ -315,11 +337,10 @@ test_error_batch_size (Fixture *fixture, gconstpointer user_data)
 static void
 test_error_batch_size_limit (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autofree char *path = write_file (fixture, "jsync.conf",
-                                      "[jsync]\nbatch-size=1000000\n");
+  g_autoptr(JsyncConfig) config = load_keyfile (fixture, "jsync.conf",
+                                                "[jsync]\nbatch-size=1000000\n",
+                                                NULL, NULL);
 
-  assert_loads (config, path);
   g_assert_cmpuint (jsync_config_get_batch_size (config), ==, 1000000);
 }
 
@@ -361,17 +382,13 @@ test_error_empty_values (Fixture *fixture, gconstpointer user_data)
 static void
 test_warning_unknown_key (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = write_file (fixture, "jsync.conf",
-                                      "[jsync]\nbach-size=10\nstrict=true\n");
-  g_autofree char *pattern = g_strdup_printf ("%s: [jsync] bach-size: "
-                                              "unknown key", path);
+  static const char *const warnings[] = {
+    "%s: [jsync] bach-size: unknown key", NULL,
+  };
+  g_autoptr(JsyncConfig) config = load_keyfile (
+      fixture, "jsync.conf", "[jsync]\nbach-size=10\nstrict=true\n",
+      warnings, NULL);
 
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
   g_assert_cmpuint (jsync_config_get_batch_size (config), ==,
                     JSYNC_DEFAULT_BATCH_SIZE);
   g_assert_true (jsync_config_get_strict (config));
@@ -380,22 +397,14 @@ test_warning_unknown_key (Fixture *fixture, gconstpointer user_data)
 static void
 test_warning_unknown_group (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr(JsyncConfig) config = jsync_config_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = write_file (fixture, "jsync.conf",
-                                      "[sync]\nbatch-size=10\n"
-                                      "[applier:]\nenabled=false\n"
-                                      "[jsync]\nbatch-size=20\n");
-  g_autofree char *pattern1 = g_strdup_printf ("%s: [sync]: unknown group",
-                                               path);
-  g_autofree char *pattern2 = g_strdup_printf ("%s: [applier:]: unknown "
-                                               "group", path);
+  static const char *const warnings[] = {
+    "%s: [sync]: unknown group", "%s: [applier:]: unknown group", NULL,
+  };
+  g_autoptr(JsyncConfig) config = load_keyfile (
+      fixture, "jsync.conf",
+      "[sync]\nbatch-size=10\n[applier:]\nenabled=false\n"
+      "[jsync]\nbatch-size=20\n", warnings, NULL);
 
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern1);
-  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern2);
-  g_assert_true (jsync_config_load_file (config, path, &error));
-  g_test_assert_expected_messages ();
-  g_assert_no_error (error);
   g_assert_cmpuint (jsync_config_get_batch_size (config), ==, 20);
 }
 
@@ -612,6 +621,25 @@ test_ignore (Fixture *fixture, gconstpointer user_data)
                                        NULL });
 }
 
+/* keep-previous: off by default, on from the keyfile, the setter over
+ * it; anything but a boolean is an error. */
+static void
+test_keep_previous (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autofree char *path = write_file (fixture, "jsync.conf",
+                                      "[jsync]\nkeep-previous = true\n");
+
+  g_assert_false (jsync_config_get_keep_previous (config));
+  assert_loads (config, path);
+  g_assert_true (jsync_config_get_keep_previous (config));
+  jsync_config_set_keep_previous (config, FALSE);
+  g_assert_false (jsync_config_get_keep_previous (config));
+  assert_loads (config, path);
+  g_assert_false (jsync_config_get_keep_previous (config));
+  assert_bad_value (fixture, "keep-previous", "1x", "true or false");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -641,6 +669,7 @@ main (int argc, char **argv)
   ADD ("/config/plugin-path/default", test_plugin_path_default);
   ADD ("/config/appliers/disabled", test_disabled_appliers);
   ADD ("/config/ignore", test_ignore);
+  ADD ("/config/keep-previous", test_keep_previous);
 
 #undef ADD
 

@@ -5,11 +5,8 @@
  * callbacks the harness does not drive (stream, clear_stream, clear,
  * finish_rebuild) are called on the harness's own state.  Event JSON is written with ' for " to stay readable.
  */
-#include <locale.h>
-
 #include "applier-harness.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
+#include "jsync-test.h"
 
 typedef struct
 {
@@ -72,22 +69,25 @@ fixture_apply_ok (Fixture *f, const char *type, gint64 ts,
   g_assert_no_error (error);
 }
 
+/* fixture_apply_ok, then the full-text indexes must be exact. */
+static void
+fixture_apply_fts (Fixture *f, const char *type, gint64 ts,
+                   const char *routing, const char *data)
+{
+  fixture_apply_ok (f, type, ts, routing, data);
+  harness_assert_fts_ok (f->harness);
+}
+
 /* An event lent to a callback, built from a line. */
 static void
 event_init (JsyncEvent *event, json_object *json)
 {
-  json_object *value = NULL;
-
   *event = (JsyncEvent) { .struct_size = sizeof (JsyncEvent), .json = json,
-                          .file = "test.jsonl", .line = 1 };
-  g_assert_true (json_object_object_get_ex (json, "id", &value));
-  event->id = json_object_get_string (value);
-  g_assert_true (json_object_object_get_ex (json, "type", &value));
-  event->type = json_object_get_string (value);
-  g_assert_true (json_object_object_get_ex (json, "deviceId", &value));
-  event->device_id = json_object_get_string (value);
-  g_assert_true (json_object_object_get_ex (json, "timestamp", &value));
-  event->timestamp = json_object_get_int64 (value);
+                          .file = "test.jsonl", .line = 1,
+                          .id = jtest_member_str (json, "id"),
+                          .type = jtest_member_str (json, "type"),
+                          .device_id = jtest_member_str (json, "deviceId"),
+                          .timestamp = jtest_member_int (json, "timestamp") };
 }
 
 /* Assert the event fails as invalid with `message` and writes nothing.  It
@@ -114,70 +114,53 @@ fixture_apply_fails (Fixture *f, const char *type, gint64 ts,
   harness_assert_dump_equal (after, before);
 }
 
-static gint64
-fixture_int (Fixture *f, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static gint64
-fixture_int (Fixture *f, const char *format, ...)
+/* Assert columns of one row at once: `columns` joined by ",", `expected`
+ * their values as SQL's quote () writes them ('text', an integer bare,
+ * NULL), joined by "|", so that each value's type is checked with it. */
+static void
+assert_row (Fixture *f, const char *table, const char *id,
+            const char *columns, const char *expected)
 {
-  g_autofree char *sql = NULL;
-  va_list args;
+  g_auto(GStrv) names = g_strsplit (columns, ",", -1);
+  g_autoptr(GString) sql = g_string_new ("SELECT ");
+  g_autofree char *values = NULL;
 
-  va_start (args, format);
-  sql = g_strdup_vprintf (format, args);
-  va_end (args);
-  return harness_query_int (f->harness, sql);
+  for (guint i = 0; names[i] != NULL; i++)
+    g_string_append_printf (sql, "%squote (%s)", i > 0 ? " || '|' || " : "",
+                            names[i]);
+  g_string_append_printf (sql, " FROM %s WHERE id = '%s'", table, id);
+  values = harness_query_text (f->harness, sql->str);
+  g_assert_cmpstr (values, ==, expected);
 }
 
-static char *
-fixture_text (Fixture *f, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static char *
-fixture_text (Fixture *f, const char *format, ...)
-{
-  g_autofree char *sql = NULL;
-  va_list args;
-
-  va_start (args, format);
-  sql = g_strdup_vprintf (format, args);
-  va_end (args);
-  return harness_query_text (f->harness, sql);
-}
-
-/* Assert one column of one row: text, or NULL for SQL NULL. */
+/* One column of one row: text (without a '), or NULL for SQL NULL. */
 static void
 assert_column (Fixture *f, const char *table, const char *id,
                const char *column, const char *expected)
 {
-  g_autofree char *type = fixture_text (f, "SELECT typeof (%s) FROM %s"
-                                        " WHERE id = '%s'", column, table, id);
-  g_autofree char *value = fixture_text (f, "SELECT %s FROM %s"
-                                         " WHERE id = '%s'", column, table,
-                                         id);
+  g_autofree char *quoted = expected != NULL
+                              ? g_strdup_printf ("'%s'", expected)
+                              : g_strdup ("NULL");
 
-  if (expected == NULL)
-    g_assert_cmpstr (type, ==, "null");
-  else
-    g_assert_cmpstr (type, ==, "text");
-  g_assert_cmpstr (value, ==, expected);
+  assert_row (f, table, id, column, quoted);
 }
 
 static void
 assert_integer (Fixture *f, const char *table, const char *id,
                 const char *column, gint64 expected)
 {
-  g_autofree char *type = fixture_text (f, "SELECT typeof (%s) FROM %s"
-                                        " WHERE id = '%s'", column, table, id);
+  g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, expected);
 
-  g_assert_cmpstr (type, ==, "integer");
-  g_assert_cmpint (fixture_int (f, "SELECT %s FROM %s WHERE id = '%s'",
-                                column, table, id), ==, expected);
+  assert_row (f, table, id, column, text);
 }
 
 static gint64
 count_rows (Fixture *f, const char *table, const char *where)
 {
-  return fixture_int (f, "SELECT count(*) FROM %s WHERE %s", table, where);
+  g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM %s WHERE %s",
+                                          table, where);
+
+  return harness_query_int (f->harness, sql);
 }
 
 /* The ids (first column) a search returns for `query`, joined by commas. */
@@ -225,24 +208,16 @@ assert_search (char *found, const char *expected)
 /* The columns derived from the settings, in the table's order. */
 static const char *const settings_columns[] = {
   "workspaceId", "sessionId", "workflowId", "runTrigger", "scheduledFor",
-  "runKey",
+  "runKey", NULL,
 };
 
-/* Assert the six derived columns of conversation `id`, as one text:
- * each value (or "NULL") joined by "|". */
+/* Assert the six derived columns of conversation `id` (as assert_row). */
 static void
 assert_settings (Fixture *f, const char *id, const char *expected)
 {
-  g_autofree char *text = fixture_text (
-      f, "SELECT coalesce (workspaceId, 'NULL') || '|'"
-      " || coalesce (sessionId, 'NULL') || '|'"
-      " || coalesce (workflowId, 'NULL') || '|'"
-      " || coalesce (runTrigger, 'NULL') || '|'"
-      " || coalesce (typeof (scheduledFor) || ':' || scheduledFor, 'NULL')"
-      " || '|' || coalesce (runKey, 'NULL')"
-      " FROM conversations WHERE id = '%s'", id);
+  g_autofree char *columns = g_strjoinv (",", (char **) settings_columns);
 
-  g_assert_cmpstr (text, ==, expected);
+  assert_row (f, "conversations", id, columns, expected);
 }
 
 /* --- The descriptor and the schema */
@@ -324,7 +299,7 @@ test_schema_indexes (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   g_assert_null (strstr (conversations, "TEMP B-TREE"));
 
   /* Each column derived from the settings has its index. */
-  for (guint i = 0; i < G_N_ELEMENTS (settings_columns); i++)
+  for (guint i = 0; settings_columns[i] != NULL; i++)
     {
       g_autofree char *sql = g_strdup_printf (
           "SELECT id FROM conversations WHERE %s = 'x'", settings_columns[i]);
@@ -342,22 +317,17 @@ test_metadata_defaults (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
   fixture_apply_ok (f, "metadata", 1759103222598, NULL, "{'id':'c1'}");
 
-  assert_column (f, "conversations", "c1", "title", "Untitled");
-  assert_integer (f, "conversations", "c1", "created", 1759103222598);
-  assert_integer (f, "conversations", "c1", "updated", 1759103222598);
-  assert_column (f, "conversations", "c1", "vaultName", "");
-  assert_column (f, "conversations", "c1", "metadataJson", NULL);
-  assert_integer (f, "conversations", "c1", "messageCount", 0);
+  assert_row (f, "conversations", "c1",
+              "title,created,updated,vaultName,metadataJson,messageCount",
+              "'Untitled'|1759103222598|1759103222598|''|NULL|0");
 
   /* null is absent for columns with a default. */
   fixture_apply_ok (f, "metadata", 2000, NULL,
                     "{'id':'c2','title':null,'created':null,'vault':null,"
                     "'settings':null}");
-  assert_column (f, "conversations", "c2", "title", "Untitled");
-  assert_integer (f, "conversations", "c2", "created", 2000);
-  assert_integer (f, "conversations", "c2", "updated", 2000);
-  assert_column (f, "conversations", "c2", "vaultName", "");
-  assert_column (f, "conversations", "c2", "metadataJson", NULL);
+  assert_row (f, "conversations", "c2",
+              "title,created,updated,vaultName,metadataJson",
+              "'Untitled'|2000|2000|''|NULL");
 }
 
 static void
@@ -370,13 +340,11 @@ test_metadata_fields (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                     "'temperature':0.7,'path':'a/b','tags':[]},"
                     "'unknownKey':true}");
 
-  assert_column (f, "conversations", "c1", "title", "New conversation");
-  assert_integer (f, "conversations", "c1", "created", 1759103222594);
-  assert_integer (f, "conversations", "c1", "updated", 1759103222594);
-  assert_column (f, "conversations", "c1", "vaultName", "MyVault");
-  assert_column (f, "conversations", "c1", "metadataJson",
-                 "{\"provider\":\"ollama\",\"model\":\"qwen3:14b\","
-                 "\"temperature\":0.7,\"path\":\"a/b\",\"tags\":[]}");
+  assert_row (f, "conversations", "c1",
+              "title,created,updated,vaultName,metadataJson",
+              "'New conversation'|1759103222594|1759103222594|'MyVault'|"
+              "'{\"provider\":\"ollama\",\"model\":\"qwen3:14b\","
+              "\"temperature\":0.7,\"path\":\"a/b\",\"tags\":[]}'");
 
   /* settings may be any JSON value. */
   fixture_apply_ok (f, "metadata", 2000, NULL,
@@ -397,29 +365,23 @@ test_metadata_recreate (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   /* Only the columns it carries; counters and updated stay. */
   fixture_apply_ok (f, "metadata", 4000, NULL,
                     "{'id':'c1','title':'Second'}");
-  assert_column (f, "conversations", "c1", "title", "Second");
-  assert_integer (f, "conversations", "c1", "created", 900);
-  assert_integer (f, "conversations", "c1", "updated", 3000);
-  assert_column (f, "conversations", "c1", "vaultName", "V");
-  assert_column (f, "conversations", "c1", "metadataJson", "{\"model\":\"m\"}");
-  assert_integer (f, "conversations", "c1", "messageCount", 2);
+  assert_row (f, "conversations", "c1",
+              "title,created,updated,vaultName,metadataJson,messageCount",
+              "'Second'|900|3000|'V'|'{\"model\":\"m\"}'|2");
 
   /* null: absent where a default exists, NULL elsewhere. */
   fixture_apply_ok (f, "metadata", 5000, NULL,
                     "{'id':'c1','title':null,'vault':null,'created':null,"
                     "'settings':null}");
-  assert_column (f, "conversations", "c1", "title", "Second");
-  assert_column (f, "conversations", "c1", "vaultName", "V");
-  assert_integer (f, "conversations", "c1", "created", 900);
-  assert_column (f, "conversations", "c1", "metadataJson", NULL);
-  assert_integer (f, "conversations", "c1", "updated", 3000);
-  assert_integer (f, "conversations", "c1", "messageCount", 2);
+  assert_row (f, "conversations", "c1",
+              "title,vaultName,created,metadataJson,updated,messageCount",
+              "'Second'|'V'|900|NULL|3000|2");
 
   fixture_apply_ok (f, "metadata", 6000, NULL,
                     "{'id':'c1','created':950,'vault':'W'}");
-  assert_integer (f, "conversations", "c1", "created", 950);
-  assert_column (f, "conversations", "c1", "vaultName", "W");
-  assert_integer (f, "conversations", "c1", "updated", 3000);
+  assert_row (f, "conversations", "c1",
+              "created,vaultName,updated",
+              "950|'W'|3000");
   g_assert_cmpint (count_rows (f, "conversations", "1"), ==, 1);
   harness_assert_fts_ok (f->harness);
 }
@@ -480,18 +442,17 @@ test_conversation_updated_fields (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   fixture_apply_ok (f, "conversation_updated", 2000, C1,
                     "{'title':'Prompts journal','settings':{'model':'x',"
                     "'temperature':0}}");
-  assert_column (f, "conversations", "c1", "title", "Prompts journal");
-  assert_column (f, "conversations", "c1", "metadataJson",
-                 "{\"model\":\"x\",\"temperature\":0}");
-  assert_integer (f, "conversations", "c1", "updated", 1000);
-  assert_column (f, "conversations", "c1", "vaultName", "V");
+  assert_row (f, "conversations", "c1",
+              "title,metadataJson,updated,vaultName",
+              "'Prompts journal'|'{\"model\":\"x\",\"temperature\":0}'|1000|"
+              "'V'");
 
   /* null title and updated are absent; null settings is NULL. */
   fixture_apply_ok (f, "conversation_updated", 3000, C1,
                     "{'title':null,'updated':null,'settings':null}");
-  assert_column (f, "conversations", "c1", "title", "Prompts journal");
-  assert_integer (f, "conversations", "c1", "updated", 1000);
-  assert_column (f, "conversations", "c1", "metadataJson", NULL);
+  assert_row (f, "conversations", "c1",
+              "title,updated,metadataJson",
+              "'Prompts journal'|1000|NULL");
 
   /* No data: nothing to set. */
   fixture_apply_ok (f, "conversation_updated", 4000, C1, NULL);
@@ -515,14 +476,22 @@ test_conversation_updated_missing (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 
 /* --- conversation_deleted */
 
+/* What the deletions start from: c1 "One" with m1 (1000) and m2 (1100), c2
+ * "Two" with m3. */
+static void
+apply_c1_c2 (Fixture *f)
+{
+  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1','title':'One'}");
+  fixture_apply_ok (f, "message", 1000, C1, "{'id':'m1'}");
+  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m2'}");
+  fixture_apply_ok (f, "metadata", 1200, NULL, "{'id':'c2','title':'Two'}");
+  fixture_apply_ok (f, "message", 1300, C2, "{'id':'m3'}");
+}
+
 static void
 test_conversation_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1','title':'One'}");
-  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m1'}");
-  fixture_apply_ok (f, "message", 1200, C1, "{'id':'m2'}");
-  fixture_apply_ok (f, "metadata", 1300, NULL, "{'id':'c2','title':'Two'}");
-  fixture_apply_ok (f, "message", 1400, C2, "{'id':'m3'}");
+  apply_c1_c2 (f);
   /* Messages of a conversation not created (yet). */
   fixture_apply_ok (f, "message", 1500, "'conversationId':'c3'",
                     "{'id':'m4'}");
@@ -545,9 +514,9 @@ test_conversation_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 
   /* A create later in the order is a new entity. */
   fixture_apply_ok (f, "metadata", 3000, NULL, "{'id':'c1'}");
-  assert_column (f, "conversations", "c1", "title", "Untitled");
-  assert_integer (f, "conversations", "c1", "messageCount", 0);
-  assert_integer (f, "conversations", "c1", "updated", 3000);
+  assert_row (f, "conversations", "c1",
+              "title,messageCount,updated",
+              "'Untitled'|0|3000");
   harness_assert_fts_ok (f->harness);
 }
 
@@ -559,17 +528,12 @@ test_message_defaults (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   fixture_apply_ok (f, "metadata", 1000, NULL, "{'id':'c1'}");
   fixture_apply_ok (f, "message", 1759103222789, C1, "{'id':'m1'}");
 
-  assert_column (f, "messages", "m1", "conversationId", "c1");
-  assert_column (f, "messages", "m1", "role", "user");
-  assert_column (f, "messages", "m1", "content", "");
-  assert_integer (f, "messages", "m1", "timestamp", 1759103222789);
-  assert_column (f, "messages", "m1", "state", "complete");
-  assert_column (f, "messages", "m1", "toolCallsJson", NULL);
-  assert_column (f, "messages", "m1", "toolCallId", NULL);
-  assert_column (f, "messages", "m1", "reasoningContent", NULL);
-  assert_integer (f, "messages", "m1", "sequenceNumber", 0);
-  assert_column (f, "messages", "m1", "alternativesJson", NULL);
-  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 0);
+  assert_row (f, "messages", "m1",
+              "conversationId,role,content,timestamp,state,toolCallsJson,"
+              "toolCallId,reasoningContent,sequenceNumber,alternativesJson,"
+              "activeAlternativeIndex",
+              "'c1'|'user'|''|1759103222789|'complete'|NULL|NULL|NULL|0|"
+              "NULL|0");
   assert_integer (f, "conversations", "c1", "messageCount", 1);
   assert_integer (f, "conversations", "c1", "updated", 1759103222789);
 
@@ -579,15 +543,10 @@ test_message_defaults (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                     "'sequenceNumber':null,'activeAlternativeIndex':null,"
                     "'reasoning':null,'tool_call_id':null,"
                     "'tool_calls':null,'alternatives':null}");
-  assert_column (f, "messages", "m2", "role", "user");
-  assert_column (f, "messages", "m2", "content", "");
-  assert_column (f, "messages", "m2", "state", "complete");
-  assert_integer (f, "messages", "m2", "sequenceNumber", 0);
-  assert_integer (f, "messages", "m2", "activeAlternativeIndex", 0);
-  assert_column (f, "messages", "m2", "reasoningContent", NULL);
-  assert_column (f, "messages", "m2", "toolCallId", NULL);
-  assert_column (f, "messages", "m2", "toolCallsJson", NULL);
-  assert_column (f, "messages", "m2", "alternativesJson", NULL);
+  assert_row (f, "messages", "m2",
+              "role,content,state,sequenceNumber,activeAlternativeIndex,"
+              "reasoningContent,toolCallId,toolCallsJson,alternativesJson",
+              "'user'|''|'complete'|0|0|NULL|NULL|NULL|NULL");
   assert_integer (f, "conversations", "c1", "messageCount", 2);
 }
 
@@ -608,24 +567,19 @@ test_message_fields (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                     "'timestamp':1765292100000}],"
                     "'activeAlternativeIndex':1}");
 
-  assert_column (f, "messages", "m1", "role", "assistant");
-  assert_column (f, "messages", "m1", "content", "Hello ⚠️");
-  assert_column (f, "messages", "m1", "toolCallsJson",
-                 "[{\"id\":\"toolu_01\",\"type\":\"function\","
-                 "\"function\":{\"name\":\"contentManager_read\","
-                 "\"arguments\":\"{\\\"path\\\":\\\"Research/plan.md\\\"}\"},"
-                 "\"name\":\"contentManager_read\","
-                 "\"parameters\":{\"path\":\"Research/plan.md\"},"
-                 "\"result\":{\"success\":true},\"success\":true}]");
-  assert_column (f, "messages", "m1", "toolCallId", "toolu_00");
-  assert_column (f, "messages", "m1", "state", "streaming");
-  assert_column (f, "messages", "m1", "reasoningContent", "Because.");
-  assert_integer (f, "messages", "m1", "sequenceNumber", 7);
-  assert_column (f, "messages", "m1", "alternativesJson",
-                 "[{\"id\":\"alt_1\",\"content\":\"Other\","
-                 "\"timestamp\":1765292100000}]");
-  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 1);
-  assert_integer (f, "messages", "m1", "timestamp", 1000);
+  assert_row (f, "messages", "m1",
+              "role,content,toolCallsJson,toolCallId,state,reasoningContent,"
+              "sequenceNumber,alternativesJson,activeAlternativeIndex,"
+              "timestamp",
+              "'assistant'|'Hello ⚠️'|'[{\"id\":\"toolu_01\","
+              "\"type\":\"function\","
+              "\"function\":{\"name\":\"contentManager_read\","
+              "\"arguments\":\"{\\\"path\\\":\\\"Research/plan.md\\\"}\"},"
+              "\"name\":\"contentManager_read\","
+              "\"parameters\":{\"path\":\"Research/plan.md\"},"
+              "\"result\":{\"success\":true},\"success\":true}]'|'toolu_00'|"
+              "'streaming'|'Because.'|7|'[{\"id\":\"alt_1\","
+              "\"content\":\"Other\",\"timestamp\":1765292100000}]'|1|1000");
 }
 
 static void
@@ -727,15 +681,12 @@ test_message_recreate (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   fixture_apply_ok (f, "message", 2000, C1,
                     "{'id':'m1','sequenceNumber':4,'role':null,"
                     "'reasoning':null}");
-  assert_integer (f, "messages", "m1", "sequenceNumber", 4);
-  assert_column (f, "messages", "m1", "role", "assistant");
-  assert_column (f, "messages", "m1", "content", "Answer");
-  assert_column (f, "messages", "m1", "state", "streaming");
-  assert_column (f, "messages", "m1", "reasoningContent", NULL);
-  assert_column (f, "messages", "m1", "toolCallsJson", "[{\"id\":\"t\"}]");
-  assert_column (f, "messages", "m1", "toolCallId", "x");
-  assert_column (f, "messages", "m1", "alternativesJson", "[]");
-  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 1);
+  assert_row (f, "messages", "m1",
+              "sequenceNumber,role,content,state,reasoningContent,"
+              "toolCallsJson,toolCallId,alternativesJson,"
+              "activeAlternativeIndex",
+              "4|'assistant'|'Answer'|'streaming'|NULL|'[{\"id\":\"t\"}]'|"
+              "'x'|'[]'|1");
   /* The message keeps its creation time; the conversation counts it once
    * and takes the event's time as its updated. */
   assert_integer (f, "messages", "m1", "timestamp", 1000);
@@ -775,25 +726,23 @@ test_message_updated_fields (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                     "'reasoning':'Thought','tool_call_id':'t1',"
                     "'activeAlternativeIndex':2,"
                     "'role':'user','sequenceNumber':9,'id':'other'}");
-  assert_column (f, "messages", "m1", "content", "Done");
-  assert_column (f, "messages", "m1", "state", "complete");
-  assert_column (f, "messages", "m1", "reasoningContent", "Thought");
-  assert_column (f, "messages", "m1", "toolCallId", "t1");
-  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 2);
+  assert_row (f, "messages", "m1",
+              "content,state,reasoningContent,toolCallId,"
+              "activeAlternativeIndex",
+              "'Done'|'complete'|'Thought'|'t1'|2");
   /* Keys a message_updated does not carry are ignored. */
-  assert_column (f, "messages", "m1", "role", "assistant");
-  assert_integer (f, "messages", "m1", "sequenceNumber", 1);
-  assert_integer (f, "messages", "m1", "timestamp", 1000);
+  assert_row (f, "messages", "m1",
+              "role,sequenceNumber,timestamp",
+              "'assistant'|1|1000");
 
   /* Only the keys present; null is absent where a default exists. */
   fixture_apply_ok (f, "message_updated", 3000, C1 ",'messageId':'m1'",
                     "{'state':null,'activeAlternativeIndex':null,"
                     "'reasoning':null,'tool_call_id':null}");
-  assert_column (f, "messages", "m1", "content", "Done");
-  assert_column (f, "messages", "m1", "state", "complete");
-  assert_integer (f, "messages", "m1", "activeAlternativeIndex", 2);
-  assert_column (f, "messages", "m1", "reasoningContent", NULL);
-  assert_column (f, "messages", "m1", "toolCallId", NULL);
+  assert_row (f, "messages", "m1",
+              "content,state,activeAlternativeIndex,reasoningContent,"
+              "toolCallId",
+              "'Done'|'complete'|2|NULL|NULL");
 
   fixture_apply_ok (f, "message_updated", 3100, C1 ",'messageId':'m1'",
                     NULL);
@@ -826,11 +775,7 @@ test_message_updated_missing (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 static void
 test_message_deleted (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-  fixture_apply_ok (f, "metadata", 500, NULL, "{'id':'c1'}");
-  fixture_apply_ok (f, "message", 1000, C1, "{'id':'m1'}");
-  fixture_apply_ok (f, "message", 1100, C1, "{'id':'m2'}");
-  fixture_apply_ok (f, "metadata", 1200, NULL, "{'id':'c2'}");
-  fixture_apply_ok (f, "message", 1300, C2, "{'id':'m3'}");
+  apply_c1_c2 (f);
 
   fixture_apply_ok (f, "message_deleted", 2000, C1 ",'messageId':'m1'",
                     NULL);
@@ -990,14 +935,14 @@ test_settings_metadata (Fixture *f, G_GNUC_UNUSED gconstpointer data)
       "'runTrigger':'scheduled','scheduledFor':1760000000000,"
       "'runKey':'wf1:1760000000000',"
       "'chatSettings':{'workspaceId':'w9','sessionId':'s9'}}",
-      "w1|s1|wf1|scheduled|integer:1760000000000|wf1:1760000000000" },
+      "'w1'|'s1'|'wf1'|'scheduled'|1760000000000|'wf1:1760000000000'" },
     /* chatSettings when the top-level key is missing or null; '' is a
      * value and does not fall through. */
     { "{'workspaceId':null,"
       "'chatSettings':{'workspaceId':'w2','sessionId':'s2'}}",
-      "w2|s2|NULL|NULL|NULL|NULL" },
+      "'w2'|'s2'|NULL|NULL|NULL|NULL" },
     { "{'workspaceId':'','chatSettings':{'workspaceId':'w3'}}",
-      "|NULL|NULL|NULL|NULL|NULL" },
+      "''|NULL|NULL|NULL|NULL|NULL" },
     /* Another type than the column's: NULL, not a failure. */
     { "{'workspaceId':5,'sessionId':{'id':'s'},'workflowId':true,"
       "'runTrigger':['manual'],'scheduledFor':1.5,'runKey':null,"
@@ -1040,13 +985,13 @@ test_settings_updated (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                     "{'title':'Renamed','updated':1100}");
   fixture_apply_ok (f, "metadata", 1200, NULL,
                     "{'id':'c1','title':'Again'}");
-  assert_settings (f, "c1", "w1|s1|wf1|manual|integer:5|k");
+  assert_settings (f, "c1", "'w1'|'s1'|'wf1'|'manual'|5|'k'");
 
   /* With settings: all six recomputed, a missing key is NULL. */
   fixture_apply_ok (f, "conversation_updated", 1300, C1,
                     "{'settings':{'chatSettings':{'sessionId':'s2'},"
                     "'runTrigger':'catch_up'}}");
-  assert_settings (f, "c1", "NULL|s2|NULL|catch_up|NULL|NULL");
+  assert_settings (f, "c1", "NULL|'s2'|NULL|'catch_up'|NULL|NULL");
   assert_column (f, "conversations", "c1", "metadataJson",
                  "{\"chatSettings\":{\"sessionId\":\"s2\"},"
                  "\"runTrigger\":\"catch_up\"}");
@@ -1059,7 +1004,7 @@ test_settings_updated (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   /* A re-create with settings recomputes them too. */
   fixture_apply_ok (f, "metadata", 1500, NULL,
                     "{'id':'c1','settings':{'workspaceId':'w5'}}");
-  assert_settings (f, "c1", "w5|NULL|NULL|NULL|NULL|NULL");
+  assert_settings (f, "c1", "'w5'|NULL|NULL|NULL|NULL|NULL");
   assert_column (f, "conversations", "c1", "title", "Again");
 }
 
@@ -1233,42 +1178,36 @@ test_fts_messages (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   assert_search (search_messages (f, "alpha"), "m1");
 
   /* Update: the new text is found, the old is not. */
-  fixture_apply_ok (f, "message_updated", 3000, C1 ",'messageId':'m1'",
-                    "{'content':'charlie','reasoning':'delta thinking'}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message_updated", 3000, C1 ",'messageId':'m1'",
+                     "{'content':'charlie','reasoning':'delta thinking'}");
   assert_search (search_messages (f, "alpha"), "");
   assert_search (search_messages (f, "charlie"), "m1");
   assert_search (search_messages (f, "delta"), "m1");
   assert_search (search_messages (f, "garden"), "m2");
 
   /* Updating other columns keeps the index exact. */
-  fixture_apply_ok (f, "message_updated", 3100, C1 ",'messageId':'m1'",
-                    "{'state':'complete','activeAlternativeIndex':1}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message_updated", 3100, C1 ",'messageId':'m1'",
+                     "{'state':'complete','activeAlternativeIndex':1}");
   assert_search (search_messages (f, "charlie"), "m1");
 
   /* A re-create that changes the text. */
-  fixture_apply_ok (f, "message", 3500, C1,
-                    "{'id':'m2','content':'echo','reasoning':'foxtrot'}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message", 3500, C1,
+                     "{'id':'m2','content':'echo','reasoning':'foxtrot'}");
   assert_search (search_messages (f, "garden"), "");
   assert_search (search_messages (f, "echo"), "m2");
   assert_search (search_messages (f, "foxtrot"), "m2");
 
-  fixture_apply_ok (f, "message_updated", 3600, C1 ",'messageId':'m2'",
-                    "{'reasoning':null,'content':null}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message_updated", 3600, C1 ",'messageId':'m2'",
+                     "{'reasoning':null,'content':null}");
   assert_search (search_messages (f, "echo OR foxtrot"), "");
 
   /* Delete. */
-  fixture_apply_ok (f, "message_deleted", 4000, C1 ",'messageId':'m1'",
-                    NULL);
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message_deleted", 4000, C1 ",'messageId':'m1'",
+                     NULL);
   assert_search (search_messages (f, "charlie OR delta"), "");
 
   fixture_apply_ok (f, "message", 4100, C1, "{'id':'m3','content':'golf'}");
-  fixture_apply_ok (f, "conversation_deleted", 5000, C1, NULL);
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "conversation_deleted", 5000, C1, NULL);
   assert_search (search_messages (f, "golf"), "");
 }
 
@@ -1281,24 +1220,20 @@ test_fts_conversations (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                     "{'id':'c2','title':'Garden tools'}");
   assert_search (search_conversations (f, "garden"), "c1,c2");
 
-  fixture_apply_ok (f, "conversation_updated", 2000, C1,
-                    "{'title':'Budget review','updated':2000}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "conversation_updated", 2000, C1,
+                     "{'title':'Budget review','updated':2000}");
   assert_search (search_conversations (f, "planning"), "");
   assert_search (search_conversations (f, "budget"), "c1");
 
   /* messageCount and updated change without touching the title. */
-  fixture_apply_ok (f, "message", 2100, C1, "{'id':'m1'}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "message", 2100, C1, "{'id':'m1'}");
 
-  fixture_apply_ok (f, "metadata", 3000, NULL,
-                    "{'id':'c2','title':'Recipe ideas'}");
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "metadata", 3000, NULL,
+                     "{'id':'c2','title':'Recipe ideas'}");
   assert_search (search_conversations (f, "garden"), "");
   assert_search (search_conversations (f, "recipe"), "c2");
 
-  fixture_apply_ok (f, "conversation_deleted", 4000, C1, NULL);
-  harness_assert_fts_ok (f->harness);
+  fixture_apply_fts (f, "conversation_deleted", 4000, C1, NULL);
   assert_search (search_conversations (f, "budget"), "");
 }
 
@@ -1329,8 +1264,7 @@ test_fts_rebuild (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
 #define ADD(path, func) \
   g_test_add ("/conversation/" path, Fixture, NULL, fixture_set_up, func, \

@@ -94,24 +94,16 @@ repeat (char c, gsize length)
   return s;
 }
 
-/* A copy of one returned line. */
+/* A copy of one returned line, its bytes in the same block (g_free). */
 typedef struct
 {
-  GBytes *data;
   guint64 full_length;
   guint64 offset;
   guint64 line;
   gboolean too_long;
+  gsize length;
+  char data[];
 } Got;
-
-static void
-got_free (gpointer p)
-{
-  Got *got = p;
-
-  g_bytes_unref (got->data);
-  g_free (got);
-}
 
 /* Every line from the checkpoint (offset, line) to the end; the reader's
  * checkpoint after the last call in *end_offset and *end_line. */
@@ -122,14 +114,14 @@ read_lines (const char *path, guint64 offset, guint64 line,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsyncReader) reader = jsync_reader_open (path, offset, line,
                                                      max_line_bytes, &error);
-  GPtrArray *lines = g_ptr_array_new_with_free_func (got_free);
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
   JsyncLine l;
 
   g_assert_no_error (error);
   g_assert_nonnull (reader);
   while (jsync_reader_next (reader, &l, &error))
     {
-      Got *got = g_new0 (Got, 1);
+      Got *got = g_malloc (sizeof (Got) + l.length);
 
       g_assert_no_error (error);
       g_assert_cmpuint (l.length, <=, l.full_length);
@@ -144,7 +136,8 @@ read_lines (const char *path, guint64 offset, guint64 line,
           g_assert_cmpuint (l.full_length, <=, max_line_bytes);
           g_assert_cmpuint (l.length, ==, l.full_length);
         }
-      got->data = g_bytes_new (l.data, l.length);
+      memcpy (got->data, l.data, l.length);
+      got->length = l.length;
       got->full_length = l.full_length;
       got->offset = l.offset;
       got->line = l.line;
@@ -192,7 +185,8 @@ assert_got_full (GPtrArray *lines, guint i, gboolean too_long,
 
   g_assert_cmpuint (i, <, lines->len);
   got = lines->pdata[i];
-  bytes = g_bytes_get_data (got->data, &length);
+  bytes = got->data;
+  length = got->length;
   g_assert_cmpint (got->too_long != FALSE, ==, too_long);
   g_assert_cmpuint (got->full_length, ==, full_length);
   g_assert_cmpuint (length, ==, too_long ? MIN (full_length,
@@ -295,8 +289,7 @@ test_lines_partial_last (Fixture *f, gconstpointer data)
 static void
 assert_same (const Got *a, const Got *b)
 {
-  g_assert_cmpmem (g_bytes_get_data (a->data, NULL), g_bytes_get_size (a->data),
-                   g_bytes_get_data (b->data, NULL), g_bytes_get_size (b->data));
+  g_assert_cmpmem (a->data, a->length, b->data, b->length);
   g_assert_cmpuint (a->full_length, ==, b->full_length);
   g_assert_cmpuint (a->offset, ==, b->offset);
   g_assert_cmpuint (a->line, ==, b->line);
@@ -311,16 +304,14 @@ test_lines_resume (Fixture *f, gconstpointer data)
 {
   const char *text = "l1\n\nl3\n  \nl5\nl6\n\n";
   g_autofree char *path = write_file (f, "r.jsonl", text, -1);
+  guint64 end_offset, end_line, offset, line;
+  g_autoptr(GPtrArray) all = read_lines (path, 0, 0, 100, &end_offset,
+                                         &end_line);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsyncReader) reader = NULL;
-  g_autoptr(GPtrArray) all = NULL;
   g_autoptr(GPtrArray) from_blank = NULL;
-  g_autoptr(GPtrArray) at_end = NULL;
-  g_autoptr(GPtrArray) past_end = NULL;
-  guint64 end_offset, end_line, offset, line;
   JsyncLine l;
 
-  all = read_lines (path, 0, 0, 100, &end_offset, &end_line);
   g_assert_cmpuint (all->len, ==, 4);
   assert_got (all, 0, "l1", 0, 1);
   assert_got (all, 1, "l3", 4, 3);
@@ -360,10 +351,10 @@ test_lines_resume (Fixture *f, gconstpointer data)
   for (guint k = 0; k < from_blank->len; k++)
     assert_same (from_blank->pdata[k], all->pdata[1 + k]);
 
-  at_end = read_expect (path, end_offset, end_line, 100, 0,
-                        end_offset, end_line);
-
-  past_end = read_expect (path, 1000, 99, 100, 0, 1000, 99);
+  /* At the end, and past it. */
+  g_ptr_array_unref (read_expect (path, end_offset, end_line, 100, 0,
+                                  end_offset, end_line));
+  g_ptr_array_unref (read_expect (path, 1000, 99, 100, 0, 1000, 99));
 }
 
 /* CRLF: the '\r' stays in the line (JSON takes it as whitespace); "\r\n"
@@ -375,16 +366,15 @@ test_lines_crlf (Fixture *f, gconstpointer data)
   g_autofree char *path = write_file (f, "crlf.jsonl", text, -1);
   g_autoptr(GPtrArray) lines = read_expect (path, 0, 0, 1000, 3, 27, 5);
   g_autoptr(GError) error = NULL;
+  const Got *first;
   json_object *json;
-  gsize length;
-  const char *bytes;
 
   assert_got (lines, 0, "{\"a\":1}\r", 0, 1);
   assert_got (lines, 1, "{\"b\":2}\r", 11, 3);
   assert_got (lines, 2, "x\ry", 20, 4);
 
-  bytes = g_bytes_get_data (((Got *) lines->pdata[0])->data, &length);
-  json = jsync_event_parse_json (bytes, length, &error);
+  first = lines->pdata[0];
+  json = jsync_event_parse_json (first->data, first->length, &error);
   g_assert_no_error (error);
   g_assert_cmpint (json_object_get_int (json_object_object_get (json, "a")),
                    ==, 1);
@@ -664,7 +654,8 @@ test_many_lines (Fixture *f, gconstpointer data)
         continue;
       g_assert_cmpuint (k, <, lines->len);
       got = lines->pdata[k++];
-      bytes = g_bytes_get_data (got->data, &length);
+      bytes = got->data;
+      length = got->length;
       g_assert_cmpuint (got->line, ==, i + 1);
       g_assert_cmpuint (got->offset, ==, g_array_index (starts, guint64, i));
       g_assert_cmpuint (length, ==, i % 97);

@@ -12,7 +12,6 @@
  * killed between two lines, then run again, writes no line twice; an app
  * appending to the same logs meanwhile loses no line.
  */
-#include <locale.h>
 #include <signal.h>
 #include <string.h>
 
@@ -705,8 +704,7 @@ static const struct
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  jtest_init (&argc, &argv);
 
   for (guint i = 0; i < G_N_ELEMENTS (recover_tests); i++)
     g_test_add (recover_tests[i].path, Fixture,

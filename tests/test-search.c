@@ -17,6 +17,9 @@
 #define GARDEN_CONVERSATION "3315d080-438a-42ea-a206-76f5ea2d220c"
 #define GARDEN_WORKSPACE "062b6f16-ea57-4128-a9d4-ea6c88f68e9b"
 
+/* Options that let every match of the example data through. */
+static const JsyncSearchOptions every_match = { .limit = 1000 };
+
 /* Search through the library; asserts it succeeded. */
 static json_object *
 search (CliFixture *f, const char *query, const JsyncSearchOptions *options)
@@ -62,8 +65,7 @@ has_result (json_object *json, const char *table, const char *id)
 static void
 test_words_found (CliFixture *f, gconstpointer data)
 {
-  JsyncSearchOptions many = { .limit = 1000 };
-  json_object *json = search (f, "garden", &many);
+  json_object *json = search (f, "garden", &every_match);
   json_object *first = search (f, "garden", NULL);
   size_t n = json_object_array_length (results (json));
 
@@ -101,9 +103,8 @@ result_text (json_object *hit)
 static void
 test_words_all_required (CliFixture *f, gconstpointer data)
 {
-  JsyncSearchOptions many = { .limit = 1000 };
-  json_object *both = search (f, "chapter outline", &many);
-  json_object *one = search (f, "chapter", &many);
+  json_object *both = search (f, "chapter outline", &every_match);
+  json_object *one = search (f, "chapter", &every_match);
   json_object *none = search (f, "outline zyzzyvaplant", NULL);
   size_t n = json_object_array_length (results (both));
 
@@ -159,7 +160,6 @@ count_phrases (const char *fts_query)
 static void
 test_repeated_words (CliFixture *f, gconstpointer data)
 {
-  JsyncSearchOptions many = { .limit = 1000 };
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree char *quoted = NULL;
   g_autofree char *once_text = NULL;
@@ -171,8 +171,8 @@ test_repeated_words (CliFixture *f, gconstpointer data)
   quoted = jsync_search_quote (text->str);
   g_assert_cmpstr (quoted, ==, "\"garden\"");
 
-  once = search (f, "garden", &many);
-  repeated = search (f, text->str, &many);
+  once = search (f, "garden", &every_match);
+  repeated = search (f, text->str, &every_match);
   g_assert_cmpstr (jtest_member_str (repeated, "ftsQuery"), ==, "\"garden\"");
   g_assert_cmpuint (json_object_array_length (results (once)), >, 20);
   once_text = g_strdup (json_object_to_json_string (results (once)));
@@ -193,7 +193,6 @@ test_repeated_words (CliFixture *f, gconstpointer data)
 static void
 test_spellings (CliFixture *f, gconstpointer data)
 {
-  JsyncSearchOptions many = { .limit = 1000 };
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree char *quoted = NULL;
   g_autofree char *once_hits = NULL;
@@ -212,8 +211,8 @@ test_spellings (CliFixture *f, gconstpointer data)
   quoted = jsync_search_quote (text->str);
   g_assert_cmpuint (count_phrases (quoted), ==, 64);
 
-  once = search (f, "garden", &many);
-  spelled = search (f, text->str, &many);
+  once = search (f, "garden", &every_match);
+  spelled = search (f, text->str, &every_match);
   g_assert_cmpuint (count_phrases (jtest_member_str (spelled, "ftsQuery")), ==,
                     64);
   once_hits = hit_list (once);
@@ -338,13 +337,12 @@ static void
 test_raw (CliFixture *f, gconstpointer data)
 {
   JsyncSearchOptions raw = { .raw = TRUE, .limit = 1000 };
-  JsyncSearchOptions quoted = { .limit = 1000 };
   g_autoptr(JsyncCoordinator) coordinator = cli_open (f);
   g_autoptr(GError) error = NULL;
-  json_object *either = search (f, "garden OR outline", &raw);
-  json_object *garden = search (f, "garden", &quoted);
-  json_object *outline = search (f, "outline", &quoted);
-  json_object *both = search (f, "garden outline", &quoted);
+  g_autoptr(json_object) either = search (f, "garden OR outline", &raw);
+  g_autoptr(json_object) garden = search (f, "garden", &every_match);
+  g_autoptr(json_object) outline = search (f, "outline", &every_match);
+  g_autoptr(json_object) both = search (f, "garden outline", &every_match);
   json_object *bad;
 
   g_assert_cmpuint (json_object_array_length (results (both)), >, 0);
@@ -357,37 +355,33 @@ test_raw (CliFixture *f, gconstpointer data)
   g_assert_error (error, JSYNC_ERROR, JSYNC_ERROR_USAGE);
   g_assert_nonnull (strstr (error->message, "fts5: syntax error"));
   g_assert_cmpint (jsync_error_exit_status (error), ==, JSYNC_EXIT_USAGE);
-  json_object_put (either);
-  json_object_put (garden);
-  json_object_put (outline);
-  json_object_put (both);
 }
 
 /* --table: one FTS table, by its name or its content table's. */
 static void
 test_table (CliFixture *f, gconstpointer data)
 {
-  static const char *const names[][2] = {
-    { "workspace_fts", "workspaces" },
-    { "workspaces", "workspaces" },
-    { "conversation_fts", "conversations" },
-    { "messages", "messages" },
-  };
   g_autoptr(JsyncCoordinator) coordinator = cli_open (f);
   g_autoptr(GError) error = NULL;
   JsyncSearchOptions unknown = { .table = "sessions" };
+  /* Each FTS table, and its content table: both name it. */
+  static const char *const tables[][2] = {
+    { "workspace_fts", "workspaces" },
+    { "conversation_fts", "conversations" },
+    { "message_fts", "messages" },
+  };
 
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+  for (guint i = 0; i < 2 * G_N_ELEMENTS (tables); i++)
     {
-      JsyncSearchOptions options = { .table = names[i][0] };
-      json_object *json = search (f, "garden", &options);
+      JsyncSearchOptions options = { .table = tables[i / 2][i % 2] };
+      g_autoptr(json_object) json = search (f, "garden", &options);
       size_t n = json_object_array_length (results (json));
 
+      g_test_message ("--table %s", options.table);
       g_assert_cmpuint (n, >=, 1);
       for (size_t r = 0; r < n; r++)
         g_assert_cmpstr (jtest_member_str (result_at (json, r), "table"), ==,
-                         names[i][1]);
-      json_object_put (json);
+                         tables[i / 2][1]);
     }
   g_assert_null (jsync_coordinator_search (coordinator, "garden", &unknown,
                                            &error));
@@ -400,9 +394,8 @@ static void
 test_limit (CliFixture *f, gconstpointer data)
 {
   JsyncSearchOptions three = { .limit = 3 };
-  JsyncSearchOptions many = { .limit = 1000 };
   json_object *top = search (f, "garden", &three);
-  json_object *all = search (f, "garden", &many);
+  json_object *all = search (f, "garden", &every_match);
 
   g_assert_cmpuint (json_object_array_length (results (top)), ==, 3);
   g_assert_cmpuint (json_object_array_length (results (all)), >, 20);
@@ -445,14 +438,16 @@ test_cli_json (CliFixture *f, gconstpointer data)
 static void
 test_cli_plain (CliFixture *f, gconstpointer data)
 {
+  static const char *const shown[] = {
+    "workspaces " GARDEN_WORKSPACE, "name: Garden planning",
+    "description: Reviews assistant", "[Garden] planning",
+  };
   g_autoptr(JTestRun) run = CLI_RUN (f, "search", "garden", "--table",
                                      "workspaces");
 
   g_assert_cmpint (run->status, ==, JSYNC_EXIT_OK);
-  g_assert_nonnull (strstr (run->out, "workspaces " GARDEN_WORKSPACE));
-  g_assert_nonnull (strstr (run->out, "name: Garden planning"));
-  g_assert_nonnull (strstr (run->out, "description: Reviews assistant"));
-  g_assert_nonnull (strstr (run->out, "[Garden] planning"));
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
+    g_assert_nonnull (strstr (run->out, shown[i]));
   g_assert_null (strstr (run->out, "\033["));
 }
 

@@ -14,6 +14,7 @@
 #include <jsync/jsync.h>
 #include <sqlite3.h>
 
+#include "jsync-config.h"
 #include "jsync-test-core.h"
 
 typedef struct
@@ -831,29 +832,299 @@ test_rebuild_deferred_rejected (Fixture *f, gconstpointer data)
   g_assert_cmpint (query_int (f, "SELECT status FROM jsync_events WHERE id = 'r3'"), ==, 2);
 }
 
-/* Rebuild builds a new file and swaps it in; the old one is kept. */
-static void
-test_rebuild (Fixture *f, gconstpointer data)
+/* The lines of the rebuild cases: c1 made, then its messages m1 and m2.
+ * (transfer full) */
+static GStrv
+rebuild_lines (void)
 {
-  g_autofree char *create = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
-  g_autofree char *m1 = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
-  g_autofree char *both = g_strconcat (create, m1, NULL);
-  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
-  g_autoptr(JsyncConfig) config = NULL;
-  g_autoptr(JsyncCoordinator) coordinator = NULL;
-  g_autoptr(JsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
+  char **lines = g_new0 (char *, 4);
 
-  write_file (f, "c.jsonl", both);
-  fixture_sync_quiet (f);
-  config = fixture_config (f, f->db, 1000);
+  lines[0] = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  lines[1] = message_line ("e2", "d", 2000, "c1", "m1", "one", 0);
+  lines[2] = message_line ("e3", "d", 3000, "c1", "m2", "two", 1);
+  return lines;
+}
+
+/* The messages of c1 in the cache at `db`. */
+static gint64
+rebuild_messages (const char *db)
+{
+  return jtest_cache_int (db, "SELECT messageCount FROM conversations", NULL);
+}
+
+/* A rebuild of the fixture's cache, keeping the old one or not; asserts
+ * that it succeeded.  (transfer full) */
+static JsyncResult *
+rebuild_fixture (Fixture *f, gboolean keep_previous)
+{
+  g_autoptr(JsyncConfig) config = fixture_config (f, f->db, 1000);
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(GError) error = NULL;
+  JsyncResult *result;
+
+  jsync_config_set_keep_previous (config, keep_previous);
   coordinator = jtest_open (config);
   result = jsync_coordinator_rebuild (coordinator, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (result->events_applied, ==, 2);
-  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
-  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  g_assert_nonnull (result);
+  return result;
+}
+
+/* Rebuild builds a new file and swaps it in; by default the old one is
+ * removed, while a reader that has it open goes on reading it. */
+static void
+test_rebuild (Fixture *f, gconstpointer data)
+{
+  g_auto(GStrv) lines = rebuild_lines ();
+  g_autofree char *both = g_strconcat (lines[0], lines[1], NULL);
+  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autofree char *previous_wal = g_strconcat (previous, "-wal", NULL);
+  g_autoptr(JsyncResult) result = NULL;
+  sqlite3 *reader = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  write_file (f, "c.jsonl", both);
+  fixture_sync_quiet (f);
+  /* A reader in the middle of a read of the old cache. */
+  g_assert_cmpint (sqlite3_open_v2 (f->db, &reader, SQLITE_OPEN_READONLY,
+                                    NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (reader, "BEGIN", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (reader,
+                                       "SELECT messageCount FROM conversations",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 1);
+  sqlite3_reset (stmt);
+
+  append_file (f, "c.jsonl", lines[2]);
+  result = rebuild_fixture (f, FALSE);
+  g_assert_cmpuint (result->events_applied, ==, 3);
+  g_assert_false (g_file_test (previous, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (previous_wal, G_FILE_TEST_EXISTS));
   assert_matches_reference (f);
+
+  /* The reader still sees the old cache, whole, until it lets it go; the
+   * path now names the new one. */
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 1);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_exec (reader, "COMMIT", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_close (reader), ==, SQLITE_OK);
+  g_assert_cmpint (rebuild_messages (f->db), ==, 2);
+  assert_matches_reference (f);
+}
+
+/* keep-previous keeps the replaced cache, whole, as "<db>.previous". */
+static void
+test_rebuild_keep_previous (Fixture *f, gconstpointer data)
+{
+  g_auto(GStrv) lines = rebuild_lines ();
+  g_autofree char *both = g_strconcat (lines[0], lines[1], NULL);
+  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autoptr(JsyncResult) result = NULL;
+
+  write_file (f, "c.jsonl", both);
+  fixture_sync_quiet (f);
+  append_file (f, "c.jsonl", lines[2]);
+  result = rebuild_fixture (f, TRUE);
+  g_assert_cmpuint (result->events_applied, ==, 3);
+  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (rebuild_messages (previous), ==, 1);
+  g_assert_cmpint (rebuild_messages (f->db), ==, 2);
+  assert_matches_reference (f);
+}
+
+/* A cache that holds lost events is kept by a rebuild whatever
+ * keep-previous says: it is the only place left of them. */
+static void
+test_rebuild_keeps_lost (Fixture *f, gconstpointer data)
+{
+  g_auto(GStrv) lines = rebuild_lines ();
+  g_autofree char *all = g_strjoinv ("", lines);
+  g_autofree char *both = g_strconcat (lines[0], lines[1], NULL);
+  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autoptr(JsyncResult) synced = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+
+  synced = sync_rewritten (f, all, both, "*shrank*");
+  g_assert_cmpuint (synced->lost_events->len, ==, 1);
+  g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING,
+                         "rebuild: 1 event(s)*kept as*.previous");
+  result = rebuild_fixture (f, FALSE);
+  g_test_assert_expected_messages ();
+  g_assert_true (g_file_test (previous, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (rebuild_messages (previous), ==, 2);
+  g_assert_cmpint (rebuild_messages (f->db), ==, 1);
+}
+
+/* --- Folders listed once --------------------------------------------- */
+
+/* When the folder `path` was last listed, by its row of jsync_folders; 0
+ * when it has none. */
+static gint64
+folder_listed (Fixture *f, const char *path)
+{
+  return jtest_cache_int (f->db,
+                          "SELECT coalesce ((SELECT listed FROM jsync_folders"
+                          " WHERE path = ?1), 0)",
+                          path);
+}
+
+/* Make the listing of the folder `path` say what a file system whose clock
+ * did not tick would: its times are the folder's as they are now; and it
+ * was made `after` ns after them (trusted beyond SCAN_FOLDER_MARGIN_NS,
+ * 2 s). */
+static void
+folder_doctor (Fixture *f, const char *path, gint64 after)
+{
+  g_autofree char *abs = g_build_filename (f->data, path, NULL);
+  g_autofree char *sql = NULL;
+  struct stat st;
+  gint64 mtime, ctime;
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (stat (abs, &st), ==, 0);
+  mtime = st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
+          + st.st_mtim.tv_nsec;
+  ctime = st.st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000)
+          + st.st_ctim.tv_nsec;
+  sql = g_strdup_printf ("UPDATE jsync_folders SET mtime = %" G_GINT64_FORMAT
+                         ", ctime = %" G_GINT64_FORMAT ", listed = %"
+                         G_GINT64_FORMAT " WHERE path = '%s'",
+                         mtime, ctime, ctime + after, path);
+  g_assert_cmpint (sqlite3_open (f->db, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_close (db);
+}
+
+/* Sync, then again once the folders' changes are older than any clock's
+ * tick (2 s): their listings are trusted from then on. */
+static void
+sync_until_trusted (Fixture *f)
+{
+  fixture_sync_quiet (f);
+  g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
+  fixture_sync_quiet (f);
+}
+
+/* A folder that did not change is not listed again, but its logs are
+ * still looked at: one that grew is read.  A new log, a conflict copy, a
+ * new folder make their folder listed again, and are found. */
+static void
+test_folders_unlisted (Fixture *f, gconstpointer data)
+{
+  g_autofree char *c1 = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *c2 = jtest_metadata_line ("e2", "d", 1100, "c2", "T");
+  g_autofree char *m1 = message_line ("e3", "d", 2000, "c2", "m1", "one", 0);
+  g_autofree char *m2 = message_line ("e4", "d", 3000, "c2", "m2", "two", 1);
+  g_autofree char *c3 = jtest_metadata_line ("e5", "d", 4000, "c3", "T");
+  g_autofree char *c4 = jtest_metadata_line ("e6", "d", 5000, "c4", "T");
+  g_autofree char *copy = g_strconcat (c2, m1, m2, NULL);
+  gint64 root, sub, deep;
+
+  write_file (f, "top.jsonl", c1);
+  write_file (f, "sub/deep/c.jsonl", c2);
+  sync_until_trusted (f);
+  root = folder_listed (f, "");
+  sub = folder_listed (f, "sub");
+  deep = folder_listed (f, "sub/deep");
+  g_assert_cmpint (deep, >, 0);
+
+  append_file (f, "sub/deep/c.jsonl", m1);
+  sync_counts (f, 1, 0, 0);
+  g_assert_cmpint (folder_listed (f, ""), ==, root);
+  g_assert_cmpint (folder_listed (f, "sub"), ==, sub);
+  g_assert_cmpint (folder_listed (f, "sub/deep"), ==, deep);
+
+  write_file (f, "sub/deep/d.jsonl", c3);
+  sync_counts (f, 1, 0, 0);
+  g_assert_cmpint (folder_listed (f, "sub/deep"), >, deep);
+  g_assert_cmpint (folder_listed (f, "sub"), ==, sub);
+
+  write_file (f, "sub/deep/c.sync-conflict-20250101-120000-ABCDEFG.jsonl",
+              copy);
+  sync_counts (f, 1, 2, 0);
+  write_file (f, "sub/new/e.jsonl", c4);
+  sync_counts (f, 1, 0, 0);
+  g_assert_cmpint (folder_listed (f, "sub/new"), >, 0);
+  assert_matches_reference (f);
+}
+
+/* A change within the tick of the listing's clock, which leaves the
+ * folder's times as recorded, is found: such a listing is not trusted. */
+static void
+test_folders_racy (Fixture *f, gconstpointer data)
+{
+  g_autofree char *c1 = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *c2 = jtest_metadata_line ("e2", "d", 2000, "c2", "T");
+  g_autofree char *c3 = jtest_metadata_line ("e3", "d", 3000, "c3", "T");
+
+  write_file (f, "sub/a.jsonl", c1);
+  fixture_sync_quiet (f);
+  write_file (f, "sub/b.jsonl", c2);
+  folder_doctor (f, "sub", 0);
+  sync_counts (f, 1, 0, 0);
+
+  /* The same listing made 3 s after those times would be trusted: b was
+   * found by the margin alone, and nothing else. */
+  write_file (f, "sub/c.jsonl", c3);
+  folder_doctor (f, "sub", 3 * G_TIME_SPAN_SECOND * 1000);
+  sync_counts (f, 0, 0, 0);
+}
+
+/* A folder renamed or replaced is listed again: by its name, its inode. */
+static void
+test_folders_moved (Fixture *f, gconstpointer data)
+{
+  g_autofree char *c1 = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *c2 = jtest_metadata_line ("e2", "d", 2000, "c2", "T");
+  g_autofree char *sub = g_build_filename (f->data, "sub", NULL);
+  g_autofree char *moved = g_build_filename (f->data, "moved", NULL);
+  g_autofree char *other = g_build_filename (f->data, "other", NULL);
+  g_autoptr(JsyncResult) result = NULL;
+
+  write_file (f, "sub/a.jsonl", c1);
+  sync_until_trusted (f);
+  g_assert_cmpint (folder_listed (f, "sub"), >, 0);
+
+  g_assert_cmpint (g_rename (sub, moved), ==, 0);
+  result = fixture_sync (f);
+  assert_counts (result, 0, 1, 0);
+  g_assert_cmpuint (result->lost_events->len, ==, 0);
+  g_assert_cmpint (folder_listed (f, "sub"), ==, 0);
+  g_assert_cmpint (folder_listed (f, "moved"), >, 0);
+
+  /* Another folder in its place, its times as the listing says. */
+  write_file (f, "other/b.jsonl", c2);
+  jtest_tree_remove (moved);
+  g_assert_cmpint (g_rename (other, moved), ==, 0);
+  folder_doctor (f, "moved", 3 * G_TIME_SPAN_SECOND * 1000);
+  g_clear_pointer (&result, jsync_result_free);
+  result = fixture_sync (f);
+  assert_counts (result, 1, 0, 0);
+}
+
+/* The scan follows no symbolic link, and says so at every sync, from a
+ * folder's listing too. */
+static void
+test_folders_symlink (Fixture *f, gconstpointer data)
+{
+  g_autofree char *c1 = jtest_metadata_line ("e1", "d", 1000, "c1", "T");
+  g_autofree char *link = g_build_filename (f->data, "sub", "link.jsonl",
+                                            NULL);
+  gint64 listed;
+
+  write_file (f, "sub/a.jsonl", c1);
+  g_assert_cmpint (symlink ("a.jsonl", link), ==, 0);
+  sync_warning (f, "*link.jsonl: skipped: a symbolic link");
+  g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
+  sync_warning (f, "*link.jsonl: skipped: a symbolic link");
+  listed = folder_listed (f, "sub");
+  sync_warning (f, "*link.jsonl: skipped: a symbolic link");
+  g_assert_cmpint (folder_listed (f, "sub"), ==, listed);
 }
 
 /* --- Convergence: random multi-device histories ------------------------ */
@@ -1082,5 +1353,11 @@ main (int argc, char **argv)
   JTEST_ADD ("/sync/appliers/deferred-rejected",
              test_rebuild_deferred_rejected);
   JTEST_ADD ("/sync/rebuild/swap", test_rebuild);
+  JTEST_ADD ("/sync/rebuild/keep-previous", test_rebuild_keep_previous);
+  JTEST_ADD ("/sync/rebuild/keeps-lost", test_rebuild_keeps_lost);
+  JTEST_ADD ("/sync/folders/unlisted", test_folders_unlisted);
+  JTEST_ADD ("/sync/folders/racy", test_folders_racy);
+  JTEST_ADD ("/sync/folders/moved", test_folders_moved);
+  JTEST_ADD ("/sync/folders/symlink", test_folders_symlink);
   return g_test_run ();
 }

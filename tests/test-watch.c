@@ -31,7 +31,6 @@ typedef struct
   char *data;                   /* owned: dir/data */
   char *db;                     /* owned: dir/cache.db, the watch's cache */
   char *reference;              /* owned: dir/reference.db */
-  char *plugins;                /* owned: dir/plugins: echo.so */
   char *out;                    /* owned: dir/watch.out, the child's stdout */
   char *err;                    /* owned: dir/watch.err, its stderr */
   char **env;                   /* owned: the child's environment */
@@ -92,18 +91,20 @@ static void
 fixture_setup (Fixture *f, gconstpointer user_data)
 {
   static const char *const names[] = { "echo", NULL };
+  g_autofree char *plugins = NULL;
 
   jtest_dirs_make (NULL, "jsync-watch", "cache.db", &f->dir, &f->data,
                    &f->db);
   f->reference = g_build_filename (f->dir, "reference.db", NULL);
-  f->plugins = g_build_filename (f->dir, "plugins", NULL);
+  /* dir/plugins: echo.so alone. */
+  plugins = g_build_filename (f->dir, "plugins", NULL);
   f->out = g_build_filename (f->dir, "watch.out", NULL);
   f->err = g_build_filename (f->dir, "watch.err", NULL);
-  jtest_copy_fixture_plugins ("", f->plugins, names);
+  jtest_copy_fixture_plugins ("", plugins, names);
 
   f->env = jtest_child_environ ();
-  f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", f->plugins, TRUE);
-  g_setenv ("JSYNC_PLUGIN_PATH", f->plugins, TRUE);
+  f->env = g_environ_setenv (f->env, "JSYNC_PLUGIN_PATH", plugins, TRUE);
+  g_setenv ("JSYNC_PLUGIN_PATH", plugins, TRUE);
 }
 
 static void
@@ -117,7 +118,6 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
     }
   jtest_dirs_free (f->dir, f->data, f->db);
   g_free (f->reference);
-  g_free (f->plugins);
   g_free (f->out);
   g_free (f->err);
   g_strfreev (f->env);
@@ -328,7 +328,6 @@ assert_watch_complete (Fixture *f)
   g_autoptr(json_object) result = NULL;
   g_autoptr(json_object) mine = NULL;
   g_autoptr(json_object) reference = NULL;
-  json_object *value = NULL;
 
   g_assert_cmpint (RUN (f, fresh, &fresh_out, "sync", "--quiet"), ==, 0);
   g_assert_cmpint (count_unlike_fresh (f, fresh), ==, 0);
@@ -337,12 +336,9 @@ assert_watch_complete (Fixture *f)
                      + query_int (f->db, "SELECT count(*) FROM jsync_lost"));
 
   g_assert_cmpint (RUN (f, f->db, &out, "sync", "--json"), ==, 0);
-  result = json_tokener_parse (out);
-  g_assert_nonnull (result);
-  g_assert_true (json_object_object_get_ex (result, "eventsApplied", &value));
-  g_assert_cmpint (json_object_get_int64 (value), ==, 0);
-  g_assert_true (json_object_object_get_ex (result, "filesProcessed", &value));
-  g_assert_cmpuint (json_object_array_length (value), ==, 0);
+  result = jtest_parse_object (out);
+  g_assert_cmpint (jtest_member_int (result, "eventsApplied"), ==, 0);
+  g_assert_cmpuint (jtest_member_len (result, "filesProcessed"), ==, 0);
   mine = dump_db (f->db, f);
   reference = dump_db (f->reference, f);
   if (!json_object_equal (mine, reference))
@@ -355,15 +351,15 @@ assert_watch_complete (Fixture *f)
 static void
 test_follow (Fixture *f, gconstpointer user_data)
 {
+  g_autofree char *err = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *extra = NULL;
   g_autofree char *a = data_path (f, "a.jsonl");
   g_autofree char *b = data_path (f, "b.jsonl");
   g_autofree char *sub = data_path (f, "sub");
   g_autofree char *deeper = data_path (f, "sub/deeper");
   g_autofree char *hidden = data_path (f, ".hidden");
   g_autofree char *replacement = data_path (f, "a.jsonl.part");
-  g_autofree char *err = NULL;
-  g_autofree char *text = NULL;
-  g_autofree char *extra = NULL;
 
   APPEND (f, "a.jsonl", "a1", "a2");
   START_WATCH (f, NULL);
@@ -469,23 +465,16 @@ test_json (Fixture *f, gconstpointer user_data)
   for (guint i = 0; lines[i] != NULL; i++)
     {
       g_autoptr(json_object) json = NULL;
-      json_object *value = NULL;
 
       if (lines[i + 1] == NULL)
         {
           g_assert_cmpstr (lines[i], ==, "");
           break;
         }
-      json = json_tokener_parse (lines[i]);
-      if (json == NULL)
-        g_test_message ("stdout line: %s", lines[i]);
-      g_assert_nonnull (json);
-      g_assert_true (json_object_object_get_ex (json, "version", &value));
-      g_assert_cmpint (json_object_get_int (value), ==, 1);
-      g_assert_true (json_object_object_get_ex (json, "command", &value));
-      g_assert_cmpstr (json_object_get_string (value), ==, "watch");
-      g_assert_true (json_object_object_get_ex (json, "eventsApplied", &value));
-      applied += json_object_get_int64 (value);
+      json = jtest_parse_object (lines[i]);
+      g_assert_cmpint (jtest_member_int (json, "version"), ==, 1);
+      g_assert_cmpstr (jtest_member_str (json, "command"), ==, "watch");
+      applied += jtest_member_int (json, "eventsApplied");
       n++;
     }
   g_assert_cmpuint (n, >=, 2);

@@ -202,7 +202,8 @@ void jsync_coordinator_set_progress (JsyncCoordinator *coordinator,
 JsyncResult *jsync_coordinator_sync (JsyncCoordinator *coordinator,
                                      GError **error);
 /* Build a new cache from every log, beside the old one, and swap it in
- * when complete; the old file is kept as "<db>.previous". */
+ * when complete; the old file is removed, or kept as "<db>.previous"
+ * with keep-previous. */
 JsyncResult *jsync_coordinator_rebuild (JsyncCoordinator *coordinator,
                                         GError **error);
 

@@ -608,13 +608,13 @@ jtest_spawn_logged (const char *const *argv, const JTestSpawn *options)
 void
 jtest_run_free (JTestRun *run)
 {
-  if (run == NULL)
-    return;
-  g_free (run->out);
-  g_free (run->err);
-  if (run->json != NULL)
-    json_object_put (run->json);
-  g_free (run);
+  if (run != NULL)
+    {
+      g_clear_pointer (&run->json, json_object_put);
+      g_free (run->out);
+      g_free (run->err);
+      g_free (run);
+    }
 }
 
 /**
