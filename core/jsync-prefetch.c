@@ -5,7 +5,10 @@
  * does the first part for the files a run will read, in the order it will
  * read them, while the run's thread applies what was parsed before.
  * Records travel in blocks through a GAsyncQueue; the bytes in flight are
- * bounded, so memory does not grow when parsing runs ahead.
+ * bounded, so memory does not grow when parsing runs ahead.  The events'
+ * lines are packed here as jsync_events keeps them; when the cache has
+ * no dictionary yet, the first lines are held back until one is trained
+ * on them (a sample of a few MB), then packed and handed on.
  */
 #include "jsync-prefetch.h"
 
@@ -25,6 +28,9 @@
 /* What a record costs beyond its line's bytes (the record, json-c's
  * objects are counted as the line's size again). */
 #define PREFETCH_RECORD_COST 256
+/* Most bytes of lines held back while the sample fills (lines that are
+ * not events are no part of it). */
+#define PREFETCH_MAX_HELD (8 * 1024 * 1024)
 /* A line this long is not left in the reader's or the tokener's buffers. */
 #define PREFETCH_LONG_LINE (1024 * 1024)
 
@@ -43,6 +49,10 @@ struct _JsyncPrefetch
   guint64 *limits;          /* owned, nullable */
   guint n_paths;
   guint64 max_line_bytes;
+  JsyncPacker *packer;      /* owned, nullable: used by the thread */
+  GPtrArray *held;          /* of JsyncPrefetchRecord*, owned, nullable:
+                             * read while the sample fills */
+  gsize held_bytes;         /* their lines' */
 
   GThread *thread;
   GAsyncQueue *blocks;      /* of Block*, filled by the thread */
@@ -89,6 +99,7 @@ jsync_prefetch_record_free (JsyncPrefetchRecord *record)
   g_clear_error (&record->error);
   json_object_put (record->json);
   g_free (record->data);
+  g_free (record->packed);
   g_free (record);
 }
 
@@ -111,6 +122,16 @@ jsync_prefetch_record_steal_data (JsyncPrefetchRecord *record)
 {
   record->line.data = NULL;
   return g_steal_pointer (&record->data);
+}
+
+/**
+ * jsync_prefetch_record_steal_packed:
+ * The line packed, NULL when it is kept as it is. (transfer full)
+ */
+char *
+jsync_prefetch_record_steal_packed (JsyncPrefetchRecord *record)
+{
+  return g_steal_pointer (&record->packed);
 }
 
 static JsyncPrefetchRecord *
@@ -160,6 +181,71 @@ prefetch_block_full (Block *block)
 {
   return block->records->len >= PREFETCH_BLOCK_RECORDS
          || block->bytes >= PREFETCH_BLOCK_BYTES;
+}
+
+/* Pack an event's line. */
+static void
+prefetch_pack (JsyncPrefetch *self, JsyncPrefetchRecord *record)
+{
+  if (self->packer == NULL || record->kind != JSYNC_PREFETCH_LINE
+      || record->json == NULL || record->error != NULL)
+    return;
+  record->packed_length = jsync_packer_pack (self->packer, record->line.data,
+                                             record->line.length,
+                                             &record->packed);
+  if (record->packed != NULL)
+    record->dict = jsync_packer_get_dict (self->packer);
+}
+
+/* Add a record to the block, handing the block over when full.  FALSE
+ * when cancelled. */
+static gboolean
+prefetch_emit (JsyncPrefetch *self, Block **block,
+               JsyncPrefetchRecord *record)
+{
+  prefetch_pack (self, record);
+  prefetch_add (*block, record);
+  return !prefetch_block_full (*block) || prefetch_push (self, block);
+}
+
+/* Train on the sample and hand on the records held meanwhile.  FALSE when
+ * cancelled. */
+static gboolean
+prefetch_release_held (JsyncPrefetch *self, Block **block)
+{
+  g_autoptr(GPtrArray) held = g_steal_pointer (&self->held);
+  gboolean ok = TRUE;
+
+  jsync_packer_train (self->packer);
+  for (guint i = 0; i < held->len; i++)
+    {
+      JsyncPrefetchRecord *record = g_steal_pointer (&held->pdata[i]);
+
+      if (ok)
+        ok = prefetch_emit (self, block, record);
+      else
+        jsync_prefetch_record_free (record);
+    }
+  return ok;
+}
+
+/* A record read: held back while the sample fills, else handed on.  FALSE
+ * when cancelled. */
+static gboolean
+prefetch_take (JsyncPrefetch *self, Block **block,
+               JsyncPrefetchRecord *record)
+{
+  if (self->held == NULL)
+    return prefetch_emit (self, block, record);
+  g_ptr_array_add (self->held, record);
+  self->held_bytes += record->line.length;
+  if ((record->kind == JSYNC_PREFETCH_LINE && record->json != NULL
+       && record->error == NULL
+       && jsync_packer_sample (self->packer, record->line.data,
+                               record->line.length))
+      || self->held_bytes >= PREFETCH_MAX_HELD)
+    return prefetch_release_held (self, block);
+  return TRUE;
 }
 
 /* What jsync_prefetch_free() puts in the trash to end the thread. */
@@ -223,9 +309,10 @@ prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
       g_set_error (&record->error, JSYNC_ERROR, JSYNC_ERROR_IO, "%s: %s",
                    self->paths[file], g_strerror (saved_errno));
     }
-  prefetch_add (*block, record);
   if (record->kind == JSYNC_PREFETCH_OPEN_FAILED)
-    return TRUE;
+    return prefetch_take (self, block, record);
+  if (!prefetch_take (self, block, record))
+    return FALSE;
 
   for (;;)
     {
@@ -241,8 +328,7 @@ prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
           record->error = read_error;
           record->offset = jsync_reader_get_offset (reader);
           record->lines = jsync_reader_get_line (reader);
-          prefetch_add (*block, record);
-          return TRUE;
+          return prefetch_take (self, block, record);
         }
       record = prefetch_record_new (JSYNC_PREFETCH_LINE, file);
       record->line = line;
@@ -262,13 +348,11 @@ prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
           json_tokener_free (*tok);
           *tok = jsync_event_tokener_new ();
         }
-      prefetch_add (*block, record);
-      if (prefetch_block_full (*block))
-        {
-          if (!prefetch_push (self, block))
-            return FALSE;
-          prefetch_empty_trash (self, FALSE);
-        }
+      if (!prefetch_take (self, block, record))
+        return FALSE;
+      /* (An empty block: one was just handed over.) */
+      if ((*block)->records->len == 0)
+        prefetch_empty_trash (self, FALSE);
     }
 }
 
@@ -279,14 +363,15 @@ prefetch_thread (gpointer data)
   struct json_tokener *tok = jsync_event_tokener_new ();
   Block *block = block_new ();
 
-  for (guint i = 0; i < self->n_paths; i++)
-    {
-      if (!prefetch_file (self, &tok, i, &block))
-        break;
-      if (prefetch_block_full (block) && !prefetch_push (self, &block))
-        break;
-    }
-  prefetch_push (self, &block);
+  gboolean ok = TRUE;
+
+  for (guint i = 0; ok && i < self->n_paths; i++)
+    ok = prefetch_file (self, &tok, i, &block);
+  /* Fewer lines than a full sample: trained on what there is. */
+  if (ok && self->held != NULL)
+    ok = prefetch_release_held (self, &block);
+  if (ok)
+    prefetch_push (self, &block);
   block_free (block);
   json_tokener_free (tok);
   prefetch_empty_trash (self, TRUE);
@@ -312,7 +397,7 @@ JsyncPrefetch *
 jsync_prefetch_start (const char *dir, const char *const *paths,
                       const guint64 *offsets, const guint64 *lines,
                       const guint64 *limits, guint n_paths,
-                      guint64 max_line_bytes)
+                      guint64 max_line_bytes, JsyncPacker *packer)
 {
   JsyncPrefetch *self = g_new0 (JsyncPrefetch, 1);
 
@@ -326,6 +411,10 @@ jsync_prefetch_start (const char *dir, const char *const *paths,
     self->limits = g_memdup2 (limits, n_paths * sizeof (guint64));
   self->n_paths = n_paths;
   self->max_line_bytes = max_line_bytes;
+  self->packer = packer;
+  if (packer != NULL && jsync_packer_wants_sample (packer))
+    self->held = g_ptr_array_new_with_free_func (
+        (GDestroyNotify) jsync_prefetch_record_free);
   self->blocks = g_async_queue_new_full ((GDestroyNotify) block_free);
   self->trash = g_async_queue_new ();
   g_mutex_init (&self->lock);
@@ -417,5 +506,8 @@ jsync_prefetch_free (JsyncPrefetch *prefetch)
   g_free (prefetch->offsets);
   g_free (prefetch->lines);
   g_free (prefetch->limits);
+  if (prefetch->held != NULL)
+    g_ptr_array_unref (prefetch->held);
+  jsync_packer_free (prefetch->packer);
   g_free (prefetch);
 }

@@ -4,6 +4,7 @@
 
 #include "jsync-event.h"
 #include "jsync-reader.h"
+#include "jsync-store.h"
 
 G_BEGIN_DECLS
 
@@ -33,6 +34,11 @@ typedef struct
   json_object *json;          /* owned: the parsed line, NULL when not */
   JsyncEvent event;           /* its envelope, borrowed from json */
   gint64 hash;                /* of the line's bytes */
+  char *packed;               /* owned, nullable: an event's line packed
+                               * (jsync_packer_pack()) */
+  gsize packed_length;
+  JsyncLineDict *dict;        /* nullable: packed with it (the packer's,
+                               * alive as long as the prefetch) */
   guint64 offset;             /* checkpoint after this record */
   guint64 lines;
 } JsyncPrefetchRecord;
@@ -42,13 +48,15 @@ typedef struct _JsyncPrefetch JsyncPrefetch;
 /* Start reading `paths` (relative to the folder `dir`, opened with
  * jsync_reader_open_below()), each from its `offsets` / `lines` (the
  * checkpoint), in that order, and up to its `limits` (nullable;
- * G_MAXUINT64: none) at the most. */
+ * G_MAXUINT64: none) at the most.  With `packer` (transfer full,
+ * nullable), the events' lines are packed there too. */
 JsyncPrefetch *jsync_prefetch_start (const char *dir,
                                      const char *const *paths,
                                      const guint64 *offsets,
                                      const guint64 *lines,
                                      const guint64 *limits, guint n_paths,
-                                     guint64 max_line_bytes);
+                                     guint64 max_line_bytes,
+                                     JsyncPacker *packer);
 /* The next record (transfer full; free with jsync_prefetch_record_free),
  * waiting for it. */
 JsyncPrefetchRecord *jsync_prefetch_next (JsyncPrefetch *prefetch);
@@ -58,6 +66,7 @@ void jsync_prefetch_record_free (JsyncPrefetchRecord *record);
 /* Steal the parsed line out of a LINE record. */
 json_object *jsync_prefetch_record_steal_json (JsyncPrefetchRecord *record);
 char *jsync_prefetch_record_steal_data (JsyncPrefetchRecord *record);
+char *jsync_prefetch_record_steal_packed (JsyncPrefetchRecord *record);
 /* Have the reading thread free `garbage` (transfer full): the parsed
  * lines were allocated there. */
 void jsync_prefetch_dispose (JsyncPrefetch *prefetch, GPtrArray *garbage);

@@ -22,6 +22,7 @@ item_free (gpointer data)
   g_free (item->stream);
   json_object_put (item->json);
   g_free (item->raw);
+  g_free (item->packed);
   g_free (item);
 }
 
@@ -204,12 +205,10 @@ read_replace_stored (Run *run, Item *item, int stored_status,
     apply_force_replay (run, item->applier,
                         item->applier->plugin->desc->stream != NULL
                             ? item->stream : NULL);
-  return record_event (run, item->id, item->ts, item->device, item->type,
-                       item->applier, item->stream,
+  return record_event (run, item,
                        item->applier != NULL ? JSYNC_EVENT_APPLIED
                                              : JSYNC_EVENT_PENDING,
-                       item->source, item->offset, item->length,
-                       item->line, item->hash, item->raw, error);
+                       error);
 }
 
 /* A copy of an event id already recorded in the cache. */
@@ -282,10 +281,7 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
 static gboolean
 read_keep_pending (Run *run, Item *item, GError **error)
 {
-  if (!record_event (run, item->id, item->ts, item->device, item->type,
-                     NULL, NULL, JSYNC_EVENT_PENDING, item->source,
-                     item->offset, item->length, item->line, item->hash,
-                     item->raw, error))
+  if (!record_event (run, item, JSYNC_EVENT_PENDING, error))
     return FALSE;
   g_debug ("%s:%" G_GUINT64_FORMAT ": no applier takes \"%s\": pending",
            item->source->path, item->line, item->type);
@@ -319,10 +315,17 @@ read_line (Run *run, Source *source, JsyncPrefetchRecord *record,
                            line->length, FALSE, record->error->message,
                            error);
 
+  /* A dictionary trained by the reading thread is written before the
+   * first row packed with it (outside the batch's savepoints). */
+  if (record->dict != NULL
+      && !jsync_store_dict_save (run->store, record->dict, error))
+    return FALSE;
   item = read_make_item (run, source, line, &record->event,
                          jsync_prefetch_record_steal_json (record),
                          record->hash,
                          jsync_prefetch_record_steal_data (record));
+  item->packed_length = record->packed_length;
+  item->packed = jsync_prefetch_record_steal_packed (record);
   existing = g_hash_table_lookup (run->batch_ids, item->id);
   if (existing != NULL)
     {

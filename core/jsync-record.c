@@ -54,43 +54,41 @@ record_seen_add (Run *run, const char *id)
   return all;
 }
 
+/* Record an item's event with `status` (in place of its earlier record,
+ * if any), its line as the reading thread packed it. */
 gboolean
-record_event (Run *run, const char *id, gint64 ts, const char *device,
-              const char *type, JsyncApplierInstance *applier,
-              const char *stream, JsyncEventStatus status, Source *source,
-              guint64 offset, guint64 length, guint64 line, gint64 hash,
-              const char *raw, GError **error)
+record_event (Run *run, const Item *item, JsyncEventStatus status,
+              GError **error)
 {
   JsyncEventRow row = {
-    .id = id,
-    .ts = ts,
-    .device = device,
-    .type = type,
-    .applier = applier != NULL ? applier->plugin->desc->name : NULL,
-    .stream = stream,
+    .id = item->id,
+    .ts = item->ts,
+    .device = item->device,
+    .type = item->type,
+    .applier = item->applier != NULL ? item->applier->plugin->desc->name
+                                     : NULL,
+    .stream = item->stream,
     .status = status,
-    .source = source->id,
-    .offset = offset,
-    .length = length,
-    .line = line,
-    .hash = hash,
-    .gen = source->gen,
-    .raw = raw,
+    .source = item->source->id,
+    .offset = item->offset,
+    .length = item->length,
+    .line = item->line,
+    .hash = item->hash,
+    .gen = item->source->gen,
+    .raw = item->raw,
+    .packed = item->packed,
+    .packed_length = item->packed_length,
   };
 
   if (run->seen != NULL)
-    record_seen_add (run, id);
+    record_seen_add (run, item->id);
   return jsync_store_event_insert (run->store, &row, error);
 }
 
 gboolean
 record_item (Run *run, Item *item, GError **error)
 {
-  return record_event (run, item->id, item->ts, item->device, item->type,
-                       item->applier, item->stream, item->status,
-                       item->source, item->offset, item->length,
-                       item->line, item->hash,
-                       item->raw, error);
+  return record_event (run, item, item->status, error);
 }
 
 /* The bytes of a stored event, as kept in the cache (every event keeps its

@@ -9,8 +9,8 @@
 
 static const char *const store_sql[JSYNC_STMT_N] = {
   [JSYNC_STMT_EVENT_LOOKUP] =
-    "SELECT hash, ts, device, status, source, offset, length, hash, raw,"
-    " applier, stream, line FROM jsync_events WHERE id = ?1",
+    "SELECT hash, ts, device, status, source, offset, length, hash,"
+    " jsync_line(raw), applier, stream, line FROM jsync_events WHERE id = ?1",
   [JSYNC_STMT_EVENT_INSERT] =
     "INSERT OR REPLACE INTO jsync_events (id, ts, device, type, applier,"
     " stream, status, source, offset, length, line, hash, gen, raw)"
@@ -29,12 +29,13 @@ static const char *const store_sql[JSYNC_STMT_N] = {
     " WHERE applier = ?1 AND stream = ?2 AND status = 0"
     " ORDER BY ts DESC, device DESC, id DESC LIMIT 1",
   [JSYNC_STMT_STREAM_EVENTS] =
-    "SELECT id, ts, device, source, offset, length, hash, raw, line, stream"
-    " FROM jsync_events WHERE applier = ?1 AND stream = ?2 AND status = 0"
+    "SELECT id, ts, device, source, offset, length, hash, jsync_line(raw),"
+    " line, stream FROM jsync_events"
+    " WHERE applier = ?1 AND stream = ?2 AND status = 0"
     " ORDER BY ts, device, id",
   [JSYNC_STMT_APPLIER_EVENTS] =
-    "SELECT id, ts, device, source, offset, length, hash, raw, line, stream"
-    " FROM jsync_events WHERE applier = ?1 AND status = 0"
+    "SELECT id, ts, device, source, offset, length, hash, jsync_line(raw),"
+    " line, stream FROM jsync_events WHERE applier = ?1 AND status = 0"
     " ORDER BY ts, device, id",
   [JSYNC_STMT_FAILED_INSERT] =
     "INSERT INTO jsync_failed (source, file, line, offset, length, event_id,"
@@ -170,6 +171,25 @@ store_run_with_int64 (JsyncStore *store, JsyncStmt which, const char *id,
   return jsync_store_run (store, stmt, error);
 }
 
+/* Bind a line to ?index, packed by the store (the statement takes the
+ * frame). */
+static gboolean
+store_bind_line (JsyncStore *store, sqlite3_stmt *stmt, int index,
+                 const char *line, gsize length, GError **error)
+{
+  char *packed = NULL;
+  gsize packed_length = 0;
+
+  if (!jsync_store_pack_line (store, line, length, &packed, &packed_length,
+                              error))
+    return FALSE;
+  if (packed != NULL)
+    sqlite3_bind_blob (stmt, index, packed, packed_length, g_free);
+  else
+    sqlite3_bind_blob (stmt, index, line, length, SQLITE_STATIC);
+  return TRUE;
+}
+
 /**
  * jsync_store_event_lookup:
  * The stored event `id` (columns JSYNC_LOOKUP_*).
@@ -210,8 +230,16 @@ jsync_store_event_insert (JsyncStore *store, const JsyncEventRow *row,
     }
   sqlite3_bind_int (stmt, 7, row->status);
   store_bind_int64s (stmt, 8, values, G_N_ELEMENTS (values));
-  if (row->raw != NULL)
-    sqlite3_bind_blob (stmt, 14, row->raw, row->length, SQLITE_STATIC);
+  if (row->packed != NULL)
+    sqlite3_bind_blob (stmt, 14, row->packed, row->packed_length,
+                       SQLITE_STATIC);
+  else if (row->raw != NULL
+           && !store_bind_line (store, stmt, 14, row->raw, row->length,
+                                error))
+    {
+      jsync_store_reset (stmt);
+      return FALSE;
+    }
   return jsync_store_run (store, stmt, error);
 }
 
@@ -282,7 +310,11 @@ jsync_store_event_move (JsyncStore *store, const char *id, gint64 source,
   const gint64 values[] = { source, offset, length, line, hash, gen };
 
   store_bind_int64s (stmt, 2, values, G_N_ELEMENTS (values));
-  sqlite3_bind_blob (stmt, 8, raw, length, SQLITE_STATIC);
+  if (!store_bind_line (store, stmt, 8, raw, length, error))
+    {
+      jsync_store_reset (stmt);
+      return FALSE;
+    }
   return jsync_store_run (store, stmt, error);
 }
 
@@ -361,7 +393,8 @@ jsync_store_events_with_status (JsyncStore *store, JsyncEventStatus status,
 {
   return store_prepare_with_int (store,
                                  "SELECT id, ts, device, type, source, offset,"
-                                 " length, line, hash, raw FROM jsync_events"
+                                 " length, line, hash, jsync_line(raw)"
+                                 " FROM jsync_events"
                                  " WHERE status = ?1 AND status <> 0"
                                  " ORDER BY ts, device, id",
                                  status, "read stored events", error);
@@ -574,7 +607,8 @@ jsync_store_keep_lost_events (JsyncStore *live, JsyncStore *build,
   *kept = FALSE;
   if (sqlite3_prepare_v2 (live->db,
                           "SELECT id, ts, device, type, offset, length, line,"
-                          " hash, raw FROM jsync_events WHERE status = 0"
+                          " hash, jsync_line(raw) FROM jsync_events"
+                          " WHERE status = 0"
                           " AND id IN (SELECT id FROM jsync_lost)",
                           -1, &read, NULL) != SQLITE_OK)
     {
@@ -610,9 +644,11 @@ jsync_store_keep_lost_events (JsyncStore *live, JsyncStore *build,
       for (int i = 0; i < 4; i++)
         sqlite3_bind_value (insert, i + 1, sqlite3_column_value (read, i));
       sqlite3_bind_int64 (insert, 5, source);
-      for (int i = 4; i < 9; i++)
+      for (int i = 4; i < 8; i++)
         sqlite3_bind_value (insert, i + 2, sqlite3_column_value (read, i));
-      ok = jsync_store_run (build, insert, error);
+      ok = store_bind_line (build, insert, 10, sqlite3_column_blob (read, 8),
+                            sqlite3_column_bytes (read, 8), error)
+           && jsync_store_run (build, insert, error);
     }
   if (ok && rc != SQLITE_DONE)
     {
@@ -733,7 +769,7 @@ jsync_store_lost_events_read (JsyncStore *store, gboolean by_file,
 {
   return store_prepare_with_int (
       store,
-      "SELECT min(l.file), e.id, e.raw FROM jsync_lost AS l"
+      "SELECT min(l.file), e.id, jsync_line(e.raw) FROM jsync_lost AS l"
       " JOIN jsync_events AS e ON e.id = l.id GROUP BY e.id"
       " ORDER BY CASE WHEN ?1 THEN min(l.file) END, e.ts, e.device, e.id",
       by_file, "read lost events", error);
@@ -746,14 +782,35 @@ jsync_store_lost_events_read (JsyncStore *store, gboolean by_file,
 guint64
 jsync_store_count (JsyncStore *store, const char *sql)
 {
+  gint64 count = 0;
+
+  if (!jsync_store_query_int (store, sql, &count, NULL))
+    return 0;
+  return count;
+}
+
+/**
+ * jsync_store_query_int:
+ * The first column of the first row of `sql`, into *value; FALSE with the
+ * error when it cannot be read or gives no row.
+ */
+gboolean
+jsync_store_query_int (JsyncStore *store, const char *sql, gint64 *value,
+                       GError **error)
+{
   sqlite3_stmt *stmt = NULL;
-  guint64 count = 0;
+  int rc = SQLITE_ERROR;
 
   if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) == SQLITE_OK
-      && sqlite3_step (stmt) == SQLITE_ROW)
-    count = sqlite3_column_int64 (stmt, 0);
+      && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    *value = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
-  return count;
+  if (rc != SQLITE_ROW)
+    {
+      jsync_store_set_error (store, error, sql);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static const char *const store_count_sql[JSYNC_COUNT_N] = {

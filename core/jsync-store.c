@@ -174,6 +174,7 @@ jsync_store_rollback (JsyncStore *store)
     return;
   sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
   store->in_transaction = FALSE;
+  jsync_store_lines_rolled_back (store);
 }
 
 static void
@@ -186,10 +187,14 @@ store_instance_free (gpointer data)
   g_free (instance);
 }
 
-/* Check the file is a jsync cache of our core schema version. */
+/* Check the file is a jsync cache of our core schema version (*current),
+ * or of the one before, which is upgraded in place (*current FALSE,
+ * store->lines_unpacked set). */
 static gboolean
 store_check_version (JsyncStore *store, gboolean *current, GError **error)
 {
+  int version;
+
   sqlite3_stmt *stmt = NULL;
   gboolean has_meta = FALSE;
   int tables = 0;
@@ -224,8 +229,9 @@ store_check_version (JsyncStore *store, gboolean *current, GError **error)
       return FALSE;
     }
   if (sqlite3_prepare_v2 (store->db,
-                          "SELECT value FROM jsync_meta"
-                          " WHERE key = 'core_schema_version'",
+                          "SELECT value, EXISTS (SELECT 1 FROM jsync_meta"
+                          "  WHERE key = 'unpacked_lines')"
+                          " FROM jsync_meta WHERE key = 'core_schema_version'",
                           -1, &stmt, NULL) != SQLITE_OK)
     {
       jsync_store_set_error (store, error, "read jsync_meta");
@@ -239,14 +245,21 @@ store_check_version (JsyncStore *store, gboolean *current, GError **error)
       sqlite3_finalize (stmt);
       return FALSE;
     }
-  if (rc != SQLITE_ROW
-      || sqlite3_column_int (stmt, 0) != JSYNC_CORE_SCHEMA_VERSION)
+  version = rc == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : 0;
+  if (version == JSYNC_CORE_SCHEMA_UNPACKED
+      || (version == JSYNC_CORE_SCHEMA_VERSION
+          && sqlite3_column_int (stmt, 1)))
+    {
+      sqlite3_finalize (stmt);
+      store->lines_unpacked = TRUE;
+      *current = version == JSYNC_CORE_SCHEMA_VERSION;
+      return TRUE;
+    }
+  if (version != JSYNC_CORE_SCHEMA_VERSION)
     {
       g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_CORRUPT,
                    "%s: core schema version %d, this jsync uses %d",
-                   store->path,
-                   rc == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : 0,
-                   JSYNC_CORE_SCHEMA_VERSION);
+                   store->path, version, JSYNC_CORE_SCHEMA_VERSION);
       sqlite3_finalize (stmt);
       return FALSE;
     }
@@ -275,6 +288,13 @@ store_connect (const char *path, int flags, guint lock_timeout,
       return NULL;
     }
   sqlite3_extended_result_codes (store->db, 1);
+  store->codec = jsync_line_codec_add (store->db);
+  if (store->codec == NULL)
+    {
+      jsync_store_set_error (store, error, "add jsync_line()");
+      jsync_store_free (store);
+      return NULL;
+    }
   sqlite3_busy_timeout (store->db, (int) MIN ((guint64) lock_timeout * 1000,
                                               G_MAXINT));
   return store;
@@ -365,13 +385,19 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
                                  lock_timeout, &current, error);
   if (store == NULL)
     return NULL;
+  /* A cache of the version before keeps its rows; its lines are packed
+   * by jsync_store_upgrade_lines(), which the flag asks for. */
   version_sql = g_strdup_printf (
       "BEGIN IMMEDIATE;"
       "%s"
       "INSERT OR REPLACE INTO jsync_meta (key, value)"
       " VALUES ('core_schema_version', %d);"
+      "%s"
       "COMMIT;",
-      core_schema_sql, JSYNC_CORE_SCHEMA_VERSION);
+      core_schema_sql, JSYNC_CORE_SCHEMA_VERSION,
+      store->lines_unpacked ? "INSERT OR REPLACE INTO jsync_meta (key, value)"
+                              " VALUES ('unpacked_lines', 1);"
+                            : "");
   /* A cache of this version needs no schema writes: opening it for a
    * sync with nothing new writes nothing. */
   if (!jsync_store_exec (store,
@@ -385,7 +411,8 @@ jsync_store_open_full (const char *path, gboolean rebuilding,
                                        : "PRAGMA journal_mode = WAL;"
                                          "PRAGMA synchronous = NORMAL;",
                             error)
-      || !jsync_store_exec (store, "PRAGMA cache_size = -65536;", error)
+      || !jsync_store_exec (store, "PRAGMA cache_size = -65536;"
+                                   "PRAGMA secure_delete = OFF;", error)
       || (!current
           && !store_exec_what (store, version_sql,
                                "write the bookkeeping tables", &local_error)))
@@ -412,6 +439,7 @@ jsync_store_free (JsyncStore *store)
   g_ptr_array_unref (store->init_failures);
   for (int i = 0; i < JSYNC_STMT_N; i++)
     sqlite3_finalize (store->stmts[i]);
+  jsync_packer_free (store->packer);
   if (store->db != NULL)
     sqlite3_close (store->db);
   g_free (store->path);
@@ -443,7 +471,7 @@ jsync_store_open_read_only (const char *path, guint lock_timeout,
                                  &current, error);
   if (store == NULL)
     return NULL;
-  if (!current)
+  if (!current && !store->lines_unpacked)
     {
       *missing = TRUE;
       g_clear_pointer (&store, jsync_store_free);

@@ -9,7 +9,15 @@
 G_BEGIN_DECLS
 
 /* Bump with any change to schemas/core.sql. */
-#define JSYNC_CORE_SCHEMA_VERSION 2
+#define JSYNC_CORE_SCHEMA_VERSION 3
+/* The version before, which a writer upgrades in place: its lines are
+ * packed once (jsync_store_upgrade_lines()); readers read it as it is. */
+#define JSYNC_CORE_SCHEMA_UNPACKED 2
+
+/* Lines of jsync_events, packed (jsync-store-lines.c). */
+typedef struct _JsyncLineDict JsyncLineDict;
+typedef struct _JsyncLineCodec JsyncLineCodec;
+typedef struct _JsyncPacker JsyncPacker;
 
 /* An applier attached to one connection. */
 typedef struct
@@ -68,6 +76,14 @@ typedef struct
   gboolean unjournaled;     /* a rebuild's file with no journal: nothing
                              * can be rolled back (see jsync_store_
                              * needs_journal_quark()) */
+  JsyncLineCodec *codec;    /* jsync_line() of the connection (owned by
+                             * the connection) */
+  JsyncLineDict *dict;      /* borrowed from codec: the newest dictionary */
+  gboolean dict_known;      /* dict is read from the file */
+  guint32 dict_next_id;     /* the id of the next dictionary */
+  JsyncPacker *packer;      /* owned, nullable: this thread's, with dict */
+  gboolean lines_unpacked;  /* a cache of version
+                             * JSYNC_CORE_SCHEMA_UNPACKED not packed yet */
 } JsyncStore;
 
 /* The error of a run on an unjournaled store that met something it would
@@ -180,7 +196,10 @@ typedef struct
   guint64 line;
   gint64 hash;
   gint64 gen;
-  const char *raw;          /* nullable */
+  const char *raw;          /* nullable: the line */
+  const char *packed;       /* nullable: raw packed (jsync_packer_pack()),
+                             * else it is packed here */
+  gsize packed_length;
 } JsyncEventRow;
 
 /* Record an event (in place of its earlier record, if any). */
@@ -389,6 +408,9 @@ sqlite3_stmt *jsync_store_lost_events_read (JsyncStore *store,
 /* The first column of the first row of `sql` (a count), 0 when it cannot
  * be read. */
 guint64 jsync_store_count (JsyncStore *store, const char *sql);
+/* The same, checked: FALSE with the error when it cannot be read. */
+gboolean jsync_store_query_int (JsyncStore *store, const char *sql,
+                                gint64 *value, GError **error);
 
 typedef enum
 {
@@ -429,6 +451,64 @@ void jsync_store_rollback (JsyncStore *store);
  * JSYNC_ERROR_LOCKED. */
 int jsync_store_lock (const char *db_path, guint timeout, GError **error);
 void jsync_store_unlock (int fd);
+
+/* --- Lines of jsync_events (jsync-store-lines.c) --- */
+
+/* Give a connection the SQL function jsync_line(raw): the line a row of
+ * jsync_events keeps, as its bytes, however it is kept.  (transfer none:
+ * the connection owns it) NULL when SQLite refuses it. */
+JsyncLineCodec *jsync_line_codec_add (sqlite3 *db);
+/* The line kept as `data`; NULL with *why (transfer full) when it cannot
+ * be unpacked.  (transfer full: NUL-terminated) */
+char *jsync_line_codec_unpack (JsyncLineCodec *codec, const void *data,
+                               gsize length, gsize *line_length, char **why);
+
+/* A dictionary of the cache (a row of jsync_dicts), which any thread may
+ * use. */
+JsyncLineDict *jsync_line_dict_ref (JsyncLineDict *dict);
+void jsync_line_dict_unref (JsyncLineDict *dict);
+guint32 jsync_line_dict_get_id (const JsyncLineDict *dict);
+
+/* What packs the lines a run reads, for one thread at a time: with the
+ * cache's dictionary, or one trained on the cache's lines now when it
+ * holds enough, or else one it trains on the first lines read (see
+ * jsync_packer_wants_sample()).  NULL with the error when the cache
+ * cannot be read. */
+JsyncPacker *jsync_store_packer_new (JsyncStore *store, GError **error);
+void jsync_packer_free (JsyncPacker *packer);
+/* Pack a line: the length of *packed (transfer full), or 0 with *packed
+ * NULL when the line is better kept as it is. */
+gsize jsync_packer_pack (JsyncPacker *packer, const char *line, gsize length,
+                         char **packed);
+/* TRUE until trained: give it the lines (jsync_packer_sample()) until
+ * that returns TRUE or there are no more, then jsync_packer_train(), then
+ * pack them. */
+gboolean jsync_packer_wants_sample (JsyncPacker *packer);
+gboolean jsync_packer_sample (JsyncPacker *packer, const char *line,
+                              gsize length);
+void jsync_packer_train (JsyncPacker *packer);
+/* The dictionary it packs with, NULL if none.  (transfer none) */
+JsyncLineDict *jsync_packer_get_dict (JsyncPacker *packer);
+/* Write a dictionary lines were packed with into the cache (in the open
+ * transaction), before any row packed with it; nothing when it is there. */
+gboolean jsync_store_dict_save (JsyncStore *store, JsyncLineDict *dict,
+                                GError **error);
+/* Pack a line on the store's own thread (as jsync_packer_pack()). */
+gboolean jsync_store_pack_line (JsyncStore *store, const char *line,
+                                gsize length, char **packed,
+                                gsize *packed_length, GError **error);
+/* After a rollback: forget the dictionaries it took back. */
+void jsync_store_lines_rolled_back (JsyncStore *store);
+
+/* Where a long step of the store is: as JsyncSyncProgressFunc. */
+typedef void (*JsyncStoreProgressFunc) (const char *phase, guint64 done,
+                                        guint64 total, guint64 events_done,
+                                        gpointer user_data);
+/* Pack the lines of a cache of version JSYNC_CORE_SCHEMA_UNPACKED, once,
+ * telling `progress` (phase "upgrade"); nothing to do for others. */
+gboolean jsync_store_upgrade_lines (JsyncStore *store,
+                                    JsyncStoreProgressFunc progress,
+                                    gpointer progress_data, GError **error);
 
 /* --- jsync_folders (core/jsync-store-folders.c) -------------------------- */
 

@@ -87,6 +87,8 @@ typedef struct
   json_object *json;        /* owned */
   char *raw;                /* owned copy of the line */
   gsize length;
+  char *packed;             /* owned, nullable: raw as the store keeps it */
+  gsize packed_length;
   Source *source;           /* borrowed */
   guint64 offset;
   guint64 line;
@@ -217,11 +219,7 @@ gboolean record_failure (Run *run, Source *source, guint64 line,
 G_GNUC_INTERNAL
 gboolean record_seen_add (Run *run, const char *id);
 G_GNUC_INTERNAL
-gboolean record_event (Run *run, const char *id, gint64 ts, const char *device,
-                       const char *type, JsyncApplierInstance *applier,
-                       const char *stream, JsyncEventStatus status,
-                       Source *source, guint64 offset, guint64 length,
-                       guint64 line, gint64 hash, const char *raw,
+gboolean record_event (Run *run, const Item *item, JsyncEventStatus status,
                        GError **error);
 G_GNUC_INTERNAL
 gboolean record_item (Run *run, Item *item, GError **error);

@@ -329,15 +329,18 @@ run_plan_reads (Run *run, GPtrArray *found, GPtrArray *to_read,
 }
 
 /* Start the reading thread on the logs `to_read`, each from its checkpoint
- * (up to its limit, if any). */
+ * (up to its limit, if any), packing the lines as the store keeps them. */
 static JsyncPrefetch *
-run_start_prefetch (Run *run, GPtrArray *to_read)
+run_start_prefetch (Run *run, GPtrArray *to_read, GError **error)
 {
+  JsyncPacker *packer = jsync_store_packer_new (run->store, error);
   g_autofree const char **paths = g_new (const char *, to_read->len);
   g_autofree guint64 *offsets = g_new (guint64, to_read->len);
   g_autofree guint64 *lines = g_new (guint64, to_read->len);
   g_autofree guint64 *ends = g_new (guint64, to_read->len);
 
+  if (packer == NULL)
+    return NULL;
   for (guint i = 0; i < to_read->len; i++)
     {
       Source *source = to_read->pdata[i];
@@ -350,7 +353,7 @@ run_start_prefetch (Run *run, GPtrArray *to_read)
   return jsync_prefetch_start (run->context->data_dir, paths, offsets, lines,
                                run->limits != NULL ? ends : NULL,
                                to_read->len,
-                               run->context->max_line_bytes);
+                               run->context->max_line_bytes, packer);
 }
 
 /**
@@ -380,6 +383,10 @@ jsync_sync_run (const JsyncSyncContext *context, JsyncStore *store,
     run.deferred = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           group_free);
 
+  /* A cache of the version before: its lines packed first, once. */
+  if (!jsync_store_upgrade_lines (store, context->progress,
+                                  context->progress_data, error))
+    goto rollback;
   run_progress (&run, "scan", 0, 0);
   if (!scan_data_folder (&run, found, error))
     goto rollback;
@@ -393,7 +400,9 @@ jsync_sync_run (const JsyncSyncContext *context, JsyncStore *store,
   run_progress (&run, "scan", 0, run.bytes_total);
   if (to_read->len > 0)
     {
-      prefetch = run_start_prefetch (&run, to_read);
+      prefetch = run_start_prefetch (&run, to_read, error);
+      if (prefetch == NULL)
+        goto rollback;
       run.prefetch = prefetch;
     }
   for (guint i = 0; i < to_read->len && !run.stop; i++)

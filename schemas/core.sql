@@ -1,7 +1,8 @@
 -- jsync's own bookkeeping in the cache.  The applier tables live beside
 -- these; everything here can be rebuilt from the logs.
 -- Bump JSYNC_CORE_SCHEMA_VERSION (core/jsync-store.h) with any change: an
--- older cache is then rebuilt automatically.
+-- older cache is then rebuilt automatically (but version 2, whose lines
+-- are packed in place: JSYNC_CORE_SCHEMA_UNPACKED).
 
 CREATE TABLE IF NOT EXISTS jsync_meta (
   key TEXT PRIMARY KEY,
@@ -27,6 +28,9 @@ CREATE TABLE IF NOT EXISTS jsync_sources (
 -- Every distinct event id seen: where it was first found, who took it, and
 -- its line, so a stream can be re-applied even after a sync tool rewrote
 -- the log without it.  status: 0 applied, 1 pending (no applier), 2 failed.
+-- raw is the line's bytes, or a zstd frame of them (packed with the
+-- dictionary of jsync_dicts its frame names, if any): read it through
+-- jsync_line(raw) (core/jsync-store-lines.c).
 CREATE TABLE IF NOT EXISTS jsync_events (
   id TEXT NOT NULL UNIQUE,
   ts INTEGER NOT NULL,
@@ -41,7 +45,7 @@ CREATE TABLE IF NOT EXISTS jsync_events (
   line INTEGER NOT NULL,
   hash INTEGER NOT NULL,           -- of the line's bytes
   gen INTEGER NOT NULL DEFAULT 0,  -- the source's gen when last seen there
-  raw BLOB NOT NULL                -- the line
+  raw BLOB NOT NULL                -- the line, maybe packed
 );
 CREATE INDEX IF NOT EXISTS jsync_events_by_stream
   ON jsync_events (applier, stream, ts, device, id);
@@ -52,6 +56,13 @@ CREATE INDEX IF NOT EXISTS jsync_events_by_source
 -- implies the index's own; without it an idle sync scans every event.
 CREATE INDEX IF NOT EXISTS jsync_events_unapplied
   ON jsync_events (status, ts, device, id) WHERE status <> 0;
+
+-- The zstd dictionaries lines are packed with, trained on the folder's
+-- own lines; id is the dictionary id its frames name.  Never changed.
+CREATE TABLE IF NOT EXISTS jsync_dicts (
+  id INTEGER PRIMARY KEY,
+  dict BLOB NOT NULL
+);
 
 -- Lines that did not become events, and events that failed: kept whole
 -- (or their first 4 KiB when over max-line-bytes).

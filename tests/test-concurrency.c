@@ -142,6 +142,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "jsync-store.h"
 #include "nexus-history.h"
 #include "program-harness.h"
 
@@ -696,6 +697,8 @@ conc_open_cache (const char *db, char **why)
       return NULL;
     }
   sqlite3_busy_timeout (handle, 20000);
+  /* The lines as read, whether packed or not: jsync_line(raw). */
+  jsync_line_codec_add (handle);
   return handle;
 }
 
@@ -775,7 +778,8 @@ conc_cache_events (const char *db, char **why)
 
   if (handle == NULL)
     return NULL;
-  if (sqlite3_prepare_v2 (handle, "SELECT id, status, raw FROM jsync_events",
+  if (sqlite3_prepare_v2 (handle, "SELECT id, status, jsync_line(raw)"
+                          " FROM jsync_events",
                           -1, &stmt, NULL) != SQLITE_OK)
     {
       *why = g_strdup_printf ("read %s: %s", db, sqlite3_errmsg (handle));

@@ -38,6 +38,7 @@
 #include <sqlite3.h>
 
 #include "applier-harness.h"
+#include "jsync-store.h"
 #include "jsync-test.h"
 #include "nexus-history.h"
 
@@ -248,6 +249,7 @@ check_cache (const char *path, GHashTable *winners)
       sqlite3_close (db);
       return failure;
     }
+  jsync_line_codec_add (db);
   n = db_int (db, "SELECT count(*) FROM jsync_events");
   if (n != g_hash_table_size (winners))
     failure = g_strdup_printf ("events: jsync_events holds %" G_GINT64_FORMAT
@@ -272,8 +274,8 @@ check_cache (const char *path, GHashTable *winners)
         failure = g_strdup_printf ("fts: %s: %s", fts[i], sqlite3_errmsg (db));
     }
   if (failure == NULL)
-    sqlite3_prepare_v2 (db, "SELECT id, status, raw FROM jsync_events", -1,
-                        &stmt, NULL);
+    sqlite3_prepare_v2 (db, "SELECT id, status, jsync_line(raw)"
+                            " FROM jsync_events", -1, &stmt, NULL);
   while (failure == NULL && sqlite3_step (stmt) == SQLITE_ROW)
     {
       const char *id = (const char *) sqlite3_column_text (stmt, 0);

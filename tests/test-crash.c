@@ -29,6 +29,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "jsync-store.h"
 #include "nexus-history.h"
 #include "program-harness.h"
 
@@ -142,7 +143,9 @@ assert_events (const char *db, GHashTable *winners)
 
   g_assert_cmpint (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL),
                    ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (handle, "SELECT id, raw FROM jsync_events",
+  g_assert_nonnull (jsync_line_codec_add (handle));
+  g_assert_cmpint (sqlite3_prepare_v2 (handle, "SELECT id, jsync_line(raw)"
+                                               " FROM jsync_events",
                                        -1, &stmt, NULL), ==, SQLITE_OK);
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
