@@ -1,4 +1,4 @@
--- workspace.sql: the tables of the bundled `workspace` applier (schema 3).
+-- workspace.sql: the tables of the bundled `workspace` applier (schema 4).
 --
 -- Columns as docs/format.md "The `workspace` applier" gives them: camelCase
 -- names, times in integer ms, booleans 0/1, *Json columns holding JSON
@@ -99,9 +99,10 @@ DROP TRIGGER IF EXISTS workspace_fts_update;
 -- only move lastAccessed: those leave the index alone.
 -- @fts-pending-triggers workspace_fts ON workspaces INTO workspace_fts_pending ANY id name description
 
--- Late creates applied in place (schema 3; workspace.c, the header comment
--- "Late creates in place"): per row, the key of the latest event that may
--- have acted on it without leaving it in the tables.  kind is the row's
+-- Late creates and updates applied in place (schema 3, every create and
+-- update recorded since schema 4; workspace.c, the header comment "Late
+-- creates in place"): per row, the key of the latest event that acted or
+-- may have acted on it.  kind is the row's
 -- table ('workspaces', 'sessions', 'states', 'memory_traces') or 'moves'
 -- (id a session that moved).  Bookkeeping, not among the applier's tables:
 -- clear() empties it with them, and a schema that changes it drops it here.

@@ -203,7 +203,7 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_true (g_strv_equal ((const char *const *) desc->prefixes,
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) desc->tables, tables));
-  g_assert_cmpint (desc->schema_version, ==, 3);
+  g_assert_cmpint (desc->schema_version, ==, 4);
   g_assert_nonnull (desc->schema_sql);
   g_assert_nonnull (desc->search);
   g_assert_cmpstr (desc->search[0].fts, ==, "workspace_fts");
@@ -1502,12 +1502,58 @@ static const LateCase late_cases[] = {
                   "d2", "300"),
       LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Renamed'}"),
       NULL } },
-  /* Refused: not a create. */
-  { "refused/not-a-create", 1, FALSE,
+  /* Late updates of rows no later event acted on: a workspace, a session
+   * (later events on other rows), a state (a later trace of its session). */
+  { "in-place/workspace-updated", 1, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("workspace_updated", LATE_W ("w1"),
+                  "{'name':'Early','isArchived':true}", "e300", "d2", "300"),
+      LATE_LATER ("session_created", LATE_W ("w1"), "{'id':'s1'}"),
+      LATE_EVENT ("workspace_updated", LATE_W ("w2"), "{'name':'Other'}",
+                  "e500", "d1", "500"),
+      NULL } },
+  { "in-place/session-updated", 2, TRUE,
+    { LATE_W1_S1,
+      LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'name':'Late','description':'d'}", "e300", "d2", "300"),
+      LATE_SESSION ("w1", "s2", "400"),
+      LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"),
+                  "{'workspaceId':'w2'}", "e500", "d1", "500"),
+      NULL } },
+  { "in-place/state-updated", 3, TRUE,
+    { LATE_W1_S1,
+      LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"),
+                  "{'id':'st1','name':'Saved'}", "e250", "d1", "250"),
+      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                  "{'name':'Late'}", "e300", "d2", "300"),
+      LATE_LATER ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}"),
+      NULL } },
+  /* Refused: a late update whose row a later update changed. */
+  { "refused/updated-later", 1, FALSE,
     { LATE_WORKSPACE ("w1", "100"),
       LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Early'}",
                   "e300", "d2", "300"),
       LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}"),
+      NULL } },
+  /* Refused: a late update of a state whose session moved into the
+   * update's workspace later (in key order the update finds no state
+   * there, and the move then brings the state without its values). */
+  { "refused/state-updated-moved", 3, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_SESSION ("w2", "s1", "200"),
+      LATE_EVENT ("state_saved", LATE_WS ("w2", "s1"), "{'id':'st1'}",
+                  "e250", "d1", "250"),
+      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                  "{'name':'Late'}", "e300", "d2", "300"),
+      LATE_LATER ("session_updated", LATE_WS ("w2", "s1"),
+                  "{'workspaceId':'w1'}"),
+      NULL } },
+  /* Refused: a late move (now it would also move a later trace). */
+  { "refused/late-move", 2, FALSE,
+    { LATE_W1_S1,
+      LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'workspaceId':'w2'}", "e300", "d2", "300"),
+      LATE_LATER ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}"),
       NULL } },
 };
 

@@ -58,9 +58,9 @@
  * deleted later (workspace_deletes), the row is inserted, then deleted and
  * recorded as the first of those deletes would have (for X = W, (b)
  * refuses).  apply() records in workspace_changes, per (kind, id), the
- * latest key of the events that could act on a row created before them
- * without leaving a trace in the rows: an update that matched no row (X's
- * table, its id); a state_deleted (states, its id); a workspace_deleted
+ * latest key of the events that acted or could act on a row: every create
+ * and update (X's table, its id), whether it matched a row or not; a
+ * state_deleted (states, its id); a workspace_deleted
  * (workspaces, W) and each row it deletes (its table, its id), and in
  * workspace_deletes (W, its key); a session move that moved rows (moves,
  * S).
@@ -85,6 +85,18 @@
  * workspace (a move).  A re-create that moves a state or trace to another
  * session names X, so (a) or (b) refuses it.  clear() empties the table
  * with the rows; a replay fills it again in key order.
+ *
+ * Late updates in place (schema 4).  late() takes a late workspace_updated,
+ * state_updated or session_updated without data.workspaceId (not a move)
+ * of row X when X is there now, matched as apply() matches it, and
+ * workspace_changes holds no key after the event's for (X's table, X) nor,
+ * for a state, for ("moves", the session X is in now).  Exact: every
+ * event that acts on X by naming it is recorded, and so is every row a
+ * workspace_deleted removes, so no later event acted on X, which was then
+ * as it is now when e comes in key order; a move of X's session is the
+ * only later event that changes X without naming it, checked; e writes
+ * only X's columns (the FTS index follows its row) and reads no other row.
+ * A late move is refused: it moves the rows its session has now.
  *
  * Full-text index: the schema's triggers note the workspaces each batch
  * touches (workspace_fts_pending), and end_batch updates workspace_fts from
@@ -444,6 +456,7 @@ typedef struct
   sqlite3_stmt *forget[G_N_ELEMENTS (workspace_forget_sql)];   /* owned */
   sqlite3_stmt *exists[WORKSPACE_N_ENTITIES];           /* owned */
   sqlite3_stmt *remove[WORKSPACE_N_ENTITIES];           /* owned */
+  sqlite3_stmt *current[WORKSPACE_N_ENTITIES];          /* owned */
 } WorkspaceApplier;
 
 /* A value read from an event: field says whether it was there. */
@@ -479,6 +492,7 @@ workspace_free (gpointer state)
     {
       sqlite3_finalize (self->exists[i]);
       sqlite3_finalize (self->remove[i]);
+      sqlite3_finalize (self->current[i]);
     }
   g_free (self);
 }
@@ -947,17 +961,17 @@ workspace_apply_create (WorkspaceApplier *self, const JsyncEvent *event,
                          jsync_event_get_timestamp (event));
   if (!workspace_run (insert->stmt, event, error))
     return FALSE;
-  if (sqlite3_changes (self->db) > 0)
-    return TRUE;
-
-  /* The id exists: a create sets only what it carries. */
-  return workspace_run_set (set, entity, id, workspace_id, session_id,
-                            values, event, error);
+  /* When the id exists, a create sets only what it carries. */
+  return (sqlite3_changes (self->db) > 0
+          || workspace_run_set (set, entity, id, workspace_id, session_id,
+                                values, event, error))
+         && workspace_record_change (self, event, NULL, entity->table, id,
+                                     error);
 }
 
 /* workspace_updated, session_updated, state_updated; *matched tells
- * whether the row was there (an update that matched none is recorded as a
- * change).  The sessionId of a state_updated is checked, not used: the
+ * whether the row was there (recorded as a change either way).  The
+ * sessionId of a state_updated is checked, not used: the
  * state stays in its session. */
 static gboolean
 workspace_update_row (WorkspaceApplier *self, const JsyncEvent *event,
@@ -990,9 +1004,8 @@ workspace_update_row (WorkspaceApplier *self, const JsyncEvent *event,
                           error))
     return FALSE;
   *matched = sqlite3_changes (self->db) > 0;
-  return *matched
-         || workspace_record_change (self, event, NULL, entity->table, id,
-                                     error);
+  return workspace_record_change (self, event, NULL, entity->table, id,
+                                  error);
 }
 
 static gboolean
@@ -1197,12 +1210,21 @@ workspace_init (const JsyncApplierContext *context, GError **error)
           "SELECT 1 FROM %s WHERE id = ?1", workspace_entities[i].table);
       g_autofree char *remove = g_strdup_printf (
           "DELETE FROM %s WHERE id = ?1", workspace_entities[i].table);
+      /* The row an update matches, with its session. */
+      g_autofree char *current = g_strdup_printf (
+          "SELECT %s FROM %s WHERE id = ?1%s",
+          workspace_entities[i].in_session ? "sessionId" : "NULL",
+          workspace_entities[i].table,
+          workspace_entities[i].in_workspace ? " AND workspaceId = ?2" : "");
 
       self->exists[i] = jsync_sql_prepare (self->db, exists, error);
       if (self->exists[i] == NULL)
         return NULL;
       self->remove[i] = jsync_sql_prepare (self->db, remove, error);
       if (self->remove[i] == NULL)
+        return NULL;
+      self->current[i] = jsync_sql_prepare (self->db, current, error);
+      if (self->current[i] == NULL)
         return NULL;
     }
   return g_steal_pointer (&self);
@@ -1230,9 +1252,66 @@ typedef struct
   const char *id;
 } WorkspaceChange;
 
+/* A late update (the header comment "Late updates in place"): applied
+ * now with `handler` when its row is there and no applied event after it
+ * acted on that row or moved its session; anything else is refused. */
+static gboolean
+workspace_late_update (WorkspaceApplier *self, const JsyncEvent *event,
+                       const WorkspaceEntity *entity,
+                       WorkspaceHandlerFunc handler, gboolean *applied,
+                       GError **error)
+{
+  sqlite3_stmt *current = self->current[entity - workspace_entities];
+  json_object *data = NULL;
+  json_object *to = NULL;
+  const char *id = NULL;
+  const char *workspace_id = NULL;
+  g_autofree char *session_id = NULL;
+  gboolean found = FALSE;
+  int rc;
+
+  jsync_json_lookup (jsync_event_get_json (event), "data", &data);
+  /* A move, or an update without its ids, is left to the replay (which
+   * also fails a malformed one). */
+  if (jsync_json_lookup (data, "workspaceId", &to) != JSYNC_FIELD_ABSENT
+      || !workspace_get_routing (event, entity->id_key, TRUE, &id, NULL)
+      || (entity->in_workspace
+          && !workspace_get_routing (event, "workspaceId", TRUE,
+                                     &workspace_id, NULL)))
+    return TRUE;
+
+  jsync_sql_bind_text (current, 1, id);
+  if (entity->in_workspace)
+    jsync_sql_bind_text (current, 2, workspace_id);
+  rc = sqlite3_step (current);
+  if (rc == SQLITE_ROW)
+    session_id = g_strdup ((const char *) sqlite3_column_text (current, 0));
+  else if (rc != SQLITE_DONE)
+    jsync_sql_set_error (self->db, error, "step");
+  sqlite3_reset (current);
+  sqlite3_clear_bindings (current);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return FALSE;
+  if (rc == SQLITE_DONE || (entity->in_session && session_id == NULL))
+    return TRUE;
+
+  if (!workspace_changed_after (self, event, entity->table, id, &found,
+                                error)
+      || (!found && entity->in_session
+          && !workspace_changed_after (self, event, WORKSPACE_KIND_MOVES,
+                                       session_id, &found, error)))
+    return FALSE;
+  if (found)
+    return TRUE;
+  if (!handler (self, event, entity, error))
+    return FALSE;
+  *applied = TRUE;
+  return TRUE;
+}
+
 /* A late event (the header comment "Late creates in place"): a create
- * whose row no applied event can have touched is applied now; anything
- * else is refused. */
+ * whose row no applied event can have touched is applied now, an update
+ * as workspace_late_update() says; anything else is refused. */
 static gboolean
 workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
                 GError **error)
@@ -1254,9 +1333,19 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
 
   *applied = FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (workspace_handlers); i++)
-    if (strcmp (type, workspace_handlers[i].type) == 0
-        && workspace_handlers[i].handler == workspace_apply_create)
-      entity = &workspace_entities[workspace_handlers[i].entity];
+    {
+      WorkspaceHandlerFunc handler = workspace_handlers[i].handler;
+
+      if (strcmp (type, workspace_handlers[i].type) != 0)
+        continue;
+      if (handler == workspace_apply_create)
+        entity = &workspace_entities[workspace_handlers[i].entity];
+      else if (handler == workspace_apply_update
+               || handler == workspace_apply_session_updated)
+        return workspace_late_update (
+            self, event, &workspace_entities[workspace_handlers[i].entity],
+            handler, applied, error);
+    }
   jsync_json_lookup (json, "data", &data);
   id = jsync_json_get_string_or_null (data, "id");
   workspace_id = entity != NULL && entity->in_workspace
@@ -1437,11 +1526,11 @@ JSYNC_APPLIER_DEFINE (
    * stream; the core rebuilds the tables from the stored events.
    * 2.1.0 (schema 3): late creates in place, workspace_changes (the
    * replay on upgrade fills it). */
-  .version = "2.1.0",
+  .version = "2.2.0",
   .description = "Nexus workspaces, sessions, states and memory traces",
   .prefixes = workspace_prefixes,
   .schema_sql = workspace_schema_sql,
-  .schema_version = 3,
+  .schema_version = 4,
   .tables = workspace_tables,
   .search = workspace_search,
   .init = workspace_init,
