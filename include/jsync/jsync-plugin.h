@@ -443,6 +443,23 @@ jsync_json_get_bool (json_object *parent, const char *key,
   return TRUE;
 }
 
+/* The event's data object in *data (borrowed): NULL when absent or null;
+ * any other type is an error "data: expected an object". */
+static inline gboolean
+jsync_event_get_data (const JsyncEvent *event, json_object **data,
+                      GError **error)
+{
+  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
+      == JSYNC_FIELD_SET
+      && !json_object_is_type (*data, json_type_object))
+    {
+      *data = NULL;
+      jsync_json_type_error (error, "data", "an object");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Any JSON value, serialized compactly into *out (borrowed from the value,
  * valid while the event is).  NULL is reported as JSYNC_FIELD_NULL. */
 static inline void
@@ -467,6 +484,40 @@ jsync_sql_bind_text (sqlite3_stmt *stmt, int index, const char *text)
     sqlite3_bind_null (stmt, index);
   else
     sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+}
+
+/* The row of the event's type in a handler table: `n` rows of `size`
+ * bytes each, whose first member is the event type (a `const char *`).
+ * Returns its index, or -1 with JSYNC_APPLIER_ERROR_INVALID set to
+ * "TYPE: unknown event type".  Call it through jsync_handler_find. */
+static inline gssize
+jsync_handler_find_sized (gconstpointer table, gsize n, gsize size,
+                          const JsyncEvent *event, GError **error)
+{
+  const char *type = jsync_event_get_type (event);
+
+  for (gsize i = 0; i < n; i++)
+    if (strcmp (type, *(const char *const *) ((const char *) table
+                                              + i * size)) == 0)
+      return (gssize) i;
+  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+               "%s: unknown event type", type);
+  return -1;
+}
+
+/* The index of the event's type in `table`, a static array of handler
+ * structs whose first member is the type, or -1 with the error set. */
+#define jsync_handler_find(table, event, error)                         \
+  jsync_handler_find_sized ((table), G_N_ELEMENTS (table),              \
+                            sizeof ((table)[0]), (event), (error))
+
+/* Prefix error with the event's type ("task_updated: missing data.id")
+ * and return FALSE: for apply, when the event's handler failed. */
+static inline gboolean
+jsync_handler_failed (const JsyncEvent *event, GError **error)
+{
+  g_prefix_error (error, "%s: ", jsync_event_get_type (event));
+  return FALSE;
 }
 
 G_END_DECLS

@@ -511,13 +511,8 @@ task_read_entity (const JsyncEvent *event, const TaskEntity *entity,
   if (!create && !task_get_envelope (event, entity->id_key, TRUE, id, error))
     return FALSE;
   /* An absent or null data reads as an empty object. */
-  if (jsync_json_lookup (jsync_event_get_json (event), "data", &data)
-      == JSYNC_FIELD_SET
-      && !json_object_is_type (data, json_type_object))
-    {
-      jsync_json_type_error (error, "data", "an object");
-      return FALSE;
-    }
+  if (!jsync_event_get_data (event, &data, error))
+    return FALSE;
   if (create && !jsync_json_get_string (data, "id", &field, id, error))
     {
       g_prefix_error (error, "data.");
@@ -675,21 +670,12 @@ static const struct
 static gboolean
 task_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
-  const char *type = jsync_event_get_type (event);
-  guint i = 0;
+  gssize i = jsync_handler_find (task_handlers, event, error);
 
-  while (i < G_N_ELEMENTS (task_handlers)
-         && strcmp (type, task_handlers[i].type) != 0)
-    i++;
-  if (i == G_N_ELEMENTS (task_handlers))
-    {
-      task_set_invalid (error, "%s: unknown event type", type);
-      return FALSE;
-    }
-  if (task_handlers[i].apply (data, event, task_handlers[i].entity, error))
-    return TRUE;
-  g_prefix_error (error, "%s: ", type);
-  return FALSE;
+  return i >= 0
+         && (task_handlers[i].apply (data, event, task_handlers[i].entity,
+                                     error)
+             || jsync_handler_failed (event, error));
 }
 
 /* The tables holding rows: dumped, compared, and what clear() empties. */

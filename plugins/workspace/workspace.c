@@ -714,19 +714,14 @@ workspace_check_workspace_id (const JsyncEvent *event, const char *what,
   return FALSE;
 }
 
-/* The data object, or NULL when it is absent or null. */
+/* The data object, or NULL when it is absent or null; the error starts
+ * with the event type. */
 static gboolean
 workspace_get_data (const JsyncEvent *event, json_object **data,
                     GError **error)
 {
-  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
-      == JSYNC_FIELD_SET
-      && !json_object_is_type (*data, json_type_object))
-    {
-      workspace_set_invalid (error, event, "data: expected an object");
-      return FALSE;
-    }
-  return TRUE;
+  return jsync_event_get_data (event, data, error)
+         || jsync_handler_failed (event, error);
 }
 
 static const char *
@@ -1211,16 +1206,12 @@ workspace_init (const JsyncApplierContext *context, GError **error)
 static gboolean
 workspace_apply (gpointer state, const JsyncEvent *event, GError **error)
 {
-  const char *type = jsync_event_get_type (event);
+  gssize i = jsync_handler_find (workspace_handlers, event, error);
 
-  for (guint i = 0; i < G_N_ELEMENTS (workspace_handlers); i++)
-    if (strcmp (type, workspace_handlers[i].type) == 0)
-      return workspace_handlers[i].handler (
-          state, event, &workspace_entities[workspace_handlers[i].entity],
-          error);
-  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
-               "%s: unknown event type", type);
-  return FALSE;
+  return i >= 0
+         && workspace_handlers[i].handler (
+             state, event, &workspace_entities[workspace_handlers[i].entity],
+             error);
 }
 
 /* A row a late create checks in workspace_changes. */
@@ -1238,9 +1229,9 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
                 GError **error)
 {
   WorkspaceApplier *self = state;
-  const char *type = jsync_event_get_type (event);
   json_object *json = jsync_event_get_json (event);
   const WorkspaceEntity *entity = NULL;
+  gssize handler;
   json_object *data = NULL;
   const char *id;
   const char *workspace_id;
@@ -1253,10 +1244,10 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
   g_autofree char *deleted_id = NULL;
 
   *applied = FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (workspace_handlers); i++)
-    if (strcmp (type, workspace_handlers[i].type) == 0
-        && workspace_handlers[i].handler == workspace_apply_create)
-      entity = &workspace_entities[workspace_handlers[i].entity];
+  handler = jsync_handler_find (workspace_handlers, event, NULL);
+  if (handler >= 0
+      && workspace_handlers[handler].handler == workspace_apply_create)
+    entity = &workspace_entities[workspace_handlers[handler].entity];
   jsync_json_lookup (json, "data", &data);
   id = jsync_json_get_string_or_null (data, "id");
   workspace_id = entity != NULL && entity->in_workspace
