@@ -476,6 +476,29 @@ jsync_json_get_text (json_object *parent, const char *key,
                                            | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/* Run stmts[1] to stmts[n - 1] in order (as jsync_sql_run) when stmts[0],
+ * a query, gives a row; nothing when it gives none.  For end_batch: bring
+ * an FTS index up to date with the rows its triggers noted, writing
+ * nothing when the batch touched none. */
+static inline gboolean
+jsync_sql_run_if_any (sqlite3_stmt *const *stmts, guint n, GError **error)
+{
+  int rc = sqlite3_step (stmts[0]);
+
+  sqlite3_reset (stmts[0]);
+  if (rc == SQLITE_DONE)
+    return TRUE;
+  if (rc != SQLITE_ROW)
+    {
+      jsync_sql_set_error (sqlite3_db_handle (stmts[0]), error, "step");
+      return FALSE;
+    }
+  for (guint i = 1; i < n; i++)
+    if (!jsync_sql_run (stmts[i], error))
+      return FALSE;
+  return TRUE;
+}
+
 /* Bind a text or NULL. */
 static inline void
 jsync_sql_bind_text (sqlite3_stmt *stmt, int index, const char *text)

@@ -80,11 +80,9 @@ typedef enum
   CONVERSATION_N_SQL
 } ConversationSql;
 
-/* The statements of one index, from its _ANY one. */
-#define CONVERSATION_FTS_ANY 0
-#define CONVERSATION_FTS_DELETE 1
-#define CONVERSATION_FTS_INSERT 2
-#define CONVERSATION_FTS_EMPTY 3
+/* The statements of one index, from its _ANY one: _ANY, _DELETE, _INSERT,
+ * _EMPTY. */
+#define CONVERSATION_FTS_N 4
 
 /* The SET of the six columns derived from the settings
  * (conversation_get_settings()), from (carried, value) parameter pairs. */
@@ -845,23 +843,10 @@ static gboolean
 conversation_fts_update (ConversationState *state, ConversationSql first,
                          const char *name, GError **error)
 {
-  sqlite3_stmt *any = state->stmts[first + CONVERSATION_FTS_ANY];
-  int rc = sqlite3_step (any);
-
-  sqlite3_reset (any);
-  if (rc == SQLITE_DONE)
+  if (jsync_sql_run_if_any (&state->stmts[first], CONVERSATION_FTS_N, error))
     return TRUE;
-  if (rc != SQLITE_ROW
-      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_DELETE], error)
-      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_INSERT], error)
-      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_EMPTY], error))
-    {
-      if (rc != SQLITE_ROW)
-        jsync_sql_set_error (state->db, error, "step");
-      g_prefix_error (error, "%s: ", name);
-      return FALSE;
-    }
-  return TRUE;
+  g_prefix_error (error, "%s: ", name);
+  return FALSE;
 }
 
 /* The end of a batch: the indexes take in the batch's changes. */

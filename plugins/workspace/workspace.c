@@ -1389,22 +1389,11 @@ static gboolean
 workspace_end_batch (gpointer state, GError **error)
 {
   WorkspaceApplier *self = state;
-  int rc = sqlite3_step (self->fts[WORKSPACE_FTS_ANY]);
 
-  sqlite3_reset (self->fts[WORKSPACE_FTS_ANY]);
-  if (rc == SQLITE_DONE)
+  if (jsync_sql_run_if_any (self->fts, G_N_ELEMENTS (self->fts), error))
     return TRUE;
-  if (rc != SQLITE_ROW
-      || !jsync_sql_run (self->fts[WORKSPACE_FTS_DELETE], error)
-      || !jsync_sql_run (self->fts[WORKSPACE_FTS_INSERT], error)
-      || !jsync_sql_run (self->fts[WORKSPACE_FTS_EMPTY], error))
-    {
-      if (rc != SQLITE_ROW)
-        jsync_sql_set_error (self->db, error, "step");
-      g_prefix_error (error, "workspace_fts: ");
-      return FALSE;
-    }
-  return TRUE;
+  g_prefix_error (error, "workspace_fts: ");
+  return FALSE;
 }
 
 static const char *const workspace_prefixes[] = {
