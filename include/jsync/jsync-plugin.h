@@ -460,6 +460,26 @@ jsync_event_get_data (const JsyncEvent *event, json_object **data,
   return TRUE;
 }
 
+/* A string of the envelope in *out (borrowed): NULL when absent or null,
+ * an error "missing KEY" then when `required`. */
+static inline gboolean
+jsync_event_get_string (const JsyncEvent *event, const char *key,
+                        gboolean required, const char **out, GError **error)
+{
+  JsyncField field;
+
+  if (!jsync_json_get_string (jsync_event_get_json (event), key, &field, out,
+                              error))
+    return FALSE;
+  if (required && field != JSYNC_FIELD_SET)
+    {
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+                   "missing %s", key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Any JSON value, serialized compactly into *out (borrowed from the value,
  * valid while the event is).  NULL is reported as JSYNC_FIELD_NULL. */
 static inline void

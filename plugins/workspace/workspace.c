@@ -681,20 +681,8 @@ static gboolean
 workspace_get_routing (const JsyncEvent *event, const char *key,
                        gboolean required, const char **out, GError **error)
 {
-  JsyncField field;
-
-  if (!jsync_json_get_string (jsync_event_get_json (event), key, &field, out,
-                              error))
-    {
-      g_prefix_error (error, "%s: ", jsync_event_get_type (event));
-      return FALSE;
-    }
-  if (required && field != JSYNC_FIELD_SET)
-    {
-      workspace_set_invalid (error, event, "missing %s", key);
-      return FALSE;
-    }
-  return TRUE;
+  return jsync_event_get_string (event, key, required, out, error)
+         || jsync_handler_failed (event, error);
 }
 
 /* The workspace id of a workspace_created (data.id) or of the envelope
