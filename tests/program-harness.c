@@ -126,6 +126,12 @@ program_compare_caches (Program *program, const char *a, const char *b)
   return difference;
 }
 
+char *
+program_check_fts (const char *db)
+{
+  return jtest_cache_check_fts (db);
+}
+
 /**
  * program_query_int:
  * One integer from a cache.

@@ -2041,7 +2041,7 @@ conc_check_end (Round *round)
       json_object_put (b);
     }
     if (g_file_test (round->program->db, G_FILE_TEST_EXISTS)
-        && (fts = jtest_cache_check_fts (round->program->db)) != NULL)
+        && (fts = program_check_fts (round->program->db)) != NULL)
       conc_violation (round, P_FRESH_EQUAL, "FTS integrity-check: %s", fts);
     if (conc_query_int (round->program->db,
                         "SELECT count(*) FROM conversations c WHERE"

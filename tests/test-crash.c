@@ -241,7 +241,7 @@ crash_seed (guint seed, guint kills)
     g_test_message ("seed %u: the cache differs from a fresh one: %s", seed,
                     difference);
   g_assert_cmpstr (difference, ==, NULL);
-  fts = jtest_cache_check_fts (program->db);
+  fts = program_check_fts (program->db);
   g_assert_cmpstr (fts, ==, NULL);
 
   winners = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
