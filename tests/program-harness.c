@@ -126,32 +126,10 @@ program_compare_caches (Program *program, const char *a, const char *b)
   return difference;
 }
 
-/**
- * program_check_fts:
- * FTS5 integrity-check (with rank = 1, which SQLite 3.40 needs to compare
- * an external-content index with its table) on every index of a cache.
- */
 char *
 program_check_fts (const char *db)
 {
-  static const char *const fts[] = { "workspace_fts", "conversation_fts",
-                                     "message_fts" };
-  sqlite3 *handle = NULL;
-  char *failure = NULL;
-
-  g_assert_cmpint (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READWRITE, NULL),
-                   ==, SQLITE_OK);
-  for (guint i = 0; failure == NULL && i < G_N_ELEMENTS (fts); i++)
-    {
-      g_autofree char *sql = g_strdup_printf (
-          "INSERT INTO %s(%s, rank) VALUES('integrity-check', 1)", fts[i],
-          fts[i]);
-
-      if (sqlite3_exec (handle, sql, NULL, NULL, NULL) != SQLITE_OK)
-        failure = g_strdup_printf ("%s: %s", fts[i], sqlite3_errmsg (handle));
-    }
-  sqlite3_close (handle);
-  return failure;
+  return jtest_cache_check_fts (db);
 }
 
 /**

@@ -49,8 +49,7 @@ json_object *program_dump (Program *program, const char *db);
 /* NULL when the caches `a` and `b` hold the same rows, table by table;
  * else which table differs and how. (transfer full) */
 char *program_compare_caches (Program *program, const char *a, const char *b);
-/* NULL when every FTS index of the cache passes
- * INSERT INTO t(t, rank) VALUES('integrity-check', 1). (transfer full) */
+/* jtest_cache_check_fts (db), under the name the program tests know. */
 char *program_check_fts (const char *db);
 /* The integer of the first row of a query on a cache (-1 if none). */
 gint64 program_query_int (const char *db, const char *sql);

@@ -236,8 +236,7 @@ db_int (sqlite3 *db, const char *sql)
 static char *
 check_cache (const char *path, GHashTable *winners)
 {
-  static const char *const fts[] = { "workspace_fts", "conversation_fts",
-                                     "message_fts" };
+  g_autofree char *fts = NULL;
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
   char *failure = NULL;
@@ -264,15 +263,8 @@ check_cache (const char *path, GHashTable *winners)
                           " messages m WHERE m.conversationId = c.id)")) != 0)
     failure = g_strdup_printf ("messageCount: wrong in %" G_GINT64_FORMAT
                                " conversation(s)", n);
-  for (guint i = 0; failure == NULL && i < G_N_ELEMENTS (fts); i++)
-    {
-      g_autofree char *sql = g_strdup_printf (
-          "INSERT INTO %s(%s, rank) VALUES('integrity-check', 1)", fts[i],
-          fts[i]);
-
-      if (sqlite3_exec (db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        failure = g_strdup_printf ("fts: %s: %s", fts[i], sqlite3_errmsg (db));
-    }
+  if (failure == NULL && (fts = jtest_cache_check_fts (path)) != NULL)
+    failure = g_strdup_printf ("fts: %s", fts);
   if (failure == NULL)
     sqlite3_prepare_v2 (db, "SELECT id, status, jsync_line(raw)"
                             " FROM jsync_events", -1, &stmt, NULL);

@@ -90,17 +90,25 @@ load_dirs (Fixture *f, const char *const *dirs, const char *const *disabled,
   return jsync_registry_load (f->registry, dirs, disabled, error);
 }
 
+/* Load `dirs`: it succeeds, with exactly the warnings expected. */
+static void
+load_ok (Fixture *f, const char *const *dirs, const char *const *disabled)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (load_dirs (f, dirs, disabled, &error));
+  g_assert_no_error (error);
+  g_test_assert_expected_messages ();
+}
+
 /* Load the fixture folder alone, expecting its warnings. */
 static void
 load_fixtures (Fixture *f)
 {
-  g_autoptr(GError) error = NULL;
   const char *dirs[] = { f->fixtures, NULL };
 
   expect_fixture_warnings (f, NULL);
-  g_assert_true (load_dirs (f, dirs, NULL, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, NULL);
 }
 
 static JsyncLoadFailure *
@@ -224,7 +232,6 @@ test_load_empty (Fixture *f, gconstpointer data)
 static void
 test_load_missing_folder (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *missing = NULL;
   const char *dirs[] = { NULL, NULL, NULL };
 
@@ -232,9 +239,7 @@ test_load_missing_folder (Fixture *f, gconstpointer data)
   dirs[0] = missing;
   dirs[1] = f->fixtures;
   expect_fixture_warnings (f, NULL);
-  g_assert_true (load_dirs (f, dirs, NULL, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, NULL);
   g_assert_null (find_failure (f, "no-such-folder"));
   g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 4);
 }
@@ -254,9 +259,7 @@ test_load_not_a_folder (Fixture *f, gconstpointer data)
   dirs[0] = file;
   pattern = g_strdup_printf ("%s: not a folder", file);
   g_test_expect_message ("jsync", G_LOG_LEVEL_WARNING, pattern);
-  g_assert_true (load_dirs (f, dirs, NULL, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, NULL);
   failures = jsync_registry_get_failures (f->registry);
   g_assert_cmpuint (failures->len, ==, 1);
   g_assert_cmpstr (((JsyncLoadFailure *) failures->pdata[0])->path, ==, file);
@@ -265,15 +268,12 @@ test_load_not_a_folder (Fixture *f, gconstpointer data)
 static void
 test_load_disabled (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   const char *dirs[] = { f->fixtures, NULL };
   const char *disabled[] = { "echo", "badabi", "absent", NULL };
   GPtrArray *names;
 
   expect_fixture_warnings (f, disabled);
-  g_assert_true (load_dirs (f, dirs, disabled, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, disabled);
 
   g_assert_null (jsync_registry_lookup (f->registry, "echo"));
   g_assert_nonnull (jsync_registry_lookup (f->registry, "echolong"));
@@ -353,7 +353,6 @@ test_reject_not_a_module (Fixture *f, gconstpointer data)
 static void
 test_reject_symlink (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *dir = make_dir ("links");
   g_autofree char *target = NULL;
   g_autofree char *link = NULL;
@@ -365,9 +364,7 @@ test_reject_symlink (Fixture *f, gconstpointer data)
   g_assert_cmpint (symlink (target, link), ==, 0);
 
   expect_failure_warning (dir, "echo", "not a regular file");
-  g_assert_true (load_dirs (f, dirs, NULL, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, NULL);
   failure = find_failure (f, "echo");
   g_assert_nonnull (failure);
   g_assert_cmpstr (failure->path, ==, link);
@@ -377,7 +374,6 @@ test_reject_symlink (Fixture *f, gconstpointer data)
 static void
 test_reject_writable_file (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *dir = make_dir ("writable-file");
   g_autofree char *echo = copy_fixture (f, "echo", dir);
   g_autofree char *reject = copy_fixture (f, "reject", dir);
@@ -391,9 +387,7 @@ test_reject_writable_file (Fixture *f, gconstpointer data)
   reason = g_strdup_printf ("refused: %s is writable by other users "
                             "(chmod o-w)", echo);
   expect_failure_warning (dir, "echo", reason);
-  g_assert_true (load_dirs (f, dirs, NULL, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, NULL);
 
   g_assert_cmpstr (find_failure (f, "echo")->reason, ==, reason);
   g_assert_null (jsync_registry_lookup (f->registry, "echo"));
@@ -403,7 +397,6 @@ test_reject_writable_file (Fixture *f, gconstpointer data)
 static void
 test_reject_writable_folder (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *dir = make_dir ("writable-folder");
   g_autofree char *echo = copy_fixture (f, "echo", dir);
   g_autofree char *reason = NULL;
@@ -413,9 +406,7 @@ test_reject_writable_folder (Fixture *f, gconstpointer data)
   reason = g_strdup_printf ("refused: %s is writable by other users "
                             "(chmod o-w)", dir);
   expect_failure_warning (dir, "echo", reason);
-  g_assert_true (load_dirs (f, dirs, NULL, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, NULL);
   g_assert_cmpstr (find_failure (f, "echo")->reason, ==, reason);
   g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 0);
 }
@@ -464,15 +455,12 @@ test_conflict_prefix (Fixture *f, gconstpointer data)
 static void
 test_conflict_disabled (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   const char *dirs[] = { f->fixtures, f->conflict, NULL };
   const char *disabled[] = { "dupprefix", NULL };
 
   /* [applier:dupprefix] enabled=false resolves it. */
   expect_fixture_warnings (f, NULL);
-  g_assert_true (load_dirs (f, dirs, disabled, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, disabled);
   g_assert_cmpstr (jsync_registry_route (f->registry, "echo_x")->name, ==,
                    "echo");
 }
@@ -480,14 +468,11 @@ test_conflict_disabled (Fixture *f, gconstpointer data)
 static void
 test_shadow_same_folder_twice (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   const char *dirs[] = { f->fixtures, f->fixtures, NULL };
 
   /* Each failure is warned about once: the second listing is shadowed. */
   expect_fixture_warnings (f, NULL);
-  g_assert_true (load_dirs (f, dirs, NULL, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, NULL);
   g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 4);
   g_assert_cmpuint (jsync_registry_get_failures (f->registry)->len, ==,
                     f->has_nullsymbol ? 7 : 6);
@@ -496,7 +481,6 @@ test_shadow_same_folder_twice (Fixture *f, gconstpointer data)
 static void
 test_shadow_first_folder_wins (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *dir = make_dir ("first");
   g_autofree char *echo = copy_fixture (f, "echo", dir);
   g_autofree char *badabi = NULL;
@@ -513,9 +497,7 @@ test_shadow_first_folder_wins (Fixture *f, gconstpointer data)
 
   expect_failure_warning (dir, "badabi", "descriptor name \"echo\" *");
   expect_fixture_warnings (f, not_warned);
-  g_assert_true (load_dirs (f, dirs, NULL, &error));
-  g_assert_no_error (error);
-  g_test_assert_expected_messages ();
+  load_ok (f, dirs, NULL);
   g_assert_cmpstr (jsync_registry_lookup (f->registry, "echo")->path, ==,
                    echo);
   g_assert_cmpstr (find_failure (f, "badabi")->path, ==, badabi);

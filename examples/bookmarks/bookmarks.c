@@ -175,22 +175,6 @@ bookmarks_init (const JsyncApplierContext *context, GError **error)
 
 /* --- Reading events */
 
-/* The event's data object; NULL when absent or null. */
-static gboolean
-bookmarks_get_data (const JsyncEvent *event, json_object **data,
-                    GError **error)
-{
-  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
-      == JSYNC_FIELD_SET
-      && !json_object_is_type (*data, json_type_object))
-    {
-      *data = NULL;
-      jsync_json_type_error (error, "data", "an object");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* The string at `key` of `parent`: NULL when absent or null, an error when
  * `required`.  `where` names `parent` in messages ("data." or ""). */
 static gboolean
@@ -253,7 +237,7 @@ bookmarks_apply_created (BookmarksState *state, const JsyncEvent *event,
   gint64 due_value;
   gboolean carried;
 
-  if (!bookmarks_get_data (event, &data, error)
+  if (!jsync_event_get_data (event, &data, error)
       || !bookmarks_get_string (data, "data.", "id", TRUE, &id, error)
       || !bookmarks_get_string (data, "data.", "title", FALSE, &title, error)
       || !bookmarks_get_string (data, "data.", "folderId", FALSE, &folder_id,
@@ -285,7 +269,7 @@ bookmarks_apply_updated (BookmarksState *state, const JsyncEvent *event,
 
   if (!bookmarks_get_string (jsync_event_get_json (event), "", "bookmarkId",
                              TRUE, &bookmark_id, error)
-      || !bookmarks_get_data (event, &data, error)
+      || !jsync_event_get_data (event, &data, error)
       || !bookmarks_get_string (data, "data.", "title", FALSE, &title, error)
       || !bookmarks_get_string (data, "data.", "status", FALSE, &status, error)
       || !bookmarks_get_due (data, &carried, &due, &due_value, error))
@@ -342,19 +326,11 @@ static const struct
 static gboolean
 bookmarks_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
-  const char *type = jsync_event_get_type (event);
+  gssize i = jsync_handler_find (bookmarks_handlers, event, error);
 
-  for (guint i = 0; i < G_N_ELEMENTS (bookmarks_handlers); i++)
-    if (strcmp (type, bookmarks_handlers[i].type) == 0)
-      {
-        if (bookmarks_handlers[i].apply (data, event, error))
-          return TRUE;
-        g_prefix_error (error, "%s: ", type);
-        return FALSE;
-      }
-  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
-               "%s: unknown event type", type);
-  return FALSE;
+  return i >= 0
+         && (bookmarks_handlers[i].apply (data, event, error)
+             || jsync_handler_failed (event, error));
 }
 
 /* bookmark_created: data.id; bookmark_updated, bookmark_deleted:

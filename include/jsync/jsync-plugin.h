@@ -443,6 +443,43 @@ jsync_json_get_bool (json_object *parent, const char *key,
   return TRUE;
 }
 
+/* The event's data object in *data (borrowed): NULL when absent or null;
+ * any other type is an error "data: expected an object". */
+static inline gboolean
+jsync_event_get_data (const JsyncEvent *event, json_object **data,
+                      GError **error)
+{
+  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
+      == JSYNC_FIELD_SET
+      && !json_object_is_type (*data, json_type_object))
+    {
+      *data = NULL;
+      jsync_json_type_error (error, "data", "an object");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A string of the envelope in *out (borrowed): NULL when absent or null,
+ * an error "missing KEY" then when `required`. */
+static inline gboolean
+jsync_event_get_string (const JsyncEvent *event, const char *key,
+                        gboolean required, const char **out, GError **error)
+{
+  JsyncField field;
+
+  if (!jsync_json_get_string (jsync_event_get_json (event), key, &field, out,
+                              error))
+    return FALSE;
+  if (required && field != JSYNC_FIELD_SET)
+    {
+      g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+                   "missing %s", key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Any JSON value, serialized compactly into *out (borrowed from the value,
  * valid while the event is).  NULL is reported as JSYNC_FIELD_NULL. */
 static inline void
@@ -459,6 +496,29 @@ jsync_json_get_text (json_object *parent, const char *key,
                                            | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/* Run stmts[1] to stmts[n - 1] in order (as jsync_sql_run) when stmts[0],
+ * a query, gives a row; nothing when it gives none.  For end_batch: bring
+ * an FTS index up to date with the rows its triggers noted, writing
+ * nothing when the batch touched none. */
+static inline gboolean
+jsync_sql_run_if_any (sqlite3_stmt *const *stmts, guint n, GError **error)
+{
+  int rc = sqlite3_step (stmts[0]);
+
+  sqlite3_reset (stmts[0]);
+  if (rc == SQLITE_DONE)
+    return TRUE;
+  if (rc != SQLITE_ROW)
+    {
+      jsync_sql_set_error (sqlite3_db_handle (stmts[0]), error, "step");
+      return FALSE;
+    }
+  for (guint i = 1; i < n; i++)
+    if (!jsync_sql_run (stmts[i], error))
+      return FALSE;
+  return TRUE;
+}
+
 /* Bind a text or NULL. */
 static inline void
 jsync_sql_bind_text (sqlite3_stmt *stmt, int index, const char *text)
@@ -467,6 +527,40 @@ jsync_sql_bind_text (sqlite3_stmt *stmt, int index, const char *text)
     sqlite3_bind_null (stmt, index);
   else
     sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+}
+
+/* The row of the event's type in a handler table: `n` rows of `size`
+ * bytes each, whose first member is the event type (a `const char *`).
+ * Returns its index, or -1 with JSYNC_APPLIER_ERROR_INVALID set to
+ * "TYPE: unknown event type".  Call it through jsync_handler_find. */
+static inline gssize
+jsync_handler_find_sized (gconstpointer table, gsize n, gsize size,
+                          const JsyncEvent *event, GError **error)
+{
+  const char *type = jsync_event_get_type (event);
+
+  for (gsize i = 0; i < n; i++)
+    if (strcmp (type, *(const char *const *) ((const char *) table
+                                              + i * size)) == 0)
+      return (gssize) i;
+  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
+               "%s: unknown event type", type);
+  return -1;
+}
+
+/* The index of the event's type in `table`, a static array of handler
+ * structs whose first member is the type, or -1 with the error set. */
+#define jsync_handler_find(table, event, error)                         \
+  jsync_handler_find_sized ((table), G_N_ELEMENTS (table),              \
+                            sizeof ((table)[0]), (event), (error))
+
+/* Prefix error with the event's type ("task_updated: missing data.id")
+ * and return FALSE: for apply, when the event's handler failed. */
+static inline gboolean
+jsync_handler_failed (const JsyncEvent *event, GError **error)
+{
+  g_prefix_error (error, "%s: ", jsync_event_get_type (event));
+  return FALSE;
 }
 
 G_END_DECLS

@@ -80,11 +80,9 @@ typedef enum
   CONVERSATION_N_SQL
 } ConversationSql;
 
-/* The statements of one index, from its _ANY one. */
-#define CONVERSATION_FTS_ANY 0
-#define CONVERSATION_FTS_DELETE 1
-#define CONVERSATION_FTS_INSERT 2
-#define CONVERSATION_FTS_EMPTY 3
+/* The statements of one index, from its _ANY one: _ANY, _DELETE, _INSERT,
+ * _EMPTY. */
+#define CONVERSATION_FTS_N 4
 
 /* The SET of the six columns derived from the settings
  * (conversation_get_settings()), from (carried, value) parameter pairs. */
@@ -279,22 +277,6 @@ conversation_get_routing_id (const JsyncEvent *event, const char *key,
     {
       g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
                    "missing %s", key);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* The event's data object; NULL when absent or null. */
-static gboolean
-conversation_get_data (const JsyncEvent *event, json_object **data,
-                       GError **error)
-{
-  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
-      == JSYNC_FIELD_SET
-      && !json_object_is_type (*data, json_type_object))
-    {
-      *data = NULL;
-      jsync_json_type_error (error, "data", "an object");
       return FALSE;
     }
   return TRUE;
@@ -563,7 +545,7 @@ conversation_apply_metadata (ConversationState *state,
   /* title, created, vaultName, metadataJson, the settings' columns */
   ConversationValue values[4 + CONVERSATION_N_SETTINGS];
 
-  if (!conversation_get_data (event, &data, error)
+  if (!jsync_event_get_data (event, &data, error)
       || !conversation_get_data_id (data, &id, error)
       || !conversation_get_text (data, "title", "Untitled", &values[0], error)
       || !conversation_get_integer (data, "created", ts, &values[1], error)
@@ -590,7 +572,7 @@ conversation_apply_conversation_updated (ConversationState *state,
 
   if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
                                     error)
-      || !conversation_get_data (event, &data, error)
+      || !jsync_event_get_data (event, &data, error)
       || !conversation_get_text (data, "title", "Untitled", &values[0], error)
       || !conversation_get_integer (data, "updated", 0, &values[1], error))
     return FALSE;
@@ -630,7 +612,7 @@ conversation_apply_message (ConversationState *state, const JsyncEvent *event,
 
   if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
                                     error)
-      || !conversation_get_data (event, &data, error)
+      || !jsync_event_get_data (event, &data, error)
       || !conversation_get_data_id (data, &id, error)
       || !conversation_get_text (data, "role", "user", &values[0], error)
       || !conversation_get_text (data, "content", "", &values[1], error)
@@ -678,7 +660,7 @@ conversation_apply_message_updated (ConversationState *state,
   if (!conversation_get_routing_id (event, "conversationId", &conversation_id,
                                     error)
       || !conversation_get_routing_id (event, "messageId", &message_id, error)
-      || !conversation_get_data (event, &data, error)
+      || !jsync_event_get_data (event, &data, error)
       || !conversation_get_text (data, "content", "", &values[0], error)
       || !conversation_get_text (data, "state", "complete", &values[1], error)
       || !conversation_get_text (data, "reasoning", NULL, &values[2], error)
@@ -755,19 +737,11 @@ static const struct
 static gboolean
 conversation_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
-  const char *type = jsync_event_get_type (event);
+  gssize i = jsync_handler_find (conversation_handlers, event, error);
 
-  for (guint i = 0; i < G_N_ELEMENTS (conversation_handlers); i++)
-    if (strcmp (type, conversation_handlers[i].type) == 0)
-      {
-        if (conversation_handlers[i].apply (data, event, error))
-          return TRUE;
-        g_prefix_error (error, "%s: ", type);
-        return FALSE;
-      }
-  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
-               "%s: unknown event type", type);
-  return FALSE;
+  return i >= 0
+         && (conversation_handlers[i].apply (data, event, error)
+             || jsync_handler_failed (event, error));
 }
 
 /* metadata: data.id; every other event: the envelope's conversationId. */
@@ -869,23 +843,10 @@ static gboolean
 conversation_fts_update (ConversationState *state, ConversationSql first,
                          const char *name, GError **error)
 {
-  sqlite3_stmt *any = state->stmts[first + CONVERSATION_FTS_ANY];
-  int rc = sqlite3_step (any);
-
-  sqlite3_reset (any);
-  if (rc == SQLITE_DONE)
+  if (jsync_sql_run_if_any (&state->stmts[first], CONVERSATION_FTS_N, error))
     return TRUE;
-  if (rc != SQLITE_ROW
-      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_DELETE], error)
-      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_INSERT], error)
-      || !jsync_sql_run (state->stmts[first + CONVERSATION_FTS_EMPTY], error))
-    {
-      if (rc != SQLITE_ROW)
-        jsync_sql_set_error (state->db, error, "step");
-      g_prefix_error (error, "%s: ", name);
-      return FALSE;
-    }
-  return TRUE;
+  g_prefix_error (error, "%s: ", name);
+  return FALSE;
 }
 
 /* The end of a batch: the indexes take in the batch's changes. */

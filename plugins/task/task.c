@@ -382,36 +382,10 @@ task_init (const JsyncApplierContext *context, GError **error)
 
 /* --- Reading events */
 
-static void G_GNUC_PRINTF (2, 3)
-task_set_invalid (GError **error, const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, JSYNC_APPLIER_ERROR,
-                       JSYNC_APPLIER_ERROR_INVALID, message);
-}
-
-/* An envelope string: a routing id, or an optional key (linkType). */
-static gboolean
-task_get_envelope (const JsyncEvent *event, const char *key,
-                   gboolean required, const char **out, GError **error)
-{
-  JsyncField field;
-
-  if (!jsync_json_get_string (jsync_event_get_json (event), key, &field, out,
-                              error))
-    return FALSE;
-  if (required && field != JSYNC_FIELD_SET)
-    {
-      task_set_invalid (error, "missing %s", key);
-      return FALSE;
-    }
-  return TRUE;
-}
+/* A malformed event: the message is a printf format. */
+#define task_set_invalid(error, ...)                                    \
+  g_set_error ((error), JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID, \
+               __VA_ARGS__)
 
 /* Read an entity's columns from data into values[], for its create or its
  * update (which leaves the others ABSENT and not carried). */
@@ -508,16 +482,12 @@ task_read_entity (const JsyncEvent *event, const TaskEntity *entity,
   json_object *data = NULL;
   JsyncField field = JSYNC_FIELD_SET;
 
-  if (!create && !task_get_envelope (event, entity->id_key, TRUE, id, error))
+  if (!create
+      && !jsync_event_get_string (event, entity->id_key, TRUE, id, error))
     return FALSE;
   /* An absent or null data reads as an empty object. */
-  if (jsync_json_lookup (jsync_event_get_json (event), "data", &data)
-      == JSYNC_FIELD_SET
-      && !json_object_is_type (data, json_type_object))
-    {
-      jsync_json_type_error (error, "data", "an object");
-      return FALSE;
-    }
+  if (!jsync_event_get_data (event, &data, error))
+    return FALSE;
   if (create && !jsync_json_get_string (data, "id", &field, id, error))
     {
       g_prefix_error (error, "data.");
@@ -587,8 +557,8 @@ task_apply_delete (TaskState *state, const JsyncEvent *event,
                                                   : TASK_CASCADE_TASK;
   const char *entity_id;
 
-  if (!task_get_envelope (event, task_entities[id].id_key, TRUE, &entity_id,
-                          error)
+  if (!jsync_event_get_string (event, task_entities[id].id_key, TRUE,
+                               &entity_id, error)
       || !task_run_with_id (state->cascade[cascade],
                             G_N_ELEMENTS (task_cascade_sql), entity_id,
                             error))
@@ -610,9 +580,9 @@ task_apply_dependency (TaskState *state, const JsyncEvent *event,
   const char *task_id;
   const char *depends_on;
 
-  if (!task_get_envelope (event, "taskId", TRUE, &task_id, error)
-      || !task_get_envelope (event, "dependsOnTaskId", TRUE, &depends_on,
-                             error))
+  if (!jsync_event_get_string (event, "taskId", TRUE, &task_id, error)
+      || !jsync_event_get_string (event, "dependsOnTaskId", TRUE,
+                                  &depends_on, error))
     return FALSE;
 
   jsync_sql_bind_text (stmt, 1, task_id);
@@ -634,11 +604,11 @@ task_apply_link (TaskState *state, const JsyncEvent *event, TaskEntityId id,
   const char *task_id;
   const char *note_path;
 
-  if (!task_get_envelope (event, "taskId", TRUE, &task_id, error)
-      || !task_get_envelope (event, "notePath", TRUE, &note_path, error)
+  if (!jsync_event_get_string (event, "taskId", TRUE, &task_id, error)
+      || !jsync_event_get_string (event, "notePath", TRUE, &note_path, error)
       || (linked
-          && !task_get_envelope (event, "linkType", FALSE, &link_type,
-                                 error)))
+          && !jsync_event_get_string (event, "linkType", FALSE,
+                                      &link_type, error)))
     return FALSE;
 
   jsync_sql_bind_text (stmt, 1, task_id);
@@ -675,21 +645,12 @@ static const struct
 static gboolean
 task_apply (gpointer data, const JsyncEvent *event, GError **error)
 {
-  const char *type = jsync_event_get_type (event);
-  guint i = 0;
+  gssize i = jsync_handler_find (task_handlers, event, error);
 
-  while (i < G_N_ELEMENTS (task_handlers)
-         && strcmp (type, task_handlers[i].type) != 0)
-    i++;
-  if (i == G_N_ELEMENTS (task_handlers))
-    {
-      task_set_invalid (error, "%s: unknown event type", type);
-      return FALSE;
-    }
-  if (task_handlers[i].apply (data, event, task_handlers[i].entity, error))
-    return TRUE;
-  g_prefix_error (error, "%s: ", type);
-  return FALSE;
+  return i >= 0
+         && (task_handlers[i].apply (data, event, task_handlers[i].entity,
+                                     error)
+             || jsync_handler_failed (event, error));
 }
 
 /* The tables holding rows: dumped, compared, and what clear() empties. */

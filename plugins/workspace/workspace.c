@@ -695,20 +695,8 @@ static gboolean
 workspace_get_routing (const JsyncEvent *event, const char *key,
                        gboolean required, const char **out, GError **error)
 {
-  JsyncField field;
-
-  if (!jsync_json_get_string (jsync_event_get_json (event), key, &field, out,
-                              error))
-    {
-      g_prefix_error (error, "%s: ", jsync_event_get_type (event));
-      return FALSE;
-    }
-  if (required && field != JSYNC_FIELD_SET)
-    {
-      workspace_set_invalid (error, event, "missing %s", key);
-      return FALSE;
-    }
-  return TRUE;
+  return jsync_event_get_string (event, key, required, out, error)
+         || jsync_handler_failed (event, error);
 }
 
 /* The workspace id of a workspace_created (data.id) or of the envelope
@@ -728,19 +716,14 @@ workspace_check_workspace_id (const JsyncEvent *event, const char *what,
   return FALSE;
 }
 
-/* The data object, or NULL when it is absent or null. */
+/* The data object, or NULL when it is absent or null; the error starts
+ * with the event type. */
 static gboolean
 workspace_get_data (const JsyncEvent *event, json_object **data,
                     GError **error)
 {
-  if (jsync_json_lookup (jsync_event_get_json (event), "data", data)
-      == JSYNC_FIELD_SET
-      && !json_object_is_type (*data, json_type_object))
-    {
-      workspace_set_invalid (error, event, "data: expected an object");
-      return FALSE;
-    }
-  return TRUE;
+  return jsync_event_get_data (event, data, error)
+         || jsync_handler_failed (event, error);
 }
 
 static const char *
@@ -1233,16 +1216,12 @@ workspace_init (const JsyncApplierContext *context, GError **error)
 static gboolean
 workspace_apply (gpointer state, const JsyncEvent *event, GError **error)
 {
-  const char *type = jsync_event_get_type (event);
+  gssize i = jsync_handler_find (workspace_handlers, event, error);
 
-  for (guint i = 0; i < G_N_ELEMENTS (workspace_handlers); i++)
-    if (strcmp (type, workspace_handlers[i].type) == 0)
-      return workspace_handlers[i].handler (
-          state, event, &workspace_entities[workspace_handlers[i].entity],
-          error);
-  g_set_error (error, JSYNC_APPLIER_ERROR, JSYNC_APPLIER_ERROR_INVALID,
-               "%s: unknown event type", type);
-  return FALSE;
+  return i >= 0
+         && workspace_handlers[i].handler (
+             state, event, &workspace_entities[workspace_handlers[i].entity],
+             error);
 }
 
 /* A row a late create checks in workspace_changes. */
@@ -1317,9 +1296,9 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
                 GError **error)
 {
   WorkspaceApplier *self = state;
-  const char *type = jsync_event_get_type (event);
   json_object *json = jsync_event_get_json (event);
   const WorkspaceEntity *entity = NULL;
+  gssize handler;
   json_object *data = NULL;
   const char *id;
   const char *workspace_id;
@@ -1332,19 +1311,19 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
   g_autofree char *deleted_id = NULL;
 
   *applied = FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (workspace_handlers); i++)
+  handler = jsync_handler_find (workspace_handlers, event, NULL);
+  if (handler >= 0)
     {
-      WorkspaceHandlerFunc handler = workspace_handlers[i].handler;
+      WorkspaceHandlerFunc func = workspace_handlers[handler].handler;
+      const WorkspaceEntity *named =
+          &workspace_entities[workspace_handlers[handler].entity];
 
-      if (strcmp (type, workspace_handlers[i].type) != 0)
-        continue;
-      if (handler == workspace_apply_create)
-        entity = &workspace_entities[workspace_handlers[i].entity];
-      else if (handler == workspace_apply_update
-               || handler == workspace_apply_session_updated)
-        return workspace_late_update (
-            self, event, &workspace_entities[workspace_handlers[i].entity],
-            handler, applied, error);
+      if (func == workspace_apply_create)
+        entity = named;
+      else if (func == workspace_apply_update
+               || func == workspace_apply_session_updated)
+        return workspace_late_update (self, event, named, func, applied,
+                                      error);
     }
   jsync_json_lookup (json, "data", &data);
   id = jsync_json_get_string_or_null (data, "id");
@@ -1487,22 +1466,11 @@ static gboolean
 workspace_end_batch (gpointer state, GError **error)
 {
   WorkspaceApplier *self = state;
-  int rc = sqlite3_step (self->fts[WORKSPACE_FTS_ANY]);
 
-  sqlite3_reset (self->fts[WORKSPACE_FTS_ANY]);
-  if (rc == SQLITE_DONE)
+  if (jsync_sql_run_if_any (self->fts, G_N_ELEMENTS (self->fts), error))
     return TRUE;
-  if (rc != SQLITE_ROW
-      || !jsync_sql_run (self->fts[WORKSPACE_FTS_DELETE], error)
-      || !jsync_sql_run (self->fts[WORKSPACE_FTS_INSERT], error)
-      || !jsync_sql_run (self->fts[WORKSPACE_FTS_EMPTY], error))
-    {
-      if (rc != SQLITE_ROW)
-        jsync_sql_set_error (self->db, error, "step");
-      g_prefix_error (error, "workspace_fts: ");
-      return FALSE;
-    }
-  return TRUE;
+  g_prefix_error (error, "workspace_fts: ");
+  return FALSE;
 }
 
 static const char *const workspace_prefixes[] = {

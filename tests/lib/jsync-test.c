@@ -685,6 +685,31 @@ jtest_cache_try_int (const char *db, const char *sql, int busy_ms)
   return value;
 }
 
+char *
+jtest_cache_check_fts (const char *db)
+{
+  static const char *const fts[] = { "workspace_fts", "conversation_fts",
+                                     "message_fts" };
+  sqlite3 *handle = NULL;
+  char *failure = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READWRITE, NULL),
+                   ==, SQLITE_OK);
+  /* rank = 1: without it SQLite 3.40 does not compare an external-content
+   * index with its table. */
+  for (guint i = 0; failure == NULL && i < G_N_ELEMENTS (fts); i++)
+    {
+      g_autofree char *sql = g_strdup_printf (
+          "INSERT INTO %s (%s, rank) VALUES ('integrity-check', 1)", fts[i],
+          fts[i]);
+
+      if (sqlite3_exec (handle, sql, NULL, NULL, NULL) != SQLITE_OK)
+        failure = g_strdup_printf ("%s: %s", fts[i], sqlite3_errmsg (handle));
+    }
+  sqlite3_close (handle);
+  return failure;
+}
+
 /* --- JSON members -------------------------------------------------------- */
 
 /**

@@ -179,6 +179,11 @@ gint64 jtest_cache_int (const char *db, const char *sql, const char *arg);
  * and waiting up to `busy_ms` for its lock: -1 when it cannot be read (yet)
  * or `sql` gives no row. */
 gint64 jtest_cache_try_int (const char *db, const char *sql, int busy_ms);
+/* FTS5's integrity-check on each index of the bundled appliers
+ * (workspace_fts, conversation_fts, message_fts) in the cache at `db`:
+ * NULL when every index agrees with its table, else "index: message" for
+ * the first that does not.  Asserts that the cache opens.  (transfer full) */
+char *jtest_cache_check_fts (const char *db);
 
 /* --- JSON members -------------------------------------------------------- */
 
