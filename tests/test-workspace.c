@@ -1528,6 +1528,22 @@ static const LateCase late_cases[] = {
                   "{'name':'Late'}", "e300", "d2", "300"),
       LATE_LATER ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}"),
       NULL } },
+  /* Late updates of a workspace deleted before them and of a session
+   * that never was: no row in key order either, only their records. */
+  { "in-place/workspace-updated-deleted", 2, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("workspace_deleted", LATE_W ("w1"), "{}", "e200", "d1",
+                  "200"),
+      LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Gone'}",
+                  "e300", "d2", "300"),
+      LATE_LATER ("workspace_updated", LATE_W ("w2"), "{'name':'Other'}"),
+      NULL } },
+  { "in-place/session-updated-missing", 1, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_EVENT ("session_updated", LATE_WS ("w1", "s9"), "{'name':'No'}",
+                  "e300", "d2", "300"),
+      LATE_SESSION ("w1", "s1", "400"),
+      NULL } },
   /* Refused: a late update whose row a later update changed. */
   { "refused/updated-later", 1, FALSE,
     { LATE_WORKSPACE ("w1", "100"),
@@ -1547,6 +1563,18 @@ static const LateCase late_cases[] = {
                   "{'name':'Late'}", "e300", "d2", "300"),
       LATE_LATER ("session_updated", LATE_WS ("w2", "s1"),
                   "{'workspaceId':'w1'}"),
+      NULL } },
+  /* Refused: a late update of a state that a later move of its session
+   * took out of the update's workspace (in key order it moves with the
+   * update's values). */
+  { "refused/state-moved-away", 3, FALSE,
+    { LATE_W1_S1,
+      LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}",
+                  "e250", "d1", "250"),
+      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
+                  "{'name':'Late'}", "e300", "d2", "300"),
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'workspaceId':'w2'}"),
       NULL } },
   /* Refused: a late move (now it would also move a later trace). */
   { "refused/late-move", 2, FALSE,

@@ -88,15 +88,17 @@
  *
  * Late updates in place (schema 4).  late() takes a late workspace_updated,
  * state_updated or session_updated without data.workspaceId (not a move)
- * of row X when X is there now, matched as apply() matches it, and
- * workspace_changes holds no key after the event's for (X's table, X) nor,
- * for a state, for ("moves", the session X is in now).  Exact: every
- * event that acts on X by naming it is recorded, and so is every row a
- * workspace_deleted removes, so no later event acted on X, which was then
- * as it is now when e comes in key order; a move of X's session is the
- * only later event that changes X without naming it, checked; e writes
- * only X's columns (the FTS index follows its row) and reads no other row.
- * A late move is refused: it moves the rows its session has now.
+ * of row X when workspace_changes holds no key after the event's for (X's
+ * table, X) and, for a state, X is there now (matched as apply() matches
+ * it) and there is none for ("moves", the session X is in now).  Exact:
+ * every event that acts on X by naming it is recorded, and so is every row
+ * a workspace_deleted removes, so no later event acted on X, which was
+ * then as it is now when e comes in key order (there, or, for a workspace
+ * or session, absent: e then changes nothing but its record, in either
+ * order); a move of a state's session is the only later event that
+ * changes X without naming it, checked; e writes only X's columns (the
+ * FTS index follows its row) and reads no other row.  A late move is
+ * refused: it moves the rows its session has now.
  *
  * Full-text index: the schema's triggers note the workspaces each batch
  * touches (workspace_fts_pending), and end_batch updates workspace_fts from
@@ -1232,8 +1234,8 @@ typedef struct
 } WorkspaceChange;
 
 /* A late update (the header comment "Late updates in place"): applied
- * now with `handler` when its row is there and no applied event after it
- * acted on that row or moved its session; anything else is refused. */
+ * now with `handler` when no applied event after it acted on its row or
+ * moved its session; anything else is refused. */
 static gboolean
 workspace_late_update (WorkspaceApplier *self, const JsyncEvent *event,
                        const WorkspaceEntity *entity,
@@ -1271,7 +1273,10 @@ workspace_late_update (WorkspaceApplier *self, const JsyncEvent *event,
   sqlite3_clear_bindings (current);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return FALSE;
-  if (rc == SQLITE_DONE || (entity->in_session && session_id == NULL))
+  /* A state must be there, in a session whose moves can be checked; a
+   * workspace or session that is not is taken when (b) finds nothing, as
+   * the update then found no row in key order either. */
+  if (entity->in_session && session_id == NULL)
     return TRUE;
 
   if (!workspace_changed_after (self, event, entity->table, id, &found,
