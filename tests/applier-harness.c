@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "jsync-dump.h"
+#include "jsync-event.h"
 #include "jsync-test.h"
 
 typedef struct
@@ -226,18 +227,15 @@ typedef struct
   const char *line;
 } ReplayEvent;
 
+/* Key order, the core's (test-event checks it). */
 static gint
 replay_event_compare (gconstpointer a, gconstpointer b)
 {
   const ReplayEvent *x = *(ReplayEvent *const *) a;
   const ReplayEvent *y = *(ReplayEvent *const *) b;
-  int c;
 
-  if (x->timestamp != y->timestamp)
-    return x->timestamp < y->timestamp ? -1 : 1;
-  if ((c = strcmp (x->device, y->device)) != 0)
-    return c;
-  return strcmp (x->id, y->id);
+  return jsync_event_key_compare (x->timestamp, x->device, x->id,
+                                  y->timestamp, y->device, y->id);
 }
 
 static void
