@@ -760,7 +760,22 @@ coordinator_swap (JsyncCoordinator *self, const char *building, gboolean keep,
   g_autofree char *previous_wal = g_strconcat (previous, "-wal", NULL);
   g_autofree char *shm = g_strconcat (self->db_path, "-shm", NULL);
 
+  g_autoptr(GError) fold_error = NULL;
+  gboolean folded = FALSE;
+
   g_clear_pointer (&self->store, jsync_store_free);
+  /* The old file's log goes away with it (removed, or renamed beside
+   * it): a reader that opens the path just before the rename reads the
+   * file without it, so the file first gets every committed write.  When
+   * a long reader keeps some back, that reader alone could see the cache
+   * behind for an instant: the swap goes on. */
+  if (!jsync_store_fold_log (self->db_path,
+                             jsync_config_get_lock_timeout (self->config),
+                             &folded, &fold_error))
+    g_debug ("%s", fold_error->message);
+  else if (!folded)
+    g_debug ("%s: a reader kept part of the write-ahead log from the file",
+             self->db_path);
   if (keep)
     {
       jsync_coordinator_remove_db_files (previous);

@@ -761,6 +761,46 @@ jsync_store_get_applier (JsyncStore *store, const char *name)
 }
 
 /**
+ * jsync_store_fold_log:
+ * Fold the write-ahead log of the cache at `path` into its file and empty
+ * the log (a checkpoint), on a connection of its own, waiting up to
+ * `timeout` seconds for readers; TRUE at once when no cache is there.
+ * *complete says whether every committed write is now in the file (a
+ * reader in a long transaction can hold some back).  FALSE with the error
+ * when SQLite fails.
+ */
+gboolean
+jsync_store_fold_log (const char *path, guint timeout, gboolean *complete,
+                      GError **error)
+{
+  JsyncStore *store;
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  *complete = FALSE;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      *complete = TRUE;
+      return TRUE;
+    }
+  store = store_connect (path, SQLITE_OPEN_READWRITE, timeout, error);
+  if (store == NULL)
+    return FALSE;
+  rc = sqlite3_prepare_v2 (store->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1,
+                           &stmt, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (stmt);
+  /* Its first column is 1 when it could not finish. */
+  if (rc == SQLITE_ROW)
+    *complete = sqlite3_column_int (stmt, 0) == 0;
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW)
+    jsync_store_set_error (store, error, "fold the write-ahead log");
+  jsync_store_free (store);
+  return rc == SQLITE_ROW;
+}
+
+/**
  * jsync_store_lock:
  * The single-writer lock (docs/design.md "Locking").
  */

@@ -445,6 +445,11 @@ gboolean jsync_store_end_batch (JsyncStore *store, GError **error);
 gboolean jsync_store_commit (JsyncStore *store, GError **error);
 void jsync_store_rollback (JsyncStore *store);
 
+/* Fold the write-ahead log of the cache at `path` into its file, waiting
+ * up to `timeout` seconds for readers (*complete: all of it). */
+gboolean jsync_store_fold_log (const char *path, guint timeout,
+                               gboolean *complete, GError **error);
+
 /* Take the advisory writer lock on "<db>.lock", waiting up to timeout
  * seconds; returns the fd to pass to jsync_store_unlock, or -1 with
  * JSYNC_ERROR_LOCKED. */

@@ -750,7 +750,9 @@ conc_lookup (const char *db, GPtrArray *ids, GPtrArray *missing,
       sqlite3_reset (stmt);
     }
   if (!ok)
-    *why = g_strdup_printf ("read %s: %s", db, sqlite3_errmsg (handle));
+    *why = g_strdup_printf ("read %s: %s (SQLite code %d)", db,
+                            sqlite3_errmsg (handle),
+                            sqlite3_extended_errcode (handle));
   sqlite3_finalize (stmt);
   sqlite3_exec (handle, "COMMIT", NULL, NULL, NULL);
   sqlite3_close (handle);
@@ -2445,6 +2447,14 @@ test_promise (gconstpointer data)
                       totals.rounds_violated[promise], totals.rounds);
 }
 
+/* SQLite's own account of an I/O error or damage the reader met. */
+static void
+conc_sqlite_log (void *data, int code, const char *message)
+{
+  if ((code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_CORRUPT)
+    g_printerr ("# sqlite (%d): %s\n", code, message);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2454,6 +2464,7 @@ main (int argc, char **argv)
   memcpy (args, argv, argc * sizeof (char *));
   args[argc++] = (char *) "--keep-going";
   argv = args;
+  sqlite3_config (SQLITE_CONFIG_LOG, conc_sqlite_log, NULL);
   jtest_init (&argc, &argv);
 
   g_test_add_func ("/concurrency/rounds", test_rounds);

@@ -936,6 +936,55 @@ test_rebuild_keep_previous (Fixture *f, gconstpointer data)
   assert_matches_reference (f);
 }
 
+/* The messages of c1 in the file at `db` alone, without its write-ahead
+ * log: what a connection that opens the file without the log reads. */
+static gint64
+rebuild_messages_in_file (Fixture *f, const char *db)
+{
+  g_autofree char *alone = g_build_filename (f->dir, "alone.db", NULL);
+  g_autofree char *alone_wal = g_strconcat (alone, "-wal", NULL);
+  gint64 messages;
+
+  g_unlink (alone_wal);
+  jtest_copy_file (db, alone, 0644);
+  messages = rebuild_messages (alone);
+  g_unlink (alone);
+  return messages;
+}
+
+/* The swap takes the old file's write-ahead log away with it (removed, or
+ * renamed with keep-previous): a reader that opens the cache just before
+ * the rename reads the old file without its log.  So the old file first
+ * gets every write committed to it, even those a reader kept in the log
+ * (its open connection stops the last writer's close from folding them
+ * in). */
+static void
+test_rebuild_folds_log (Fixture *f, gconstpointer data)
+{
+  g_auto(GStrv) lines = rebuild_lines ();
+  g_autofree char *both = g_strconcat (lines[0], lines[1], NULL);
+  g_autofree char *previous = g_strconcat (f->db, ".previous", NULL);
+  g_autoptr(JsyncResult) result = NULL;
+  sqlite3 *reader = NULL;
+
+  write_file (f, "c.jsonl", both);
+  fixture_sync_quiet (f);
+  g_assert_cmpint (sqlite3_open_v2 (f->db, &reader, SQLITE_OPEN_READONLY,
+                                    NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (reader, "SELECT count(*) FROM jsync_events",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  append_file (f, "c.jsonl", lines[2]);
+  fixture_sync_quiet (f);
+  /* The second message is in the log only. */
+  g_assert_cmpint (rebuild_messages (f->db), ==, 2);
+  g_assert_cmpint (rebuild_messages_in_file (f, f->db), ==, 1);
+
+  result = rebuild_fixture (f, TRUE);
+  g_assert_cmpint (rebuild_messages_in_file (f, previous), ==, 2);
+  g_assert_cmpint (rebuild_messages (f->db), ==, 2);
+  sqlite3_close (reader);
+}
+
 /* A cache that holds lost events is kept by a rebuild whatever
  * keep-previous says: it is the only place left of them. */
 static void
@@ -1346,6 +1395,7 @@ main (int argc, char **argv)
   JTEST_ADD ("/sync/rebuild/swap", test_rebuild);
   JTEST_ADD ("/sync/rebuild/keep-previous", test_rebuild_keep_previous);
   JTEST_ADD ("/sync/rebuild/keeps-lost", test_rebuild_keeps_lost);
+  JTEST_ADD ("/sync/rebuild/folds-log", test_rebuild_folds_log);
   JTEST_ADD ("/sync/folders/unlisted", test_folders_unlisted);
   JTEST_ADD ("/sync/folders/racy", test_folders_racy);
   JTEST_ADD ("/sync/folders/moved", test_folders_moved);
