@@ -235,7 +235,9 @@ test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) f->desc->tables,
                                tables));
-  g_assert_cmpint (f->desc->schema_version, ==, 2);
+  g_assert_cmpint (f->desc->schema_version, ==, 3);
+  /* ABI 1.2: late events in place. */
+  g_assert_nonnull (f->desc->late);
   g_assert_cmpstr (f->desc->search[0].fts, ==, "message_fts");
   g_assert_cmpstr (f->desc->search[0].table, ==, "messages");
   g_assert_cmpstr (f->desc->search[0].columns, ==,
@@ -1261,6 +1263,243 @@ test_fts_rebuild (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   assert_search (search_conversations (f, "alpha OR beta"), "c1,c2");
 }
 
+/* --- Late events in place (ABI 1.2) */
+
+/* A history in key order, `late` the index of the event that arrives
+ * after the others, and whether late() must take it in place (else refuse
+ * it). */
+typedef struct
+{
+  const char *path;         /* under /conversation/late/ */
+  guint late;
+  gboolean in_place;
+  const char *lines[8];
+} LateCase;
+
+/* Device d1 wrote the history, d2 the late event (at 300 in most cases);
+ * the event id is its timestamp. */
+#define LATE(type, routing, data, device, ts)                               \
+  "{'type':'" type "'," routing "'data':" data ",'id':'e" ts "',"         \
+  "'deviceId':'" device "','timestamp':" ts "}"
+#define IN_C1 "'conversationId':'c1',"
+#define OF_C1(m) IN_C1 "'messageId':'" m "',"
+#define LATE_C1 LATE ("metadata", "", "{'id':'c1','title':'T'}", "d1", "100")
+#define LATE_M1                                                             \
+  LATE ("message", IN_C1, "{'id':'m1','content':'first'}", "d1", "200")
+#define LATE_BY_D2(type, routing, data) LATE (type, routing, data, "d2", "300")
+#define LATE_AT(type, routing, data, ts) LATE (type, routing, data, "d1", ts)
+
+/* The applier's own record (conversation_changes) as text. */
+static char *
+late_records (Harness *harness)
+{
+  return harness_query_text (
+      harness,
+      "SELECT coalesce (group_concat (kind || ':' || id || '@' || ts, ' '),"
+      " '') FROM (SELECT * FROM conversation_changes ORDER BY kind, id)");
+}
+
+/* An event of a case, lent to a callback. */
+static json_object *
+late_event (const char *line, JsyncEvent *event)
+{
+  g_autofree char *text = g_strdelimit (g_strdup (line), "'", '"');
+  json_object *json = json_tokener_parse (text);
+
+  g_assert_nonnull (json);
+  event_init (event, json);
+  return json;
+}
+
+/* Apply the history but the late event, then offer that one to late().
+ * In place, the rows and the record must be those of the whole history in
+ * key order; refused, late() must have written nothing, and the event
+ * applied now (without the replay) must give other rows than the key
+ * order: each refusal is needed.  The history in key order may fail the
+ * late event (a message id of another conversation). */
+static void
+test_late (Fixture *f, gconstpointer data)
+{
+  const LateCase *c = data;
+  g_autoptr(Harness) ordered =
+      harness_new ((const char *[]) { "conversation", NULL });
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_object) json = NULL;
+  g_autoptr(json_object) before = NULL;
+  g_autoptr(json_object) after = NULL;
+  g_autoptr(json_object) expected = NULL;
+  g_autofree char *records = NULL;
+  g_autofree char *late_records_now = NULL;
+  gboolean applied = !c->in_place;
+  JsyncEvent event;
+
+  for (guint i = 0; c->lines[i] != NULL; i++)
+    {
+      g_autofree char *line = g_strdelimit (g_strdup (c->lines[i]), "'", '"');
+
+      if (!harness_apply (ordered, line, &error))
+        g_assert_cmpuint (i, ==, c->late);
+      g_clear_error (&error);
+      if (i == c->late)
+        continue;
+      g_assert_true (harness_apply (f->harness, line, &error));
+      g_assert_no_error (error);
+    }
+  before = harness_dump (f->harness);
+  records = late_records (f->harness);
+  expected = harness_dump (ordered);
+  json = late_event (c->lines[c->late], &event);
+  g_assert_true (f->desc->late (f->state, &event, &applied, &error));
+  g_assert_no_error (error);
+  harness_end_batch (f->harness);
+  g_assert_cmpint (applied, ==, c->in_place);
+  after = harness_dump (f->harness);
+  late_records_now = late_records (f->harness);
+  if (c->in_place)
+    {
+      g_autofree char *replayed = late_records (ordered);
+
+      harness_assert_dump_equal (after, expected);
+      g_assert_cmpstr (late_records_now, ==, replayed);
+    }
+  else
+    {
+      harness_assert_dump_equal (after, before);
+      g_assert_cmpstr (late_records_now, ==, records);
+      g_clear_pointer (&after, json_object_put);
+      g_assert_true (f->desc->apply (f->state, &event, &error));
+      g_assert_no_error (error);
+      harness_end_batch (f->harness);
+      after = harness_dump (f->harness);
+      g_assert_false (json_object_equal (after, expected));
+    }
+  harness_assert_fts_ok (f->harness);
+}
+
+static const LateCase late_cases[] = {
+  /* A late message (the late corpus's): later events on other messages
+   * and the conversation's columns; messageCount and updated come out as
+   * in key order. */
+  { "in-place/message", 2, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("message", IN_C1,
+                  "{'id':'m9','role':'assistant','content':'late',"
+                  "'sequenceNumber':5,'alternatives':['a'],"
+                  "'activeAlternativeIndex':1}"),
+      LATE_AT ("message", IN_C1, "{'id':'m2','sequenceNumber':2}", "400"),
+      LATE_AT ("message_updated", OF_C1 ("m1"), "{'content':'edited'}",
+               "500"),
+      LATE_AT ("conversation_updated", IN_C1,
+               "{'title':'Renamed','updated':250}", "600"),
+      NULL } },
+  /* Its update, and the message it follows (from the same device). */
+  { "in-place/message-updated", 3, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE ("message", IN_C1, "{'id':'m9','state':'streaming'}", "d2",
+            "250"),
+      LATE_BY_D2 ("message_updated", OF_C1 ("m9"),
+                  "{'content':'done','state':'complete'}"),
+      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      NULL } },
+  { "in-place/message-deleted", 2, TRUE,
+    { LATE_C1, LATE_M1, LATE_BY_D2 ("message_deleted", OF_C1 ("m1"), "{}"),
+      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      NULL } },
+  /* A message deleted before the late create of its id. */
+  { "in-place/message-after-delete", 3, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE_AT ("message_deleted", OF_C1 ("m1"), "{}", "250"),
+      LATE_BY_D2 ("message", IN_C1, "{'id':'m1','content':'back'}"),
+      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      NULL } },
+  /* A message of a conversation that has no metadata (yet or ever). */
+  { "in-place/no-conversation", 0, TRUE,
+    { LATE_BY_D2 ("message", "'conversationId':'c2',", "{'id':'m9'}"),
+      LATE_AT ("message", "'conversationId':'c2',", "{'id':'m8'}", "400"),
+      NULL } },
+  /* A late conversation_updated: later messages raise updated past it. */
+  { "in-place/conversation-updated", 2, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("conversation_updated", IN_C1,
+                  "{'title':'Late','updated':300,'settings':"
+                  "{'workspaceId':'w1'}}"),
+      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      LATE_AT ("message_updated", OF_C1 ("m2"), "{'content':'x'}", "500"),
+      NULL } },
+  { "in-place/branch", 2, TRUE,
+    { LATE_C1, LATE_M1, LATE_BY_D2 ("branch_message", IN_C1, "{'id':'b'}"),
+      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      NULL } },
+  /* Refused: a later update of the message. */
+  { "refused/message-updated-later", 2, FALSE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("message_updated", OF_C1 ("m1"), "{'content':'early'}"),
+      LATE_AT ("message_updated", OF_C1 ("m1"), "{'content':'later'}", "400"),
+      NULL } },
+  /* Refused: the message was created later (the update missed it). */
+  { "refused/message-created-later", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("message_updated", OF_C1 ("m9"), "{'content':'early'}"),
+      LATE_AT ("message", IN_C1, "{'id':'m9','content':'later'}", "400"),
+      NULL } },
+  /* Refused: the late create's message deleted later... */
+  { "refused/message-deleted-later", 1, FALSE,
+    { LATE_C1, LATE_BY_D2 ("message", IN_C1, "{'id':'m9'}"),
+      LATE_AT ("message_deleted", OF_C1 ("m9"), "{}", "400"),
+      NULL } },
+  /* ...or created again later, with fewer columns. */
+  { "refused/message-re-created", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("message", IN_C1, "{'id':'m9','role':'assistant',"
+                  "'content':'early'}"),
+      LATE_AT ("message", IN_C1, "{'id':'m9','content':'again'}", "400"),
+      NULL } },
+  /* Refused: a late delete of a message created again later. */
+  { "refused/message-deleted-re-created", 2, FALSE,
+    { LATE_C1, LATE_M1, LATE_BY_D2 ("message_deleted", OF_C1 ("m1"), "{}"),
+      LATE_AT ("message", IN_C1, "{'id':'m1','content':'again'}", "400"),
+      NULL } },
+  /* Refused: a later conversation_deleted would take the late message. */
+  { "refused/conversation-deleted-later", 1, FALSE,
+    { LATE_C1, LATE_BY_D2 ("message", IN_C1, "{'id':'m9'}"),
+      LATE_AT ("conversation_deleted", IN_C1, "{}", "400"),
+      NULL } },
+  /* Refused: the conversation was created after the late message (whose
+   * time then moved nothing). */
+  { "refused/conversation-created-later", 0, FALSE,
+    { LATE_BY_D2 ("message", IN_C1, "{'id':'m9'}"),
+      LATE_AT ("metadata", "", "{'id':'c1','created':50}", "400"),
+      NULL } },
+  /* Refused: the late create's id was a message of another conversation
+   * (in key order the create fails), deleted later with it. */
+  { "refused/deleted-elsewhere", 1, FALSE,
+    { LATE ("message", "'conversationId':'c2',", "{'id':'m9'}", "d1", "100"),
+      LATE_BY_D2 ("message", IN_C1, "{'id':'m9'}"),
+      LATE_AT ("conversation_deleted", "'conversationId':'c2',", "{}", "400"),
+      NULL } },
+  /* Refused: a later update or re-create sets the title again. */
+  { "refused/conversation-updated-later", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("conversation_updated", IN_C1, "{'title':'early'}"),
+      LATE_AT ("conversation_updated", IN_C1, "{'title':'later'}", "400"),
+      NULL } },
+  { "refused/conversation-re-created", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("conversation_updated", IN_C1, "{'title':'early'}"),
+      LATE_AT ("metadata", "", "{'id':'c1','title':'again'}", "400"),
+      NULL } },
+  /* Refused: a late metadata (later messages raised updated past its
+   * created) and a late conversation_deleted (a later message stays). */
+  { "refused/metadata", 0, FALSE,
+    { LATE_BY_D2 ("metadata", "", "{'id':'c1','created':50}"),
+      LATE_AT ("message", IN_C1, "{'id':'m1'}", "400"),
+      NULL } },
+  { "refused/conversation-deleted", 1, FALSE,
+    { LATE_C1, LATE_BY_D2 ("conversation_deleted", IN_C1, "{}"),
+      LATE_AT ("message", IN_C1, "{'id':'m1'}", "400"),
+      NULL } },
+};
+
 int
 main (int argc, char **argv)
 {
@@ -1302,6 +1541,14 @@ main (int argc, char **argv)
   ADD ("fts/conversations", test_fts_conversations);
   ADD ("fts/rebuild", test_fts_rebuild);
 #undef ADD
+  for (guint i = 0; i < G_N_ELEMENTS (late_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/conversation/late/%s",
+                                               late_cases[i].path);
+
+      g_test_add (path, Fixture, &late_cases[i], fixture_set_up, test_late,
+                  fixture_tear_down);
+    }
 
   return g_test_run ();
 }
