@@ -605,6 +605,18 @@ conversation_changed_since (ConversationState *state, const JsyncEvent *event,
   return rc == SQLITE_ROW || rc == SQLITE_DONE;
 }
 
+/* Does a conversation_updated with this data set a column other than
+ * updated (which only rises, so any two orders agree on it)?  title or
+ * settings there, even null. */
+static gboolean
+conversation_sets_columns (json_object *data)
+{
+  json_object *value;
+
+  return jsync_json_lookup (data, "title", &value) != JSYNC_FIELD_ABSENT
+         || jsync_json_lookup (data, "settings", &value) != JSYNC_FIELD_ABSENT;
+}
+
 /* --- The handlers */
 
 static gboolean
@@ -658,9 +670,10 @@ conversation_apply_conversation_updated (ConversationState *state,
   conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
   return conversation_run_update (state, stmt, event, conversation_id, NULL,
                                   error)
-         && conversation_record (state, CONVERSATION_SQL_RECORD, event,
-                                 CONVERSATION_CHANGE_COLUMNS,
-                                 conversation_id, error);
+         && (!conversation_sets_columns (data)
+             || conversation_record (state, CONVERSATION_SQL_RECORD, event,
+                                     CONVERSATION_CHANGE_COLUMNS,
+                                     conversation_id, error));
 }
 
 static gboolean
@@ -892,8 +905,10 @@ conversation_late (gpointer data, const JsyncEvent *event, gboolean *applied,
     case CONVERSATION_LATE_CONVERSATION:
       checks[n++] = (ConversationCheck) { CONVERSATION_CHANGE_LIFE,
                                           conversation_id };
-      checks[n++] = (ConversationCheck) { CONVERSATION_CHANGE_COLUMNS,
-                                          conversation_id };
+      jsync_json_lookup (json, "data", &body);
+      if (conversation_sets_columns (body))
+        checks[n++] = (ConversationCheck) { CONVERSATION_CHANGE_COLUMNS,
+                                            conversation_id };
       break;
     case CONVERSATION_LATE_MESSAGE:
       checks[n++] = (ConversationCheck) {
