@@ -50,6 +50,47 @@
  * envelope's conversationId).  Statements touching messages always match
  * the conversation too, so one stream never changes another's rows; a
  * message create whose id already belongs to another conversation fails.
+ *
+ * Late events in place (ABI 1.2; docs/format.md).  apply() records in
+ * conversation_changes, per (kind, id), the latest timestamp of the events
+ * that acted or could act on it: a message id for every message,
+ * message_updated and message_deleted naming it (found or not) and for
+ * each message a conversation_deleted deletes; a conversation's life for
+ * metadata and conversation_deleted; its columns for a conversation_updated
+ * carrying title or settings (conversation_sets_columns()).  late() takes
+ * a late event e of time t when no record of these is at or after t (a
+ * tie refuses, whatever the devices):
+ *   message_updated, message_deleted: the message id;
+ *   message: the message id (data.id) and the conversation's life;
+ *   conversation_updated: the life and, when it sets title or settings,
+ *     the columns;
+ *   branch_*: always (no effect).
+ * metadata and conversation_deleted are refused, and so is an event
+ * without its ids (the replay fails what is malformed).
+ * Why this is exact.  Let L be the events applied after e.  Every event
+ * that acts on a message row names its id, but conversation_deleted,
+ * which records each row it deletes; so with no record of the id after t
+ * no f of L touched the message: it is now as it was at t (there, or
+ * absent), and e does to it now what it did then.  Nothing in L reads
+ * e's row: no f names it, and messageCount (kept by the triggers: the
+ * number of the conversation's rows whenever the conversation exists;
+ * counted on a create) and the FTS notes follow the rows whatever the
+ * order; sequenceNumber, alternatives and activeAlternativeIndex are
+ * e's row's own columns.  A message also raises the conversation's
+ * updated: with no life record after t the conversation exists now iff it
+ * did at t, and updated is a maximum of what raised it (touches,
+ * conversation_updated), so the rises commute; a later
+ * conversation_deleted, which would take e's row, refuses it.  A create
+ * of an id another conversation holds fails now as at t (no later event
+ * took or made that row), and the failure replays the stream, which fails
+ * it again.  A conversation_updated sets title, metadataJson and the
+ * settings' columns, set later only by events recorded as life or
+ * columns, and raises updated (commutes); with no life record after t the
+ * conversation exists now iff it did then.  An update or create of e's
+ * ids by an event of another stream is recorded too, so refuses e (more
+ * than needed, never less).  The records of e are written as apply()
+ * writes them, so later late events see e; clear() empties them and
+ * clear_stream() leaves them (a replay writes the same ones again).
  */
 #include <jsync/jsync-plugin.h>
 
