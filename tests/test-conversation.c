@@ -1290,90 +1290,18 @@ typedef struct
 #define LATE_AT(type, routing, data, ts) LATE (type, routing, data, "d1", ts)
 
 /* The applier's own record (conversation_changes) as text. */
-static char *
-late_records (Harness *harness)
-{
-  return harness_query_text (
-      harness,
-      "SELECT coalesce (group_concat (kind || ':' || id || '@' || ts, ' '),"
-      " '') FROM (SELECT * FROM conversation_changes ORDER BY kind, id)");
-}
+#define LATE_RECORDS                                                        \
+  "SELECT coalesce (group_concat (kind || ':' || id || '@' || ts, ' '),"   \
+  " '') FROM (SELECT * FROM conversation_changes ORDER BY kind, id)"
 
-/* An event of a case, lent to a callback. */
-static json_object *
-late_event (const char *line, JsyncEvent *event)
-{
-  g_autofree char *text = g_strdelimit (g_strdup (line), "'", '"');
-  json_object *json = json_tokener_parse (text);
-
-  g_assert_nonnull (json);
-  event_init (event, json);
-  return json;
-}
-
-/* Apply the history but the late event, then offer that one to late().
- * In place, the rows and the record must be those of the whole history in
- * key order; refused, late() must have written nothing, and the event
- * applied now (without the replay) must give other rows than the key
- * order: each refusal is needed.  The history in key order may fail the
- * late event (a message id of another conversation). */
+/* harness_check_late() on a case. */
 static void
-test_late (Fixture *f, gconstpointer data)
+test_late (gconstpointer data)
 {
   const LateCase *c = data;
-  g_autoptr(Harness) ordered =
-      harness_new ((const char *[]) { "conversation", NULL });
-  g_autoptr(GError) error = NULL;
-  g_autoptr(json_object) json = NULL;
-  g_autoptr(json_object) before = NULL;
-  g_autoptr(json_object) after = NULL;
-  g_autoptr(json_object) expected = NULL;
-  g_autofree char *records = NULL;
-  g_autofree char *late_records_now = NULL;
-  gboolean applied = !c->in_place;
-  JsyncEvent event;
 
-  for (guint i = 0; c->lines[i] != NULL; i++)
-    {
-      g_autofree char *line = g_strdelimit (g_strdup (c->lines[i]), "'", '"');
-
-      if (!harness_apply (ordered, line, &error))
-        g_assert_cmpuint (i, ==, c->late);
-      g_clear_error (&error);
-      if (i == c->late)
-        continue;
-      g_assert_true (harness_apply (f->harness, line, &error));
-      g_assert_no_error (error);
-    }
-  before = harness_dump (f->harness);
-  records = late_records (f->harness);
-  expected = harness_dump (ordered);
-  json = late_event (c->lines[c->late], &event);
-  g_assert_true (f->desc->late (f->state, &event, &applied, &error));
-  g_assert_no_error (error);
-  harness_end_batch (f->harness);
-  g_assert_cmpint (applied, ==, c->in_place);
-  after = harness_dump (f->harness);
-  late_records_now = late_records (f->harness);
-  if (c->in_place)
-    {
-      g_autofree char *replayed = late_records (ordered);
-
-      harness_assert_dump_equal (after, expected);
-      g_assert_cmpstr (late_records_now, ==, replayed);
-    }
-  else
-    {
-      harness_assert_dump_equal (after, before);
-      g_assert_cmpstr (late_records_now, ==, records);
-      g_clear_pointer (&after, json_object_put);
-      g_assert_true (f->desc->apply (f->state, &event, &error));
-      g_assert_no_error (error);
-      harness_end_batch (f->harness);
-      after = harness_dump (f->harness);
-      g_assert_false (json_object_equal (after, expected));
-    }
-  harness_assert_fts_ok (f->harness);
+  harness_check_late ("conversation", LATE_RECORDS, c->lines, c->late,
+                      c->in_place);
 }
 
 static const LateCase late_cases[] = {
@@ -1574,8 +1502,7 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/conversation/late/%s",
                                                late_cases[i].path);
 
-      g_test_add (path, Fixture, &late_cases[i], fixture_set_up, test_late,
-                  fixture_tear_down);
+      g_test_add_data_func (path, &late_cases[i], test_late);
     }
 
   return g_test_run ();
