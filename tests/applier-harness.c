@@ -487,11 +487,23 @@ harness_late_line (const char *line)
   return g_strdelimit (g_strdup (line), "'", '"');
 }
 
-void
-harness_check_late (const char *name, const char *records_sql,
-                    const char *const *lines, guint late, gboolean in_place)
+/* One test of harness_add_late_cases(). */
+typedef struct
 {
-  const char *const names[] = { name, NULL };
+  const char *name;
+  const char *records_sql;
+  const HarnessLateCase *c;
+} HarnessLateTest;
+
+static void
+harness_check_late (gconstpointer data)
+{
+  const HarnessLateTest *test = data;
+  const char *records_sql = test->records_sql;
+  const char *const *lines = test->c->lines;
+  guint late = test->c->late;
+  gboolean in_place = test->c->in_place;
+  const char *const names[] = { test->name, NULL };
   g_autoptr(Harness) harness = harness_new (names);
   g_autoptr(Harness) ordered = harness_new (names);
   g_autoptr(GError) error = NULL;
@@ -546,4 +558,19 @@ harness_check_late (const char *name, const char *records_sql,
       g_assert_false (json_object_equal (after, expected));
     }
   harness_assert_fts_ok (harness);
+}
+
+void
+harness_add_late_cases (const char *prefix, const char *name,
+                        const char *records_sql, const HarnessLateCase *cases,
+                        guint n_cases)
+{
+  for (guint i = 0; i < n_cases; i++)
+    {
+      g_autofree char *path = g_strconcat (prefix, cases[i].path, NULL);
+      HarnessLateTest *test = g_new (HarnessLateTest, 1);
+
+      *test = (HarnessLateTest) { name, records_sql, &cases[i] };
+      g_test_add_data_func_full (path, test, harness_check_late, g_free);
+    }
 }

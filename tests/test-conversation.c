@@ -1265,17 +1265,7 @@ test_fts_rebuild (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 
 /* --- Late events in place (ABI 1.2) */
 
-/* A history in key order, `late` the index of the event that arrives
- * after the others, and whether late() must take it in place (else refuse
- * it). */
-typedef struct
-{
-  const char *path;         /* under /conversation/late/ */
-  guint late;
-  gboolean in_place;
-  const char *lines[8];
-} LateCase;
-
+/* The cases of harness_add_late_cases(). */
 /* Device d1 wrote the history, d2 the late event (at 300 in most cases);
  * the event id is its timestamp. */
 #define LATE(type, routing, data, device, ts)                               \
@@ -1294,17 +1284,7 @@ typedef struct
   "SELECT coalesce (group_concat (kind || ':' || id || '@' || ts, ' '),"   \
   " '') FROM (SELECT * FROM conversation_changes ORDER BY kind, id)"
 
-/* harness_check_late() on a case. */
-static void
-test_late (gconstpointer data)
-{
-  const LateCase *c = data;
-
-  harness_check_late ("conversation", LATE_RECORDS, c->lines, c->late,
-                      c->in_place);
-}
-
-static const LateCase late_cases[] = {
+static const HarnessLateCase late_cases[] = {
   /* A late message (the late corpus's): later events on other messages
    * and the conversation's columns; messageCount and updated come out as
    * in key order. */
@@ -1497,13 +1477,8 @@ main (int argc, char **argv)
   ADD ("fts/conversations", test_fts_conversations);
   ADD ("fts/rebuild", test_fts_rebuild);
 #undef ADD
-  for (guint i = 0; i < G_N_ELEMENTS (late_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/conversation/late/%s",
-                                               late_cases[i].path);
-
-      g_test_add_data_func (path, &late_cases[i], test_late);
-    }
+  harness_add_late_cases ("/conversation/late/", "conversation", LATE_RECORDS, late_cases,
+                          G_N_ELEMENTS (late_cases));
 
   return g_test_run ();
 }

@@ -1283,17 +1283,7 @@ test_replay_nexus (Fixture *f, gconstpointer data)
 
 /* --- Late events in place (ABI 1.2) */
 
-/* One late event among others: `lines` in key order, `late` the index of
- * the one that arrives after the rest, and whether late() must apply it in
- * place (else refuse it). */
-typedef struct
-{
-  const char *path;         /* under /workspace/late/ */
-  guint late;
-  gboolean in_place;
-  const char *lines[10];
-} LateCase;
-
+/* The cases of harness_add_late_cases(). */
 /* Event lines of the cases: device d1 wrote them in order, d2 the late one
  * (the id is also the timestamp, in tenths). */
 #define LATE_EVENT(type, routing, data, id, device, ts)                     \
@@ -1330,17 +1320,7 @@ typedef struct
   "  UNION ALL SELECT 'deleted:' || workspaceId || '@' || ts || ','"       \
   "  || device || ',' || eventId FROM workspace_deletes ORDER BY row)"
 
-/* harness_check_late() on a case. */
-static void
-test_late (gconstpointer data)
-{
-  const LateCase *c = data;
-
-  harness_check_late ("workspace", LATE_BOOKKEEPING, c->lines, c->late,
-                      c->in_place);
-}
-
-static const LateCase late_cases[] = {
+static const HarnessLateCase late_cases[] = {
   /* A late trace, with later events on other rows: another trace of its
    * session, another session moved out of its workspace, another workspace
    * deleted, an update of a state that is not there. */
@@ -1607,13 +1587,8 @@ main (int argc, char **argv)
   ADD ("/workspace/fts/exact", test_fts);
   ADD ("/workspace/replay/nexus", test_replay_nexus);
   ADD ("/workspace/late/malformed", test_late_malformed);
-  for (guint i = 0; i < G_N_ELEMENTS (late_cases); i++)
-    {
-      g_autofree char *path = g_strconcat ("/workspace/late/",
-                                           late_cases[i].path, NULL);
-
-      g_test_add_data_func (path, &late_cases[i], test_late);
-    }
+  harness_add_late_cases ("/workspace/late/", "workspace", LATE_BOOKKEEPING, late_cases,
+                          G_N_ELEMENTS (late_cases));
 
 #undef ADD
   return g_test_run ();
