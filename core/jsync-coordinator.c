@@ -817,7 +817,8 @@ jsync_coordinator_rebuild (JsyncCoordinator *self, GError **error)
     return NULL;
   /* The old cache is the only place left of lost events: it is kept
    * whatever keep-previous says. */
-  lost = jsync_store_count_of (self->store, JSYNC_COUNT_LOST);
+  if (!jsync_store_count_of (self->store, JSYNC_COUNT_LOST, &lost, error))
+    return NULL;
   keep = lost > 0 || jsync_config_get_keep_previous (self->config);
   if (lost > 0)
     g_warning ("rebuild: %" G_GUINT64_FORMAT " event(s) applied before are in"
@@ -880,32 +881,77 @@ coordinator_applier_json (const JsyncApplierDesc *desc)
  * Files and checkpoints, event counts, failed, pending and lost events,
  * appliers with their row counts.
  */
+/* The appliers of `status --json` with the rows of each table; NULL with
+ * the error when a count cannot be read. */
+static json_object *
+coordinator_status_appliers (JsyncStore *store, GError **error)
+{
+  json_object *appliers = json_object_new_array ();
+
+  for (guint i = 0; i < store->appliers->len; i++)
+    {
+      JsyncApplierInstance *applier = store->appliers->pdata[i];
+      const JsyncApplierDesc *desc = applier->plugin->desc;
+      json_object *item = coordinator_applier_json (desc);
+      json_object *tables = json_object_new_object ();
+
+      json_object_object_add (item, "schemaVersion",
+                              json_object_new_int (desc->schema_version));
+      json_object_object_add (item, "rows", tables);
+      json_object_array_add (appliers, item);
+      for (guint t = 0; desc->tables[t] != NULL; t++)
+        {
+          g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM \"%s\"",
+                                                  desc->tables[t]);
+          gint64 rows;
+
+          if (!jsync_store_query_int (store, sql, &rows, error))
+            {
+              json_object_put (appliers);
+              return NULL;
+            }
+          json_object_object_add (tables, desc->tables[t],
+                                  json_object_new_int64 (rows));
+        }
+    }
+  return appliers;
+}
+
+/**
+ * jsync_coordinator_status:
+ * Files and checkpoints, event counts, failed, pending and lost events,
+ * appliers with their row counts.
+ */
 json_object *
 jsync_coordinator_status (JsyncCoordinator *self, GError **error)
 {
   json_object *status = json_object_new_object ();
-  json_object *files, *pending, *lost, *appliers;
   JsyncStore *store = jsync_coordinator_get_store (self, error);
+  guint64 counts[G_N_ELEMENTS (coordinator_count_keys)];
+  json_object *files = NULL, *pending = NULL, *lost = NULL, *appliers = NULL;
   gboolean began = FALSE;
+  gboolean ok;
 
   /* One snapshot for every figure, whatever a writer commits meanwhile. */
-  if (store != NULL && !jsync_store_begin_read (store, &began, error))
-    store = NULL;
-  files = store == NULL ? NULL
-                        : jsync_store_report_rows (store, JSYNC_REPORT_SOURCES,
-                                                   error);
-  pending = files ? jsync_store_report_rows (store, JSYNC_REPORT_PENDING_TYPES,
-                                             error)
-                  : NULL;
-  lost = pending ? jsync_store_report_rows (store, JSYNC_REPORT_LOST, error)
-                 : NULL;
-  if (lost == NULL)
+  ok = store != NULL && jsync_store_begin_read (store, &began, error)
+       && (files = jsync_store_report_rows (store, JSYNC_REPORT_SOURCES,
+                                            error)) != NULL
+       && (pending = jsync_store_report_rows (store,
+                                              JSYNC_REPORT_PENDING_TYPES,
+                                              error)) != NULL
+       && (lost = jsync_store_report_rows (store, JSYNC_REPORT_LOST,
+                                           error)) != NULL;
+  for (JsyncCount c = 0; ok && c < G_N_ELEMENTS (coordinator_count_keys); c++)
+    ok = jsync_store_count_of (store, c, &counts[c], error);
+  ok = ok && (appliers = coordinator_status_appliers (store, error)) != NULL;
+  if (store != NULL)
+    jsync_store_end_read (store, began);
+  if (!ok)
     {
       json_object_put (files);
       json_object_put (pending);
+      json_object_put (lost);
       json_object_put (status);
-      if (store != NULL)
-        jsync_store_end_read (store, began);
       coordinator_set_aside_if_corrupt (self, error);
       return NULL;
     }
@@ -918,34 +964,9 @@ jsync_coordinator_status (JsyncCoordinator *self, GError **error)
   json_object_object_add (status, "files", files);
   for (JsyncCount c = 0; c < G_N_ELEMENTS (coordinator_count_keys); c++)
     json_object_object_add (status, coordinator_count_keys[c],
-                            json_object_new_int64 (
-                                jsync_store_count_of (store, c)));
+                            json_object_new_int64 (counts[c]));
   json_object_object_add (status, "pendingTypes", pending);
   json_object_object_add (status, "lostEvents", lost);
-
-  appliers = json_object_new_array ();
-  for (guint i = 0; i < store->appliers->len; i++)
-    {
-      JsyncApplierInstance *applier = store->appliers->pdata[i];
-      const JsyncApplierDesc *desc = applier->plugin->desc;
-      json_object *item = coordinator_applier_json (desc);
-      json_object *tables = json_object_new_object ();
-
-      json_object_object_add (item, "schemaVersion",
-                              json_object_new_int (desc->schema_version));
-      for (guint t = 0; desc->tables[t] != NULL; t++)
-        {
-          g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM \"%s\"",
-                                                  desc->tables[t]);
-
-          json_object_object_add (tables, desc->tables[t],
-                                  json_object_new_int64 (
-                                      jsync_store_count (store, sql)));
-        }
-      json_object_object_add (item, "rows", tables);
-      json_object_array_add (appliers, item);
-    }
-  jsync_store_end_read (store, began);
   json_object_object_add (status, "appliers", appliers);
   return status;
 }

@@ -776,20 +776,6 @@ jsync_store_lost_events_read (JsyncStore *store, gboolean by_file,
 }
 
 /**
- * jsync_store_count:
- * The first column of the first row of `sql`, 0 when it cannot be read.
- */
-guint64
-jsync_store_count (JsyncStore *store, const char *sql)
-{
-  gint64 count = 0;
-
-  if (!jsync_store_query_int (store, sql, &count, NULL))
-    return 0;
-  return count;
-}
-
-/**
  * jsync_store_query_int:
  * The first column of the first row of `sql`, into *value; FALSE with the
  * error when it cannot be read or gives no row.
@@ -826,12 +812,19 @@ static const char *const store_count_sql[JSYNC_COUNT_N] = {
 
 /**
  * jsync_store_count_of:
- * A count of the bookkeeping tables, 0 when it cannot be read.
+ * A count of the bookkeeping tables, into *count; FALSE with the error
+ * when it cannot be read.
  */
-guint64
-jsync_store_count_of (JsyncStore *store, JsyncCount what)
+gboolean
+jsync_store_count_of (JsyncStore *store, JsyncCount what, guint64 *count,
+                      GError **error)
 {
-  return jsync_store_count (store, store_count_sql[what]);
+  gint64 value = 0;
+
+  if (!jsync_store_query_int (store, store_count_sql[what], &value, error))
+    return FALSE;
+  *count = value;
+  return TRUE;
 }
 
 static void

@@ -405,10 +405,8 @@ enum
 sqlite3_stmt *jsync_store_lost_events_read (JsyncStore *store,
                                             gboolean by_file, GError **error);
 
-/* The first column of the first row of `sql` (a count), 0 when it cannot
- * be read. */
-guint64 jsync_store_count (JsyncStore *store, const char *sql);
-/* The same, checked: FALSE with the error when it cannot be read. */
+/* The first column of the first row of `sql` (a count), into *value;
+ * FALSE with the error when it cannot be read. */
 gboolean jsync_store_query_int (JsyncStore *store, const char *sql,
                                 gint64 *value, GError **error);
 
@@ -422,7 +420,8 @@ typedef enum
   JSYNC_COUNT_N
 } JsyncCount;
 
-guint64 jsync_store_count_of (JsyncStore *store, JsyncCount what);
+gboolean jsync_store_count_of (JsyncStore *store, JsyncCount what,
+                               guint64 *count, GError **error);
 
 typedef enum
 {

@@ -205,8 +205,11 @@ run_teardown (Run *run)
 static gboolean
 run_end (Run *run, gboolean ok, GError **error)
 {
-  run->result->events_pending = jsync_store_count_of (run->store,
-                                                      JSYNC_COUNT_PENDING);
+  /* The count is the run's last read: its failure fails the run. */
+  ok = jsync_store_count_of (run->store, JSYNC_COUNT_PENDING,
+                             &run->result->events_pending,
+                             ok ? error : NULL)
+       && ok;
   run_teardown (run);
   if (ok && run->stop)
     {
@@ -372,16 +375,20 @@ jsync_sync_run (const JsyncSyncContext *context, JsyncStore *store,
   g_autoptr(GPtrArray) to_read = g_ptr_array_new ();
   g_autoptr(JsyncPrefetch) prefetch = NULL;
   Run run = { 0 };
+  guint64 any_event = 0;
   gboolean ok = FALSE;
 
   run_setup (&run, context, store, result);
   run.rebuilding = rebuilding;
   run.limits = limits;
-  if (rebuilding && jsync_store_count_of (store, JSYNC_COUNT_ANY_EVENT) == 0)
-    run.seen = g_new0 (guint64, SEEN_BITS / 64);
   if (rebuilding)
     run.deferred = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           group_free);
+  if (rebuilding && !jsync_store_count_of (store, JSYNC_COUNT_ANY_EVENT,
+                                           &any_event, error))
+    goto rollback;
+  if (rebuilding && any_event == 0)
+    run.seen = g_new0 (guint64, SEEN_BITS / 64);
 
   /* A cache of the version before: its lines packed first, once. */
   if (!jsync_store_upgrade_lines (store, context->progress,
@@ -390,8 +397,8 @@ jsync_sync_run (const JsyncSyncContext *context, JsyncStore *store,
   run_progress (&run, "scan", 0, 0);
   if (!scan_data_folder (&run, found, error))
     goto rollback;
-  run.lost_count = jsync_store_count_of (store, JSYNC_COUNT_LOST);
-  if (!lost_mark_missing (&run, error)
+  if (!jsync_store_count_of (store, JSYNC_COUNT_LOST, &run.lost_count, error)
+      || !lost_mark_missing (&run, error)
       || !run_replay_upgraded (&run, error)
       || !run_catch_up_pending (&run, error)
       || !run_plan_reads (&run, found, to_read, error))

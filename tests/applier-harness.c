@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "jsync-dump.h"
+#include "jsync-event.h"
 #include "jsync-test.h"
 
 typedef struct
@@ -158,17 +159,6 @@ harness_route (Harness *harness, const char *type)
   return best;
 }
 
-static const char *
-harness_get_string (json_object *object, const char *key)
-{
-  json_object *value = NULL;
-
-  if (!json_object_object_get_ex (object, key, &value)
-      || !json_object_is_type (value, json_type_string))
-    return NULL;
-  return json_object_get_string (value);
-}
-
 void
 harness_end_batch (Harness *harness)
 {
@@ -197,9 +187,9 @@ harness_event_parse (Harness *harness, const char *line, JsyncEvent *out,
 
   g_assert_nonnull (json);
   event.json = json;
-  event.id = harness_get_string (json, "id");
-  event.type = harness_get_string (json, "type");
-  event.device_id = harness_get_string (json, "deviceId");
+  event.id = jsync_json_get_string_or_null (json, "id");
+  event.type = jsync_json_get_string_or_null (json, "type");
+  event.device_id = jsync_json_get_string_or_null (json, "deviceId");
   g_assert_nonnull (event.id);
   g_assert_nonnull (event.type);
   g_assert_nonnull (event.device_id);
@@ -249,18 +239,15 @@ typedef struct
   const char *line;
 } ReplayEvent;
 
+/* Key order, the core's (test-event checks it). */
 static gint
 replay_event_compare (gconstpointer a, gconstpointer b)
 {
   const ReplayEvent *x = *(ReplayEvent *const *) a;
   const ReplayEvent *y = *(ReplayEvent *const *) b;
-  int c;
 
-  if (x->timestamp != y->timestamp)
-    return x->timestamp < y->timestamp ? -1 : 1;
-  if ((c = strcmp (x->device, y->device)) != 0)
-    return c;
-  return strcmp (x->id, y->id);
+  return jsync_event_key_compare (x->timestamp, x->device, x->id,
+                                  y->timestamp, y->device, y->id);
 }
 
 static void
@@ -284,22 +271,23 @@ replay_collect (const char *dir, GStringChunk *strings, GHashTable *seen,
         {
           json_object *json;
           json_object *ts = NULL;
+          const char *id;
           ReplayEvent *event;
 
           if (*g_strstrip (lines[i]) == '\0')
             continue;
           json = json_tokener_parse (lines[i]);
           g_assert_nonnull (json);
-          if (g_hash_table_contains (seen, harness_get_string (json, "id")))
+          id = jsync_json_get_string_or_null (json, "id");
+          if (g_hash_table_contains (seen, id))
             {
               json_object_put (json);
               continue;
             }
           event = g_new0 (ReplayEvent, 1);
-          event->id = g_string_chunk_insert (strings,
-                                             harness_get_string (json, "id"));
+          event->id = g_string_chunk_insert (strings, id);
           event->device = g_string_chunk_insert (
-              strings, harness_get_string (json, "deviceId"));
+              strings, jsync_json_get_string_or_null (json, "deviceId"));
           g_assert_true (json_object_object_get_ex (json, "timestamp", &ts));
           event->timestamp = json_object_get_int64 (ts);
           event->line = g_string_chunk_insert (strings, lines[i]);

@@ -1055,6 +1055,98 @@ test_sweep (World *w, gconstpointer data)
   sweep (w, c->kind, c->op, c->code, c->persistent);
 }
 
+/* --- Lost events across a rebuild --------------------------------------- */
+
+/* Rows of jsync_lost in the cache at `path`, -1 when there is none. */
+static gint64
+lost_in (const char *path)
+{
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return -1;
+  return jtest_cache_int (path, "SELECT count(*) FROM jsync_lost", NULL);
+}
+
+/* One rebuild of a copy of `from` with the Nth read failing once (none
+ * when 0); the reads it made into `reads`.  The lost events (`lost` rows
+ * of jsync_lost) are still somewhere afterwards: in <db>.previous when it
+ * succeeded, else in the cache or, when it failed after the swap, in
+ * <db>.previous.  Whether it succeeded. */
+static gboolean
+lost_rebuild (World *w, const char *from, guint64 nth, gint64 lost,
+              guint64 *reads)
+{
+  g_autoptr(JsyncConfig) config = world_config (w, w->db, SWEEP_BATCH);
+  g_autofree char *previous = g_strconcat (w->db, ".previous", NULL);
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  remove_db (w->db);
+  copy_file (from, w->db);
+  fault_reset ();
+  if (nth > 0)
+    fault_arm (OP_READ, nth, SQLITE_IOERR_READ, FALSE);
+  coordinator = jsync_coordinator_open (config, &error);
+  if (coordinator != NULL)
+    result = jsync_coordinator_rebuild (coordinator, &error);
+  *reads = fault.calls[OP_READ];
+  fault_reset ();
+  g_clear_pointer (&coordinator, jsync_coordinator_free);
+  g_assert_true (result == NULL || warned ("*in no log any more*"));
+  g_ptr_array_set_size (warnings, 0);
+  if (result != NULL)
+    g_assert_cmpint (lost_in (previous), ==, lost);
+  else if (lost_in (w->db) != lost)
+    {
+      /* Failed after the swap (opening the new cache): kept all the same. */
+      g_test_message ("read %" G_GUINT64_FORMAT ": %s", nth, error->message);
+      g_assert_cmpint (lost_in (previous), ==, lost);
+    }
+  return result != NULL;
+}
+
+/* A cache holding lost events (a log it synced is gone) is their only
+ * copy: a rebuild keeps it as <db>.previous.  Whichever read of the
+ * rebuild fails once, the lost events are still somewhere afterwards,
+ * never dropped because the count that decides to keep the old cache
+ * could not be read. */
+static void
+test_rebuild_keeps_lost (World *w, gconstpointer data)
+{
+  g_autofree char *victim = g_build_filename (w->data, w->files->pdata[0],
+                                              NULL);
+  g_autofree char *lost_db = g_build_filename (w->dir, "lost.db", NULL);
+  guint64 stride = (guint64) (1 / jtest_scale () + 0.5);
+  guint64 calls, reads, runs = 0, succeeded = 0;
+  JsyncResult *synced;
+  gint64 lost;
+
+  /* Every event synced, then one log gone: its events are lost. */
+  copy_file (w->base, w->db);
+  synced = world_sync (w, w->db, 1000);
+  jsync_result_free (synced);
+  g_assert_cmpint (g_unlink (victim), ==, 0);
+  synced = world_sync (w, w->db, 1000);
+  jsync_result_free (synced);
+  g_ptr_array_set_size (warnings, 0);
+  lost = lost_in (w->db);
+  g_assert_cmpint (lost, >, 0);
+  copy_file (w->db, lost_db);
+
+  g_assert_true (lost_rebuild (w, lost_db, 0, lost, &calls));
+  g_assert_cmpuint (calls, >, 0);
+  for (guint64 n = g_test_rand_int_range (1, MIN (stride, calls) + 1);
+       n <= calls; n += stride)
+    {
+      succeeded += lost_rebuild (w, lost_db, n, lost, &reads);
+      runs++;
+    }
+  g_test_message ("%" G_GUINT64_FORMAT " read(s) in a fault-free rebuild; %"
+                  G_GUINT64_FORMAT " run(s) with one failing, %"
+                  G_GUINT64_FORMAT " of them succeeded; the lost events were"
+                  " kept each time", calls, runs, succeeded);
+}
+
 /* --- Another process holding the cache ---------------------------------- */
 
 static const char *self_exe;
@@ -1433,6 +1525,7 @@ main (int argc, char **argv)
   g_test_add (path, World, NULL, world_setup, func, world_teardown)
   ADD ("/faults/busy/other-process", test_busy_other_process);
   ADD ("/faults/cache/read-only", test_read_only);
+  ADD ("/faults/rebuild/lost-kept", test_rebuild_keeps_lost);
 #define ADD_CHANGE(path, change)                                        \
   g_test_add (path, World, GINT_TO_POINTER (change), world_setup,       \
               test_log_change, world_teardown)

@@ -1300,13 +1300,21 @@ test_replay_nexus (Fixture *f, gconstpointer data)
 /* Workspace w1 with session s1, the start of several cases. */
 #define LATE_W1_S1                                                          \
   LATE_WORKSPACE ("w1", "100"), LATE_SESSION ("w1", "s1", "200")
+/* The late event of most cases (at 300, by d2). */
+#define LATE_LATE(type, routing, data)                                      \
+  LATE_EVENT (type, routing, data, "e300", "d2", "300")
 /* The late trace and state of several cases. */
-#define LATE_T1                                                             \
-  LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}", "e300",   \
-              "d2", "300")
+#define LATE_T1 LATE_LATE ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}")
 #define LATE_ST1                                                            \
-  LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}", "e300",  \
-              "d2", "300")
+  LATE_LATE ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}")
+/* State st1 of session s1 saved in `ws` (at 250, by d1), and the late
+ * update of st1 in w1, of the state cases. */
+#define LATE_ST1_SAVED(ws)                                                  \
+  LATE_EVENT ("state_saved", LATE_WS (ws, "s1"), "{'id':'st1'}", "e250",    \
+              "d1", "250")
+#define LATE_ST1_UPDATE                                                     \
+  LATE_LATE ("state_updated", LATE_W ("w1") "'stateId':'st1',",             \
+             "{'name':'Late'}")
 /* The event after the late one in most cases (at 400, by d1). */
 #define LATE_LATER(type, routing, data)                                     \
   LATE_EVENT (type, routing, data, "e400", "d1", "400")
@@ -1327,8 +1335,8 @@ static const HarnessLateCase late_cases[] = {
   { "in-place/trace", 3, TRUE,
     { LATE_W1_S1,
       LATE_SESSION ("w1", "s2", "250"),
-      LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
-                  "{'id':'t1','content':'early'}", "e300", "d2", "300"),
+      LATE_LATE ("trace_added", LATE_WS ("w1", "s1"),
+                 "{'id':'t1','content':'early'}"),
       LATE_LATER ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t2'}"),
       LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"),
                   "{'workspaceId':'w2'}", "e500", "d1", "500"),
@@ -1360,15 +1368,15 @@ static const HarnessLateCase late_cases[] = {
       LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
                   "{'name':'Missed'}", "e150", "d1", "150"),
       LATE_SESSION ("w1", "s1", "200"),
-      LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"),
-                  "{'id':'st1','name':'Late'}", "e300", "d2", "300"),
+      LATE_LATE ("state_saved", LATE_WS ("w1", "s1"),
+                 "{'id':'st1','name':'Late'}"),
       LATE_SESSION ("w1", "s2", "400"),
       NULL } },
   /* Refused: its row exists (a later re-create made it). */
   { "refused/re-created", 1, FALSE,
     { LATE_WORKSPACE ("w1", "100"),
-      LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"),
-                  "{'id':'t1','content':'early'}", "e300", "d2", "300"),
+      LATE_LATE ("trace_added", LATE_WS ("w1", "s1"),
+                 "{'id':'t1','content':'early'}"),
       LATE_LATER ("trace_added", LATE_WS ("w1", "s1"),
                   "{'id':'t1','traceType':'again'}"),
       NULL } },
@@ -1396,8 +1404,7 @@ static const HarnessLateCase late_cases[] = {
       NULL } },
   /* Refused: a late workspace deleted later. */
   { "refused/workspace-deleted", 0, FALSE,
-    { LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'Late'}",
-                  "e300", "d2", "300"),
+    { LATE_LATE ("workspace_created", "", "{'id':'w1','name':'Late'}"),
       LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
       NULL } },
   /* Refused: its id was a row of another workspace, deleted later with it
@@ -1425,24 +1432,23 @@ static const HarnessLateCase late_cases[] = {
       NULL } },
   /* Refused: a late workspace updated later. */
   { "refused/workspace-updated", 0, FALSE,
-    { LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'Late'}", "e300",
-                  "d2", "300"),
+    { LATE_LATE ("workspace_created", "", "{'id':'w1','name':'Late'}"),
       LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Renamed'}"),
       NULL } },
   /* Late updates of rows no later event acted on: a workspace, a session
    * (later events on other rows), a state (a later trace of its session). */
   { "in-place/workspace-updated", 1, TRUE,
     { LATE_WORKSPACE ("w1", "100"),
-      LATE_EVENT ("workspace_updated", LATE_W ("w1"),
-                  "{'name':'Early','isArchived':true}", "e300", "d2", "300"),
+      LATE_LATE ("workspace_updated", LATE_W ("w1"),
+                 "{'name':'Early','isArchived':true}"),
       LATE_LATER ("session_created", LATE_W ("w1"), "{'id':'s1'}"),
       LATE_EVENT ("workspace_updated", LATE_W ("w2"), "{'name':'Other'}",
                   "e500", "d1", "500"),
       NULL } },
   { "in-place/session-updated", 2, TRUE,
     { LATE_W1_S1,
-      LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
-                  "{'name':'Late','description':'d'}", "e300", "d2", "300"),
+      LATE_LATE ("session_updated", LATE_WS ("w1", "s1"),
+                 "{'name':'Late','description':'d'}"),
       LATE_SESSION ("w1", "s2", "400"),
       LATE_EVENT ("session_updated", LATE_WS ("w1", "s2"),
                   "{'workspaceId':'w2'}", "e500", "d1", "500"),
@@ -1451,8 +1457,7 @@ static const HarnessLateCase late_cases[] = {
     { LATE_W1_S1,
       LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"),
                   "{'id':'st1','name':'Saved'}", "e250", "d1", "250"),
-      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
-                  "{'name':'Late'}", "e300", "d2", "300"),
+      LATE_ST1_UPDATE,
       LATE_LATER ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}"),
       NULL } },
   /* Late updates of a workspace deleted before them and of a session
@@ -1461,21 +1466,18 @@ static const HarnessLateCase late_cases[] = {
     { LATE_WORKSPACE ("w1", "100"),
       LATE_EVENT ("workspace_deleted", LATE_W ("w1"), "{}", "e200", "d1",
                   "200"),
-      LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Gone'}",
-                  "e300", "d2", "300"),
+      LATE_LATE ("workspace_updated", LATE_W ("w1"), "{'name':'Gone'}"),
       LATE_LATER ("workspace_updated", LATE_W ("w2"), "{'name':'Other'}"),
       NULL } },
   { "in-place/session-updated-missing", 1, TRUE,
     { LATE_WORKSPACE ("w1", "100"),
-      LATE_EVENT ("session_updated", LATE_WS ("w1", "s9"), "{'name':'No'}",
-                  "e300", "d2", "300"),
+      LATE_LATE ("session_updated", LATE_WS ("w1", "s9"), "{'name':'No'}"),
       LATE_SESSION ("w1", "s1", "400"),
       NULL } },
   /* Refused: a late update whose row a later update changed. */
   { "refused/updated-later", 1, FALSE,
     { LATE_WORKSPACE ("w1", "100"),
-      LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Early'}",
-                  "e300", "d2", "300"),
+      LATE_LATE ("workspace_updated", LATE_W ("w1"), "{'name':'Early'}"),
       LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}"),
       NULL } },
   /* Refused: a late update of a state whose session moved into the
@@ -1484,10 +1486,8 @@ static const HarnessLateCase late_cases[] = {
   { "refused/state-updated-moved", 3, FALSE,
     { LATE_WORKSPACE ("w1", "100"),
       LATE_SESSION ("w2", "s1", "200"),
-      LATE_EVENT ("state_saved", LATE_WS ("w2", "s1"), "{'id':'st1'}",
-                  "e250", "d1", "250"),
-      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
-                  "{'name':'Late'}", "e300", "d2", "300"),
+      LATE_ST1_SAVED ("w2"),
+      LATE_ST1_UPDATE,
       LATE_LATER ("session_updated", LATE_WS ("w2", "s1"),
                   "{'workspaceId':'w1'}"),
       NULL } },
@@ -1496,18 +1496,16 @@ static const HarnessLateCase late_cases[] = {
    * update's values). */
   { "refused/state-moved-away", 3, FALSE,
     { LATE_W1_S1,
-      LATE_EVENT ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}",
-                  "e250", "d1", "250"),
-      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st1',",
-                  "{'name':'Late'}", "e300", "d2", "300"),
+      LATE_ST1_SAVED ("w1"),
+      LATE_ST1_UPDATE,
       LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
                   "{'workspaceId':'w2'}"),
       NULL } },
   /* Refused: a late move (now it would also move a later trace). */
   { "refused/late-move", 2, FALSE,
     { LATE_W1_S1,
-      LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
-                  "{'workspaceId':'w2'}", "e300", "d2", "300"),
+      LATE_LATE ("session_updated", LATE_WS ("w1", "s1"),
+                 "{'workspaceId':'w2'}"),
       LATE_LATER ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t1'}"),
       NULL } },
 };
