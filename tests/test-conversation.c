@@ -1265,9 +1265,9 @@ test_fts_rebuild (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 
 /* --- Late events in place (ABI 1.2) */
 
-/* The cases of harness_add_late_cases(). */
-/* Device d1 wrote the history, d2 the late event (at 300 in most cases);
- * the event id is its timestamp. */
+/* The cases of harness_add_late_cases().  Device d1 wrote the history,
+ * d2 the late event (at 300 in most cases); the event id is its
+ * timestamp. */
 #define LATE(type, routing, data, device, ts)                               \
   "{'type':'" type "'," routing "'data':" data ",'id':'e" ts "',"         \
   "'deviceId':'" device "','timestamp':" ts "}"
@@ -1477,7 +1477,8 @@ main (int argc, char **argv)
   ADD ("fts/conversations", test_fts_conversations);
   ADD ("fts/rebuild", test_fts_rebuild);
 #undef ADD
-  harness_add_late_cases ("/conversation/late/", "conversation", LATE_RECORDS, late_cases,
+  harness_add_late_cases ("/conversation/late/", "conversation",
+                          LATE_RECORDS, late_cases,
                           G_N_ELEMENTS (late_cases));
 
   return g_test_run ();

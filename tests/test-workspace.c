@@ -1283,9 +1283,9 @@ test_replay_nexus (Fixture *f, gconstpointer data)
 
 /* --- Late events in place (ABI 1.2) */
 
-/* The cases of harness_add_late_cases(). */
-/* Event lines of the cases: device d1 wrote them in order, d2 the late one
- * (the id is also the timestamp, in tenths). */
+/* The cases of harness_add_late_cases().  Event lines: device d1 wrote
+ * them in order, d2 the late one (the id is also the timestamp, in
+ * tenths). */
 #define LATE_EVENT(type, routing, data, id, device, ts)                     \
   "{'type':'" type "'," routing "'data':" data ",'id':'" id "',"          \
   "'deviceId':'" device "','timestamp':" ts "}"
@@ -1585,8 +1585,8 @@ main (int argc, char **argv)
   ADD ("/workspace/fts/exact", test_fts);
   ADD ("/workspace/replay/nexus", test_replay_nexus);
   ADD ("/workspace/late/malformed", test_late_malformed);
-  harness_add_late_cases ("/workspace/late/", "workspace", LATE_BOOKKEEPING, late_cases,
-                          G_N_ELEMENTS (late_cases));
+  harness_add_late_cases ("/workspace/late/", "workspace", LATE_BOOKKEEPING,
+                          late_cases, G_N_ELEMENTS (late_cases));
 
 #undef ADD
   return g_test_run ();
