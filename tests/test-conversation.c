@@ -1278,6 +1278,9 @@ test_fts_rebuild (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   LATE ("message", IN_C1, "{'id':'m1','content':'first'}", "d1", "200")
 #define LATE_BY_D2(type, routing, data) LATE (type, routing, data, "d2", "300")
 #define LATE_AT(type, routing, data, ts) LATE (type, routing, data, "d1", ts)
+/* A message after the late event, and the late delete of m1. */
+#define LATE_M2 LATE_AT ("message", IN_C1, "{'id':'m2'}", "400")
+#define LATE_M1_DELETED LATE_BY_D2 ("message_deleted", OF_C1 ("m1"), "{}")
 
 /* The applier's own record (conversation_changes) as text. */
 #define LATE_RECORDS                                                        \
@@ -1307,18 +1310,18 @@ static const HarnessLateCase late_cases[] = {
             "250"),
       LATE_BY_D2 ("message_updated", OF_C1 ("m9"),
                   "{'content':'done','state':'complete'}"),
-      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      LATE_M2,
       NULL } },
   { "in-place/message-deleted", 2, TRUE,
-    { LATE_C1, LATE_M1, LATE_BY_D2 ("message_deleted", OF_C1 ("m1"), "{}"),
-      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+    { LATE_C1, LATE_M1, LATE_M1_DELETED,
+      LATE_M2,
       NULL } },
   /* A message deleted before the late create of its id. */
   { "in-place/message-after-delete", 3, TRUE,
     { LATE_C1, LATE_M1,
       LATE_AT ("message_deleted", OF_C1 ("m1"), "{}", "250"),
       LATE_BY_D2 ("message", IN_C1, "{'id':'m1','content':'back'}"),
-      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      LATE_M2,
       NULL } },
   /* A message of a conversation that has no metadata (yet or ever). */
   { "in-place/no-conversation", 0, TRUE,
@@ -1331,7 +1334,7 @@ static const HarnessLateCase late_cases[] = {
       LATE_BY_D2 ("conversation_updated", IN_C1,
                   "{'title':'Late','updated':300,'settings':"
                   "{'workspaceId':'w1'}}"),
-      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      LATE_M2,
       LATE_AT ("message_updated", OF_C1 ("m2"), "{'content':'x'}", "500"),
       NULL } },
   /* Late and later conversation_updated: only one of them sets a column
@@ -1350,7 +1353,7 @@ static const HarnessLateCase late_cases[] = {
       NULL } },
   { "in-place/branch", 2, TRUE,
     { LATE_C1, LATE_M1, LATE_BY_D2 ("branch_message", IN_C1, "{'id':'b'}"),
-      LATE_AT ("message", IN_C1, "{'id':'m2'}", "400"),
+      LATE_M2,
       NULL } },
   /* Refused: a later update of the message. */
   { "refused/message-updated-later", 2, FALSE,
@@ -1385,7 +1388,7 @@ static const HarnessLateCase late_cases[] = {
       NULL } },
   /* Refused: a late delete of a message created again later. */
   { "refused/message-deleted-re-created", 2, FALSE,
-    { LATE_C1, LATE_M1, LATE_BY_D2 ("message_deleted", OF_C1 ("m1"), "{}"),
+    { LATE_C1, LATE_M1, LATE_M1_DELETED,
       LATE_AT ("message", IN_C1, "{'id':'m1','content':'again'}", "400"),
       NULL } },
   /* Refused: a later conversation_deleted would take the late message. */
@@ -1428,11 +1431,11 @@ static const HarnessLateCase late_cases[] = {
    * created) and a late conversation_deleted (a later message stays). */
   { "refused/metadata", 0, FALSE,
     { LATE_BY_D2 ("metadata", "", "{'id':'c1','created':50}"),
-      LATE_AT ("message", IN_C1, "{'id':'m1'}", "400"),
+      LATE_M2,
       NULL } },
   { "refused/conversation-deleted", 1, FALSE,
     { LATE_C1, LATE_BY_D2 ("conversation_deleted", IN_C1, "{}"),
-      LATE_AT ("message", IN_C1, "{'id':'m1'}", "400"),
+      LATE_M2,
       NULL } },
 };
 

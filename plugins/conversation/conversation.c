@@ -244,10 +244,11 @@ static const char *const conversation_sql[CONVERSATION_N_SQL] = {
     "DELETE FROM conversations WHERE id = ?1",
   [CONVERSATION_SQL_CLEAR_MESSAGES] = "DELETE FROM messages",
   [CONVERSATION_SQL_CLEAR_CONVERSATIONS] = "DELETE FROM conversations",
-  /* conversation_changes (conversation.sql), ?1 the kind
+  /* conversation_changes (conversation.sql).  ?1 the kind
    * (ConversationChange), ?2 the id, ?3 a timestamp: record a change (the
-   * latest stays); the messages of conversation ?2 a delete takes; is a
-   * change recorded at or after ?3. */
+   * latest stays); the same for the messages of conversation ?2 (a
+   * delete's).  Is a change recorded at or after ?1 for message id ?2,
+   * the life of conversation ?3 or the columns of ?4 (NULL: none). */
   [CONVERSATION_SQL_RECORD] =
     "INSERT INTO conversation_changes (kind, id, ts) VALUES (?1, ?2, ?3)"
     CONVERSATION_CHANGE_UPSERT,
@@ -256,8 +257,9 @@ static const char *const conversation_sql[CONVERSATION_N_SQL] = {
     " SELECT ?1, id, ?3 FROM messages WHERE conversationId = ?2"
     CONVERSATION_CHANGE_UPSERT,
   [CONVERSATION_SQL_CHANGED_SINCE] =
-    "SELECT 1 FROM conversation_changes WHERE kind = ?1 AND id = ?2"
-    " AND ts >= ?3",
+    "SELECT 1 FROM conversation_changes WHERE ts >= ?1"
+    " AND ((kind = 0 AND id = ?2) OR (kind = 1 AND id = ?3)"
+    "      OR (kind = 2 AND id = ?4))",
   /* Per index (conversation.sql): is there anything to do; delete what the
    * index holds of the rows the batch changed or deleted; index the rows
    * the batch touched as they are now (the pending table drives the join);
@@ -625,27 +627,6 @@ conversation_record (ConversationState *state, ConversationSql sql,
   return jsync_sql_run (stmt, error);
 }
 
-/* Is a change of `id` of `kind` recorded at or after the event's time? */
-static gboolean
-conversation_changed_since (ConversationState *state, const JsyncEvent *event,
-                            ConversationChange kind, const char *id,
-                            gboolean *found, GError **error)
-{
-  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_CHANGED_SINCE];
-  int rc;
-
-  sqlite3_bind_int (stmt, 1, kind);
-  conversation_bind_text (stmt, 2, id);
-  sqlite3_bind_int64 (stmt, 3, jsync_event_get_timestamp (event));
-  rc = sqlite3_step (stmt);
-  *found = rc == SQLITE_ROW;
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    jsync_sql_set_error (state->db, error, "step");
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE;
-}
-
 /* Does a conversation_updated with this data set a column other than
  * updated (which only rises, so any two orders agree on it)?  title or
  * settings there, even null. */
@@ -873,13 +854,6 @@ typedef enum
                                      * conversation's life */
 } ConversationLate;
 
-/* One record late() looks at. */
-typedef struct
-{
-  ConversationChange kind;
-  const char *id;           /* NULL: the event lacks it (refused) */
-} ConversationCheck;
-
 static const struct
 {
   const char *type;
@@ -924,6 +898,7 @@ conversation_late (gpointer data, const JsyncEvent *event, gboolean *applied,
                    GError **error)
 {
   ConversationState *state = data;
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_CHANGED_SINCE];
   json_object *json = jsync_event_get_json (event);
   json_object *body = NULL;
   gssize i = jsync_handler_find (conversation_handlers, event, NULL);
@@ -931,12 +906,13 @@ conversation_late (gpointer data, const JsyncEvent *event, gboolean *applied,
                                  : CONVERSATION_LATE_REFUSED;
   const char *conversation_id =
       jsync_json_get_string_or_null (json, "conversationId");
-  /* The records to look at: none may be at or after the event's time. */
-  ConversationCheck checks[2];
-  guint n = 0;
-  gboolean found = FALSE;
+  /* Per ConversationChange, the id whose records must all be before the
+   * event, or NULL. */
+  const char *ids[3] = { NULL, NULL, NULL };
+  int rc;
 
   *applied = FALSE;
+  jsync_json_lookup (json, "data", &body);
   switch (late)
     {
     case CONVERSATION_LATE_REFUSED:
@@ -944,37 +920,36 @@ conversation_late (gpointer data, const JsyncEvent *event, gboolean *applied,
     case CONVERSATION_LATE_TAKEN:
       break;
     case CONVERSATION_LATE_CONVERSATION:
-      checks[n++] = (ConversationCheck) { CONVERSATION_CHANGE_LIFE,
-                                          conversation_id };
-      jsync_json_lookup (json, "data", &body);
+      ids[CONVERSATION_CHANGE_LIFE] = conversation_id;
       if (conversation_sets_columns (body))
-        checks[n++] = (ConversationCheck) { CONVERSATION_CHANGE_COLUMNS,
-                                            conversation_id };
+        ids[CONVERSATION_CHANGE_COLUMNS] = conversation_id;
       break;
     case CONVERSATION_LATE_MESSAGE:
-      checks[n++] = (ConversationCheck) {
-        CONVERSATION_CHANGE_MESSAGE,
-        jsync_json_get_string_or_null (json, "messageId") };
+      ids[CONVERSATION_CHANGE_MESSAGE] =
+          jsync_json_get_string_or_null (json, "messageId");
       break;
     case CONVERSATION_LATE_MESSAGE_CREATE:
-      jsync_json_lookup (json, "data", &body);
-      checks[n++] = (ConversationCheck) {
-        CONVERSATION_CHANGE_MESSAGE,
-        jsync_json_get_string_or_null (body, "id") };
-      checks[n++] = (ConversationCheck) { CONVERSATION_CHANGE_LIFE,
-                                          conversation_id };
+      ids[CONVERSATION_CHANGE_MESSAGE] =
+          jsync_json_get_string_or_null (body, "id");
+      ids[CONVERSATION_CHANGE_LIFE] = conversation_id;
       break;
     }
-  for (guint c = 0; c < n; c++)
-    {
-      if (checks[c].id == NULL || conversation_id == NULL)
-        return TRUE;
-      if (!conversation_changed_since (state, event, checks[c].kind,
-                                       checks[c].id, &found, error))
-        return FALSE;
-      if (found)
-        return TRUE;
-    }
+  if (late != CONVERSATION_LATE_TAKEN
+      && (conversation_id == NULL
+          || (late >= CONVERSATION_LATE_MESSAGE
+              && ids[CONVERSATION_CHANGE_MESSAGE] == NULL)))
+    return TRUE;
+
+  sqlite3_bind_int64 (stmt, 1, jsync_event_get_timestamp (event));
+  for (guint kind = 0; kind < G_N_ELEMENTS (ids); kind++)
+    conversation_bind_text (stmt, 2 + (int) kind, ids[kind]);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    jsync_sql_set_error (state->db, error, "step");
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  if (rc != SQLITE_DONE)
+    return rc == SQLITE_ROW;
   if (!conversation_handlers[i].apply (state, event, error))
     return jsync_handler_failed (event, error);
   *applied = TRUE;
