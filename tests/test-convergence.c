@@ -796,7 +796,7 @@ main (int argc, char **argv)
     CONVERGENCE_SCENARIOS, CONVERGENCE_SCENARIOS_SLOW, FALSE
   };
   static const ConvergenceRun conversations_only = {
-    CONVERGENCE_SCENARIOS / 5, CONVERGENCE_SCENARIOS_SLOW / 5, TRUE
+    CONVERGENCE_SCENARIOS / 10, CONVERGENCE_SCENARIOS_SLOW / 10, TRUE
   };
 
   setlocale (LC_ALL, "");
