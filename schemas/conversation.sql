@@ -76,6 +76,21 @@ BEGIN
     WHERE id = old.conversationId;
 END;
 
+-- Late events applied in place (schema 3; conversation.c, the header
+-- comment "Late events in place"): per id, the timestamp of the latest
+-- event that changed or may have changed it.  kind 0: a message id (every
+-- message, message_updated and message_deleted naming it, and a
+-- conversation_deleted for each message it deletes); 1: a conversation's
+-- life (metadata, conversation_deleted); 2: its columns
+-- (conversation_updated).  Bookkeeping, not among the applier's tables:
+-- clear() empties it with them.
+CREATE TABLE IF NOT EXISTS conversation_changes (
+  kind INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+
 -- Full-text search over external content, keyed by the tables' rowids.
 -- Rows are only ever updated in place (never INSERT OR REPLACE), so a row
 -- keeps its rowid.

@@ -175,14 +175,15 @@ harness_end_batch (Harness *harness)
     }
 }
 
-gboolean
-harness_apply (Harness *harness, const char *line, GError **error)
+/* Parse a line into an event that borrows from the returned JSON, and
+ * find its applier. */
+static json_object *
+harness_event_parse (Harness *harness, const char *line, JsyncEvent *out,
+                     HarnessApplier **applier)
 {
   json_object *json = json_tokener_parse (line);
   json_object *ts = NULL;
-  HarnessApplier *applier;
   JsyncEvent event = { .struct_size = sizeof (JsyncEvent) };
-  gboolean ok;
 
   g_assert_nonnull (json);
   event.json = json;
@@ -196,9 +197,20 @@ harness_apply (Harness *harness, const char *line, GError **error)
   event.timestamp = json_object_get_int64 (ts);
   event.file = "harness.jsonl";
   event.line = 1;
+  *out = event;
+  *applier = harness_route (harness, event.type);
+  g_assert_nonnull (*applier);
+  return json;
+}
 
-  applier = harness_route (harness, event.type);
-  g_assert_nonnull (applier);
+gboolean
+harness_apply (Harness *harness, const char *line, GError **error)
+{
+  HarnessApplier *applier;
+  JsyncEvent event;
+  json_object *json = harness_event_parse (harness, line, &event, &applier);
+  gboolean ok;
+
   g_assert_true (jsync_sql_exec (harness->db, "SAVEPOINT ev", NULL));
   ok = applier->desc->apply (applier->state, &event, error);
   if (!ok)
@@ -454,4 +466,99 @@ harness_assert_dump_equal (json_object *actual, json_object *expected)
     }
   g_assert_cmpint (json_object_object_length (actual), ==,
                    json_object_object_length (expected));
+}
+
+/* A line of a late case: ' stands for ". */
+static char *
+harness_late_line (const char *line)
+{
+  return g_strdelimit (g_strdup (line), "'", '"');
+}
+
+/* One test of harness_add_late_cases(). */
+typedef struct
+{
+  const char *name;
+  const char *records_sql;
+  const HarnessLateCase *c;
+} HarnessLateTest;
+
+static void
+harness_check_late (gconstpointer data)
+{
+  const HarnessLateTest *test = data;
+  const char *records_sql = test->records_sql;
+  const char *const *lines = test->c->lines;
+  guint late = test->c->late;
+  gboolean in_place = test->c->in_place;
+  const char *const names[] = { test->name, NULL };
+  g_autoptr(Harness) harness = harness_new (names);
+  g_autoptr(Harness) ordered = harness_new (names);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_object) json = NULL;
+  g_autoptr(json_object) before = NULL;
+  g_autoptr(json_object) after = NULL;
+  g_autoptr(json_object) expected = NULL;
+  g_autofree char *late_line = harness_late_line (lines[late]);
+  g_autofree char *records = NULL;
+  g_autofree char *records_after = NULL;
+  HarnessApplier *applier;
+  gboolean applied = !in_place;
+  JsyncEvent event;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autofree char *line = harness_late_line (lines[i]);
+
+      /* Only the late event may fail in key order. */
+      if (!harness_apply (ordered, line, &error))
+        g_assert_cmpuint (i, ==, late);
+      g_clear_error (&error);
+      if (i != late)
+        harness_apply_ok (harness, line);
+    }
+  before = harness_dump (harness);
+  records = harness_query_text (harness, records_sql);
+  expected = harness_dump (ordered);
+  json = harness_event_parse (harness, late_line, &event, &applier);
+  g_assert_nonnull (applier->desc->late);
+  g_assert_true (applier->desc->late (applier->state, &event, &applied,
+                                      &error));
+  g_assert_no_error (error);
+  harness_end_batch (harness);
+  g_assert_cmpint (applied, ==, in_place);
+  after = harness_dump (harness);
+  records_after = harness_query_text (harness, records_sql);
+  if (in_place)
+    {
+      g_autofree char *replayed = harness_query_text (ordered, records_sql);
+
+      harness_assert_dump_equal (after, expected);
+      g_assert_cmpstr (records_after, ==, replayed);
+    }
+  else
+    {
+      harness_assert_dump_equal (after, before);
+      g_assert_cmpstr (records_after, ==, records);
+      g_clear_pointer (&after, json_object_put);
+      harness_apply_ok (harness, late_line);
+      after = harness_dump (harness);
+      g_assert_false (json_object_equal (after, expected));
+    }
+  harness_assert_fts_ok (harness);
+}
+
+void
+harness_add_late_cases (const char *prefix, const char *name,
+                        const char *records_sql, const HarnessLateCase *cases,
+                        guint n_cases)
+{
+  for (guint i = 0; i < n_cases; i++)
+    {
+      g_autofree char *path = g_strconcat (prefix, cases[i].path, NULL);
+      HarnessLateTest *test = g_new (HarnessLateTest, 1);
+
+      *test = (HarnessLateTest) { name, records_sql, &cases[i] };
+      g_test_add_data_func_full (path, test, harness_check_late, g_free);
+    }
 }

@@ -53,6 +53,28 @@ void harness_assert_fts_ok (Harness *harness);
  * as JSON when both parse (docs/format.md "Values"). */
 void harness_assert_dump_equal (json_object *actual, json_object *expected);
 
+/* A late event offered to late() (ABI 1.2): `lines` (NULL-terminated,
+ * ' standing for ") are a history in key order, lines[late] the event that
+ * arrives after the others. */
+typedef struct
+{
+  const char *path;         /* the test's, under the prefix */
+  guint late;
+  gboolean in_place;        /* late() must take it, else refuse it */
+  const char *lines[12];
+} HarnessLateCase;
+
+/* Add a test per case, each on fresh harnesses of applier `name`.  In
+ * place, the rows and the applier's own records (`records_sql`, a query
+ * giving them as one text) must be those of the whole history applied in
+ * key order; refused, late() must have written nothing, and the event
+ * applied now (what a core without replays would do) must give other rows
+ * than the key order: each refusal is needed.  Only the late event may
+ * fail in key order.  The strings must outlive the tests. */
+void harness_add_late_cases (const char *prefix, const char *name,
+                             const char *records_sql,
+                             const HarnessLateCase *cases, guint n_cases);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Harness, harness_free)
 
 #endif /* APPLIER_HARNESS_H */

@@ -48,6 +48,16 @@
 
 static HistoryFigures figures;
 
+/* A run of random scenarios: how many (at JSYNC_TEST_SCALE=1, normal and
+ * with -m slow), and whether they hold conversations only, so that the
+ * late counts are the conversation applier's. */
+typedef struct
+{
+  guint scenarios;
+  guint scenarios_slow;
+  gboolean conversations_only;
+} ConvergenceRun;
+
 /* Warnings of the current run, for the checks. */
 static GPtrArray *captured;
 
@@ -82,7 +92,7 @@ warning_is_expected (const char *message)
 
 /* The steps of the scenario of one seed: a small history, delivered. */
 static GPtrArray *
-scenario_generate (guint seed)
+scenario_generate (guint seed, const ConvergenceRun *run)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
   g_autoptr(GPtrArray) events = NULL;
@@ -94,6 +104,8 @@ scenario_generate (guint seed)
     .events = g_rand_int_range (rand, 6, 40),
   };
 
+  if (run->conversations_only)
+    shape.workspaces = shape.tasks = 0;
   if (shape.conversations + shape.workspaces + shape.tasks == 0)
     shape.conversations = 1;
   events = history_generate (rand, &shape);
@@ -465,18 +477,20 @@ report_divergence (const char *root, guint seed, GPtrArray *ops,
 }
 
 static void
-test_convergence (void)
+test_convergence (gconstpointer data)
 {
+  const ConvergenceRun *run = data;
   g_autofree char *root = g_build_filename (history_scratch_dir (), "jsync-conv-XXXXXX",
                                             NULL);
   const char *only = g_getenv ("JSYNC_TEST_SEED");
   const char *from = g_getenv ("JSYNC_TEST_FIRST_SEED");
-  guint n = g_test_slow () ? CONVERGENCE_SCENARIOS_SLOW : CONVERGENCE_SCENARIOS;
+  guint n = g_test_slow () ? run->scenarios_slow : run->scenarios;
   guint first = 1;
   guint failures = 0;
   gint64 start = g_get_monotonic_time ();
 
   g_assert_nonnull (g_mkdtemp (root));
+  figures = (HistoryFigures) { 0 };
   n = MAX ((guint) (n * history_test_scale ()), 20);
   if (from != NULL)
     first = (guint) g_ascii_strtoull (from, NULL, 10);
@@ -487,7 +501,7 @@ test_convergence (void)
     }
   for (guint seed = first; seed < first + n; seed++)
     {
-      g_autoptr(GPtrArray) ops = scenario_generate (seed);
+      g_autoptr(GPtrArray) ops = scenario_generate (seed, run);
       g_autofree char *scenario = g_build_filename (root, "s", NULL);
       g_autofree char *failure = NULL;
 
@@ -526,7 +540,8 @@ test_convergence (void)
                   failures, (g_get_monotonic_time () - start) / 1e6);
   g_assert_cmpuint (failures, ==, 0);
   /* Both ways of a late event ran, and converged: in place (late()) and
-   * refused (a later delete, move or re-create), then replayed. */
+   * refused (a later delete, move, re-create or update), then replayed;
+   * with conversations only, both by the conversation applier. */
   if (only == NULL)
     {
       g_assert_cmpuint (figures.late_in_place, >, 0);
@@ -777,6 +792,13 @@ main (int argc, char **argv)
     { "/convergence/task/late-delete", STEPS (task_late_delete_steps) },
   };
 
+  static const ConvergenceRun all_appliers = {
+    CONVERGENCE_SCENARIOS, CONVERGENCE_SCENARIOS_SLOW, FALSE
+  };
+  static const ConvergenceRun conversations_only = {
+    CONVERGENCE_SCENARIOS / 10, CONVERGENCE_SCENARIOS_SLOW / 10, TRUE
+  };
+
   setlocale (LC_ALL, "");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   /* Conflicts and files read again warn; the checks look at them. */
@@ -787,6 +809,9 @@ main (int argc, char **argv)
     g_test_add_data_func (regressions[i].path, &regressions[i].steps,
                           test_steps_converge);
   g_test_add_func ("/convergence/regression/cross-stream", test_cross_stream);
-  g_test_add_func ("/convergence/devices/random", test_convergence);
+  g_test_add_data_func ("/convergence/devices/random", &all_appliers,
+                        test_convergence);
+  g_test_add_data_func ("/convergence/conversation/random",
+                        &conversations_only, test_convergence);
   return g_test_run ();
 }

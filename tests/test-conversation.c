@@ -235,7 +235,9 @@ test_descriptor (Fixture *f, G_GNUC_UNUSED gconstpointer data)
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) f->desc->tables,
                                tables));
-  g_assert_cmpint (f->desc->schema_version, ==, 2);
+  g_assert_cmpint (f->desc->schema_version, ==, 3);
+  /* ABI 1.2: late events in place. */
+  g_assert_nonnull (f->desc->late);
   g_assert_cmpstr (f->desc->search[0].fts, ==, "message_fts");
   g_assert_cmpstr (f->desc->search[0].table, ==, "messages");
   g_assert_cmpstr (f->desc->search[0].columns, ==,
@@ -1261,6 +1263,182 @@ test_fts_rebuild (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   assert_search (search_conversations (f, "alpha OR beta"), "c1,c2");
 }
 
+/* --- Late events in place (ABI 1.2) */
+
+/* The cases of harness_add_late_cases().  Device d1 wrote the history,
+ * d2 the late event (at 300 in most cases); the event id is its
+ * timestamp. */
+#define LATE(type, routing, data, device, ts)                               \
+  "{'type':'" type "'," routing "'data':" data ",'id':'e" ts "',"         \
+  "'deviceId':'" device "','timestamp':" ts "}"
+#define IN_C1 "'conversationId':'c1',"
+#define OF_C1(m) IN_C1 "'messageId':'" m "',"
+#define LATE_C1 LATE ("metadata", "", "{'id':'c1','title':'T'}", "d1", "100")
+#define LATE_M1                                                             \
+  LATE ("message", IN_C1, "{'id':'m1','content':'first'}", "d1", "200")
+#define LATE_BY_D2(type, routing, data) LATE (type, routing, data, "d2", "300")
+#define LATE_AT(type, routing, data, ts) LATE (type, routing, data, "d1", ts)
+/* A message after the late event, and the late delete of m1. */
+#define LATE_M2 LATE_AT ("message", IN_C1, "{'id':'m2'}", "400")
+#define LATE_M1_DELETED LATE_BY_D2 ("message_deleted", OF_C1 ("m1"), "{}")
+
+/* The applier's own record (conversation_changes) as text. */
+#define LATE_RECORDS                                                        \
+  "SELECT coalesce (group_concat (kind || ':' || id || '@' || ts, ' '),"   \
+  " '') FROM (SELECT * FROM conversation_changes ORDER BY kind, id)"
+
+static const HarnessLateCase late_cases[] = {
+  /* A late message (the late corpus's): later events on other messages
+   * and the conversation's columns; messageCount and updated come out as
+   * in key order. */
+  { "in-place/message", 2, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("message", IN_C1,
+                  "{'id':'m9','role':'assistant','content':'late',"
+                  "'sequenceNumber':5,'alternatives':['a'],"
+                  "'activeAlternativeIndex':1}"),
+      LATE_AT ("message", IN_C1, "{'id':'m2','sequenceNumber':2}", "400"),
+      LATE_AT ("message_updated", OF_C1 ("m1"), "{'content':'edited'}",
+               "500"),
+      LATE_AT ("conversation_updated", IN_C1,
+               "{'title':'Renamed','updated':250}", "600"),
+      NULL } },
+  /* Its update, and the message it follows (from the same device). */
+  { "in-place/message-updated", 3, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE ("message", IN_C1, "{'id':'m9','state':'streaming'}", "d2",
+            "250"),
+      LATE_BY_D2 ("message_updated", OF_C1 ("m9"),
+                  "{'content':'done','state':'complete'}"),
+      LATE_M2,
+      NULL } },
+  { "in-place/message-deleted", 2, TRUE,
+    { LATE_C1, LATE_M1, LATE_M1_DELETED,
+      LATE_M2,
+      NULL } },
+  /* A message deleted before the late create of its id. */
+  { "in-place/message-after-delete", 3, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE_AT ("message_deleted", OF_C1 ("m1"), "{}", "250"),
+      LATE_BY_D2 ("message", IN_C1, "{'id':'m1','content':'back'}"),
+      LATE_M2,
+      NULL } },
+  /* A message of a conversation that has no metadata (yet or ever). */
+  { "in-place/no-conversation", 0, TRUE,
+    { LATE_BY_D2 ("message", "'conversationId':'c2',", "{'id':'m9'}"),
+      LATE_AT ("message", "'conversationId':'c2',", "{'id':'m8'}", "400"),
+      NULL } },
+  /* A late conversation_updated: later messages raise updated past it. */
+  { "in-place/conversation-updated", 2, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("conversation_updated", IN_C1,
+                  "{'title':'Late','updated':300,'settings':"
+                  "{'workspaceId':'w1'}}"),
+      LATE_M2,
+      LATE_AT ("message_updated", OF_C1 ("m2"), "{'content':'x'}", "500"),
+      NULL } },
+  /* Late and later conversation_updated: only one of them sets a column
+   * other than updated. */
+  { "in-place/conversation-updated-time", 2, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("conversation_updated", IN_C1, "{'updated':300}"),
+      LATE_AT ("conversation_updated", IN_C1,
+               "{'title':'Later','updated':350}", "400"),
+      NULL } },
+  { "in-place/conversation-updated-title", 2, TRUE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("conversation_updated", IN_C1,
+                  "{'title':'Late','updated':900}"),
+      LATE_AT ("conversation_updated", IN_C1, "{'updated':350}", "400"),
+      NULL } },
+  { "in-place/branch", 2, TRUE,
+    { LATE_C1, LATE_M1, LATE_BY_D2 ("branch_message", IN_C1, "{'id':'b'}"),
+      LATE_M2,
+      NULL } },
+  /* Refused: a later update of the message. */
+  { "refused/message-updated-later", 2, FALSE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("message_updated", OF_C1 ("m1"), "{'content':'early'}"),
+      LATE_AT ("message_updated", OF_C1 ("m1"), "{'content':'later'}", "400"),
+      NULL } },
+  /* Refused: a later key at the same time (another device's). */
+  { "refused/same-time", 2, FALSE,
+    { LATE_C1, LATE_M1,
+      LATE_BY_D2 ("message_updated", OF_C1 ("m1"), "{'content':'early'}"),
+      LATE ("message_updated", OF_C1 ("m1"), "{'content':'later'}", "d3",
+            "300"),
+      NULL } },
+  /* Refused: the message was created later (the update missed it). */
+  { "refused/message-created-later", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("message_updated", OF_C1 ("m9"), "{'content':'early'}"),
+      LATE_AT ("message", IN_C1, "{'id':'m9','content':'later'}", "400"),
+      NULL } },
+  /* Refused: the late create's message deleted later... */
+  { "refused/message-deleted-later", 1, FALSE,
+    { LATE_C1, LATE_BY_D2 ("message", IN_C1, "{'id':'m9'}"),
+      LATE_AT ("message_deleted", OF_C1 ("m9"), "{}", "400"),
+      NULL } },
+  /* ...or created again later, with fewer columns. */
+  { "refused/message-re-created", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("message", IN_C1, "{'id':'m9','role':'assistant',"
+                  "'content':'early'}"),
+      LATE_AT ("message", IN_C1, "{'id':'m9','content':'again'}", "400"),
+      NULL } },
+  /* Refused: a late delete of a message created again later. */
+  { "refused/message-deleted-re-created", 2, FALSE,
+    { LATE_C1, LATE_M1, LATE_M1_DELETED,
+      LATE_AT ("message", IN_C1, "{'id':'m1','content':'again'}", "400"),
+      NULL } },
+  /* Refused: a later conversation_deleted would take the late message. */
+  { "refused/conversation-deleted-later", 1, FALSE,
+    { LATE_C1, LATE_BY_D2 ("message", IN_C1, "{'id':'m9'}"),
+      LATE_AT ("conversation_deleted", IN_C1, "{}", "400"),
+      NULL } },
+  /* Refused: the conversation was created after the late message (whose
+   * time then moved nothing). */
+  { "refused/conversation-created-later", 0, FALSE,
+    { LATE_BY_D2 ("message", IN_C1, "{'id':'m9'}"),
+      LATE_AT ("metadata", "", "{'id':'c1','created':50}", "400"),
+      NULL } },
+  /* Refused: the late create's id was a message of another conversation
+   * (in key order the create fails), deleted later with it. */
+  { "refused/deleted-elsewhere", 1, FALSE,
+    { LATE ("message", "'conversationId':'c2',", "{'id':'m9'}", "d1", "100"),
+      LATE_BY_D2 ("message", IN_C1, "{'id':'m9'}"),
+      LATE_AT ("conversation_deleted", "'conversationId':'c2',", "{}", "400"),
+      NULL } },
+  /* Refused: a later update or re-create sets the title again. */
+  { "refused/conversation-updated-later", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("conversation_updated", IN_C1, "{'title':'early'}"),
+      LATE_AT ("conversation_updated", IN_C1, "{'title':'later'}", "400"),
+      NULL } },
+  { "refused/conversation-settings-later", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("conversation_updated", IN_C1,
+                  "{'settings':{'workspaceId':'w1'}}"),
+      LATE_AT ("conversation_updated", IN_C1,
+               "{'settings':{'workspaceId':'w2'}}", "400"),
+      NULL } },
+  { "refused/conversation-re-created", 1, FALSE,
+    { LATE_C1,
+      LATE_BY_D2 ("conversation_updated", IN_C1, "{'title':'early'}"),
+      LATE_AT ("metadata", "", "{'id':'c1','title':'again'}", "400"),
+      NULL } },
+  /* Refused: a late metadata (later messages raised updated past its
+   * created) and a late conversation_deleted (a later message stays). */
+  { "refused/metadata", 0, FALSE,
+    { LATE_BY_D2 ("metadata", "", "{'id':'c1','created':50}"),
+      LATE_M2,
+      NULL } },
+  { "refused/conversation-deleted", 1, FALSE,
+    { LATE_C1, LATE_BY_D2 ("conversation_deleted", IN_C1, "{}"),
+      LATE_M2,
+      NULL } },
+};
+
 int
 main (int argc, char **argv)
 {
@@ -1302,6 +1480,9 @@ main (int argc, char **argv)
   ADD ("fts/conversations", test_fts_conversations);
   ADD ("fts/rebuild", test_fts_rebuild);
 #undef ADD
+  harness_add_late_cases ("/conversation/late/", "conversation",
+                          LATE_RECORDS, late_cases,
+                          G_N_ELEMENTS (late_cases));
 
   return g_test_run ();
 }

@@ -337,7 +337,7 @@ test_upgrade (CliFixture *f, gconstpointer data)
   g_assert_cmpint (run->status, ==, 0);
   g_assert_nonnull (strstr (run->err, "workspace: schema version 1 → 4:"
                                       " rebuilding its tables"));
-  g_assert_nonnull (strstr (run->err, "conversation: schema version 1 → 2:"
+  g_assert_nonnull (strstr (run->err, "conversation: schema version 1 → 3:"
                                       " rebuilding its tables"));
   g_assert_null (strstr (run->err, "corrupt"));
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 0);
@@ -347,8 +347,8 @@ test_upgrade (CliFixture *f, gconstpointer data)
                                    " AND version = '2.2.0'"
                                    " AND schema_version = 4"
                                    " OR name = 'conversation'"
-                                   " AND version = '0.4.0'"
-                                   " AND schema_version = 2"), ==, 2);
+                                   " AND version = '0.5.0'"
+                                   " AND schema_version = 3"), ==, 2);
 
   /* The core's tables are as they were: the same rows, the same rowids
    * (only the streams the workspace applier gives changed). */

@@ -1283,19 +1283,9 @@ test_replay_nexus (Fixture *f, gconstpointer data)
 
 /* --- Late events in place (ABI 1.2) */
 
-/* One late event among others: `lines` in key order, `late` the index of
- * the one that arrives after the rest, and whether late() must apply it in
- * place (else refuse it). */
-typedef struct
-{
-  const char *path;         /* under /workspace/late/ */
-  guint late;
-  gboolean in_place;
-  const char *lines[10];
-} LateCase;
-
-/* Event lines of the cases: device d1 wrote them in order, d2 the late one
- * (the id is also the timestamp, in tenths). */
+/* The cases of harness_add_late_cases().  Event lines: device d1 wrote
+ * them in order, d2 the late one (the id is also the timestamp, in
+ * tenths). */
 #define LATE_EVENT(type, routing, data, id, device, ts)                     \
   "{'type':'" type "'," routing "'data':" data ",'id':'" id "',"          \
   "'deviceId':'" device "','timestamp':" ts "}"
@@ -1331,77 +1321,14 @@ typedef struct
 
 /* The applier's own records (workspace_changes, workspace_deletes) as
  * text, which a late event taken in place must leave as a replay would. */
-static char *
-late_query_bookkeeping (Harness *harness)
-{
-  return harness_query_text (
-      harness,
-      "SELECT coalesce (group_concat (row, ' '), '') FROM"
-      " (SELECT kind || ':' || id || '@' || ts || ',' || device || ','"
-      "  || eventId AS row FROM workspace_changes"
-      "  UNION ALL SELECT 'deleted:' || workspaceId || '@' || ts || ','"
-      "  || device || ',' || eventId FROM workspace_deletes ORDER BY row)");
-}
+#define LATE_BOOKKEEPING                                                    \
+  "SELECT coalesce (group_concat (row, ' '), '') FROM"                     \
+  " (SELECT kind || ':' || id || '@' || ts || ',' || device || ','"        \
+  "  || eventId AS row FROM workspace_changes"                             \
+  "  UNION ALL SELECT 'deleted:' || workspaceId || '@' || ts || ','"       \
+  "  || device || ',' || eventId FROM workspace_deletes ORDER BY row)"
 
-/* Apply the lines but the late one, then offer that one to late().  In
- * place, the rows must be those of all the lines applied in key order;
- * refused, late() must have written nothing, and the event applied now
- * (what a core without replays would do) must differ from the key order:
- * each refusal is needed. */
-static void
-test_late (Fixture *f, gconstpointer data)
-{
-  const LateCase *c = data;
-  g_autoptr(Harness) ordered = harness_new ((const char *[]) { "workspace",
-                                                               NULL });
-  Fixture in_order = { .harness = ordered };
-  g_autoptr(GError) error = NULL;
-  json_object *before, *after, *expected, *json;
-  g_autofree char *bookkeeping = NULL;
-  g_autofree char *late_bookkeeping = NULL;
-  gboolean applied = !c->in_place;
-  JsyncEvent event;
-
-  for (guint i = 0; c->lines[i] != NULL; i++)
-    {
-      apply_ok (&in_order, c->lines[i]);
-      if (i != c->late)
-        apply_ok (f, c->lines[i]);
-    }
-  before = harness_dump (f->harness);
-  bookkeeping = late_query_bookkeeping (f->harness);
-  expected = harness_dump (ordered);
-  json = test_event_parse (c->lines[c->late], &event);
-  g_assert_true (f->desc->late (f->state, &event, &applied, &error));
-  g_assert_no_error (error);
-  json_object_put (json);
-  harness_end_batch (f->harness);
-  g_assert_cmpint (applied, ==, c->in_place);
-  after = harness_dump (f->harness);
-  late_bookkeeping = late_query_bookkeeping (f->harness);
-  if (c->in_place)
-    {
-      g_autofree char *replayed = late_query_bookkeeping (ordered);
-
-      harness_assert_dump_equal (after, expected);
-      g_assert_cmpstr (late_bookkeeping, ==, replayed);
-    }
-  else
-    {
-      harness_assert_dump_equal (after, before);
-      g_assert_cmpstr (late_bookkeeping, ==, bookkeeping);
-      json_object_put (after);
-      apply_ok (f, c->lines[c->late]);
-      after = harness_dump (f->harness);
-      g_assert_false (json_object_equal (after, expected));
-    }
-  harness_assert_fts_ok (f->harness);
-  json_object_put (after);
-  json_object_put (expected);
-  json_object_put (before);
-}
-
-static const LateCase late_cases[] = {
+static const HarnessLateCase late_cases[] = {
   /* A late trace, with later events on other rows: another trace of its
    * session, another session moved out of its workspace, another workspace
    * deleted, an update of a state that is not there. */
@@ -1658,14 +1585,8 @@ main (int argc, char **argv)
   ADD ("/workspace/fts/exact", test_fts);
   ADD ("/workspace/replay/nexus", test_replay_nexus);
   ADD ("/workspace/late/malformed", test_late_malformed);
-  for (guint i = 0; i < G_N_ELEMENTS (late_cases); i++)
-    {
-      g_autofree char *path = g_strconcat ("/workspace/late/",
-                                           late_cases[i].path, NULL);
-
-      g_test_add (path, Fixture, &late_cases[i], fixture_set_up, test_late,
-                  fixture_tear_down);
-    }
+  harness_add_late_cases ("/workspace/late/", "workspace", LATE_BOOKKEEPING,
+                          late_cases, G_N_ELEMENTS (late_cases));
 
 #undef ADD
   return g_test_run ();

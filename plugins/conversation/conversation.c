@@ -50,6 +50,47 @@
  * envelope's conversationId).  Statements touching messages always match
  * the conversation too, so one stream never changes another's rows; a
  * message create whose id already belongs to another conversation fails.
+ *
+ * Late events in place (ABI 1.2; docs/format.md).  apply() records in
+ * conversation_changes, per (kind, id), the latest timestamp of the events
+ * that acted or could act on it: a message id for every message,
+ * message_updated and message_deleted naming it (found or not) and for
+ * each message a conversation_deleted deletes; a conversation's life for
+ * metadata and conversation_deleted; its columns for a conversation_updated
+ * carrying title or settings (conversation_sets_columns()).  late() takes
+ * a late event e of time t when no record of these is at or after t (a
+ * tie refuses, whatever the devices):
+ *   message_updated, message_deleted: the message id;
+ *   message: the message id (data.id) and the conversation's life;
+ *   conversation_updated: the life and, when it sets title or settings,
+ *     the columns;
+ *   branch_*: always (no effect).
+ * metadata and conversation_deleted are refused, and so is an event
+ * without its ids (the replay fails what is malformed).
+ * Why this is exact.  Let L be the events applied after e.  Every event
+ * that acts on a message row names its id, but conversation_deleted,
+ * which records each row it deletes; so with no record of the id after t
+ * no f of L touched the message: it is now as it was at t (there, or
+ * absent), and e does to it now what it did then.  Nothing in L reads
+ * e's row: no f names it, and messageCount (kept by the triggers: the
+ * number of the conversation's rows whenever the conversation exists;
+ * counted on a create) and the FTS notes follow the rows whatever the
+ * order; sequenceNumber, alternatives and activeAlternativeIndex are
+ * e's row's own columns.  A message also raises the conversation's
+ * updated: with no life record after t the conversation exists now iff it
+ * did at t, and updated is a maximum of what raised it (touches,
+ * conversation_updated), so the rises commute; a later
+ * conversation_deleted, which would take e's row, refuses it.  A create
+ * of an id another conversation holds fails now as at t (no later event
+ * took or made that row), and the failure replays the stream, which fails
+ * it again.  A conversation_updated sets title, metadataJson and the
+ * settings' columns, set later only by events recorded as life or
+ * columns, and raises updated (commutes); with no life record after t the
+ * conversation exists now iff it did then.  An update or create of e's
+ * ids by an event of another stream is recorded too, so refuses e (more
+ * than needed, never less).  The records of e are written as apply()
+ * writes them, so later late events see e; clear() empties them and
+ * clear_stream() leaves them (a replay writes the same ones again).
  */
 #include <jsync/jsync-plugin.h>
 
@@ -68,6 +109,10 @@ typedef enum
   CONVERSATION_SQL_DELETE_CONVERSATION,
   CONVERSATION_SQL_CLEAR_MESSAGES,
   CONVERSATION_SQL_CLEAR_CONVERSATIONS,
+  /* Late events in place (the header comment). */
+  CONVERSATION_SQL_RECORD,
+  CONVERSATION_SQL_RECORD_MESSAGES,
+  CONVERSATION_SQL_CHANGED_SINCE,
   /* end_batch, per index, in this order (conversation_fts_update()). */
   CONVERSATION_SQL_CONVERSATION_FTS_ANY,
   CONVERSATION_SQL_CONVERSATION_FTS_DELETE,
@@ -93,6 +138,22 @@ typedef enum
   "  runTrigger = CASE WHEN ?" t " THEN ?" tv " ELSE runTrigger END," \
   "  scheduledFor = CASE WHEN ?" d " THEN ?" dv " ELSE scheduledFor END," \
   "  runKey = CASE WHEN ?" k " THEN ?" kv " ELSE runKey END"
+
+/* conversation_changes keeps the latest timestamp per (kind, id). */
+#define CONVERSATION_CHANGE_UPSERT \
+  " ON CONFLICT (kind, id) DO UPDATE SET ts = excluded.ts" \
+  " WHERE excluded.ts > ts"
+
+/* The kinds of conversation_changes: a message id (every event naming it,
+ * and a conversation_deleted for each message it deletes); a
+ * conversation's life (metadata, conversation_deleted); its columns
+ * (conversation_updated). */
+typedef enum
+{
+  CONVERSATION_CHANGE_MESSAGE,
+  CONVERSATION_CHANGE_LIFE,
+  CONVERSATION_CHANGE_COLUMNS,
+} ConversationChange;
 
 /* Settable columns are bound in pairs: ?N is 1 when the event carries the
  * column (an existing row takes the value), ?N+1 is the value (with the
@@ -183,6 +244,22 @@ static const char *const conversation_sql[CONVERSATION_N_SQL] = {
     "DELETE FROM conversations WHERE id = ?1",
   [CONVERSATION_SQL_CLEAR_MESSAGES] = "DELETE FROM messages",
   [CONVERSATION_SQL_CLEAR_CONVERSATIONS] = "DELETE FROM conversations",
+  /* conversation_changes (conversation.sql).  ?1 the kind
+   * (ConversationChange), ?2 the id, ?3 a timestamp: record a change (the
+   * latest stays); the same for the messages of conversation ?2 (a
+   * delete's).  Is a change recorded at or after ?1 for message id ?2,
+   * the life of conversation ?3 or the columns of ?4 (NULL: none). */
+  [CONVERSATION_SQL_RECORD] =
+    "INSERT INTO conversation_changes (kind, id, ts) VALUES (?1, ?2, ?3)"
+    CONVERSATION_CHANGE_UPSERT,
+  [CONVERSATION_SQL_RECORD_MESSAGES] =
+    "INSERT INTO conversation_changes (kind, id, ts)"
+    " SELECT ?1, id, ?3 FROM messages WHERE conversationId = ?2"
+    CONVERSATION_CHANGE_UPSERT,
+  [CONVERSATION_SQL_CHANGED_SINCE] =
+    "SELECT 1 FROM conversation_changes WHERE ts >= ?1"
+    " AND ((kind = 0 AND id = ?2) OR (kind = 1 AND id = ?3)"
+    "      OR (kind = 2 AND id = ?4))",
   /* Per index (conversation.sql): is there anything to do; delete what the
    * index holds of the rows the batch changed or deleted; index the rows
    * the batch touched as they are now (the pending table drives the join);
@@ -532,6 +609,36 @@ conversation_run_update (ConversationState *state, sqlite3_stmt *stmt,
   return TRUE;
 }
 
+/* --- Late events: the record (the header comment) */
+
+/* Record that the event changed, or may have changed, `id` of `kind`
+ * (with CONVERSATION_SQL_RECORD_MESSAGES: every message of conversation
+ * `id`). */
+static gboolean
+conversation_record (ConversationState *state, ConversationSql sql,
+                     const JsyncEvent *event, ConversationChange kind,
+                     const char *id, GError **error)
+{
+  sqlite3_stmt *stmt = state->stmts[sql];
+
+  sqlite3_bind_int (stmt, 1, kind);
+  conversation_bind_text (stmt, 2, id);
+  sqlite3_bind_int64 (stmt, 3, jsync_event_get_timestamp (event));
+  return jsync_sql_run (stmt, error);
+}
+
+/* Does a conversation_updated with this data set a column other than
+ * updated (which only rises, so any two orders agree on it)?  title or
+ * settings there, even null. */
+static gboolean
+conversation_sets_columns (json_object *data)
+{
+  json_object *value;
+
+  return jsync_json_lookup (data, "title", &value) != JSYNC_FIELD_ABSENT
+         || jsync_json_lookup (data, "settings", &value) != JSYNC_FIELD_ABSENT;
+}
+
 /* --- The handlers */
 
 static gboolean
@@ -556,7 +663,9 @@ conversation_apply_metadata (ConversationState *state,
 
   conversation_bind_text (stmt, 1, id);
   conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
-  return jsync_sql_run (stmt, error);
+  return jsync_sql_run (stmt, error)
+         && conversation_record (state, CONVERSATION_SQL_RECORD, event,
+                                 CONVERSATION_CHANGE_LIFE, id, error);
 }
 
 static gboolean
@@ -582,7 +691,11 @@ conversation_apply_conversation_updated (ConversationState *state,
   conversation_bind_text (stmt, 1, conversation_id);
   conversation_bind_values (stmt, 2, values, G_N_ELEMENTS (values));
   return conversation_run_update (state, stmt, event, conversation_id, NULL,
-                                  error);
+                                  error)
+         && (!conversation_sets_columns (data)
+             || conversation_record (state, CONVERSATION_SQL_RECORD, event,
+                                     CONVERSATION_CHANGE_COLUMNS,
+                                     conversation_id, error));
 }
 
 static gboolean
@@ -594,7 +707,13 @@ conversation_apply_conversation_deleted (ConversationState *state,
 
   return conversation_get_routing_id (event, "conversationId",
                                       &conversation_id, error)
-         && conversation_delete (state, conversation_id, error);
+         && conversation_record (state, CONVERSATION_SQL_RECORD_MESSAGES,
+                                 event, CONVERSATION_CHANGE_MESSAGE,
+                                 conversation_id, error)
+         && conversation_delete (state, conversation_id, error)
+         && conversation_record (state, CONVERSATION_SQL_RECORD, event,
+                                 CONVERSATION_CHANGE_LIFE, conversation_id,
+                                 error);
 }
 
 static gboolean
@@ -642,7 +761,9 @@ conversation_apply_message (ConversationState *state, const JsyncEvent *event,
                    "data.id: message %s belongs to another conversation", id);
       return FALSE;
     }
-  return conversation_touch (state, conversation_id, ts, error);
+  return conversation_touch (state, conversation_id, ts, error)
+         && conversation_record (state, CONVERSATION_SQL_RECORD, event,
+                                 CONVERSATION_CHANGE_MESSAGE, id, error);
 }
 
 static gboolean
@@ -679,7 +800,10 @@ conversation_apply_message_updated (ConversationState *state,
   conversation_bind_text (stmt, 2, conversation_id);
   conversation_bind_values (stmt, 3, values, G_N_ELEMENTS (values));
   return conversation_run_update (state, stmt, event, conversation_id,
-                                  message_id, error);
+                                  message_id, error)
+         && conversation_record (state, CONVERSATION_SQL_RECORD, event,
+                                 CONVERSATION_CHANGE_MESSAGE, message_id,
+                                 error);
 }
 
 /* branch_created, branch_message, branch_message_updated, branch_updated:
@@ -708,28 +832,49 @@ conversation_apply_message_deleted (ConversationState *state,
 
   conversation_bind_text (stmt, 1, message_id);
   conversation_bind_text (stmt, 2, conversation_id);
-  return jsync_sql_run (stmt, error);
+  return jsync_sql_run (stmt, error)
+         && conversation_record (state, CONVERSATION_SQL_RECORD, event,
+                                 CONVERSATION_CHANGE_MESSAGE, message_id,
+                                 error);
 }
 
 typedef gboolean (*ConversationHandler) (ConversationState *state,
                                          const JsyncEvent *event,
                                          GError **error);
 
+/* What late() checks before it applies a late event in place (the header
+ * comment, "Late events in place"). */
+typedef enum
+{
+  CONVERSATION_LATE_REFUSED,        /* always replayed */
+  CONVERSATION_LATE_TAKEN,          /* writes nothing: always in place */
+  CONVERSATION_LATE_CONVERSATION,   /* the conversation's life and columns */
+  CONVERSATION_LATE_MESSAGE,        /* the message (messageId) */
+  CONVERSATION_LATE_MESSAGE_CREATE, /* the message (data.id), the
+                                     * conversation's life */
+} ConversationLate;
+
 static const struct
 {
   const char *type;
   ConversationHandler apply;
+  ConversationLate late;
 } conversation_handlers[] = {
-  { "metadata", conversation_apply_metadata },
-  { "conversation_updated", conversation_apply_conversation_updated },
-  { "conversation_deleted", conversation_apply_conversation_deleted },
-  { "message", conversation_apply_message },
-  { "message_updated", conversation_apply_message_updated },
-  { "message_deleted", conversation_apply_message_deleted },
-  { "branch_created", conversation_apply_nothing },
-  { "branch_message", conversation_apply_nothing },
-  { "branch_message_updated", conversation_apply_nothing },
-  { "branch_updated", conversation_apply_nothing },
+  { "metadata", conversation_apply_metadata, CONVERSATION_LATE_REFUSED },
+  { "conversation_updated", conversation_apply_conversation_updated,
+    CONVERSATION_LATE_CONVERSATION },
+  { "conversation_deleted", conversation_apply_conversation_deleted,
+    CONVERSATION_LATE_REFUSED },
+  { "message", conversation_apply_message, CONVERSATION_LATE_MESSAGE_CREATE },
+  { "message_updated", conversation_apply_message_updated,
+    CONVERSATION_LATE_MESSAGE },
+  { "message_deleted", conversation_apply_message_deleted,
+    CONVERSATION_LATE_MESSAGE },
+  { "branch_created", conversation_apply_nothing, CONVERSATION_LATE_TAKEN },
+  { "branch_message", conversation_apply_nothing, CONVERSATION_LATE_TAKEN },
+  { "branch_message_updated", conversation_apply_nothing,
+    CONVERSATION_LATE_TAKEN },
+  { "branch_updated", conversation_apply_nothing, CONVERSATION_LATE_TAKEN },
 };
 
 /* --- The callbacks */
@@ -742,6 +887,73 @@ conversation_apply (gpointer data, const JsyncEvent *event, GError **error)
   return i >= 0
          && (conversation_handlers[i].apply (data, event, error)
              || jsync_handler_failed (event, error));
+}
+
+/* A late event (the header comment, "Late events in place"): applied now
+ * when no applied event at or after its time can have changed what it
+ * acts on, or been changed by it; anything else is refused.  An event
+ * without the ids it needs is refused too (the replay fails it). */
+static gboolean
+conversation_late (gpointer data, const JsyncEvent *event, gboolean *applied,
+                   GError **error)
+{
+  ConversationState *state = data;
+  sqlite3_stmt *stmt = state->stmts[CONVERSATION_SQL_CHANGED_SINCE];
+  json_object *json = jsync_event_get_json (event);
+  json_object *body = NULL;
+  gssize i = jsync_handler_find (conversation_handlers, event, NULL);
+  ConversationLate late = i >= 0 ? conversation_handlers[i].late
+                                 : CONVERSATION_LATE_REFUSED;
+  const char *conversation_id =
+      jsync_json_get_string_or_null (json, "conversationId");
+  /* Per ConversationChange, the id whose records must all be before the
+   * event, or NULL. */
+  const char *ids[3] = { NULL, NULL, NULL };
+  int rc;
+
+  *applied = FALSE;
+  jsync_json_lookup (json, "data", &body);
+  switch (late)
+    {
+    case CONVERSATION_LATE_REFUSED:
+      return TRUE;
+    case CONVERSATION_LATE_TAKEN:
+      break;
+    case CONVERSATION_LATE_CONVERSATION:
+      ids[CONVERSATION_CHANGE_LIFE] = conversation_id;
+      if (conversation_sets_columns (body))
+        ids[CONVERSATION_CHANGE_COLUMNS] = conversation_id;
+      break;
+    case CONVERSATION_LATE_MESSAGE:
+      ids[CONVERSATION_CHANGE_MESSAGE] =
+          jsync_json_get_string_or_null (json, "messageId");
+      break;
+    case CONVERSATION_LATE_MESSAGE_CREATE:
+      ids[CONVERSATION_CHANGE_MESSAGE] =
+          jsync_json_get_string_or_null (body, "id");
+      ids[CONVERSATION_CHANGE_LIFE] = conversation_id;
+      break;
+    }
+  if (late != CONVERSATION_LATE_TAKEN
+      && (conversation_id == NULL
+          || (late >= CONVERSATION_LATE_MESSAGE
+              && ids[CONVERSATION_CHANGE_MESSAGE] == NULL)))
+    return TRUE;
+
+  sqlite3_bind_int64 (stmt, 1, jsync_event_get_timestamp (event));
+  for (guint kind = 0; kind < G_N_ELEMENTS (ids); kind++)
+    conversation_bind_text (stmt, 2 + (int) kind, ids[kind]);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    jsync_sql_set_error (state->db, error, "step");
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  if (rc != SQLITE_DONE)
+    return rc == SQLITE_ROW;
+  if (!conversation_handlers[i].apply (state, event, error))
+    return jsync_handler_failed (event, error);
+  *applied = TRUE;
+  return TRUE;
 }
 
 /* metadata: data.id; every other event: the envelope's conversationId. */
@@ -775,6 +987,7 @@ static const char *const conversation_scripts[] = {
     "INSERT INTO message_fts (message_fts) VALUES ('delete-all');"
     "DELETE FROM conversation_fts_pending;"
     "DELETE FROM message_fts_pending;"
+    "DELETE FROM conversation_changes;"
     "INSERT INTO conversation_fts_pending (contentRowid, indexed)"
     " SELECT rowid, 0 FROM conversations;"
     "INSERT INTO message_fts_pending (contentRowid, indexed)"
@@ -884,12 +1097,14 @@ JSYNC_APPLIER_DEFINE (
    * end_batch; the schema replaces the older ones (the indexes they kept
    * are exact, so nothing is re-indexed).  0.4.0 (schema 2): the columns
    * derived from the settings, branch_* taken as no-ops; the core rebuilds
-   * the tables from the stored events. */
-  .version = "0.4.0",
+   * the tables from the stored events.  0.5.0 (schema 3): late events in
+   * place, conversation_changes; the core replays the events, which
+   * records them. */
+  .version = "0.5.0",
   .description = "Nexus conversations and their messages",
   .prefixes = conversation_prefixes,
   .schema_sql = conversation_schema_sql,
-  .schema_version = 2,
+  .schema_version = 3,
   .tables = conversation_tables,
   .search = conversation_search,
   .init = conversation_init,
@@ -901,4 +1116,5 @@ JSYNC_APPLIER_DEFINE (
   .finish_rebuild = conversation_finish_rebuild,
   .free = conversation_free,
   .end_batch = conversation_end_batch,
+  .late = conversation_late,
 );
