@@ -193,8 +193,17 @@ prefetch_pack (JsyncPrefetch *self, JsyncPrefetchRecord *record)
   record->packed_length = jsync_packer_pack (self->packer, record->line.data,
                                              record->line.length,
                                              &record->packed);
-  if (record->packed != NULL)
-    record->dict = jsync_packer_get_dict (self->packer);
+  if (record->packed == NULL)
+    return;
+  record->dict = jsync_packer_get_dict (self->packer);
+  /* A long line is not kept twice while its event is applied (its parse
+   * holds the text once more): the frame stands for it, and the rare
+   * paths that need its bytes unpack them (item_get_raw()). */
+  if (record->line.length > PREFETCH_LONG_LINE)
+    {
+      g_clear_pointer (&record->data, g_free);
+      record->line.data = NULL;
+    }
 }
 
 /* Add a record to the block, handing the block over when full.  FALSE
