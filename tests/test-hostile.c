@@ -455,8 +455,9 @@ test_huge_line_small_limit (Fixture *f, gconstpointer user_data)
   run_huge_line (f, MIB, 16 * MIB);
 }
 
-/* A message of about `length` bytes (id "big", or no data.id when `message`
- * is NULL) whose text ends in the word `last`.  (transfer full) */
+/* A message of about `length` bytes (no data.id when `message` is NULL)
+ * whose text, of 13-byte pieces with a 3-byte character, ends in the word
+ * `last`.  (transfer full) */
 static char *
 long_message_line (const char *id, const char *message, gsize length,
                    const char *last)
@@ -467,7 +468,7 @@ long_message_line (const char *id, const char *message, gsize length,
                                  : g_strdup ("");
 
   while (content->len < length)
-    g_string_append (content, "log line. ");
+    g_string_append (content, "log line \u20ac ");
   g_string_append (content, last);
   return g_strdup_printf (
       "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{%s"
@@ -492,11 +493,13 @@ test_long_line_kept (Fixture *f, gconstpointer user_data)
   g_autofree char *big = long_message_line ("e3", "big", length, "zebra");
   g_autofree char *rejected = long_message_line ("e5", NULL, length,
                                                  "zebrc");
+  g_autofree char *no_device = long_message_line ("e6", "m6", length,
+                                                  "zebrd");
   g_autofree char *keyfile = g_build_filename (f->program->dir, "jsync.conf",
                                                NULL);
   g_autofree char *rejected_line = g_strndup (rejected, strlen (rejected) - 1);
-  g_autofree char *all = g_strconcat (create, m1, other, big, rejected, NULL);
-  g_autofree char *kept = g_strconcat (create, m1, rejected, NULL);
+  g_autofree char *all = NULL;
+  g_autofree char *kept = NULL;
   g_autofree char *path = data_path (f, CONV);
   g_autofree char *after = NULL;
   g_autofree char *fts = NULL;
@@ -505,6 +508,12 @@ test_long_line_kept (Fixture *f, gconstpointer user_data)
   g_autoptr(JTestRun) lost = NULL;
   g_autoptr(JTestRun) recover = NULL;
 
+  g_autoptr(GString) bad = g_string_new (no_device);
+
+  /* Not an event: no deviceId. */
+  g_string_replace (bad, "\"deviceId\":\"dev-a\",", "", 1);
+  all = g_strconcat (create, m1, other, big, rejected, bad->str, NULL);
+  kept = g_strconcat (create, m1, rejected, bad->str, NULL);
   g_file_set_contents (keyfile, "[jsync]\nmax-line-bytes=16777216\n", -1,
                        &error);
   g_assert_no_error (error);
@@ -513,22 +522,27 @@ test_long_line_kept (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (run->status, ==, 1);
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 3);
   g_assert_cmpint (jtest_member_int (run->json, "conflicts"), ==, 1);
-  g_assert_cmpint (jtest_member_int (run->json, "eventsFailed"), ==, 1);
-  g_assert_cmpint (jtest_member_int (first_error (run), "line"), ==, 5);
-  /* Whole "log line. " pieces up to `length`, then "zebra". */
-  g_assert_cmpint (cache_int (f, "SELECT length(content) FROM messages"
-                                 " WHERE id = 'big'"), ==,
-                   (length + 9) / 10 * 10 + 5);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsFailed"), ==, 2);
+  /* Line 6 as it is read, line 5 as its batch is applied. */
+  g_assert_cmpint (jtest_member_int (first_error (run), "line"), ==, 6);
+  /* Whole 13-byte pieces up to `length`, then "zebra". */
+  g_assert_cmpint (cache_int (f, "SELECT length(CAST(content AS BLOB))"
+                                 " FROM messages WHERE id = 'big'"), ==,
+                   (length + 12) / 13 * 13 + 5);
   g_assert_cmpint (cache_int (f, "SELECT count(*) FROM message_fts"
                                  " WHERE message_fts MATCH 'zebra'"), ==, 1);
   g_assert_cmpint (cache_int (f, "SELECT count(*) FROM message_fts"
                                  " WHERE message_fts MATCH 'zebrb'"), ==, 0);
   fts = program_check_fts (f->program->db);
   g_assert_null (fts);
-  /* The rejected line, whole. */
+  /* The rejected line and the one that is no event, whole. */
   g_assert_cmpint (jtest_cache_int (f->program->db, "SELECT CAST(raw AS TEXT)"
-                                    " = ?1 FROM jsync_failed", rejected_line),
-                   ==, 1);
+                                    " = ?1 FROM jsync_failed WHERE line = 5",
+                                    rejected_line), ==, 1);
+  g_string_truncate (bad, bad->len - 1);
+  g_assert_cmpint (jtest_cache_int (f->program->db, "SELECT CAST(raw AS TEXT)"
+                                    " = ?1 FROM jsync_failed WHERE line = 6",
+                                    bad->str), ==, 1);
 
   /* Lost from its log, then written back as it was read. */
   g_file_set_contents (path, kept, -1, &error);
