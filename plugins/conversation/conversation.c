@@ -80,6 +80,8 @@ typedef enum
   /* One row of _INSERT's, indexed (conversation_fts_insert()). */
   CONVERSATION_SQL_CONVERSATION_FTS_ROW,
   CONVERSATION_SQL_MESSAGE_FTS_ROW,
+  CONVERSATION_SQL_FTS_SAVEPOINT,
+  CONVERSATION_SQL_FTS_RELEASE,
   CONVERSATION_N_SQL
 } ConversationSql;
 
@@ -219,6 +221,10 @@ static const char *const conversation_sql[CONVERSATION_N_SQL] = {
   [CONVERSATION_SQL_MESSAGE_FTS_ROW] =
     "INSERT INTO message_fts (rowid, id, conversationId, content,"
     "                         reasoningContent) VALUES (?1, ?2, ?3, ?4, ?5)",
+  /* Around the rows, as around an INSERT ... SELECT: FTS5 writes its
+   * pending terms out once, and lets go of what it reads with. */
+  [CONVERSATION_SQL_FTS_SAVEPOINT] = "SAVEPOINT conversation_fts",
+  [CONVERSATION_SQL_FTS_RELEASE] = "RELEASE conversation_fts",
 };
 
 typedef struct
@@ -839,16 +845,19 @@ conversation_finish_rebuild (gpointer data, GError **error)
                             conversation_schema_sql, error);
 }
 
-/* Index the rows `rows` gives (the columns of `insert`, in order).  Not an
- * INSERT ... SELECT: there SQLite hands FTS5 each text as a copy (it is
- * read without its NUL), so a long message would be held twice more; here
- * the text read is bound as it is, with its NUL (-1: FTS5 takes it so). */
+/* Index the rows `rows` gives (the columns of `insert`, in order), within
+ * a savepoint.  Not an INSERT ... SELECT: there SQLite hands FTS5 each text
+ * as a copy (it is read without its NUL), so a long message would be held
+ * twice more; here the text read is bound as it is, with its NUL (-1:
+ * FTS5 takes it so). */
 static gboolean
-conversation_fts_insert (sqlite3_stmt *rows, sqlite3_stmt *insert,
-                         GError **error)
+conversation_fts_insert (ConversationState *state, sqlite3_stmt *rows,
+                         sqlite3_stmt *insert, GError **error)
 {
   int rc;
 
+  if (!jsync_sql_run (state->stmts[CONVERSATION_SQL_FTS_SAVEPOINT], error))
+    return FALSE;
   while ((rc = sqlite3_step (rows)) == SQLITE_ROW)
     {
       for (int i = 0; i < sqlite3_column_count (rows); i++)
@@ -876,8 +885,8 @@ conversation_fts_insert (sqlite3_stmt *rows, sqlite3_stmt *insert,
     }
   sqlite3_reset (rows);
   if (rc == SQLITE_DONE)
-    return TRUE;
-  jsync_sql_set_error (sqlite3_db_handle (rows), error, "step");
+    return jsync_sql_run (state->stmts[CONVERSATION_SQL_FTS_RELEASE], error);
+  jsync_sql_set_error (state->db, error, "step");
   return FALSE;
 }
 
@@ -897,7 +906,8 @@ conversation_fts_update (ConversationState *state, ConversationSql first,
   sqlite3_reset (stmts[0]);
   if (rc == SQLITE_DONE
       || (rc == SQLITE_ROW && jsync_sql_run (stmts[1], error)
-          && conversation_fts_insert (stmts[2], state->stmts[row], error)
+          && conversation_fts_insert (state, stmts[2], state->stmts[row],
+                                      error)
           && jsync_sql_run (stmts[3], error)))
     return TRUE;
   if (rc != SQLITE_ROW)
