@@ -854,11 +854,12 @@ static gboolean
 conversation_fts_insert (ConversationState *state, sqlite3_stmt *rows,
                          sqlite3_stmt *insert, GError **error)
 {
+  gboolean inserted = TRUE;
   int rc;
 
   if (!jsync_sql_run (state->stmts[CONVERSATION_SQL_FTS_SAVEPOINT], error))
     return FALSE;
-  while ((rc = sqlite3_step (rows)) == SQLITE_ROW)
+  while (inserted && (rc = sqlite3_step (rows)) == SQLITE_ROW)
     {
       for (int i = 0; i < sqlite3_column_count (rows); i++)
         {
@@ -877,14 +878,22 @@ conversation_fts_insert (ConversationState *state, sqlite3_stmt *rows,
                              strlen (text) == (gsize) length ? -1 : length,
                              SQLITE_STATIC);
         }
-      if (!jsync_sql_run (insert, error))
+      inserted = sqlite3_step (insert) == SQLITE_DONE;
+      if (inserted)
         {
-          sqlite3_reset (rows);
-          return FALSE;
+          sqlite3_reset (insert);
+          sqlite3_clear_bindings (insert);
         }
     }
+  /* `rows` first: the connection is then left with the error that stopped
+   * the loop (the core reads it). */
   sqlite3_reset (rows);
-  if (rc == SQLITE_DONE)
+  if (!inserted)
+    {
+      sqlite3_reset (insert);
+      sqlite3_clear_bindings (insert);
+    }
+  if (inserted && rc == SQLITE_DONE)
     return jsync_sql_run (state->stmts[CONVERSATION_SQL_FTS_RELEASE], error);
   jsync_sql_set_error (state->db, error, "step");
   return FALSE;
