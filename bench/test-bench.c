@@ -276,7 +276,7 @@ test_smoke (void)
   g_autofree char *text = NULL;
   g_autoptr(json_object) report = NULL;
   g_autoptr(GPtrArray) left = NULL;
-  json_object *append, *late, *target_set;
+  json_object *append, *late, *big, *target_set;
   gint64 corpus_bytes, appended_bytes, late_bytes;
 
   g_assert_cmpint (run->status, ==, 0);
@@ -308,6 +308,16 @@ test_smoke (void)
   check_footprint (jtest_member (jtest_member (report, "footprint"),
                                  "afterRebuild"),
                    corpus_bytes + appended_bytes + late_bytes);
+
+  /* (f): the log's two events (metadata, the message) applied, and its
+   * ratio of the figures reported. */
+  big = jtest_member (report, "bigLine");
+  g_assert_cmpint (jtest_member_int (big, "eventsApplied"), ==, 2);
+  g_assert_cmpint (jtest_member_int (big, "lineBytes"), >, 1000 * 1000);
+  g_assert_cmpfloat_with_epsilon (member_double (big, "ratio"),
+                                  jtest_member_int (big, "peakRssKb") * 1024.0
+                                    / jtest_member_int (big, "lineBytes"),
+                                  1e-9);
 
   /* Every target judged, and every row of issue 12 printed. */
   target_set = jtest_member (report, "targets");

@@ -15,6 +15,10 @@
 
 #include "jsync-sync-private.h"
 
+/* An event whose line is this long is freed as soon as its batch is
+ * applied (apply_batch()). */
+#define APPLY_LONG_LINE (1024 * 1024)
+
 /* --- The batch ----------------------------------------------------------- */
 
 void
@@ -139,9 +143,11 @@ apply_item (Run *run, Item *item, GPtrArray *defer, GError **error)
   if (rejection != NULL)
     {
       status = JSYNC_EVENT_FAILED;
-      if (!record_failure (run, item->source, item->line, item->offset,
-                           item->length, item->id, item->raw,
-                           item->length, FALSE, rejection, error))
+      if (item_get_raw (run, item, error) == NULL
+          || !record_failure (run, item->source, item->line,
+                              item->offset, item->length, item->id,
+                              item->raw, item->length, FALSE, rejection,
+                              error))
         return FALSE;
     }
   else
@@ -706,13 +712,19 @@ apply_batch (Run *run, GError **error)
     }
   if (!apply_groups (run, groups, keys, error))
     return FALSE;
+  g_hash_table_remove_all (run->batch_ids);
+  /* A long line and its parse go now, before the batch's end (where an
+   * index reads the event's text again): the reading thread, which frees
+   * the rest, may be waiting for room and not free them in time. */
+  for (guint i = run->batch->len; i-- > 0;)
+    if (((Item *) run->batch->pdata[i])->length >= APPLY_LONG_LINE)
+      item_free (g_ptr_array_steal_index_fast (run->batch, i));
   if (run->prefetch != NULL && run->batch->len > 0)
     {
       jsync_prefetch_dispose (run->prefetch, run->batch);
       run->batch = g_ptr_array_new_with_free_func (item_free);
     }
   g_ptr_array_set_size (run->batch, 0);
-  g_hash_table_remove_all (run->batch_ids);
   run->batch_bytes = 0;
   return TRUE;
 }

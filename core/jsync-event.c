@@ -379,8 +379,68 @@ jsync_event_tokener_new (void)
   /* json-c counts a scalar as a level too. */
   struct json_tokener *tok = json_tokener_new_ex (JSYNC_EVENT_MAX_DEPTH + 1);
 
-  json_tokener_set_flags (tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+  json_tokener_set_flags (tok, JSON_TOKENER_STRICT);
   return tok;
+}
+
+/**
+ * jsync_event_check_line:
+ * The checks of jsync_event_parse_json_with() before json-c sees the line:
+ * its length, NUL bytes, UTF-8, RFC 8259 syntax, an object.
+ */
+gboolean
+jsync_event_check_line (const char *data, gsize length, GError **error)
+{
+  const char *nul = memchr (data, '\0', length);
+  const char *bad_utf8;
+  gsize start = 0;
+
+  if (length > G_MAXINT32)
+    {
+      /* json-c takes an int length. */
+      event_set_invalid (error, "too long to parse: %zu bytes (json-c "
+                         "takes at most %d)", length, G_MAXINT32);
+      return FALSE;
+    }
+  if (nul != NULL)
+    {
+      event_set_invalid (error, "not valid JSON: NUL byte at byte %zu",
+                         (gsize) (nul - data));
+      return FALSE;
+    }
+  if (!g_utf8_validate_len (data, length, &bad_utf8))
+    {
+      event_set_invalid (error, "not valid UTF-8 at byte %zu",
+                         (gsize) (bad_utf8 - data));
+      return FALSE;
+    }
+  if (!event_check_syntax (data, length, error))
+    return FALSE;
+  while (event_is_space (data[start]))
+    start++;
+  if (data[start] != '{')
+    {
+      event_set_invalid (error, "not a JSON object");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* What json-c made of a whole line (the syntax known good). */
+static json_object *
+event_parse_end (struct json_tokener *tok, json_object *json, GError **error)
+{
+  enum json_tokener_error jerr = json_tokener_get_error (tok);
+
+  if (json == NULL || jerr != json_tokener_success
+      || !json_object_is_type (json, json_type_object))
+    {
+      json_object_put (json);
+      event_set_invalid (error, "not valid JSON: %s",
+                         json_tokener_error_desc (jerr));
+      return NULL;
+    }
+  return json;
 }
 
 /**
@@ -392,54 +452,44 @@ json_object *
 jsync_event_parse_json_with (struct json_tokener *tok, const char *data,
                              gsize length, GError **error)
 {
-  json_object *json;
-  enum json_tokener_error jerr;
-  const char *nul = memchr (data, '\0', length);
-  const char *bad_utf8;
-  gsize start = 0;
-
-  if (length > G_MAXINT32)
-    {
-      /* json-c takes an int length. */
-      event_set_invalid (error, "too long to parse: %zu bytes (json-c "
-                         "takes at most %d)", length, G_MAXINT32);
-      return NULL;
-    }
-  if (nul != NULL)
-    {
-      event_set_invalid (error, "not valid JSON: NUL byte at byte %zu",
-                         (gsize) (nul - data));
-      return NULL;
-    }
-  if (!g_utf8_validate_len (data, length, &bad_utf8))
-    {
-      event_set_invalid (error, "not valid UTF-8 at byte %zu",
-                         (gsize) (bad_utf8 - data));
-      return NULL;
-    }
-  if (!event_check_syntax (data, length, error))
+  if (!jsync_event_check_line (data, length, error))
     return NULL;
-  while (event_is_space (data[start]))
-    start++;
-  if (data[start] != '{')
-    {
-      event_set_invalid (error, "not a JSON object");
-      return NULL;
-    }
-
-  /* The syntax is known good. */
   json_tokener_reset (tok);
-  json = json_tokener_parse_ex (tok, data, (int) length);
-  jerr = json_tokener_get_error (tok);
-  if (json == NULL || jerr != json_tokener_success
-      || !json_object_is_type (json, json_type_object))
-    {
-      json_object_put (json);
-      event_set_invalid (error, "not valid JSON: %s",
-                         json_tokener_error_desc (jerr));
-      return NULL;
-    }
-  return json;
+  return event_parse_end (tok, json_tokener_parse_ex (tok, data, (int) length),
+                          error);
+}
+
+/**
+ * jsync_event_piece_tokener_new:
+ * A tokener for jsync_event_parse_piece(): json-c's own UTF-8 check is
+ * off, as it would fail a character cut in two by the end of a piece (the
+ * line was checked whole by jsync_event_check_line()).
+ */
+struct json_tokener *
+jsync_event_piece_tokener_new (void)
+{
+  struct json_tokener *tok = json_tokener_new_ex (JSYNC_EVENT_MAX_DEPTH + 1);
+
+  json_tokener_set_flags (tok, JSON_TOKENER_STRICT);
+  return tok;
+}
+
+/**
+ * jsync_event_parse_piece:
+ * Give json-c the next piece of a line that passed jsync_event_check_line()
+ * (with a tokener of jsync_event_piece_tokener_new(), new or reset): the
+ * object once the piece that ends it is in, else NULL (with `error` set
+ * when json-c fails).
+ */
+json_object *
+jsync_event_parse_piece (struct json_tokener *tok, const char *piece,
+                         gsize length, GError **error)
+{
+  json_object *json = json_tokener_parse_ex (tok, piece, (int) length);
+
+  if (json == NULL && json_tokener_get_error (tok) == json_tokener_continue)
+    return NULL;
+  return event_parse_end (tok, json, error);
 }
 
 static gboolean

@@ -28,6 +28,16 @@ struct json_tokener *jsync_event_tokener_new (void);
 json_object *jsync_event_parse_json_with (struct json_tokener *tok,
                                           const char *data, gsize length,
                                           GError **error);
+/* The same for a line not held whole: checked whole first (FALSE with
+ * the error, as above), then given to json-c in pieces (up to 1 MiB each)
+ * with a tokener of its own; the object comes with the piece that ends it
+ * (NULL before, or with the error). */
+gboolean jsync_event_check_line (const char *data, gsize length,
+                                 GError **error);
+struct json_tokener *jsync_event_piece_tokener_new (void);
+json_object *jsync_event_parse_piece (struct json_tokener *tok,
+                                      const char *piece, gsize length,
+                                      GError **error);
 
 /* Fill the envelope fields of `event` (id, type, device_id, timestamp,
  * json) from a parsed line; the strings are borrowed from json.  FALSE

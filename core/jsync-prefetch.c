@@ -188,7 +188,8 @@ static void
 prefetch_pack (JsyncPrefetch *self, JsyncPrefetchRecord *record)
 {
   if (self->packer == NULL || record->kind != JSYNC_PREFETCH_LINE
-      || record->json == NULL || record->error != NULL)
+      || record->json == NULL || record->error != NULL
+      || record->packed != NULL)
     return;
   record->packed_length = jsync_packer_pack (self->packer, record->line.data,
                                              record->line.length,
@@ -284,6 +285,84 @@ prefetch_parse (struct json_tokener *tok, JsyncPrefetchRecord *record)
     jsync_event_read_envelope (record->json, &record->event, &record->error);
 }
 
+/* A long line's bytes again, from its frame: one that is no event keeps
+ * them in its failure record. */
+static void
+prefetch_unpack_whole (JsyncPrefetch *self, JsyncPrefetchRecord *record)
+{
+  g_autoptr(JsyncUnpacker) unpacker = jsync_unpacker_new (
+      self->packer, record->packed, record->packed_length);
+  GString *line = g_string_sized_new (record->line.length);
+  g_autofree char *why = NULL;
+  const char *piece;
+  gsize length;
+
+  while (jsync_unpacker_next (unpacker, &piece, &length, &why))
+    g_string_append_len (line, piece, length);
+  /* (A frame made a moment ago by this thread.) */
+  if (why != NULL || line->len != record->line.length)
+    g_error ("a line just packed cannot be unpacked: %s",
+             why != NULL ? why : "its length differs");
+  record->data = g_string_free (line, FALSE);
+  record->line.data = record->data;
+  g_clear_pointer (&record->packed, g_free);
+  record->packed_length = 0;
+  record->dict = NULL;
+}
+
+/* Parse a long line the way that holds it least: packed first and its
+ * bytes let go, then unpacked into json-c a piece at a time, so that the
+ * line, json-c's buffer and the string json-c makes of a long text are
+ * never all held at once.  While its event is applied, the frame stands
+ * for the line (item_get_raw()).  A line that does not pack smaller is
+ * parsed whole; one that is no event gets its bytes back. */
+static void
+prefetch_parse_long (JsyncPrefetch *self, struct json_tokener *tok,
+                     JsyncPrefetchRecord *record)
+{
+  g_autoptr(JsyncUnpacker) unpacker = NULL;
+  struct json_tokener *pieces;
+  g_autofree char *why = NULL;
+  const char *piece;
+  gsize length;
+
+  record->event.struct_size = sizeof (JsyncEvent);
+  record->hash = jsync_hash (record->line.data, record->line.length);
+  if (!jsync_event_check_line (record->line.data, record->line.length,
+                               &record->error))
+    return;
+  record->packed_length = jsync_packer_pack (self->packer, record->line.data,
+                                             record->line.length,
+                                             &record->packed);
+  if (record->packed == NULL)
+    {
+      prefetch_parse (tok, record);
+      return;
+    }
+  record->dict = jsync_packer_get_dict (self->packer);
+  g_clear_pointer (&record->data, g_free);
+  record->line.data = NULL;
+
+  pieces = jsync_event_piece_tokener_new ();
+  unpacker = jsync_unpacker_new (self->packer, record->packed,
+                                 record->packed_length);
+  while (record->json == NULL && record->error == NULL
+         && jsync_unpacker_next (unpacker, &piece, &length, &why))
+    record->json = jsync_event_parse_piece (pieces, piece, length,
+                                            &record->error);
+  json_tokener_free (pieces);
+  if (why != NULL)
+    g_error ("a line just packed cannot be unpacked: %s", why);
+  if (record->json == NULL && record->error == NULL)
+    g_set_error_literal (&record->error, JSYNC_APPLIER_ERROR,
+                         JSYNC_APPLIER_ERROR_INVALID,
+                         "not valid JSON: the line ends inside a value");
+  if (record->json != NULL)
+    jsync_event_read_envelope (record->json, &record->event, &record->error);
+  if (record->error != NULL)
+    prefetch_unpack_whole (self, record);
+}
+
 /* Read one file into blocks.  FALSE when cancelled. */
 static gboolean
 prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
@@ -342,7 +421,10 @@ prefetch_file (JsyncPrefetch *self, struct json_tokener **tok, guint file,
        * handed on: the reader's copy goes now, the tokener's after. */
       if (line.length > PREFETCH_LONG_LINE)
         jsync_reader_trim (reader);
-      prefetch_parse (*tok, record);
+      if (line.length > PREFETCH_LONG_LINE && self->packer != NULL)
+        prefetch_parse_long (self, *tok, record);
+      else
+        prefetch_parse (*tok, record);
       if (line.length > PREFETCH_LONG_LINE)
         {
           json_tokener_free (*tok);

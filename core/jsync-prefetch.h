@@ -30,7 +30,9 @@ typedef struct
                                * that is not an event, why (the envelope's
                                * id is then still set when it was valid) */
   JsyncLine line;             /* LINE: data points into `data` */
-  char *data;                 /* owned: the line, NUL-terminated */
+  char *data;                 /* owned: the line, NUL-terminated; NULL
+                               * (and line.data too) for a long line once
+                               * packed: the frame stands for it */
   json_object *json;          /* owned: the parsed line, NULL when not */
   JsyncEvent event;           /* its envelope, borrowed from json */
   gint64 hash;                /* of the line's bytes */

@@ -26,6 +26,27 @@ item_free (gpointer data)
   g_free (item);
 }
 
+/* The item's line.  The reading thread lets a long line's bytes go once it
+ * is packed (jsync-prefetch.c): the few paths that need them (a copy that
+ * differs, a rejection) unpack them again.  NULL with `error` set when the
+ * frame cannot be unpacked. */
+const char *
+item_get_raw (Run *run, Item *item, GError **error)
+{
+  g_autofree char *why = NULL;
+  gsize length;
+
+  if (item->raw != NULL)
+    return item->raw;
+  item->raw = jsync_line_codec_unpack (run->store->codec, item->packed,
+                                       item->packed_length, &length, &why);
+  if (item->raw == NULL)
+    g_set_error (error, JSYNC_ERROR, JSYNC_ERROR_FAILED,
+                 "%s:%" G_GUINT64_FORMAT ": the line packed in memory: %s",
+                 item->source->path, item->line, why);
+  return item->raw;
+}
+
 JsyncApplierInstance *
 read_route (Run *run, const char *type)
 {
@@ -38,7 +59,8 @@ read_route (Run *run, const char *type)
 
 /* An event of the batch.  It takes `json` (the envelope's strings are
  * borrowed from it) and `raw`, the line's bytes NUL-terminated, or copies
- * the line when raw is NULL. */
+ * the line when raw is NULL and the line has its bytes (a long line the
+ * reading thread packed has none: see item_get_raw()). */
 Item *
 read_make_item (Run *run, Source *source, const JsyncLine *line,
                 JsyncEvent *event, json_object *json, gint64 hash, char *raw)
@@ -50,7 +72,7 @@ read_make_item (Run *run, Source *source, const JsyncLine *line,
   item->type = event->type;
   item->ts = event->timestamp;
   item->json = json;
-  if (raw == NULL)
+  if (raw == NULL && line->data != NULL)
     {
       raw = g_malloc (line->length + 1);
       memcpy (raw, line->data, line->length);
@@ -113,12 +135,22 @@ read_new_copy_wins (gint64 new_ts, const char *new_device, const char *new_raw,
 }
 
 /* A copy of an event id already in the batch. */
-static void
-read_duplicate_in_batch (Run *run, Item *existing, Item *item)
+static gboolean
+read_duplicate_in_batch (Run *run, Item *existing, Item *item,
+                         GError **error)
 {
-  gboolean same = existing->hash == item->hash
-                  || read_same_json (existing->raw, existing->length,
-                                     item->raw, item->length);
+  gboolean same;
+
+  if (existing->hash != item->hash
+      && (item_get_raw (run, existing, error) == NULL
+          || item_get_raw (run, item, error) == NULL))
+    {
+      item_free (item);
+      return FALSE;
+    }
+  same = existing->hash == item->hash
+         || read_same_json (existing->raw, existing->length, item->raw,
+                            item->length);
 
   if (same)
     run->result->events_skipped++;
@@ -148,6 +180,7 @@ read_duplicate_in_batch (Run *run, Item *existing, Item *item)
     }
   else
     item_free (item);
+  return TRUE;
 }
 
 /* A copy with the same JSON as the stored event but smaller bytes: it
@@ -238,6 +271,8 @@ read_duplicate_stored (Run *run, Item *item, sqlite3_stmt *row,
       run->result->events_skipped++;
       return read_found (run, item, error);
     }
+  if (item_get_raw (run, item, error) == NULL)
+    return FALSE;
 
   stored_raw = record_load_raw (row, JSYNC_LOOKUP_RAW, &stored_length);
   if (read_same_json (stored_raw, stored_length, item->raw, item->length))
@@ -328,10 +363,7 @@ read_line (Run *run, Source *source, JsyncPrefetchRecord *record,
   item->packed = jsync_prefetch_record_steal_packed (record);
   existing = g_hash_table_lookup (run->batch_ids, item->id);
   if (existing != NULL)
-    {
-      read_duplicate_in_batch (run, existing, item);
-      return TRUE;
-    }
+    return read_duplicate_in_batch (run, existing, item, error);
 
   /* The batch's events are recorded when applied: adding their ids now
    * keeps the filter a superset of what is stored. */

@@ -355,6 +355,82 @@ jsync_packer_get_dict (JsyncPacker *packer)
   return packer->dict;
 }
 
+/* The pieces jsync_unpacker_next() gives, at most. */
+#define LINES_PIECE_BYTES (1024 * 1024)
+
+struct _JsyncUnpacker
+{
+  ZSTD_DCtx *dctx;
+  ZSTD_inBuffer in;         /* the frame, borrowed */
+  char *piece;              /* owned: LINES_PIECE_BYTES */
+  gboolean done;
+};
+
+/**
+ * jsync_unpacker_new:
+ * Unpack `frame` (borrowed: it must outlive the unpacker), made by
+ * `packer` with its dictionary of now, a piece at a time.
+ */
+JsyncUnpacker *
+jsync_unpacker_new (JsyncPacker *packer, const void *frame, gsize length)
+{
+  JsyncUnpacker *unpacker = g_new0 (JsyncUnpacker, 1);
+
+  unpacker->dctx = ZSTD_createDCtx ();
+  if (packer->dict != NULL)
+    ZSTD_DCtx_refDDict (unpacker->dctx, packer->dict->ddict);
+  unpacker->in.src = frame;
+  unpacker->in.size = length;
+  unpacker->piece = g_malloc (LINES_PIECE_BYTES);
+  return unpacker;
+}
+
+/**
+ * jsync_unpacker_next:
+ * The next piece of the line; FALSE at its end, or with *why.
+ */
+gboolean
+jsync_unpacker_next (JsyncUnpacker *unpacker, const char **piece,
+                     gsize *length, char **why)
+{
+  while (!unpacker->done)
+    {
+      ZSTD_outBuffer out = { unpacker->piece, LINES_PIECE_BYTES, 0 };
+      size_t left = ZSTD_decompressStream (unpacker->dctx, &out,
+                                           &unpacker->in);
+
+      if (ZSTD_isError (left))
+        {
+          *why = g_strdup_printf ("a packed line cannot be unpacked: %s",
+                                  ZSTD_getErrorName (left));
+          return FALSE;
+        }
+      unpacker->done = left == 0;
+      if (out.pos > 0)
+        {
+          *piece = unpacker->piece;
+          *length = out.pos;
+          return TRUE;
+        }
+      if (!unpacker->done && unpacker->in.pos == unpacker->in.size)
+        {
+          *why = g_strdup ("a packed line cannot be unpacked: it is cut short");
+          return FALSE;
+        }
+    }
+  return FALSE;
+}
+
+void
+jsync_unpacker_free (JsyncUnpacker *unpacker)
+{
+  if (unpacker == NULL)
+    return;
+  ZSTD_freeDCtx (unpacker->dctx);
+  g_free (unpacker->piece);
+  g_free (unpacker);
+}
+
 /**
  * jsync_packer_wants_sample:
  * Whether the packer is to be given the first lines (jsync_packer_sample)

@@ -493,6 +493,16 @@ gboolean jsync_packer_sample (JsyncPacker *packer, const char *line,
 void jsync_packer_train (JsyncPacker *packer);
 /* The dictionary it packs with, NULL if none.  (transfer none) */
 JsyncLineDict *jsync_packer_get_dict (JsyncPacker *packer);
+/* A frame the packer made, unpacked a piece at a time: each call to
+ * _next gives the next piece (transfer none: until the next call); FALSE
+ * at the end, or with *why (transfer full) when the frame is damaged. */
+typedef struct _JsyncUnpacker JsyncUnpacker;
+JsyncUnpacker *jsync_unpacker_new (JsyncPacker *packer, const void *frame,
+                                   gsize length);
+gboolean jsync_unpacker_next (JsyncUnpacker *unpacker, const char **piece,
+                              gsize *length, char **why);
+void jsync_unpacker_free (JsyncUnpacker *unpacker);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JsyncUnpacker, jsync_unpacker_free)
 /* Write a dictionary lines were packed with into the cache (in the open
  * transaction), before any row packed with it; nothing when it is there. */
 gboolean jsync_store_dict_save (JsyncStore *store, JsyncLineDict *dict,

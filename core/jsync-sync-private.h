@@ -85,7 +85,8 @@ typedef struct
   char *stream;             /* owned, "" for none */
   JsyncApplierInstance *applier; /* borrowed */
   json_object *json;        /* owned */
-  char *raw;                /* owned copy of the line */
+  char *raw;                /* owned copy of the line; NULL for a long
+                             * line kept packed only (item_get_raw()) */
   gsize length;
   char *packed;             /* owned, nullable: raw as the store keeps it */
   gsize packed_length;
@@ -190,6 +191,8 @@ gboolean source_write_checkpoint (Run *run, Source *source, GError **error);
 /* jsync-read.c */
 G_GNUC_INTERNAL
 void item_free (gpointer data);
+G_GNUC_INTERNAL
+const char *item_get_raw (Run *run, Item *item, GError **error);
 G_GNUC_INTERNAL
 JsyncApplierInstance *read_route (Run *run, const char *type);
 G_GNUC_INTERNAL

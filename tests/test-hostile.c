@@ -455,6 +455,109 @@ test_huge_line_small_limit (Fixture *f, gconstpointer user_data)
   run_huge_line (f, MIB, 16 * MIB);
 }
 
+/* A message of about `length` bytes (no data.id when `message` is NULL)
+ * whose text, of 13-byte pieces with a 3-byte character, ends in the word
+ * `last`.  (transfer full) */
+static char *
+long_message_line (const char *id, const char *message, gsize length,
+                   const char *last)
+{
+  g_autoptr(GString) content = g_string_sized_new (length);
+  g_autofree char *data_id = message != NULL
+                                 ? g_strdup_printf ("\"id\":\"%s\",", message)
+                                 : g_strdup ("");
+
+  while (content->len < length)
+    g_string_append (content, "log line \u20ac ");
+  g_string_append (content, last);
+  return g_strdup_printf (
+      "{\"type\":\"message\",\"conversationId\":\"c1\",\"data\":{%s"
+      "\"role\":\"user\",\"content\":\"%s\"},\"id\":\"%s\",\"deviceId\":"
+      "\"dev-a\",\"timestamp\":3000}\n", data_id, content->str, id);
+}
+
+/* A long line within max-line-bytes is an event like any other, though the
+ * reading thread keeps only its packed frame while it is applied: a
+ * conflicting copy in the same batch is told from it, a long event the
+ * applier rejects is kept whole in jsync_failed, the line is indexed, and
+ * once lost from its log `jsync recover` writes it back byte for byte. */
+static void
+test_long_line_kept (Fixture *f, gconstpointer user_data)
+{
+  const gsize length = 4 * MIB;
+  g_autofree char *create = metadata_line ("e1", 1000);
+  g_autofree char *m1 = message_line ("e2", "dev-a", 2000, "m1", "before");
+  g_autofree char *other = long_message_line ("e3", "big", length, "zebrb");
+  /* Read after `other`, it sorts before (same key, bytes smaller): the
+   * event. */
+  g_autofree char *big = long_message_line ("e3", "big", length, "zebra");
+  g_autofree char *rejected = long_message_line ("e5", NULL, length,
+                                                 "zebrc");
+  g_autofree char *no_device = long_message_line ("e6", "m6", length,
+                                                  "zebrd");
+  g_autofree char *keyfile = g_build_filename (f->program->dir, "jsync.conf",
+                                               NULL);
+  g_autofree char *rejected_line = g_strndup (rejected, strlen (rejected) - 1);
+  g_autofree char *all = NULL;
+  g_autofree char *kept = NULL;
+  g_autofree char *path = data_path (f, CONV);
+  g_autofree char *after = NULL;
+  g_autofree char *fts = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JTestRun) run = NULL;
+  g_autoptr(JTestRun) lost = NULL;
+  g_autoptr(JTestRun) recover = NULL;
+
+  g_autoptr(GString) bad = g_string_new (no_device);
+
+  /* Not an event: no deviceId. */
+  g_string_replace (bad, "\"deviceId\":\"dev-a\",", "", 1);
+  all = g_strconcat (create, m1, other, big, rejected, bad->str, NULL);
+  kept = g_strconcat (create, m1, rejected, bad->str, NULL);
+  g_file_set_contents (keyfile, "[jsync]\nmax-line-bytes=16777216\n", -1,
+                       &error);
+  g_assert_no_error (error);
+  append_text (f, CONV, all);
+  run = PROGRAM_RUN (f->program, "--config", keyfile, "sync", "--json");
+  g_assert_cmpint (run->status, ==, 1);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 3);
+  g_assert_cmpint (jtest_member_int (run->json, "conflicts"), ==, 1);
+  g_assert_cmpint (jtest_member_int (run->json, "eventsFailed"), ==, 2);
+  /* Line 6 as it is read, line 5 as its batch is applied. */
+  g_assert_cmpint (jtest_member_int (first_error (run), "line"), ==, 6);
+  /* Whole 13-byte pieces up to `length`, then "zebra". */
+  g_assert_cmpint (cache_int (f, "SELECT length(CAST(content AS BLOB))"
+                                 " FROM messages WHERE id = 'big'"), ==,
+                   (length + 12) / 13 * 13 + 5);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM message_fts"
+                                 " WHERE message_fts MATCH 'zebra'"), ==, 1);
+  g_assert_cmpint (cache_int (f, "SELECT count(*) FROM message_fts"
+                                 " WHERE message_fts MATCH 'zebrb'"), ==, 0);
+  fts = program_check_fts (f->program->db);
+  g_assert_null (fts);
+  /* The rejected line and the one that is no event, whole. */
+  g_assert_cmpint (jtest_cache_int (f->program->db, "SELECT CAST(raw AS TEXT)"
+                                    " = ?1 FROM jsync_failed WHERE line = 5",
+                                    rejected_line), ==, 1);
+  g_string_truncate (bad, bad->len - 1);
+  g_assert_cmpint (jtest_cache_int (f->program->db, "SELECT CAST(raw AS TEXT)"
+                                    " = ?1 FROM jsync_failed WHERE line = 6",
+                                    bad->str), ==, 1);
+
+  /* Lost from its log, then written back as it was read. */
+  g_file_set_contents (path, kept, -1, &error);
+  g_assert_no_error (error);
+  lost = PROGRAM_RUN (f->program, "--config", keyfile, "sync", "--json");
+  g_assert_cmpuint (jtest_member_len (lost->json, "lostEvents"), ==, 1);
+  recover = PROGRAM_RUN (f->program, "--config", keyfile, "recover",
+                         "--json");
+  g_assert_cmpint (recover->status, ==, 0);
+  g_file_get_contents (path, &after, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (after, kept));
+  g_assert_cmpstr (after + strlen (kept), ==, big);
+}
+
 /* A log of 200 MB (200 messages of 1 MB): read in pieces and applied in
  * bounded batches, never whole; the run's memory stays well below the
  * file's size. */
@@ -950,6 +1053,7 @@ main (int argc, char **argv)
   JTEST_ADD ("/hostile/line/field-types", test_field_types);
   JTEST_ADD ("/hostile/line/100-mb", test_huge_line);
   JTEST_ADD ("/hostile/line/100-mb-small-limit", test_huge_line_small_limit);
+  JTEST_ADD ("/hostile/line/long-kept", test_long_line_kept);
   JTEST_ADD ("/hostile/files/200-mb", test_huge_log);
   JTEST_ADD ("/hostile/files/symlink-loop", test_symlink_loop);
   JTEST_ADD ("/hostile/files/fifo", test_fifo);

@@ -122,12 +122,16 @@ typedef enum
   CONVERSATION_SQL_MESSAGE_FTS_DELETE,
   CONVERSATION_SQL_MESSAGE_FTS_INSERT,
   CONVERSATION_SQL_MESSAGE_FTS_EMPTY,
+  /* One row of _INSERT's, indexed (conversation_fts_insert()). */
+  CONVERSATION_SQL_CONVERSATION_FTS_ROW,
+  CONVERSATION_SQL_MESSAGE_FTS_ROW,
+  CONVERSATION_SQL_FTS_SAVEPOINT,
+  CONVERSATION_SQL_FTS_RELEASE,
   CONVERSATION_N_SQL
 } ConversationSql;
 
-/* The statements of one index, from its _ANY one: _ANY, _DELETE, _INSERT,
- * _EMPTY. */
-#define CONVERSATION_FTS_N 4
+/* The statements of one index, from its _ANY one: _ANY, _DELETE, _INSERT
+ * (the rows to index), _EMPTY. */
 
 /* The SET of the six columns derived from the settings
  * (conversation_get_settings()), from (carried, value) parameter pairs. */
@@ -271,8 +275,7 @@ static const char *const conversation_sql[CONVERSATION_N_SQL] = {
     " SELECT 'delete', contentRowid, id, title"
     " FROM conversation_fts_pending WHERE indexed",
   [CONVERSATION_SQL_CONVERSATION_FTS_INSERT] =
-    "INSERT INTO conversation_fts (rowid, id, title)"
-    " SELECT c.rowid, c.id, c.title"
+    "SELECT c.rowid, c.id, c.title"
     " FROM conversation_fts_pending AS p"
     " CROSS JOIN conversations AS c ON c.rowid = p.contentRowid",
   [CONVERSATION_SQL_CONVERSATION_FTS_EMPTY] =
@@ -286,12 +289,19 @@ static const char *const conversation_sql[CONVERSATION_N_SQL] = {
     "        reasoningContent"
     " FROM message_fts_pending WHERE indexed",
   [CONVERSATION_SQL_MESSAGE_FTS_INSERT] =
-    "INSERT INTO message_fts (rowid, id, conversationId, content,"
-    "                         reasoningContent)"
-    " SELECT m.rowid, m.id, m.conversationId, m.content, m.reasoningContent"
+    "SELECT m.rowid, m.id, m.conversationId, m.content, m.reasoningContent"
     " FROM message_fts_pending AS p"
     " CROSS JOIN messages AS m ON m.rowid = p.contentRowid",
   [CONVERSATION_SQL_MESSAGE_FTS_EMPTY] = "DELETE FROM message_fts_pending",
+  [CONVERSATION_SQL_CONVERSATION_FTS_ROW] =
+    "INSERT INTO conversation_fts (rowid, id, title) VALUES (?1, ?2, ?3)",
+  [CONVERSATION_SQL_MESSAGE_FTS_ROW] =
+    "INSERT INTO message_fts (rowid, id, conversationId, content,"
+    "                         reasoningContent) VALUES (?1, ?2, ?3, ?4, ?5)",
+  /* Around the rows, as around an INSERT ... SELECT: FTS5 writes its
+   * pending terms out once, and lets go of what it reads with. */
+  [CONVERSATION_SQL_FTS_SAVEPOINT] = "SAVEPOINT conversation_fts",
+  [CONVERSATION_SQL_FTS_RELEASE] = "RELEASE conversation_fts",
 };
 
 typedef struct
@@ -1048,16 +1058,82 @@ conversation_finish_rebuild (gpointer data, GError **error)
                             conversation_schema_sql, error);
 }
 
+/* Index the rows `rows` gives (the columns of `insert`, in order), within
+ * a savepoint.  Not an INSERT ... SELECT: there SQLite hands FTS5 each text
+ * as a copy (it is read without its NUL), so a long message would be held
+ * twice more; here the text read is bound as it is, with its NUL (-1:
+ * FTS5 takes it so). */
+static gboolean
+conversation_fts_insert (ConversationState *state, sqlite3_stmt *rows,
+                         sqlite3_stmt *insert, GError **error)
+{
+  gboolean inserted = TRUE;
+  int rc;
+
+  if (!jsync_sql_run (state->stmts[CONVERSATION_SQL_FTS_SAVEPOINT], error))
+    return FALSE;
+  while (inserted && (rc = sqlite3_step (rows)) == SQLITE_ROW)
+    {
+      for (int i = 0; i < sqlite3_column_count (rows); i++)
+        {
+          const char *text;
+          int length;
+
+          if (sqlite3_column_type (rows, i) != SQLITE_TEXT)
+            {
+              sqlite3_bind_value (insert, i + 1,
+                                  sqlite3_column_value (rows, i));
+              continue;
+            }
+          text = (const char *) sqlite3_column_text (rows, i);
+          length = sqlite3_column_bytes (rows, i);
+          sqlite3_bind_text (insert, i + 1, text,
+                             strlen (text) == (gsize) length ? -1 : length,
+                             SQLITE_STATIC);
+        }
+      inserted = sqlite3_step (insert) == SQLITE_DONE;
+      if (inserted)
+        {
+          sqlite3_reset (insert);
+          sqlite3_clear_bindings (insert);
+        }
+    }
+  /* `rows` first: the connection is then left with the error that stopped
+   * the loop (the core reads it). */
+  sqlite3_reset (rows);
+  if (!inserted)
+    {
+      sqlite3_reset (insert);
+      sqlite3_clear_bindings (insert);
+    }
+  if (inserted && rc == SQLITE_DONE)
+    return jsync_sql_run (state->stmts[CONVERSATION_SQL_FTS_RELEASE], error);
+  jsync_sql_set_error (state->db, error, "step");
+  return FALSE;
+}
+
 /* Bring one index up to date with what the batch noted, from the index's
- * _ANY statement on: nothing is written when the batch touched no row.
- * The deletes go first, so a row deleted and re-inserted in the batch
- * (same rowid) ends up indexed with its new values. */
+ * _ANY statement on (`row`: its _ROW one): nothing is written when the
+ * batch touched no row.  The deletes go first, so a row deleted and
+ * re-inserted in the batch (same rowid) ends up indexed with its new
+ * values. */
 static gboolean
 conversation_fts_update (ConversationState *state, ConversationSql first,
-                         const char *name, GError **error)
+                         ConversationSql row, const char *name,
+                         GError **error)
 {
-  if (jsync_sql_run_if_any (&state->stmts[first], CONVERSATION_FTS_N, error))
+  sqlite3_stmt **stmts = &state->stmts[first];
+  int rc = sqlite3_step (stmts[0]);
+
+  sqlite3_reset (stmts[0]);
+  if (rc == SQLITE_DONE
+      || (rc == SQLITE_ROW && jsync_sql_run (stmts[1], error)
+          && conversation_fts_insert (state, stmts[2], state->stmts[row],
+                                      error)
+          && jsync_sql_run (stmts[3], error)))
     return TRUE;
+  if (rc != SQLITE_ROW)
+    jsync_sql_set_error (state->db, error, "step");
   g_prefix_error (error, "%s: ", name);
   return FALSE;
 }
@@ -1070,8 +1146,10 @@ conversation_end_batch (gpointer data, GError **error)
 
   return conversation_fts_update (state,
                                   CONVERSATION_SQL_CONVERSATION_FTS_ANY,
+                                  CONVERSATION_SQL_CONVERSATION_FTS_ROW,
                                   "conversation_fts", error)
          && conversation_fts_update (state, CONVERSATION_SQL_MESSAGE_FTS_ANY,
+                                     CONVERSATION_SQL_MESSAGE_FTS_ROW,
                                      "message_fts", error);
 }
 
