@@ -104,7 +104,9 @@ DROP TRIGGER IF EXISTS workspace_fts_update;
 -- creates in place"): per row, the key of the latest event that acted or
 -- may have acted on it.  kind is the row's
 -- table ('workspaces', 'sessions', 'states', 'memory_traces') or 'moves'
--- (id a session that moved).  Bookkeeping, not among the applier's tables:
+-- (id a session that moved), or, since schema 5, '<table>.<key>': the
+-- latest event that set that column of the row or removed the row
+-- (workspace.c, "Late updates overwritten").  Bookkeeping, not among the applier's tables:
 -- clear() empties it with them, and a schema that changes it drops it here.
 CREATE TABLE IF NOT EXISTS workspace_changes (
   kind TEXT NOT NULL,

@@ -335,7 +335,7 @@ test_upgrade (CliFixture *f, gconstpointer data)
    * again, no event is applied as new. */
   run = CLI_RUN_JSON (f, "sync");
   g_assert_cmpint (run->status, ==, 0);
-  g_assert_nonnull (strstr (run->err, "workspace: schema version 1 → 4:"
+  g_assert_nonnull (strstr (run->err, "workspace: schema version 1 → 5:"
                                       " rebuilding its tables"));
   g_assert_nonnull (strstr (run->err, "conversation: schema version 1 → 3:"
                                       " rebuilding its tables"));
@@ -344,8 +344,8 @@ test_upgrade (CliFixture *f, gconstpointer data)
   g_assert_cmpint (jtest_member_len (run->json, "filesReread"), ==, 0);
   g_assert_cmpint (cli_sql_int (f, "SELECT count(*) FROM jsync_appliers"
                                    " WHERE name = 'workspace'"
-                                   " AND version = '2.2.0'"
-                                   " AND schema_version = 4"
+                                   " AND version = '2.3.0'"
+                                   " AND schema_version = 5"
                                    " OR name = 'conversation'"
                                    " AND version = '0.5.0'"
                                    " AND schema_version = 3"), ==, 2);

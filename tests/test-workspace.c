@@ -203,7 +203,7 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_true (g_strv_equal ((const char *const *) desc->prefixes,
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) desc->tables, tables));
-  g_assert_cmpint (desc->schema_version, ==, 4);
+  g_assert_cmpint (desc->schema_version, ==, 5);
   g_assert_nonnull (desc->schema_sql);
   g_assert_nonnull (desc->search);
   g_assert_cmpstr (desc->search[0].fts, ==, "workspace_fts");
@@ -1319,6 +1319,18 @@ test_replay_nexus (Fixture *f, gconstpointer data)
 #define LATE_LATER(type, routing, data)                                     \
   LATE_EVENT (type, routing, data, "e400", "d1", "400")
 
+/* Workspace w1 and its late update. */
+#define LATE_W1_UPDATED                                                     \
+  LATE_WORKSPACE ("w1", "100"),                                             \
+  LATE_LATE ("workspace_updated", LATE_W ("w1"),                            \
+             "{'name':'Early','isArchived':true}")
+/* A late update of session s1 of w1, then its move to w2 (at 400). */
+#define LATE_S1_RENAMED_MOVED                                               \
+  LATE_W1_S1,                                                               \
+  LATE_LATE ("session_updated", LATE_WS ("w1", "s1"), "{'name':'Late'}"),   \
+  LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),                      \
+              "{'workspaceId':'w2'}")
+
 /* The applier's own records (workspace_changes, workspace_deletes) as
  * text, which a late event taken in place must leave as a replay would. */
 #define LATE_BOOKKEEPING                                                    \
@@ -1438,9 +1450,7 @@ static const HarnessLateCase late_cases[] = {
   /* Late updates of rows no later event acted on: a workspace, a session
    * (later events on other rows), a state (a later trace of its session). */
   { "in-place/workspace-updated", 1, TRUE,
-    { LATE_WORKSPACE ("w1", "100"),
-      LATE_LATE ("workspace_updated", LATE_W ("w1"),
-                 "{'name':'Early','isArchived':true}"),
+    { LATE_W1_UPDATED,
       LATE_LATER ("session_created", LATE_W ("w1"), "{'id':'s1'}"),
       LATE_EVENT ("workspace_updated", LATE_W ("w2"), "{'name':'Other'}",
                   "e500", "d1", "500"),
@@ -1474,11 +1484,68 @@ static const HarnessLateCase late_cases[] = {
       LATE_LATE ("session_updated", LATE_WS ("w1", "s9"), "{'name':'No'}"),
       LATE_SESSION ("w1", "s1", "400"),
       NULL } },
-  /* Refused: a late update whose row a later update changed. */
-  { "refused/updated-later", 1, FALSE,
+  /* Late updates whose every column later events set again: a no-op.  A
+   * later update (with more columns), a re-create of the id, a later
+   * delete of the state, of the session's workspace, of the workspace. */
+  { "in-place/overwritten", 1, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_LATE ("workspace_updated", LATE_W ("w1"),
+                 "{'name':'Early','lastAccessed':5}"),
+      LATE_LATER ("workspace_updated", LATE_W ("w1"),
+                  "{'name':'Later','description':'d'}"),
+      LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'lastAccessed':9}",
+                  "e500", "d1", "500"),
+      NULL } },
+  { "in-place/overwritten-by-create", 1, TRUE,
     { LATE_WORKSPACE ("w1", "100"),
       LATE_LATE ("workspace_updated", LATE_W ("w1"), "{'name':'Early'}"),
+      LATE_LATER ("workspace_created", "", "{'id':'w1','name':'Again'}"),
+      NULL } },
+  { "in-place/overwritten-state-deleted", 3, TRUE,
+    { LATE_W1_S1,
+      LATE_ST1_SAVED ("w1"),
+      LATE_ST1_UPDATE,
+      LATE_LATER ("state_deleted", LATE_W ("w1") "'stateId':'st1',", "{}"),
+      NULL } },
+  { "in-place/overwritten-workspace-deleted", 2, TRUE,
+    { LATE_W1_S1,
+      LATE_LATE ("session_updated", LATE_WS ("w1", "s1"),
+                 "{'name':'Late','endTime':7}"),
+      LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
+      NULL } },
+  { "in-place/overwritten-deleted", 1, TRUE,
+    { LATE_W1_UPDATED,
+      LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
+      LATE_EVENT ("workspace_created", "", "{'id':'w1','name':'New'}",
+                  "e500", "d1", "500"),
+      NULL } },
+  /* A session moved after the late update: the update after the move sets
+   * its column again. */
+  { "in-place/overwritten-after-move", 2, TRUE,
+    { LATE_S1_RENAMED_MOVED,
+      LATE_EVENT ("session_updated", LATE_WS ("w2", "s1"), "{'name':'S'}",
+                  "e500", "d1", "500"),
+      NULL } },
+  /* Refused: a later update sets only some of the late update's columns. */
+  { "refused/partly-overwritten", 1, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_LATE ("workspace_updated", LATE_W ("w1"),
+                 "{'name':'Early','description':'d'}"),
       LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}"),
+      NULL } },
+  /* Refused: the update after a move of the session missed it (it names
+   * the workspace the session left). */
+  { "refused/overwrite-missed-move", 2, FALSE,
+    { LATE_S1_RENAMED_MOVED,
+      LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'name':'Missed'}", "e500", "d1", "500"),
+      NULL } },
+  /* Refused: the state a late update missed was saved later (an insert
+   * records no column: the row it makes is new). */
+  { "refused/saved-later", 2, FALSE,
+    { LATE_W1_S1,
+      LATE_ST1_UPDATE,
+      LATE_LATER ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}"),
       NULL } },
   /* Refused: a late update of a state whose session moved into the
    * update's workspace later (in key order the update finds no state

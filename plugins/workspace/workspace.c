@@ -100,6 +100,26 @@
  * FTS index follows its row) and reads no other row.  A late move is
  * refused: it moves the rows its session has now.
  *
+ * Late updates overwritten (schema 5).  A late update (not a move) that
+ * the rule above refuses is taken as a no-op when, for every column c it
+ * sets (carries in data; null with a default counts as absent),
+ * workspace_changes holds a key after the event's for ("<table>.<c>", X);
+ * one that apply() would fail is refused.  apply() records that kind only
+ * where an event wrote c of row X or removed X: an update or a create of
+ * an existing id that matched the row (its carried columns); a
+ * state_deleted that removed it and each workspace, session and state a
+ * workspace_deleted removes (every column an update can set); the delete
+ * of (c) above likewise.  An insert records no column.  Exact: if e
+ * matched X in key order, each value it wrote was written again or X was
+ * removed after it, and no statement reads a column an update sets (a SET
+ * keeps what it does not carry, moves and deletes read ids, the FTS index
+ * follows the row), so the rows are those of the order without e; if e
+ * matched nothing, it was a no-op in order too.  Its records are a
+ * replay's: (X's table, X) and each ("<table>.<c>", X) hold a later key
+ * already.  A move between e and the rewrite changes no column e sets; an
+ * update after a move that misses X writes and records nothing, so e
+ * stays refused.
+ *
  * Full-text index: the schema's triggers note the workspaces each batch
  * touches (workspace_fts_pending), and end_batch updates workspace_fts from
  * them once per batch.  A rebuild drops those triggers (begin_rebuild) and
@@ -459,6 +479,11 @@ typedef struct
   sqlite3_stmt *exists[WORKSPACE_N_ENTITIES];           /* owned */
   sqlite3_stmt *remove[WORKSPACE_N_ENTITIES];           /* owned */
   sqlite3_stmt *current[WORKSPACE_N_ENTITIES];          /* owned */
+  /* Per entity that updates reach, the kind "<table>.<key>" of each
+   * column an update can set (else NULL), and the statement recording
+   * them all for the rows a workspace_deleted removes. */
+  char *column_kind[WORKSPACE_N_ENTITIES][WORKSPACE_MAX_COLUMNS]; /* owned */
+  sqlite3_stmt *forget_columns[WORKSPACE_N_ENTITIES];   /* owned */
 } WorkspaceApplier;
 
 /* A value read from an event: field says whether it was there. */
@@ -495,6 +520,9 @@ workspace_free (gpointer state)
       sqlite3_finalize (self->exists[i]);
       sqlite3_finalize (self->remove[i]);
       sqlite3_finalize (self->current[i]);
+      sqlite3_finalize (self->forget_columns[i]);
+      for (guint j = 0; j < WORKSPACE_MAX_COLUMNS; j++)
+        g_free (self->column_kind[i][j]);
     }
   g_free (self);
 }
@@ -894,6 +922,25 @@ workspace_changed_after (WorkspaceApplier *self, const JsyncEvent *event,
   return workspace_any_row (self, stmt, found, error);
 }
 
+/* Record that the event (or the one of `key`) set the columns an update
+ * can set of the row `id`: those `values` carries, or, when the row was
+ * deleted (values NULL), all of them. */
+static gboolean
+workspace_record_columns (WorkspaceApplier *self, const JsyncEvent *event,
+                          const WorkspaceKey *key,
+                          const WorkspaceEntity *entity, const char *id,
+                          const WorkspaceValue *values, GError **error)
+{
+  char **kinds = self->column_kind[entity - workspace_entities];
+
+  for (guint i = 0; entity->columns[i].key != NULL; i++)
+    if (kinds[i] != NULL
+        && (values == NULL || values[i].field != JSYNC_FIELD_ABSENT)
+        && !workspace_record_change (self, event, key, kinds[i], id, error))
+      return FALSE;
+  return TRUE;
+}
+
 /* --- Handlers */
 
 typedef gboolean (*WorkspaceHandlerFunc) (WorkspaceApplier *self,
@@ -947,17 +994,47 @@ workspace_apply_create (WorkspaceApplier *self, const JsyncEvent *event,
   if (!workspace_run (insert->stmt, event, error))
     return FALSE;
   /* When the id exists, a create sets only what it carries. */
-  return (sqlite3_changes (self->db) > 0
-          || workspace_run_set (set, entity, id, workspace_id, session_id,
-                                values, event, error))
-         && workspace_record_change (self, event, NULL, entity->table, id,
-                                     error);
+  if (sqlite3_changes (self->db) == 0
+      && (!workspace_run_set (set, entity, id, workspace_id, session_id,
+                              values, event, error)
+          || (sqlite3_changes (self->db) > 0
+              && !workspace_record_columns (self, event, NULL, entity, id,
+                                            values, error))))
+    return FALSE;
+  return workspace_record_change (self, event, NULL, entity->table, id,
+                                  error);
+}
+
+/* Read and check an update (workspace_updated, session_updated,
+ * state_updated): its ids and the columns it sets.  The sessionId of a
+ * state_updated is checked, not used: the state stays in its session. */
+static gboolean
+workspace_read_update (const JsyncEvent *event, const WorkspaceEntity *entity,
+                       const char **id, const char **workspace_id,
+                       WorkspaceValue *values, GError **error)
+{
+  json_object *data = NULL;
+  const char *session_id = NULL;
+
+  *workspace_id = NULL;
+  return workspace_get_data (event, &data, error)
+         && (!entity->in_workspace
+             || workspace_get_routing (event, "workspaceId", TRUE,
+                                       workspace_id, error))
+         && (!entity->in_session
+             || workspace_get_routing (event, "sessionId", FALSE,
+                                       &session_id, error))
+         && workspace_get_routing (event, entity->id_key, TRUE, id, error)
+         && (entity->in_workspace
+             || workspace_check_workspace_id (event, entity->id_key, *id,
+                                              error))
+         && workspace_read_columns (event, data, entity, WORKSPACE_ON_UPDATE,
+                                    values, error);
 }
 
 /* workspace_updated, session_updated, state_updated; *matched tells
- * whether the row was there (recorded as a change either way).  The
- * sessionId of a state_updated is checked, not used: the
- * state stays in its session. */
+ * whether the row was there (recorded as a change either way, its
+ * columns only then). */
 static gboolean
 workspace_update_row (WorkspaceApplier *self, const JsyncEvent *event,
                       const WorkspaceEntity *entity, gboolean *matched,
@@ -965,32 +1042,20 @@ workspace_update_row (WorkspaceApplier *self, const JsyncEvent *event,
 {
   const WorkspaceStatement *set = &self->set[entity - workspace_entities];
   WorkspaceValue values[WORKSPACE_MAX_COLUMNS];
-  json_object *data = NULL;
   const char *id = NULL;
   const char *workspace_id = NULL;
-  const char *session_id = NULL;
 
-  if (!workspace_get_data (event, &data, error)
-      || (entity->in_workspace
-          && !workspace_get_routing (event, "workspaceId", TRUE,
-                                     &workspace_id, error))
-      || (entity->in_session
-          && !workspace_get_routing (event, "sessionId", FALSE, &session_id,
-                                     error))
-      || !workspace_get_routing (event, entity->id_key, TRUE, &id, error)
-      || (!entity->in_workspace
-          && !workspace_check_workspace_id (event, entity->id_key, id,
-                                            error))
-      || !workspace_read_columns (event, data, entity, WORKSPACE_ON_UPDATE,
-                                  values, error))
-    return FALSE;
-
-  if (!workspace_run_set (set, entity, id, workspace_id, NULL, values, event,
-                          error))
+  if (!workspace_read_update (event, entity, &id, &workspace_id, values,
+                              error)
+      || !workspace_run_set (set, entity, id, workspace_id, NULL, values,
+                             event, error))
     return FALSE;
   *matched = sqlite3_changes (self->db) > 0;
-  return workspace_record_change (self, event, NULL, entity->table, id,
-                                  error);
+  return (!*matched
+          || workspace_record_columns (self, event, NULL, entity, id, values,
+                                       error))
+         && workspace_record_change (self, event, NULL, entity->table, id,
+                                     error);
 }
 
 static gboolean
@@ -1064,6 +1129,14 @@ workspace_delete_stream (WorkspaceApplier *self, const char *workspace_id,
       if (!jsync_sql_run (self->forget[i], error))
         return FALSE;
     }
+  for (guint i = 0; i < WORKSPACE_N_ENTITIES; i++)
+    {
+      if (self->forget_columns[i] == NULL)
+        continue;
+      workspace_bind_key (self->forget_columns[i], workspace_id, event, NULL);
+      if (!jsync_sql_run (self->forget_columns[i], error))
+        return FALSE;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (self->delete_stream); i++)
     {
       jsync_sql_bind_text (self->delete_stream[i], 1, workspace_id);
@@ -1115,6 +1188,9 @@ workspace_apply_state_deleted (WorkspaceApplier *self,
   jsync_sql_bind_text (self->delete_state, 1, id);
   jsync_sql_bind_text (self->delete_state, 2, workspace_id);
   return workspace_run (self->delete_state, event, error)
+         && (sqlite3_changes (self->db) == 0
+             || workspace_record_columns (self, event, NULL, entity, id, NULL,
+                                          error))
          && workspace_record_change (self, event, NULL, entity->table, id,
                                      error);
 }
@@ -1153,6 +1229,36 @@ workspace_prepare_all (sqlite3 *db, const char *const *sql,
         return FALSE;
     }
   return TRUE;
+}
+
+/* The column kinds of entity i and, when updates reach it, the statement
+ * recording them all for each row a workspace_deleted removes (by its
+ * workspaceId, or its id for a workspace). */
+static gboolean
+workspace_prepare_columns (WorkspaceApplier *self, guint i, GError **error)
+{
+  const WorkspaceEntity *entity = &workspace_entities[i];
+  g_autoptr(GString) kinds = g_string_new (NULL);
+  g_autofree char *sql = NULL;
+
+  if (entity->id_key == NULL)
+    return TRUE;
+  for (guint j = 0; entity->columns[j].key != NULL; j++)
+    {
+      if ((entity->columns[j].events & WORKSPACE_ON_UPDATE) == 0)
+        continue;
+      self->column_kind[i][j] = g_strconcat (entity->table, ".",
+                                             entity->columns[j].key, NULL);
+      g_string_append_printf (kinds, "%s('%s')", kinds->len > 0 ? ", " : "",
+                              self->column_kind[i][j]);
+    }
+  sql = g_strdup_printf (
+      "INSERT INTO workspace_changes (kind, id, ts, device, eventId)"
+      " SELECT k.column1, t.id, ?2, ?3, ?4 FROM %s AS t"
+      " CROSS JOIN (VALUES %s) AS k WHERE t.%s = ?1" WORKSPACE_CHANGE_UPSERT,
+      entity->table, kinds->str, entity->in_workspace ? "workspaceId" : "id");
+  self->forget_columns[i] = jsync_sql_prepare (self->db, sql, error);
+  return self->forget_columns[i] != NULL;
 }
 
 static gpointer
@@ -1209,7 +1315,8 @@ workspace_init (const JsyncApplierContext *context, GError **error)
       if (self->remove[i] == NULL)
         return NULL;
       self->current[i] = jsync_sql_prepare (self->db, current, error);
-      if (self->current[i] == NULL)
+      if (self->current[i] == NULL
+          || !workspace_prepare_columns (self, i, error))
         return NULL;
     }
   return g_steal_pointer (&self);
@@ -1233,9 +1340,42 @@ typedef struct
   const char *id;
 } WorkspaceChange;
 
+/* A late update that later events overwrote (the header comment "Late
+ * updates overwritten"): taken as a no-op when each column it sets was
+ * set again, or its row deleted, by an applied event after it; anything
+ * else, and an update apply() would fail, is refused. */
+static gboolean
+workspace_late_overwritten (WorkspaceApplier *self, const JsyncEvent *event,
+                            const WorkspaceEntity *entity, gboolean *applied,
+                            GError **error)
+{
+  char **kinds = self->column_kind[entity - workspace_entities];
+  WorkspaceValue values[WORKSPACE_MAX_COLUMNS];
+  g_autoptr(GError) invalid = NULL;
+  const char *id = NULL;
+  const char *workspace_id = NULL;
+  gboolean found = TRUE;
+
+  if (!workspace_read_update (event, entity, &id, &workspace_id, values,
+                              &invalid))
+    return TRUE;
+  for (guint i = 0; found && entity->columns[i].key != NULL; i++)
+    if (values[i].field != JSYNC_FIELD_ABSENT
+        && !workspace_changed_after (self, event, kinds[i], id, &found,
+                                     error))
+      return FALSE;
+  if (!found)
+    return TRUE;
+  /* Its record, as apply() writes it (a later one is there). */
+  if (!workspace_record_change (self, event, NULL, entity->table, id, error))
+    return FALSE;
+  *applied = TRUE;
+  return TRUE;
+}
+
 /* A late update (the header comment "Late updates in place"): applied
  * now with `handler` when no applied event after it acted on its row or
- * moved its session; anything else is refused. */
+ * moved its session, else taken as workspace_late_overwritten() says. */
 static gboolean
 workspace_late_update (WorkspaceApplier *self, const JsyncEvent *event,
                        const WorkspaceEntity *entity,
@@ -1277,16 +1417,15 @@ workspace_late_update (WorkspaceApplier *self, const JsyncEvent *event,
    * workspace or session that is not is taken when (b) finds nothing, as
    * the update then found no row in key order either. */
   if (entity->in_session && session_id == NULL)
-    return TRUE;
-
-  if (!workspace_changed_after (self, event, entity->table, id, &found,
-                                error)
-      || (!found && entity->in_session
-          && !workspace_changed_after (self, event, WORKSPACE_KIND_MOVES,
-                                       session_id, &found, error)))
+    found = TRUE;
+  else if (!workspace_changed_after (self, event, entity->table, id, &found,
+                                     error)
+           || (!found && entity->in_session
+               && !workspace_changed_after (self, event, WORKSPACE_KIND_MOVES,
+                                            session_id, &found, error)))
     return FALSE;
   if (found)
-    return TRUE;
+    return workspace_late_overwritten (self, event, entity, applied, error);
   if (!handler (self, event, entity, error))
     return FALSE;
   *applied = TRUE;
@@ -1391,6 +1530,8 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
       deleted.id = deleted_id;
       jsync_sql_bind_text (remove, 1, id);
       if (!workspace_run (remove, event, error)
+          || !workspace_record_columns (self, event, &deleted, entity, id,
+                                        NULL, error)
           || !workspace_record_change (self, event, &deleted, entity->table,
                                        id, error))
         return FALSE;
@@ -1498,12 +1639,16 @@ JSYNC_APPLIER_DEFINE (
    * 2.0.0 (schema 2): isArchived, state_updated, session moves, one
    * stream; the core rebuilds the tables from the stored events.
    * 2.1.0 (schema 3): late creates in place, workspace_changes (the
-   * replay on upgrade fills it). */
-  .version = "2.2.0",
+   * replay on upgrade fills it).
+   * 2.2.0 (schema 4): late updates in place, every create and update
+   * recorded.
+   * 2.3.0 (schema 5): late updates that later events overwrote taken as
+   * no-ops, the columns each event set recorded. */
+  .version = "2.3.0",
   .description = "Nexus workspaces, sessions, states and memory traces",
   .prefixes = workspace_prefixes,
   .schema_sql = workspace_schema_sql,
-  .schema_version = 4,
+  .schema_version = 5,
   .tables = workspace_tables,
   .search = workspace_search,
   .init = workspace_init,
