@@ -1315,6 +1315,9 @@ test_replay_nexus (Fixture *f, gconstpointer data)
 #define LATE_ST1_UPDATE                                                     \
   LATE_LATE ("state_updated", LATE_W ("w1") "'stateId':'st1',",             \
              "{'name':'Late'}")
+/* The late delete of st1 in w1, of the state delete cases. */
+#define LATE_ST1_DELETE                                                     \
+  LATE_LATE ("state_deleted", LATE_WS ("w1", "s1") "'stateId':'st1',", "{}")
 /* The event after the late one in most cases (at 400, by d1). */
 #define LATE_LATER(type, routing, data)                                     \
   LATE_EVENT (type, routing, data, "e400", "d1", "400")
@@ -1413,6 +1416,48 @@ static const HarnessLateCase late_cases[] = {
       LATE_LATER ("workspace_deleted", LATE_W ("w1"), "{}"),
       LATE_EVENT ("trace_added", LATE_WS ("w1", "s1"), "{'id':'t2'}", "e500",
                   "d1", "500"),
+      NULL } },
+  /* A late state_deleted of a state there, with later events on others
+   * (Late state deletes in place). */
+  { "in-place/state-deleted", 3, TRUE,
+    { LATE_W1_S1,
+      LATE_ST1_SAVED ("w1"),
+      LATE_ST1_DELETE,
+      LATE_LATER ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st2'}"),
+      LATE_EVENT ("state_updated", LATE_W ("w1") "'stateId':'st2',",
+                  "{'name':'N'}", "e500", "d1", "500"),
+      NULL } },
+  /* A late state_deleted of a state that never was: a no-op, recorded. */
+  { "in-place/state-deleted-missing", 2, TRUE,
+    { LATE_W1_S1,
+      LATE_ST1_DELETE,
+      LATE_LATER ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st2'}"),
+      NULL } },
+  /* Refused: the state is saved after the late delete. */
+  { "refused/state-deleted-saved-later", 2, FALSE,
+    { LATE_W1_S1,
+      LATE_ST1_DELETE,
+      LATE_LATER ("state_saved", LATE_WS ("w1", "s1"), "{'id':'st1'}"),
+      NULL } },
+  /* Refused: its session moved away later, taking the state (found by
+   * its id in the other workspace). */
+  { "refused/state-deleted-moved-away", 3, FALSE,
+    { LATE_W1_S1,
+      LATE_ST1_SAVED ("w1"),
+      LATE_ST1_DELETE,
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'workspaceId':'w2'}"),
+      NULL } },
+  /* Refused: the state was in another workspace at the delete, and its
+   * session moved here later. */
+  { "refused/state-deleted-moved-here", 4, FALSE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_WORKSPACE ("w2", "110"),
+      LATE_SESSION ("w2", "s1", "200"),
+      LATE_ST1_SAVED ("w2"),
+      LATE_ST1_DELETE,
+      LATE_LATER ("session_updated", LATE_WS ("w2", "s1"),
+                  "{'workspaceId':'w1'}"),
       NULL } },
   /* Refused: a late workspace deleted later. */
   { "refused/workspace-deleted", 0, FALSE,

@@ -120,6 +120,22 @@
  * update after a move that misses X writes and records nothing, so e
  * stays refused.
  *
+ * Late state deletes in place (2.4.0).  late() takes a late state_deleted
+ * of state X in workspace W when workspace_changes holds no key after the
+ * event's for (states, X) and either X is there now (by id and W) and
+ * there is none for ("moves", the session X is in), or no state has the
+ * id X.  Exact: every event that acts on X by naming it is recorded, and
+ * so is every row a workspace_deleted removes, so (i) X there now was
+ * there in W when e comes in key order (its session moves only by a
+ * recorded move, its workspace only by a move of that session), e deletes
+ * it in either order, and no later event read it (none named it, no
+ * delete of W removed it, no move of its session moved it); (ii) X absent
+ * now was absent then (its removal would be recorded), and e deletes
+ * nothing in either order.  Its records (its own, and the columns of the
+ * row it removes) are those it writes in key order, and no later record
+ * of X is there to replace.  A state of the id in another workspace is
+ * refused: a later move may have taken it there.
+ *
  * Full-text index: the schema's triggers note the workspaces each batch
  * touches (workspace_fts_pending), and end_batch updates workspace_fts from
  * them once per batch.  A rebuild drops those triggers (begin_rebuild) and
@@ -1373,6 +1389,79 @@ workspace_late_overwritten (WorkspaceApplier *self, const JsyncEvent *event,
   return TRUE;
 }
 
+/* Is the row `id` there now, as an update or a state_deleted matches it
+ * (by id, and workspace for the entities in one)?  *session_id gets its
+ * session (for a state or trace), NULL when it is not there. */
+static gboolean
+workspace_current_session (WorkspaceApplier *self,
+                           const WorkspaceEntity *entity, const char *id,
+                           const char *workspace_id, gboolean *there,
+                           char **session_id, GError **error)
+{
+  sqlite3_stmt *current = self->current[entity - workspace_entities];
+  int rc;
+
+  jsync_sql_bind_text (current, 1, id);
+  if (entity->in_workspace)
+    jsync_sql_bind_text (current, 2, workspace_id);
+  rc = sqlite3_step (current);
+  *there = rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW)
+    *session_id = g_strdup ((const char *) sqlite3_column_text (current, 0));
+  else if (rc != SQLITE_DONE)
+    jsync_sql_set_error (self->db, error, "step");
+  sqlite3_reset (current);
+  sqlite3_clear_bindings (current);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE;
+}
+
+/* A late state_deleted (the header comment "Late state deletes in
+ * place"): applied now when no applied event after it named its state
+ * and, if the state is there now, none moved its session; a state of its
+ * id in another workspace is refused. */
+static gboolean
+workspace_late_state_deleted (WorkspaceApplier *self,
+                              const JsyncEvent *event,
+                              const WorkspaceEntity *entity,
+                              gboolean *applied, GError **error)
+{
+  sqlite3_stmt *exists = self->exists[entity - workspace_entities];
+  const char *id = NULL;
+  const char *workspace_id = NULL;
+  const char *session = NULL;
+  g_autofree char *session_id = NULL;
+  gboolean there = FALSE;
+  gboolean found = FALSE;
+
+  /* One without its ids is left to the replay, which fails it. */
+  if (!workspace_get_routing (event, entity->id_key, TRUE, &id, NULL)
+      || !workspace_get_routing (event, "workspaceId", TRUE, &workspace_id,
+                                 NULL)
+      || !workspace_get_routing (event, "sessionId", FALSE, &session, NULL))
+    return TRUE;
+  if (!workspace_current_session (self, entity, id, workspace_id, &there,
+                                  &session_id, error)
+      || !workspace_changed_after (self, event, entity->table, id, &found,
+                                   error))
+    return FALSE;
+  if (!found && there
+      && !workspace_changed_after (self, event, WORKSPACE_KIND_MOVES,
+                                   session_id, &found, error))
+    return FALSE;
+  if (!found && !there)
+    {
+      jsync_sql_bind_text (exists, 1, id);
+      if (!workspace_any_row (self, exists, &found, error))
+        return FALSE;
+    }
+  if (found)
+    return TRUE;
+  if (!workspace_apply_state_deleted (self, event, entity, error))
+    return FALSE;
+  *applied = TRUE;
+  return TRUE;
+}
+
 /* A late update (the header comment "Late updates in place"): applied
  * now with `handler` when no applied event after it acted on its row or
  * moved its session, else taken as workspace_late_overwritten() says. */
@@ -1382,14 +1471,13 @@ workspace_late_update (WorkspaceApplier *self, const JsyncEvent *event,
                        WorkspaceHandlerFunc handler, gboolean *applied,
                        GError **error)
 {
-  sqlite3_stmt *current = self->current[entity - workspace_entities];
   json_object *data = NULL;
   json_object *to = NULL;
   const char *id = NULL;
   const char *workspace_id = NULL;
   g_autofree char *session_id = NULL;
+  gboolean there = FALSE;
   gboolean found = FALSE;
-  int rc;
 
   jsync_json_lookup (jsync_event_get_json (event), "data", &data);
   /* A move, or an update without its ids, is left to the replay (which
@@ -1401,22 +1489,13 @@ workspace_late_update (WorkspaceApplier *self, const JsyncEvent *event,
                                      &workspace_id, NULL)))
     return TRUE;
 
-  jsync_sql_bind_text (current, 1, id);
-  if (entity->in_workspace)
-    jsync_sql_bind_text (current, 2, workspace_id);
-  rc = sqlite3_step (current);
-  if (rc == SQLITE_ROW)
-    session_id = g_strdup ((const char *) sqlite3_column_text (current, 0));
-  else if (rc != SQLITE_DONE)
-    jsync_sql_set_error (self->db, error, "step");
-  sqlite3_reset (current);
-  sqlite3_clear_bindings (current);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+  if (!workspace_current_session (self, entity, id, workspace_id, &there,
+                                  &session_id, error))
     return FALSE;
   /* A state must be there, in a session whose moves can be checked; a
    * workspace or session that is not is taken when (b) finds nothing, as
    * the update then found no row in key order either. */
-  if (entity->in_session && session_id == NULL)
+  if (entity->in_session && !there)
     found = TRUE;
   else if (!workspace_changed_after (self, event, entity->table, id, &found,
                                      error)
@@ -1468,6 +1547,9 @@ workspace_late (gpointer state, const JsyncEvent *event, gboolean *applied,
                || func == workspace_apply_session_updated)
         return workspace_late_update (self, event, named, func, applied,
                                       error);
+      else if (func == workspace_apply_state_deleted)
+        return workspace_late_state_deleted (self, event, named, applied,
+                                             error);
     }
   jsync_json_lookup (json, "data", &data);
   id = jsync_json_get_string_or_null (data, "id");
@@ -1643,8 +1725,9 @@ JSYNC_APPLIER_DEFINE (
    * 2.2.0 (schema 4): late updates in place, every create and update
    * recorded.
    * 2.3.0 (schema 5): late updates that later events overwrote taken as
-   * no-ops, the columns each event set recorded. */
-  .version = "2.3.0",
+   * no-ops, the columns each event set recorded.
+   * 2.4.0: late state deletes in place (no new records). */
+  .version = "2.4.0",
   .description = "Nexus workspaces, sessions, states and memory traces",
   .prefixes = workspace_prefixes,
   .schema_sql = workspace_schema_sql,
