@@ -70,12 +70,13 @@ _jsync_logs ()
 
 # The FTS tables of the appliers, from `jsync plugins --json` (each
 # plugin's "search" array).  It opens the cache to write, so it may wait
-# for the lock of a long sync elsewhere: not for more than 3 s.
+# for the lock of a long sync elsewhere: not for more than 3 s (or
+# $JSYNC_COMPLETION_TIMEOUT).
 _jsync_tables ()
 {
   local -a args run=("${COMP_WORDS[0]}")
   mapfile -t args < <(_jsync_location_args)
-  type -P timeout >/dev/null && run=(timeout 3 "${run[@]}")
+  type -P timeout >/dev/null && run=(timeout "${JSYNC_COMPLETION_TIMEOUT:-3}" "${run[@]}")
   "${run[@]}" "${args[@]}" --quiet plugins --json 2>/dev/null \
     | sed -n '/"search": \[/,/\]/s/^ *"\([^"]*\)",\{0,1\}$/\1/p'
 }

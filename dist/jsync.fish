@@ -22,10 +22,11 @@ end
 
 # The FTS tables of the appliers, from `jsync plugins --json`.  It opens
 # the cache to write, so it may wait for the lock of a long sync
-# elsewhere: not for more than 3 s.
+# elsewhere: not for more than 3 s (or $JSYNC_COMPLETION_TIMEOUT).
 function __jsync_tables
     set -l run (commandline -opc)[1]
-    command -q timeout; and set run timeout 3 $run
+    set -q JSYNC_COMPLETION_TIMEOUT; and set -l limit $JSYNC_COMPLETION_TIMEOUT; or set -l limit 3
+    command -q timeout; and set run timeout $limit $run
     $run (__jsync_location_args) --quiet plugins --json 2>/dev/null \
         | sed -n '/"search": \[/,/\]/s/^ *"\([^"]*\)",\{0,1\}$/\1/p'
 end

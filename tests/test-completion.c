@@ -70,11 +70,15 @@ help_add_option (Help *help, const char *line)
 
 /* The environment for a shell: the child's, without the LD_PRELOAD of a
  * ThreadSanitizer build (tests/meson.build), which is for jsync and the
- * test programs; fish, a C++ program of its own, crashes with it. */
+ * test programs; fish, a C++ program of its own, crashes with it.  The
+ * scripts give `jsync plugins` 3 s to list the tables; a sanitizer build
+ * on a loaded machine can take longer, which is not what is tested. */
 static char **
 shell_environ (void)
 {
-  return g_environ_unsetenv (jtest_child_environ (), "LD_PRELOAD");
+  char **env = g_environ_unsetenv (jtest_child_environ (), "LD_PRELOAD");
+
+  return g_environ_setenv (env, "JSYNC_COMPLETION_TIMEOUT", "60", TRUE);
 }
 
 static Help *
