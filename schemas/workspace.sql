@@ -106,7 +106,10 @@ DROP TRIGGER IF EXISTS workspace_fts_update;
 -- table ('workspaces', 'sessions', 'states', 'memory_traces') or 'moves'
 -- (id a session that moved), or, since schema 5, '<table>.<key>': the
 -- latest event that set that column of the row or removed the row
--- (workspace.c, "Late updates overwritten").  Bookkeeping, not among the applier's tables:
+-- (workspace.c, "Late updates overwritten"), or, since schema 6,
+-- 'workspaces:inserted' and 'sessions:inserted': the latest create that
+-- inserted the row (workspace.c, "Late updates partly overwritten").
+-- Bookkeeping, not among the applier's tables:
 -- clear() empties it with them, and a schema that changes it drops it here.
 CREATE TABLE IF NOT EXISTS workspace_changes (
   kind TEXT NOT NULL,

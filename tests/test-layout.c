@@ -365,14 +365,14 @@ test_upgrade (CliFixture *f, gconstpointer data)
    * again, no event is applied as new. */
   run = CLI_RUN_JSON (f, "sync");
   g_assert_cmpint (run->status, ==, 0);
-  g_assert_nonnull (strstr (run->err, "workspace: schema version 1 → 5:"
+  g_assert_nonnull (strstr (run->err, "workspace: schema version 1 → 6:"
                                       " rebuilding its tables"));
   g_assert_nonnull (strstr (run->err, "conversation: schema version 1 → 3:"
                                       " rebuilding its tables"));
   g_assert_null (strstr (run->err, "corrupt"));
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 0);
   g_assert_cmpint (jtest_member_len (run->json, "filesReread"), ==, 0);
-  assert_recorded_as_loaded (f, "workspace", 5);
+  assert_recorded_as_loaded (f, "workspace", 6);
   assert_recorded_as_loaded (f, "conversation", 3);
 
   /* The core's tables are as they were: the same rows, the same rowids

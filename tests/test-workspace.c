@@ -203,7 +203,7 @@ test_descriptor (Fixture *f, gconstpointer data)
   g_assert_true (g_strv_equal ((const char *const *) desc->prefixes,
                                prefixes));
   g_assert_true (g_strv_equal ((const char *const *) desc->tables, tables));
-  g_assert_cmpint (desc->schema_version, ==, 5);
+  g_assert_cmpint (desc->schema_version, ==, 6);
   g_assert_nonnull (desc->schema_sql);
   g_assert_nonnull (desc->search);
   g_assert_cmpstr (desc->search[0].fts, ==, "workspace_fts");
@@ -1571,15 +1571,53 @@ static const HarnessLateCase late_cases[] = {
       LATE_EVENT ("session_updated", LATE_WS ("w2", "s1"), "{'name':'S'}",
                   "e500", "d1", "500"),
       NULL } },
-  /* Refused: a later update sets only some of the late update's columns. */
-  { "refused/partly-overwritten", 1, FALSE,
+  /* Late updates some of whose columns later events set again: those
+   * stay, the others are set now (a workspace, a session); a workspace or
+   * session that is not there takes nothing. */
+  { "in-place/partly-overwritten", 1, TRUE,
     { LATE_WORKSPACE ("w1", "100"),
       LATE_LATE ("workspace_updated", LATE_W ("w1"),
                  "{'name':'Early','description':'d'}"),
       LATE_LATER ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}"),
       NULL } },
+  { "in-place/partly-overwritten-session", 2, TRUE,
+    { LATE_W1_S1,
+      LATE_LATE ("session_updated", LATE_WS ("w1", "s1"),
+                 "{'name':'Late','endTime':7}"),
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'name':'Later','isActive':false}"),
+      NULL } },
+  { "in-place/partly-overwritten-missing", 1, TRUE,
+    { LATE_WORKSPACE ("w1", "100"),
+      LATE_LATE ("workspace_updated", LATE_W ("w9"),
+                 "{'name':'Early','description':'d'}"),
+      LATE_LATER ("workspace_updated", LATE_W ("w9"), "{'name':'Later'}"),
+      NULL } },
+  /* Refused: the workspace a late update partly overwritten missed was
+   * created later (in key order the update finds no row). */
+  { "refused/partly-overwritten-created-later", 1, FALSE,
+    { LATE_WORKSPACE ("w0", "100"),
+      LATE_LATE ("workspace_updated", LATE_W ("w1"),
+                 "{'name':'Early','description':'d'}"),
+      LATE_LATER ("workspace_created", "", "{'id':'w1','name':'W'}"),
+      LATE_EVENT ("workspace_updated", LATE_W ("w1"), "{'name':'Later'}",
+                  "e500", "d1", "500"),
+      NULL } },
+  /* Refused: the session a late update partly overwritten missed moved
+   * into its workspace later. */
+  { "refused/partly-overwritten-moved-here", 3, FALSE,
+    { LATE_W1_S1,
+      LATE_WORKSPACE ("w2", "250"),
+      LATE_LATE ("session_updated", LATE_WS ("w2", "s1"),
+                 "{'name':'Late','endTime':7}"),
+      LATE_LATER ("session_updated", LATE_WS ("w1", "s1"),
+                  "{'workspaceId':'w2'}"),
+      LATE_EVENT ("session_updated", LATE_WS ("w2", "s1"), "{'name':'S'}",
+                  "e500", "d1", "500"),
+      NULL } },
   /* Refused: the update after a move of the session missed it (it names
-   * the workspace the session left). */
+   * the workspace the session left), and the late update's name is set by
+   * no later event. */
   { "refused/overwrite-missed-move", 2, FALSE,
     { LATE_S1_RENAMED_MOVED,
       LATE_EVENT ("session_updated", LATE_WS ("w1", "s1"),

@@ -120,6 +120,27 @@
  * update after a move that misses X writes and records nothing, so e
  * stays refused.
  *
+ * Late updates partly overwritten (schema 6).  A late update of a
+ * workspace or session (not a move) that the rules above refuse because
+ * some column c it sets has no key after the event's for ("<table>.<c>",
+ * X) is taken when workspace_changes holds no key after it for
+ * ("<table>:inserted", X), which apply() records when a create inserts a
+ * workspace or session, nor, for a session, for (moves, X): then it sets
+ * now, on X matched as apply() matches it, only those columns (with their
+ * records and its own), and is a no-op if X is not there.  Exact: some
+ * column has no later record, so no later event removed X (a removal
+ * records every column); none inserted it (recorded) nor moved it
+ * (recorded; a workspace never moves, and a session changes workspace
+ * only by its own move), so X was there, in its workspace, when e comes
+ * in key order exactly if it is there now.  If not, e was a no-op then
+ * too.  If so, e wrote its columns; the ones with a later record were
+ * written again after it by events that read no column (as above), the
+ * others by none, so the row is the current one with e's values for
+ * those alone.  Its records are a replay's: the later ones stay (the
+ * upsert keeps the greater key), e's own for the rest.  States are left
+ * to the replay: a later re-create can move a state to another session,
+ * whose earlier moves the check above would not see.
+ *
  * Late state deletes in place (2.4.0).  late() takes a late state_deleted
  * of state X in workspace W when workspace_changes holds no key after the
  * event's for (states, X) and either X is there now (by id and W) and
@@ -206,6 +227,10 @@ typedef struct
   gboolean in_workspace;        /* has workspaceId, from the envelope */
   gboolean in_session;          /* has sessionId, from the envelope */
   const WorkspaceColumn *columns;   /* terminated by a NULL key */
+  const char *inserted;         /* the kind recording the key of the create
+                                 * that inserted a row (the header comment
+                                 * "Late updates partly overwritten"); NULL
+                                 * where that rule is not used */
   const char *insert_sql;
   const char *set_sql;
 } WorkspaceEntity;
@@ -278,6 +303,7 @@ static const WorkspaceEntity workspace_entities[WORKSPACE_N_ENTITIES] = {
     .table = "workspaces",
     .id_key = "workspaceId",
     .columns = workspace_workspace_columns,
+    .inserted = "workspaces:inserted",
     .insert_sql =
       "INSERT INTO workspaces (id, name, description, rootFolder, created,"
       " lastAccessed, isActive, dedicatedAgentId, contextJson, isArchived)"
@@ -309,6 +335,7 @@ static const WorkspaceEntity workspace_entities[WORKSPACE_N_ENTITIES] = {
     .id_key = "sessionId",
     .in_workspace = TRUE,
     .columns = workspace_session_columns,
+    .inserted = "sessions:inserted",
     .insert_sql =
       "INSERT INTO sessions (id, workspaceId, name, description, startTime,"
       " endTime, isActive)"
@@ -1009,6 +1036,10 @@ workspace_apply_create (WorkspaceApplier *self, const JsyncEvent *event,
                          jsync_event_get_timestamp (event));
   if (!workspace_run (insert->stmt, event, error))
     return FALSE;
+  if (sqlite3_changes (self->db) > 0 && entity->inserted != NULL
+      && !workspace_record_change (self, event, NULL, entity->inserted, id,
+                                   error))
+    return FALSE;
   /* When the id exists, a create sets only what it carries. */
   if (sqlite3_changes (self->db) == 0
       && (!workspace_run_set (set, entity, id, workspace_id, session_id,
@@ -1356,39 +1387,6 @@ typedef struct
   const char *id;
 } WorkspaceChange;
 
-/* A late update that later events overwrote (the header comment "Late
- * updates overwritten"): taken as a no-op when each column it sets was
- * set again, or its row deleted, by an applied event after it; anything
- * else, and an update apply() would fail, is refused. */
-static gboolean
-workspace_late_overwritten (WorkspaceApplier *self, const JsyncEvent *event,
-                            const WorkspaceEntity *entity, gboolean *applied,
-                            GError **error)
-{
-  char **kinds = self->column_kind[entity - workspace_entities];
-  WorkspaceValue values[WORKSPACE_MAX_COLUMNS];
-  g_autoptr(GError) invalid = NULL;
-  const char *id = NULL;
-  const char *workspace_id = NULL;
-  gboolean found = TRUE;
-
-  if (!workspace_read_update (event, entity, &id, &workspace_id, values,
-                              &invalid))
-    return TRUE;
-  for (guint i = 0; found && entity->columns[i].key != NULL; i++)
-    if (values[i].field != JSYNC_FIELD_ABSENT
-        && !workspace_changed_after (self, event, kinds[i], id, &found,
-                                     error))
-      return FALSE;
-  if (!found)
-    return TRUE;
-  /* Its record, as apply() writes it (a later one is there). */
-  if (!workspace_record_change (self, event, NULL, entity->table, id, error))
-    return FALSE;
-  *applied = TRUE;
-  return TRUE;
-}
-
 /* Is the row `id` there now, as an update or a state_deleted matches it
  * (by id, and workspace for the entities in one)?  *session_id gets its
  * session (for a state or trace), NULL when it is not there. */
@@ -1413,6 +1411,97 @@ workspace_current_session (WorkspaceApplier *self,
   sqlite3_reset (current);
   sqlite3_clear_bindings (current);
   return rc == SQLITE_ROW || rc == SQLITE_DONE;
+}
+
+/* A late update some of whose columns no later event set (the header
+ * comment "Late updates partly overwritten"): when no applied event after
+ * it inserted its row or moved it, it sets those columns of the row there
+ * now, and is a no-op if there is none; otherwise it is refused.  `values`
+ * are the update's, read by workspace_read_update(). */
+static gboolean
+workspace_late_partly (WorkspaceApplier *self, const JsyncEvent *event,
+                       const WorkspaceEntity *entity, const char *id,
+                       const char *workspace_id, WorkspaceValue *values,
+                       gboolean *applied, GError **error)
+{
+  const WorkspaceStatement *set = &self->set[entity - workspace_entities];
+  char **kinds = self->column_kind[entity - workspace_entities];
+  g_autofree char *session_id = NULL;
+  gboolean there = FALSE;
+  gboolean found = FALSE;
+
+  if (!workspace_changed_after (self, event, entity->inserted, id, &found,
+                                error)
+      || (!found && entity->in_workspace
+          && !workspace_changed_after (self, event, WORKSPACE_KIND_MOVES, id,
+                                       &found, error))
+      || (!found
+          && !workspace_current_session (self, entity, id, workspace_id,
+                                         &there, &session_id, error)))
+    return FALSE;
+  if (found)
+    return TRUE;
+  if (there)
+    {
+      /* What later events set again stays as they left it. */
+      for (guint i = 0; entity->columns[i].key != NULL; i++)
+        {
+          gboolean later = FALSE;
+
+          if (values[i].field == JSYNC_FIELD_ABSENT)
+            continue;
+          if (!workspace_changed_after (self, event, kinds[i], id, &later,
+                                        error))
+            return FALSE;
+          if (later)
+            values[i].field = JSYNC_FIELD_ABSENT;
+        }
+      if (!workspace_run_set (set, entity, id, workspace_id, NULL, values,
+                              event, error)
+          || !workspace_record_columns (self, event, NULL, entity, id, values,
+                                        error))
+        return FALSE;
+    }
+  if (!workspace_record_change (self, event, NULL, entity->table, id, error))
+    return FALSE;
+  *applied = TRUE;
+  return TRUE;
+}
+
+/* A late update that later events overwrote (the header comment "Late
+ * updates overwritten"): taken as a no-op when each column it sets was
+ * set again, or its row deleted, by an applied event after it; else
+ * taken as workspace_late_partly() says, for the entities it serves.  An
+ * update apply() would fail is refused. */
+static gboolean
+workspace_late_overwritten (WorkspaceApplier *self, const JsyncEvent *event,
+                            const WorkspaceEntity *entity, gboolean *applied,
+                            GError **error)
+{
+  char **kinds = self->column_kind[entity - workspace_entities];
+  WorkspaceValue values[WORKSPACE_MAX_COLUMNS];
+  g_autoptr(GError) invalid = NULL;
+  const char *id = NULL;
+  const char *workspace_id = NULL;
+  gboolean found = TRUE;
+
+  if (!workspace_read_update (event, entity, &id, &workspace_id, values,
+                              &invalid))
+    return TRUE;
+  for (guint i = 0; found && entity->columns[i].key != NULL; i++)
+    if (values[i].field != JSYNC_FIELD_ABSENT
+        && !workspace_changed_after (self, event, kinds[i], id, &found,
+                                     error))
+      return FALSE;
+  if (!found)
+    return entity->inserted == NULL
+           || workspace_late_partly (self, event, entity, id, workspace_id,
+                                     values, applied, error);
+  /* Its record, as apply() writes it (a later one is there). */
+  if (!workspace_record_change (self, event, NULL, entity->table, id, error))
+    return FALSE;
+  *applied = TRUE;
+  return TRUE;
 }
 
 /* A late state_deleted (the header comment "Late state deletes in
@@ -1726,12 +1815,14 @@ JSYNC_APPLIER_DEFINE (
    * recorded.
    * 2.3.0 (schema 5): late updates that later events overwrote taken as
    * no-ops, the columns each event set recorded.
-   * 2.4.0: late state deletes in place (no new records). */
-  .version = "2.4.0",
+   * 2.4.0: late state deletes in place (no new records).
+   * 2.5.0 (schema 6): late updates partly overwritten taken in place,
+   * the create that inserted each workspace and session recorded. */
+  .version = "2.5.0",
   .description = "Nexus workspaces, sessions, states and memory traces",
   .prefixes = workspace_prefixes,
   .schema_sql = workspace_schema_sql,
-  .schema_version = 5,
+  .schema_version = 6,
   .tables = workspace_tables,
   .search = workspace_search,
   .init = workspace_init,
