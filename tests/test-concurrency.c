@@ -398,6 +398,19 @@ conc_errors (const char *err)
   return g_string_free (text, FALSE);
 }
 
+/* A run that did not end as it should: what it is, its exit, how long it
+ * took, and the first errors it wrote. */
+static void
+conc_exit_violation (Round *round, Promise promise, const char *what,
+                     JTestRun *run)
+{
+  g_autofree char *head = conc_errors (run->err);
+
+  conc_violation (round, promise, "%s → exit %d (signal %d) after %"
+                  G_GINT64_FORMAT " ms: %s", what, run->status, run->signal,
+                  run->duration / 1000, head);
+}
+
 /* --- Children ------------------------------------------------------------- */
 
 /* In the child: die with the thread that made it (it is the one that
@@ -659,13 +672,7 @@ conc_check_run (Round *round, const char *what, JTestRun *run)
   json_object *json;
 
   if (run->status != 0)
-    {
-      g_autofree char *head = conc_errors (run->err);
-
-      conc_violation (round, P_RUN_OK, "%s → exit %d (signal %d) after %"
-                      G_GINT64_FORMAT " ms: %s", what, run->status,
-                      run->signal, run->duration / 1000, head);
-    }
+    conc_exit_violation (round, P_RUN_OK, what, run);
   json = conc_parse (run->out);
   if (json != NULL)
     {
@@ -1462,12 +1469,7 @@ conc_verifier (gpointer data)
           g_clear_pointer (&json, json_object_put);
         }
       else if (run->status != 0)
-        {
-          g_autofree char *head = conc_errors (run->err);
-
-          conc_violation (round, P_RUN_OK, "verify → exit %d (signal %d): %s",
-                          run->status, run->signal, head);
-        }
+        conc_exit_violation (round, P_RUN_OK, "verify", run);
     }
   return NULL;
 }
@@ -1486,13 +1488,7 @@ conc_status (gpointer data)
       json_object *json = conc_parse (run->out);
 
       if (run->status != 0 || json == NULL)
-        {
-          g_autofree char *head = conc_errors (run->err);
-
-          conc_violation (round, P_STATUS, "status → exit %d (signal %d)"
-                          " after %" G_GINT64_FORMAT " ms: %s", run->status,
-                          run->signal, run->duration / 1000, head);
-        }
+        conc_exit_violation (round, P_STATUS, "status", run);
       g_clear_pointer (&json, json_object_put);
     }
   return NULL;
@@ -1579,12 +1575,7 @@ conc_watch (gpointer data)
   conc_child_free (child);
 
   if (run->status != 0)
-    {
-      g_autofree char *head = conc_errors (run->err);
-
-      conc_violation (round, P_RUN_OK, "watch → exit %d (signal %d): %s",
-                      run->status, run->signal, head);
-    }
+    conc_exit_violation (round, P_RUN_OK, "watch", run);
   if (strstr (run->err, "trying again") != NULL)
     {
       const char *warning = strstr (run->err, "trying again");
@@ -2229,12 +2220,7 @@ conc_round (guint index, guint32 seed)
     g_autoptr(JTestRun) run = conc_run (round, CMD_OTHER, NULL, args);
 
     if (run->status != 0)
-      {
-        g_autofree char *head = conc_errors (run->err);
-
-        conc_violation (round, P_FINAL_SYNC, "the last sync → exit %d: %s",
-                        run->status, head);
-      }
+      conc_exit_violation (round, P_FINAL_SYNC, "the last sync", run);
   }
   conc_check_end (round);
   conc_count_logs (round->program->data, &logs_after, &folders_after);

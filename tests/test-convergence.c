@@ -250,8 +250,8 @@ check_cache (const char *path, GHashTable *winners)
 {
   g_autofree char *fts = NULL;
   sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
   char *failure = NULL;
+  guint rows;
   gint64 n;
 
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
@@ -278,29 +278,7 @@ check_cache (const char *path, GHashTable *winners)
   if (failure == NULL && (fts = jtest_cache_check_fts (path)) != NULL)
     failure = g_strdup_printf ("fts: %s", fts);
   if (failure == NULL)
-    sqlite3_prepare_v2 (db, "SELECT id, status, jsync_line(raw)"
-                            " FROM jsync_events", -1, &stmt, NULL);
-  while (failure == NULL && sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      const char *id = (const char *) sqlite3_column_text (stmt, 0);
-      HistoryWinner *winner = g_hash_table_lookup (winners, id);
-      g_autofree char *raw = g_strndup (sqlite3_column_blob (stmt, 2),
-                                        sqlite3_column_bytes (stmt, 2));
-      json_object *json = json_tokener_parse (raw);
-
-      if (winner == NULL)
-        failure = g_strdup_printf ("events: %s is in no log", id);
-      else if (!json_object_equal (json, winner->json))
-        failure = g_strdup_printf ("events: %s: the cache keeps the copy\n"
-                                   "  %s\nbut the event is the copy\n  %s",
-                                   id, raw, winner->line);
-      else if (sqlite3_column_int (stmt, 1) != winner->status)
-        failure = g_strdup_printf ("events: %s: status %d, expected %d", id,
-                                   sqlite3_column_int (stmt, 1),
-                                   winner->status);
-      json_object_put (json);
-    }
-  sqlite3_finalize (stmt);
+    failure = history_check_events (db, winners, TRUE, &rows);
   sqlite3_close (db);
   return failure;
 }

@@ -47,6 +47,51 @@ add_event (CliFixture *f, const char *file, gint64 ts, const char *body)
   cli_append (f, file, line);
 }
 
+/* The events most steps add, of conversation c1 (in the log `file`) and
+ * workspace w1: a message created, its content changed, a message
+ * deleted, the workspace renamed. */
+static void
+add_message (CliFixture *f, const char *file, gint64 ts, const char *id,
+             const char *content, int sequence)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{'type':'message','conversationId':'c1','data':{'id':'%s',"
+      "'content':'%s','sequenceNumber':%d}}", id, content, sequence);
+
+  add_event (f, file, ts, body);
+}
+
+static void
+edit_message (CliFixture *f, const char *file, gint64 ts, const char *id,
+              const char *content)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{'type':'message_updated','conversationId':'c1',"
+      "'messageId':'%s','data':{'content':'%s'}}", id, content);
+
+  add_event (f, file, ts, body);
+}
+
+static void
+delete_message (CliFixture *f, gint64 ts, const char *id)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{'type':'message_deleted','conversationId':'c1','messageId':'%s'}",
+      id);
+
+  add_event (f, CONV, ts, body);
+}
+
+static void
+rename_workspace (CliFixture *f, gint64 ts, const char *name)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{'type':'workspace_updated','workspaceId':'w1','data':{'name':'%s'}}",
+      name);
+
+  add_event (f, WORK, ts, body);
+}
+
 /* Sync; asserts nothing failed. */
 static void
 sync_ok (CliFixture *f)
@@ -156,9 +201,7 @@ add_first_events (CliFixture *f)
   add_event (f, CONV, 1000,
              "{'type':'metadata','data':{'id':'c1','title':'Alpine trip',"
              "'created':1000,'vault':'v'}}");
-  add_event (f, CONV, 1100,
-             "{'type':'message','conversationId':'c1','data':{'id':'m1',"
-             "'content':'apples and bananas','sequenceNumber':0}}");
+  add_message (f, CONV, 1100, "m1", "apples and bananas", 0);
   add_event (f, CONV, 1200,
              "{'type':'message','conversationId':'c1','data':{'id':'m2',"
              "'content':'carrots','reasoning':'crunchy',"
@@ -181,18 +224,12 @@ test_sync_steps (CliFixture *f, gconstpointer data)
   assert_found (f, "orchard", "workspaces", "w1");
 
   /* Updates: the new text is found, the old text no longer. */
-  add_event (f, CONV, 2000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'durian and elderberry'}}");
+  edit_message (f, CONV, 2000, "m1", "durian and elderberry");
   add_event (f, CONV, 2100,
              "{'type':'conversation_updated','conversationId':'c1',"
              "'data':{'title':'Baltic trip'}}");
-  add_event (f, CONV, 2200,
-             "{'type':'message','conversationId':'c1','data':{'id':'m3',"
-             "'content':'figs','sequenceNumber':2}}");
-  add_event (f, WORK, 2000,
-             "{'type':'workspace_updated','workspaceId':'w1',"
-             "'data':{'name':'Vineyard planning'}}");
+  add_message (f, CONV, 2200, "m3", "figs", 2);
+  rename_workspace (f, 2000, "Vineyard planning");
   /* Only lastAccessed: the index has nothing to change. */
   add_event (f, WORK, 2100,
              "{'type':'workspace_updated','workspaceId':'w1',"
@@ -207,9 +244,7 @@ test_sync_steps (CliFixture *f, gconstpointer data)
   assert_found (f, "pruning", "workspaces", "w1");
 
   /* Deletes: nothing of the deleted rows is found. */
-  add_event (f, CONV, 3000,
-             "{'type':'message_deleted','conversationId':'c1',"
-             "'messageId':'m2'}");
+  delete_message (f, 3000, "m2");
   add_event (f, WORK, 3000,
              "{'type':'workspace_deleted','workspaceId':'w1'}");
   add_event (f, "workspaces/ws_w2.jsonl", 3100,
@@ -238,31 +273,17 @@ test_sync_one_batch (CliFixture *f, gconstpointer data)
   add_first_events (f);
   sync_ok (f);
 
-  add_event (f, CONV, 2000,
-             "{'type':'message','conversationId':'c1','data':{'id':'m3',"
-             "'content':'first draft','sequenceNumber':2}}");
-  add_event (f, CONV, 2100,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m3','data':{'content':'second draft'}}");
+  add_message (f, CONV, 2000, "m3", "first draft", 2);
+  edit_message (f, CONV, 2100, "m3", "second draft");
   add_event (f, CONV, 2200,
              "{'type':'message_updated','conversationId':'c1',"
              "'messageId':'m3','data':{'content':'final version',"
              "'reasoning':'polished'}}");
-  add_event (f, CONV, 2300,
-             "{'type':'message','conversationId':'c1','data':{'id':'m4',"
-             "'content':'ephemeral','sequenceNumber':3}}");
-  add_event (f, CONV, 2400,
-             "{'type':'message_deleted','conversationId':'c1',"
-             "'messageId':'m4'}");
-  add_event (f, CONV, 2500,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'grapes'}}");
-  add_event (f, CONV, 2600,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'apples and bananas'}}");
-  add_event (f, WORK, 2000,
-             "{'type':'workspace_updated','workspaceId':'w1',"
-             "'data':{'name':'Hedge'}}");
+  add_message (f, CONV, 2300, "m4", "ephemeral", 3);
+  delete_message (f, 2400, "m4");
+  edit_message (f, CONV, 2500, "m1", "grapes");
+  edit_message (f, CONV, 2600, "m1", "apples and bananas");
+  rename_workspace (f, 2000, "Hedge");
   add_event (f, WORK, 2100,
              "{'type':'workspace_updated','workspaceId':'w1',"
              "'data':{'name':'Meadow','description':'mowing'}}");
@@ -288,20 +309,14 @@ static void
 test_sync_late_event (CliFixture *f, gconstpointer data)
 {
   add_first_events (f);
-  add_event (f, CONV, 3000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'quince'}}");
+  edit_message (f, CONV, 3000, "m1", "quince");
   sync_ok (f);
   assert_found (f, "quince", "messages", "m1");
 
   /* Another device's update, older than the one applied: it is overtaken,
    * and its own new message stays. */
-  add_event (f, "conversations/conv_c1 (phone).jsonl", 2000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'raspberry'}}");
-  add_event (f, "conversations/conv_c1 (phone).jsonl", 2500,
-             "{'type':'message','conversationId':'c1','data':{'id':'m5',"
-             "'content':'strawberry','sequenceNumber':5}}");
+  edit_message (f, "conversations/conv_c1 (phone).jsonl", 2000, "m1", "raspberry");
+  add_message (f, "conversations/conv_c1 (phone).jsonl", 2500, "m5", "strawberry", 5);
   sync_exact (f);
   assert_gone (f, "raspberry");
   assert_found (f, "quince", "messages", "m1");
@@ -509,21 +524,13 @@ test_upgrade_old_triggers (CliFixture *f, gconstpointer data)
                                    " WHERE workspace_fts MATCH 'grafting'"),
                    ==, 0);
 
-  add_event (f, CONV, 2000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'durian'}}");
-  add_event (f, CONV, 2100,
-             "{'type':'message_deleted','conversationId':'c1',"
-             "'messageId':'m2'}");
+  edit_message (f, CONV, 2000, "m1", "durian");
+  delete_message (f, 2100, "m2");
   add_event (f, CONV, 2200,
              "{'type':'conversation_updated','conversationId':'c1',"
              "'data':{'title':'Baltic trip'}}");
-  add_event (f, CONV, 2300,
-             "{'type':'message','conversationId':'c1','data':{'id':'m3',"
-             "'content':'figs','sequenceNumber':2}}");
-  add_event (f, WORK, 2000,
-             "{'type':'workspace_updated','workspaceId':'w1',"
-             "'data':{'name':'Vineyard'}}");
+  add_message (f, CONV, 2300, "m3", "figs", 2);
+  rename_workspace (f, 2000, "Vineyard");
   sync_ok (f);
 
   /* The new versions are recorded, their triggers and tables in place. */
@@ -571,12 +578,8 @@ test_rebuild_then_sync (CliFixture *f, gconstpointer data)
   assert_found (f, "bananas", "messages", "m1");
   assert_found (f, "orchard", "workspaces", "w1");
 
-  add_event (f, CONV, 2000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'durian'}}");
-  add_event (f, WORK, 2000,
-             "{'type':'workspace_updated','workspaceId':'w1',"
-             "'data':{'name':'Vineyard'}}");
+  edit_message (f, CONV, 2000, "m1", "durian");
+  rename_workspace (f, 2000, "Vineyard");
   sync_exact (f);
   assert_gone (f, "bananas orchard");
   assert_found (f, "durian", "messages", "m1");
