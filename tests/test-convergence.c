@@ -132,15 +132,15 @@ sim_clear (Sim *sim)
   g_free (sim->db);
 }
 
-static JsyncCoordinator *
-open_coordinator (JsyncConfig *config, char **failure)
+/* `value`, what a call returned: when it is NULL, *failure says `what`
+ * and the call's *error.  *error is cleared, for the next call. */
+static gpointer
+checked (gpointer value, GError **error, const char *what, char **failure)
 {
-  g_autoptr(GError) error = NULL;
-  JsyncCoordinator *coordinator = jsync_coordinator_open (config, &error);
-
-  if (coordinator == NULL)
-    *failure = g_strdup_printf ("open: %s", error->message);
-  return coordinator;
+  if (value == NULL)
+    *failure = g_strdup_printf ("%s: %s", what, (*error)->message);
+  g_clear_error (error);
+  return value;
 }
 
 /* One sync; a failure or a lost event is a divergence. */
@@ -152,13 +152,16 @@ sim_sync (Sim *sim, guint batch)
   char *failure = NULL;
 
   jsync_config_set_batch_size (sim->config, batch);
-  if (sim->coordinator == NULL
-      && (sim->coordinator = open_coordinator (sim->config, &failure)) == NULL)
+  if (sim->coordinator == NULL)
+    sim->coordinator = checked (jsync_coordinator_open (sim->config, &error),
+                                &error, "open", &failure);
+  if (sim->coordinator == NULL)
     return failure;
-  result = jsync_coordinator_sync (sim->coordinator, &error);
+  result = checked (jsync_coordinator_sync (sim->coordinator, &error), &error,
+                    "sync failed", &failure);
   figures.syncs++;
   if (result == NULL)
-    return g_strdup_printf ("sync failed: %s", error->message);
+    return failure;
   figures.late_in_place += result->late_in_place;
   figures.late_refused += result->late_refused;
   if (result->lost_events->len > 0)
@@ -169,17 +172,6 @@ sim_sync (Sim *sim, guint batch)
                               lost->file, (char *) lost->ids->pdata[0]);
     }
   return NULL;
-}
-
-static json_object *
-dump_with (JsyncCoordinator *coordinator, char **failure)
-{
-  g_autoptr(GError) error = NULL;
-  json_object *dump = jsync_coordinator_dump (coordinator, &error);
-
-  if (dump == NULL)
-    *failure = g_strdup_printf ("dump: %s", error->message);
-  return dump;
 }
 
 /* The first table that differs, with both versions. */
@@ -292,6 +284,8 @@ scenario_run (const char *root, GPtrArray *ops)
   g_autoptr(GHashTable) winners = NULL;
   g_autoptr(JsyncConfig) reference_config = NULL;
   g_autoptr(JsyncCoordinator) reference = NULL;
+  g_autoptr(JsyncResult) reference_result = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *reference_db = NULL;
   json_object *cache_dump = NULL, *reference_dump = NULL, *oracle = NULL;
   char *failure = NULL;
@@ -320,9 +314,11 @@ scenario_run (const char *root, GPtrArray *ops)
     }
 
   if (failure == NULL && sim.coordinator == NULL)
-    sim.coordinator = open_coordinator (sim.config, &failure);
+    sim.coordinator = checked (jsync_coordinator_open (sim.config, &error),
+                               &error, "open", &failure);
   if (failure == NULL)
-    cache_dump = dump_with (sim.coordinator, &failure);
+    cache_dump = checked (jsync_coordinator_dump (sim.coordinator, &error),
+                          &error, "dump", &failure);
   g_clear_pointer (&sim.coordinator, jsync_coordinator_free);
 
   /* The reference: from scratch, one batch. */
@@ -332,19 +328,14 @@ scenario_run (const char *root, GPtrArray *ops)
   jsync_config_set_database (reference_config, reference_db);
   jsync_config_set_batch_size (reference_config, 1000000);
   if (failure == NULL)
-    reference = open_coordinator (reference_config, &failure);
+    reference = checked (jsync_coordinator_open (reference_config, &error),
+                         &error, "open", &failure);
   if (failure == NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(JsyncResult) result = jsync_coordinator_sync (reference,
-                                                              &error);
-
-      if (result == NULL)
-        failure = g_strdup_printf ("reference sync failed: %s",
-                                   error->message);
-    }
+    reference_result = checked (jsync_coordinator_sync (reference, &error),
+                                &error, "reference sync failed", &failure);
   if (failure == NULL)
-    reference_dump = dump_with (reference, &failure);
+    reference_dump = checked (jsync_coordinator_dump (reference, &error),
+                              &error, "dump", &failure);
   g_clear_pointer (&reference, jsync_coordinator_free);
   captured = NULL;
 
