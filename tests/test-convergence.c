@@ -275,6 +275,30 @@ check_cache (const char *path, GHashTable *winners)
   return failure;
 }
 
+/* The reference, a cache of the logs in `data` made from scratch in one
+ * batch at `db`: its dump, or NULL and *failure. */
+static json_object *
+reference_run (const char *data, const char *db, char **failure)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  jsync_config_set_data_dir (config, data);
+  jsync_config_set_database (config, db);
+  jsync_config_set_batch_size (config, 1000000);
+  coordinator = checked (jsync_coordinator_open (config, &error), &error,
+                         "open", failure);
+  if (coordinator != NULL)
+    result = checked (jsync_coordinator_sync (coordinator, &error), &error,
+                      "reference sync failed", failure);
+  if (result == NULL)
+    return NULL;
+  return checked (jsync_coordinator_dump (coordinator, &error), &error,
+                  "dump", failure);
+}
+
 /* Run the steps in a fresh folder; NULL when everything converged, else
  * what diverged. */
 static char *
@@ -282,9 +306,6 @@ scenario_run (const char *root, GPtrArray *ops)
 {
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GHashTable) winners = NULL;
-  g_autoptr(JsyncConfig) reference_config = NULL;
-  g_autoptr(JsyncCoordinator) reference = NULL;
-  g_autoptr(JsyncResult) reference_result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *reference_db = NULL;
   json_object *cache_dump = NULL, *reference_dump = NULL, *oracle = NULL;
@@ -321,22 +342,9 @@ scenario_run (const char *root, GPtrArray *ops)
                           &error, "dump", &failure);
   g_clear_pointer (&sim.coordinator, jsync_coordinator_free);
 
-  /* The reference: from scratch, one batch. */
   reference_db = g_build_filename (root, "reference.db", NULL);
-  reference_config = jsync_config_new ();
-  jsync_config_set_data_dir (reference_config, sim.data);
-  jsync_config_set_database (reference_config, reference_db);
-  jsync_config_set_batch_size (reference_config, 1000000);
   if (failure == NULL)
-    reference = checked (jsync_coordinator_open (reference_config, &error),
-                         &error, "open", &failure);
-  if (failure == NULL)
-    reference_result = checked (jsync_coordinator_sync (reference, &error),
-                                &error, "reference sync failed", &failure);
-  if (failure == NULL)
-    reference_dump = checked (jsync_coordinator_dump (reference, &error),
-                              &error, "dump", &failure);
-  g_clear_pointer (&reference, jsync_coordinator_free);
+    reference_dump = reference_run (sim.data, reference_db, &failure);
   captured = NULL;
 
   winners = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, history_winner_free);
