@@ -1336,6 +1336,47 @@ history_collect_winners (const char *dir, GHashTable *winners)
 }
 
 /**
+ * history_check_events:
+ * jsync_events against the winning copies of the logs.
+ */
+char *
+history_check_events (sqlite3 *db, GHashTable *winners, gboolean status,
+                      guint *rows)
+{
+  sqlite3_stmt *stmt = NULL;
+  char *failure = NULL;
+
+  *rows = 0;
+  if (sqlite3_prepare_v2 (db, "SELECT id, jsync_line(raw), status"
+                              " FROM jsync_events", -1, &stmt, NULL)
+      != SQLITE_OK)
+    return g_strdup_printf ("events: %s", sqlite3_errmsg (db));
+  while (failure == NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      const char *id = (const char *) sqlite3_column_text (stmt, 0);
+      HistoryWinner *winner = g_hash_table_lookup (winners, id);
+      g_autofree char *raw = g_strndup (sqlite3_column_blob (stmt, 1),
+                                        sqlite3_column_bytes (stmt, 1));
+      json_object *json = json_tokener_parse (raw);
+
+      if (winner == NULL)
+        failure = g_strdup_printf ("events: %s is in no log", id);
+      else if (!json_object_equal (json, winner->json))
+        failure = g_strdup_printf ("events: %s: the cache keeps the copy\n"
+                                   "  %s\nbut the event is the copy\n  %s",
+                                   id, raw, winner->line);
+      else if (status && sqlite3_column_int (stmt, 2) != winner->status)
+        failure = g_strdup_printf ("events: %s: status %d, expected %d", id,
+                                   sqlite3_column_int (stmt, 2),
+                                   winner->status);
+      json_object_put (json);
+      (*rows)++;
+    }
+  sqlite3_finalize (stmt);
+  return failure;
+}
+
+/**
  * history_ops_script:
  * The steps as a shell script for the jsync program.
  */

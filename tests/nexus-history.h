@@ -22,6 +22,7 @@
 
 #include <glib.h>
 #include <json-c/json.h>
+#include <sqlite3.h>
 
 G_BEGIN_DECLS
 
@@ -159,6 +160,12 @@ gint history_winner_compare (gconstpointer a, gconstpointer b);
  * has an envelope: the winning copy of each id, into `winners` (id →
  * HistoryWinner*, the id borrowed from the value). */
 void history_collect_winners (const char *dir, GHashTable *winners);
+/* jsync_events of the cache `db` (opened, with jsync_line_codec_add)
+ * against `winners`: the first id that is in no log, keeps another copy
+ * than its winner or, with `status`, has another status; NULL when every
+ * row agrees.  *rows counts the rows read.  (transfer full) */
+char *history_check_events (sqlite3 *db, GHashTable *winners,
+                            gboolean status, guint *rows);
 
 /* --- Test plumbing ------------------------------------------------------- */
 

@@ -398,6 +398,19 @@ conc_errors (const char *err)
   return g_string_free (text, FALSE);
 }
 
+/* A run that did not end as it should: what it is, its exit, how long it
+ * took, and the first errors it wrote. */
+static void
+conc_exit_violation (Round *round, Promise promise, const char *what,
+                     JTestRun *run)
+{
+  g_autofree char *head = conc_errors (run->err);
+
+  conc_violation (round, promise, "%s → exit %d (signal %d) after %"
+                  G_GINT64_FORMAT " ms: %s", what, run->status, run->signal,
+                  run->duration / 1000, head);
+}
+
 /* --- Children ------------------------------------------------------------- */
 
 /* In the child: die with the thread that made it (it is the one that
@@ -659,13 +672,7 @@ conc_check_run (Round *round, const char *what, JTestRun *run)
   json_object *json;
 
   if (run->status != 0)
-    {
-      g_autofree char *head = conc_errors (run->err);
-
-      conc_violation (round, P_RUN_OK, "%s → exit %d (signal %d) after %"
-                      G_GINT64_FORMAT " ms: %s", what, run->status,
-                      run->signal, run->duration / 1000, head);
-    }
+    conc_exit_violation (round, P_RUN_OK, what, run);
   json = conc_parse (run->out);
   if (json != NULL)
     {
@@ -1284,38 +1291,46 @@ conc_op_copy (Round *round, GRand *rand)
   g_mutex_unlock (&round->lock);
 }
 
+/* A worker thread of a round: it pauses (conc_pause) and takes one step
+ * of its kind, until the round stops (conc_worker). */
 typedef struct
 {
   Round *round;
   guint number;
+  const struct ConcKind *kind;
+  gboolean behind;          /* the reader's: the cache went back */
+  gint64 most;              /* the reader's: the most events it held */
 } Worker;
 
-static gpointer
-conc_writer (gpointer data)
+typedef void (*ConcStep) (Round *round, GRand *rand, Worker *worker);
+
+typedef struct ConcKind
 {
-  Worker *worker = data;
-  Round *round = worker->round;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (round->seed * 1009u
-                                                + worker->number);
+  const char *name;         /* the thread's */
+  ConcStep step;
+  guint seed;               /* its GRand's seed: the round's times 1009, */
+  gboolean numbered;        /* plus this, plus the worker's number when set */
+  int min_ms, max_ms;       /* the pause before each step */
+  const gboolean *skip;     /* nullable: --skip leaves the kind out */
+} ConcKind;
 
-  while (conc_pause (round, rand, 0, 25))
-    {
-      int op = g_rand_int_range (rand, 0, 100);
+static void
+conc_write_step (Round *round, GRand *rand, Worker *worker)
+{
+  int op = g_rand_int_range (rand, 0, 100);
 
-      if (op < 30)
-        conc_op_append (round, rand);
-      else if (op < 55)
-        conc_op_whole (round, rand);
-      else if (op < 70)
-        conc_op_torn (round, rand);
-      else if (op < 80)
-        conc_op_replace (round, rand);
-      else if (op < 88)
-        conc_op_new_log (round, rand);
-      else
-        conc_op_copy (round, rand);
-    }
-  return NULL;
+  if (op < 30)
+    conc_op_append (round, rand);
+  else if (op < 55)
+    conc_op_whole (round, rand);
+  else if (op < 70)
+    conc_op_torn (round, rand);
+  else if (op < 80)
+    conc_op_replace (round, rand);
+  else if (op < 88)
+    conc_op_new_log (round, rand);
+  else
+    conc_op_copy (round, rand);
 }
 
 /* --- The runs during a round ---------------------------------------------- */
@@ -1328,55 +1343,38 @@ conc_batch (GRand *rand)
   return sizes[g_rand_int_range (rand, 0, G_N_ELEMENTS (sizes))];
 }
 
-static gpointer
-conc_syncer (gpointer data)
+static void
+conc_sync_step (Round *round, GRand *rand, Worker *worker)
 {
-  Worker *worker = data;
-  Round *round = worker->round;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (round->seed * 1009u + 100
-                                                + worker->number);
+  const char *const args[] = { "sync", "--json", "--batch-size",
+                               conc_batch (rand), NULL };
+  g_autoptr(JTestRun) run = conc_run (round, CMD_SYNC, NULL, args);
 
-  while (conc_pause (round, rand, 0, 150))
-    {
-      const char *const args[] = { "sync", "--json", "--batch-size",
-                                   conc_batch (rand), NULL };
-      g_autoptr(JTestRun) run = conc_run (round, CMD_SYNC, NULL, args);
-
-      conc_check_run (round, "sync", run);
-    }
-  return NULL;
+  conc_check_run (round, "sync", run);
 }
 
-static gpointer
-conc_rebuilder (gpointer data)
+static void
+conc_rebuild_step (Round *round, GRand *rand, Worker *worker)
 {
-  Worker *worker = data;
-  Round *round = worker->round;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (round->seed * 1009u + 200);
+  const char *const args[] = { "rebuild", "--json", "--batch-size",
+                               conc_batch (rand), NULL };
+  gboolean two = g_rand_int_range (rand, 0, 5) < 2 && !skip_double;
+  Child *first = conc_start (round, CMD_REBUILD, NULL, args);
+  Child *second = two ? conc_start (round, CMD_REBUILD, NULL, args) : NULL;
+  g_autoptr(JTestRun) run = conc_finish (round, first, CONC_RUN_TIMEOUT);
 
-  while (conc_pause (round, rand, 200, 1000))
+  conc_check_run (round, two ? "rebuild (one of two at once)" : "rebuild",
+                  run);
+  if (second != NULL)
     {
-      const char *const args[] = { "rebuild", "--json", "--batch-size",
-                                   conc_batch (rand), NULL };
-      gboolean two = g_rand_int_range (rand, 0, 5) < 2 && !skip_double;
-      Child *first = conc_start (round, CMD_REBUILD, NULL, args);
-      Child *second = two ? conc_start (round, CMD_REBUILD, NULL, args) : NULL;
-      g_autoptr(JTestRun) run = conc_finish (round, first, CONC_RUN_TIMEOUT);
+      g_autoptr(JTestRun) other = conc_finish (round, second,
+                                               CONC_RUN_TIMEOUT);
 
-      conc_check_run (round, two ? "rebuild (one of two at once)" : "rebuild",
-                      run);
-      if (second != NULL)
-        {
-          g_autoptr(JTestRun) other = conc_finish (round, second,
-                                                   CONC_RUN_TIMEOUT);
-
-          conc_check_run (round, "rebuild (one of two at once)", other);
-          g_mutex_lock (&round->lock);
-          round->figures.double_rebuilds++;
-          g_mutex_unlock (&round->lock);
-        }
+      conc_check_run (round, "rebuild (one of two at once)", other);
+      g_mutex_lock (&round->lock);
+      round->figures.double_rebuilds++;
+      g_mutex_unlock (&round->lock);
     }
-  return NULL;
 }
 
 /* The differences a verify reported, in one line: the tables that differ
@@ -1428,125 +1426,112 @@ conc_verify_differences (json_object *json, GString *tables_text,
     }
 }
 
-static gpointer
-conc_verifier (gpointer data)
+static void
+conc_verify_step (Round *round, GRand *rand, Worker *worker)
 {
-  Worker *worker = data;
-  Round *round = worker->round;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (round->seed * 1009u + 300);
+  const char *const args[] = { "verify", "--json", NULL };
+  g_autoptr(JTestRun) run = conc_run (round, CMD_VERIFY, NULL, args);
 
-  while (conc_pause (round, rand, 300, 1500))
+  if (run->status == 4)
     {
-      const char *const args[] = { "verify", "--json", NULL };
-      g_autoptr(JTestRun) run = conc_run (round, CMD_VERIFY, NULL, args);
-
-      if (run->status == 4)
-        {
-          json_object *json = conc_parse (run->out);
-          g_autoptr(GString) tables = g_string_new (NULL);
-          g_autoptr(GString) fts = g_string_new (NULL);
-
-          /* Table rows: what a cache behind the logs shows against a
-           * rebuild of later bytes.  A full-text index that fails its own
-           * integrity-check is damage, however far behind the cache is. */
-          conc_verify_differences (json, tables, fts);
-          if (tables->len > 0 || fts->len == 0)
-            conc_violation (round, P_VERIFY_FALSE,
-                            "verify exited 4 during the round (%"
-                            G_GINT64_FORMAT " ms): %s", run->duration / 1000,
-                            tables->len > 0 ? tables->str : run->out);
-          if (fts->len > 0)
-            conc_violation (round, P_NOT_DAMAGED,
-                            "verify during the round found a full-text index"
-                            " damaged: %s", fts->str);
-          g_clear_pointer (&json, json_object_put);
-        }
-      else if (run->status != 0)
-        {
-          g_autofree char *head = conc_errors (run->err);
-
-          conc_violation (round, P_RUN_OK, "verify → exit %d (signal %d): %s",
-                          run->status, run->signal, head);
-        }
-    }
-  return NULL;
-}
-
-static gpointer
-conc_status (gpointer data)
-{
-  Worker *worker = data;
-  Round *round = worker->round;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (round->seed * 1009u + 400);
-
-  while (conc_pause (round, rand, 20, 100))
-    {
-      const char *const args[] = { "status", "--json", NULL };
-      g_autoptr(JTestRun) run = conc_run (round, CMD_STATUS, NULL, args);
       json_object *json = conc_parse (run->out);
+      g_autoptr(GString) tables = g_string_new (NULL);
+      g_autoptr(GString) fts = g_string_new (NULL);
 
-      if (run->status != 0 || json == NULL)
-        {
-          g_autofree char *head = conc_errors (run->err);
-
-          conc_violation (round, P_STATUS, "status → exit %d (signal %d)"
-                          " after %" G_GINT64_FORMAT " ms: %s", run->status,
-                          run->signal, run->duration / 1000, head);
-        }
+      /* Table rows: what a cache behind the logs shows against a rebuild
+       * of later bytes.  A full-text index that fails its own
+       * integrity-check is damage, however far behind the cache is. */
+      conc_verify_differences (json, tables, fts);
+      if (tables->len > 0 || fts->len == 0)
+        conc_violation (round, P_VERIFY_FALSE,
+                        "verify exited 4 during the round (%" G_GINT64_FORMAT
+                        " ms): %s", run->duration / 1000,
+                        tables->len > 0 ? tables->str : run->out);
+      if (fts->len > 0)
+        conc_violation (round, P_NOT_DAMAGED,
+                        "verify during the round found a full-text index"
+                        " damaged: %s", fts->str);
       g_clear_pointer (&json, json_object_put);
     }
-  return NULL;
+  else if (run->status != 0)
+    conc_exit_violation (round, P_RUN_OK, "verify", run);
+}
+
+static void
+conc_status_step (Round *round, GRand *rand, Worker *worker)
+{
+  const char *const args[] = { "status", "--json", NULL };
+  g_autoptr(JTestRun) run = conc_run (round, CMD_STATUS, NULL, args);
+  json_object *json = conc_parse (run->out);
+
+  if (run->status != 0 || json == NULL)
+    conc_exit_violation (round, P_STATUS, "status", run);
+  g_clear_pointer (&json, json_object_put);
 }
 
 /* The cache read with SQLite alone: it is there, it opens, every event
  * acknowledged so far is in it, and it never holds fewer events. */
+static void
+conc_read_step (Round *round, GRand *rand, Worker *worker)
+{
+  g_autoptr(GPtrArray) ids = NULL;
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
+  g_autofree char *why = NULL;
+  gboolean swapped = FALSE;
+  gint64 count = 0;
+
+  /* The strings stay until the round ends; the array may grow. */
+  g_mutex_lock (&round->lock);
+  ids = g_ptr_array_sized_new (round->acked->len);
+  for (guint i = 0; i < round->acked->len; i++)
+    g_ptr_array_add (ids, round->acked->pdata[i]);
+  round->figures.reader_checks++;
+  g_mutex_unlock (&round->lock);
+  if (!conc_lookup (round->program->db, ids, missing, &count, &swapped, &why))
+    {
+      conc_violation (round, P_CACHE_OPENS, "%s", why);
+      return;
+    }
+  if (swapped)
+    return;
+  /* One violation per time the cache went back, however many checks see
+   * it before a sync brings it forward again. */
+  if (!worker->behind && missing->len > 0)
+    conc_violation (round, P_NEVER_BACK,
+                    "%u of %u acknowledged event(s) no longer in the cache"
+                    " (%" G_GINT64_FORMAT " events in it, %" G_GINT64_FORMAT
+                    " at most before), e.g. %s", missing->len, ids->len,
+                    count, worker->most, (const char *) missing->pdata[0]);
+  else if (!worker->behind && count < worker->most)
+    conc_violation (round, P_NEVER_BACK,
+                    "the cache held %" G_GINT64_FORMAT " events, now %"
+                    G_GINT64_FORMAT, worker->most, count);
+  worker->behind = missing->len > 0 || count < worker->most;
+  worker->most = MAX (worker->most, count);
+}
+
+/* The kinds of workers: CONC_WRITERS writers and CONC_SYNCERS syncers,
+ * then one of each other kind. */
+static const ConcKind conc_kinds[] = {
+  { "conc-writer", conc_write_step, 0, TRUE, 0, 25, NULL },
+  { "conc-sync", conc_sync_step, 100, TRUE, 0, 150, &skip_sync },
+  { "conc-rebuild", conc_rebuild_step, 200, FALSE, 200, 1000, &skip_rebuild },
+  { "conc-verify", conc_verify_step, 300, FALSE, 300, 1500, &skip_verify },
+  { "conc-status", conc_status_step, 400, FALSE, 20, 100, &skip_status },
+  { "conc-reader", conc_read_step, 500, FALSE, 2, 15, &skip_reader },
+};
+
 static gpointer
-conc_reader (gpointer data)
+conc_worker (gpointer data)
 {
   Worker *worker = data;
-  Round *round = worker->round;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (round->seed * 1009u + 500);
-  gboolean behind = FALSE;
-  gint64 most = 0;
+  const ConcKind *kind = worker->kind;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (
+      worker->round->seed * 1009u + kind->seed
+      + (kind->numbered ? worker->number : 0));
 
-  while (conc_pause (round, rand, 2, 15))
-    {
-      g_autoptr(GPtrArray) ids = NULL;
-      g_autoptr(GPtrArray) missing = g_ptr_array_new ();
-      g_autofree char *why = NULL;
-      gboolean swapped = FALSE;
-      gint64 count = 0;
-
-      /* The strings stay until the round ends; the array may grow. */
-      g_mutex_lock (&round->lock);
-      ids = g_ptr_array_sized_new (round->acked->len);
-      for (guint i = 0; i < round->acked->len; i++)
-        g_ptr_array_add (ids, round->acked->pdata[i]);
-      round->figures.reader_checks++;
-      g_mutex_unlock (&round->lock);
-      if (!conc_lookup (round->program->db, ids, missing, &count, &swapped,
-                        &why))
-        {
-          conc_violation (round, P_CACHE_OPENS, "%s", why);
-          continue;
-        }
-      if (swapped)
-        continue;
-      /* One violation per time the cache went back, however many checks
-       * see it before a sync brings it forward again. */
-      if (!behind && missing->len > 0)
-        conc_violation (round, P_NEVER_BACK,
-                        "%u of %u acknowledged event(s) no longer in the cache"
-                        " (%" G_GINT64_FORMAT " events in it, %" G_GINT64_FORMAT
-                        " at most before), e.g. %s", missing->len, ids->len,
-                        count, most, (const char *) missing->pdata[0]);
-      else if (!behind && count < most)
-        conc_violation (round, P_NEVER_BACK,
-                        "the cache held %" G_GINT64_FORMAT " events, now %"
-                        G_GINT64_FORMAT, most, count);
-      behind = missing->len > 0 || count < most;
-      most = MAX (most, count);
-    }
+  while (conc_pause (worker->round, rand, kind->min_ms, kind->max_ms))
+    kind->step (worker->round, rand, worker);
   return NULL;
 }
 
@@ -1579,12 +1564,7 @@ conc_watch (gpointer data)
   conc_child_free (child);
 
   if (run->status != 0)
-    {
-      g_autofree char *head = conc_errors (run->err);
-
-      conc_violation (round, P_RUN_OK, "watch → exit %d (signal %d): %s",
-                      run->status, run->signal, head);
-    }
+    conc_exit_violation (round, P_RUN_OK, "watch", run);
   if (strstr (run->err, "trying again") != NULL)
     {
       const char *warning = strstr (run->err, "trying again");
@@ -2181,38 +2161,19 @@ conc_round (guint index, guint32 seed)
   workers = g_new0 (Worker, CONC_WRITERS + CONC_SYNCERS + 4);
   for (guint i = 0; i < CONC_WRITERS + CONC_SYNCERS + 4; i++)
     {
-      static const char *const names[] = { "conc-rebuild", "conc-verify",
-                                            "conc-status", "conc-reader" };
-      static const GThreadFunc funcs[] = { conc_rebuilder, conc_verifier,
-                                           conc_status, conc_reader };
-      static const gboolean *const skips[] = { &skip_rebuild, &skip_verify,
-                                               &skip_status, &skip_reader };
+      const ConcKind *kind = &conc_kinds[
+          i < CONC_WRITERS ? 0
+          : i < CONC_WRITERS + CONC_SYNCERS ? 1
+          : 2 + i - CONC_WRITERS - CONC_SYNCERS];
       Worker *worker = &workers[n_workers++];
-      GThreadFunc func;
-      const char *name;
 
-      if ((i >= CONC_WRITERS && i < CONC_WRITERS + CONC_SYNCERS && skip_sync)
-          || (i >= CONC_WRITERS + CONC_SYNCERS
-              && *skips[i - CONC_WRITERS - CONC_SYNCERS]))
+      if (kind->skip != NULL && *kind->skip)
         continue;
       worker->round = round;
       worker->number = i;
-      if (i < CONC_WRITERS)
-        {
-          func = conc_writer;
-          name = "conc-writer";
-        }
-      else if (i < CONC_WRITERS + CONC_SYNCERS)
-        {
-          func = conc_syncer;
-          name = "conc-sync";
-        }
-      else
-        {
-          func = funcs[i - CONC_WRITERS - CONC_SYNCERS];
-          name = names[i - CONC_WRITERS - CONC_SYNCERS];
-        }
-      g_ptr_array_add (threads, g_thread_new (name, func, worker));
+      worker->kind = kind;
+      g_ptr_array_add (threads, g_thread_new (kind->name, conc_worker,
+                                              worker));
     }
   g_usleep (CONC_ROUND_MS * 1000);
   g_atomic_int_set (&round->stop, 1);
@@ -2229,12 +2190,7 @@ conc_round (guint index, guint32 seed)
     g_autoptr(JTestRun) run = conc_run (round, CMD_OTHER, NULL, args);
 
     if (run->status != 0)
-      {
-        g_autofree char *head = conc_errors (run->err);
-
-        conc_violation (round, P_FINAL_SYNC, "the last sync → exit %d: %s",
-                        run->status, head);
-      }
+      conc_exit_violation (round, P_FINAL_SYNC, "the last sync", run);
   }
   conc_check_end (round);
   conc_count_logs (round->program->data, &logs_after, &folders_after);

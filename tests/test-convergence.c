@@ -132,15 +132,15 @@ sim_clear (Sim *sim)
   g_free (sim->db);
 }
 
-static JsyncCoordinator *
-open_coordinator (JsyncConfig *config, char **failure)
+/* `value`, what a call returned: when it is NULL, *failure says `what`
+ * and the call's *error.  *error is cleared, for the next call. */
+static gpointer
+checked (gpointer value, GError **error, const char *what, char **failure)
 {
-  g_autoptr(GError) error = NULL;
-  JsyncCoordinator *coordinator = jsync_coordinator_open (config, &error);
-
-  if (coordinator == NULL)
-    *failure = g_strdup_printf ("open: %s", error->message);
-  return coordinator;
+  if (value == NULL)
+    *failure = g_strdup_printf ("%s: %s", what, (*error)->message);
+  g_clear_error (error);
+  return value;
 }
 
 /* One sync; a failure or a lost event is a divergence. */
@@ -152,13 +152,16 @@ sim_sync (Sim *sim, guint batch)
   char *failure = NULL;
 
   jsync_config_set_batch_size (sim->config, batch);
-  if (sim->coordinator == NULL
-      && (sim->coordinator = open_coordinator (sim->config, &failure)) == NULL)
+  if (sim->coordinator == NULL)
+    sim->coordinator = checked (jsync_coordinator_open (sim->config, &error),
+                                &error, "open", &failure);
+  if (sim->coordinator == NULL)
     return failure;
-  result = jsync_coordinator_sync (sim->coordinator, &error);
+  result = checked (jsync_coordinator_sync (sim->coordinator, &error), &error,
+                    "sync failed", &failure);
   figures.syncs++;
   if (result == NULL)
-    return g_strdup_printf ("sync failed: %s", error->message);
+    return failure;
   figures.late_in_place += result->late_in_place;
   figures.late_refused += result->late_refused;
   if (result->lost_events->len > 0)
@@ -169,17 +172,6 @@ sim_sync (Sim *sim, guint batch)
                               lost->file, (char *) lost->ids->pdata[0]);
     }
   return NULL;
-}
-
-static json_object *
-dump_with (JsyncCoordinator *coordinator, char **failure)
-{
-  g_autoptr(GError) error = NULL;
-  json_object *dump = jsync_coordinator_dump (coordinator, &error);
-
-  if (dump == NULL)
-    *failure = g_strdup_printf ("dump: %s", error->message);
-  return dump;
 }
 
 /* The first table that differs, with both versions. */
@@ -250,8 +242,8 @@ check_cache (const char *path, GHashTable *winners)
 {
   g_autofree char *fts = NULL;
   sqlite3 *db = NULL;
-  sqlite3_stmt *stmt = NULL;
   char *failure = NULL;
+  guint rows;
   gint64 n;
 
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
@@ -278,31 +270,33 @@ check_cache (const char *path, GHashTable *winners)
   if (failure == NULL && (fts = jtest_cache_check_fts (path)) != NULL)
     failure = g_strdup_printf ("fts: %s", fts);
   if (failure == NULL)
-    sqlite3_prepare_v2 (db, "SELECT id, status, jsync_line(raw)"
-                            " FROM jsync_events", -1, &stmt, NULL);
-  while (failure == NULL && sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      const char *id = (const char *) sqlite3_column_text (stmt, 0);
-      HistoryWinner *winner = g_hash_table_lookup (winners, id);
-      g_autofree char *raw = g_strndup (sqlite3_column_blob (stmt, 2),
-                                        sqlite3_column_bytes (stmt, 2));
-      json_object *json = json_tokener_parse (raw);
-
-      if (winner == NULL)
-        failure = g_strdup_printf ("events: %s is in no log", id);
-      else if (!json_object_equal (json, winner->json))
-        failure = g_strdup_printf ("events: %s: the cache keeps the copy\n"
-                                   "  %s\nbut the event is the copy\n  %s",
-                                   id, raw, winner->line);
-      else if (sqlite3_column_int (stmt, 1) != winner->status)
-        failure = g_strdup_printf ("events: %s: status %d, expected %d", id,
-                                   sqlite3_column_int (stmt, 1),
-                                   winner->status);
-      json_object_put (json);
-    }
-  sqlite3_finalize (stmt);
+    failure = history_check_events (db, winners, TRUE, &rows);
   sqlite3_close (db);
   return failure;
+}
+
+/* The reference, a cache of the logs in `data` made from scratch in one
+ * batch at `db`: its dump, or NULL and *failure. */
+static json_object *
+reference_run (const char *data, const char *db, char **failure)
+{
+  g_autoptr(JsyncConfig) config = jsync_config_new ();
+  g_autoptr(JsyncCoordinator) coordinator = NULL;
+  g_autoptr(JsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  jsync_config_set_data_dir (config, data);
+  jsync_config_set_database (config, db);
+  jsync_config_set_batch_size (config, 1000000);
+  coordinator = checked (jsync_coordinator_open (config, &error), &error,
+                         "open", failure);
+  if (coordinator != NULL)
+    result = checked (jsync_coordinator_sync (coordinator, &error), &error,
+                      "reference sync failed", failure);
+  if (result == NULL)
+    return NULL;
+  return checked (jsync_coordinator_dump (coordinator, &error), &error,
+                  "dump", failure);
 }
 
 /* Run the steps in a fresh folder; NULL when everything converged, else
@@ -312,8 +306,7 @@ scenario_run (const char *root, GPtrArray *ops)
 {
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GHashTable) winners = NULL;
-  g_autoptr(JsyncConfig) reference_config = NULL;
-  g_autoptr(JsyncCoordinator) reference = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *reference_db = NULL;
   json_object *cache_dump = NULL, *reference_dump = NULL, *oracle = NULL;
   char *failure = NULL;
@@ -342,32 +335,16 @@ scenario_run (const char *root, GPtrArray *ops)
     }
 
   if (failure == NULL && sim.coordinator == NULL)
-    sim.coordinator = open_coordinator (sim.config, &failure);
+    sim.coordinator = checked (jsync_coordinator_open (sim.config, &error),
+                               &error, "open", &failure);
   if (failure == NULL)
-    cache_dump = dump_with (sim.coordinator, &failure);
+    cache_dump = checked (jsync_coordinator_dump (sim.coordinator, &error),
+                          &error, "dump", &failure);
   g_clear_pointer (&sim.coordinator, jsync_coordinator_free);
 
-  /* The reference: from scratch, one batch. */
   reference_db = g_build_filename (root, "reference.db", NULL);
-  reference_config = jsync_config_new ();
-  jsync_config_set_data_dir (reference_config, sim.data);
-  jsync_config_set_database (reference_config, reference_db);
-  jsync_config_set_batch_size (reference_config, 1000000);
   if (failure == NULL)
-    reference = open_coordinator (reference_config, &failure);
-  if (failure == NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(JsyncResult) result = jsync_coordinator_sync (reference,
-                                                              &error);
-
-      if (result == NULL)
-        failure = g_strdup_printf ("reference sync failed: %s",
-                                   error->message);
-    }
-  if (failure == NULL)
-    reference_dump = dump_with (reference, &failure);
-  g_clear_pointer (&reference, jsync_coordinator_free);
+    reference_dump = reference_run (sim.data, reference_db, &failure);
   captured = NULL;
 
   winners = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, history_winner_free);

@@ -138,35 +138,15 @@ static void
 assert_events (const char *db, GHashTable *winners)
 {
   sqlite3 *handle = NULL;
-  sqlite3_stmt *stmt = NULL;
+  g_autofree char *failure = NULL;
   guint n = 0;
 
   g_assert_cmpint (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL),
                    ==, SQLITE_OK);
   g_assert_nonnull (jsync_line_codec_add (handle));
-  g_assert_cmpint (sqlite3_prepare_v2 (handle, "SELECT id, jsync_line(raw)"
-                                               " FROM jsync_events",
-                                       -1, &stmt, NULL), ==, SQLITE_OK);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      const char *id = (const char *) sqlite3_column_text (stmt, 0);
-      HistoryWinner *winner = g_hash_table_lookup (winners, id);
-      g_autofree char *raw = g_strndup (sqlite3_column_blob (stmt, 1),
-                                        sqlite3_column_bytes (stmt, 1));
-      json_object *json = json_tokener_parse (raw);
-
-      if (winner == NULL)
-        g_test_message ("event %s is in no log", id);
-      g_assert_nonnull (winner);
-      if (!json_object_equal (json, winner->json))
-        g_test_message ("event %s: the cache keeps %s, the event is %s", id,
-                        raw, winner->line);
-      g_assert_true (json_object_equal (json, winner->json));
-      json_object_put (json);
-      n++;
-    }
-  sqlite3_finalize (stmt);
+  failure = history_check_events (handle, winners, FALSE, &n);
   sqlite3_close (handle);
+  g_assert_cmpstr (failure, ==, NULL);
   g_assert_cmpuint (n, ==, g_hash_table_size (winners));
 }
 

@@ -30,14 +30,19 @@ static const char *const pending_tables[] = {
 #define CONV "conversations/conv_c1.jsonl"
 #define WORK "workspaces/ws_w1.jsonl"
 
-/* Append one event to a log: `body` (with ' for ") gets the envelope's
- * id "<file>@<ts>", deviceId and timestamp. */
-static void
-add_event (CliFixture *f, const char *file, gint64 ts, const char *body)
+/* Append one event to a log: the body `format` makes (with ' for ") gets
+ * the envelope's id "<file>@<ts>", deviceId and timestamp. */
+static void G_GNUC_PRINTF (4, 5)
+add_event (CliFixture *f, const char *file, gint64 ts, const char *format,
+           ...)
 {
-  g_autofree char *json = g_strdup (body);
+  g_autofree char *json = NULL;
   g_autofree char *line = NULL;
+  va_list args;
 
+  va_start (args, format);
+  json = g_strdup_vprintf (format, args);
+  va_end (args);
   g_strdelimit (json, "'", '"');
   g_assert_cmpint (json[strlen (json) - 1], ==, '}');
   json[strlen (json) - 1] = '\0';
@@ -46,6 +51,21 @@ add_event (CliFixture *f, const char *file, gint64 ts, const char *body)
                           "}\n", json, file, ts, ts);
   cli_append (f, file, line);
 }
+
+/* The bodies most steps add, of conversation c1 and workspace w1, for
+ * add_event: a message created (id, content, sequenceNumber), its content
+ * changed (id, content), a message deleted (id), the workspace renamed
+ * (name). */
+#define ADD_MESSAGE                                                     \
+  "{'type':'message','conversationId':'c1','data':{'id':'%s',"          \
+  "'content':'%s','sequenceNumber':%d}}"
+#define EDIT_MESSAGE                                                    \
+  "{'type':'message_updated','conversationId':'c1',"                    \
+  "'messageId':'%s','data':{'content':'%s'}}"
+#define DELETE_MESSAGE                                                  \
+  "{'type':'message_deleted','conversationId':'c1','messageId':'%s'}"
+#define RENAME_WORKSPACE                                                \
+  "{'type':'workspace_updated','workspaceId':'w1','data':{'name':'%s'}}"
 
 /* Sync; asserts nothing failed. */
 static void
@@ -156,9 +176,7 @@ add_first_events (CliFixture *f)
   add_event (f, CONV, 1000,
              "{'type':'metadata','data':{'id':'c1','title':'Alpine trip',"
              "'created':1000,'vault':'v'}}");
-  add_event (f, CONV, 1100,
-             "{'type':'message','conversationId':'c1','data':{'id':'m1',"
-             "'content':'apples and bananas','sequenceNumber':0}}");
+  add_event (f, CONV, 1100, ADD_MESSAGE, "m1", "apples and bananas", 0);
   add_event (f, CONV, 1200,
              "{'type':'message','conversationId':'c1','data':{'id':'m2',"
              "'content':'carrots','reasoning':'crunchy',"
@@ -181,18 +199,12 @@ test_sync_steps (CliFixture *f, gconstpointer data)
   assert_found (f, "orchard", "workspaces", "w1");
 
   /* Updates: the new text is found, the old text no longer. */
-  add_event (f, CONV, 2000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'durian and elderberry'}}");
+  add_event (f, CONV, 2000, EDIT_MESSAGE, "m1", "durian and elderberry");
   add_event (f, CONV, 2100,
              "{'type':'conversation_updated','conversationId':'c1',"
              "'data':{'title':'Baltic trip'}}");
-  add_event (f, CONV, 2200,
-             "{'type':'message','conversationId':'c1','data':{'id':'m3',"
-             "'content':'figs','sequenceNumber':2}}");
-  add_event (f, WORK, 2000,
-             "{'type':'workspace_updated','workspaceId':'w1',"
-             "'data':{'name':'Vineyard planning'}}");
+  add_event (f, CONV, 2200, ADD_MESSAGE, "m3", "figs", 2);
+  add_event (f, WORK, 2000, RENAME_WORKSPACE, "Vineyard planning");
   /* Only lastAccessed: the index has nothing to change. */
   add_event (f, WORK, 2100,
              "{'type':'workspace_updated','workspaceId':'w1',"
@@ -207,9 +219,7 @@ test_sync_steps (CliFixture *f, gconstpointer data)
   assert_found (f, "pruning", "workspaces", "w1");
 
   /* Deletes: nothing of the deleted rows is found. */
-  add_event (f, CONV, 3000,
-             "{'type':'message_deleted','conversationId':'c1',"
-             "'messageId':'m2'}");
+  add_event (f, CONV, 3000, DELETE_MESSAGE, "m2");
   add_event (f, WORK, 3000,
              "{'type':'workspace_deleted','workspaceId':'w1'}");
   add_event (f, "workspaces/ws_w2.jsonl", 3100,
@@ -238,31 +248,17 @@ test_sync_one_batch (CliFixture *f, gconstpointer data)
   add_first_events (f);
   sync_ok (f);
 
-  add_event (f, CONV, 2000,
-             "{'type':'message','conversationId':'c1','data':{'id':'m3',"
-             "'content':'first draft','sequenceNumber':2}}");
-  add_event (f, CONV, 2100,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m3','data':{'content':'second draft'}}");
+  add_event (f, CONV, 2000, ADD_MESSAGE, "m3", "first draft", 2);
+  add_event (f, CONV, 2100, EDIT_MESSAGE, "m3", "second draft");
   add_event (f, CONV, 2200,
              "{'type':'message_updated','conversationId':'c1',"
              "'messageId':'m3','data':{'content':'final version',"
              "'reasoning':'polished'}}");
-  add_event (f, CONV, 2300,
-             "{'type':'message','conversationId':'c1','data':{'id':'m4',"
-             "'content':'ephemeral','sequenceNumber':3}}");
-  add_event (f, CONV, 2400,
-             "{'type':'message_deleted','conversationId':'c1',"
-             "'messageId':'m4'}");
-  add_event (f, CONV, 2500,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'grapes'}}");
-  add_event (f, CONV, 2600,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'apples and bananas'}}");
-  add_event (f, WORK, 2000,
-             "{'type':'workspace_updated','workspaceId':'w1',"
-             "'data':{'name':'Hedge'}}");
+  add_event (f, CONV, 2300, ADD_MESSAGE, "m4", "ephemeral", 3);
+  add_event (f, CONV, 2400, DELETE_MESSAGE, "m4");
+  add_event (f, CONV, 2500, EDIT_MESSAGE, "m1", "grapes");
+  add_event (f, CONV, 2600, EDIT_MESSAGE, "m1", "apples and bananas");
+  add_event (f, WORK, 2000, RENAME_WORKSPACE, "Hedge");
   add_event (f, WORK, 2100,
              "{'type':'workspace_updated','workspaceId':'w1',"
              "'data':{'name':'Meadow','description':'mowing'}}");
@@ -288,20 +284,16 @@ static void
 test_sync_late_event (CliFixture *f, gconstpointer data)
 {
   add_first_events (f);
-  add_event (f, CONV, 3000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'quince'}}");
+  add_event (f, CONV, 3000, EDIT_MESSAGE, "m1", "quince");
   sync_ok (f);
   assert_found (f, "quince", "messages", "m1");
 
   /* Another device's update, older than the one applied: it is overtaken,
    * and its own new message stays. */
-  add_event (f, "conversations/conv_c1 (phone).jsonl", 2000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'raspberry'}}");
-  add_event (f, "conversations/conv_c1 (phone).jsonl", 2500,
-             "{'type':'message','conversationId':'c1','data':{'id':'m5',"
-             "'content':'strawberry','sequenceNumber':5}}");
+  add_event (f, "conversations/conv_c1 (phone).jsonl", 2000, EDIT_MESSAGE,
+             "m1", "raspberry");
+  add_event (f, "conversations/conv_c1 (phone).jsonl", 2500, ADD_MESSAGE,
+             "m5", "strawberry", 5);
   sync_exact (f);
   assert_gone (f, "raspberry");
   assert_found (f, "quince", "messages", "m1");
@@ -354,7 +346,7 @@ add_many_events (CliFixture *f, gint64 ts, guint n)
                                   "'data':{'name':'name%u'}}", i);
           break;
         }
-      add_event (f, i % 4 == 3 ? WORK : CONV, ts, body);
+      add_event (f, i % 4 == 3 ? WORK : CONV, ts, "%s", body);
     }
 }
 
@@ -509,21 +501,13 @@ test_upgrade_old_triggers (CliFixture *f, gconstpointer data)
                                    " WHERE workspace_fts MATCH 'grafting'"),
                    ==, 0);
 
-  add_event (f, CONV, 2000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'durian'}}");
-  add_event (f, CONV, 2100,
-             "{'type':'message_deleted','conversationId':'c1',"
-             "'messageId':'m2'}");
+  add_event (f, CONV, 2000, EDIT_MESSAGE, "m1", "durian");
+  add_event (f, CONV, 2100, DELETE_MESSAGE, "m2");
   add_event (f, CONV, 2200,
              "{'type':'conversation_updated','conversationId':'c1',"
              "'data':{'title':'Baltic trip'}}");
-  add_event (f, CONV, 2300,
-             "{'type':'message','conversationId':'c1','data':{'id':'m3',"
-             "'content':'figs','sequenceNumber':2}}");
-  add_event (f, WORK, 2000,
-             "{'type':'workspace_updated','workspaceId':'w1',"
-             "'data':{'name':'Vineyard'}}");
+  add_event (f, CONV, 2300, ADD_MESSAGE, "m3", "figs", 2);
+  add_event (f, WORK, 2000, RENAME_WORKSPACE, "Vineyard");
   sync_ok (f);
 
   /* The new versions are recorded, their triggers and tables in place. */
@@ -571,12 +555,8 @@ test_rebuild_then_sync (CliFixture *f, gconstpointer data)
   assert_found (f, "bananas", "messages", "m1");
   assert_found (f, "orchard", "workspaces", "w1");
 
-  add_event (f, CONV, 2000,
-             "{'type':'message_updated','conversationId':'c1',"
-             "'messageId':'m1','data':{'content':'durian'}}");
-  add_event (f, WORK, 2000,
-             "{'type':'workspace_updated','workspaceId':'w1',"
-             "'data':{'name':'Vineyard'}}");
+  add_event (f, CONV, 2000, EDIT_MESSAGE, "m1", "durian");
+  add_event (f, WORK, 2000, RENAME_WORKSPACE, "Vineyard");
   sync_exact (f);
   assert_gone (f, "bananas orchard");
   assert_found (f, "durian", "messages", "m1");
