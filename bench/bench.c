@@ -765,13 +765,175 @@ step (Baseline *b, BaselineSql which)
   sqlite3_clear_bindings (stmt);
 }
 
-/* Bind the routing id `key` of the envelope as ?1 of `which`, and step. */
-static void
-delete_by (Baseline *b, BaselineSql which, json_object *event,
-           const char *key)
+/* Where a statement's parameter comes from. */
+typedef enum
 {
-  bind_string (b->stmts[which], 1, event, key, NULL);
-  step (b, which);
+  BIND_END = 0,     /* no more parameters */
+  BIND_TEXT,        /* a string member; absent: `text`, or NULL */
+  BIND_JSON,        /* any member as compact JSON; absent: NULL */
+  BIND_INT,         /* an integer (or boolean) member; absent: NULL */
+  BIND_INT_OR,      /* the same; absent: `number` */
+  BIND_INT_OR_TIME, /* the same; absent: the event's time */
+  BIND_TIME,        /* the event's time */
+} BindKind;
+
+typedef struct
+{
+  BindKind kind;
+  gboolean envelope;        /* a member of the event (a routing id), not
+                             * of its data */
+  const char *key;
+  const char *text;
+  gint64 number;
+} Bind;
+
+/* One statement of an event: its parameters ?1, ?2, ... in order. */
+typedef struct
+{
+  BaselineSql which;
+  Bind binds[12];
+} BaselineStep;
+
+/* What an event type writes: its statements in order.  The event's time is
+ * its timestamp, or the data member `time_key` when there is one. */
+typedef struct
+{
+  const char *type;
+  const char *time_key;
+  BaselineStep steps[4];
+} BaselineEvent;
+
+#define TEXT(key) { BIND_TEXT, FALSE, key, NULL, 0 }
+#define TEXT_OR(key, text) { BIND_TEXT, FALSE, key, text, 0 }
+#define ROUTE(key) { BIND_TEXT, TRUE, key, NULL, 0 }
+#define JSON(key) { BIND_JSON, FALSE, key, NULL, 0 }
+#define INT(key) { BIND_INT, FALSE, key, NULL, 0 }
+#define INT_OR(key, number) { BIND_INT_OR, FALSE, key, NULL, number }
+#define INT_OR_TIME(key) { BIND_INT_OR_TIME, FALSE, key, NULL, 0 }
+#define TIME { BIND_TIME, FALSE, NULL, NULL, 0 }
+
+static const BaselineEvent baseline_events[] = {
+  { "message_updated", NULL, {
+    { SQL_MESSAGE_UPDATE, { ROUTE ("messageId"), TEXT ("content"),
+                            TEXT ("state"), TEXT ("reasoning"),
+                            JSON ("tool_calls"), TEXT ("tool_call_id"),
+                            JSON ("alternatives"),
+                            INT ("activeAlternativeIndex") } } } },
+  { "message", NULL, {
+    { SQL_MESSAGE_INSERT, { TEXT ("id"), ROUTE ("conversationId"),
+                            TEXT_OR ("role", "user"), TEXT_OR ("content", ""),
+                            TIME, TEXT_OR ("state", "complete"),
+                            JSON ("tool_calls"), TEXT ("tool_call_id"),
+                            TEXT ("reasoning"), INT_OR ("sequenceNumber", 0),
+                            JSON ("alternatives"),
+                            INT_OR ("activeAlternativeIndex", 0) } },
+    { SQL_MESSAGE_COUNT, { ROUTE ("conversationId"), TIME } } } },
+  { "message_deleted", NULL, {
+    { SQL_MESSAGE_DELETE, { ROUTE ("messageId") } } } },
+  { "metadata", NULL, {
+    { SQL_CONVERSATION_INSERT, { TEXT ("id"), TEXT_OR ("title", "Untitled"),
+                                 INT_OR_TIME ("created"),
+                                 TEXT_OR ("vault", ""),
+                                 JSON ("settings") } } } },
+  { "conversation_updated", NULL, {
+    { SQL_CONVERSATION_UPDATE, { ROUTE ("conversationId"), TEXT ("title"),
+                                 INT ("updated"), JSON ("settings") } } } },
+  { "conversation_deleted", NULL, {
+    { SQL_CONVERSATION_DELETE, { ROUTE ("conversationId") } },
+    { SQL_CONVERSATION_DELETE_MESSAGES, { ROUTE ("conversationId") } } } },
+  { "trace_added", NULL, {
+    { SQL_TRACE_INSERT, { TEXT ("id"), ROUTE ("sessionId"),
+                          ROUTE ("workspaceId"), TIME, TEXT ("traceType"),
+                          TEXT_OR ("content", ""),
+                          TEXT ("metadataJson") } } } },
+  { "workspace_updated", NULL, {
+    { SQL_WORKSPACE_UPDATE, { ROUTE ("workspaceId"), TEXT ("name"),
+                              TEXT ("description"), TEXT ("rootFolder"),
+                              INT ("lastAccessed"), INT ("isActive"),
+                              TEXT ("dedicatedAgentId"),
+                              TEXT ("contextJson") } } } },
+  { "session_created", NULL, {
+    { SQL_SESSION_INSERT, { TEXT ("id"), ROUTE ("workspaceId"),
+                            TEXT_OR ("name", "Unnamed Session"),
+                            TEXT ("description"), INT_OR_TIME ("startTime"),
+                            INT ("endTime"),
+                            INT_OR ("isActive", 1) } } } },
+  { "session_updated", NULL, {
+    { SQL_SESSION_UPDATE, { ROUTE ("sessionId"), TEXT ("name"),
+                            TEXT ("description"), INT ("endTime"),
+                            INT ("isActive") } } } },
+  { "state_saved", NULL, {
+    { SQL_STATE_INSERT, { TEXT ("id"), ROUTE ("sessionId"),
+                          ROUTE ("workspaceId"),
+                          TEXT_OR ("name", "Unnamed State"),
+                          TEXT ("description"), INT_OR_TIME ("created"),
+                          TEXT_OR ("stateJson", "{}"),
+                          JSON ("tags") } } } },
+  { "state_deleted", NULL, {
+    { SQL_STATE_DELETE, { ROUTE ("stateId") } } } },
+  /* A workspace's time is its data's created, when it has one. */
+  { "workspace_created", "created", {
+    { SQL_WORKSPACE_INSERT, { TEXT ("id"), TEXT_OR ("name", ""),
+                              TEXT ("description"),
+                              TEXT_OR ("rootFolder", ""), TIME,
+                              INT_OR_TIME ("lastAccessed"),
+                              INT_OR ("isActive", 1), TEXT ("contextJson"),
+                              TEXT ("dedicatedAgentId") } } } },
+  { "workspace_deleted", NULL, {
+    { SQL_WORKSPACE_DELETE, { ROUTE ("workspaceId") } },
+    { SQL_WORKSPACE_DELETE_SESSIONS, { ROUTE ("workspaceId") } },
+    { SQL_WORKSPACE_DELETE_STATES, { ROUTE ("workspaceId") } },
+    { SQL_WORKSPACE_DELETE_TRACES, { ROUTE ("workspaceId") } } } },
+};
+
+#undef TEXT
+#undef TEXT_OR
+#undef ROUTE
+#undef JSON
+#undef INT
+#undef INT_OR
+#undef INT_OR_TIME
+#undef TIME
+
+/* Bind the parameters of `step` from `event` and its `data`, and step. */
+static void
+baseline_step (Baseline *b, const BaselineStep *step_of, json_object *event,
+               json_object *data, gint64 time)
+{
+  sqlite3_stmt *s = b->stmts[step_of->which];
+
+  for (int i = 0; i < (int) G_N_ELEMENTS (step_of->binds)
+                  && step_of->binds[i].kind != BIND_END; i++)
+    {
+      const Bind *bind = &step_of->binds[i];
+      json_object *object = bind->envelope ? event : data;
+
+      switch (bind->kind)
+        {
+        case BIND_TEXT:
+          bind_string (s, i + 1, object, bind->key, bind->text);
+          break;
+        case BIND_JSON:
+          bind_json (s, i + 1, object, bind->key);
+          break;
+        case BIND_INT:
+          bind_int (s, i + 1, object, bind->key, FALSE, 0);
+          break;
+        case BIND_INT_OR:
+          bind_int (s, i + 1, object, bind->key, TRUE, bind->number);
+          break;
+        case BIND_INT_OR_TIME:
+          bind_int (s, i + 1, object, bind->key, TRUE, time);
+          break;
+        case BIND_TIME:
+          sqlite3_bind_int64 (s, i + 1, time);
+          break;
+        case BIND_END:
+        default:
+          g_assert_not_reached ();
+        }
+    }
+  step (b, step_of->which);
 }
 
 /* Apply one event with plain SQL. */
@@ -781,8 +943,7 @@ baseline_apply (Baseline *b, json_object *event)
   json_object *type_value = member (event, "type");
   json_object *data = member (event, "data");
   const char *type;
-  gint64 ts;
-  sqlite3_stmt *s;
+  gint64 time;
 
   if (type_value == NULL || !json_object_is_type (type_value, json_type_string))
     {
@@ -790,159 +951,24 @@ baseline_apply (Baseline *b, json_object *event)
       return;
     }
   type = json_object_get_string (type_value);
-  ts = json_object_get_int64 (member (event, "timestamp"));
-  b->events++;
-  if (strcmp (type, "message_updated") == 0)
+  time = json_object_get_int64 (member (event, "timestamp"));
+  for (guint i = 0; i < G_N_ELEMENTS (baseline_events); i++)
     {
-      s = b->stmts[SQL_MESSAGE_UPDATE];
-      bind_string (s, 1, event, "messageId", NULL);
-      bind_string (s, 2, data, "content", NULL);
-      bind_string (s, 3, data, "state", NULL);
-      bind_string (s, 4, data, "reasoning", NULL);
-      bind_json (s, 5, data, "tool_calls");
-      bind_string (s, 6, data, "tool_call_id", NULL);
-      bind_json (s, 7, data, "alternatives");
-      bind_int (s, 8, data, "activeAlternativeIndex", FALSE, 0);
-      step (b, SQL_MESSAGE_UPDATE);
-    }
-  else if (strcmp (type, "message") == 0)
-    {
-      s = b->stmts[SQL_MESSAGE_INSERT];
-      bind_string (s, 1, data, "id", NULL);
-      bind_string (s, 2, event, "conversationId", NULL);
-      bind_string (s, 3, data, "role", "user");
-      bind_string (s, 4, data, "content", "");
-      sqlite3_bind_int64 (s, 5, ts);
-      bind_string (s, 6, data, "state", "complete");
-      bind_json (s, 7, data, "tool_calls");
-      bind_string (s, 8, data, "tool_call_id", NULL);
-      bind_string (s, 9, data, "reasoning", NULL);
-      bind_int (s, 10, data, "sequenceNumber", TRUE, 0);
-      bind_json (s, 11, data, "alternatives");
-      bind_int (s, 12, data, "activeAlternativeIndex", TRUE, 0);
-      step (b, SQL_MESSAGE_INSERT);
-      s = b->stmts[SQL_MESSAGE_COUNT];
-      bind_string (s, 1, event, "conversationId", NULL);
-      sqlite3_bind_int64 (s, 2, ts);
-      step (b, SQL_MESSAGE_COUNT);
-    }
-  else if (strcmp (type, "message_deleted") == 0)
-    delete_by (b, SQL_MESSAGE_DELETE, event, "messageId");
-  else if (strcmp (type, "metadata") == 0)
-    {
-      s = b->stmts[SQL_CONVERSATION_INSERT];
-      bind_string (s, 1, data, "id", NULL);
-      bind_string (s, 2, data, "title", "Untitled");
-      bind_int (s, 3, data, "created", TRUE, ts);
-      bind_string (s, 4, data, "vault", "");
-      bind_json (s, 5, data, "settings");
-      step (b, SQL_CONVERSATION_INSERT);
-    }
-  else if (strcmp (type, "conversation_updated") == 0)
-    {
-      s = b->stmts[SQL_CONVERSATION_UPDATE];
-      bind_string (s, 1, event, "conversationId", NULL);
-      bind_string (s, 2, data, "title", NULL);
-      bind_int (s, 3, data, "updated", FALSE, 0);
-      bind_json (s, 4, data, "settings");
-      step (b, SQL_CONVERSATION_UPDATE);
-    }
-  else if (strcmp (type, "conversation_deleted") == 0)
-    {
-      delete_by (b, SQL_CONVERSATION_DELETE, event, "conversationId");
-      delete_by (b, SQL_CONVERSATION_DELETE_MESSAGES, event, "conversationId");
-    }
-  else if (strcmp (type, "trace_added") == 0)
-    {
-      s = b->stmts[SQL_TRACE_INSERT];
-      bind_string (s, 1, data, "id", NULL);
-      bind_string (s, 2, event, "sessionId", NULL);
-      bind_string (s, 3, event, "workspaceId", NULL);
-      sqlite3_bind_int64 (s, 4, ts);
-      bind_string (s, 5, data, "traceType", NULL);
-      bind_string (s, 6, data, "content", "");
-      bind_string (s, 7, data, "metadataJson", NULL);
-      step (b, SQL_TRACE_INSERT);
-    }
-  else if (strcmp (type, "workspace_updated") == 0)
-    {
-      s = b->stmts[SQL_WORKSPACE_UPDATE];
-      bind_string (s, 1, event, "workspaceId", NULL);
-      bind_string (s, 2, data, "name", NULL);
-      bind_string (s, 3, data, "description", NULL);
-      bind_string (s, 4, data, "rootFolder", NULL);
-      bind_int (s, 5, data, "lastAccessed", FALSE, 0);
-      bind_int (s, 6, data, "isActive", FALSE, 0);
-      bind_string (s, 7, data, "dedicatedAgentId", NULL);
-      bind_string (s, 8, data, "contextJson", NULL);
-      step (b, SQL_WORKSPACE_UPDATE);
-    }
-  else if (strcmp (type, "session_created") == 0)
-    {
-      s = b->stmts[SQL_SESSION_INSERT];
-      bind_string (s, 1, data, "id", NULL);
-      bind_string (s, 2, event, "workspaceId", NULL);
-      bind_string (s, 3, data, "name", "Unnamed Session");
-      bind_string (s, 4, data, "description", NULL);
-      bind_int (s, 5, data, "startTime", TRUE, ts);
-      bind_int (s, 6, data, "endTime", FALSE, 0);
-      bind_int (s, 7, data, "isActive", TRUE, 1);
-      step (b, SQL_SESSION_INSERT);
-    }
-  else if (strcmp (type, "session_updated") == 0)
-    {
-      s = b->stmts[SQL_SESSION_UPDATE];
-      bind_string (s, 1, event, "sessionId", NULL);
-      bind_string (s, 2, data, "name", NULL);
-      bind_string (s, 3, data, "description", NULL);
-      bind_int (s, 4, data, "endTime", FALSE, 0);
-      bind_int (s, 5, data, "isActive", FALSE, 0);
-      step (b, SQL_SESSION_UPDATE);
-    }
-  else if (strcmp (type, "state_saved") == 0)
-    {
-      s = b->stmts[SQL_STATE_INSERT];
-      bind_string (s, 1, data, "id", NULL);
-      bind_string (s, 2, event, "sessionId", NULL);
-      bind_string (s, 3, event, "workspaceId", NULL);
-      bind_string (s, 4, data, "name", "Unnamed State");
-      bind_string (s, 5, data, "description", NULL);
-      bind_int (s, 6, data, "created", TRUE, ts);
-      bind_string (s, 7, data, "stateJson", "{}");
-      bind_json (s, 8, data, "tags");
-      step (b, SQL_STATE_INSERT);
-    }
-  else if (strcmp (type, "state_deleted") == 0)
-    delete_by (b, SQL_STATE_DELETE, event, "stateId");
-  else if (strcmp (type, "workspace_created") == 0)
-    {
-      json_object *created = member (data, "created");
-      gint64 when = created != NULL ? json_object_get_int64 (created) : ts;
+      const BaselineEvent *e = &baseline_events[i];
+      json_object *own_time;
 
-      s = b->stmts[SQL_WORKSPACE_INSERT];
-      bind_string (s, 1, data, "id", NULL);
-      bind_string (s, 2, data, "name", "");
-      bind_string (s, 3, data, "description", NULL);
-      bind_string (s, 4, data, "rootFolder", "");
-      sqlite3_bind_int64 (s, 5, when);
-      bind_int (s, 6, data, "lastAccessed", TRUE, when);
-      bind_int (s, 7, data, "isActive", TRUE, 1);
-      bind_string (s, 8, data, "contextJson", NULL);
-      bind_string (s, 9, data, "dedicatedAgentId", NULL);
-      step (b, SQL_WORKSPACE_INSERT);
+      if (strcmp (type, e->type) != 0)
+        continue;
+      b->events++;
+      own_time = e->time_key != NULL ? member (data, e->time_key) : NULL;
+      if (own_time != NULL)
+        time = json_object_get_int64 (own_time);
+      for (guint j = 0; j < G_N_ELEMENTS (e->steps)
+                        && e->steps[j].binds[0].kind != BIND_END; j++)
+        baseline_step (b, &e->steps[j], event, data, time);
+      return;
     }
-  else if (strcmp (type, "workspace_deleted") == 0)
-    {
-      delete_by (b, SQL_WORKSPACE_DELETE, event, "workspaceId");
-      delete_by (b, SQL_WORKSPACE_DELETE_SESSIONS, event, "workspaceId");
-      delete_by (b, SQL_WORKSPACE_DELETE_STATES, event, "workspaceId");
-      delete_by (b, SQL_WORKSPACE_DELETE_TRACES, event, "workspaceId");
-    }
-  else
-    {
-      b->events--;
-      b->bad++;
-    }
+  b->bad++;
 }
 
 /* The whole baseline: a new database at `path` from the logs of `data`. */

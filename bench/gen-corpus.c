@@ -539,6 +539,20 @@ gen_add_int (json_object *object, const char *key, gint64 value)
   json_object_object_add (object, key, json_object_new_int64 (value));
 }
 
+/* With chance `p`, a plain text of about `length` characters under `key`
+ * (the edits that change a name or a description now and then). */
+static void
+gen_maybe_add_text (Gen *gen, json_object *object, const char *key, double p,
+                    gsize length)
+{
+  if (rng_chance (&gen->rng, p))
+    {
+      g_autofree char *text = text_new (&gen->rng, length, FALSE);
+
+      gen_add_string (object, key, text);
+    }
+}
+
 /* A new event of `log`'s conversation or workspace, with its routing key. */
 static json_object *
 gen_log_event (const char *type, const GenLog *log)
@@ -716,18 +730,8 @@ gen_workspace_updated (Gen *gen, Workspace *ws, guint device)
   json_object *event = gen_log_event ("workspace_updated", &ws->log);
   json_object *data = json_object_new_object ();
 
-  if (rng_chance (&gen->rng, 0.03))
-    {
-      g_autofree char *name = text_new (&gen->rng, 20, FALSE);
-
-      gen_add_string (data, "name", name);
-    }
-  if (rng_chance (&gen->rng, 0.02))
-    {
-      g_autofree char *description = text_new (&gen->rng, 120, FALSE);
-
-      gen_add_string (data, "description", description);
-    }
+  gen_maybe_add_text (gen, data, "name", 0.03, 20);
+  gen_maybe_add_text (gen, data, "description", 0.02, 120);
   if (rng_chance (&gen->rng, 0.02))
     json_object_object_add (data, "isActive",
                             json_object_new_boolean (rng_chance (&gen->rng,
@@ -763,12 +767,7 @@ gen_session_updated (Gen *gen, Workspace *ws, guint device)
   gen_add_string (event, "sessionId", ws->session);
   gen_add_int (data, "endTime", gen->now);
   json_object_object_add (data, "isActive", json_object_new_boolean (FALSE));
-  if (rng_chance (&gen->rng, 0.2))
-    {
-      g_autofree char *name = text_new (&gen->rng, 25, FALSE);
-
-      gen_add_string (data, "name", name);
-    }
+  gen_maybe_add_text (gen, data, "name", 0.2, 25);
   gen_ws_write (gen, ws, event, data, device);
 }
 

@@ -550,7 +550,7 @@ gboolean
 jsync_store_dict_save (JsyncStore *store, JsyncLineDict *dict,
                        GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt;
   gsize size;
   gconstpointer data;
   gboolean ok;
@@ -558,13 +558,11 @@ jsync_store_dict_save (JsyncStore *store, JsyncLineDict *dict,
   if (g_hash_table_lookup (store->codec->dicts, GUINT_TO_POINTER (dict->id))
       == dict)
     return TRUE;
-  if (sqlite3_prepare_v2 (store->db,
-                          "INSERT OR IGNORE INTO jsync_dicts (id, dict)"
-                          " VALUES (?1, ?2)", -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "write jsync_dicts");
-      return FALSE;
-    }
+  stmt = jsync_store_prepare (store,
+                              "INSERT OR IGNORE INTO jsync_dicts (id, dict)"
+                              " VALUES (?1, ?2)", "write jsync_dicts", error);
+  if (stmt == NULL)
+    return FALSE;
   data = g_bytes_get_data (dict->bytes, &size);
   sqlite3_bind_int64 (stmt, 1, dict->id);
   sqlite3_bind_blob (stmt, 2, data, size, SQLITE_STATIC);
@@ -604,18 +602,16 @@ lines_train_on_stored (JsyncStore *store, guint32 id, JsyncLineDict **dict,
 {
   g_autoptr(GByteArray) sample = g_byte_array_new ();
   g_autoptr(GArray) lengths = g_array_new (FALSE, FALSE, sizeof (size_t));
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt;
   int rc;
 
   *dict = NULL;
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT jsync_line(raw) FROM jsync_events"
-                          " WHERE length <= ?1", -1, &stmt,
-                          NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read the stored lines");
-      return FALSE;
-    }
+  stmt = jsync_store_prepare (store,
+                              "SELECT jsync_line(raw) FROM jsync_events"
+                              " WHERE length <= ?1", "read the stored lines",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
   sqlite3_bind_int (stmt, 1, LINES_SAMPLE_MAX_LINE);
   while (sample->len < LINES_SAMPLE_BYTES
          && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -756,22 +752,24 @@ static gboolean
 lines_pack_rows (JsyncStore *store, gint64 *after, guint64 *done,
                  gboolean *more, GError **error)
 {
-  sqlite3_stmt *read = NULL;
-  sqlite3_stmt *write = NULL;
+  sqlite3_stmt *read;
+  sqlite3_stmt *write;
   gboolean ok = TRUE;
   guint n = 0;
   int rc = SQLITE_DONE;
 
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT rowid, raw FROM jsync_events WHERE rowid > ?1"
-                          " ORDER BY rowid LIMIT ?2", -1, &read,
-                          NULL) != SQLITE_OK
-      || sqlite3_prepare_v2 (store->db,
-                             "UPDATE jsync_events SET raw = ?2"
-                             " WHERE rowid = ?1", -1, &write,
-                             NULL) != SQLITE_OK)
+  read = jsync_store_prepare (store,
+                              "SELECT rowid, raw FROM jsync_events"
+                              " WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+                              "pack the stored lines", error);
+  if (read == NULL)
+    return FALSE;
+  write = jsync_store_prepare (store,
+                               "UPDATE jsync_events SET raw = ?2"
+                               " WHERE rowid = ?1",
+                               "pack the stored lines", error);
+  if (write == NULL)
     {
-      jsync_store_set_error (store, error, "pack the stored lines");
       sqlite3_finalize (read);
       return FALSE;
     }

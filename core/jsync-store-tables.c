@@ -355,27 +355,12 @@ jsync_store_stream_events (JsyncStore *store, const char *applier,
   return stmt;
 }
 
-/* Prepare `sql` for one use; NULL with the error naming `what`. */
-static sqlite3_stmt *
-store_prepare (JsyncStore *store, const char *sql, const char *what,
-               GError **error)
-{
-  sqlite3_stmt *stmt = NULL;
-
-  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, what);
-      return NULL;
-    }
-  return stmt;
-}
-
-/* The same, with `value` bound to ?1. */
+/* jsync_store_prepare(), with `value` bound to ?1. */
 static sqlite3_stmt *
 store_prepare_with_int (JsyncStore *store, const char *sql, int value,
                         const char *what, GError **error)
 {
-  sqlite3_stmt *stmt = store_prepare (store, sql, what, error);
+  sqlite3_stmt *stmt = jsync_store_prepare (store, sql, what, error);
 
   if (stmt != NULL)
     sqlite3_bind_int (stmt, 1, value);
@@ -443,7 +428,7 @@ gboolean
 jsync_store_event_ids_of_source (JsyncStore *store, gint64 source,
                                  gint64 gen, GPtrArray *ids, GError **error)
 {
-  sqlite3_stmt *stmt = store_prepare (
+  sqlite3_stmt *stmt = jsync_store_prepare (
       store,
       gen < 0 ? "SELECT id FROM jsync_events WHERE source = ?1 ORDER BY id"
               : "SELECT id FROM jsync_events WHERE source = ?1"
@@ -466,7 +451,7 @@ gboolean
 jsync_store_sources_sharing_streams (JsyncStore *store, gint64 source,
                                      GArray *sources, GError **error)
 {
-  sqlite3_stmt *stmt = store_prepare (
+  sqlite3_stmt *stmt = jsync_store_prepare (
       store,
       "SELECT DISTINCT source FROM jsync_events"
       " WHERE source <> ?1 AND (applier, stream) IN"
@@ -514,13 +499,14 @@ jsync_store_failed_insert (JsyncStore *store, gint64 source, const char *file,
 sqlite3_stmt *
 jsync_store_failed_read (JsyncStore *store, GError **error)
 {
-  return store_prepare (store,
-                        "SELECT f.file, f.line, f.offset, f.length,"
-                        " f.event_id, f.message, f.truncated, EXISTS (SELECT 1"
-                        " FROM jsync_events e"
-                        "   WHERE e.id = f.event_id AND e.status = 2)"
-                        " FROM jsync_failed f ORDER BY f.file, f.offset, f.id",
-                        "read jsync_failed", error);
+  return jsync_store_prepare (
+      store,
+      "SELECT f.file, f.line, f.offset, f.length,"
+      " f.event_id, f.message, f.truncated, EXISTS (SELECT 1"
+      " FROM jsync_events e"
+      "   WHERE e.id = f.event_id AND e.status = 2)"
+      " FROM jsync_failed f ORDER BY f.file, f.offset, f.id",
+      "read jsync_failed", error);
 }
 
 /**
@@ -531,10 +517,11 @@ gboolean
 jsync_store_failed_forget (JsyncStore *store, const char *id, const char *raw,
                            gsize length, GError **error)
 {
-  sqlite3_stmt *stmt = store_prepare (store,
-                                      "DELETE FROM jsync_failed"
-                                      " WHERE event_id = ?1 AND raw = ?2",
-                                      "forget a failure", error);
+  sqlite3_stmt *stmt = jsync_store_prepare (
+      store,
+      "DELETE FROM jsync_failed"
+      " WHERE event_id = ?1 AND raw = ?2",
+      "forget a failure", error);
   gboolean ok;
 
   if (stmt == NULL)
@@ -571,10 +558,11 @@ jsync_store_failed_forget_lines (JsyncStore *store, gint64 source,
 sqlite3_stmt *
 jsync_store_sources_read (JsyncStore *store, GError **error)
 {
-  return store_prepare (store,
-                        "SELECT id, path, dev, ino, size, mtime, offset, line,"
-                        " tail_hash, gen, rereading, missing FROM jsync_sources",
-                        "read jsync_sources", error);
+  return jsync_store_prepare (
+      store,
+      "SELECT id, path, dev, ino, size, mtime, offset, line,"
+      " tail_hash, gen, rereading, missing FROM jsync_sources",
+      "read jsync_sources", error);
 }
 
 /**
@@ -584,10 +572,11 @@ jsync_store_sources_read (JsyncStore *store, GError **error)
 sqlite3_stmt *
 jsync_store_checkpoints_read (JsyncStore *store, GError **error)
 {
-  return store_prepare (store,
-                        "SELECT path, offset, tail_hash FROM jsync_sources"
-                        " WHERE missing = 0",
-                        "read jsync_sources", error);
+  return jsync_store_prepare (
+      store,
+      "SELECT path, offset, tail_hash FROM jsync_sources"
+      " WHERE missing = 0",
+      "read jsync_sources", error);
 }
 
 /**
@@ -598,23 +587,21 @@ gboolean
 jsync_store_keep_lost_events (JsyncStore *live, JsyncStore *build,
                               gboolean *kept, GError **error)
 {
-  sqlite3_stmt *read = NULL;
+  sqlite3_stmt *read;
   sqlite3_stmt *insert = NULL;
   gboolean ok = TRUE;
   gint64 source = 0;
   int rc = SQLITE_DONE;
 
   *kept = FALSE;
-  if (sqlite3_prepare_v2 (live->db,
-                          "SELECT id, ts, device, type, offset, length, line,"
-                          " hash, jsync_line(raw) FROM jsync_events"
-                          " WHERE status = 0"
-                          " AND id IN (SELECT id FROM jsync_lost)",
-                          -1, &read, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (live, error, "read lost events");
-      return FALSE;
-    }
+  read = jsync_store_prepare (live,
+                              "SELECT id, ts, device, type, offset, length,"
+                              " line, hash, jsync_line(raw) FROM jsync_events"
+                              " WHERE status = 0"
+                              " AND id IN (SELECT id FROM jsync_lost)",
+                              "read lost events", error);
+  if (read == NULL)
+    return FALSE;
   while (ok && (rc = sqlite3_step (read)) == SQLITE_ROW)
     {
       if (insert == NULL)
@@ -629,14 +616,14 @@ jsync_store_keep_lost_events (JsyncStore *live, JsyncStore *build,
           if (!ok)
             break;
           source = sqlite3_last_insert_rowid (build->db);
-          if (sqlite3_prepare_v2 (build->db,
-                                  "INSERT OR IGNORE INTO jsync_events (id, ts,"
-                                  " device, type, status, source, offset,"
-                                  " length, line, hash, raw) VALUES (?1, ?2,"
-                                  " ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)",
-                                  -1, &insert, NULL) != SQLITE_OK)
+          insert = jsync_store_prepare (
+              build,
+              "INSERT OR IGNORE INTO jsync_events (id, ts, device, type,"
+              " status, source, offset, length, line, hash, raw)"
+              " VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)",
+              "keep lost events", error);
+          if (insert == NULL)
             {
-              jsync_store_set_error (build, error, "keep lost events");
               ok = FALSE;
               break;
             }
@@ -843,7 +830,7 @@ store_take_object (sqlite3_stmt *row, gpointer into)
 static json_object *
 store_rows (JsyncStore *store, const char *sql, GError **error)
 {
-  sqlite3_stmt *stmt = store_prepare (store, sql, sql, error);
+  sqlite3_stmt *stmt = jsync_store_prepare (store, sql, sql, error);
   json_object *rows;
 
   if (stmt == NULL)

@@ -52,6 +52,24 @@ jsync_store_set_error (JsyncStore *store, GError **error, const char *what)
 }
 
 /**
+ * jsync_store_prepare:
+ * Prepare `sql` for one use; NULL with the error naming `what`.
+ */
+sqlite3_stmt *
+jsync_store_prepare (JsyncStore *store, const char *sql, const char *what,
+                     GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      jsync_store_set_error (store, error, what);
+      return NULL;
+    }
+  return stmt;
+}
+
+/**
  * jsync_store_check_callback:
  * After an applier callback failed with `cause`: FALSE with error set when
  * the cache itself failed (SQLite's last error is an I/O, full-disk,
@@ -200,13 +218,12 @@ store_check_version (JsyncStore *store, gboolean *current, GError **error)
   int tables = 0;
   int rc;
 
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT name FROM sqlite_master WHERE type = 'table'",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read the schema");
-      return FALSE;
-    }
+  stmt = jsync_store_prepare (store,
+                              "SELECT name FROM sqlite_master"
+                              " WHERE type = 'table'", "read the schema",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       tables++;
@@ -228,15 +245,14 @@ store_check_version (JsyncStore *store, gboolean *current, GError **error)
                    "%s: not a jsync cache (no jsync_meta table)", store->path);
       return FALSE;
     }
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT value, EXISTS (SELECT 1 FROM jsync_meta"
-                          "  WHERE key = 'unpacked_lines')"
-                          " FROM jsync_meta WHERE key = 'core_schema_version'",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read jsync_meta");
-      return FALSE;
-    }
+  stmt = jsync_store_prepare (store,
+                              "SELECT value, EXISTS (SELECT 1 FROM jsync_meta"
+                              "  WHERE key = 'unpacked_lines')"
+                              " FROM jsync_meta"
+                              " WHERE key = 'core_schema_version'",
+                              "read jsync_meta", error);
+  if (stmt == NULL)
+    return FALSE;
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     {
@@ -567,13 +583,12 @@ store_prepare_tables (JsyncStore *store, JsyncPlugin *plugin,
   int rc;
 
   *replay = FALSE;
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT schema_version, version FROM jsync_appliers"
-                          " WHERE name = ?1", -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read jsync_appliers");
-      return FALSE;
-    }
+  stmt = jsync_store_prepare (store,
+                              "SELECT schema_version, version"
+                              " FROM jsync_appliers WHERE name = ?1",
+                              "read jsync_appliers", error);
+  if (stmt == NULL)
+    return FALSE;
   sqlite3_bind_text (stmt, 1, desc->name, -1, SQLITE_STATIC);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
@@ -708,15 +723,12 @@ jsync_store_attach_read_only (JsyncStore *store, JsyncRegistry *registry,
                               GError **error)
 {
   GPtrArray *plugins = jsync_registry_get_plugins (registry);
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = jsync_store_prepare (
+      store, "SELECT schema_version FROM jsync_appliers WHERE name = ?1",
+      "read jsync_appliers", error);
 
-  if (sqlite3_prepare_v2 (store->db,
-                          "SELECT schema_version FROM jsync_appliers"
-                          " WHERE name = ?1", -1, &stmt, NULL) != SQLITE_OK)
-    {
-      jsync_store_set_error (store, error, "read jsync_appliers");
-      return FALSE;
-    }
+  if (stmt == NULL)
+    return FALSE;
   for (guint i = 0; i < plugins->len; i++)
     {
       JsyncPlugin *plugin = plugins->pdata[i];

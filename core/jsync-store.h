@@ -142,6 +142,10 @@ gboolean jsync_store_exec (JsyncStore *store, const char *sql,
                            GError **error);
 void jsync_store_set_error (JsyncStore *store, GError **error,
                             const char *what);
+/* Prepare `sql` for one use (sqlite3_finalize() it); NULL with the error
+ * naming `what` when it cannot be. */
+sqlite3_stmt *jsync_store_prepare (JsyncStore *store, const char *sql,
+                                   const char *what, GError **error);
 /* After an applier callback failed with `cause`: FALSE with a JSYNC_ERROR
  * when the cache itself failed (I/O, full disk, read-only, lock,
  * corruption, or the transaction rolled back by SQLite), TRUE when the
