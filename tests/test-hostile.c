@@ -634,9 +634,9 @@ test_symlink_loop (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==, 2);
   g_assert_cmpint (json_object_array_length (
                        jtest_member (run->json, "filesProcessed")), ==, 1);
-  g_assert_nonnull (strstr (run->err, "a.jsonl: skipped: a symbolic link"));
-  g_assert_nonnull (strstr (run->err, "b.jsonl: skipped: a symbolic link"));
-  g_assert_nonnull (strstr (run->err, "up.jsonl: skipped: a symbolic link"));
+  jtest_assert_has (run->err, "a.jsonl: skipped: a symbolic link",
+                    "b.jsonl: skipped: a symbolic link",
+                    "up.jsonl: skipped: a symbolic link");
 }
 
 static void
@@ -711,8 +711,7 @@ sync_rebuilt (Fixture *f, const char *reason, gint64 applied)
   g_assert_cmpint (run->status, ==, 0);
   if (reason != NULL)
     {
-      g_assert_nonnull (strstr (run->err, reason));
-      g_assert_nonnull (strstr (run->err, "moved aside"));
+      jtest_assert_has (run->err, reason, "moved aside");
     }
   g_assert_cmpint (jtest_member_int (run->json, "eventsApplied"), ==,
                    applied);
@@ -771,8 +770,7 @@ test_cache_page (Fixture *f, gconstpointer user_data)
   overwrite_page (f, root_page (f, "jsync_sources"));
   first = run_damaged (f, "sync");
   g_assert_cmpstr (first->out, ==, "");
-  g_assert_nonnull (strstr (first->err, f->program->db));
-  g_assert_nonnull (strstr (first->err, "the next run rebuilds it"));
+  jtest_assert_has (first->err, f->program->db, "the next run rebuilds it");
   sync_rebuilt (f, NULL, 2);
 }
 
@@ -990,8 +988,7 @@ test_overwrite_detected (Fixture *f, gconstpointer user_data)
                     ==, 2);
   g_assert_true (jtest_array_has_string (jtest_member (entry, "ids"), "e4"));
   g_assert_true (jtest_array_has_string (jtest_member (entry, "ids"), "e5"));
-  g_assert_nonnull (strstr (second->err, CONV));
-  g_assert_nonnull (strstr (second->err, "no longer in it"));
+  jtest_assert_has (second->err, CONV, "no longer in it");
   /* The cache keeps the effects of e4 and e5. */
   assert_all_effects (f, 5);
   g_assert_cmpint (cache_int (f, "SELECT count(*) FROM jsync_events"), ==, 7);
@@ -999,8 +996,7 @@ test_overwrite_detected (Fixture *f, gconstpointer user_data)
 
   /* The text form says it too. */
   text = PROGRAM_RUN (f->program, "status");
-  g_assert_nonnull (strstr (text->out, "2 lost"));
-  g_assert_nonnull (strstr (text->out, "e4"));
+  jtest_assert_has (text->out, "2 lost", "e4");
 }
 
 /* A late event in the same stream (device C's, older than everything after

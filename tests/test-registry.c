@@ -447,9 +447,7 @@ test_conflict_prefix (Fixture *f, gconstpointer data)
   echo = g_build_filename (f->fixtures, "echo." G_MODULE_SUFFIX, NULL);
   dupprefix = g_build_filename (f->conflict, "dupprefix." G_MODULE_SUFFIX,
                                 NULL);
-  g_assert_nonnull (strstr (error->message, "\"echo_\""));
-  g_assert_nonnull (strstr (error->message, echo));
-  g_assert_nonnull (strstr (error->message, dupprefix));
+  jtest_assert_has (error->message, "\"echo_\"", echo, dupprefix);
 }
 
 static void
