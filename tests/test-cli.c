@@ -1562,20 +1562,32 @@ test_incremental_deleted (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"), ==, 1);
 }
 
+/* A sync of the echo appliers over x.jsonl (its one event "a") and the
+ * logs a test put beside it for the scan to pass over: x.jsonl alone is
+ * read, its event applied.  (transfer full) */
+static JTestRun *
+sync_only_x (Fixture *f)
+{
+  const char *const only_x[] = { "x.jsonl", NULL };
+  JTestRun *run;
+
+  fixture_use_echo_plugins (f);
+  append_event (f, "x.jsonl", "a", "echo_t", 1);
+  run = run_counts (f, "sync", 1, 0, 0, 0);
+  assert_files_processed (run->json, only_x);
+  return run;
+}
+
 static void
 test_incremental_stversions (Fixture *f, gconstpointer user_data)
 {
   g_autoptr(JTestRun) run = NULL;
-  const char *const only_x[] = { "x.jsonl", NULL };
 
-  fixture_use_echo_plugins (f);
-  append_event (f, "x.jsonl", "a", "echo_t", 1);
   write_data (f, ".stversions/x~20250101-120000.jsonl", "");
   append_event (f, ".stversions/x~20250101-120000.jsonl", "old", "echo_t", 0);
   write_data (f, "sub/.hidden.jsonl", "");
   append_event (f, "sub/.hidden.jsonl", "hidden", "echo_t", 0);
-  run = run_counts (f, "sync", 1, 0, 0, 0);
-  assert_files_processed (run->json, only_x);
+  run = sync_only_x (f);
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id IN ('old', 'hidden')"), ==, 0);
 }
@@ -1588,15 +1600,11 @@ test_incremental_symlink (Fixture *f, gconstpointer user_data)
   g_autofree char *line = event_line ("s", "echo_t", 1, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(JTestRun) run = NULL;
-  const char *const only_x[] = { "x.jsonl", NULL };
 
-  fixture_use_echo_plugins (f);
-  append_event (f, "x.jsonl", "a", "echo_t", 1);
   g_file_set_contents (outside, line, -1, &error);
   g_assert_no_error (error);
   g_assert_cmpint (symlink (outside, link), ==, 0);
-  run = run_counts (f, "sync", 1, 0, 0, 0);
-  assert_files_processed (run->json, only_x);
+  run = sync_only_x (f);
   jtest_assert_has (run->err, "link.jsonl", "warning");
   g_assert_cmpint (cache_count (f, "SELECT count(*) FROM echo_events"
                                    " WHERE id = 's'"), ==, 0);
