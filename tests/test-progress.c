@@ -141,16 +141,12 @@ test_cli_pipe (CliFixture *f, gconstpointer data)
   g_assert_cmpstr (plain->err, ==, "");
   verbose = CLI_RUN (f, "rebuild", "-v");
   g_assert_cmpint (verbose->status, ==, JSYNC_EXIT_OK);
-  g_assert_nonnull (strstr (verbose->err, "jsync: scan\n"));
-  g_assert_nonnull (strstr (verbose->err, "jsync: read "));
-  g_assert_nonnull (strstr (verbose->err, " events"));
-  g_assert_nonnull (strstr (verbose->err, "jsync: index"));
-  g_assert_null (strstr (verbose->err, "\r"));
-  g_assert_null (strstr (verbose->err, "\033["));
+  jtest_assert_has (verbose->err, "jsync: scan\n", "jsync: read ", " events",
+                    "jsync: index");
+  jtest_assert_lacks (verbose->err, "\r", "\033[");
   quiet = CLI_RUN (f, "rebuild", "-v", "--quiet");
   g_assert_cmpint (quiet->status, ==, JSYNC_EXIT_OK);
-  g_assert_null (strstr (quiet->err, "scan"));
-  g_assert_null (strstr (quiet->err, "read"));
+  jtest_assert_lacks (quiet->err, "scan", "read");
 }
 
 static guint
@@ -185,9 +181,7 @@ test_cli_terminal (CliFixture *f, gconstpointer data)
   duration = jtest_member_int (json, "duration");
   json_object_put (json);
 
-  g_assert_nonnull (strstr (run->err, "\r\033[Kscan"));
-  g_assert_nonnull (strstr (run->err, "\r\033[Kread  ["));
-  g_assert_nonnull (strstr (run->err, "%  "));
+  jtest_assert_has (run->err, "\r\033[Kscan", "\r\033[Kread  [", "%  ");
   g_assert_cmpuint (count (run->err, "\033[Kread"), <=, 1 + duration / 100);
   g_assert_cmpuint (count (run->err, "jsync: warning: conversations/broken"
                                      ".jsonl:1:"), ==, 1);
@@ -199,8 +193,7 @@ test_cli_terminal (CliFixture *f, gconstpointer data)
   g_assert_true (g_str_has_suffix (run->err, "\r\033[K"));
 
   quiet = CLI_RUN_TTY (f, FALSE, "rebuild", "--quiet");
-  g_assert_null (strstr (quiet->err, "\033[K"));
-  g_assert_null (strstr (quiet->err, "read "));
+  jtest_assert_lacks (quiet->err, "\033[K", "read ");
   g_assert_nonnull (strstr (quiet->err, "jsync: warning: conversations/broken"));
 }
 

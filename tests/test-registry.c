@@ -371,25 +371,34 @@ test_reject_symlink (Fixture *f, gconstpointer data)
   g_assert_null (jsync_registry_lookup (f->registry, "echo"));
 }
 
+/* Load the folder `dir`, whose `writable` (it or a module in it) others
+ * may write to: echo is refused with the reason that names `writable`, and
+ * warned of. */
+static void
+load_refused_writable (Fixture *f, const char *dir, const char *writable)
+{
+  g_autofree char *reason = g_strdup_printf ("refused: %s is writable by "
+                                             "other users (chmod o-w)",
+                                             writable);
+  const char *dirs[] = { dir, NULL };
+
+  expect_failure_warning (dir, "echo", reason);
+  load_ok (f, dirs, NULL);
+  g_assert_cmpstr (find_failure (f, "echo")->reason, ==, reason);
+}
+
 static void
 test_reject_writable_file (Fixture *f, gconstpointer data)
 {
   g_autofree char *dir = make_dir ("writable-file");
   g_autofree char *echo = copy_fixture (f, "echo", dir);
   g_autofree char *reject = copy_fixture (f, "reject", dir);
-  g_autofree char *reason = NULL;
-  const char *dirs[] = { dir, NULL };
 
   /* Group-writable alone is not refused: docs/design.md "The plugin
    * lifecycle" says "by other users". */
   g_assert_cmpint (g_chmod (echo, 0646), ==, 0);
   g_assert_cmpint (g_chmod (reject, 0664), ==, 0);
-  reason = g_strdup_printf ("refused: %s is writable by other users "
-                            "(chmod o-w)", echo);
-  expect_failure_warning (dir, "echo", reason);
-  load_ok (f, dirs, NULL);
-
-  g_assert_cmpstr (find_failure (f, "echo")->reason, ==, reason);
+  load_refused_writable (f, dir, echo);
   g_assert_null (jsync_registry_lookup (f->registry, "echo"));
   g_assert_nonnull (jsync_registry_lookup (f->registry, "reject"));
 }
@@ -399,15 +408,9 @@ test_reject_writable_folder (Fixture *f, gconstpointer data)
 {
   g_autofree char *dir = make_dir ("writable-folder");
   g_autofree char *echo = copy_fixture (f, "echo", dir);
-  g_autofree char *reason = NULL;
-  const char *dirs[] = { dir, NULL };
 
   g_assert_cmpint (g_chmod (dir, 0757), ==, 0);
-  reason = g_strdup_printf ("refused: %s is writable by other users "
-                            "(chmod o-w)", dir);
-  expect_failure_warning (dir, "echo", reason);
-  load_ok (f, dirs, NULL);
-  g_assert_cmpstr (find_failure (f, "echo")->reason, ==, reason);
+  load_refused_writable (f, dir, dir);
   g_assert_cmpuint (jsync_registry_get_plugins (f->registry)->len, ==, 0);
 }
 
@@ -447,9 +450,7 @@ test_conflict_prefix (Fixture *f, gconstpointer data)
   echo = g_build_filename (f->fixtures, "echo." G_MODULE_SUFFIX, NULL);
   dupprefix = g_build_filename (f->conflict, "dupprefix." G_MODULE_SUFFIX,
                                 NULL);
-  g_assert_nonnull (strstr (error->message, "\"echo_\""));
-  g_assert_nonnull (strstr (error->message, echo));
-  g_assert_nonnull (strstr (error->message, dupprefix));
+  jtest_assert_has (error->message, "\"echo_\"", echo, dupprefix);
 }
 
 static void

@@ -117,8 +117,7 @@ test_words_all_required (CliFixture *f, gconstpointer data)
     {
       g_autofree char *text = result_text (result_at (both, i));
 
-      g_assert_nonnull (strstr (text, "chapter"));
-      g_assert_nonnull (strstr (text, "outline"));
+      jtest_assert_has (text, "chapter", "outline");
     }
   g_assert_cmpuint (json_object_array_length (results (none)), ==, 0);
   json_object_put (both);

@@ -287,8 +287,8 @@ test_lost_events (CliFixture *f, gconstpointer data)
 
   text = CLI_RUN (f, "verify");
   g_assert_cmpint (text->status, ==, JSYNC_EXIT_OK);
-  g_assert_nonnull (strstr (text->out, "only in the cache: 1 lost event(s)"));
-  g_assert_nonnull (strstr (text->out, "e2 in conversations/conv_c1.jsonl"));
+  jtest_assert_has (text->out, "only in the cache: 1 lost event(s)",
+                    "e2 in conversations/conv_c1.jsonl");
   assert_no_temp_file (f);
 }
 

@@ -643,6 +643,27 @@ jtest_parse_object (const char *text)
   return json;
 }
 
+/* --- Text -------------------------------------------------------------- */
+
+void
+jtest_assert_strings (const char *file, int line, const char *func,
+                      const char *expression, const char *text,
+                      gboolean present, const char *const *strings)
+{
+  g_assert_nonnull (text);
+  for (guint i = 0; strings[i] != NULL; i++)
+    if ((strstr (text, strings[i]) != NULL) != present)
+      {
+        g_autofree char *message = g_strdup_printf (
+            "%s %s \"%s\"", expression,
+            present ? "does not hold" : "holds", strings[i]);
+
+        /* The whole text, for the reader of the log: what it held. */
+        g_test_message ("%s: %s", expression, text);
+        g_assertion_message (G_LOG_DOMAIN, file, line, func, message);
+      }
+}
+
 /* --- The cache ----------------------------------------------------------- */
 
 gint64

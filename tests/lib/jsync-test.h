@@ -167,6 +167,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JTestRun, jtest_run_free)
 /* g_autoptr(json_object) in every test program. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (json_object, json_object_put)
 
+/* --- Text -------------------------------------------------------------- */
+
+/* Assert that `text` holds each of the strings that follow (has) or none
+ * of them (lacks): one call for the lines of a program's output a test
+ * looks for, whose failure names the string and shows the text. */
+#define jtest_assert_has(text, ...) \
+  jtest_assert_strings (__FILE__, __LINE__, G_STRFUNC, #text, (text), TRUE, \
+                        (const char *const[]) { __VA_ARGS__, NULL })
+#define jtest_assert_lacks(text, ...) \
+  jtest_assert_strings (__FILE__, __LINE__, G_STRFUNC, #text, (text), FALSE, \
+                        (const char *const[]) { __VA_ARGS__, NULL })
+void jtest_assert_strings (const char *file, int line, const char *func,
+                           const char *expression, const char *text,
+                           gboolean present, const char *const *strings);
+
 /* --- The cache ----------------------------------------------------------- */
 
 /* The integer in the first column of the first row that `sql` gives on the
